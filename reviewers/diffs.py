@@ -1,0 +1,135 @@
+"""Reading a change: which Go files it touches, which lines it added, where comments may go.
+
+GitHub accepts a review comment only on a line inside a hunk of the file's diff (added or
+context lines on the new side); `commentable_lines` is that set. `added_lines` is what the
+change wrote. Both use 1-based line numbers of the new (head) file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+import unidiff
+
+
+class DiffError(ValueError):
+    """The text is not a unified diff we can read."""
+
+
+@dataclass(frozen=True)
+class Hunk:
+    # (new-side line number, text) for every added or context line of the hunk.
+    new_lines: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    path: str
+    old_path: str | None
+    status: str  # added | modified | renamed | deleted | binary
+    added_lines: frozenset[int] = frozenset()
+    commentable_lines: frozenset[int] = frozenset()
+    # New-side lines where lines were removed (the line after the removed block, or the last
+    # line of the hunk): a change that only deletes still touches the code there.
+    deletion_lines: frozenset[int] = frozenset()
+    hunks: tuple[Hunk, ...] = field(default=(), repr=False)
+
+    @property
+    def changed_lines(self) -> frozenset[int]:
+        return self.added_lines | self.deletion_lines
+
+    @property
+    def is_go(self) -> bool:
+        return self.path.endswith(".go")
+
+    @property
+    def reviewable(self) -> bool:
+        return self.status not in ("deleted", "binary")
+
+    def text_from_hunks(self) -> bytes:
+        """The new file as far as the hunks show it; lines they do not show are left blank
+        so that line numbers stay true."""
+        known = {number: text for hunk in self.hunks for number, text in hunk.new_lines}
+        if not known:
+            return b""
+        last = max(known)
+        return "".join(known.get(n, "\n") for n in range(1, last + 1)).encode()
+
+
+def _strip_prefix(name: str | None) -> str | None:
+    if name is None or name == "/dev/null":
+        return None
+    return name[2:] if name[:2] in ("a/", "b/") else name
+
+
+def _changed_file(patched: unidiff.PatchedFile) -> ChangedFile:
+    old_path = _strip_prefix(patched.source_file)
+    new_path = _strip_prefix(patched.target_file)
+    if patched.is_binary_file:
+        return ChangedFile(new_path or old_path or patched.path, old_path, "binary")
+    if patched.is_removed_file:
+        return ChangedFile(old_path or patched.path, old_path, "deleted")
+    path = new_path or patched.path
+    if patched.is_added_file:
+        status = "added"
+    elif patched.is_rename or (old_path and old_path != path):
+        status = "renamed"
+    else:
+        status = "modified"
+    hunks, added, commentable, deletions = [], set(), set(), set()
+    for hunk in patched:
+        new_lines, removed_pending = [], False
+        for line in hunk:
+            if line.is_removed:
+                removed_pending = True
+            if line.target_line_no is None:
+                continue
+            new_lines.append((line.target_line_no, line.value))
+            commentable.add(line.target_line_no)
+            if line.is_added:
+                added.add(line.target_line_no)
+            if removed_pending:
+                deletions.add(line.target_line_no)
+                removed_pending = False
+        if removed_pending and new_lines:
+            deletions.add(new_lines[-1][0])
+        hunks.append(Hunk(tuple(new_lines)))
+    return ChangedFile(
+        path, old_path, status, frozenset(added), frozenset(commentable), frozenset(deletions), tuple(hunks)
+    )
+
+
+def parse_diff(text: str) -> list[ChangedFile]:
+    """Every file of a unified diff (`git diff` output, with or without the git headers)."""
+    if not text.strip():
+        return []
+    try:
+        patch_set = unidiff.PatchSet(text)
+    except unidiff.UnidiffParseError as error:
+        raise DiffError(f"not a unified diff: {error}") from error
+    if not len(patch_set):
+        raise DiffError("not a unified diff: no file headers found")
+    return [_changed_file(patched) for patched in patch_set]
+
+
+def from_patches(entries: Iterable[dict]) -> list[ChangedFile]:
+    """ChangedFiles from GitHub's pull request files list (`filename`, `previous_filename`,
+    `status`, `patch`). GitHub leaves out `patch` for binary and very large files."""
+    files = []
+    for entry in entries:
+        path = entry["filename"]
+        old_path = entry.get("previous_filename") or path
+        status = entry.get("status", "modified")
+        if status == "removed":
+            files.append(ChangedFile(path, path, "deleted"))
+            continue
+        patch = entry.get("patch")
+        if patch is None:
+            kind = "binary" if status != "renamed" else "renamed"
+            files.append(ChangedFile(path, old_path, kind))
+            continue
+        header = f"--- a/{old_path}\n+++ b/{path}\n" if status != "added" else f"--- /dev/null\n+++ b/{path}\n"
+        (parsed,) = parse_diff(header + patch + ("" if patch.endswith("\n") else "\n"))
+        files.append(replace(parsed, old_path=old_path, status="renamed" if status == "renamed" else parsed.status))
+    return files

@@ -1,0 +1,310 @@
+"""The driver: a change (or whole files) in, findings out.
+
+It reads top-down: diff → parse each changed Go file once → run the rules that apply →
+findings with lines, severity and fingerprint → suppressions → the diff filter → the
+configuration. No network, no GitHub: contents come from callables the caller provides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from tree_sitter import Node
+
+from .config import Config
+from .diffs import ChangedFile, parse_diff
+from .finding import Finding, Severity
+from .gosource import GoFile, go_version_of
+from .registry import all_rules
+from .rule import Report, Rule
+from .suppressions import is_suppressed, suppressed_lines
+from .syntax import ancestors, declaration_name, enclosing_declaration
+
+ReadFile = Callable[[str], "bytes | None"]
+
+
+@dataclass
+class ReviewResult:
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files_reviewed: int = 0
+
+
+# -- from a report to a finding ---------------------------------------------------------------
+_STATEMENT = re.compile(r"(_statement|_declaration|_spec|parameter_declaration)$")
+
+
+def _flagged_statement(node: Node) -> Node:
+    """The statement (or declaration) a report's node belongs to: what its fingerprint reads."""
+    if _STATEMENT.search(node.type):
+        return node
+    return next((a for a in ancestors(node) if _STATEMENT.search(a.type) and a.type != "source_file"), node)
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fingerprint_key(rule_id: str, file: GoFile, node: Node) -> str:
+    declaration = declaration_name(file, enclosing_declaration(node))
+    return f"{rule_id}\x00{declaration}\x00{_normalized(file.text(_flagged_statement(node)))}"
+
+
+def _fingerprint(path: str, key: str, ordinal: int) -> str:
+    return hashlib.sha256(f"{path}\x00{key}\x00{ordinal}".encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A finding before filtering, with the path-free key that `introduced` compares."""
+
+    finding: Finding
+    key: str
+    ordinal: int
+    declaration: Node | None
+
+
+def _locate(rule: Rule, severity: Severity, file: GoFile, report: Report, ordinals: dict[str, int]) -> _Located:
+    key = _fingerprint_key(rule.id, file, report.node)
+    ordinal = ordinals.get(key, 0)
+    ordinals[key] = ordinal + 1
+    line = report.fix.start_line if report.fix else file.line(report.node)
+    end_line = report.fix.end_line if report.fix else line
+    if report.severity is not None and rule.severity != severity:
+        # The configuration re-graded the rule: it wins over the rule's own nuance.
+        report_severity = severity
+    else:
+        report_severity = report.severity or severity
+    finding = Finding(
+        rule=rule.id,
+        severity=report_severity.value,
+        path=file.path,
+        line=line,
+        end_line=end_line,
+        message=report.message,
+        remediation=report.remediation,
+        suggestion=report.fix.text if report.fix else None,
+        fingerprint=_fingerprint(file.path, key, ordinal),
+    )
+    return _Located(finding, key, ordinal, enclosing_declaration(report.node))
+
+
+# -- analysing one file -----------------------------------------------------------------------
+class Analyzer:
+    def __init__(self, config: Config | None = None, rules: Iterable[Rule] | None = None):
+        self.config = config or Config()
+        self.rules = [
+            (rule, severity)
+            for rule in (rules if rules is not None else all_rules())
+            if (severity := self._severity(rule)) is not None
+        ]
+
+    def _severity(self, rule: Rule) -> Severity | None:
+        if rule.off_by_default and rule.id not in self.config.rules:
+            return None
+        return self.config.severity_of(rule.id, rule.severity)
+
+    def analyze(self, file: GoFile, notes: list[str]) -> list[_Located]:
+        """Every finding in the file, suppressions applied, one per rule and line."""
+        if file.has_errors and not file.partial:
+            notes.append(f"{file.path}: does not parse cleanly; findings there may be incomplete")
+        suppressed = suppressed_lines(file)
+        located: list[_Located] = []
+        for rule, severity in self.rules:
+            if not rule.applies_to(file):
+                continue
+            ordinals: dict[str, int] = {}
+            seen_lines: set[int] = set()
+            try:
+                reports = list(rule.check(file))
+            except Exception as error:  # a rule bug must not lose the other rules' findings
+                notes.append(f"{file.path}: {rule.id} failed ({type(error).__name__}: {error}); other rules ran")
+                continue
+            for report in sorted(reports, key=lambda r: r.node.start_byte):
+                item = _locate(rule, severity, file, report, ordinals)
+                if item.finding.line in seen_lines or is_suppressed(suppressed, rule.id, item.finding.line):
+                    continue
+                seen_lines.add(item.finding.line)
+                located.append(item)
+        return located
+
+
+def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
+    if size > config.max_file_bytes:
+        notes.append(f"{path}: skipped, {size / 1e6:.1f} MB is over the {config.max_file_bytes / 1e6:g} MB limit")
+        return True
+    return False
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
+
+
+class GoModules:
+    """The `go` version of the module a path belongs to (nearest go.mod upwards)."""
+
+    def __init__(self, read: ReadFile | None, version: tuple[int, int] | None = None):
+        self._read = read
+        self._fixed = version
+        self._by_directory: dict[str, tuple[int, int] | None] = {}
+
+    def version_for(self, path: str) -> tuple[int, int] | None:
+        if self._fixed is not None or self._read is None:
+            return self._fixed
+        return self._directory_version(posixpath.dirname(path))
+
+    def _directory_version(self, directory: str) -> tuple[int, int] | None:
+        if directory not in self._by_directory:
+            go_mod = self._read(posixpath.join(directory, "go.mod") if directory else "go.mod")
+            if go_mod is not None:
+                self._by_directory[directory] = go_version_of(go_mod)
+            elif directory in ("", "/", "."):
+                self._by_directory[directory] = None
+            else:
+                self._by_directory[directory] = self._directory_version(posixpath.dirname(directory))
+        return self._by_directory[directory]
+
+
+# -- whole files: `goreef check` ----------------------------------------------------------------
+def check_files(
+    files: Iterable[tuple[str, Callable[[], bytes]]],
+    config: Config | None = None,
+    read: ReadFile | None = None,
+    go_version: tuple[int, int] | None = None,
+) -> ReviewResult:
+    """Run every rule over whole files (`file` mode). `files` yields (path, loader) pairs;
+    files are loaded and parsed one package (directory) at a time, so memory stays flat."""
+    config = config or Config()
+    analyzer = Analyzer(config)
+    modules = GoModules(read, go_version)
+    result = ReviewResult()
+    by_directory: dict[str, list[tuple[str, Callable[[], bytes]]]] = {}
+    for path, load in files:
+        if path.endswith(".go") and not config.ignores(path):
+            by_directory.setdefault(posixpath.dirname(path), []).append((path, load))
+    for directory_files in by_directory.values():
+        package: list[GoFile] = []
+        for path, load in directory_files:
+            source = load()
+            if _too_big(path, len(source), config, result.notes):
+                continue
+            package.append(GoFile(path, source, modules.version_for(path), package_files=lambda p=package: p))
+        for file in package:
+            result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
+            result.files_reviewed += 1
+    result.findings = _sorted(result.findings)
+    return result
+
+
+# -- a change: `goreef review` and the app ------------------------------------------------------
+def _nearest_changed_line(changed: ChangedFile, declaration: Node, flagged_line: int) -> int | None:
+    first, last = declaration.start_point[0] + 1, declaration.end_point[0] + 1
+    touched = [line for line in changed.changed_lines if first <= line <= last and line in changed.commentable_lines]
+    return min(touched, key=lambda line: (abs(line - flagged_line), line)) if touched else None
+
+
+def _introduced(
+    head_items: list[_Located], base_items: list[_Located], changed: ChangedFile
+) -> Iterator[Finding]:
+    """Findings present at head but not at base, on unedited lines of a function the change
+    touched, moved onto the nearest changed line of that function."""
+    at_base = {(item.key, item.ordinal) for item in base_items}
+    for item in head_items:
+        finding = item.finding
+        if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
+            continue
+        anchor = _nearest_changed_line(changed, item.declaration, finding.line)
+        if anchor is None:
+            continue
+        yield Finding(
+            rule=finding.rule,
+            severity=finding.severity,
+            path=finding.path,
+            line=anchor,
+            end_line=anchor,
+            message=f"This change makes line {finding.line} a trap: {finding.message}",
+            remediation=finding.remediation,
+            suggestion=None,  # the suggestion replaced other lines than the anchor
+            fingerprint=finding.fingerprint,
+        )
+
+
+def _kept_by_filter(finding: Finding, changed: ChangedFile, mode: str) -> bool:
+    if mode == "file":
+        return True
+    if mode == "diff_context":
+        return finding.line in changed.commentable_lines
+    return finding.line in changed.added_lines  # added, and the edited part of introduced
+
+
+def review(
+    changes: str | list[ChangedFile],
+    head: ReadFile | None = None,
+    base: ReadFile | None = None,
+    config: Config | None = None,
+    go_version: tuple[int, int] | None = None,
+) -> ReviewResult:
+    """Review a change: findings on what it added (or as `config.filter` says).
+
+    `head(path)` gives a changed file's new contents; where it gives None the file is
+    rebuilt from its hunks alone. `base(path)` gives old contents, used by `introduced`.
+    The `go` version comes from the nearest go.mod that `head` can read, unless given."""
+    config = config or Config()
+    changed_files = parse_diff(changes) if isinstance(changes, str) else list(changes)
+    analyzer = Analyzer(config)
+    modules = GoModules(head, go_version)
+    result = ReviewResult()
+    go_files = [c for c in changed_files if c.is_go and c.reviewable and not config.ignores(c.path)]
+    for changed in changed_files:
+        if changed.is_go and changed.status == "binary":
+            result.notes.append(f"{changed.path}: skipped, binary")
+
+    # Changed files of one directory are one package: rules that follow calls see them all.
+    loaded: dict[str, GoFile | None] = {}
+    packages: dict[str, list[GoFile]] = {}
+
+    def load(changed: ChangedFile) -> GoFile | None:
+        if changed.path not in loaded:
+            source = head(changed.path) if head else None
+            partial = source is None
+            if partial:
+                source = changed.text_from_hunks()
+            directory = posixpath.dirname(changed.path)
+            if _too_big(changed.path, len(source), config, result.notes):
+                loaded[changed.path] = None
+            else:
+                loaded[changed.path] = GoFile(
+                    changed.path,
+                    source,
+                    modules.version_for(changed.path),
+                    partial=partial,
+                    package_files=lambda d=directory: packages[d],
+                )
+        return loaded[changed.path]
+
+    for changed in go_files:
+        directory = posixpath.dirname(changed.path)
+        if directory not in packages:
+            same_package = [c for c in go_files if posixpath.dirname(c.path) == directory]
+            packages[directory] = [f for f in map(load, same_package) if f is not None]
+
+    for changed in go_files:
+        file = loaded.get(changed.path)
+        if file is None:
+            continue
+        result.files_reviewed += 1
+        head_items = analyzer.analyze(file, result.notes)
+        result.findings.extend(
+            item.finding for item in head_items if _kept_by_filter(item.finding, changed, config.filter)
+        )
+        if config.filter == "introduced" and base is not None and changed.old_path and changed.status != "added":
+            base_source = base(changed.old_path)
+            if base_source is not None and len(base_source) <= config.max_file_bytes:
+                base_file = GoFile(changed.path, base_source, file.go_version)
+                result.findings.extend(_introduced(head_items, analyzer.analyze(base_file, []), changed))
+    result.findings = _sorted(result.findings)
+    return result

@@ -1,0 +1,156 @@
+"""A parsed Go file: one tree-sitter-go parser for the process, each file parsed once.
+
+`GoFile` is what every rule receives. It knows the file's imports (so that rules name
+calls by import path, whatever the local alias), the module's `go` version, and keeps a
+per-file cache for the indexes that several rules share.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Callable, TypeVar
+
+import tree_sitter_go
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+GO = Language(tree_sitter_go.language())
+_PARSER = Parser(GO)
+_QUERIES: dict[str, Query] = {}
+
+T = TypeVar("T")
+
+
+def parse(source: bytes) -> Tree:
+    return _PARSER.parse(source)
+
+
+def query(pattern: str) -> Query:
+    """A compiled tree-sitter query, compiled once per process."""
+    compiled = _QUERIES.get(pattern)
+    if compiled is None:
+        compiled = _QUERIES[pattern] = Query(GO, pattern)
+    return compiled
+
+
+def captures(pattern: str, node: Node) -> dict[str, list[Node]]:
+    """The captures of `pattern` under `node`, each list in source order."""
+    found = QueryCursor(query(pattern)).captures(node)
+    return {name: sorted(nodes, key=lambda n: n.start_byte) for name, nodes in found.items()}
+
+
+def matches(pattern: str, node: Node) -> list[dict[str, Node]]:
+    """One dict per match of `pattern` under `node` (capture name -> its first node), in
+    source order: for patterns whose captures belong together."""
+    found = QueryCursor(query(pattern)).matches(node)
+    result = [{name: nodes[0] for name, nodes in groups.items()} for _, groups in found]
+    return sorted(result, key=lambda groups: min(n.start_byte for n in groups.values()))
+
+
+def _default_package_name(import_path: str) -> str:
+    last = import_path.rstrip("/").rsplit("/", 1)[-1]
+    # gopkg.in/yaml.v3 -> yaml; github.com/x/y/v2 -> y
+    if re.fullmatch(r"v\d+", last) and "/" in import_path:
+        last = import_path.rstrip("/").rsplit("/", 2)[-2]
+    return re.sub(r"\.v\d+$", "", last).replace("-", "_")
+
+
+_GO_DIRECTIVE = re.compile(rb"^go\s+(\d+)\.(\d+)", re.MULTILINE)
+
+
+def go_version_of(go_mod: bytes | None) -> tuple[int, int] | None:
+    """The `go` directive of a go.mod file, e.g. (1, 22); None when absent."""
+    if not go_mod:
+        return None
+    match = _GO_DIRECTIVE.search(go_mod)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+class GoFile:
+    def __init__(
+        self,
+        path: str,
+        source: bytes,
+        go_version: tuple[int, int] | None = None,
+        partial: bool = False,
+        package_files: Callable[[], list["GoFile"]] | None = None,
+    ):
+        self.path = path
+        self.source = source
+        self.go_version = go_version
+        # partial: rebuilt from diff hunks alone, so imports and other code may be missing.
+        self.partial = partial
+        self.tree = parse(source)
+        self.root = self.tree.root_node
+        self._package_files = package_files
+        self._cache: dict[str, object] = {}
+
+    def __repr__(self) -> str:
+        return f"GoFile({self.path!r})"
+
+    # -- text and positions --------------------------------------------------------------
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    @staticmethod
+    def line(node: Node) -> int:
+        return node.start_point[0] + 1
+
+    @staticmethod
+    def end_line(node: Node) -> int:
+        return node.end_point[0] + 1
+
+    @cached_property
+    def lines(self) -> list[bytes]:
+        return self.source.split(b"\n")
+
+    @property
+    def has_errors(self) -> bool:
+        return self.root.has_error
+
+    # -- imports ---------------------------------------------------------------------------
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """Local package name -> import path. Dot and blank imports are left out."""
+        names: dict[str, str] = {}
+        for spec in captures("(import_spec) @spec", self.root).get("spec", []):
+            path_node = spec.child_by_field_name("path")
+            if path_node is None:
+                continue
+            import_path = self.text(path_node).strip('"`')
+            name_node = spec.child_by_field_name("name")
+            if name_node is None:
+                names[_default_package_name(import_path)] = import_path
+            elif name_node.type == "package_identifier":
+                names[self.text(name_node)] = import_path
+        return names
+
+    def imports_path(self, import_path: str) -> bool:
+        """Whether the file imports the package; a partial file with no import
+        declaration in view is given the benefit of the doubt."""
+        if import_path in self.imports.values():
+            return True
+        return self.partial and not self.imports
+
+    def package_path(self, local_name: str) -> str | None:
+        """The import path a local package name refers to."""
+        if local_name in self.imports:
+            return self.imports[local_name]
+        if self.partial and not self.imports:
+            # Only hunks are known: assume the conventional name.
+            return {"http": "net/http", "exec": "os/exec", "sql": "database/sql", "atomic": "sync/atomic"}.get(
+                local_name, local_name
+            )
+        return None
+
+    # -- the package -------------------------------------------------------------------------
+    @property
+    def package_files(self) -> list["GoFile"]:
+        """The Go files of the same package known to this run, this one included."""
+        return self._package_files() if self._package_files else [self]
+
+    def cached(self, key: str, build: Callable[[], T]) -> T:
+        """A per-file index built once and shared between rules."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]  # type: ignore[return-value]

@@ -1,0 +1,46 @@
+"""The rule registry: every rule module under `reviewers/rules/<class>/` that defines `RULE`.
+
+This is the only list of rules: the CLI's `goreef rules`, the README table and the app's rule
+pages are generated from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from functools import lru_cache
+
+from . import rules as rules_package
+from .rule import Rule
+
+RULE_ID = re.compile(r"^GR[1-4]\d\d$")
+CLASSES = {"1": "goroutine leaks", "2": "context cancellation", "3": "unsafe.Pointer misuse", "4": "blocking in init"}
+
+
+@lru_cache(maxsize=1)
+def _rules() -> dict[str, Rule]:
+    found: dict[str, Rule] = {}
+    for module_info in pkgutil.walk_packages(rules_package.__path__, rules_package.__name__ + "."):
+        module = importlib.import_module(module_info.name)
+        rule = getattr(module, "RULE", None)
+        if not isinstance(rule, Rule):
+            continue
+        if not RULE_ID.match(rule.id):
+            raise ValueError(f"{module_info.name}: rule id {rule.id!r} is not of the form GR1xx..GR4xx")
+        if rule.id in found:
+            raise ValueError(f"{module_info.name}: rule id {rule.id} is defined twice")
+        found[rule.id] = rule
+    return dict(sorted(found.items()))
+
+
+def all_rules() -> list[Rule]:
+    return list(_rules().values())
+
+
+def get_rule(rule_id: str) -> Rule | None:
+    return _rules().get(rule_id.upper())
+
+
+def rule_class(rule_id: str) -> str:
+    return CLASSES.get(rule_id[2:3], "other")

@@ -1,0 +1,1 @@
+"""GR2xx: context cancellation that does not propagate."""

@@ -1,0 +1,1 @@
+"""GR4xx: blocking work in init()."""

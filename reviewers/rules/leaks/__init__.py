@@ -1,0 +1,1 @@
+"""GR1xx: goroutine leaks."""

@@ -1,0 +1,1 @@
+"""GR3xx: unsafe.Pointer misuse."""

@@ -1,0 +1,402 @@
+"""Syntax helpers that several rules share: functions and their parameters, calls named by
+import path, contexts in scope, handlers, loops, goroutines and select cases.
+
+Everything here is syntactic: no types, no build. Names of packages are resolved through
+the file's imports, so `ctxpkg.WithCancel` is `context.WithCancel` when the file says
+`import ctxpkg "context"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from tree_sitter import Node
+
+from .gosource import GoFile, captures
+
+FUNCTION_TYPES = ("function_declaration", "method_declaration", "func_literal")
+LOOP_TYPES = ("for_statement",)
+
+
+# -- tree walking -------------------------------------------------------------------------
+def ancestors(node: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def descendants(node: Node, skip: tuple[str, ...] = ()) -> Iterator[Node]:
+    """Named nodes under `node` in source order, not entering nodes whose type is in `skip`."""
+    stack = list(reversed(node.named_children))
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.type not in skip:
+            stack.extend(reversed(current.named_children))
+
+
+def scope_nodes(function: Node) -> Iterator[Node]:
+    """Named nodes of a function's scope: its body and the closures in it, but not the bodies
+    of goroutines it starts (those are scopes of their own)."""
+    body = function.child_by_field_name("body")
+    if body is None:
+        return
+    stack = list(reversed(body.named_children))
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.type == "go_statement":
+            call = current.named_children[0] if current.named_children else None
+            if call is not None and call.type == "call_expression":
+                # The arguments are evaluated by the starter; the literal's body is not.
+                arguments = call.child_by_field_name("arguments")
+                function_node = call.child_by_field_name("function")
+                if function_node is not None and function_node.type != "func_literal":
+                    stack.append(function_node)
+                if arguments is not None:
+                    stack.append(arguments)
+            continue
+        stack.extend(reversed(current.named_children))
+
+
+def enclosing_function(node: Node) -> Node | None:
+    """The innermost function declaration, method or function literal around `node`."""
+    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
+
+
+def enclosing_declaration(node: Node) -> Node | None:
+    """The top-level declaration around `node` (function, method, var, const or type)."""
+    top = None
+    for ancestor in ancestors(node):
+        if ancestor.type == "source_file":
+            return top
+        top = ancestor
+    return top
+
+
+def is_inside(node: Node, container: Node) -> bool:
+    return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
+
+
+# -- names --------------------------------------------------------------------------------
+def receiver_type(file: GoFile, method: Node) -> str | None:
+    """`T` for `func (t *T) M()` and `func (t T) M()`, generics stripped."""
+    receiver = method.child_by_field_name("receiver")
+    if receiver is None:
+        return None
+    for parameter in receiver.named_children:
+        type_node = parameter.child_by_field_name("type")
+        if type_node is None:
+            continue
+        if type_node.type == "pointer_type":
+            type_node = type_node.named_children[0]
+        if type_node.type == "generic_type":
+            type_node = type_node.child_by_field_name("type")
+        return file.text(type_node)
+    return None
+
+
+def declaration_name(file: GoFile, declaration: Node | None) -> str:
+    """A stable name for a top-level declaration: `Serve`, `(*Server).Close`, `var config`."""
+    if declaration is None:
+        return ""
+    if declaration.type == "method_declaration":
+        receiver = declaration.child_by_field_name("receiver")
+        pointer = receiver is not None and "*" in file.text(receiver)
+        name = file.text(declaration.child_by_field_name("name"))
+        type_name = receiver_type(file, declaration) or "?"
+        return f"({'*' if pointer else ''}{type_name}).{name}"
+    if declaration.type == "function_declaration":
+        return file.text(declaration.child_by_field_name("name"))
+    names = [file.text(n) for n in descendants(declaration) if n.type in ("identifier", "type_identifier")][:1]
+    return f"{declaration.type.split('_')[0]} {names[0] if names else ''}".strip()
+
+
+def function_name(file: GoFile, function: Node) -> str | None:
+    """The declared name of a function or method; None for a literal."""
+    if function.type == "func_literal":
+        return None
+    return file.text(function.child_by_field_name("name"))
+
+
+def callee(file: GoFile, call: Node) -> str:
+    """The called name as written, without arguments: `wg.Done`, `http.Get`, `close`."""
+    function = call.child_by_field_name("function")
+    return file.text(function) if function is not None else ""
+
+
+def call_method_name(file: GoFile, call: Node) -> str | None:
+    """The last name of the callee: `Done` for `s.wg.Done()`, `close` for `close(ch)`."""
+    function = call.child_by_field_name("function")
+    if function is None:
+        return None
+    if function.type == "selector_expression":
+        return file.text(function.child_by_field_name("field"))
+    if function.type == "identifier":
+        return file.text(function)
+    return None
+
+
+def qualified_name(file: GoFile, node: Node) -> str | None:
+    """`context.WithCancel` for a selector `pkg.Name` (or a call of one) whose operand is an
+    imported package, named by the import path: `net/http.Get`."""
+    if node.type == "call_expression":
+        node = node.child_by_field_name("function")
+        if node is None:
+            return None
+    if node.type == "qualified_type":
+        package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
+    elif node.type == "selector_expression":
+        package, name = node.child_by_field_name("operand"), node.child_by_field_name("field")
+    else:
+        return None
+    if package is None or name is None or package.type not in ("identifier", "package_identifier"):
+        return None
+    import_path = file.package_path(file.text(package))
+    return f"{import_path}.{file.text(name)}" if import_path else None
+
+
+def calls_in(file: GoFile, node: Node) -> list[Node]:
+    """Every call expression under `node`, in source order."""
+    return captures("(call_expression) @call", node).get("call", [])
+
+
+def qualified_calls(file: GoFile, node: Node, names: set[str] | frozenset[str]) -> list[Node]:
+    """Calls under `node` whose qualified name is one of `names` (`context.WithCancel`...)."""
+    return [call for call in calls_in(file, node) if qualified_name(file, call) in names]
+
+
+# -- functions, parameters, handlers, contexts -----------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # "" for an unnamed parameter
+    type_node: Node
+
+
+def parameters(function: Node, file: GoFile) -> list[Parameter]:
+    parameter_list = function.child_by_field_name("parameters")
+    if parameter_list is None:
+        return []
+    result = []
+    for declaration in parameter_list.named_children:
+        if declaration.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        type_node = declaration.child_by_field_name("type")
+        if type_node is None:
+            continue
+        names = [file.text(child) for child in declaration.children_by_field_name("name")]
+        for name in names or [""]:
+            result.append(Parameter(name, type_node))
+    return result
+
+
+def type_is(file: GoFile, type_node: Node, qualified: str, pointer: bool = False) -> bool:
+    """Whether a type node spells `qualified` (`net/http.Request`), through a pointer if asked."""
+    if pointer:
+        if type_node.type != "pointer_type":
+            return False
+        type_node = type_node.named_children[0]
+    return qualified_name(file, type_node) == qualified
+
+
+# Framework request contexts, by import path and type (a pointer where the framework uses one).
+FRAMEWORK_CONTEXTS = (
+    ("github.com/gin-gonic/gin.Context", True),
+    ("github.com/labstack/echo/v4.Context", False),
+    ("github.com/labstack/echo.Context", False),
+    ("github.com/gofiber/fiber/v2.Ctx", True),
+    ("github.com/gofiber/fiber/v3.Ctx", False),
+)
+
+
+def _framework_qualified(file: GoFile, type_node: Node, qualified: str, pointer: bool) -> bool:
+    if pointer:
+        if type_node.type != "pointer_type":
+            return False
+        type_node = type_node.named_children[0]
+    if type_node.type != "qualified_type":
+        return False
+    package = file.text(type_node.child_by_field_name("package"))
+    import_path = file.imports.get(package)
+    return import_path is not None and f"{import_path}.{file.text(type_node.child_by_field_name('name'))}" == qualified
+
+
+def request_parameters(file: GoFile, function: Node) -> list[str]:
+    """Names of the function's `*http.Request` parameters."""
+    return [p.name for p in parameters(function, file) if p.name and type_is(file, p.type_node, "net/http.Request", True)]
+
+
+def _literal_passed_as_handler(file: GoFile, literal: Node) -> bool:
+    parent = literal.parent
+    if parent is None or parent.type != "argument_list":
+        return False
+    call = parent.parent
+    if call is None or call.type not in ("call_expression", "type_conversion_expression"):
+        return False
+    name = call_method_name(file, call) if call.type == "call_expression" else None
+    if name in ("HandleFunc",):
+        return True
+    return qualified_name(file, call) == "net/http.HandlerFunc" or file.text(call).startswith("http.HandlerFunc(")
+
+
+def is_handler(file: GoFile, function: Node) -> bool:
+    """An HTTP handler: (http.ResponseWriter, *http.Request), a ServeHTTP method, a literal
+    passed to HandleFunc/http.HandlerFunc, or a gin/echo/fiber handler."""
+    params = parameters(function, file)
+    types = [p.type_node for p in params]
+    has_writer = any(type_is(file, t, "net/http.ResponseWriter") for t in types)
+    has_request = any(type_is(file, t, "net/http.Request", True) for t in types)
+    if has_writer and has_request:
+        return True
+    if function.type == "method_declaration" and function_name(file, function) == "ServeHTTP" and has_request:
+        return True
+    if function.type == "func_literal" and has_request and _literal_passed_as_handler(file, function):
+        return True
+    return any(_framework_qualified(file, t, q, ptr) for t in types for q, ptr in FRAMEWORK_CONTEXTS)
+
+
+def is_goroutine_body(function: Node) -> bool:
+    """Whether a function literal is the one a `go` statement starts."""
+    call = function.parent
+    return (
+        function.type == "func_literal"
+        and call is not None
+        and call.type == "call_expression"
+        and call.parent is not None
+        and call.parent.type == "go_statement"
+    )
+
+
+def enclosing_handler(file: GoFile, node: Node) -> Node | None:
+    """The handler `node` is in, looking through closures but not out of a goroutine body
+    (a goroutine is a scope of its own)."""
+    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
+        if is_handler(file, function):
+            return function
+        if is_goroutine_body(function):
+            return None
+    return None
+
+
+# How each framework's handler reaches its request context, by the parameter's type.
+FRAMEWORK_REQUEST_CONTEXT = {
+    "github.com/gin-gonic/gin.Context": "{}.Request.Context()",
+    "github.com/labstack/echo/v4.Context": "{}.Request().Context()",
+    "github.com/labstack/echo.Context": "{}.Request().Context()",
+    "github.com/gofiber/fiber/v2.Ctx": "{}.UserContext()",
+}
+
+
+def request_context(file: GoFile, handler: Node) -> str | None:
+    """The expression that gives a handler's request context: `r.Context()`,
+    `c.Request.Context()`..."""
+    requests = request_parameters(file, handler)
+    if requests and requests[0] != "_":
+        return f"{requests[0]}.Context()"
+    for parameter in parameters(handler, file):
+        type_node = parameter.type_node
+        if type_node.type == "pointer_type":
+            type_node = type_node.named_children[0]
+        pattern = FRAMEWORK_REQUEST_CONTEXT.get(qualified_name(file, type_node) or "")
+        if pattern and parameter.name and parameter.name != "_":
+            return pattern.format(parameter.name)
+    return None
+
+
+CONTEXT_CONSTRUCTORS = frozenset(
+    f"context.{name}"
+    for name in (
+        "Background", "TODO", "WithCancel", "WithTimeout", "WithDeadline", "WithValue",
+        "WithCancelCause", "WithTimeoutCause", "WithDeadlineCause", "WithoutCancel",
+    )
+)
+
+
+@dataclass(frozen=True)
+class ContextScope:
+    """The contexts a function can reach: named context variables and request parameters."""
+
+    names: frozenset[str]
+    requests: frozenset[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.requests)
+
+    def preferred(self) -> str | None:
+        """What to pass instead of a fresh Background: `ctx` or `r.Context()`."""
+        if self.names:
+            return "ctx" if "ctx" in self.names else sorted(self.names)[0]
+        if self.requests:
+            return f"{sorted(self.requests)[0]}.Context()"
+        return None
+
+
+def _context_variables(file: GoFile, function: Node) -> set[str]:
+    names = {p.name for p in parameters(function, file) if p.name and type_is(file, p.type_node, "context.Context")}
+    for node in scope_nodes(function):
+        if node.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
+            continue
+        left = node.child_by_field_name("left") or node.child_by_field_name("name")
+        right = node.child_by_field_name("right") or node.child_by_field_name("value")
+        if left is None or right is None or not right.named_children:
+            continue
+        first_value = right.named_children[0] if right.type == "expression_list" else right
+        if first_value.type != "call_expression":
+            continue
+        from_constructor = qualified_name(file, first_value) in CONTEXT_CONSTRUCTORS
+        from_context_call = call_method_name(file, first_value) == "Context"
+        first_name = left.named_children[0] if left.type == "expression_list" else left
+        if (from_constructor or from_context_call) and first_name.type == "identifier":
+            names.add(file.text(first_name))
+        if node.type == "var_spec" and type_is(file, node.child_by_field_name("type") or first_value, "context.Context"):
+            names.add(file.text(first_name))
+    return names - {"_"}
+
+
+def context_scope(file: GoFile, node: Node) -> ContextScope:
+    """The contexts in scope at `node`: those of its enclosing function and of the functions
+    around it that closures can see."""
+    names: set[str] = set()
+    requests: set[str] = set()
+    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
+        names |= _context_variables(file, function)
+        requests |= set(request_parameters(file, function))
+        if function.type != "func_literal":
+            break
+    return ContextScope(frozenset(names), frozenset(requests))
+
+
+# -- loops, goroutines, select ----------------------------------------------------------------
+def enclosing_loops(node: Node, within: Node | None = None) -> list[Node]:
+    """The `for` statements around `node`, innermost first, stopping at `within` or at a
+    function boundary."""
+    loops = []
+    for ancestor in ancestors(node):
+        if ancestor is within or ancestor.type in FUNCTION_TYPES:
+            break
+        if ancestor.type in LOOP_TYPES:
+            loops.append(ancestor)
+    return loops
+
+
+def go_statements(function: Node) -> list[Node]:
+    """The `go` statements of a function's scope (not those nested in other goroutines)."""
+    return [node for node in scope_nodes(function) if node.type == "go_statement"]
+
+
+def select_cases(select: Node) -> list[Node]:
+    return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
+
+
+def has_default(select: Node) -> bool:
+    return any(case.type == "default_case" for case in select_cases(select))
+
+
+def is_done_receive(file: GoFile, node: Node) -> bool:
+    """`<-ctx.Done()`, `<-done`-style receives of a `.Done()` call."""
+    return any(
+        child.type == "call_expression" and call_method_name(file, child) == "Done"
+        for child in descendants(node)
+    )
