@@ -21,6 +21,10 @@ class DiffError(ValueError):
 class Hunk:
     # (new-side line number, text) for every added or context line of the hunk.
     new_lines: tuple[tuple[int, str], ...]
+    # The text of every removed or context line: the old side, in order.
+    old_lines: tuple[str, ...] = ()
+    new_start: int = 0
+    new_length: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,29 @@ class ChangedFile:
         last = max(known)
         return "".join(known.get(n, "\n") for n in range(1, last + 1)).encode()
 
+    def base_from_head(self, head: bytes) -> bytes | None:
+        """The old file, by undoing the hunks on the new one; None when the new file does
+        not hold what the hunks say it does."""
+        head_lines = head.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        old: list[str] = []
+        position = 0  # 0-based index into head_lines
+        for hunk in self.hunks:
+            start = max(hunk.new_start - 1, 0)
+            if start < position or any(
+                number > len(head_lines) or head_lines[number - 1].rstrip("\r\n") != text.rstrip("\r\n")
+                for number, text in hunk.new_lines
+            ):
+                return None
+            old.extend(head_lines[position:start])
+            old.extend(hunk.old_lines)
+            position = start + hunk.new_length
+        old.extend(head_lines[position:])
+        return "".join(old).encode("utf-8", "surrogateescape")
+
+    def matches_head(self, head: bytes) -> bool:
+        """Whether `head` holds the new side of every hunk at its line."""
+        return self.base_from_head(head) is not None
+
 
 def _strip_prefix(name: str | None) -> str | None:
     if name is None or name == "/dev/null":
@@ -79,10 +106,12 @@ def _changed_file(patched: unidiff.PatchedFile) -> ChangedFile:
         status = "modified"
     hunks, added, commentable, deletions = [], set(), set(), set()
     for hunk in patched:
-        new_lines, removed_pending = [], False
+        new_lines, old_lines, removed_pending = [], [], False
         for line in hunk:
             if line.is_removed:
                 removed_pending = True
+            if line.source_line_no is not None:
+                old_lines.append(line.value)
             if line.target_line_no is None:
                 continue
             new_lines.append((line.target_line_no, line.value))
@@ -94,7 +123,7 @@ def _changed_file(patched: unidiff.PatchedFile) -> ChangedFile:
                 removed_pending = False
         if removed_pending and new_lines:
             deletions.add(new_lines[-1][0])
-        hunks.append(Hunk(tuple(new_lines)))
+        hunks.append(Hunk(tuple(new_lines), tuple(old_lines), hunk.target_start, hunk.target_length))
     return ChangedFile(
         path, old_path, status, frozenset(added), frozenset(commentable), frozenset(deletions), tuple(hunks)
     )

@@ -1,0 +1,268 @@
+"""The `goreef` command line.
+
+    goreef review [DIFF | -]           review a unified diff (file or stdin) in a local repo
+    goreef review --base origin/main   review the local change since it left a branch
+    goreef check PATH...               every rule over whole files or directories
+    goreef rules [GRNNN]               the catalogue, or one rule's page
+
+Exit status: 0 when nothing reaches `fail_on`, 1 when something does (like a linter), 2 for
+bad input, with a one-line error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from . import Config, ConfigError, DiffError, check_files, load_config, review
+from .engine import ReviewResult
+from .config import FAIL_ON, FILTERS
+from .diffs import parse_diff
+from .registry import all_rules, get_rule, rule_class
+from .render import render_json
+from .render.github import check_run_output, review_payload
+from .render.sarif import render_sarif
+from .render.text import render_text
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+class UsageError(Exception):
+    """Bad input: reported on one line, exit status 2."""
+
+
+# -- git ------------------------------------------------------------------------------------
+def _git(repo: Path, *args: str, binary: bool = False) -> bytes | str:
+    completed = subprocess.run(["git", *args], cwd=repo, capture_output=True)
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
+    return completed.stdout if binary else completed.stdout.decode("utf-8", "surrogateescape")
+
+
+def _repo_root(start: Path) -> Path | None:
+    completed = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True)
+    return Path(completed.stdout.strip()) if completed.returncode == 0 else None
+
+
+def _git_file(repo: Path, revision: str) -> Callable[[str], bytes | None]:
+    def read(path: str) -> bytes | None:
+        completed = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=repo, capture_output=True)
+        return completed.stdout if completed.returncode == 0 else None
+
+    return read
+
+
+def _disk_file(root: Path) -> Callable[[str], bytes | None]:
+    def read(path: str) -> bytes | None:
+        target = root / path
+        return target.read_bytes() if target.is_file() else None
+
+    return read
+
+
+# -- configuration ------------------------------------------------------------------------------
+def _config(args, repo: Path | None) -> Config:
+    path = Path(args.config) if args.config else (repo / ".github" / "goreef.yml" if repo else None)
+    if path is not None and path.is_file():
+        try:
+            config = load_config(path.read_text())
+        except ConfigError as error:
+            raise UsageError(f"{path}: {error}") from error
+    elif args.config:
+        raise UsageError(f"{args.config}: no such configuration file")
+    else:
+        config = Config()
+    return config.with_overrides(filter=getattr(args, "filter", None), fail_on=args.fail_on)
+
+
+def _go_version(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        major, minor = text.removeprefix("go").split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        raise UsageError(f"--go-version {text!r}: expected a version such as 1.22") from None
+
+
+# -- commands ------------------------------------------------------------------------------------
+def _review(args) -> tuple[ReviewResult, Config]:
+    repo = Path(args.repo) if args.repo else (_repo_root(Path.cwd()) or Path.cwd())
+    config = _config(args, repo)
+    go_version = _go_version(args.go_version)
+    if args.base:
+        merge_base = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
+        range_args = [merge_base, args.head] if args.head else [merge_base]
+        diff_text = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args)
+        head = _git_file(repo, args.head) if args.head else _disk_file(repo)
+        return review(diff_text, head=head, base=_git_file(repo, merge_base), config=config, go_version=go_version), config
+    if args.diff in (None, "-"):
+        if args.diff is None and sys.stdin.isatty():
+            raise UsageError("no diff: give a diff file, '-' for stdin, or --base REF")
+        diff_text = sys.stdin.read()
+    else:
+        try:
+            diff_text = Path(args.diff).read_text(errors="surrogateescape")
+        except OSError as error:
+            raise UsageError(f"{args.diff}: {error.strerror}") from error
+    changed = parse_diff(diff_text)
+    disk = _disk_file(repo)
+    by_path = {c.path: c for c in changed}
+
+    def head(path: str) -> bytes | None:
+        # A file on disk counts as the head only if it holds what the diff added.
+        contents = disk(path)
+        change = by_path.get(path)
+        if contents is None or change is None or change.matches_head(contents):
+            return contents
+        return None
+
+    def base(path: str) -> bytes | None:
+        change = next((c for c in changed if c.old_path == path), None)
+        contents = head(change.path) if change else None
+        return change.base_from_head(contents) if contents is not None else None
+
+    return review(changed, head=head, base=base, config=config, go_version=go_version), config
+
+
+def _go_files(paths: list[str]) -> list[str]:
+    files = []
+    for given in paths:
+        path = Path(given)
+        if path.is_file():
+            files.append(str(path))
+            continue
+        if not path.is_dir():
+            raise UsageError(f"{given}: no such file or directory")
+        for directory, subdirectories, names in os.walk(path):
+            # Like the go tool: skip vendor/, testdata/ and hidden or _-prefixed folders,
+            # unless the user named them.
+            subdirectories[:] = sorted(
+                d for d in subdirectories if d not in ("vendor", "testdata") and not d.startswith((".", "_"))
+            )
+            files.extend(os.path.join(directory, name) for name in sorted(names) if name.endswith(".go"))
+    return files
+
+
+def _check(args) -> tuple[ReviewResult, Config]:
+    config = _config(args, _repo_root(Path.cwd())).with_overrides(filter="file")
+    cwd = Path.cwd()
+
+    def read(path: str) -> bytes | None:
+        target = cwd / path
+        if target.is_file():
+            return target.read_bytes()
+        if path == "go.mod":  # above the working directory: the nearest enclosing module
+            for parent in cwd.parents:
+                if (parent / "go.mod").is_file():
+                    return (parent / "go.mod").read_bytes()
+        return None
+
+    files = [(os.path.normpath(p), Path(p).read_bytes) for p in _go_files(args.paths)]
+    return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config
+
+
+def _print_rules(args) -> int:
+    if args.rule:
+        rule = get_rule(args.rule)
+        if rule is None:
+            raise UsageError(f"{args.rule}: no such rule (see `goreef rules`)")
+        print(f"{rule.id} {rule.name} ({rule.severity.value}, {rule_class(rule.id)})\n")
+        print(rule.doc.strip())
+        return 0
+    if args.markdown:
+        print(rules_table())
+        return 0
+    for rule in all_rules():
+        off = " (off by default)" if rule.off_by_default else ""
+        print(f"{rule.id}  {rule.severity.value:<7}  {rule.name:<32} {rule.summary.split(': ', 1)[-1]}{off}")
+    return 0
+
+
+def rules_table() -> str:
+    """The README's rule table, generated from the rules themselves."""
+    rows = ["| id | name | severity | class | what it flags |", "|---|---|---|---|---|"]
+    for rule in all_rules():
+        summary = rule.summary.split(": ", 1)[-1].replace("|", "\\|")
+        off = " *(off by default: " + rule.off_by_default + ")*" if rule.off_by_default else ""
+        rows.append(f"| {rule.id} | `{rule.name}` | {rule.severity.value} | {rule_class(rule.id)} | {summary}{off} |")
+    return "\n".join(rows)
+
+
+def _emit(result: ReviewResult, config: Config, args) -> int:
+    docs_url = os.environ.get("GOREEF_DOCS_URL")
+    if args.format == "json":
+        print(render_json(result.findings))
+    elif args.format == "sarif":
+        print(render_sarif(result, docs_url))
+    elif args.format == "github":
+        import json
+
+        payload = {
+            "review": review_payload(result.findings, docs_url, config.comment_cap),
+            "check_run": {**check_run_output(result, config, docs_url), "conclusion": "failure" if config.fails(result.findings) else "success"},
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_text(result, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
+    for note in result.notes if args.format != "text" else ():
+        print(f"note: {note}", file=sys.stderr)
+    return 1 if config.fails(result.findings) else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goreef", description="Review Go changes for the traps that cause silent outages.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def output_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--format", choices=FORMATS, default="text")
+        command.add_argument("--config", help="a goreef.yml (default: .github/goreef.yml of the repository)")
+        command.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit status 1")
+        command.add_argument("--go-version", help="the Go version to assume instead of go.mod's (e.g. 1.21)")
+
+    review_command = commands.add_parser("review", help="review a unified diff or a git range")
+    review_command.add_argument("diff", nargs="?", help="a unified diff file, or - for stdin")
+    review_command.add_argument("--base", help="review the change since this ref (merge base with --head)")
+    review_command.add_argument("--head", help="the head ref to review with --base (default: the work tree)")
+    review_command.add_argument("--repo", help="the repository the diff applies to (default: the current one)")
+    review_command.add_argument("--filter", choices=FILTERS, help="which findings to keep (default: added)")
+    output_options(review_command)
+
+    check_command = commands.add_parser("check", help="every rule over whole Go files or directories")
+    check_command.add_argument("paths", nargs="+")
+    output_options(check_command)
+
+    rules_command = commands.add_parser("rules", help="list the rules, or show one rule's page")
+    rules_command.add_argument("rule", nargs="?")
+    rules_command.add_argument("--markdown", action="store_true", help="print the README's rule table")
+
+    replay_command = commands.add_parser("replay", help="run the app's pipeline once on a saved webhook payload")
+    replay_command.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "rules":
+            return _print_rules(args)
+        if args.command == "replay":
+            from workers.replay import main as replay
+
+            return replay(args.rest)
+        result, config = _review(args) if args.command == "review" else _check(args)
+        return _emit(result, config, args)
+    except (UsageError, DiffError) as error:
+        print(f"goreef: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

