@@ -53,10 +53,10 @@ def scope_nodes(function: Node) -> Iterator[Node]:
                 # The arguments are evaluated by the starter; the literal's body is not.
                 arguments = call.child_by_field_name("arguments")
                 function_node = call.child_by_field_name("function")
-                if function_node is not None and function_node.type != "func_literal":
-                    stack.append(function_node)
                 if arguments is not None:
                     stack.append(arguments)
+                if function_node is not None and function_node.type != "func_literal":
+                    stack.append(function_node)
             continue
         stack.extend(reversed(current.named_children))
 

@@ -1,0 +1,124 @@
+"""The shared syntax helpers, on their own."""
+
+from __future__ import annotations
+
+from reviewers.gosource import GoFile, captures, go_version_of
+from reviewers.syntax import (
+    context_scope,
+    declaration_name,
+    enclosing_declaration,
+    enclosing_handler,
+    enclosing_loops,
+    go_statements,
+    is_handler,
+    qualified_calls,
+    qualified_name,
+    scope_nodes,
+)
+
+SOURCE = b'''package a
+
+import (
+	ctxpkg "context"
+	"net/http"
+	yaml "gopkg.in/yaml.v3"
+	"github.com/labstack/echo/v4"
+)
+
+type Server struct{}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	ctx, cancel := ctxpkg.WithCancel(req.Context())
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		go func() { _ = ctxpkg.TODO() }()
+	}
+	_ = ctx
+}
+
+func worker(parent ctxpkg.Context, jobs chan int) {
+	go process(jobs)
+	_ = yaml.Marshal
+}
+
+func process(jobs chan int) {}
+
+func echoHandler(c echo.Context) error { return nil }
+
+func client(r *http.Request) {}
+
+func register(mux *http.ServeMux) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
+}
+'''
+
+
+def go_file() -> GoFile:
+    return GoFile("a.go", SOURCE)
+
+
+def functions(file: GoFile) -> dict[str, object]:
+    found = captures("[(function_declaration name: (identifier) @name) (method_declaration name: (field_identifier) @name)] @fn", file.root)
+    return {file.text(name): fn for name, fn in zip(found["name"], found["fn"])}
+
+
+def test_imports_resolve_aliases_and_versioned_paths():
+    file = go_file()
+    assert file.imports == {
+        "ctxpkg": "context",
+        "http": "net/http",
+        "yaml": "gopkg.in/yaml.v3",
+        "echo": "github.com/labstack/echo/v4",
+    }
+    names = [qualified_name(file, call) for call in qualified_calls(file, file.root, {"context.WithCancel", "context.TODO"})]
+    assert names == ["context.WithCancel", "context.TODO"]
+
+
+def test_handlers_are_recognised_by_signature_not_by_name():
+    file = go_file()
+    fns = functions(file)
+    assert is_handler(file, fns["ServeHTTP"]) and is_handler(file, fns["echoHandler"])
+    assert not is_handler(file, fns["client"]) and not is_handler(file, fns["worker"])
+    literal = captures("(func_literal) @lit", fns["register"])["lit"][0]
+    assert is_handler(file, literal)
+
+
+def test_goroutine_bodies_are_scopes_of_their_own():
+    file = go_file()
+    serve = functions(file)["ServeHTTP"]
+    todo = qualified_calls(file, serve, {"context.TODO"})[0]
+    assert enclosing_handler(file, todo) is None  # inside `go func() {...}()`
+    assert todo not in list(scope_nodes(serve))
+    assert len(go_statements(serve)) == 1 and len(enclosing_loops(go_statements(serve)[0])) == 1
+    # `go process(jobs)`: the call's arguments belong to the starter.
+    assert [file.text(n) for n in scope_nodes(functions(file)["worker"]) if n.type == "identifier"][:2] == ["process", "jobs"]
+
+
+def test_context_scope_finds_parameters_constructors_and_requests():
+    file = go_file()
+    fns = functions(file)
+    serve_scope = context_scope(file, qualified_calls(file, fns["ServeHTTP"], {"context.WithCancel"})[0])
+    assert serve_scope.names == {"ctx"} and serve_scope.requests == {"req"} and serve_scope.preferred() == "ctx"
+    worker_scope = context_scope(file, fns["worker"].child_by_field_name("body"))
+    assert worker_scope.names == {"parent"}
+    assert not context_scope(file, fns["process"].child_by_field_name("body"))
+
+
+def test_declaration_names_are_stable_handles():
+    file = go_file()
+    fns = functions(file)
+    assert declaration_name(file, enclosing_declaration(fns["ServeHTTP"].child_by_field_name("body"))) == "(*Server).ServeHTTP"
+    assert declaration_name(file, enclosing_declaration(fns["worker"].child_by_field_name("body"))) == "worker"
+
+
+def test_go_directive():
+    assert go_version_of(b"module x\n\ngo 1.21.3\n\ntoolchain go1.22.0\n") == (1, 21)
+    assert go_version_of(b"module x\n") is None and go_version_of(None) is None
+
+
+def test_partial_files_assume_conventional_package_names():
+    partial = GoFile("a.go", b"\n\nfunc f() { http.Get(url) }\n", partial=True)
+    call = captures("(call_expression) @c", partial.root)["c"][0]
+    assert qualified_name(partial, call) == "net/http.Get"
+    whole = GoFile("a.go", b"package a\n\nfunc f() { http.Get(url) }\n")
+    assert qualified_name(whole, captures("(call_expression) @c", whole.root)["c"][0]) is None
