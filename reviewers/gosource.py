@@ -113,7 +113,10 @@ class GoFile:
     def imports(self) -> dict[str, str]:
         """Local package name -> import path. Dot and blank imports are left out."""
         names: dict[str, str] = {}
-        for spec in captures("(import_spec) @spec", self.root).get("spec", []):
+        # Imports are top-level declarations: no need to search the whole tree.
+        declarations = [node for node in self.root.named_children if node.type == "import_declaration"]
+        specs = [spec for declaration in declarations for spec in captures("(import_spec) @spec", declaration).get("spec", [])]
+        for spec in specs:
             path_node = spec.child_by_field_name("path")
             if path_node is None:
                 continue
