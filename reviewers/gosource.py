@@ -8,6 +8,7 @@ per-file cache for the indexes that several rules share.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from functools import cached_property
 from typing import Callable, TypeVar
 
@@ -37,6 +38,39 @@ def captures(pattern: str, node: Node) -> dict[str, list[Node]]:
     """The captures of `pattern` under `node`, each list in source order."""
     found = QueryCursor(query(pattern)).captures(node)
     return {name: sorted(nodes, key=lambda n: n.start_byte) for name, nodes in found.items()}
+
+
+# Node types that rules look for across a whole file. One query finds them all in a single
+# pass over the tree (a query's cost is the walk, not the number of patterns), so rules ask
+# `GoFile.nodes(type)` instead of walking the tree again each.
+INDEXED_TYPES = (
+    "assignment_statement",
+    "call_expression",
+    "communication_case",
+    "composite_literal",
+    "defer_statement",
+    "expression_case",
+    "field_declaration",
+    "for_statement",
+    "func_literal",
+    "function_declaration",
+    "go_statement",
+    "if_statement",
+    "inc_statement",
+    "method_declaration",
+    "parameter_declaration",
+    "range_clause",
+    "receive_statement",
+    "return_statement",
+    "select_statement",
+    "send_statement",
+    "short_var_declaration",
+    "type_conversion_expression",
+    "type_spec",
+    "unary_expression",
+    "var_spec",
+)
+_INDEX_PATTERN = " ".join(f"({node_type}) @{node_type}" for node_type in INDEXED_TYPES)
 
 
 def matches(pattern: str, node: Node) -> list[dict[str, Node]]:
@@ -145,6 +179,23 @@ class GoFile:
                 local_name, local_name
             )
         return None
+
+    # -- nodes by type -------------------------------------------------------------------------
+    @cached_property
+    def _index(self) -> dict[str, list[Node]]:
+        return captures(_INDEX_PATTERN, self.root)
+
+    def nodes(self, node_type: str, within: Node | None = None) -> list[Node]:
+        """Nodes of one type in source order, in the whole file or under `within` (itself
+        included, as a query would)."""
+        if node_type not in INDEXED_TYPES:
+            return captures(f"({node_type}) @node", within or self.root).get("node", [])
+        everywhere = self._index.get(node_type, [])
+        if within is None:
+            return everywhere
+        first = bisect_left(everywhere, within.start_byte, key=lambda n: n.start_byte)
+        last = bisect_right(everywhere, within.end_byte, key=lambda n: n.start_byte)
+        return [n for n in everywhere[first:last] if n.end_byte <= within.end_byte]
 
     # -- the package -------------------------------------------------------------------------
     @property

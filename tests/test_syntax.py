@@ -122,3 +122,15 @@ def test_partial_files_assume_conventional_package_names():
     assert qualified_name(partial, call) == "net/http.Get"
     whole = GoFile("a.go", b"package a\n\nfunc f() { http.Get(url) }\n")
     assert qualified_name(whole, captures("(call_expression) @c", whole.root)["c"][0]) is None
+
+
+def test_nodes_by_type_match_a_direct_query():
+    file = go_file()
+    serve = functions(file)["ServeHTTP"]
+    for node_type in ("call_expression", "go_statement", "for_statement", "identifier"):
+        direct = captures(f"({node_type}) @n", serve).get("n", [])
+        assert file.nodes(node_type, within=serve) == direct, node_type
+    assert len(file.nodes("call_expression")) == len(captures("(call_expression) @c", file.root)["c"])
+    assert file.nodes("go_statement", within=functions(file)["process"]) == []
+    call = file.nodes("call_expression")[0]
+    assert file.nodes("call_expression", within=call)[0] == call
