@@ -57,6 +57,23 @@ def _git_file(repo: Path, revision: str) -> Callable[[str], bytes | None]:
     return read
 
 
+def _git_directory(repo: Path, revision: str) -> Callable[[str], list[str]]:
+    def list_paths(directory: str) -> list[str]:
+        listing = _git(repo, "ls-tree", "--name-only", f"{revision}:{directory}" if directory else revision)
+        return [f"{directory}/{name}" if directory else name for name in listing.splitlines()]
+
+    return list_paths
+
+
+def _disk_directory(root: Path) -> Callable[[str], list[str]]:
+    def list_paths(directory: str) -> list[str]:
+        folder = root / directory
+        names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        return [f"{directory}/{name}" if directory else name for name in names]
+
+    return list_paths
+
+
 def _disk_file(root: Path) -> Callable[[str], bytes | None]:
     def read(path: str) -> bytes | None:
         target = root / path
@@ -100,7 +117,10 @@ def _review(args) -> tuple[ReviewResult, Config]:
         range_args = [merge_base, args.head] if args.head else [merge_base]
         diff_text = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args)
         head = _git_file(repo, args.head) if args.head else _disk_file(repo)
-        return review(diff_text, head=head, base=_git_file(repo, merge_base), config=config, go_version=go_version), config
+        listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
+        return review(
+            diff_text, head=head, base=_git_file(repo, merge_base), config=config, go_version=go_version, package_paths=listing
+        ), config
     if args.diff in (None, "-"):
         if args.diff is None and sys.stdin.isatty():
             raise UsageError("no diff: give a diff file, '-' for stdin, or --base REF")
@@ -127,7 +147,9 @@ def _review(args) -> tuple[ReviewResult, Config]:
         contents = head(change.path) if change else None
         return change.base_from_head(contents) if contents is not None else None
 
-    return review(changed, head=head, base=base, config=config, go_version=go_version), config
+    return review(
+        changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(repo)
+    ), config
 
 
 def _go_files(paths: list[str]) -> list[str]:

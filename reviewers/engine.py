@@ -247,12 +247,15 @@ def review(
     base: ReadFile | None = None,
     config: Config | None = None,
     go_version: tuple[int, int] | None = None,
+    package_paths: Callable[[str], list[str]] | None = None,
 ) -> ReviewResult:
     """Review a change: findings on what it added (or as `config.filter` says).
 
     `head(path)` gives a changed file's new contents; where it gives None the file is
     rebuilt from its hunks alone. `base(path)` gives old contents, used by `introduced`.
-    The `go` version comes from the nearest go.mod that `head` can read, unless given."""
+    The `go` version comes from the nearest go.mod that `head` can read, unless given.
+    `package_paths(directory)` lists the files of a directory at head, so that rules can
+    follow calls into the unchanged files of a changed package."""
     config = config or Config()
     changed_files = parse_diff(changes) if isinstance(changes, str) else list(changes)
     analyzer = Analyzer(config)
@@ -263,9 +266,23 @@ def review(
         if changed.is_go and changed.status == "binary":
             result.notes.append(f"{changed.path}: skipped, binary")
 
-    # Changed files of one directory are one package: rules that follow calls see them all.
+    # Changed files of one directory are one package: rules that follow calls see them all,
+    # and the unchanged files of that package too when `package_paths` can list them (they
+    # are parsed only if a rule asks for the package, and never reported on).
     loaded: dict[str, GoFile | None] = {}
     packages: dict[str, list[GoFile]] = {}
+
+    def package_of(directory: str) -> list[GoFile]:
+        if directory not in packages:
+            changed_here = [c for c in go_files if posixpath.dirname(c.path) == directory]
+            files = [f for f in map(load, changed_here) if f is not None]
+            known = {c.path for c in changed_here}
+            for path in package_paths(directory) if package_paths and head else ():
+                source = head(path) if path not in known and path.endswith(".go") else None
+                if source is not None and len(source) <= config.max_file_bytes:
+                    files.append(GoFile(path, source, modules.version_for(path), package_files=lambda: package_of(directory)))
+            packages[directory] = files
+        return packages[directory]
 
     def load(changed: ChangedFile) -> GoFile | None:
         if changed.path not in loaded:
@@ -282,15 +299,12 @@ def review(
                     source,
                     modules.version_for(changed.path),
                     partial=partial,
-                    package_files=lambda d=directory: packages[d],
+                    package_files=lambda d=directory: package_of(d),
                 )
         return loaded[changed.path]
 
     for changed in go_files:
-        directory = posixpath.dirname(changed.path)
-        if directory not in packages:
-            same_package = [c for c in go_files if posixpath.dirname(c.path) == directory]
-            packages[directory] = [f for f in map(load, same_package) if f is not None]
+        load(changed)
 
     for changed in go_files:
         file = loaded.get(changed.path)

@@ -190,3 +190,14 @@ def test_go_version_comes_from_the_nearest_go_mod(monkeypatch):
     mods = {"go.mod": b"module x\n\ngo 1.21\n", "sub/go.mod": b"module y\n\ngo 1.23.4\n"}
     check_files([("a.go", lambda: b"package a"), ("sub/deep/b.go", lambda: b"package b")], read=mods.get)
     assert seen == {"a.go": (1, 21), "sub/deep/b.go": (1, 23)}
+
+
+def test_calls_are_followed_into_unchanged_files_of_the_package(repo):
+    helper = 'package a\n\nimport "net/http"\n\nfunc loadConfig() {\n\tresp, _ := http.Get("http://config/")\n\t_ = resp\n}\n'
+    repo.write("pkg/helper.go", helper)
+    diff, head = change(repo, "package a\n", "package a\n\nfunc init() {\n\tloadConfig()\n}\n", path="pkg/init.go")
+    listing = lambda directory: [f"{directory}/{p.name}" for p in (repo.root / directory).iterdir()]  # noqa: E731
+    assert review(diff, head=head).findings == []  # helper.go is not part of the diff
+    findings = review(diff, head=head, package_paths=listing).findings
+    assert [(f.rule, f.path, f.line) for f in findings] == [("GR401", "pkg/init.go", 4)]
+    assert "loadConfig" in findings[0].message
