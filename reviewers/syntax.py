@@ -160,7 +160,7 @@ def qualified_name(file: GoFile, node: Node) -> str | None:
 
 def calls_in(file: GoFile, node: Node) -> list[Node]:
     """Every call expression under `node`, in source order."""
-    return captures("(call_expression) @call", node).get("call", [])
+    return file.nodes("call_expression", within=node)
 
 
 def qualified_calls(file: GoFile, node: Node, names: set[str] | frozenset[str]) -> list[Node]:
@@ -400,3 +400,63 @@ def is_done_receive(file: GoFile, node: Node) -> bool:
         child.type == "call_expression" and call_method_name(file, child) == "Done"
         for child in descendants(node)
     )
+
+
+# -- declared types -----------------------------------------------------------------------------
+def _spells_type(file: GoFile, type_node: Node | None, qualified: frozenset[str]) -> bool:
+    """Whether a type node spells one of `qualified`, directly or through a pointer."""
+    if type_node is None:
+        return False
+    if type_node.type == "pointer_type" and type_node.named_children:
+        type_node = type_node.named_children[0]
+    return qualified_name(file, type_node) in qualified
+
+
+def _package_names_of_type(file: GoFile, qualified: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(package-level variables, struct fields) declared with one of the types in any file of
+    the package, each file's imports resolving its own spelling."""
+    variables: set[str] = set()
+    fields: set[str] = set()
+    for other in file.package_files:
+        for spec in captures("(source_file (var_declaration (var_spec) @spec))", other.root).get("spec", []):
+            if _spells_type(other, spec.child_by_field_name("type"), qualified):
+                variables |= {other.text(n) for n in spec.children_by_field_name("name")}
+        for field_node in captures("(field_declaration) @field", other.root).get("field", []):
+            if _spells_type(other, field_node.child_by_field_name("type"), qualified):
+                fields |= {other.text(n) for n in field_node.children_by_field_name("name")}
+    return frozenset(variables), frozenset(fields)
+
+
+def has_declared_type(
+    file: GoFile, node: Node, qualified: frozenset[str], constructors: frozenset[str] = frozenset()
+) -> bool:
+    """Whether the identifier or selector `node` is declared with one of the `qualified` types
+    (pointer or not): a parameter of an enclosing function, a local `var`, a variable assigned
+    from one of the `constructors` (qualified call names such as `database/sql.Open`), a
+    package-level variable or, for `x.f`, a struct field `f` of the package."""
+    key = "declared-type:" + ",".join(sorted(qualified))
+    variables, fields = file.cached(key, lambda: _package_names_of_type(file, qualified))
+    if node.type == "selector_expression":
+        return file.text(node.child_by_field_name("field")) in fields
+    if node.type != "identifier":
+        return False
+    name = file.text(node)
+    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
+        if any(p.name == name for p in parameters(function, file)):
+            return any(p.name == name and _spells_type(file, p.type_node, qualified) for p in parameters(function, file))
+        for declaration in scope_nodes(function):
+            if declaration.type not in ("short_var_declaration", "var_spec") or declaration.start_byte > node.start_byte:
+                continue
+            left = declaration.child_by_field_name("left")
+            names = left.named_children if left is not None else declaration.children_by_field_name("name")
+            if not names or file.text(names[0]) != name:
+                continue
+            if declaration.type == "var_spec" and _spells_type(file, declaration.child_by_field_name("type"), qualified):
+                return True
+            right = declaration.child_by_field_name("right") or declaration.child_by_field_name("value")
+            value = right.named_children[0] if right is not None and right.named_children else None
+            if value is not None and value.type == "call_expression" and qualified_name(file, value) in constructors:
+                return True
+        if function.type != "func_literal":
+            break
+    return name in variables

@@ -1,0 +1,158 @@
+"""GR101 abandoned-sender: a goroutine sends on an unbuffered channel its receiver can stop listening to.
+
+## What it does
+Flags the send of a goroutine on an unbuffered channel made in the same function when the
+function may never take the value: nothing receives from the channel, the receive sits in a
+`select` with another way out (`time.After`, `ctx.Done()`, another channel, `default`), or
+the function can `return` between starting the goroutine and receiving. The goroutine may be
+a literal, a closure assigned to a variable and started with `go f()`, or a function or
+method of the same file (`go worker(ch)`); the send is reported where it is written.
+
+## Why is this bad?
+A send on an unbuffered channel completes only when a receiver takes the value. Once the
+receiver has timed out, been cancelled or returned early, nobody ever will: the goroutine
+blocks forever, with its stack and everything it references. Under load these pile up by
+the thousand (`runtime.NumGoroutine()` only grows) without a panic or an error.
+
+## Example
+```go
+func leakByChannel() {
+    ch := make(chan int) // unbuffered
+    go func() { ch <- 42 }() // blocks forever: nobody receives
+}
+
+func fetch(ctx context.Context) (int, error) {
+    ch := make(chan int)
+    go func() { ch <- slowCall() }()
+    select {
+    case v := <-ch:
+        return v, nil
+    case <-ctx.Done():
+        return 0, ctx.Err() // the sender is left behind
+    }
+}
+```
+
+## Use instead
+```go
+func fetch(ctx context.Context) (int, error) {
+    ch := make(chan int, 1) // room for the one result: the send never blocks
+    go func() { ch <- slowCall() }()
+    select {
+    case v := <-ch:
+        return v, nil
+    case <-ctx.Done():
+        return 0, ctx.Err()
+    }
+}
+```
+or have the sender give up too: `select { case ch <- v: case <-ctx.Done(): }`.
+
+## Fix safety
+No suggestion: whether one slot suffices depends on how many values the goroutine sends.
+Goroutines started in a loop, where more sends than receives can happen, are GR113's. The
+rule stays silent when the channel is handed to code it cannot see (another function, a
+field, a return), where a receiver may hide, and when any receive elsewhere always waits.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile
+from ...rule import Report, Rule
+from ...syntax import descendants, enclosing_loops, select_cases
+from ._goroutines import Channel, Goroutine, Operation, channel_expression, channels, communication_case, returns_between, scope_goroutines
+
+REMEDIATION = """\
+ch := make(chan int, 1) // room for the one result: the send never blocks
+go func() { ch <- compute() }()
+select {
+case v := <-ch:
+    use(v)
+case <-ctx.Done():
+    return ctx.Err()
+}"""
+
+
+def _way_out(file: GoFile, receive: Operation, scope: Node) -> Node | None:
+    """The other case of the `select` a receive sits in that stops the listening: any case
+    when the select runs once, a case that leaves the loop when it runs in one."""
+    case = communication_case(receive.node)
+    if case is None:
+        return None
+    in_loop = bool(enclosing_loops(case.parent))
+    for other in select_cases(case.parent):
+        if other == case:
+            continue
+        leaves = any(
+            n.type in ("return_statement", "goto_statement") or (n.type == "break_statement" and n.named_children)
+            for n in descendants(other, skip=("func_literal",))
+        )
+        if not in_loop or leaves:
+            return other
+    return None
+
+
+def _bare_sends(channel: Channel, goroutine: Goroutine) -> list[Node]:
+    """The goroutine's sends that wait for a receiver: not a case of a select with others."""
+    sends = []
+    for op in channel.of("send"):
+        case = communication_case(op.node) if op.goroutine == goroutine else None
+        if op.goroutine == goroutine and (case is None or len(select_cases(case.parent)) == 1):
+            sends.append(op.node)
+    return sends
+
+
+def _abandonment(file: GoFile, channel: Channel, goroutine: Goroutine) -> str | None:
+    """Why the value may never be taken, or None when something always receives."""
+    receives = [op for op in channel.of("receive", "range") if op.goroutine != goroutine]
+    if not receives:
+        return f"nothing receives from `{channel.name}`"
+    waiting = [op for op in receives if _way_out(file, op, channel.scope) is None]
+    if not waiting:
+        case = _way_out(file, receives[0], channel.scope)
+        head = file.text(case).split(":", 1)[0].strip() if case.type == "communication_case" else "default"
+        return f"the `select` at line {file.line(case.parent)} stops listening on `{head}`"
+    if any(op.goroutine is not None for op in waiting):
+        return None
+    first = min(waiting, key=lambda op: op.node.start_byte)
+    early = returns_between(channel.scope, goroutine.statement.end_byte, first.node.start_byte)
+    if early:
+        return f"the function returns at line {file.line(early[0])} before receiving at line {file.line(first.node)}"
+    return None
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    for channel in channels(file):
+        if channel.buffered or channel.escapes:
+            continue
+        for goroutine in scope_goroutines(file, channel.scope):
+            if enclosing_loops(goroutine.statement, within=channel.scope):
+                continue  # senders started in a loop: GR113
+            sends = _bare_sends(channel, goroutine)
+            reason = _abandonment(file, channel, goroutine) if sends else None
+            if reason is None:
+                continue
+            sent_on = file.text(channel_expression(sends[0]))
+            yield Report(
+                node=sends[0],
+                message=(
+                    f"This goroutine's send on unbuffered `{sent_on}` (made at line {file.line(channel.make)}) blocks "
+                    f"forever when {reason}: the goroutine leaks. Use `make(chan {channel.element}, 1)`, or select on "
+                    "`ctx.Done()` in the sender."
+                ),
+                remediation=REMEDIATION,
+            )
+
+
+RULE = Rule(
+    id="GR101",
+    name="abandoned-sender",
+    severity=Severity.ERROR,
+    doc=__doc__,
+    check=check,
+)

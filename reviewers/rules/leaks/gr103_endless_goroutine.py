@@ -1,0 +1,121 @@
+"""GR103 endless-goroutine: a goroutine loops forever with no way out, or a bare `select {}` outside `main`.
+
+## What it does
+Flags a goroutine whose body is a `for { ... }` loop that cannot end: no `return`, no `break`
+of that loop, no `goto`, no `panic`/`os.Exit`/`log.Fatal`, no `<-ctx.Done()` or done-channel
+(`done`, `quit`, `stop`...) receive and no `v, ok := <-ch` receive that sees a close. The
+goroutine may be a literal, a closure started through a variable, or a function or method of
+the same file (`go s.loop()`); the `for` line is reported. Goroutines started in `func init`
+or `func main` are left alone: they live as long as the process by construction. Also flags
+a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
+elsewhere, where parking the caller for good may be deliberate (a debug flag, a fatal
+state).
+
+## Why is this bad?
+Such a goroutine lives as long as the process: nothing can stop it. Started once per
+request, per connection or per test, they accumulate; even started once, they keep running
+after the component that owns them is closed, holding its memory, connections and timers.
+`select {}` blocks forever: in `main` it parks the process on purpose, anywhere else it
+leaks the goroutine that runs it.
+
+## Example
+```go
+go func() {
+    for {
+        item := <-queue
+        process(item)
+    }
+}()
+```
+
+## Use instead
+```go
+go func() {
+    for {
+        select {
+        case item := <-queue:
+            process(item)
+        case <-ctx.Done():
+            return
+        }
+    }
+}()
+```
+
+## Fix safety
+No suggestion. Any call that can end the goroutine (a `return` after a failed `Accept`, a
+labeled `break`, a stop-channel receive recognised by its name) counts as a way out, so the
+rule is silent on loops whose exit syntax cannot see only when there is truly none.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Report, Rule
+from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
+from ._goroutines import goroutines, has_way_out, running_goroutine
+
+REMEDIATION = """\
+go func() {
+    for {
+        select {
+        case item := <-queue:
+            process(item)
+        case <-ctx.Done():
+            return // the owner can stop it
+        }
+    }
+}()"""
+
+
+def _top_level_statements(function):
+    body = function.child_by_field_name("body")
+    statements = next((c for c in body.named_children if c.type == "statement_list"), None) if body is not None else None
+    return statements.named_children if statements is not None else []
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    seen = set()
+    for goroutine in goroutines(file):
+        if goroutine.body is None or declaration_name(file, enclosing_declaration(goroutine.statement)) in ("init", "main"):
+            continue  # started once for the life of the process, by construction
+        for statement in _top_level_statements(goroutine.body):
+            if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):
+                continue
+            seen.add(statement)
+            yield Report(
+                node=statement,
+                message=(
+                    f"The goroutine started at line {file.line(goroutine.statement)} loops forever: this `for` has no "
+                    "`return`, `break`, `<-ctx.Done()` case or close-aware receive, so nothing can stop it. Exit on "
+                    "`<-ctx.Done()` or a done channel."
+                ),
+                remediation=REMEDIATION,
+            )
+    for select in captures("(select_statement) @select", file.root).get("select", []):
+        if select_cases(select) or declaration_name(file, enclosing_declaration(select)) == "main":
+            continue
+        in_goroutine = running_goroutine(file, select) is not None or any(
+            g.body is not None and is_inside(select, g.body) for g in goroutines(file)
+        )
+        yield Report(
+            node=select,
+            message=(
+                "`select {}` blocks forever: outside `main` the goroutine that runs it can never be stopped. Wait "
+                "on `<-ctx.Done()` instead."
+            ),
+            remediation="<-ctx.Done() // instead of select {}: returns when the owner cancels",
+            severity=None if in_goroutine else Severity.WARNING,
+        )
+
+
+RULE = Rule(
+    id="GR103",
+    name="endless-goroutine",
+    severity=Severity.ERROR,
+    doc=__doc__,
+    check=check,
+)

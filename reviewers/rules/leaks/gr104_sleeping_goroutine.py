@@ -1,0 +1,109 @@
+"""GR104 sleeping-goroutine: a goroutine sleeps without watching the context in scope.
+
+## What it does
+Flags `time.Sleep(d)` and `<-time.After(d)` in a goroutine started where a context is in
+scope (a `context.Context` parameter or variable, or an `*http.Request`), unless the wait is
+a case of a `select` that also receives from `ctx.Done()` or a done channel. The goroutine
+may be a literal, a closure started through a variable or a function of the same file; the
+sleep line is reported. Outside goroutines, `time.Sleep` with a context in scope is GR208's.
+
+## Why is this bad?
+The caller has a way to say "stop" and the goroutine does not listen: when the request ends
+or the server shuts down it sleeps on, then does work whose result nobody wants. Started per
+request, such goroutines outlive their requests by the full delay and pile up under load.
+
+## Example
+```go
+func handler(w http.ResponseWriter, r *http.Request) {
+    go func() {
+        time.Sleep(30 * time.Second) // the request is long gone
+        log.Println("cleanup done")
+    }()
+}
+```
+
+## Use instead
+```go
+func handler(w http.ResponseWriter, r *http.Request) {
+    ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+    defer cancel()
+    go func(ctx context.Context) {
+        select {
+        case <-time.After(30 * time.Second):
+            log.Println("cleanup done")
+        case <-ctx.Done():
+            return // stops as soon as the caller does
+        }
+    }(ctx)
+}
+```
+
+## Fix safety
+No suggestion: the `select` needs the context the goroutine should obey, which may not be the
+one in scope (a detached `context.WithoutCancel` plus a timeout, for work that must outlive
+the request). A warning, since a short pause in a retry loop can be intended.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile
+from ...rule import Report, Rule
+from ...syntax import context_scope, qualified_name, select_cases
+from ._goroutines import body_nodes, communication_case, goroutines, is_done_case
+
+REMEDIATION = """\
+go func(ctx context.Context) {
+    select {
+    case <-time.After(30 * time.Second):
+        log.Println("cleanup done")
+    case <-ctx.Done():
+        return // the caller gave up: so do we
+    }
+}(ctx)"""
+
+
+def _unwatched_wait(file: GoFile, call: Node) -> bool:
+    """`time.Sleep(d)`, or `<-time.After(d)` not in a select that watches a stop signal."""
+    name = qualified_name(file, call)
+    if name == "time.Sleep":
+        return True
+    receive = call.parent
+    if name != "time.After" or receive is None or receive.type != "unary_expression":
+        return False
+    case = communication_case(receive)
+    return case is None or not any(is_done_case(file, other) for other in select_cases(case.parent))
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    for goroutine in goroutines(file):
+        contexts = context_scope(file, goroutine.statement)
+        if goroutine.body is None or not contexts:
+            continue
+        for node in body_nodes(goroutine):
+            if node.type != "call_expression" or not _unwatched_wait(file, node):
+                continue
+            context = contexts.preferred()
+            yield Report(
+                node=node,
+                message=(
+                    f"This goroutine waits with `{file.text(node)}` while `{context}` is in scope, without "
+                    "watching it: when the caller is cancelled it waits on. Use "
+                    f"`select {{ case <-time.After(d): case <-{context}.Done(): return }}`."
+                ),
+                remediation=REMEDIATION,
+            )
+
+
+RULE = Rule(
+    id="GR104",
+    name="sleeping-goroutine",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("time",),
+)

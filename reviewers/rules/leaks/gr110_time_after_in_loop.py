@@ -1,0 +1,96 @@
+"""GR110 time-after-in-loop: `time.After` in a `select` inside a loop (before Go 1.23).
+
+## What it does
+When the module's `go.mod` says `go 1.22` or older, flags `case <-time.After(d):` in a
+`select` that runs inside a `for` loop. Silent from Go 1.23, and when the version is unknown.
+
+## Why is this bad?
+Each `time.After` call makes a new timer, and before Go 1.23 a timer is not freed until it
+fires. A loop whose other cases fire often (a busy channel, every message of a stream)
+creates one timer per iteration, each held for the whole duration: memory grows with the
+message rate times the timeout. Since Go 1.23 unreferenced timers are collected at once.
+
+## Example
+```go
+for {
+    select {
+    case msg := <-messages:
+        handle(msg)
+    case <-time.After(time.Minute): // a new timer on every message
+        return
+    }
+}
+```
+
+## Use instead
+```go
+timer := time.NewTimer(time.Minute)
+defer timer.Stop()
+for {
+    timer.Reset(time.Minute)
+    select {
+    case msg := <-messages:
+        handle(msg)
+    case <-timer.C:
+        return
+    }
+}
+```
+
+## Fix safety
+No suggestion: the reset has to be placed with care (before 1.23 a fired timer must be
+drained before `Reset`, see GR116).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...finding import Severity
+from ...gosource import GoFile
+from ...rule import Report, Rule
+from ...syntax import enclosing_loops, qualified_calls
+from ._goroutines import communication_case
+
+REMEDIATION = """\
+timer := time.NewTimer(time.Minute)
+defer timer.Stop()
+for {
+    timer.Reset(time.Minute) // one timer, reused
+    select {
+    case msg := <-messages:
+        handle(msg)
+    case <-timer.C:
+        return
+    }
+}"""
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    if file.go_version is None or file.go_version >= (1, 23):
+        return
+    version = ".".join(map(str, file.go_version))
+    for call in qualified_calls(file, file.root, {"time.After"}):
+        case = communication_case(call)
+        loops = enclosing_loops(case.parent) if case is not None else []
+        if not loops:
+            continue
+        yield Report(
+            node=call,
+            message=(
+                f"`{file.text(call)}` in a `select` inside the loop at line {file.line(loops[0])} makes a new timer "
+                f"per iteration, and with `go {version}` in go.mod none is freed before it fires. Reuse one "
+                "`time.NewTimer` and `Reset` it each iteration."
+            ),
+            remediation=REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR110",
+    name="time-after-in-loop",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("time",),
+)
