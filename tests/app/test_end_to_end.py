@@ -1,0 +1,286 @@
+"""goreef as its users meet it: signed webhooks over HTTP → Redis → a Celery worker → the GitHub emulator.
+
+Every part is real but GitHub, which is the strict emulator. Each test has a repository of
+its own holding the Go tree of `gotree/` on `main`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from celery.result import AsyncResult
+
+from tests.app.conftest import DOCS_URL, INSTALLATION
+from tests.app.emulator import GitHubEmulator
+from tests.app.webhooks import WebhookSender
+from workers.celery_app import app as celery_app
+
+PRICE = "fetch/price.go"
+GOTREE = Path(__file__).parent / "gotree"
+CLEAN_PRICE = (GOTREE / PRICE).read_bytes()
+# The change under review: a context whose cancel function is thrown away, leaking its timer
+# and the goroutine-visible context until the parent ends (GR203).
+LEAKING_PRICE = CLEAN_PRICE.replace(b'"errors"\n', b'"errors"\n\t"time"\n').replace(
+    b"\tif err := ctx.Err(); err != nil {",
+    b"\tctx, _ = context.WithTimeout(ctx, time.Second)\n\tif err := ctx.Err(); err != nil {",
+)
+LEAK_LINE = LEAKING_PRICE.splitlines().index(b"\tctx, _ = context.WithTimeout(ctx, time.Second)") + 1
+FIXED_PRICE = LEAKING_PRICE.replace(
+    b"\tctx, _ = context.WithTimeout(ctx, time.Second)",
+    b"\tctx, cancel := context.WithTimeout(ctx, time.Second)\n\tdefer cancel()",
+)
+CLEAN_ADDITION = CLEAN_PRICE + b"\n// Known reports whether item has a price.\nfunc Known(item string) bool {\n\t_, ok := prices[item]\n\treturn ok\n}\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def running_worker(worker: None) -> Iterator[None]:
+    yield
+
+
+@pytest.fixture
+def deliver(webhooks: WebhookSender) -> Any:
+    """Deliver an event and wait until every review it enqueued has finished; answers the outcomes."""
+
+    def deliver_and_wait(event: str, payload: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
+        response = webhooks.deliver(event, payload, **options)
+        assert response.status_code == 202, response.text
+        tasks = response.json().get("tasks", [])
+        return [AsyncResult(task["task_id"], app=celery_app).get(timeout=60) for task in tasks]
+
+    return deliver_and_wait
+
+
+def only_check_run(emulator: GitHubEmulator, repo: str, head_sha: str) -> dict[str, Any]:
+    [run] = emulator.check_runs(repo, head_sha)
+    return run
+
+
+def test_a_leak_added_fails_the_check_with_a_comment_on_its_line(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    head = emulator.pull(repo, number).head_sha
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, head)
+    assert (run["status"], run["conclusion"]) == ("completed", "failure")
+    assert run["output"]["title"] == "1 Go trap found (1 error)"
+    assert f"[GR203 cancel-discarded]({DOCS_URL}/GR203)" in run["output"]["summary"]
+    assert [(a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]] == [
+        (PRICE, LEAK_LINE, "failure")
+    ]
+    [review] = emulator.reviews(repo, number)
+    assert (review["commit_id"], review["state"]) == (head, "COMMENTED")
+    [comment] = emulator.comments(repo, number)
+    assert (comment["path"], comment["line"]) == (PRICE, LEAK_LINE)
+    assert "GR203" in comment["body"] and "defer cancel()" in comment["body"] and "<!-- goreef:fp=" in comment["body"]
+    assert outcome["status"] == "failure" and outcome["comments_posted"] == 1
+
+
+def test_a_clean_change_succeeds_without_a_review(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: CLEAN_ADDITION})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert (run["status"], run["conclusion"], run["output"]["title"]) == ("completed", "success", "No Go traps found")
+    assert emulator.reviews(repo, number) == []
+
+
+def test_a_push_that_fixes_the_leak_succeeds_and_marks_the_comment_fixed(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+    fix = emulator.push(repo, number, {PRICE: FIXED_PRICE})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "synchronize"))
+
+    assert only_check_run(emulator, repo, fix)["conclusion"] == "success"
+    assert len(emulator.reviews(repo, number)) == 1
+    [comment] = emulator.comments(repo, number)
+    assert comment["body"].startswith(f"✅ Fixed in {fix[:7]}.")
+
+
+def test_a_push_that_keeps_the_leak_adds_no_comment(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+    second = emulator.push(repo, number, {"README.md": b"shop\n"})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "synchronize"))
+
+    assert only_check_run(emulator, repo, second)["conclusion"] == "failure"  # still there, still blocking
+    assert len(emulator.reviews(repo, number)) == 1
+    assert [c["edits"] for c in emulator.comments(repo, number)] == [0]
+
+
+def test_the_same_delivery_twice_gives_one_review(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    payload = webhooks.pull_request(repo, number, "opened")
+
+    first = deliver("pull_request", payload, delivery="same-delivery-" + repo)
+    second = deliver("pull_request", payload, delivery="same-delivery-" + repo)
+
+    assert (len(first), len(second)) == (1, 0)
+    assert len(emulator.check_runs(repo)) == 1
+    assert len(emulator.reviews(repo, number)) == 1
+
+
+def test_two_quick_pushes_review_only_the_newest_head(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    older = emulator.pull(repo, number).head_sha
+    older_push = webhooks.pull_request(repo, number, "opened")
+    newer = emulator.push(repo, number, {"README.md": b"shop\n"})
+    newer_push = webhooks.pull_request(repo, number, "synchronize")
+
+    outcomes = deliver("pull_request", older_push) + deliver("pull_request", newer_push)
+
+    assert [o["status"] for o in outcomes] == ["superseded", "failure"]
+    assert emulator.check_runs(repo, older) == []
+    assert [r["commit_id"] for r in emulator.reviews(repo, number)] == [newer]
+
+
+def test_a_head_that_moves_during_the_review_gets_nothing_posted(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    head = emulator.pull(repo, number).head_sha
+    emulator.before("GET", f"/pulls/{number}/files", lambda: emulator.push(repo, number, {"README.md": b"x\n"}))
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, head)
+    assert outcome["status"] == "superseded"
+    assert (run["status"], run["conclusion"]) == ("completed", "skipped")  # never left in progress
+    assert emulator.reviews(repo, number) == []
+
+
+def test_the_rerun_button_redoes_the_check_run(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    head = emulator.pull(repo, number).head_sha
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    [outcome] = deliver("check_run", webhooks.check_run_rerequested(repo, number, head))
+
+    runs = emulator.check_runs(repo, head)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2
+    assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
+    assert len(emulator.comments(repo, number)) == 1  # the comment is already there
+
+
+def test_a_merge_group_gets_a_check_run_and_no_review(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    head, base = emulator.pull(repo, number).head_sha, emulator.repo(repo).branches["main"]
+
+    deliver("merge_group", webhooks.merge_group(repo, head, base))
+
+    assert only_check_run(emulator, repo, head)["conclusion"] == "failure"
+    assert emulator.reviews(repo, number) == []
+
+
+def test_configuration_comes_from_the_base_branch(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request
+) -> None:
+    repo = f"acme/{request.node.name}"
+    emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"fail_on: never\n"}, installation_id=INSTALLATION)
+    # The pull request tries to make itself stricter: the base branch's word stands.
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE, ".github/goreef.yml": b"fail_on: warning\n"})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    assert only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)["conclusion"] == "success"
+    assert len(emulator.comments(repo, number)) == 1
+
+
+def test_a_malformed_configuration_falls_back_to_defaults_and_says_so(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request
+) -> None:
+    repo = f"acme/{request.node.name}"
+    emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"fail_on: [oops\n"}, installation_id=INSTALLATION)
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert run["conclusion"] == "failure"
+    assert f"{repo}:.github/goreef.yml is malformed" in run["output"]["summary"]
+
+
+def test_a_review_refused_by_a_server_error_is_retried_and_posted_once(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    emulator.before("POST", f"/pulls/{number}/reviews", lambda: emulator.fail_next(1, 502))
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    assert outcome["status"] == "failure"
+    assert len(emulator.reviews(repo, number)) == 1
+    assert len(emulator.check_runs(repo)) == 1  # the retry took up the check run it had opened
+
+
+def test_the_webapp_exposes_review_metrics(deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
+                                           webapp_url: str) -> None:
+    deliver("pull_request", webhooks.pull_request(repo, emulator.open_pull(repo, {PRICE: LEAKING_PRICE}), "opened"))
+
+    metrics = requests.get(webapp_url + "/metrics", timeout=10).text
+    assert 'goreef_findings_total{rule="GR203"}' in metrics
+    assert 'goreef_reviews_total{outcome="failure"}' in metrics
+
+
+def many_leaks(count: int) -> bytes:
+    functions = "".join(
+        f"\nfunc Leak{i}(ctx context.Context) error {{\n\tctx, _ = context.WithTimeout(ctx, time.Second)\n"
+        f"\treturn ctx.Err()\n}}\n"
+        for i in range(count)
+    )
+    return f'package fetch\n\nimport (\n\t"context"\n\t"time"\n)\n{functions}'.encode()
+
+
+def test_findings_over_the_comment_cap_go_to_the_check_run_only(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {"fetch/leaks.go": many_leaks(60)})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert len(emulator.comments(repo, number)) == 30  # the default comment_cap
+    assert len(run["annotations"]) == 60  # the emulator, like GitHub, takes at most 50 per request
+    assert "30 finding(s) are shown here only" in run["output"]["summary"]
+    assert run["output"]["title"] == "60 Go traps found (60 errors)"
+
+
+def test_replay_runs_the_pipeline_in_process(
+    emulator: GitHubEmulator, webhooks: WebhookSender, repo: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from workers.replay import main
+
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    payload = tmp_path / "delivery.json"
+    payload.write_text(json.dumps(webhooks.pull_request(repo, number, "opened")))
+
+    assert main(["--event", "pull_request", "--payload", str(payload)]) == 0
+
+    [printed] = capsys.readouterr().out.splitlines()
+    assert json.loads(printed)["status"] == "failure"
+    assert only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)["conclusion"] == "failure"
+    assert len(emulator.comments(repo, number)) == 1

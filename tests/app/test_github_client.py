@@ -1,0 +1,153 @@
+"""The GitHub client against the emulator: App JWT, shared token cache, retries, write budget."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from github import GithubException
+
+from tests.app.conftest import INSTALLATION
+from tests.app.emulator import GitHubEmulator
+from workers.github_client import GitHubApp, WriteBudget
+from workers.settings import Settings
+
+
+
+@pytest.fixture
+def github(settings: Settings, redis_client: redis.Redis) -> GitHubApp:
+    redis_client.flushdb()
+    return GitHubApp(settings, redis_client)
+
+
+def calls(emulator: GitHubEmulator, method: str, fragment: str) -> list[int]:
+    return [status for m, path, status in emulator.requests if m == method and fragment in path]
+
+
+def test_reads_a_pull_request_and_its_files(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    files = {f"pkg/f{i}.go": b"package pkg\n" for i in range(130)}  # more than one page of 100
+    number = emulator.open_pull(repo, files)
+
+    client = github.repository(INSTALLATION, repo)
+    pull = client.pull_request(number)
+    changed = client.changed_files(number)
+
+    assert pull.head_sha == emulator.pull(repo, number).head_sha
+    assert pull.state == "open" and pull.base_ref == "main"
+    assert sorted(f["filename"] for f in changed) == sorted(files)
+    assert changed[0]["status"] == "added" and changed[0]["patch"] == "@@ -0,0 +1 @@\n+package pkg"
+    assert client.file("go.mod", pull.base_sha).startswith(b"module example.com/shop")
+    assert client.file("nope.go", pull.base_sha) is None
+
+
+def test_large_files_come_from_the_blob_api(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    big = b"package big\n" + b"// filler\n" * 200_000
+    number = emulator.open_pull(repo, {"big.go": big})
+
+    client = github.repository(INSTALLATION, repo)
+    assert client.file("big.go", client.pull_request(number).head_sha) == big
+    assert calls(emulator, "GET", f"/repos/{repo}/git/blobs/") == [200]
+
+
+def test_installation_token_is_shared_through_redis(
+    settings: Settings, redis_client: redis.Redis, github: GitHubApp, emulator: GitHubEmulator, repo: str
+) -> None:
+    tokens_before = len(calls(emulator, "POST", "/access_tokens"))
+    github.repository(INSTALLATION, repo).pull_request(emulator.open_pull(repo, {}))
+    another_process = GitHubApp(settings, redis_client)
+    another_process.repository(INSTALLATION, repo).file("go.mod")
+
+    assert len(calls(emulator, "POST", "/access_tokens")) == tokens_before + 1
+    assert 0 < redis_client.ttl(f"goreef:token:{INSTALLATION}") <= 3600 - 300
+
+
+def test_a_refused_token_is_replaced_once(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    client = github.repository(INSTALLATION, repo)
+    client.file("go.mod")
+    emulator.expire_tokens()
+    tokens_before = len(calls(emulator, "POST", "/access_tokens"))
+
+    assert client.file("go.mod").startswith(b"module")
+    assert len(calls(emulator, "POST", "/access_tokens")) == tokens_before + 1
+
+
+def test_a_jwt_signed_by_another_key_is_refused(settings: Settings, redis_client: redis.Redis, repo: str) -> None:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    impostor = GitHubApp(replace(settings, private_key=stranger.decode()), redis_client)
+    redis_client.flushdb()
+
+    with pytest.raises(GithubException) as refused:
+        impostor.repository(INSTALLATION, repo).file("go.mod")
+    assert refused.value.status == 401
+
+
+def test_reads_are_retried_after_server_errors(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    client = github.repository(INSTALLATION, repo)
+    client.file("go.mod")  # token in hand
+    emulator.fail_next(2, 502)
+
+    assert client.file("go.mod").startswith(b"module")
+    assert calls(emulator, "GET", f"/repos/{repo}/contents/go.mod")[-3:] == [502, 502, 200]
+
+
+def test_secondary_rate_limit_waits_retry_after(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    client = github.repository(INSTALLATION, repo)
+    client.file("go.mod")
+    emulator.fail_next(1, 403, headers={"Retry-After": "1"}, message="You have exceeded a secondary rate limit.")
+
+    started = time.monotonic()
+    assert client.file("go.mod").startswith(b"module")
+    assert time.monotonic() - started >= 1
+
+
+def test_a_post_is_not_resent_after_a_server_error(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    client = github.repository(INSTALLATION, repo)
+    head_sha = client.pull_request(emulator.open_pull(repo, {})).head_sha
+    emulator.fail_next(1, 502)
+
+    with pytest.raises(GithubException) as failed:
+        client.create_check_run(head_sha, name="goreef", status="in_progress")
+    assert failed.value.status == 502
+    assert calls(emulator, "POST", f"/repos/{repo}/check-runs") == [502]
+
+
+def test_check_runs_and_reviews_round_trip(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    number = emulator.open_pull(repo, {"fetch/price.go": b"package fetch\n\nfunc Leak() {}\n"})
+    client = github.repository(INSTALLATION, repo)
+    head_sha = client.pull_request(number).head_sha
+
+    run_id = client.create_check_run(head_sha, name="goreef", status="in_progress")
+    client.update_check_run(run_id, conclusion="success", output={"title": "No traps", "summary": "ok"})
+    client.create_review(number, head_sha, "goreef", [{"path": "fetch/price.go", "line": 3, "side": "RIGHT",
+                                                        "body": "leak"}])
+    [comment] = client.review_comments(number)
+    client.edit_review_comment(number, comment.id, "fixed")
+
+    [run] = emulator.check_runs(repo, head_sha)
+    assert (run["status"], run["conclusion"]) == ("completed", "success")
+    assert comment.path == "fetch/price.go" and comment.author_is_bot
+    assert [c["body"] for c in emulator.comments(repo, number)] == ["fixed"]
+
+
+def test_write_budget_is_shared_and_waits(redis_client: redis.Redis) -> None:
+    redis_client.delete("test:budget")
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        redis_client.delete("test:budget")  # as if the minute had passed
+
+    first, second = (WriteBudget(redis_client, per_minute=3, key="test:budget", sleep=wait) for _ in range(2))
+    first.acquire()
+    second.acquire()
+    first.acquire()
+    assert waits == []
+
+    second.acquire()  # the fourth write in a minute waits for the oldest to leave the window
+    assert len(waits) == 1 and 59 < waits[0] <= 60

@@ -1,0 +1,63 @@
+"""The web process: receives GitHub's webhooks and enqueues reviews; serves health, metrics and rule pages.
+
+`gunicorn 'webapp:create_app()'` builds it from the environment (see workers.settings).
+"""
+
+from __future__ import annotations
+
+import redis
+from celery import Celery
+from flask import Flask, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from webapp.ledger import Ledger
+from webapp.rule_pages import rule_pages
+from webapp.webhooks import MAX_BODY_BYTES, webhooks_blueprint
+from workers import metrics
+from workers.jobs import QUEUE, REVIEW_TASK, ReviewJob
+from workers.settings import Settings
+
+REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable Redis
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    store = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
+    )
+    # The web process only publishes, by task name: it needs none of the workers' code.
+    producer = Celery("goreef-web", broker=settings.redis_url, set_as_current=False)
+    producer.conf.update(task_default_queue=QUEUE, task_serializer="json", broker_connection_timeout=REDIS_TIMEOUT)
+
+    def enqueue(job: ReviewJob) -> str:
+        # No publish retries: GitHub's redelivery is the retry, and the endpoint must answer fast.
+        return producer.send_task(REVIEW_TASK, kwargs=job.as_task_kwargs(), retry=False).id
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.register_blueprint(webhooks_blueprint(settings.webhook_secret, Ledger(store), store, enqueue))
+    app.register_blueprint(rule_pages)
+
+    registry = CollectorRegistry()
+    registry.register(metrics.RedisMetrics(store, QUEUE))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, str], int]:
+        try:
+            store.ping()
+        except redis.RedisError:
+            return {"status": "unavailable", "reason": "Redis is unreachable"}, 503
+        return {"status": "ready"}, 200
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response | tuple[str, int]:
+        try:
+            return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        except redis.RedisError:
+            return "Redis is unreachable\n", 503
+
+    return app

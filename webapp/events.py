@@ -1,0 +1,122 @@
+"""Which webhook deliveries goreef acts on, and what each asks for. Pure: payload in, decision out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from workers.jobs import ReviewJob
+
+CHECK_NAME = "goreef"
+PULL_REQUEST_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
+CHECK_SUITE_ACTIONS = {"requested", "rerequested"}
+
+
+@dataclass(frozen=True)
+class Review:
+    jobs: tuple[ReviewJob, ...]
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True)
+class InstallationChange:
+    installation_id: int
+    account: str
+    action: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+Decision = Review | Ignore | Ping | InstallationChange
+
+
+def decide(event: str, payload: dict[str, Any]) -> Decision:
+    action = payload.get("action", "")
+    if event == "ping":
+        return Ping()
+    if event in {"installation", "installation_repositories"}:
+        return _installation_change(action, payload)
+    if event not in {"pull_request", "check_run", "check_suite", "merge_group"}:
+        return Ignore(f"goreef does not act on {event} events")
+    # goreef's own writes come back as check_run/check_suite events sent by a bot: those never
+    # start a review, so there is no loop. A bot's pull request (Dependabot, Renovate) is
+    # reviewed like any other, or a required goreef check would block it forever; goreef
+    # itself never opens or pushes to pull requests.
+    if event != "pull_request" and payload.get("sender", {}).get("type") == "Bot":
+        return Ignore(f"{event}.{action} was sent by a bot")
+    match event:
+        case "pull_request":
+            return _pull_request(action, payload)
+        case "check_run":
+            return _check_run(action, payload)
+        case "check_suite":
+            return _check_suite(action, payload)
+        case _:
+            return _merge_group(action, payload)
+
+
+def _pull_request(action: str, payload: dict[str, Any]) -> Decision:
+    pull = payload["pull_request"]
+    if action not in PULL_REQUEST_ACTIONS:
+        return Ignore(f"pull_request.{action} is not reviewed")
+    if pull.get("draft"):
+        return Ignore("draft pull requests are reviewed when marked ready")
+    return Review((_job(payload, pull["head"]["sha"], pull["number"]),))
+
+
+def _check_run(action: str, payload: dict[str, Any]) -> Decision:
+    run = payload["check_run"]
+    if action != "rerequested" or run.get("name") != CHECK_NAME:
+        return Ignore(f"check_run.{action} of {run.get('name')!r} is not acted on")
+    return _reviews_of(payload, run["head_sha"], run.get("pull_requests", []), rerun=True)
+
+
+def _check_suite(action: str, payload: dict[str, Any]) -> Decision:
+    suite = payload["check_suite"]
+    if action not in CHECK_SUITE_ACTIONS:
+        return Ignore(f"check_suite.{action} is not acted on")
+    return _reviews_of(payload, suite["head_sha"], suite.get("pull_requests", []), rerun=action == "rerequested")
+
+
+def _merge_group(action: str, payload: dict[str, Any]) -> Decision:
+    if action != "checks_requested":
+        return Ignore(f"merge_group.{action} is not acted on")
+    group = payload["merge_group"]
+    return Review((_job(payload, group["head_sha"], None, base_sha=group["base_sha"]),))
+
+
+def _reviews_of(payload: dict[str, Any], head_sha: str, pulls: Iterable[dict[str, Any]], *, rerun: bool) -> Decision:
+    # GitHub lists only the pull requests of this repository whose head is this commit.
+    jobs = tuple(_job(payload, head_sha, pull["number"], rerun=rerun) for pull in pulls)
+    return Review(jobs) if jobs else Ignore("the commit belongs to no open pull request")
+
+
+def _job(payload: dict[str, Any], head_sha: str, number: int | None, **extra: Any) -> ReviewJob:
+    return ReviewJob(
+        installation_id=payload["installation"]["id"],
+        repository=payload["repository"]["full_name"],
+        head_sha=head_sha,
+        pull_number=number,
+        **extra,
+    )
+
+
+def _installation_change(action: str, payload: dict[str, Any]) -> InstallationChange:
+    installation = payload["installation"]
+    return InstallationChange(
+        installation_id=installation["id"],
+        account=installation.get("account", {}).get("login", ""),
+        action=action,
+        added=tuple(r["full_name"] for r in payload.get("repositories_added", payload.get("repositories", []))),
+        removed=tuple(r["full_name"] for r in payload.get("repositories_removed", [])),
+    )

@@ -1,0 +1,9 @@
+"""The workers' Celery application. The web process publishes to the same queue by task name."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+app = Celery("goreef", include=["workers.tasks"])
+app.config_from_object("workers.celeryconfig")
+

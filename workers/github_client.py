@@ -1,0 +1,274 @@
+"""The one way goreef talks to GitHub.
+
+`GitHubApp` authenticates as the App (a short-lived RS256 JWT) and hands out
+`RepositoryClient`s that act as one installation. Every process shares two things through
+Redis: installation tokens (cached until shortly before they expire) and the budget of
+content-creating requests GitHub allows per minute. HTTP-level retries wait out rate limits
+and back off on 5xx; a POST that may already have taken effect is never re-sent here (the
+task above is idempotent and retries as a whole instead).
+
+The rest of goreef sees plain data (`PullRequest`, file dicts, bytes), never PyGithub objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import redis
+from github import Auth, BadCredentialsException, Github, GithubIntegration, GithubRetry, UnknownObjectException
+from github.Repository import Repository
+
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# GitHub refuses App JWTs that live longer than 10 minutes or were issued "in the future" by
+# its clock: back-date by 60 s, expire 9 minutes from now (10 minutes after iat).
+JWT_ISSUED_AT = -60
+JWT_EXPIRY = 540
+# A cached token is dropped this long before GitHub expires it, so no request starts with a
+# token that dies in flight.
+TOKEN_EXPIRY_MARGIN = timedelta(minutes=5)
+# GitHub's documented secondary limit on content-creating requests.
+WRITES_PER_MINUTE = 80
+PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    state: str  # 'open' or 'closed'
+    head_sha: str
+    base_sha: str
+    base_ref: str
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    id: int
+    body: str
+    path: str
+    author_is_bot: bool
+
+
+class _Retry(GithubRetry):
+    """GithubRetry waits out 403/429 rate limits as told (Retry-After, x-ratelimit-reset).
+
+    It would also re-send a POST after a 5xx, which for a review means a duplicate review:
+    those surface as errors instead.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method == "POST" and status_code >= 500:
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def _retry() -> _Retry:
+    return _Retry(
+        total=5,
+        backoff_factor=0.5,
+        backoff_jitter=0.5,
+        backoff_max=30,
+        # Longer waits are the task's business: it retries later without holding a worker.
+        max_rate_limit_wait=300,
+        allowed_methods=frozenset({"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"}),
+        # Hand the last response to PyGithub so that it raises a GithubException with its status.
+        raise_on_status=False,
+    )
+
+
+def _pygithub_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "base_url": settings.github_api_url,
+        "retry": _retry(),
+        "per_page": PER_PAGE,
+        # PyGithub's own per-process throttling is replaced by the shared WriteBudget.
+        "seconds_between_requests": None,
+        "seconds_between_writes": None,
+    }
+
+
+class InstallationTokens:
+    """Installation access tokens, cached in Redis for every process until shortly before expiry."""
+
+    def __init__(self, integration: GithubIntegration, store: redis.Redis):
+        self._integration = integration
+        self._store = store
+
+    def get(self, installation_id: int) -> str:
+        key = self._key(installation_id)
+        cached = self._store.get(key)
+        if cached is not None:
+            return cached.decode()
+        grant = self._integration.get_access_token(installation_id)
+        expires_at = grant.expires_at.replace(tzinfo=grant.expires_at.tzinfo or timezone.utc)
+        ttl = expires_at - datetime.now(timezone.utc) - TOKEN_EXPIRY_MARGIN
+        if ttl.total_seconds() >= 1:
+            self._store.set(key, grant.token, ex=int(ttl.total_seconds()))
+        return grant.token
+
+    def invalidate(self, installation_id: int) -> None:
+        self._store.delete(self._key(installation_id))
+
+    @staticmethod
+    def _key(installation_id: int) -> str:
+        return f"goreef:token:{installation_id}"
+
+
+class WriteBudget:
+    """A sliding one-minute window of content-creating requests, shared by all workers."""
+
+    # Drop entries older than the window; take a slot if one is free (0), else answer how many
+    # milliseconds until the oldest entry leaves the window.
+    _ACQUIRE = """
+    local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    if redis.call('ZCARD', key) < limit then
+        redis.call('ZADD', key, now, member)
+        redis.call('PEXPIRE', key, window)
+        return 0
+    end
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return tonumber(oldest[2]) + window - now
+    """
+
+    def __init__(
+        self,
+        store: redis.Redis,
+        per_minute: int = WRITES_PER_MINUTE,
+        *,
+        key: str = "goreef:write-budget",
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._acquire = store.register_script(self._ACQUIRE)
+        self._key = key
+        self._per_minute = per_minute
+        self._sleep = sleep
+
+    def acquire(self) -> None:
+        """Block until this process may send one content-creating request."""
+        while True:
+            now_ms = int(time.time() * 1000)
+            wait_ms = self._acquire(keys=[self._key], args=[now_ms, 60_000, self._per_minute, uuid.uuid4().hex])
+            if wait_ms <= 0:
+                return
+            log.info("write budget exhausted, waiting %.1f s", wait_ms / 1000)
+            self._sleep(wait_ms / 1000)
+
+
+class GitHubApp:
+    """goreef as a GitHub App: the source of installation-scoped repository clients."""
+
+    def __init__(self, settings: Settings, store: redis.Redis):
+        self._settings = settings
+        auth = Auth.AppAuth(
+            settings.app_id, settings.private_key, jwt_expiry=JWT_EXPIRY, jwt_issued_at=JWT_ISSUED_AT
+        )
+        self.tokens = InstallationTokens(GithubIntegration(auth=auth, **_pygithub_options(settings)), store)
+        self.writes = WriteBudget(store)
+
+    def repository(self, installation_id: int, full_name: str) -> RepositoryClient:
+        return RepositoryClient(self, installation_id, full_name)
+
+    def installation_client(self, installation_id: int) -> Github:
+        token = self.tokens.get(installation_id)
+        return Github(auth=Auth.Token(token), lazy=True, **_pygithub_options(self._settings))
+
+
+class RepositoryClient:
+    """One repository as seen by one installation of the App."""
+
+    def __init__(self, app: GitHubApp, installation_id: int, full_name: str):
+        self._app = app
+        self._installation_id = installation_id
+        self.full_name = full_name
+
+    # Reads
+
+    def pull_request(self, number: int) -> PullRequest:
+        def fetch(repo: Repository) -> PullRequest:
+            pull = repo.get_pull(number)
+            return PullRequest(number, pull.state, pull.head.sha, pull.base.sha, pull.base.ref)
+
+        return self._call(fetch)
+
+    def changed_files(self, number: int) -> list[dict[str, Any]]:
+        """The pull request's files list, as GitHub's raw dicts (filename, status, patch, ...)."""
+        return self._call(lambda repo: [f.raw_data for f in repo.get_pull(number).get_files()])
+
+    def compared_files(self, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
+        """The files changed from `base_sha` to `head_sha` (a merge group has no pull request)."""
+        return self._call(lambda repo: [f.raw_data for f in repo.compare(base_sha, head_sha).files])
+
+    def file(self, path: str, ref: str | None = None) -> bytes | None:
+        """A file's bytes at `ref` (default branch when None), None when there is no such file."""
+
+        def fetch(repo: Repository) -> bytes | None:
+            try:
+                content = repo.get_contents(path, **({"ref": ref} if ref else {}))
+            except UnknownObjectException:
+                return None
+            if isinstance(content, list) or content.type != "file":
+                return None
+            if content.encoding == "base64":
+                return content.decoded_content
+            # Over 1 MB the contents API leaves the content out; the blob API serves it.
+            return base64.b64decode(repo.get_git_blob(content.sha).content)
+
+        return self._call(fetch)
+
+    def review_comments(self, number: int) -> list[ReviewComment]:
+        def fetch(repo: Repository) -> list[ReviewComment]:
+            return [
+                ReviewComment(c.id, c.body, c.path, c.user.type == "Bot")
+                for c in repo.get_pull(number).get_review_comments()
+            ]
+
+        return self._call(fetch)
+
+    # Writes, each drawn from the shared budget
+
+    def create_check_run(self, head_sha: str, **fields: Any) -> int:
+        return self._write(lambda repo: repo.create_check_run(head_sha=head_sha, **fields).id)
+
+    def update_check_run(self, check_run_id: int, **fields: Any) -> None:
+        self._write(lambda repo: repo.get_check_run(check_run_id).edit(**fields))
+
+    def create_review(self, number: int, commit_sha: str, body: str, comments: list[dict[str, Any]]) -> None:
+        self._write(
+            lambda repo: repo.get_pull(number).create_review(
+                commit=repo.get_commit(commit_sha), body=body, event="COMMENT", comments=comments
+            )
+        )
+
+    def edit_review_comment(self, number: int, comment_id: int, body: str) -> None:
+        self._write(lambda repo: repo.get_pull(number).get_review_comment(comment_id).edit(body))
+
+    def _write(self, operation: Callable[[Repository], T]) -> T:
+        def budgeted(repo: Repository) -> T:
+            self._app.writes.acquire()
+            return operation(repo)
+
+        return self._call(budgeted)
+
+    def _call(self, operation: Callable[[Repository], T]) -> T:
+        """Run `operation` on the repository; a token GitHub no longer accepts is replaced once."""
+        try:
+            return operation(self._repository())
+        except BadCredentialsException:
+            log.warning("installation %s: token refused, fetching a new one", self._installation_id)
+            self._app.tokens.invalidate(self._installation_id)
+            return operation(self._repository())
+
+    def _repository(self) -> Repository:
+        return self._app.installation_client(self._installation_id).get_repo(self.full_name)

@@ -1,0 +1,280 @@
+"""One review of one pull request head (or merge group): from check run to posted comments.
+
+The steps, each safe to repeat (a retried task or a redelivered webhook runs them again):
+1. stop at once if the pull request is closed or its head moved on;
+2. open the check run `goreef` (in_progress), or take up the one this task opened before;
+3. read the configuration from the base branch, fetch the changed files, run `reviewers`;
+4. check the head again, then post one review holding only comments whose fingerprint is not
+   on the pull request yet, each checked against the lines GitHub accepts comments on;
+5. mark comments whose finding is gone as fixed, and complete the check run.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+
+from reviewers import ChangedFile, Config, ConfigError, Finding, ReviewResult, from_patches, load_config, review
+from reviewers.render import github as render
+from workers import metrics
+from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment
+from workers.jobs import ReviewJob
+
+log = logging.getLogger(__name__)
+
+CHECK_NAME = "goreef"
+CONFIG_PATH = ".github/goreef.yml"
+FIXED_MARK = "<!-- goreef:fixed -->"
+SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # 'success' | 'failure' | 'superseded' | an on_error conclusion
+    check_run_id: int | None = None
+    rules: tuple[str, ...] = ()  # the rule of each finding
+    comments_posted: int = 0
+    comments_marked_fixed: int = 0
+
+
+class Superseded(Exception):
+    """The pull request moved on (new head, closed) while it was being reviewed."""
+
+
+@dataclass
+class Review:
+    """The state of one review as it goes: kept so that a failure can still complete the check run."""
+
+    github: GitHubApp
+    job: ReviewJob
+    docs_url: str | None
+    check_runs: CheckRunRegistry
+    repo: RepositoryClient = field(init=False)
+    config: Config = field(default_factory=Config)
+    check_run_id: int | None = None
+
+    def __post_init__(self) -> None:
+        self.repo = self.github.repository(self.job.installation_id, self.job.repository)
+
+    def run(self) -> Outcome:
+        job = self.job
+        base_sha = job.base_sha
+        if job.pull_number is not None:
+            base_sha = self._current_pull().base_sha
+        self.check_run_id = self.check_runs.open(self.repo, job.head_sha)
+
+        self.config, config_note = self._configuration(base_sha)
+        changes = from_patches(self._changed_files(base_sha))
+        result = review(
+            changes,
+            head=self._reader(job.head_sha),
+            base=self._reader(base_sha) if self.config.filter == "introduced" else None,
+            config=self.config,
+        )
+        if config_note:
+            result.notes.insert(0, config_note)
+
+        posted = marked_fixed = 0
+        commented = len(result.findings)  # a merge group has no pull request: the check run holds all
+        if job.pull_number is not None:
+            posted, marked_fixed, commented = self._comment(result, changes)
+
+        conclusion = "failure" if self.config.fails(result.findings) else "success"
+        self._complete(conclusion, _output(result, self.config, self.docs_url, commented),
+                       render.annotations(result.findings, self.docs_url))
+        return Outcome(conclusion, self.check_run_id, tuple(f.rule for f in result.findings), posted, marked_fixed)
+
+    def _comment(self, result: ReviewResult, changes: list[ChangedFile]) -> tuple[int, int, int]:
+        """Post the new findings as one review and mark the comments of vanished ones fixed.
+
+        Answers how many comments were posted, how many marked fixed, and how many of the
+        findings now have a comment."""
+        number, head_sha = self.job.pull_number, self.job.head_sha
+        existing = [c for c in self.repo.review_comments(number) if c.author_is_bot]
+        open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
+        new = [f for f in result.findings if f.fingerprint not in open_comments]
+        comments, off_diff = _comments_for(new, changes, self.docs_url)
+        comments = comments[: self.config.comment_cap]
+        if off_diff:
+            result.notes.append(
+                f"{len(off_diff)} finding(s) are on lines outside the diff, where GitHub takes no comment: "
+                + ", ".join(f"{f.path}:{f.line}" for f in off_diff)
+            )
+        self._current_pull()  # nothing is posted for a head that is no longer current
+        if comments:
+            self.repo.create_review(number, head_sha, _review_body(len(comments)), comments)
+        current = {f.fingerprint for f in result.findings}
+        vanished = [c for fp, c in open_comments.items() if fp not in current]
+        for comment in vanished:
+            self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
+        return len(comments), len(vanished), len(result.findings) - len(new) + len(comments)
+
+    def stop_superseded(self, reason: str) -> Outcome:
+        # A check run opened by an earlier attempt of this task must not stay in progress.
+        self.check_run_id = self.check_run_id or self.check_runs.known()
+        if self.check_run_id is not None:
+            self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason}, [])
+        return Outcome("superseded", self.check_run_id)
+
+    def fail(self, error: BaseException) -> Outcome:
+        """Complete the check run after an error no retry will cure, as `on_error` says."""
+        conclusion = self.config.on_error
+        self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
+        summary = (
+            f"goreef could not review this commit: `{type(error).__name__}`.\n\n"
+            f"The conclusion is `{conclusion}` (`on_error` in `{CONFIG_PATH}`). Re-run the check to try again."
+        )
+        self._complete(conclusion, {"title": "goreef could not finish the review", "summary": summary}, [])
+        return Outcome(conclusion, self.check_run_id)
+
+    def _current_pull(self) -> PullRequest:
+        pull = self.repo.pull_request(self.job.pull_number)
+        if pull.state != "open":
+            raise Superseded(f"pull request #{pull.number} is {pull.state}")
+        if pull.head_sha != self.job.head_sha:
+            raise Superseded(f"pull request #{pull.number} moved on to {pull.head_sha[:7]}")
+        return pull
+
+    def _configuration(self, base_sha: str) -> tuple[Config, str | None]:
+        """The repository's configuration on the base branch, else its organisation's (the Probot way)."""
+        text = self.repo.file(CONFIG_PATH, base_sha)
+        source = f"{self.job.repository}:{CONFIG_PATH}"
+        if text is None:
+            owner = self.job.repository.split("/")[0]
+            text = self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH)
+            source = f"{owner}/.github:{CONFIG_PATH}"
+        if text is None:
+            return Config(), None
+        try:
+            return load_config(text), None
+        except ConfigError as error:
+            return Config(), f"{source} is malformed, so the defaults were used: {error}"
+
+    def _changed_files(self, base_sha: str) -> list[dict[str, Any]]:
+        if self.job.pull_number is not None:
+            return self.repo.changed_files(self.job.pull_number)
+        return self.repo.compared_files(base_sha, self.job.head_sha)
+
+    def _reader(self, ref: str) -> Callable[[str], bytes | None]:
+        return functools.cache(lambda path: self.repo.file(path, ref))
+
+    def _complete(self, conclusion: str, output: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
+        batches = [annotations[i : i + render.MAX_ANNOTATIONS_PER_REQUEST]
+                   for i in range(0, len(annotations), render.MAX_ANNOTATIONS_PER_REQUEST)] or [[]]
+        # GitHub appends each request's annotations: all but the last batch go while in progress.
+        for batch in batches[:-1]:
+            self.repo.update_check_run(self.check_run_id, output={**output, "annotations": batch})
+        self.repo.update_check_run(
+            self.check_run_id,
+            status="completed",
+            conclusion=conclusion,
+            completed_at=datetime.now(timezone.utc),
+            output={**output, "annotations": batches[-1]},
+        )
+
+
+class CheckRunRegistry:
+    """The check run each task opened, so that a retried or redelivered task takes it up again."""
+
+    TTL = 24 * 3600
+
+    def __init__(self, store: redis.Redis, attempt_id: str):
+        self._store = store
+        self._key = f"goreef:check-run:{attempt_id}"
+
+    def known(self) -> int | None:
+        check_run_id = self._store.get(self._key)
+        return int(check_run_id) if check_run_id is not None else None
+
+    def open(self, repo: RepositoryClient, head_sha: str) -> int:
+        known = self.known()
+        if known is not None:
+            return known
+        check_run_id = repo.create_check_run(
+            head_sha,
+            name=CHECK_NAME,
+            status="in_progress",
+            started_at=datetime.now(timezone.utc),
+            output={"title": "Reviewing", "summary": "goreef is reviewing the changed Go files."},
+        )
+        self._store.set(self._key, check_run_id, ex=self.TTL)
+        return check_run_id
+
+
+def run_review(
+    github: GitHubApp,
+    store: redis.Redis,
+    job: ReviewJob,
+    *,
+    attempt_id: str,
+    docs_url: str | None,
+    retryable: Callable[[Exception], bool] = lambda error: False,
+) -> Outcome:
+    """Review `job` once. A superseded head completes quietly; an error the caller will retry
+    propagates, any other completes the check run as failed to review (see `on_error`)."""
+    started = time.monotonic()
+    current = Review(github, job, docs_url, CheckRunRegistry(store, attempt_id))
+    try:
+        outcome = current.run()
+    except Superseded as moved:
+        log.info("%s: %s, not posting", job.head_key, moved)
+        return current.stop_superseded(str(moved))
+    except Exception as error:
+        if retryable(error):
+            raise
+        log.exception("%s: review failed for good", job.head_key)
+        outcome = current.fail(error)
+    metrics.record_review(store, time.monotonic() - started, outcome.status, outcome.rules)
+    return outcome
+
+
+def _fingerprint(comment: ReviewComment) -> str | None:
+    match = render.FINGERPRINT_RE.search(comment.body)
+    return match.group(1) if match else None
+
+
+def _comments_for(
+    findings: list[Finding], changes: list[ChangedFile], docs_url: str | None
+) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Review comments for the findings GitHub will accept a comment on, and the findings it would refuse.
+
+    One comment off the diff makes GitHub refuse the whole review (422), so each is checked
+    here: a multi-line comment whose first lines fall outside the diff keeps only its last line.
+    """
+    commentable = {c.path: c.commentable_lines for c in changes}
+    comments, refused = [], []
+    for finding in findings:
+        lines = commentable.get(finding.path, frozenset())
+        comment = render.review_comment(finding, docs_url)
+        if comment["line"] not in lines:
+            refused.append(finding)
+            continue
+        if "start_line" in comment and not set(range(comment["start_line"], comment["line"] + 1)) <= lines:
+            del comment["start_line"], comment["start_side"]
+        comments.append(comment)
+    return comments, refused
+
+
+def _review_body(count: int) -> str:
+    return f"goreef found {count} new Go trap{'s' if count != 1 else ''} in this push. See the `goreef` check for the summary."
+
+
+def _fixed_body(body: str, sha: str) -> str:
+    return (
+        f"✅ Fixed in {sha[:7]}. {FIXED_MARK}\n\n"
+        f"<details><summary>Original comment</summary>\n\n{body}\n\n</details>"
+    )
+
+
+def _output(result: ReviewResult, config: Config, docs_url: str | None, commented: int) -> dict[str, Any]:
+    output = render.check_run_output(result, config, docs_url, commented=commented)
+    if len(output["summary"]) > SUMMARY_LIMIT:
+        output["summary"] = output["summary"][: SUMMARY_LIMIT - 100] + "\n\n… (summary truncated; see the annotations)"
+    return output

@@ -1,0 +1,123 @@
+"""Settings for both processes, read from environment variables and checked at start.
+
+Every problem is reported at once, one line per variable, so a misconfigured deployment is
+fixed in one round trip rather than one variable per restart.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a usable configuration; the message lists why."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("goreef is misconfigured:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: int
+    # Secrets stay out of repr() so that logging a Settings never leaks them.
+    private_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    redis_url: str
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    docs_url: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        problems: list[str] = []
+        app_id = _app_id(environ, problems)
+        private_key = _private_key(environ, problems)
+        webhook_secret = environ.get("GITHUB_WEBHOOK_SECRET", "")
+        if not webhook_secret:
+            problems.append("GITHUB_WEBHOOK_SECRET is not set: use the secret entered when registering the App")
+        redis_url = _url(environ, "REDIS_URL", {"redis", "rediss", "unix"}, problems, required=True)
+        github_api_url = _url(environ, "GITHUB_API_URL", {"http", "https"}, problems) or DEFAULT_GITHUB_API_URL
+        docs_url = _url(environ, "GOREEF_DOCS_URL", {"http", "https"}, problems)
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            app_id=app_id,
+            private_key=private_key,
+            webhook_secret=webhook_secret,
+            redis_url=redis_url,
+            github_api_url=github_api_url,
+            docs_url=docs_url,
+        )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings.from_env()
+
+
+def _app_id(environ: Mapping[str, str], problems: list[str]) -> int:
+    raw = environ.get("GITHUB_APP_ID", "").strip()
+    if not raw:
+        problems.append("GITHUB_APP_ID is not set: use the App ID shown on the App's settings page")
+    elif not raw.isdigit() or int(raw) == 0:
+        problems.append(f"GITHUB_APP_ID must be a positive integer, got {raw!r}")
+    else:
+        return int(raw)
+    return 0
+
+
+def _private_key(environ: Mapping[str, str], problems: list[str]) -> str:
+    inline = environ.get("GITHUB_PRIVATE_KEY", "")
+    path = environ.get("GITHUB_PRIVATE_KEY_PATH", "")
+    if inline and path:
+        problems.append("set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH")
+        return ""
+    if path:
+        source = "GITHUB_PRIVATE_KEY_PATH"
+        try:
+            pem = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"GITHUB_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror or exc}")
+            return ""
+    elif inline:
+        source = "GITHUB_PRIVATE_KEY"
+        # Platforms that take one-line values carry the PEM with escaped newlines.
+        pem = inline.replace("\\n", "\n")
+    else:
+        problems.append("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH must be set to the App's private key (PEM)")
+        return ""
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        problems.append(f"{source} is not a PEM private key without a passphrase")
+        return ""
+    if not isinstance(key, RSAPrivateKey):
+        problems.append(f"{source} must be an RSA key (GitHub signs App JWTs with RS256)")
+        return ""
+    return pem
+
+
+def _url(
+    environ: Mapping[str, str], name: str, schemes: set[str], problems: list[str], *, required: bool = False
+) -> str | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        if required:
+            problems.append(f"{name} is not set")
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        problems.append(f"{name} must be a URL starting with {' or '.join(sorted(f'{s}://' for s in schemes))}, got {raw!r}")
+        return None
+    return raw.rstrip("/")
