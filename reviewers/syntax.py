@@ -418,10 +418,11 @@ def _package_names_of_type(file: GoFile, qualified: frozenset[str]) -> tuple[fro
     variables: set[str] = set()
     fields: set[str] = set()
     for other in file.package_files:
-        for spec in captures("(source_file (var_declaration (var_spec) @spec))", other.root).get("spec", []):
-            if _spells_type(other, spec.child_by_field_name("type"), qualified):
+        for spec in other.nodes("var_spec"):
+            top_level = enclosing_function(spec) is None
+            if top_level and _spells_type(other, spec.child_by_field_name("type"), qualified):
                 variables |= {other.text(n) for n in spec.children_by_field_name("name")}
-        for field_node in captures("(field_declaration) @field", other.root).get("field", []):
+        for field_node in other.nodes("field_declaration"):
             if _spells_type(other, field_node.child_by_field_name("type"), qualified):
                 fields |= {other.text(n) for n in field_node.children_by_field_name("name")}
     return frozenset(variables), frozenset(fields)
@@ -435,7 +436,8 @@ def has_declared_type(
     from one of the `constructors` (qualified call names such as `database/sql.Open`), a
     package-level variable or, for `x.f`, a struct field `f` of the package."""
     key = "declared-type:" + ",".join(sorted(qualified))
-    variables, fields = file.cached(key, lambda: _package_names_of_type(file, qualified))
+    # A package index: built once, on the package's first file.
+    variables, fields = file.package_files[0].cached(key, lambda: _package_names_of_type(file, qualified))
     if node.type == "selector_expression":
         return file.text(node.child_by_field_name("field")) in fields
     if node.type != "identifier":

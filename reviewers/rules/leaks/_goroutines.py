@@ -197,6 +197,11 @@ def goroutines(file: GoFile) -> list[Goroutine]:
     return file.cached("goroutines.all", build)
 
 
+def goroutine_at(file: GoFile, statement: Node) -> Goroutine:
+    """The goroutine a `go` statement starts."""
+    return next(g for g in goroutines(file) if g.statement == statement)
+
+
 def goroutine_of_body(file: GoFile) -> dict[tuple, Goroutine]:
     """Literal goroutine bodies (started directly or through a variable) -> their goroutine."""
     return file.cached(

@@ -1,0 +1,182 @@
+"""GR205 loop-ignores-done: a loop blocks on channels without watching the context in scope.
+
+## What it does
+In a function with a context in scope (a `context.Context` parameter or variable, or an
+`*http.Request`), flags inside a `for` loop:
+- a `select` with no `default` and no `.Done()` case (`<-ctx.Done()`, `<-s.ctx.Done()`), and
+  no other way out of the loop: a case that returns, `goto`s or breaks to a label, or a
+  two-value receive `v, ok := <-ch` that notices a closed channel;
+- a bare channel send or receive statement (`ch <- v`, `v := <-ch`, `<-ch`), unless it
+  waits on the function's own work: a send on a channel made with a buffer (a semaphore
+  such as `sem <- token{}`), a receive from a method's result (`<-q.Idle()`), or a receive
+  from a channel that a goroutine started by the same function was given (collecting its
+  result).
+
+`for v := range ch` is not flagged: it ends when the channel is closed.
+
+## Why is this bad?
+When the context is cancelled nothing wakes the loop: it stays blocked on its channel, and
+the goroutine running it, with everything it holds, lives on after its caller gave up. This
+is the article's `syncLoop`: "缺少 `case <-ctx.Done(): return` 分支".
+
+## Example
+```go
+func syncLoop(ctx context.Context, ch <-chan Item) {
+    for {
+        select {
+        case item := <-ch:
+            process(item)
+        }
+    }
+}
+```
+
+## Use instead
+```go
+func syncLoop(ctx context.Context, ch <-chan Item) error {
+    for {
+        select {
+        case item := <-ch:
+            process(item)
+        case <-ctx.Done():
+            return ctx.Err()
+        }
+    }
+}
+```
+
+## Fix safety
+No suggestion: what to do on cancellation (return an error, close an output channel) is
+the author's call. Test files are not checked. Whether a channel is buffered, or which
+stop channel a case watches, is beyond syntax: a case that leaves the loop counts as a way
+out, whatever it receives from.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile
+from ...rule import Report, Rule
+from ...syntax import (
+    FUNCTION_TYPES,
+    descendants,
+    enclosing_declaration,
+    enclosing_loops,
+    has_default,
+    is_done_receive,
+    qualified_name,
+    select_cases,
+)
+from ._helpers import cancellable_contexts, is_buffered_channel, is_test_file, preferred_context, root_identifier
+
+
+REMEDIATION = """\
+for {
+    select {
+    case item := <-ch:
+        process(item)
+    case <-ctx.Done():
+        return ctx.Err()
+    }
+}"""
+
+
+def _leaves_loop(file: GoFile, case: Node) -> bool:
+    """A case that ends the loop: a two-value receive, or a body with a `return`, a `goto`
+    or a labelled `break` of its own."""
+    communication = case.child_by_field_name("communication")
+    if communication is not None and communication.type == "receive_statement":
+        left = communication.child_by_field_name("left")
+        if left is not None and len(left.named_children) == 2:
+            return True
+    for node in descendants(case, skip=FUNCTION_TYPES):
+        if node.type in ("return_statement", "goto_statement"):
+            return True
+        if node.type == "break_statement" and node.named_children:
+            return True
+    return False
+
+
+def _blocking_select(file: GoFile, select: Node) -> bool:
+    if has_default(select):
+        return False
+    cases = select_cases(select)
+    return not any(is_done_receive(file, case.child_by_field_name("communication") or case) for case in cases) and not any(
+        _leaves_loop(file, case) for case in cases
+    )
+
+
+def _receive_statement(file: GoFile, node: Node) -> bool:
+    """`<-ch`, `v := <-ch` or `v = <-ch` as a statement of its own (not `v, ok := <-ch`, which
+    notices a closed channel, and not a receive from `.Done()`)."""
+    if not file.text(node).startswith("<-") or is_done_receive(file, node):
+        return False
+    parent = node.parent
+    if parent.type == "expression_statement":
+        return True
+    statement = parent.parent if parent.type == "expression_list" else None
+    if statement is None or statement.type not in ("short_var_declaration", "assignment_statement"):
+        return False
+    left = statement.child_by_field_name("left")
+    return parent == statement.child_by_field_name("right") and len(parent.named_children) == 1 and len(left.named_children) == 1
+
+
+def _bounded(file: GoFile, node: Node, kind: str) -> bool:
+    """A bare operation that waits on the function's own work, not on a stream from outside:
+    a send on a channel made with a buffer (a semaphore), a receive from a method's result
+    (`<-q.Idle()`), or a receive from a channel a goroutine of the same function was given."""
+    if kind == "send":
+        return is_buffered_channel(file, node.child_by_field_name("channel"))
+    channel = node.child_by_field_name("operand")
+    if channel.type == "call_expression":
+        return qualified_name(file, channel) is None
+    root = root_identifier(file, channel)
+    declaration = enclosing_declaration(node)
+    return root is not None and declaration is not None and any(
+        statement.type == "go_statement" and any(n.type == "identifier" and file.text(n) == root for n in descendants(statement))
+        for statement in descendants(declaration)
+    )
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    if is_test_file(file):
+        return
+    operations = [(n, "select") for n in file.nodes("select_statement")]
+    operations += [(n, "send") for n in file.nodes("send_statement") if n.parent.type != "communication_case"]
+    operations += [(n, "receive") for n in file.nodes("unary_expression") if _receive_statement(file, n)]
+    for node, kind in sorted(operations, key=lambda pair: pair[0].start_byte):
+        if not enclosing_loops(node):
+            continue
+        if kind == "select" and not _blocking_select(file, node):
+            continue
+        if kind != "select" and _bounded(file, node, kind):
+            continue
+        context = preferred_context(cancellable_contexts(file, node))
+        if context is None:
+            continue
+        if kind == "select":
+            what = "This `select` in a loop has no `default` and no `.Done()` case"
+        else:
+            what = f"`{file.text(node)}` in a loop blocks without a `select`"
+        yield Report(
+            node=node,
+            message=(
+                f"{what}: when `{context.expression}` is cancelled the loop keeps waiting. Add "
+                f"`case <-{context.expression}.Done(): return`."
+            ),
+            remediation=REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR205",
+    name="loop-ignores-done",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("context", "net/http"),
+)

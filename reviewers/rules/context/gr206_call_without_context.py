@@ -1,0 +1,130 @@
+"""GR206 call-without-context: a network or database call that cannot be cancelled, while a context is in scope.
+
+## What it does
+Flags `http.Get`, `http.Post`, `http.Head`, `http.PostForm`, `http.NewRequest`, `net.Dial`,
+and `Query`, `Exec`, `QueryRow`, `Ping` on a `database/sql` handle (`*sql.DB`, `*sql.Tx`,
+`*sql.Stmt`, `*sql.Conn`), written where a context is in scope: a `context.Context`
+parameter or variable (not a bare `Background()`), or an `*http.Request` parameter.
+
+## Why is this bad?
+These forms run on `context.Background()` inside: the caller's deadline and cancellation
+never reach them. A slow backend or a lost connection keeps the call — and the goroutine,
+connection and request behind it — waiting long after the caller gave up.
+
+## Example
+```go
+func fetch(ctx context.Context, url string) (*http.Response, error) {
+    req, err := http.NewRequest("GET", url, nil)
+    if err != nil {
+        return nil, err
+    }
+    return http.DefaultClient.Do(req)
+}
+```
+
+## Use instead
+```go
+func fetch(ctx context.Context, url string) (*http.Response, error) {
+    req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+    if err != nil {
+        return nil, err
+    }
+    return http.DefaultClient.Do(req)
+}
+```
+
+## Fix safety
+The suggestion, for `http.NewRequest` only, passes the context in scope (`ctx` first, else
+another context variable assigned before the call, else `r.Context()`) to
+`http.NewRequestWithContext`: same request, now cancellable. The other forms need a new
+call shape (`(&net.Dialer{}).DialContext`, `db.QueryContext`, a request plus `Do`) and get
+none. A database handle is recognised only by a declared type or `sql.Open`; test files
+are not checked.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile
+from ...rule import Fix, Report, Rule
+from ...syntax import call_method_name, has_declared_type, qualified_name
+from ._helpers import cancellable_contexts, is_test_file, preferred_context
+
+CONTEXT_FORMS = {
+    "net/http.Get": "`http.NewRequestWithContext(ctx, \"GET\", url, nil)` and `Do`",
+    "net/http.Post": "`http.NewRequestWithContext(ctx, \"POST\", url, body)` and `Do`",
+    "net/http.Head": "`http.NewRequestWithContext(ctx, \"HEAD\", url, nil)` and `Do`",
+    "net/http.PostForm": "`http.NewRequestWithContext` and `Do`",
+    "net/http.NewRequest": "`http.NewRequestWithContext`",
+    "net.Dial": "`(&net.Dialer{}).DialContext`",
+}
+SQL_METHODS = {"Query": "QueryContext", "Exec": "ExecContext", "QueryRow": "QueryRowContext", "Ping": "PingContext"}
+SQL_HANDLES = frozenset(f"database/sql.{t}" for t in ("DB", "Tx", "Stmt", "Conn"))
+SQL_CONSTRUCTORS = frozenset({"database/sql.Open", "database/sql.OpenDB"})
+
+REMEDIATION = """\
+req, err := http.NewRequestWithContext(ctx, "GET", url, nil) // cancelled with ctx
+rows, err := db.QueryContext(ctx, query, args...)
+conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)"""
+
+
+def _instead(file: GoFile, call: Node) -> tuple[str, str] | None:
+    """(the call as named in the message, its context form) for a flagged call."""
+    name = qualified_name(file, call)
+    if name in CONTEXT_FORMS:
+        return name.rsplit("/", 1)[-1], CONTEXT_FORMS[name]
+    method = call_method_name(file, call)
+    function = call.child_by_field_name("function")
+    if method not in SQL_METHODS or function is None or function.type != "selector_expression":
+        return None
+    receiver = function.child_by_field_name("operand")
+    if not has_declared_type(file, receiver, SQL_HANDLES, SQL_CONSTRUCTORS):
+        return None
+    arguments = "(ctx)" if method == "Ping" else "(ctx, ...)"
+    return f"{file.text(receiver)}.{method}", f"`{file.text(receiver)}.{SQL_METHODS[method]}{arguments}`"
+
+
+def _suggestion(file: GoFile, call: Node, context: str) -> Fix | None:
+    if qualified_name(file, call) != "net/http.NewRequest":
+        return None
+    function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if len([a for a in arguments.named_children if a.type != "comment"]) != 3:
+        return None
+    new_text = f"{file.text(function)}WithContext({context}, {file.text(arguments)[1:].lstrip()}"
+    return Fix.replace(file, call, new_text)
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    if is_test_file(file):
+        return
+    for call in file.nodes("call_expression"):
+        named = _instead(file, call)
+        if named is None:
+            continue
+        context = preferred_context(cancellable_contexts(file, call))
+        if context is None:
+            continue
+        called, instead = named
+        yield Report(
+            node=call,
+            message=(
+                f"`{called}` cannot be cancelled: `{context.expression}` is in scope but never reaches it. "
+                f"Use {instead.replace('(ctx', '(' + context.expression)}."
+            ),
+            remediation=REMEDIATION,
+            fix=_suggestion(file, call, context.expression),
+        )
+
+
+RULE = Rule(
+    id="GR206",
+    name="call-without-context",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("context", "net/http"),
+)

@@ -1,0 +1,105 @@
+"""GR207 background-with-context-in-scope: a call is given `context.Background()` or `context.TODO()` while a context is in scope.
+
+## What it does
+Flags `context.Background()` and `context.TODO()` passed as an argument where a context is
+in scope: a `context.Context` parameter, a context variable assigned before the call (not
+itself a bare `Background()`), or an `*http.Request` parameter. In HTTP handlers GR201
+reports instead.
+
+## Why is this bad?
+The caller's context carries its deadline and its cancellation; a fresh root carries
+neither. The call below it runs on after the caller has given up — the chain
+`f(ctx) → g() → h(ctx)` of the article, broken in the middle.
+
+## Example
+```go
+func (s *Service) Refresh(ctx context.Context, id string) error {
+    return s.store.Load(context.Background(), id)
+}
+```
+
+## Use instead
+```go
+func (s *Service) Refresh(ctx context.Context, id string) error {
+    return s.store.Load(ctx, id)
+}
+```
+
+## Fix safety
+The suggestion passes the context in scope: `ctx` when there is one, else another context
+variable assigned before the call, else `r.Context()`. The rule stays silent where a fresh
+context is usually deliberate: in a `defer` (cleanup that must run after cancellation), in
+the arguments of a `go` statement and inside goroutine bodies (work detached on purpose;
+GR202 covers handlers), after the function has waited on `<-ctx.Done()` (a shutdown needs
+a context that is not already cancelled), where the call builds a new value for that very
+context (`if ctx == nil { ctx, cancel = context.WithTimeout(context.Background(), d) }`),
+and in test files.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Fix, Report, Rule
+from ...syntax import ancestors, enclosing_function, enclosing_handler, is_done_receive, qualified_calls
+from ._helpers import FRESH_CONTEXTS, cancellable_contexts, is_test_file, preferred_context
+
+REMEDIATION = """\
+func (s *Service) Refresh(ctx context.Context, id string) error {
+    return s.store.Load(ctx, id) // the caller's deadline and cancellation reach the store
+}"""
+
+
+def _deliberate(file: GoFile, call: Node) -> bool:
+    """Where a fresh context is usually chosen on purpose."""
+    if any(a.type in ("defer_statement", "go_statement") for a in ancestors(call)):
+        return True
+    function = enclosing_function(call)
+    if function is None:
+        return True
+    waits = captures('(unary_expression operator: "<-") @receive', function).get("receive", [])
+    return any(r.end_byte <= call.start_byte and is_done_receive(file, r) for r in waits)
+
+
+def _replaces(file: GoFile, call: Node, name: str) -> bool:
+    """Whether the call builds a new value for the context itself (`if ctx == nil { ctx, cancel
+    = context.WithTimeout(context.Background(), d) }`): that context cannot be passed."""
+    statement = next((a for a in ancestors(call) if a.type in ("assignment_statement", "short_var_declaration")), None)
+    left = statement.child_by_field_name("left") if statement is not None else None
+    return left is not None and any(file.text(n) == name for n in left.named_children)
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    if is_test_file(file):
+        return
+    for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
+        if call.parent is None or call.parent.type != "argument_list":
+            continue
+        if enclosing_handler(file, call) is not None or _deliberate(file, call):
+            continue
+        context = preferred_context(cancellable_contexts(file, call, cross_goroutines=False))
+        if context is None or _replaces(file, call, context.name):
+            continue
+        yield Report(
+            node=call,
+            message=(
+                f"`{file.text(call)}` is passed while `{context.expression}` is in scope: the callee never "
+                f"hears of its deadline or cancellation. Pass `{context.expression}`."
+            ),
+            remediation=REMEDIATION,
+            fix=Fix.replace(file, call, context.expression),
+        )
+
+
+RULE = Rule(
+    id="GR207",
+    name="background-with-context-in-scope",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("context",),
+)

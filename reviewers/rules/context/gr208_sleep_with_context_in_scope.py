@@ -1,0 +1,90 @@
+"""GR208 sleep-with-context-in-scope: `time.Sleep` where a context is in scope.
+
+## What it does
+Flags `time.Sleep` in a function that has a context in scope: a `context.Context`
+parameter, a context variable assigned before the sleep (not a bare `Background()`), or an
+`*http.Request` parameter.
+
+## Why is this bad?
+`time.Sleep` cannot be interrupted. A retry back-off or a polling pause keeps its goroutine
+for the whole duration after the caller's context is cancelled, and a shutdown waits for
+every sleeper. Waiting on a timer and `ctx.Done()` together returns at once.
+
+## Example
+```go
+func retry(ctx context.Context, op func(context.Context) error) error {
+    for {
+        if err := op(ctx); err == nil {
+            return nil
+        }
+        time.Sleep(time.Second)
+    }
+}
+```
+
+## Use instead
+```go
+func retry(ctx context.Context, op func(context.Context) error) error {
+    for {
+        if err := op(ctx); err == nil {
+            return nil
+        }
+        select {
+        case <-time.After(time.Second):
+        case <-ctx.Done():
+            return ctx.Err()
+        }
+    }
+}
+```
+
+## Fix safety
+No suggestion: the code after the wait must handle the cancellation. Inside goroutine
+bodies GR104 reports instead, and this rule stays silent; test files are not checked.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...finding import Severity
+from ...gosource import GoFile
+from ...rule import Report, Rule
+from ...syntax import qualified_calls
+from ._helpers import cancellable_contexts, inside_goroutine, is_test_file, preferred_context
+
+REMEDIATION = """\
+select {
+case <-time.After(time.Second):
+case <-ctx.Done():
+    return ctx.Err() // stop waiting as soon as the caller gives up
+}"""
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    if is_test_file(file):
+        return
+    for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
+        if inside_goroutine(call):
+            continue
+        context = preferred_context(cancellable_contexts(file, call))
+        if context is None:
+            continue
+        yield Report(
+            node=call,
+            message=(
+                f"`{file.text(call)}` cannot be interrupted: it keeps waiting after `{context.expression}` is "
+                f"cancelled. Select on a timer and `{context.expression}.Done()`."
+            ),
+            remediation=REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR208",
+    name="sleep-with-context-in-scope",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("time",),
+)
