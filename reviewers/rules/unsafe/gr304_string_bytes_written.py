@@ -1,0 +1,218 @@
+"""GR304 string-bytes-written: a `[]byte` that unsafe made from a string is written to.
+
+## What it does
+Finds `[]byte` views of a string made through unsafe — `unsafe.Slice(unsafe.StringData(s),
+len(s))`, `*(*[]byte)(unsafe.Pointer(&s))` for a string `s`, or a call of a function of the
+package that returns one of those — and flags every write through them: an index
+assignment (`b[i] = x`, `b[i]++`), `copy(b, ...)`, `append(b, ...)`, `clear(b)`, or handing
+`b` to a function that fills its argument (`Read`, `io.ReadFull`, `Decode`, `Encode`,
+`XORKeyStream`, `PutUint32`, `slices.Sort`...). It is reported on the write. `append(b,
+...)` on an `unsafe.Slice` view is not a write (its capacity equals its length, so append
+copies); `append(b[:0], ...)` is, and so is any append on a header cast, whose capacity is
+whatever follows the string header in memory.
+
+## Why is this bad?
+Go strings are immutable, and the compiler and runtime rely on it: string literals live in
+read-only memory (writing faults the whole process), equal strings may share their bytes,
+and a string used as a map key changes under the map. The zero-copy view is fine while it
+is only read.
+
+## Example
+```go
+b := unsafe.Slice(unsafe.StringData(s), len(s))
+b[0] = 'H' // s changed, or a fault if s is a literal
+```
+
+## Use instead
+```go
+b := []byte(s) // a copy: free to write
+b[0] = 'H'
+```
+
+## Fix safety
+No suggestion: the copy costs an allocation the author chose to avoid, and the right
+place for it depends on the code. A view of `s` is recognised only when `s` is visibly a
+string (or `unsafe.StringData` says so); writes through other aliases are not followed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Report, Rule
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, qualified_name
+from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call, unparen
+
+REMEDIATION = """\
+b := []byte(s) // copy before writing: strings are immutable
+b[0] = 'H'"""
+
+# Functions and methods that write into an argument, by name -> index of that argument.
+FILLERS = {
+    "copy": 0, "append": 0, "clear": 0, "Read": 0, "ReadAt": 0, "ReadFull": 1, "ReadAtLeast": 1,
+    "Decode": 0, "Encode": 0, "XORKeyStream": 0, "CryptBlocks": 0, "Seal": 0, "Open": 0,
+    "PutUint16": 0, "PutUint32": 0, "PutUint64": 0, "PutUvarint": 0, "PutVarint": 0,
+    "Sort": 0, "SortFunc": 0, "SortStableFunc": 0, "Reverse": 0,
+}
+
+
+@dataclass(frozen=True)
+class View:
+    string: str  # the string's text
+    made: Node  # the expression that made the view
+    capacity_known: bool  # unsafe.Slice: cap == len, so a plain append copies
+
+
+def _string_view(file: GoFile, node: Node) -> View | None:
+    """`unsafe.Slice(unsafe.StringData(s), n)` or `*(*[]byte)(unsafe.Pointer(&s))`."""
+    node = unparen(node)
+    if node.type == "call_expression" and qualified_name(file, node) == "unsafe.Slice":
+        arguments = arguments_of(node)
+        data = next((c for c in [arguments[0], *descendants(arguments[0])] if c.type == "call_expression"
+                     and qualified_name(file, c) == "unsafe.StringData"), None) if arguments else None
+        if data is not None:
+            return View(file.text(call_argument(data)), node, True)
+    if node.type == "type_conversion_expression" and _is_bytes_deref(file, node.child_by_field_name("type")):
+        operand = node.child_by_field_name("operand")
+        if operand is not None and is_unsafe_pointer_call(file, operand):
+            address = unparen(call_argument(unparen(operand)))
+            if address.type == "unary_expression" and file.text(address).startswith("&"):
+                target = address.child_by_field_name("operand")
+                if target is not None and expression_type(file, target) == "string":
+                    return View(file.text(target), node, False)
+    return None
+
+
+def _is_bytes_deref(file: GoFile, type_node: Node | None) -> bool:
+    """`*(*[]byte)` as tree-sitter reads it: a pointer type around `(*[]byte)`."""
+    if type_node is None or type_node.type != "pointer_type":
+        return False
+    inner = type_node.named_children[0]
+    while inner.type == "parenthesized_type":
+        inner = inner.named_children[0]
+    return inner.type == "pointer_type" and file.text(inner.named_children[0]).replace(" ", "") in ("[]byte", "[]uint8")
+
+
+def _view_functions(file: GoFile) -> dict[str, View]:
+    """Functions of the package whose every return value is a string view: `s2b(s)`."""
+    found: dict[str, View] = {}
+    for other in file.package_files:
+        if other.imports_path("unsafe"):
+            found.update(other.cached("unsafe.view_functions", lambda o=other: _declared_view_functions(o)))
+    return found
+
+
+def _declared_view_functions(file: GoFile) -> dict[str, View]:
+    found = {}
+    for function in captures("(function_declaration) @f", file.root).get("f", []):
+        returns = [r for r in descendants(function, skip=("func_literal",)) if r.type == "return_statement"]
+        values = [r.named_children[0].named_children for r in returns if r.named_children]
+        views = [_string_view(file, v[0]) if len(v) == 1 else None for v in values]
+        if views and len(views) == len(returns) and all(views):
+            found[file.text(function.child_by_field_name("name"))] = views[0]
+    return found
+
+
+def _view_of(file: GoFile, node: Node, helpers: dict[str, View]) -> View | None:
+    view = _string_view(file, node)
+    node = unparen(node)
+    function = node.child_by_field_name("function") if node.type == "call_expression" else None
+    if view is None and function is not None and function.type == "identifier" and file.text(function) in helpers:
+        helper, arguments = helpers[file.text(function)], arguments_of(node)
+        return View(file.text(arguments[0]) if arguments else helper.string, node, helper.capacity_known)
+    return view
+
+
+def _views(file: GoFile, helpers: dict[str, View]) -> dict[tuple[int, str], View]:
+    """(function start, variable name) -> the view it holds, for `b := view` and `b = view`,
+    and for `c := b[i:]` reslices of such a variable."""
+    held: dict[tuple[int, str], View] = {}
+    for node in captures("[(short_var_declaration) (assignment_statement) (var_spec)] @assign", file.root).get("assign", []):
+        left = node.child_by_field_name("left")
+        names = list(left.named_children) if left is not None else node.children_by_field_name("name")
+        right = node.child_by_field_name("right") or node.child_by_field_name("value")
+        values = right.named_children if right is not None and right.type == "expression_list" else [right]
+        function = next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
+        if function is None or len(names) != len(values):
+            continue
+        for name, value in zip(names, values):
+            view = _view_of(file, value, helpers) if value is not None else None
+            if view is None and value is not None and unparen(value).type == "slice_expression":
+                operand = unparen(value).child_by_field_name("operand")
+                view = held.get((function.start_byte, file.text(operand))) or _view_of(file, operand, helpers)
+            if view is not None and name.type == "identifier":
+                held[(function.start_byte, file.text(name))] = view
+    return held
+
+
+def _written(file: GoFile, node: Node) -> Node | None:
+    """The slice a statement or call writes into, if any."""
+    if node.type == "assignment_statement":
+        left = node.child_by_field_name("left")
+        target = next((t for t in left.named_children if unparen(t).type == "index_expression"), None)
+        return unparen(target).child_by_field_name("operand") if target is not None else None
+    if node.type in ("inc_statement", "dec_statement"):
+        target = unparen(node.named_children[0])
+        return target.child_by_field_name("operand") if target.type == "index_expression" else None
+    if node.type == "call_expression":
+        index = FILLERS.get(call_method_name(file, node) or "")
+        arguments = arguments_of(node)
+        if index is not None and index < len(arguments):
+            return arguments[index]
+    return None
+
+
+def _through(file: GoFile, target: Node, held: dict, helpers: dict) -> tuple[str, View] | None:
+    """The view a written slice is (a variable holding one, a reslice of it, or the view)."""
+    target = unparen(target)
+    while target.type == "slice_expression":
+        target = unparen(target.child_by_field_name("operand"))
+    if target.type == "identifier":
+        for scope in (a for a in ancestors(target) if a.type in FUNCTION_TYPES):
+            view = held.get((scope.start_byte, file.text(target)))
+            if view is not None:
+                return file.text(target), view
+        return None
+    view = _view_of(file, target, helpers)
+    return (file.text(target), view) if view is not None else None
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    helpers = _view_functions(file)
+    held = _views(file, helpers)
+    candidates = captures("[(assignment_statement) (inc_statement) (dec_statement) (call_expression)] @write", file.root)
+    for node in candidates.get("write", []):
+        target = _written(file, node)
+        if target is None:
+            continue
+        found = _through(file, target, held, helpers)
+        if found is None:
+            continue
+        name, view = found
+        if view.capacity_known and call_method_name(file, node) == "append" and unparen(target).type != "slice_expression":
+            continue  # cap == len: append copies to a new array
+        origin = "" if view.made.start_point[0] == node.start_point[0] else f" (line {file.line(view.made)})"
+        yield Report(
+            node=node,
+            message=(
+                f"`{file.text(node)}` writes into `{name}`, which shares the bytes of the string `{view.string}` "
+                f"through unsafe{origin}: strings are immutable (literals sit in read-only memory). "
+                f"Copy first: `[]byte({view.string})`."
+            ),
+            remediation=REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR304",
+    name="string-bytes-written",
+    severity=Severity.ERROR,
+    doc=__doc__,
+    check=check,
+    imports=("unsafe",),
+)

@@ -1,0 +1,148 @@
+"""GR305 first-element-address: `unsafe.Pointer(&b[0])` with no length check in scope.
+
+## What it does
+Flags `&b[0]` handed to unsafe code — `unsafe.Pointer(&b[0])`, `unsafe.Slice(&b[0], n)`,
+`unsafe.String(&b[0], n)` — when `b` is a slice parameter of the function (or of a
+function around the closure) and nothing there looks at its length: no `len(b)` or
+`cap(b)`, no `if n > 0` (or `!= 0`) around the conversion. A parameter is where an empty
+slice comes from: the caller decides.
+
+## Why is this bad?
+`&b[0]` indexes the slice: for an empty or nil slice it panics with "index out of range".
+Code that passes a buffer to a syscall or a C function usually meets its first empty input
+in production (an empty file, an empty request body), where the panic takes the
+goroutine — or the process — down.
+
+## Example
+```go
+func write(fd int, b []byte) (int, error) {
+    n, _, errno := syscall.Syscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+    ...
+}
+```
+
+## Use instead
+```go
+func write(fd int, b []byte) (int, error) {
+    p := unsafe.Pointer(unsafe.SliceData(b)) // no panic on an empty slice
+    n, _, errno := syscall.Syscall(syscall.SYS_WRITE, uintptr(fd), uintptr(p), uintptr(len(b)))
+    ...
+}
+```
+
+## Fix safety
+No suggestion: `unsafe.SliceData` (Go 1.20) does not panic, but returns nil or a pointer to
+no element for an empty slice, and the code after it must cope with that. Any mention of
+`len(b)` or `cap(b)` in scope counts as a check, wherever it is: the rule cannot follow
+the control flow that makes it one; so does a guard `if n > 0` around the conversion,
+since such a count usually says how much of the slice is used. A function marked
+`//go:nocheckptr` has opted out of pointer checks on purpose and is left alone. Only parameters declared as slices are looked at:
+a slice made in scope (`make([]byte, n)`) is sized by the code beside it, a field or a
+call result follows invariants the syntax cannot see, and an array is never empty.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Report, Rule
+from ...syntax import FUNCTION_TYPES, ancestors, qualified_name
+from ._helpers import arguments_of, bindings, has_directive, unparen
+
+POSITIVE = re.compile(r"(>|!=)\s*0\b|>=\s*1\b")
+UNSAFE_TAKERS = frozenset({"unsafe.Pointer", "unsafe.Slice", "unsafe.String"})
+
+REMEDIATION = """\
+if len(b) == 0 {
+    return 0, nil
+}
+p := unsafe.Pointer(&b[0])
+// or, from Go 1.20: p := unsafe.Pointer(unsafe.SliceData(b))"""
+
+
+def _first_element(file: GoFile, node: Node) -> Node | None:
+    """`b` for `&b[0]`."""
+    node = unparen(node)
+    if node.type != "unary_expression" or not file.text(node).startswith("&"):
+        return None
+    index = unparen(node.child_by_field_name("operand"))
+    if index.type != "index_expression" or file.text(index.child_by_field_name("index")) != "0":
+        return None
+    return index.child_by_field_name("operand")
+
+
+def _slice_parameter(file: GoFile, slice_node: Node) -> bool:
+    """`b` is a parameter declared as a slice (`b []byte`, `b ...T`) of a function around it."""
+    if slice_node.type != "identifier":
+        return False
+    found = bindings(file, slice_node)
+    return bool(found) and all(
+        b.kind == "parameter" and b.type_node is not None
+        and (b.type_node.type == "slice_type" or b.type_node.parent.type == "variadic_parameter_declaration")
+        for b in found
+    )
+
+
+def _guarded(file: GoFile, at: Node) -> bool:
+    """Inside an `if` whose condition tests a count against zero (`if n > 0`): the count
+    usually says how much of the slice is used."""
+    for ancestor in ancestors(at):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        condition = ancestor.child_by_field_name("condition") if ancestor.type == "if_statement" else None
+        if condition is not None and POSITIVE.search(file.text(condition)):
+            return True
+    return False
+
+
+def _length_checked(file: GoFile, slice_node: Node, at: Node) -> bool:
+    name = file.text(slice_node)
+    if _guarded(file, at):
+        return True
+    functions = [a for a in ancestors(at) if a.type in FUNCTION_TYPES]
+    for function in functions:
+        if has_directive(file, function, ("//go:nocheckptr",)):
+            return True
+        for call in captures("(call_expression) @call", function).get("call", []):
+            callee = call.child_by_field_name("function")
+            arguments = arguments_of(call)
+            if callee is not None and file.text(callee) in ("len", "cap") and len(arguments) == 1 and file.text(arguments[0]) == name:
+                return True
+        if function.type != "func_literal":
+            break
+    return False
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    for call in captures("(call_expression) @call", file.root).get("call", []):
+        taker = qualified_name(file, call)
+        arguments = arguments_of(call)
+        if taker not in UNSAFE_TAKERS or not arguments:
+            continue
+        slice_node = _first_element(file, arguments[0])
+        if slice_node is None or not _slice_parameter(file, slice_node) or _length_checked(file, slice_node, call):
+            continue
+        name = file.text(slice_node)
+        yield Report(
+            node=call,
+            message=(
+                f"`&{name}[0]` panics when `{name}` is empty, and nothing in scope checks `len({name})`: "
+                f"check it first, or use `unsafe.SliceData({name})` (Go 1.20)."
+            ),
+            remediation=REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR305",
+    name="first-element-address",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("unsafe",),
+)

@@ -1,0 +1,158 @@
+"""GR306 pointer-stored-as-uintptr: a pointer kept only as a uintptr in a struct field or package variable.
+
+## What it does
+Flags a store of `uintptr(unsafe.Pointer(p))` (possibly with an offset added) into a
+struct field (`s.addr = ...`, `T{addr: ...}`) or a package-level variable, when nothing
+keeps `p` alive as a pointer afterwards: the variable the pointer came from is not used
+again in the function (no later read, no `runtime.KeepAlive`). Reported on the assignment
+(or the keyed field) that stores it. A `reflect.SliceHeader`/`StringHeader` literal is
+GR302's.
+
+## Why is this bad?
+The garbage collector traces pointers, not integers. Once the only reference to an object
+is a uintptr in a field or a global, the object can be freed and its memory reused while
+the program still holds its address; a stack object can move when its goroutine's stack
+grows. Whatever later turns the uintptr back into a pointer reads garbage — a bug that
+shows only under GC pressure, far from the store.
+
+## Example
+```go
+type node struct {
+    next uintptr
+}
+
+func link(a, b *node) {
+    a.next = uintptr(unsafe.Pointer(b))
+}
+```
+
+## Use instead
+```go
+type node struct {
+    next unsafe.Pointer // or *node: the GC sees it
+}
+
+func link(a, b *node) {
+    a.next = unsafe.Pointer(b)
+}
+```
+
+## Fix safety
+No suggestion: the field's type changes, and so does every use of it. A store whose
+pointer is used again later in the function is not reported: the pointer is alive at
+least until then, which is how syscall argument structures are filled (the kernel reads
+them during the call). The Go runtime, which manages its own memory, is not looked at.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Report, Rule
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name
+from ._helpers import bindings, call_argument, left_spine, manages_memory_by_hand, pointer_to_uintptr, unparen
+
+REMEDIATION = """\
+type node struct {
+    next unsafe.Pointer // a pointer the GC traces, not a uintptr
+}
+a.next = unsafe.Pointer(b)"""
+
+HEADER_TYPES = frozenset({"reflect.SliceHeader", "reflect.StringHeader"})
+
+
+def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
+    """(reported node, target, value, what) for each store into a field or package variable."""
+    for node in captures("[(assignment_statement) (keyed_element) (var_spec)] @store", file.root).get("store", []):
+        if node.type == "keyed_element":
+            key, value = [c.named_children[0] if c.type == "literal_element" and c.named_children else c for c in node.named_children[:2]]
+            literal = node.parent.parent if node.parent is not None else None
+            if literal is not None and literal.type == "composite_literal" and qualified_name(file, literal.child_by_field_name("type")) in HEADER_TYPES:
+                continue
+            if key.type in ("identifier", "field_identifier"):
+                yield node, key, value, f"the field `{file.text(key)}`"
+        elif node.type == "var_spec":
+            if node.parent is not None and node.parent.type == "var_declaration" and node.parent.parent.type == "source_file":
+                names, values = node.children_by_field_name("name"), node.child_by_field_name("value")
+                items = values.named_children if values is not None else []
+                for name, value in zip(names, items if len(items) == len(names) else []):
+                    yield node, name, value, f"the package variable `{file.text(name)}`"
+        else:
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if len(left.named_children) != len(right.named_children):
+                continue
+            for target, value in zip(left.named_children, right.named_children):
+                if target.type == "selector_expression" and qualified_name(file, target) is None:
+                    yield node, target, value, f"the field `{file.text(target)}`"
+                elif target.type == "identifier" and _is_package_variable(file, target):
+                    yield node, target, value, f"the package variable `{file.text(target)}`"
+
+
+def _is_package_variable(file: GoFile, identifier: Node) -> bool:
+    found = bindings(file, identifier)
+    return bool(found) and all(b.kind == "package" for b in found)
+
+
+def _root_variable(file: GoFile, conversion: Node) -> Node | None:
+    """`x` in `uintptr(unsafe.Pointer(&x.f[0]))`: the variable that holds the object."""
+    node = unparen(call_argument(conversion))
+    while True:
+        node = unparen(node)
+        if node.type == "call_expression" and call_argument(node) is not None:
+            node = call_argument(node)
+        elif node.type == "unary_expression":
+            node = node.child_by_field_name("operand")
+        elif node.type in ("selector_expression", "index_expression", "slice_expression"):
+            node = node.child_by_field_name("operand")
+        else:
+            return node if node.type == "identifier" else None
+
+
+def _alive_after(file: GoFile, store: Node, variable: Node) -> bool:
+    """The variable is read again after the store, in the same function."""
+    function = next((a for a in ancestors(store) if a.type in FUNCTION_TYPES), None)
+    if function is None:
+        return True  # a package-level initialiser: the variable outlives it
+    name = file.text(variable)
+    statement = next((a for a in [store, *ancestors(store)] if a.type.endswith("_statement") or a.type == "short_var_declaration"), store)
+    return any(
+        n.type == "identifier" and file.text(n) == name and n.start_byte >= statement.end_byte
+        for n in descendants(function)
+    )
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    if manages_memory_by_hand(file):
+        return
+    for node, target, value, what in _stores(file):
+        base = left_spine(file, value, ("+", "-", "&^"))[0] if value is not None else None
+        conversion = pointer_to_uintptr(file, base) if base is not None else None
+        if conversion is None or conversion != base:
+            continue
+        variable = _root_variable(file, conversion)
+        if variable is not None and _alive_after(file, node, variable):
+            continue
+        held = f"`{file.text(variable)}`" if variable is not None else "the object"
+        yield Report(
+            node=node,
+            message=(
+                f"`{file.text(conversion)}` is kept only as a uintptr in {what}: the GC does not see it, so "
+                f"{held} can be freed (or moved with its stack) while the address is still held. Store an "
+                "unsafe.Pointer (or a typed pointer) instead."
+            ),
+            remediation=REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR306",
+    name="pointer-stored-as-uintptr",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+    imports=("unsafe",),
+)
