@@ -1,0 +1,113 @@
+"""GR112 unbounded-goroutines: a goroutine per item of a loop, with no bound, where a request or context is in play.
+
+## What it does
+Flags a `go` statement in the body of a `range` loop (one goroutine per item) in an HTTP
+handler or a function with a context in scope, when nothing bounds how many run at once:
+no semaphore (a channel send or receive, or an `Acquire`, in the loop before the `go`),
+no `errgroup` `SetLimit`, no worker pool.
+
+## Why is this bad?
+The number of goroutines follows the input: a request with ten thousand ids starts ten
+thousand goroutines, each with its own connection to the database or the downstream
+service. Under load that exhausts connection pools, file descriptors and memory, and the
+downstream sees a burst it never agreed to. It is information, not a bug by itself: small
+inputs are fine.
+
+## Example
+```go
+func handler(w http.ResponseWriter, r *http.Request) {
+    for _, id := range ids {
+        go load(r.Context(), id)
+    }
+}
+```
+
+## Use instead
+```go
+g, ctx := errgroup.WithContext(r.Context())
+g.SetLimit(8) // at most 8 at a time
+for _, id := range ids {
+    g.Go(func() error { return load(ctx, id) })
+}
+err := g.Wait()
+```
+
+## Fix safety
+No suggestion. A `range` over a number of workers (`for range workers`, `runtime.NumCPU()`)
+is a pool, not a goroutine per item, and is not flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Report, Rule
+from ...syntax import call_method_name, context_scope, descendants, enclosing_function, enclosing_handler, enclosing_loops, go_statements
+
+COUNTS = re.compile(r"(?i)(worker|num|count|size|limit|concurren|parallel|procs|cpu|^n$|^\d+$)")
+
+REMEDIATION = """\
+g, ctx := errgroup.WithContext(ctx)
+g.SetLimit(8) // at most 8 at a time
+for _, item := range items {
+    g.Go(func() error { return process(ctx, item) })
+}
+return g.Wait()"""
+
+
+def _per_item(file: GoFile, loop: Node) -> bool:
+    clause = next((c for c in loop.named_children if c.type == "range_clause"), None)
+    if clause is None:
+        return False
+    ranged = clause.child_by_field_name("right")
+    return ranged is not None and not COUNTS.search(file.text(ranged).rsplit(".", 1)[-1].split("(")[0])
+
+
+def _bounded(file: GoFile, function: Node, loop: Node, go: Node) -> bool:
+    if any(call_method_name(file, c) == "SetLimit" for c in captures("(call_expression) @c", function).get("c", [])):
+        return True
+    body = loop.child_by_field_name("body")
+    for node in descendants(body, skip=("func_literal",)) if body is not None else []:
+        if node.start_byte >= go.start_byte:
+            break
+        if node.type == "send_statement" or (node.type == "unary_expression" and file.text(node).startswith("<-")):
+            return True  # a semaphore taken before the start
+        if node.type == "call_expression" and call_method_name(file, node) in ("Acquire", "Wait", "Lock"):
+            return True
+    return False
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    for function in captures("[(function_declaration) (method_declaration) (func_literal)] @f", file.root).get("f", []):
+        for go in go_statements(function):
+            if enclosing_function(go) != function:
+                continue
+            loops = enclosing_loops(go)
+            if not loops or not _per_item(file, loops[0]):
+                continue
+            handler = enclosing_handler(file, go)
+            if handler is None and not context_scope(file, go):
+                continue
+            if _bounded(file, function, loops[0], go):
+                continue
+            where = "an HTTP handler" if handler is not None else "a function with a context in scope"
+            yield Report(
+                go,
+                f"One goroutine per item of this loop in {where}, with no bound: the input decides how many run at "
+                "once. Bound them (errgroup `SetLimit`, a semaphore, a worker pool).",
+                REMEDIATION,
+            )
+
+
+RULE = Rule(
+    id="GR112",
+    name="unbounded-goroutines",
+    severity=Severity.INFO,
+    doc=__doc__,
+    check=check,
+)

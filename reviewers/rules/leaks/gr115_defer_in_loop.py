@@ -1,0 +1,137 @@
+"""GR115 defer-in-loop: a deferred `Stop`, `cancel`, `Close` or `Unlock` inside a loop that goes on.
+
+## What it does
+Flags a `defer` of a `Stop`, `Close`, `Unlock`/`RUnlock` or cancel function (a call of a
+name containing `cancel`, or a deferred closure making such a call) written in the body of
+a `for` loop, when the iteration does not return (or leave the loop) right after it.
+
+## Why is this bad?
+A deferred call runs when the *function* returns, not at the end of the iteration. Each
+pass of the loop adds one more: files and connections stay open, timers and tickers keep
+running, contexts keep their timers and their parent's references, and a deferred
+`Unlock` in a loop deadlocks on the second `Lock`. In a long-lived loop (a consumer, an
+accept loop, a retry loop) they are never released at all.
+
+## Example
+```go
+for _, name := range names {
+    f, err := os.Open(name)
+    if err != nil {
+        return err
+    }
+    defer f.Close() // every file stays open until the function returns
+    process(f)
+}
+```
+
+## Use instead
+```go
+for _, name := range names {
+    if err := processFile(name); err != nil { // the defer runs at the end of each call
+        return err
+    }
+}
+
+func processFile(name string) error {
+    f, err := os.Open(name)
+    if err != nil {
+        return err
+    }
+    defer f.Close()
+    return process(f)
+}
+```
+
+## Fix safety
+No suggestion: the body has to move into a function (or the call to the end of each
+iteration, on every path), which is a change of structure. A `defer` in a function literal
+called inside the loop runs at the end of that call and is not flagged, nor is one followed
+by nothing but a `return` or a `break`: that loop runs it once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Report, Rule
+from ...syntax import call_method_name, calls_in, enclosing_loops
+
+RELEASES = frozenset({"Stop", "Close", "Unlock", "RUnlock"})
+CANCEL = re.compile(r"cancel", re.IGNORECASE)
+ENDINGS = ("return_statement", "break_statement")
+
+REMEDIATION = """\
+for _, name := range names {
+    func() {
+        f, err := os.Open(name)
+        if err != nil {
+            return
+        }
+        defer f.Close() // runs at the end of this iteration
+        process(f)
+    }()
+}"""
+
+
+def _released(file: GoFile, deferred: Node) -> str | None:
+    """What the deferred call releases: `f.Close()`, `cancel()`; None if it is none of those."""
+    call = deferred.named_children[0] if deferred.named_children else None
+    if call is None or call.type != "call_expression":
+        return None
+    function = call.child_by_field_name("function")
+    candidates = calls_in(file, function) if function is not None and function.type == "func_literal" else [call]
+    for candidate in candidates:
+        name = call_method_name(file, candidate) or ""
+        if name in RELEASES or (candidate.child_by_field_name("function").type == "identifier" and CANCEL.search(name)):
+            return file.text(candidate)
+    return None
+
+
+def _leaves_right_after(defer: Node, loop: Node) -> bool:
+    """Whether every block from the defer up to the loop body ends with a `return` (or a
+    `break` of the loop) after it, with no `continue` on the way: the loop runs it once."""
+    node = defer
+    while node is not None and node != loop:
+        statements = node.parent
+        if statements is None or statements.type != "statement_list":
+            return False
+        last = statements.named_children[-1]
+        rest = statements.named_children[statements.named_children.index(node) + 1 :]
+        if any(captures("(continue_statement) @c", n).get("c") for n in rest):
+            return False
+        if last.type in ENDINGS and last != node:
+            return True
+        node = statements.parent.parent  # the statement that holds this block
+        if node is not None and node.type == "for_statement":
+            return False
+    return False
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    for defer in captures("(defer_statement) @d", file.root).get("d", []):
+        loops = enclosing_loops(defer)
+        if not loops:
+            continue
+        released = _released(file, defer)
+        if released is None or _leaves_right_after(defer, loops[0]):
+            continue
+        yield Report(
+            defer,
+            f"`defer {released}` inside a loop runs only when the function returns: one more piles up on every "
+            "iteration. Call it at the end of the iteration, or move the loop body into a function.",
+            REMEDIATION,
+        )
+
+
+RULE = Rule(
+    id="GR115",
+    name="defer-in-loop",
+    severity=Severity.WARNING,
+    doc=__doc__,
+    check=check,
+)

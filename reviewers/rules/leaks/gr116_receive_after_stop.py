@@ -1,0 +1,208 @@
+"""GR116 receive-after-stop: a receive from a timer's channel after `Stop()` that can block forever.
+
+## What it does
+Flags `<-t.C` (a bare receive, or a `select` whose only case it is) after `t.Stop()` on the
+same timer or ticker when:
+- the receive does not depend on Stop's result (`t.Stop(); <-t.C`), with no `Reset` between;
+- or it does (`if !t.Stop() { <-t.C }`) but the same `for` loop also receives from `t.C`
+  elsewhere, typically in its `select`: when that case took the value, Stop returns false
+  and the channel is empty;
+- or it does, and `go.mod` says `go 1.23` or later: since 1.23 Stop guarantees that no
+  stale value is received after it, so the drain always blocks.
+
+## Why is this bad?
+`Stop` sends nothing. A receive that waits for a value that will never come parks the
+goroutine forever — in a timer-reset loop, that is the loop itself, and everything behind
+it. The pre-1.23 idiom `if !t.Stop() { <-t.C }` is only right when nothing else can have
+received the value; since Go 1.23 (timer channels are synchronous) it is always wrong.
+
+## Example
+```go
+for {
+    select {
+    case <-t.C:
+        flush()
+    case item := <-items:
+        add(item)
+    }
+    if !t.Stop() {
+        <-t.C // blocks forever when the select above received the tick
+    }
+    t.Reset(interval)
+}
+```
+
+## Use instead
+```go
+// before Go 1.23
+if !t.Stop() {
+    select {
+    case <-t.C:
+    default:
+    }
+}
+t.Reset(interval)
+
+// from Go 1.23: Stop and Reset discard any pending value, no drain at all
+t.Reset(interval)
+```
+
+## Fix safety
+Before Go 1.23 (and when the version is unknown) the suggestion replaces the receive by a
+non-blocking drain, right in every version. From 1.23 the fix is to delete the drain,
+which is left to the author. A `Reset` between Stop and the receive makes the receive wait
+for the new deadline, and is not flagged.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tree_sitter import Node
+
+from ...finding import Severity
+from ...gosource import GoFile, captures
+from ...rule import Fix, Report, Rule
+from ...syntax import FUNCTION_TYPES, ancestors, enclosing_function, enclosing_loops, has_default, select_cases
+
+RECEIVES = '(unary_expression operator: "<-" operand: (selector_expression operand: (_) @timer field: (field_identifier) @field)) @receive'
+
+BEFORE_123 = """\
+if !t.Stop() {
+    select { // drain without blocking: the value may already be gone
+    case <-t.C:
+    default:
+    }
+}
+t.Reset(d)"""
+SINCE_123 = """\
+t.Stop() // since Go 1.23 no stale value can be received after Stop or Reset
+t.Reset(d)"""
+
+
+def _since_123(file: GoFile) -> bool:
+    return file.go_version is not None and file.go_version >= (1, 23)
+
+
+def _blocking(receive: Node) -> Node | None:
+    """The statement or select of a receive that can block: a bare receive, or a `select`
+    whose only case it is. None for a receive in a select with another way out."""
+    parent = receive.parent
+    if parent is not None and parent.type == "receive_statement":
+        parent = parent.parent
+    if parent is not None and parent.type == "communication_case":
+        select = parent.parent
+        if select is None or has_default(select) or len(select_cases(select)) > 1:
+            return None
+        return select
+    statement = receive
+    while statement.parent is not None and not statement.type.endswith(("_statement", "_declaration")):
+        statement = statement.parent
+    return statement
+
+
+def _stop_guard(file: GoFile, receive: Node, timer: str) -> Node | None:
+    """The `if !t.Stop()` whose consequence holds the receive."""
+    for ancestor in ancestors(receive):
+        if ancestor.type in FUNCTION_TYPES:
+            return None
+        if ancestor.type == "if_statement" and file.text(ancestor.child_by_field_name("condition")) == f"!{timer}.Stop()":
+            consequence = ancestor.child_by_field_name("consequence")
+            if consequence is not None and consequence.start_byte <= receive.start_byte < consequence.end_byte:
+                return ancestor
+    return None
+
+
+def _ignored_stop(file: GoFile, receive: Node, timer: str) -> Node | None:
+    """A `t.Stop()` statement before the receive in one of its enclosing blocks, with no
+    `Reset` of the timer or new assignment to it in between."""
+    function = enclosing_function(receive)
+    node = receive
+    for ancestor in ancestors(receive):
+        if ancestor is function or ancestor.type in FUNCTION_TYPES:
+            return None
+        if ancestor.type == "statement_list":
+            before = ancestor.named_children[: ancestor.named_children.index(node)]
+            for statement in reversed(before):
+                text = file.text(statement)
+                if f"{timer}.Reset(" in text or text.startswith(f"{timer} =") or text.startswith(f"{timer} :="):
+                    return None
+                if statement.type == "expression_statement" and text == f"{timer}.Stop()":
+                    between = file.source[statement.end_byte : receive.start_byte].decode("utf-8", "replace")
+                    return None if f"{timer}.Reset(" in between else statement
+        node = ancestor
+    return None
+
+
+def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str) -> Node | None:
+    loops = enclosing_loops(guard)
+    if not loops:
+        return None
+    for match in captures(RECEIVES, loops[0]).get("receive", []):
+        if match != receive and file.text(match) == f"<-{timer}.C" and not (guard.start_byte <= match.start_byte < guard.end_byte):
+            return match
+    return None
+
+
+def _drain_fix(file: GoFile, statement: Node, timer: str) -> Fix | None:
+    if _since_123(file) or statement.type != "expression_statement":
+        return None
+    line_start = file.source.rfind(b"\n", 0, statement.start_byte) + 1
+    indent = file.source[line_start : statement.start_byte].decode()
+    if indent.strip():
+        return None
+    drain = f"select {{\n{indent}case <-{timer}.C:\n{indent}default:\n{indent}}}"
+    return Fix.replace(file, statement, drain)
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    since_123 = _since_123(file)
+    remediation = SINCE_123 if since_123 else BEFORE_123
+    for receive in captures(RECEIVES, file.root).get("receive", []):
+        selector = receive.child_by_field_name("operand")
+        if file.text(selector.child_by_field_name("field")) != "C":
+            continue
+        timer = file.text(selector.child_by_field_name("operand"))
+        blocking = _blocking(receive)
+        if blocking is None:
+            continue
+        shown = f"<-{timer}.C"
+        guard = _stop_guard(file, receive, timer)
+        if guard is not None:
+            if since_123:
+                message = (
+                    f"Since Go 1.23 `{timer}.Stop()` guarantees no stale value is received after it: `{shown}` in "
+                    f"`if !{timer}.Stop()` blocks forever. Delete the drain."
+                )
+            else:
+                other = _other_receive_in_loop(file, guard, receive, timer)
+                if other is None:
+                    continue
+                message = (
+                    f"`{shown}` after `!{timer}.Stop()` blocks forever when this loop already received the value "
+                    f"(line {file.line(other)}): Stop then returns false with the channel empty. Drain without blocking."
+                )
+            yield Report(receive, message, remediation, fix=_drain_fix(file, blocking, timer))
+            continue
+        stop = _ignored_stop(file, receive, timer)
+        if stop is None:
+            continue
+        always = " — and always since Go 1.23" if since_123 else ""
+        yield Report(
+            receive,
+            f"`{shown}` after `{timer}.Stop()` (line {file.line(stop)}) blocks forever when the timer had not fired or "
+            f"its value was already received: Stop sends nothing{always}. "
+            + ("Delete the receive." if since_123 else f"Use `if !{timer}.Stop() {{ select {{ case <-{timer}.C: default: }} }}`."),
+            remediation,
+            fix=_drain_fix(file, blocking, timer),
+        )
+
+
+RULE = Rule(
+    id="GR116",
+    name="receive-after-stop",
+    severity=Severity.ERROR,
+    doc=__doc__,
+    check=check,
+    imports=("time",),
+)

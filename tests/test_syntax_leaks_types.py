@@ -1,0 +1,115 @@
+"""The class-local helpers of GR111–GR120: the per-file type index (`_types.py`) and the
+resource lifetime walk (`_resources.py`)."""
+
+from __future__ import annotations
+
+from reviewers.gosource import GoFile, captures
+from reviewers.rules.leaks._resources import Resource, lifetime
+from reviewers.rules.leaks._types import type_index, unit_label
+
+TYPES = b"""package p
+
+import "sync"
+
+type S struct {
+	mu   sync.Mutex
+	wg   sync.WaitGroup
+	ch   chan int
+	done chan struct{}
+	sync.RWMutex
+}
+
+var gmu sync.Mutex
+
+func NewS() *S { return &S{ch: make(chan int, 1), done: make(chan struct{})} }
+
+func (s *S) Run() {
+	s.mu.Lock()
+	s.ch <- 1
+	s.mu.Unlock()
+	s.Lock()
+	close(s.done)
+	gmu.Lock()
+	local := make(chan int)
+	go func() { local <- 1 }()
+	<-local
+	s.helper()
+	s.wg.Wait()
+}
+
+func (s *S) helper() { s.mu.Lock() }
+
+func use() {
+	x := NewS()
+	x.mu.Lock()
+}
+"""
+
+
+def _index():
+    file = GoFile("p.go", TYPES)
+    return file, type_index(file)
+
+
+def test_fields_are_classified():
+    _, index = _index()
+    assert index.types["S"].kinds == {
+        "mu": "mutex", "wg": "waitgroup", "ch": "chan", "done": "chan", "RWMutex": "mutex",
+    }
+
+
+def test_operations_are_keyed_by_type_field_and_variable():
+    file, index = _index()
+    run = index.units["S.Run"]
+    ops = [(op.kind, op.key) for op in run.ops]
+    assert ("lock", "S.mu") in ops and ("send", "S.ch") in ops and ("unlock", "S.mu") in ops
+    assert ("lock", "S.RWMutex") in ops  # the embedded mutex
+    assert ("close", "S.done") in ops and ("lock", "var gmu") in ops and ("wait", "S.wg") in ops
+    local = next(op.key for op in run.ops if op.kind == "receive")
+    literal = next(u for u in index.units.values() if u.key.startswith("lit@"))
+    assert [(op.kind, op.key) for op in literal.ops] == [("send", local)]  # the same variable
+    assert "S.helper" in run.calls and index.reaches(run, "lock", "S.mu")
+    assert unit_label(file, literal) == "a closure in S.Run"
+
+
+def test_constructor_results_and_buffers():
+    _, index = _index()
+    assert [(op.kind, op.key) for op in index.units["func use"].ops] == [("lock", "S.mu")]
+    assert index.buffered("S.ch") and not index.buffered("S.done")
+
+
+def test_the_index_is_built_once_per_file():
+    file, index = _index()
+    assert type_index(file) is index
+
+
+def _lifetime(body: str):
+    source = f"package p\n\nimport \"io\"\n\nvar _ = io.EOF\n\nfunc f() error {{\n{body}\n}}\n".encode()
+    file = GoFile("p.go", source)
+    statement = captures("(short_var_declaration) @s", file.root)["s"][0]
+    return file, lifetime(file, Resource("resp", "err", field="Body"), statement)
+
+
+def test_closed_after_the_error_check_does_not_leak():
+    _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\ndefer resp.Body.Close()\nreturn nil")
+    assert life.released_somewhere and not life.leaks
+
+
+def test_a_return_before_the_close_leaks():
+    file, life = _lifetime(
+        "resp, err := get()\nif err != nil {\nreturn err\n}\nif resp.StatusCode != 200 {\nreturn nil\n}\nresp.Body.Close()\nreturn nil"
+    )
+    assert life.released_somewhere
+    assert [(file.line(node), what) for node, what in life.leaks] == [(13, "return")]
+
+
+def test_reading_is_not_closing_and_handing_on_is():
+    _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\n_, err = io.ReadAll(resp.Body)\nreturn err")
+    assert not life.released_somewhere and life.leaks
+    _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\nreturn decode(resp)")
+    assert not life.leaks
+
+
+def test_a_nil_check_guards_the_close():
+    _, life = _lifetime("resp, err := get()\nif resp != nil {\ndefer resp.Body.Close()\n}\nreturn err")
+    assert not life.leaks
