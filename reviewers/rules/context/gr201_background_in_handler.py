@@ -28,18 +28,21 @@ func handler(w http.ResponseWriter, r *http.Request) {
 ## Fix safety
 The suggestion replaces the call by the request's context (`r.Context()`,
 `c.Request.Context()` for gin, `c.Request().Context()` for echo, `c.UserContext()` for
-fiber v2). A goroutine that must outlive the request is GR202's business, and the
-body of a goroutine is not looked at here.
+fiber v2). Goroutines are GR202's business: neither the body of a goroutine nor the
+arguments of a `go` statement (`go doWork(context.Background())`) are reported here.
 """
 
 from __future__ import annotations
 
+from itertools import takewhile
 from typing import Iterator
+
+from tree_sitter import Node
 
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import enclosing_handler, qualified_calls, request_context
+from ...syntax import ancestors, enclosing_handler, qualified_calls, request_context
 
 FRESH_CONTEXTS = frozenset({"context.Background", "context.TODO"})
 
@@ -50,10 +53,15 @@ func handler(w http.ResponseWriter, r *http.Request) {
 }"""
 
 
+def _starts_goroutine(call: Node, handler: Node) -> bool:
+    """Whether the call is an argument of a `go` statement of the handler (GR202 reports)."""
+    return any(a.type == "go_statement" for a in takewhile(lambda a: a != handler, ancestors(call)))
+
+
 def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         handler = enclosing_handler(file, call)
-        if handler is None:
+        if handler is None or _starts_goroutine(call, handler):
             continue
         replacement = request_context(file, handler)
         instead = f"`{replacement}`" if replacement else "the request's context"
