@@ -31,7 +31,7 @@ class Hunk:
 class ChangedFile:
     path: str
     old_path: str | None
-    status: str  # added | modified | renamed | deleted | binary
+    status: str  # added | modified | renamed | deleted | binary | no_patch
     added_lines: frozenset[int] = frozenset()
     commentable_lines: frozenset[int] = frozenset()
     # New-side lines where lines were removed (the line after the removed block, or the last
@@ -49,7 +49,7 @@ class ChangedFile:
 
     @property
     def reviewable(self) -> bool:
-        return self.status not in ("deleted", "binary")
+        return self.status not in ("deleted", "binary", "no_patch")
 
     def text_from_hunks(self) -> bytes:
         """The new file as far as the hunks show it; lines they do not show are left blank
@@ -155,8 +155,8 @@ def from_patches(entries: Iterable[dict]) -> list[ChangedFile]:
             continue
         patch = entry.get("patch")
         if patch is None:
-            kind = "binary" if status != "renamed" else "renamed"
-            files.append(ChangedFile(path, old_path, kind))
+            # A pure rename has no patch; otherwise GitHub shows no diff (binary or too large).
+            files.append(ChangedFile(path, old_path, "renamed" if status == "renamed" else "no_patch"))
             continue
         header = f"--- a/{old_path}\n+++ b/{path}\n" if status != "added" else f"--- /dev/null\n+++ b/{path}\n"
         (parsed,) = parse_diff(header + patch + ("" if patch.endswith("\n") else "\n"))

@@ -24,6 +24,9 @@ from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
 from .syntax import ancestors, declaration_name, enclosing_declaration
 
+# Changed Go files that cannot be reviewed, and the note that says why.
+SKIPPED_STATUSES = {"binary": "binary", "no_patch": "GitHub shows no diff for it (binary or too large)"}
+
 ReadFile = Callable[[str], "bytes | None"]
 
 
@@ -263,8 +266,8 @@ def review(
     result = ReviewResult()
     go_files = [c for c in changed_files if c.is_go and c.reviewable and not config.ignores(c.path)]
     for changed in changed_files:
-        if changed.is_go and changed.status == "binary":
-            result.notes.append(f"{changed.path}: skipped, binary")
+        if changed.is_go and changed.status in SKIPPED_STATUSES:
+            result.notes.append(f"{changed.path}: skipped, {SKIPPED_STATUSES[changed.status]}")
 
     # Changed files of one directory are one package: rules that follow calls see them all,
     # and the unchanged files of that package too when `package_paths` can list them (they

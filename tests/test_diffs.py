@@ -102,7 +102,7 @@ def test_github_files_list():
     assert a.added_lines == {2} and a.commentable_lines == {1, 2, 3}
     assert (renamed.status, renamed.old_path, renamed.added_lines) == ("renamed", "old.go", {2})
     assert gone.status == "deleted"
-    assert huge.status == "binary" and not huge.reviewable  # GitHub omits patches it will not show
+    assert huge.status == "no_patch" and not huge.reviewable  # GitHub omits patches it will not show
 
 
 def test_text_that_is_not_a_diff_is_refused():

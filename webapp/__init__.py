@@ -12,9 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from webapp.ledger import Ledger
 from webapp.rule_pages import rule_pages
-from webapp.webhooks import MAX_BODY_BYTES, webhooks_blueprint
+from webapp.webhooks import webhooks_blueprint
 from workers import metrics
 from workers.jobs import QUEUE, REVIEW_TASK, ReviewJob
+from workers.redaction import keep_secrets_out_of_logs
 from workers.settings import Settings
 
 REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable Redis
@@ -22,6 +23,7 @@ REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable R
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
+    keep_secrets_out_of_logs(settings.webhook_secret, settings.private_key)
     store = redis.Redis.from_url(
         settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
     )
@@ -34,7 +36,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         return producer.send_task(REVIEW_TASK, kwargs=job.as_task_kwargs(), retry=False).id
 
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.register_blueprint(webhooks_blueprint(settings.webhook_secret, Ledger(store), store, enqueue))
     app.register_blueprint(rule_pages)
 

@@ -51,7 +51,12 @@ def webhooks_blueprint(secret: str, ledger: Ledger, store: redis.Redis, enqueue:
     def receive() -> tuple[Response, int]:
         event = request.headers.get("X-GitHub-Event", "")
         delivery = request.headers.get("X-GitHub-Delivery", "")
-        body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH Flask answers 413
+        # A chunked body declares no length for Werkzeug to refuse it by, and a read stops at the
+        # limit: reading one byte more tells a body over the limit from one that fits it.
+        request.max_content_length = MAX_BODY_BYTES + 1
+        body = request.get_data(cache=False)
+        if len(body) > MAX_BODY_BYTES:
+            return answer(413, event or "unknown", "too-large", reason=f"the body is over {MAX_BODY_BYTES} bytes")
         if not signature_matches(secret, body, request.headers.get("X-Hub-Signature-256", "")):
             return answer(401, event or "unknown", "unauthorized", reason="bad or missing X-Hub-Signature-256")
         if not event or not delivery:

@@ -4,10 +4,12 @@ Importing this module validates every setting, so a worker with a broken environ
 at start with the list of what is wrong.
 """
 
-from workers.jobs import QUEUE, TASK_TIME_LIMIT
+from workers.jobs import QUEUE
 from workers.settings import get_settings
 
-broker_url = result_backend = get_settings().redis_url
+_settings = get_settings()
+
+broker_url = result_backend = _settings.redis_url
 task_default_queue = QUEUE
 task_serializer = result_serializer = "json"
 accept_content = ["json"]
@@ -18,9 +20,15 @@ result_expires = 24 * 3600
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
-task_soft_time_limit = TASK_TIME_LIMIT - 30  # leaves time to complete the check run
-task_time_limit = TASK_TIME_LIMIT
-# An unacknowledged task goes back to the queue after this long: it must exceed any task's run.
-broker_transport_options = {"visibility_timeout": 2 * TASK_TIME_LIMIT}
+task_time_limit = _settings.task_time_limit
+task_soft_time_limit = task_time_limit * 0.75  # leaves time to complete the check run
+# An unacknowledged task goes back to the queue after `visibility_timeout`: the task of a
+# worker that died (SIGKILL, lost machine) runs again elsewhere. Workers look for such tasks
+# a few times per timeout rather than kombu's default of every 100 s.
+broker_transport_options = {
+    "visibility_timeout": _settings.redelivery_after,
+    "unacked_restore_interval": max(1, min(10, int(_settings.redelivery_after / 4))),
+    "unacked_restore_throttle": 1,
+}
 broker_connection_retry_on_startup = True
 worker_hijack_root_logger = False

@@ -16,13 +16,23 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import redis
-from github import Auth, BadCredentialsException, Github, GithubIntegration, GithubRetry, UnknownObjectException
+from github import (
+    Auth,
+    BadCredentialsException,
+    Github,
+    GithubException,
+    GithubIntegration,
+    GithubRetry,
+    RateLimitExceededExceedsMaxWait,
+    UnknownObjectException,
+)
 from github.Repository import Repository
 
 from workers.settings import Settings
@@ -38,9 +48,10 @@ JWT_EXPIRY = 540
 # A cached token is dropped this long before GitHub expires it, so no request starts with a
 # token that dies in flight.
 TOKEN_EXPIRY_MARGIN = timedelta(minutes=5)
-# GitHub's documented secondary limit on content-creating requests.
-WRITES_PER_MINUTE = 80
 PER_PAGE = 100
+# A rate limit wait longer than this is the task's business: it retries later instead of
+# holding a worker.
+MAX_RATE_LIMIT_WAIT = 60
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,34 @@ class ReviewComment:
     author_is_bot: bool
 
 
-class _Retry(GithubRetry):
-    """GithubRetry waits out 403/429 rate limits as told (Retry-After, x-ratelimit-reset).
+class ReviewRefused(Exception):
+    """GitHub refused a review (422): one of its comments, usually, with GitHub's reason."""
 
-    It would also re-send a POST after a 5xx, which for a review means a duplicate review:
-    those surface as errors instead.
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@contextmanager
+def _refusal_as_review_refused() -> Iterator[None]:
+    try:
+        yield
+    except GithubException as error:
+        if error.status != 422:
+            raise
+        data = error.data if isinstance(error.data, dict) else {}
+        errors = [e.get("message", str(e)) if isinstance(e, dict) else str(e) for e in data.get("errors") or []]
+        raise ReviewRefused("; ".join(errors) or str(data.get("message") or error)) from error
+
+
+class _Retry(GithubRetry):
+    """GithubRetry, made to wait out every rate limit as told and to never duplicate a write.
+
+    GitHub signals limits three ways: 403 or 429 with `Retry-After` (secondary), and 403 or
+    429 with `x-ratelimit-remaining: 0` and the `x-ratelimit-reset` time (primary). A wait
+    longer than `max_rate_limit_wait` raises instead: the task retries later without holding
+    a worker. A POST answered 5xx may have taken effect, so it surfaces as an error and the
+    idempotent task retries as a whole instead of re-sending it (a duplicate review).
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -72,15 +106,32 @@ class _Retry(GithubRetry):
             return False
         return super().is_retry(method, status_code, has_retry_after)
 
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        if wait is None:
+            wait = rate_limit_reset_wait(response.headers)
+        if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+            raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
+        return wait
 
-def _retry() -> _Retry:
+
+def rate_limit_reset_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until the primary rate limit resets, when the response says it is spent."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    reset = str(lowered.get("x-ratelimit-reset", ""))
+    if str(lowered.get("x-ratelimit-remaining")) != "0" or not reset.isdigit():
+        return None
+    return max(0.0, int(reset) - time.time()) + 1  # the reset is whole seconds: one more is safe
+
+
+def retry_policy(settings: Settings) -> _Retry:
     return _Retry(
         total=5,
-        backoff_factor=0.5,
-        backoff_jitter=0.5,
+        backoff_factor=settings.http_retry_delay,
+        backoff_jitter=settings.http_retry_delay,
         backoff_max=30,
-        # Longer waits are the task's business: it retries later without holding a worker.
-        max_rate_limit_wait=300,
+        status_forcelist=[429, *range(500, 600)],  # GithubRetry adds 403
+        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
         allowed_methods=frozenset({"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"}),
         # Hand the last response to PyGithub so that it raises a GithubException with its status.
         raise_on_status=False,
@@ -90,7 +141,7 @@ def _retry() -> _Retry:
 def _pygithub_options(settings: Settings) -> dict[str, Any]:
     return {
         "base_url": settings.github_api_url,
-        "retry": _retry(),
+        "retry": retry_policy(settings),
         "per_page": PER_PAGE,
         # PyGithub's own per-process throttling is replaced by the shared WriteBudget.
         "seconds_between_requests": None,
@@ -145,7 +196,7 @@ class WriteBudget:
     def __init__(
         self,
         store: redis.Redis,
-        per_minute: int = WRITES_PER_MINUTE,
+        per_minute: int,
         *,
         key: str = "goreef:write-budget",
         sleep: Callable[[float], None] = time.sleep,
@@ -175,7 +226,7 @@ class GitHubApp:
             settings.app_id, settings.private_key, jwt_expiry=JWT_EXPIRY, jwt_issued_at=JWT_ISSUED_AT
         )
         self.tokens = InstallationTokens(GithubIntegration(auth=auth, **_pygithub_options(settings)), store)
-        self.writes = WriteBudget(store)
+        self.writes = WriteBudget(store, settings.writes_per_minute)
 
     def repository(self, installation_id: int, full_name: str) -> RepositoryClient:
         return RepositoryClient(self, installation_id, full_name)
@@ -245,11 +296,27 @@ class RepositoryClient:
         self._write(lambda repo: repo.get_check_run(check_run_id).edit(**fields))
 
     def create_review(self, number: int, commit_sha: str, body: str, comments: list[dict[str, Any]]) -> None:
-        self._write(
-            lambda repo: repo.get_pull(number).create_review(
-                commit=repo.get_commit(commit_sha), body=body, event="COMMENT", comments=comments
+        """Post a review (event COMMENT); raises ReviewRefused when GitHub refuses it (422)."""
+        with _refusal_as_review_refused():
+            self._write(
+                lambda repo: repo.get_pull(number).create_review(
+                    commit=repo.get_commit(commit_sha), body=body, event="COMMENT", comments=comments
+                )
             )
-        )
+
+    def review_refusal(self, number: int, commit_sha: str, comments: list[dict[str, Any]]) -> str | None:
+        """Why GitHub would refuse a review holding `comments`, None if it would take it.
+
+        Asked with a pending review, which only its author sees, deleted at once."""
+        try:
+            with _refusal_as_review_refused():
+                pending = self._write(
+                    lambda repo: repo.get_pull(number).create_review(commit=repo.get_commit(commit_sha), comments=comments)
+                )
+        except ReviewRefused as refused:
+            return refused.reason
+        self._write(lambda repo: pending.delete())
+        return None
 
     def edit_review_comment(self, number: int, comment_id: int, body: str) -> None:
         self._write(lambda repo: repo.get_pull(number).get_review_comment(comment_id).edit(body))

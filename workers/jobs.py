@@ -7,7 +7,6 @@ from typing import Any
 
 REVIEW_TASK = "goreef.review"
 QUEUE = "goreef"
-TASK_TIME_LIMIT = 300  # seconds; a review that takes longer is killed and its worker replaced
 
 
 @dataclass(frozen=True)

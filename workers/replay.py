@@ -18,6 +18,7 @@ import redis
 
 from webapp.events import Ignore, Review, decide
 from workers.github_client import GitHubApp
+from workers.redaction import keep_secrets_out_of_logs
 from workers.review import run_review
 from workers.settings import SettingsError, get_settings
 
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = decision.reason if isinstance(decision, Ignore) else f"{args.event} starts no review"
         print(f"nothing to review: {reason}", file=sys.stderr)
         return 0
+    keep_secrets_out_of_logs(settings.webhook_secret, settings.private_key)
     store = redis.Redis.from_url(settings.redis_url)
     github = GitHubApp(settings, store)
     for job in decision.jobs:

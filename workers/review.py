@@ -20,11 +20,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
+from github import GithubException
 
 from reviewers import ChangedFile, Config, ConfigError, Finding, ReviewResult, from_patches, load_config, review
 from reviewers.render import github as render
 from workers import metrics
-from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment
+from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment, ReviewRefused
 from workers.jobs import ReviewJob
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ CHECK_NAME = "goreef"
 CONFIG_PATH = ".github/goreef.yml"
 FIXED_MARK = "<!-- goreef:fixed -->"
 SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
+MAX_LISTED_FILES = 3000  # GitHub's files list of a pull request stops there
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Review:
     repo: RepositoryClient = field(init=False)
     config: Config = field(default_factory=Config)
     check_run_id: int | None = None
+    step: str = "starting"  # what the review is doing: a failure's title names it
 
     def __post_init__(self) -> None:
         self.repo = self.github.repository(self.job.installation_id, self.job.repository)
@@ -66,26 +70,33 @@ class Review:
     def run(self) -> Outcome:
         job = self.job
         base_sha = job.base_sha
+        self.step = "reading the pull request"
         if job.pull_number is not None:
             base_sha = self._current_pull().base_sha
+        self.step = "opening the check run"
         self.check_run_id = self.check_runs.open(self.repo, job.head_sha)
 
+        self.step = "reading the configuration"
         self.config, config_note = self._configuration(base_sha)
-        changes = from_patches(self._changed_files(base_sha))
+        self.step = "listing the changed files"
+        listed = self._changed_files(base_sha)
+        changes = from_patches(listed)
+        self.step = "reading and analysing the changed Go files"
         result = review(
             changes,
             head=self._reader(job.head_sha),
             base=self._reader(base_sha) if self.config.filter == "introduced" else None,
             config=self.config,
         )
-        if config_note:
-            result.notes.insert(0, config_note)
+        result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]
 
         posted = marked_fixed = 0
         commented = len(result.findings)  # a merge group has no pull request: the check run holds all
         if job.pull_number is not None:
+            self.step = "posting the review"
             posted, marked_fixed, commented = self._comment(result, changes)
 
+        self.step = "completing the check run"
         conclusion = "failure" if self.config.fails(result.findings) else "success"
         self._complete(conclusion, _output(result, self.config, self.docs_url, commented),
                        render.annotations(result.findings, self.docs_url))
@@ -108,13 +119,40 @@ class Review:
                 + ", ".join(f"{f.path}:{f.line}" for f in off_diff)
             )
         self._current_pull()  # nothing is posted for a head that is no longer current
-        if comments:
-            self.repo.create_review(number, head_sha, _review_body(len(comments)), comments)
+        comments, refused = self._post_review(comments)
+        if refused:
+            result.notes.append(
+                f"GitHub refused {len(refused)} inline comment(s), so they are reported here only: "
+                + "; ".join(f"{c['path']}:{c['line']} ({reason})" for c, reason in refused)
+            )
         current = {f.fingerprint for f in result.findings}
         vanished = [c for fp, c in open_comments.items() if fp not in current]
         for comment in vanished:
             self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
         return len(comments), len(vanished), len(result.findings) - len(new) + len(comments)
+
+    def _post_review(
+        self, comments: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+        """Post one review of `comments`; answers the comments posted, and those GitHub refused with why.
+
+        GitHub refuses a whole review for one comment it does not take (422), at times even on
+        a line inside the diff. The refused ones are found by bisection and the review is posted
+        without them."""
+        if not comments:
+            return [], []
+        number, head_sha = self.job.pull_number, self.job.head_sha
+        try:
+            self.repo.create_review(number, head_sha, _review_body(len(comments)), comments)
+            return comments, []
+        except ReviewRefused as refusal:
+            self._current_pull()  # a head that moved on is refused too: that is no comment's fault
+            refused = _refused_comments(comments, refusal.reason,
+                                        lambda some: self.repo.review_refusal(number, head_sha, some))
+        accepted = [c for c in comments if not any(c is r for r, _ in refused)]
+        if accepted:
+            self.repo.create_review(number, head_sha, _review_body(len(accepted)), accepted)
+        return accepted, refused
 
     def stop_superseded(self, reason: str) -> Outcome:
         # A check run opened by an earlier attempt of this task must not stay in progress.
@@ -126,12 +164,13 @@ class Review:
     def fail(self, error: BaseException) -> Outcome:
         """Complete the check run after an error no retry will cure, as `on_error` says."""
         conclusion = self.config.on_error
+        title = f"goreef could not finish: {_cause(error)} while {self.step}"
         self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
         summary = (
-            f"goreef could not review this commit: `{type(error).__name__}`.\n\n"
+            f"{title} (`{type(error).__name__}`).\n\n"
             f"The conclusion is `{conclusion}` (`on_error` in `{CONFIG_PATH}`). Re-run the check to try again."
         )
-        self._complete(conclusion, {"title": "goreef could not finish the review", "summary": summary}, [])
+        self._complete(conclusion, {"title": title, "summary": summary}, [])
         return Outcome(conclusion, self.check_run_id)
 
     def _current_pull(self) -> PullRequest:
@@ -235,6 +274,31 @@ def run_review(
     return outcome
 
 
+def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> list[str]:
+    """What the summary says about files not reviewed for what the listing shows."""
+    notes = []
+    if len(listed) >= MAX_LISTED_FILES:
+        notes.append(f"GitHub lists only the first {MAX_LISTED_FILES:,} files of a pull request: "
+                     "the files after them were not reviewed.")
+    deleted = [c.path for c in changes if c.is_go and c.status == "deleted"]
+    if deleted:
+        notes.append(f"{len(deleted)} deleted Go file(s), nothing to review: {', '.join(deleted[:10])}"
+                     + (", …" if len(deleted) > 10 else ""))
+    return notes
+
+
+def _cause(error: BaseException) -> str:
+    match error:
+        case SoftTimeLimitExceeded():
+            return "the review ran out of time"
+        case GithubException(status=status):
+            return f"GitHub answered {status}"
+        case redis.RedisError():
+            return "Redis was unreachable"
+        case _:
+            return f"an internal error ({type(error).__name__})"
+
+
 def _fingerprint(comment: ReviewComment) -> str | None:
     match = render.FINGERPRINT_RE.search(comment.body)
     return match.group(1) if match else None
@@ -260,6 +324,21 @@ def _comments_for(
             del comment["start_line"], comment["start_side"]
         comments.append(comment)
     return comments, refused
+
+
+def _refused_comments(
+    comments: list[dict[str, Any]], reason: str, refusal: Callable[[list[dict[str, Any]]], str | None]
+) -> list[tuple[dict[str, Any], str]]:
+    """The comments GitHub refuses, and why, among `comments`, which it refused together for
+    `reason`: bisection, asking `refusal` about each half (log2 n questions for one bad comment)."""
+    if len(comments) == 1:
+        return [(comments[0], reason)]
+    middle = len(comments) // 2
+    refused = []
+    for half in (comments[:middle], comments[middle:]):
+        if (why := refusal(half)) is not None:
+            refused += _refused_comments(half, why, refusal)
+    return refused
 
 
 def _review_body(count: int) -> str:

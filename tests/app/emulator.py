@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException
 from tests.app.serving import serve
 
 BOT_LOGIN = "goreef[bot]"
+MAX_LISTED_FILES = 3000  # GitHub lists at most this many files of a pull request
 CONTENTS_INLINE_LIMIT = 1024 * 1024  # the contents API leaves larger files out
 MAX_ANNOTATIONS = 50
 ANNOTATION_LEVELS = {"notice", "warning", "failure"}
@@ -117,6 +118,12 @@ class Fault:
     headers: dict[str, str]
     message: str
     remaining: int
+    method: str | None = None  # None: any method
+    path: re.Pattern[str] | None = None  # None: any path
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.remaining > 0 and self.method in (None, method)
+                and (self.path is None or self.path.search(path) is not None))
 
 
 class GitHubEmulator:
@@ -131,6 +138,9 @@ class GitHubEmulator:
         self._repos: dict[str, Repo] = {}
         self._faults: list[Fault] = []
         self._hooks: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
+        self._refused_comments: dict[tuple[str, str, int], str] = {}  # (repo, path, line) → error
+        self._diffs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # (repo, base, head) → files
+        self.issued_tokens: list[str] = []  # every installation token and App JWT seen, for leak checks
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) in order
         self.url = ""
         self._server = None
@@ -207,15 +217,42 @@ class GitHubEmulator:
         with self._lock:
             return [dict(c) for c in self._repos[full_name].comments.values() if c["pull_number"] == number]
 
-    def fail_next(self, count: int, status: int, *, headers: dict[str, str] | None = None, message: str = "") -> None:
-        """The next `count` API calls answer `status` instead of being served."""
+    def fail_next(self, count: int, status: int, *, headers: dict[str, str] | None = None, message: str = "",
+                  method: str | None = None, path: str | None = None) -> None:
+        """The next `count` API calls (of `method` on a path matching `path`, when given) answer
+        `status` instead of being served."""
         with self._lock:
-            self._faults.append(Fault(status, headers or {}, message or "injected fault", count))
+            pattern = re.compile(path) if path is not None else None
+            self._faults.append(Fault(status, headers or {}, message or "injected fault", count, method, pattern))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._hooks.clear()
+            self._refused_comments.clear()
+
+    def refuse_comment(self, full_name: str, path: str, line: int, error: str) -> None:
+        """Reviews holding a comment on `path`:`line` are refused with 422 and `error`, as GitHub
+        sometimes does even for a line inside the diff."""
+        with self._lock:
+            self._refused_comments[(full_name, path, line)] = error
 
     def before(self, method: str, path_pattern: str, action: Callable[[], None]) -> None:
         """Run `action` once, just before serving the first request that matches."""
         with self._lock:
             self._hooks.append((method, re.compile(path_pattern), action))
+
+    def hold(self, method: str, path_pattern: str, *, seconds: float = 30) -> tuple[threading.Event, threading.Event]:
+        """Hold the next matching request until released (at most `seconds`): answers the events
+        (reached, release). The rest of the API is served meanwhile."""
+        reached, release = threading.Event(), threading.Event()
+
+        def wait_for_release() -> None:
+            reached.set()
+            release.wait(seconds)
+
+        self.before(method, path_pattern, wait_for_release)
+        return reached, release
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -223,7 +260,12 @@ class GitHubEmulator:
 
     def diff_files(self, full_name: str, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
         """The files list of a comparison, shaped like the pull request files endpoint."""
-        repo = self._repos[full_name]
+        key = (full_name, base_sha, head_sha)
+        if key not in self._diffs:  # commits never change: each comparison is computed once
+            self._diffs[key] = self._diff_files(self._repos[full_name], base_sha, head_sha)
+        return self._diffs[key]
+
+    def _diff_files(self, repo: Repo, base_sha: str, head_sha: str) -> list[dict[str, Any]]:
         base, head = repo.commits[base_sha].tree, repo.commits[head_sha].tree
         added = {p for p in head if p not in base}
         removed = {p for p in base if p not in head}
@@ -237,7 +279,7 @@ class GitHubEmulator:
         for path in sorted(set(head) | removed):
             old_path = renames.get(path, path)
             old, new = base.get(old_path), head.get(path)
-            if old == new:
+            if old == new and path not in renames:  # a pure rename is listed, without a patch
                 continue
             entry = {
                 "sha": blob_sha(new if new is not None else old),
@@ -271,11 +313,16 @@ class GitHubEmulator:
         @app.before_request
         def inject_faults_and_authenticate() -> Response | None:
             with emulator._lock:
-                for method, pattern, action in list(emulator._hooks):
-                    if request.method == method and pattern.search(request.path):
-                        emulator._hooks.remove((method, pattern, action))
-                        action()
-                fault = next((f for f in emulator._faults if f.remaining > 0), None)
+                due = [hook for hook in emulator._hooks if request.method == hook[0] and hook[1].search(request.path)]
+                for hook in due:
+                    emulator._hooks.remove(hook)
+            for _, _, action in due:  # outside the lock: an action may block this one request
+                action()
+            with emulator._lock:
+                scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+                if credential and credential not in emulator.issued_tokens:
+                    emulator.issued_tokens.append(credential)
+                fault = next((f for f in emulator._faults if f.matches(request.method, request.path)), None)
                 if fault:
                     fault.remaining -= 1
                     return _error(fault.status, fault.message, fault.headers)
@@ -301,6 +348,7 @@ class GitHubEmulator:
                 token = "ghs_" + secrets.token_urlsafe(27)
                 expires = time.time() + emulator._token_lifetime
                 emulator._tokens[token] = (installation_id, expires)
+                emulator.issued_tokens.append(token)
             body = {
                 "token": token,
                 "expires_at": _iso(expires),
@@ -323,7 +371,8 @@ class GitHubEmulator:
             repo = emulator._repo_for_token(owner, name)
             pull = _pull(repo, number)
             base_sha = repo.branches[pull.base_ref]
-            return _paginated(emulator.diff_files(repo.full_name, base_sha, pull.head_sha))
+            files = emulator.diff_files(repo.full_name, base_sha, pull.head_sha)
+            return _paginated(files[:MAX_LISTED_FILES])
 
         @app.get("/repos/<owner>/<name>/compare/<base>...<head>")
         def compare(owner: str, name: str, base: str, head: str) -> Response:
@@ -439,11 +488,18 @@ class GitHubEmulator:
             files = {f["filename"]: f for f in emulator.diff_files(repo.full_name, repo.branches[pull.base_ref], commit_id)}
             for comment in body.get("comments", []):
                 _check_review_comment(comment, files)
+                if (refusal := emulator._refusal(repo, comment)) is not None:
+                    return _error(422, "Unprocessable Entity", errors=[refusal])
+            state = {"COMMENT": "COMMENTED"}.get(body.get("event"), body.get("event", "PENDING"))
             with emulator._lock:
+                if state == "PENDING" and any(r["state"] == "PENDING" for r in repo.reviews.get(number, [])):
+                    abort(422, "Unprocessable Entity: User can only have one pending review per pull request")
                 review = {"id": next(emulator._ids), "commit_id": commit_id, "body": body.get("body", ""),
-                          "state": {"COMMENT": "COMMENTED"}.get(body.get("event"), body.get("event", "PENDING")),
-                          "user": {"login": BOT_LOGIN, "type": "Bot"}}
+                          "state": state, "user": {"login": BOT_LOGIN, "type": "Bot"},
+                          "pull_request_url": f"{emulator.url}/repos/{repo.full_name}/pulls/{number}"}
                 repo.reviews.setdefault(number, []).append(review)
+                if state == "PENDING":  # its comments show once it is submitted, which goreef never does
+                    return jsonify(review)
                 for comment in body.get("comments", []):
                     comment_id = next(emulator._ids)
                     repo.comments[comment_id] = {
@@ -454,7 +510,22 @@ class GitHubEmulator:
                     }
             return jsonify(review)
 
+        @app.delete("/repos/<owner>/<name>/pulls/<int:number>/reviews/<int:review_id>")
+        def delete_pending_review(owner: str, name: str, number: int, review_id: int) -> Response:
+            repo = emulator._repo_for_token(owner, name)
+            with emulator._lock:
+                reviews = repo.reviews.get(number, [])
+                review = next((r for r in reviews if r["id"] == review_id), None) or abort(404, "Not Found")
+                if review["state"] != "PENDING":
+                    abort(422, "Unprocessable Entity: Can not delete a non-pending review")
+                reviews.remove(review)
+            return jsonify(review)
+
         return app
+
+    def _refusal(self, repo: Repo, comment: dict[str, Any]) -> str | None:
+        with self._lock:
+            return self._refused_comments.get((repo.full_name, comment["path"], comment["line"]))
 
     def _verify_app_jwt(self) -> None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -615,8 +686,12 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"message": message, "documentation_url": "https://docs.github.com/rest"})
+def _error(status: int, message: str, headers: dict[str, str] | None = None,
+           errors: list[str] | None = None) -> Response:
+    body = {"message": message, "documentation_url": "https://docs.github.com/rest"}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
     response.status_code = status
     response.headers.update(headers or {})
     return response

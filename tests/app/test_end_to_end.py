@@ -9,55 +9,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from celery.result import AsyncResult
 
-from tests.app.conftest import DOCS_URL, INSTALLATION
+from tests.app.changes import CLEAN_ADDITION, FIXED_PRICE, LEAK_LINE, LEAKING_PRICE, PRICE, many_leaks
+from tests.app.conftest import DOCS_URL, INSTALLATION, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
 from tests.app.webhooks import WebhookSender
-from workers.celery_app import app as celery_app
-
-PRICE = "fetch/price.go"
-GOTREE = Path(__file__).parent / "gotree"
-CLEAN_PRICE = (GOTREE / PRICE).read_bytes()
-# The change under review: a context whose cancel function is thrown away, leaking its timer
-# and the goroutine-visible context until the parent ends (GR203).
-LEAKING_PRICE = CLEAN_PRICE.replace(b'"errors"\n', b'"errors"\n\t"time"\n').replace(
-    b"\tif err := ctx.Err(); err != nil {",
-    b"\tctx, _ = context.WithTimeout(ctx, time.Second)\n\tif err := ctx.Err(); err != nil {",
-)
-LEAK_LINE = LEAKING_PRICE.splitlines().index(b"\tctx, _ = context.WithTimeout(ctx, time.Second)") + 1
-FIXED_PRICE = LEAKING_PRICE.replace(
-    b"\tctx, _ = context.WithTimeout(ctx, time.Second)",
-    b"\tctx, cancel := context.WithTimeout(ctx, time.Second)\n\tdefer cancel()",
-)
-CLEAN_ADDITION = CLEAN_PRICE + b"\n// Known reports whether item has a price.\nfunc Known(item string) bool {\n\t_, ok := prices[item]\n\treturn ok\n}\n"
-
 
 @pytest.fixture(scope="module", autouse=True)
 def running_worker(worker: None) -> Iterator[None]:
     yield
-
-
-@pytest.fixture
-def deliver(webhooks: WebhookSender) -> Any:
-    """Deliver an event and wait until every review it enqueued has finished; answers the outcomes."""
-
-    def deliver_and_wait(event: str, payload: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
-        response = webhooks.deliver(event, payload, **options)
-        assert response.status_code == 202, response.text
-        tasks = response.json().get("tasks", [])
-        return [AsyncResult(task["task_id"], app=celery_app).get(timeout=60) for task in tasks]
-
-    return deliver_and_wait
-
-
-def only_check_run(emulator: GitHubEmulator, repo: str, head_sha: str) -> dict[str, Any]:
-    [run] = emulator.check_runs(repo, head_sha)
-    return run
 
 
 def test_a_leak_added_fails_the_check_with_a_comment_on_its_line(
@@ -199,7 +162,7 @@ def test_a_merge_group_gets_a_check_run_and_no_review(
 def test_configuration_comes_from_the_base_branch(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request
 ) -> None:
-    repo = f"acme/{request.node.name}"
+    repo = repo_name(request)
     emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"fail_on: never\n"}, installation_id=INSTALLATION)
     # The pull request tries to make itself stricter: the base branch's word stands.
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE, ".github/goreef.yml": b"fail_on: warning\n"})
@@ -213,7 +176,7 @@ def test_configuration_comes_from_the_base_branch(
 def test_a_malformed_configuration_falls_back_to_defaults_and_says_so(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request
 ) -> None:
-    repo = f"acme/{request.node.name}"
+    repo = repo_name(request)
     emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"fail_on: [oops\n"}, installation_id=INSTALLATION)
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
 
@@ -244,15 +207,6 @@ def test_the_webapp_exposes_review_metrics(deliver, webhooks: WebhookSender, emu
     metrics = requests.get(webapp_url + "/metrics", timeout=10).text
     assert 'goreef_findings_total{rule="GR203"}' in metrics
     assert 'goreef_reviews_total{outcome="failure"}' in metrics
-
-
-def many_leaks(count: int) -> bytes:
-    functions = "".join(
-        f"\nfunc Leak{i}(ctx context.Context) error {{\n\tctx, _ = context.WithTimeout(ctx, time.Second)\n"
-        f"\treturn ctx.Err()\n}}\n"
-        for i in range(count)
-    )
-    return f'package fetch\n\nimport (\n\t"context"\n\t"time"\n)\n{functions}'.encode()
 
 
 def test_findings_over_the_comment_cap_go_to_the_check_run_only(

@@ -46,6 +46,9 @@ def test_every_missing_variable_is_named_at_once() -> None:
         ("GITHUB_API_URL", "ftp://ghe.example", "GITHUB_API_URL must be a URL starting with http:// or https://"),
         ("GOREEF_DOCS_URL", "docs", "GOREEF_DOCS_URL must be a URL"),
         ("GITHUB_PRIVATE_KEY_PATH", "/nonexistent.pem", "set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH"),
+        ("GOREEF_RETRY_DELAY", "soon", "GOREEF_RETRY_DELAY must be a positive number, got 'soon'"),
+        ("GOREEF_TASK_TIME_LIMIT", "-5", "GOREEF_TASK_TIME_LIMIT must be a positive number, got '-5'"),
+        ("GOREEF_WRITES_PER_MINUTE", "1.5", "GOREEF_WRITES_PER_MINUTE must be a positive integer, got '1.5'"),
     ],
 )
 def test_a_malformed_variable_says_what_is_wrong(environ: dict[str, str], name: str, value: str, message: str) -> None:
@@ -69,3 +72,12 @@ def test_the_key_can_come_from_a_file_or_one_escaped_line(
     assert from_file.private_key == one_line.private_key == private_key_pem
     with pytest.raises(SettingsError, match="cannot read /nonexistent.pem"):
         Settings.from_env(without_key | {"GITHUB_PRIVATE_KEY_PATH": "/nonexistent.pem"})
+
+
+def test_tuning_has_production_defaults_and_can_be_set(environ: dict[str, str]) -> None:
+    defaults = Settings.from_env(environ)
+    tuned = Settings.from_env(environ | {"GOREEF_TASK_TIME_LIMIT": "20", "GOREEF_WRITES_PER_MINUTE": "500",
+                                         "GOREEF_VISIBILITY_TIMEOUT": "2.5"})
+
+    assert (defaults.task_time_limit, defaults.redelivery_after, defaults.writes_per_minute) == (300, 600, 80)
+    assert (tuned.task_time_limit, tuned.redelivery_after, tuned.writes_per_minute) == (20, 2.5, 500)

@@ -190,9 +190,19 @@ def test_malformed_deliveries_are_bad_requests(webapp_url: str, queued, headers_
     assert queued() == []
 
 
-def test_a_body_over_25_mb_is_refused(webhooks: WebhookSender, queued) -> None:
-    response = webhooks.deliver("pull_request", {}, body=b" " * (25 * 1024 * 1024 + 1))
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared-length", "chunked"])
+def test_a_body_over_25_mb_is_refused(webapp_url: str, queued, chunked: bool) -> None:
+    body = b" " * (25 * 1024 * 1024 + 1)
+    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-big",
+               "X-Hub-Signature-256": sign(WEBHOOK_SECRET, body)}
+    # Sent in chunks, the body declares no length: the limit must hold while it is read.
+    megabyte = 1 << 20
+    data = (body[i : i + megabyte] for i in range(0, len(body), megabyte)) if chunked else body
+
+    response = requests.post(webapp_url + "/webhooks/github", data=data, headers=headers, timeout=30)
+
     assert response.status_code == 413
+    assert queued() == []
 
 
 def test_redis_down_means_503_and_not_ready(settings: Settings, emulator: GitHubEmulator, repo: str) -> None:
