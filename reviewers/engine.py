@@ -199,6 +199,8 @@ def check_files(
         for file in package:
             result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
             result.files_reviewed += 1
+        for file in package:
+            file.release()
     result.findings = _sorted(result.findings)
     return result
 
@@ -244,6 +246,20 @@ def _kept_by_filter(finding: Finding, changed: ChangedFile, mode: str) -> bool:
     return finding.line in changed.added_lines  # added, and the edited part of introduced
 
 
+def _head_source(
+    changed: ChangedFile, head: ReadFile | None, config: Config, notes: list[str]
+) -> tuple[bytes | None, bool]:
+    """A changed file's contents at head (None when too big to review) and whether they are
+    partial: rebuilt from the diff's hunks because `head` could not give them."""
+    source = head(changed.path) if head else None
+    partial = source is None
+    if partial:
+        source = changed.text_from_hunks()
+    if _too_big(changed.path, len(source), config, notes):
+        return None, partial
+    return source, partial
+
+
 def review(
     changes: str | list[ChangedFile],
     head: ReadFile | None = None,
@@ -271,13 +287,19 @@ def review(
 
     # Changed files of one directory are one package: rules that follow calls see them all,
     # and the unchanged files of that package too when `package_paths` can list them (they
-    # are parsed only if a rule asks for the package, and never reported on).
+    # are parsed only if a rule asks for the package, and never reported on). A package is
+    # parsed when its first file is analyzed and let go after its last one, so that memory,
+    # and time per file, stay flat however big the change.
+    changed_in: dict[str, list[ChangedFile]] = {}
+    for changed in go_files:
+        changed_in.setdefault(posixpath.dirname(changed.path), []).append(changed)
+    sources = {changed.path: _head_source(changed, head, config, result.notes) for changed in go_files}
     loaded: dict[str, GoFile | None] = {}
     packages: dict[str, list[GoFile]] = {}
 
     def package_of(directory: str) -> list[GoFile]:
         if directory not in packages:
-            changed_here = [c for c in go_files if posixpath.dirname(c.path) == directory]
+            changed_here = changed_in.get(directory, [])
             files = [f for f in map(load, changed_here) if f is not None]
             known = {c.path for c in changed_here}
             for path in package_paths(directory) if package_paths and head else ():
@@ -289,39 +311,40 @@ def review(
 
     def load(changed: ChangedFile) -> GoFile | None:
         if changed.path not in loaded:
-            source = head(changed.path) if head else None
-            partial = source is None
-            if partial:
-                source = changed.text_from_hunks()
+            source, partial = sources[changed.path]
             directory = posixpath.dirname(changed.path)
-            if _too_big(changed.path, len(source), config, result.notes):
-                loaded[changed.path] = None
-            else:
-                loaded[changed.path] = GoFile(
-                    changed.path,
-                    source,
-                    modules.version_for(changed.path),
-                    partial=partial,
-                    package_files=lambda d=directory: package_of(d),
-                )
+            loaded[changed.path] = None if source is None else GoFile(
+                changed.path,
+                source,
+                modules.version_for(changed.path),
+                partial=partial,
+                package_files=lambda d=directory: package_of(d),
+            )
         return loaded[changed.path]
 
-    for changed in go_files:
-        load(changed)
+    def release(directory: str) -> None:
+        for file in packages.pop(directory, []):
+            file.release()
+        for changed in changed_in[directory]:
+            loaded.pop(changed.path, None)
 
+    left_in = {directory: len(changed) for directory, changed in changed_in.items()}
     for changed in go_files:
-        file = loaded.get(changed.path)
-        if file is None:
-            continue
-        result.files_reviewed += 1
-        head_items = analyzer.analyze(file, result.notes)
-        result.findings.extend(
-            item.finding for item in head_items if _kept_by_filter(item.finding, changed, config.filter)
-        )
-        if config.filter == "introduced" and base is not None and changed.old_path and changed.status != "added":
-            base_source = base(changed.old_path)
-            if base_source is not None and len(base_source) <= config.max_file_bytes:
-                base_file = GoFile(changed.path, base_source, file.go_version)
-                result.findings.extend(_introduced(head_items, analyzer.analyze(base_file, []), changed))
+        file = load(changed)
+        if file is not None:
+            result.files_reviewed += 1
+            head_items = analyzer.analyze(file, result.notes)
+            result.findings.extend(
+                item.finding for item in head_items if _kept_by_filter(item.finding, changed, config.filter)
+            )
+            if config.filter == "introduced" and base is not None and changed.old_path and changed.status != "added":
+                base_source = base(changed.old_path)
+                if base_source is not None and len(base_source) <= config.max_file_bytes:
+                    base_file = GoFile(changed.path, base_source, file.go_version)
+                    result.findings.extend(_introduced(head_items, analyzer.analyze(base_file, []), changed))
+        directory = posixpath.dirname(changed.path)
+        left_in[directory] -= 1
+        if left_in[directory] == 0:
+            release(directory)
     result.findings = _sorted(result.findings)
     return result

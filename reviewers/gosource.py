@@ -2,7 +2,8 @@
 
 `GoFile` is what every rule receives. It knows the file's imports (so that rules name
 calls by import path, whatever the local alias), the module's `go` version, and keeps a
-per-file cache for the indexes that several rules share.
+per-file cache for the indexes that several rules share, and a per-package cache for the
+indexes built over every file of its package.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class GoFile:
         self.root = self.tree.root_node
         self._package_files = package_files
         self._cache: dict[str, object] = {}
+        self._package_cache: dict[str, object] = {}
 
     def __repr__(self) -> str:
         return f"GoFile({self.path!r})"
@@ -208,3 +210,22 @@ class GoFile:
         if key not in self._cache:
             self._cache[key] = build()
         return self._cache[key]  # type: ignore[return-value]
+
+    def release(self) -> None:
+        """Drop the caches and the link to the package once the package is analyzed: they
+        refer back to the files, so without this only the cycle collector would free the
+        trees, and their memory (tree-sitter's) does not hasten it."""
+        self._cache.clear()
+        self._package_cache.clear()
+        self._package_files = None
+
+    def package_cached(self, key: str, build: Callable[[], T]) -> T:
+        """A package-wide index (`build` reads `package_files`), built once and shared by
+        every file of the package: without it, each file would rebuild it, and the work
+        would grow with the square of the package's size."""
+        # Every file of the package lists the same files, in the same order: the first one
+        # keeps the package's cache.
+        cache = self.package_files[0]._package_cache
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]  # type: ignore[return-value]

@@ -76,6 +76,27 @@ def enclosing_declaration(node: Node) -> Node | None:
     return top
 
 
+def nodes_by_function(file: GoFile, node_types: tuple[str, ...]) -> dict[Node, list[Node]]:
+    """The file's nodes of these (indexed) types grouped by the innermost function around
+    them, each group in source order (an outer node before those nested in it): what a walk
+    of each function's body that does not enter nested functions would find, without the
+    walk."""
+
+    def build() -> dict[Node, list[Node]]:
+        found = sorted(
+            (node for node_type in node_types for node in file.nodes(node_type)),
+            key=lambda node: (node.start_byte, -node.end_byte),
+        )
+        groups: dict[Node, list[Node]] = {}
+        for node in found:
+            function = enclosing_function(node)
+            if function is not None:
+                groups.setdefault(function, []).append(node)
+        return groups
+
+    return file.cached("by-function:" + ",".join(node_types), build)
+
+
 def is_inside(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 
@@ -381,9 +402,34 @@ def enclosing_loops(node: Node, within: Node | None = None) -> list[Node]:
     return loops
 
 
+def _in_goroutine_scope(node: Node, body: Node) -> bool:
+    """Whether `scope_nodes` reaches `node` under `body`: no `go` statement between them
+    hides it (only a `go` call's arguments and non-literal callee are the starter's)."""
+    for ancestor in ancestors(node):
+        if ancestor == body:
+            return True
+        if ancestor.type != "go_statement":
+            continue
+        call = ancestor.named_children[0] if ancestor.named_children else None
+        if call is None or call.type != "call_expression":
+            return False
+        arguments = call.child_by_field_name("arguments")
+        function_node = call.child_by_field_name("function")
+        in_arguments = arguments is not None and is_inside(node, arguments)
+        in_callee = function_node is not None and function_node.type != "func_literal" and is_inside(node, function_node)
+        if not (in_arguments or in_callee):
+            return False
+    return True
+
+
 def go_statements(function: Node) -> list[Node]:
     """The `go` statements of a function's scope (not those nested in other goroutines)."""
-    return [node for node in scope_nodes(function) if node.type == "go_statement"]
+    body = function.child_by_field_name("body")
+    if body is None:
+        return []
+    # A query runs in C: far cheaper than walking the scope in Python.
+    found = captures("(go_statement) @go", body).get("go", [])
+    return [statement for statement in found if _in_goroutine_scope(statement, body)]
 
 
 def select_cases(select: Node) -> list[Node]:
@@ -436,8 +482,7 @@ def has_declared_type(
     from one of the `constructors` (qualified call names such as `database/sql.Open`), a
     package-level variable or, for `x.f`, a struct field `f` of the package."""
     key = "declared-type:" + ",".join(sorted(qualified))
-    # A package index: built once, on the package's first file.
-    variables, fields = file.package_files[0].cached(key, lambda: _package_names_of_type(file, qualified))
+    variables, fields = file.package_cached(key, lambda: _package_names_of_type(file, qualified))
     if node.type == "selector_expression":
         return file.text(node.child_by_field_name("field")) in fields
     if node.type != "identifier":

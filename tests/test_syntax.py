@@ -134,3 +134,20 @@ def test_nodes_by_type_match_a_direct_query():
     assert file.nodes("go_statement", within=functions(file)["process"]) == []
     call = file.nodes("call_expression")[0]
     assert file.nodes("call_expression", within=call)[0] == call
+
+
+def test_package_cache_is_built_once_and_shared_by_the_package():
+    package: list[GoFile] = []
+    package += [GoFile(name, b"package a\n", package_files=lambda: package) for name in ("a.go", "b.go")]
+    builds = []
+
+    def build():
+        builds.append(1)
+        return [file.path for file in package]
+
+    assert package[0].package_cached("paths", build) == ["a.go", "b.go"]
+    assert package[1].package_cached("paths", build) == ["a.go", "b.go"]
+    assert len(builds) == 1
+    assert package[1].cached("paths", lambda: "own") == "own"  # the per-file cache is apart
+    alone = GoFile("c.go", b"package a\n")
+    assert alone.package_cached("paths", lambda: ["c.go"]) == ["c.go"]

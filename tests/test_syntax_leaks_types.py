@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.leaks._resources import Resource, lifetime
-from reviewers.rules.leaks._types import type_index, unit_label
+from reviewers.rules.leaks._types import _DECLARATION_TYPES, _OPERATION_TYPES, _owned_nodes, functions_around, type_index, unit_label
+from reviewers.syntax import FUNCTION_TYPES, ancestors
 
 TYPES = b"""package p
 
@@ -81,6 +82,51 @@ def test_constructor_results_and_buffers():
 def test_the_index_is_built_once_per_file():
     file, index = _index()
     assert type_index(file) is index
+
+
+NESTED = b"""package p
+
+func outer(ch chan int) {
+	a := make(chan int)
+	f := func(x [len("ab")]int) { // the literal's signature is neither its body nor outer's
+		var b = <-a
+		go func() { ch <- b }()
+	}
+	func() { close(a) }()
+	for v := range ch {
+		f(v)
+	}
+}
+
+func (s *S) m() { s.g() }
+"""
+
+
+def _body_walk(function):
+    """Named nodes of a function's body, not entering the literals in it: what the index's
+    grouping by function must find."""
+    stack = list(reversed(function.child_by_field_name("body").named_children))
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.type != "func_literal":
+            stack.extend(reversed(current.named_children))
+
+
+def test_nodes_are_owned_by_the_function_whose_body_holds_them():
+    file = GoFile("p.go", NESTED)
+    for node_types in (_OPERATION_TYPES, _DECLARATION_TYPES):
+        owned = _owned_nodes(file, node_types)
+        for function in (f for node_type in FUNCTION_TYPES for f in file.nodes(node_type)):
+            walked = [n for n in _body_walk(function) if n.type in node_types]
+            assert owned.get(function.start_byte, []) == walked, file.text(function)
+
+
+def test_functions_around_are_the_function_ancestors():
+    file = GoFile("p.go", NESTED)
+    for identifier in captures("(identifier) @id", file.root)["id"]:
+        expected = [a for a in ancestors(identifier) if a.type in FUNCTION_TYPES]
+        assert list(functions_around(file, identifier)) == expected
 
 
 def _lifetime(body: str):

@@ -547,7 +547,7 @@ def is_buffered_channel(file: GoFile, channel: Node) -> bool:
     with a buffer: `make(chan T, n)` assigned to that variable or field."""
     key = _channel_key(file, channel)
     # A package index: built once, on the package's first file.
-    names = file.package_files[0].cached("gr2xx-buffered-channels", lambda: _buffered_names(file))
+    names = file.package_cached("gr2xx-buffered-channels", lambda: _buffered_names(file))
     return key is not None and key in names
 
 

@@ -77,8 +77,7 @@ def _expects_context(file: GoFile, call: Node) -> bool:
         return False
     if name.endswith("Context") and name != "Context":
         return True
-    # A package index: built once, on the package's first file.
-    functions, methods = file.package_files[0].cached("gr210-context-first", lambda: _context_first_functions(file))
+    functions, methods = file.package_cached("gr210-context-first", lambda: _context_first_functions(file))
     function = call.child_by_field_name("function")
     if function.type == "identifier":
         return name in functions

@@ -295,7 +295,7 @@ def _file_functions(file: GoFile) -> dict[str, Node]:
 
 
 def package_of(file: GoFile) -> Package:
-    """The package index, built once and kept by the package's first file."""
+    """The package index, built once for the package and shared by its files."""
     return file.cached("init.package", lambda: _shared_package(file))
 
 
@@ -314,7 +314,8 @@ def _shared_package(file: GoFile) -> Package:
                 package.variables.update(declared_kinds(member, spec, top=True, package=package))
         return package
 
-    return files[0].cached(f"init.package.{name}", build)
+    # The files of one package clause are the same for each of them: the key says which.
+    return file.package_cached(f"init.package.{name}", build)
 
 
 # -- effects -----------------------------------------------------------------------------------------

@@ -192,7 +192,7 @@ def goroutines(file: GoFile) -> list[Goroutine]:
     """Every `go` statement of the file, in source order, with its body resolved."""
 
     def build():
-        return [_goroutine(file, s) for s in captures("(go_statement) @go", file.root).get("go", [])]
+        return [_goroutine(file, s) for s in file.nodes("go_statement")]
 
     return file.cached("goroutines.all", build)
 
@@ -366,6 +366,11 @@ def _collect(file: GoFile, channel: Channel, name: str, within: Node, goroutine:
             _collect(file, channel, inner, started.body, started, depth + 1)
 
 
+def _calls_make(file: GoFile, call: Node) -> bool:
+    function = call.child_by_field_name("function")
+    return function is not None and function.type == "identifier" and file.text(function) == "make"
+
+
 def _made_channel(file: GoFile, call: Node) -> Channel | None:
     arguments = call.child_by_field_name("arguments")
     values = arguments.named_children if arguments is not None else []
@@ -399,8 +404,7 @@ def channels(file: GoFile) -> list[Channel]:
     refers to is not syntax's business."""
 
     def build():
-        calls = captures("(call_expression function: (identifier) @make) @call", file.root).get("call", [])
-        made = [c for call in calls if file.text(call.child_by_field_name("function")) == "make" and (c := _made_channel(file, call))]
+        made = [c for call in file.nodes("call_expression") if _calls_make(file, call) and (c := _made_channel(file, call))]
         counts: dict[tuple, int] = {}
         for channel in made:
             counts[(channel.name, _key(channel.scope))] = counts.get((channel.name, _key(channel.scope)), 0) + 1

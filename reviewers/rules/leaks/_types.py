@@ -18,7 +18,9 @@ own, and so is a closure (what it does is not counted in the function around it)
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 from tree_sitter import Node
@@ -85,8 +87,6 @@ class TypeIndex:
     def __init__(self, file: GoFile):
         self.file = file
         self.types: dict[str, StructType] = {}
-        self.units: dict[str, Unit] = {}
-        self._unit_by_node: dict[tuple[int, int], Unit] = {}
         self._package_vars: dict[str, str] = {}
         self._declared: dict[tuple[int, int], dict] = {}
         self._package_specs: dict[str, tuple[Node | None, Node | None]] = {}
@@ -94,7 +94,6 @@ class TypeIndex:
         self._constructors: dict[str, str] | None = None
         self._collect_types()
         self._collect_package_vars()
-        self._collect_units()
 
     # -- declarations ------------------------------------------------------------------------
     def kind_of_type(self, type_node: Node | None) -> str:
@@ -131,12 +130,12 @@ class TypeIndex:
         return OTHER
 
     def _collect_types(self) -> None:
-        for spec in captures("(type_spec name: (type_identifier) @name type: (struct_type) @struct) @spec", self.file.root).get("spec", []):
-            name = self.file.text(spec.child_by_field_name("name"))
+        for spec in self.file.nodes("type_spec"):
+            type_name, struct_node = spec.child_by_field_name("name"), spec.child_by_field_name("type")
+            if type_name is None or type_name.type != "type_identifier" or struct_node is None or struct_node.type != "struct_type":
+                continue
             fields: dict[str, Node] = {}
-            for declaration in captures("(field_declaration) @f", spec.child_by_field_name("type")).get("f", []):
-                if declaration.parent is None or declaration.parent.parent != spec.child_by_field_name("type"):
-                    continue  # a field of a nested struct type
+            for declaration in _field_declarations(struct_node):
                 type_node = declaration.child_by_field_name("type")
                 names = declaration.children_by_field_name("name")
                 if names:
@@ -147,11 +146,11 @@ class TypeIndex:
                     short = inner.child_by_field_name("name") if inner.type == "qualified_type" else inner
                     fields[self.file.text(short or inner)] = type_node
             kinds = {name_: self.kind_of_type(type_node) for name_, type_node in fields.items()}
+            name = self.file.text(type_name)
             self.types[name] = StructType(name, fields, kinds)
 
     def _collect_package_vars(self) -> None:
-        pattern = "[(source_file (var_declaration (var_spec) @spec)) (source_file (var_declaration (var_spec_list (var_spec) @spec)))]"
-        for spec in captures(pattern, self.file.root).get("spec", []):
+        for spec in _package_var_specs(self.file):
             value = spec.child_by_field_name("value")
             values = value.named_children if value is not None and value.type == "expression_list" else [value]
             for position, name_node in enumerate(spec.children_by_field_name("name")):
@@ -165,6 +164,8 @@ class TypeIndex:
     # -- resolving expressions ---------------------------------------------------------------
     def type_name_of(self, expression: Node) -> str | None:
         """The struct type (declared in this file) of `s`, `c.inner`, `(*s)`..."""
+        if not self.types:
+            return None  # the usual case, and every answer below is one of them
         if expression.type == "parenthesized_expression" and expression.named_children:
             return self.type_name_of(expression.named_children[0])
         if expression.type == "unary_expression" and expression.named_children:
@@ -199,8 +200,10 @@ class TypeIndex:
         """Function name -> the struct type of the file its first result is (`newServer`)."""
         if self._constructors is None:
             self._constructors = {}
-            for function in captures("(source_file (function_declaration result: (_) @result) @f)", self.file.root).get("f", []):
-                result = function.child_by_field_name("result")
+            for function in self.file.root.named_children:
+                result = function.child_by_field_name("result") if function.type == "function_declaration" else None
+                if result is None:
+                    continue
                 first = result.named_children[0] if result.type == "parameter_list" and result.named_children else result
                 type_node = first.child_by_field_name("type") if first.type == "parameter_declaration" else first
                 owner = self._struct_name(type_node)
@@ -246,7 +249,7 @@ class TypeIndex:
         """(type node, value) of the declaration an identifier refers to, looking in the
         enclosing functions (receivers, parameters, `var`, `:=`) then the package."""
         name = self.file.text(identifier)
-        for function in (a for a in ancestors(identifier) if a.type in FUNCTION_TYPES):
+        for function in functions_around(self.file, identifier):
             found = self._local(function, name, identifier)
             if found is not None:
                 return found[1], found[2]
@@ -257,7 +260,8 @@ class TypeIndex:
         before `use`."""
         cache_key = (function.start_byte, function.end_byte)
         if cache_key not in self._declared:
-            self._declared[cache_key] = _declarations(self.file, function)
+            owned = _owned_nodes(self.file, _DECLARATION_TYPES).get(function.start_byte, [])
+            self._declared[cache_key] = _declarations(self.file, function, owned)
         before = [d for d in self._declared[cache_key].get(name, []) if d[0] <= use.start_byte]
         return (function, before[-1][1], before[-1][2]) if before else None
 
@@ -280,7 +284,7 @@ class TypeIndex:
         if expression.type != "identifier":
             return None
         name = self.file.text(expression)
-        for function in (a for a in ancestors(expression) if a.type in FUNCTION_TYPES):
+        for function in functions_around(self.file, expression):
             found = self._local(function, name, expression)
             if found is not None:
                 scope, type_node, value = found
@@ -322,12 +326,29 @@ class TypeIndex:
         return f"{owner}.{embedded[0]}" if embedded else None
 
     # -- units -------------------------------------------------------------------------------
-    def unit_of(self, function: Node) -> Unit | None:
-        return self._unit_by_node.get((function.start_byte, function.end_byte))
+    # Built on first use: the rules first check the file's types, and most files have no type
+    # with a channel, mutex or WaitGroup field for them to look at.
+    @cached_property
+    def _units(self) -> tuple[dict[str, Unit], dict[tuple[int, int], Unit]]:
+        """Units by key, and by the (start, end) of their node (two units may share a key)."""
+        by_key: dict[str, Unit] = {}
+        by_node: dict[tuple[int, int], Unit] = {}
+        for function in _function_nesting(self.file)[0]:
+            unit = self._unit(function)
+            by_key[unit.key] = unit
+            by_node[(function.start_byte, function.end_byte)] = unit
+        return by_key, by_node
 
-    def enclosing_unit(self, node: Node) -> Unit | None:
-        function = next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
-        return self.unit_of(function) if function is not None else None
+    @cached_property
+    def _method_names(self) -> frozenset[str]:
+        return frozenset(self.file.text(m.child_by_field_name("name")) for m in self.file.nodes("method_declaration"))
+
+    @property
+    def units(self) -> dict[str, Unit]:
+        return self._units[0]
+
+    def unit_of(self, function: Node) -> Unit | None:
+        return self._units[1].get((function.start_byte, function.end_byte))
 
     def methods(self, type_name: str) -> list[Unit]:
         return [u for u in self.units.values() if u.node.type == "method_declaration" and u.type_name == type_name]
@@ -341,12 +362,6 @@ class TypeIndex:
             return True
         return depth > 0 and any(self.reaches(callee, kind, key, depth - 1) for callee in self.unit_keys_called(unit))
 
-    def _collect_units(self) -> None:
-        for function in captures("[(function_declaration) (method_declaration) (func_literal)] @f", self.file.root).get("f", []):
-            unit = self._unit(function)
-            self.units[unit.key] = unit
-            self._unit_by_node[(function.start_byte, function.end_byte)] = unit
-
     def _unit(self, function: Node) -> Unit:
         file = self.file
         if function.type == "method_declaration":
@@ -356,11 +371,11 @@ class TypeIndex:
             type_name = None
             key = f"func {file.text(function.child_by_field_name('name'))}"
         else:
-            method = next((a for a in ancestors(function) if a.type == "method_declaration"), None)
+            method = _enclosing_method(file, function)
             type_name = receiver_type(file, method) if method is not None else None
             key = f"lit@{function.start_byte}"
         unit = Unit(key, function, type_name)
-        for node in unit_nodes(function):
+        for node in _owned_nodes(file, _OPERATION_TYPES).get(function.start_byte, []):
             self._record(unit, node)
         return unit
 
@@ -396,7 +411,8 @@ class TypeIndex:
                 if key:
                     unit.ops.append(Op(operation, key, node))
                     return
-            owner = self.type_name_of(operand)
+            # Only a call of a method of the file can be a unit's: no need to resolve others.
+            owner = self.type_name_of(operand) if name in self._method_names else None
             if owner is not None:
                 unit.calls.append(f"{owner}.{name}")
         elif node.type == "send_statement":
@@ -414,29 +430,117 @@ class TypeIndex:
                 unit.ops.append(Op("receive", key, node))
 
 
-def unit_nodes(function: Node) -> Iterator[Node]:
-    """Named nodes of a function's body, not entering the function literals in it."""
-    body = function.child_by_field_name("body")
-    if body is None:
-        return
-    stack = list(reversed(body.named_children))
-    while stack:
-        current = stack.pop()
-        yield current
-        if current.type != "func_literal":
-            stack.extend(reversed(current.named_children))
+# What a unit records: its operations and calls; the declarations its names resolve to.
+_OPERATION_TYPES = ("call_expression", "send_statement", "unary_expression", "range_clause")
+_DECLARATION_TYPES = ("var_spec", "short_var_declaration", "range_clause", "receive_statement")
 
 
-def _declarations(file: GoFile, function: Node) -> dict[str, list[tuple[int, Node | None, Node | None]]]:
+def _owned_nodes(file: GoFile, node_types: tuple[str, ...]) -> dict[int, list[Node]]:
+    """The nodes of these (indexed) types, grouped by the function whose body holds them
+    directly (not through a function literal in it), keyed by the function's start byte; each
+    list in source order, outer nodes first. One sweep over the file's node index instead of
+    a walk of every function's body."""
+
+    def build() -> dict[int, list[Node]]:
+        # Regions, nested as the tree nests them: a function's body belongs to the function; a
+        # literal's signature belongs to no one (it is neither the literal's body nor its outer's).
+        events: list[tuple[int, int, int, Node, int | None]] = []
+        for node_type in FUNCTION_TYPES:
+            for function in file.nodes(node_type):
+                if function.type == "func_literal":
+                    events.append((function.start_byte, -function.end_byte, 0, function, None))
+                body = function.child_by_field_name("body")
+                if body is not None:
+                    events.append((body.start_byte, -body.end_byte, 0, body, function.start_byte))
+        for node_type in node_types:
+            events.extend((node.start_byte, -node.end_byte, 1, node, None) for node in file.nodes(node_type))
+        # Sorted by (start, -end): a region comes before what it holds, a call `func(){...}()`
+        # before the literal it starts with.
+        events.sort(key=lambda event: event[:3])
+        owned: dict[int, list[Node]] = {}
+        regions: list[tuple[int, int | None]] = []  # (end byte, owner) of the regions around
+        for start, _, is_node, node, owner in events:
+            while regions and regions[-1][0] <= start:
+                regions.pop()
+            if not is_node:
+                regions.append((node.end_byte, owner))
+            elif regions and regions[-1][1] is not None:
+                owned.setdefault(regions[-1][1], []).append(node)
+        return owned
+
+    return file.cached("leaks.owned:" + ",".join(node_types), build)
+
+
+def functions_around(file: GoFile, node: Node) -> Iterator[Node]:
+    """The functions, methods and literals around a node that is not one, innermost first
+    (as `ancestors` would find them, without walking up the tree)."""
+    functions, starts, parents = _function_nesting(file)
+    position = bisect_right(starts, node.start_byte) - 1
+    # The last function starting before the node holds it, or is nested in the one that does.
+    while position >= 0:
+        if node.end_byte <= functions[position].end_byte:
+            yield functions[position]
+        position = parents[position]
+
+
+def _function_nesting(file: GoFile) -> tuple[list[Node], list[int], list[int]]:
+    """The file's functions in source order, their start bytes, and the position of the
+    function each is nested in (-1: none)."""
+
+    def build() -> tuple[list[Node], list[int], list[int]]:
+        functions = sorted((f for node_type in FUNCTION_TYPES for f in file.nodes(node_type)), key=lambda f: f.start_byte)
+        parents: list[int] = []
+        around: list[int] = []  # positions of the functions open at the current one
+        for position, function in enumerate(functions):
+            while around and functions[around[-1]].end_byte <= function.start_byte:
+                around.pop()
+            parents.append(around[-1] if around else -1)
+            around.append(position)
+        return functions, [f.start_byte for f in functions], parents
+
+    return file.cached("leaks.function_nesting", build)
+
+
+def _enclosing_method(file: GoFile, node: Node) -> Node | None:
+    """The method declaration around `node` (methods do not nest: the last one starting
+    before it, if it ends after it)."""
+    methods = file.nodes("method_declaration")
+    position = bisect_right(methods, node.start_byte, key=lambda m: m.start_byte)
+    method = methods[position - 1] if position else None
+    return method if method is not None and node.end_byte <= method.end_byte else None
+
+
+def _field_declarations(struct: Node) -> list[Node]:
+    """The struct type's own field declarations (not those of nested struct types)."""
+    fields = next((c for c in struct.named_children if c.type == "field_declaration_list"), None)
+    return [c for c in fields.named_children if c.type == "field_declaration"] if fields is not None else []
+
+
+def _package_var_specs(file: GoFile) -> list[Node]:
+    """The `var` specs of the top-level declarations, grouped (`var ( ... )`) or not."""
+    specs = []
+    for declaration in file.root.named_children:
+        if declaration.type != "var_declaration":
+            continue
+        for child in declaration.named_children:
+            if child.type == "var_spec":
+                specs.append(child)
+            elif child.type == "var_spec_list":
+                specs.extend(c for c in child.named_children if c.type == "var_spec")
+    return specs
+
+
+def _declarations(file: GoFile, function: Node, owned: list[Node]) -> dict[str, list[tuple[int, Node | None, Node | None]]]:
     """Name -> [(offset, type node, value)] of what `function` declares: its receiver and
-    parameters (offset -1), its `var`s and `:=` (not those of nested literals)."""
+    parameters (offset -1), its `var`s and `:=` (not those of nested literals, which are not
+    in `owned`, the function's own nodes)."""
     found: dict[str, list[tuple[int, Node | None, Node | None]]] = {}
     for list_name in ("receiver", "parameters"):
         parameter_list = function.child_by_field_name(list_name)
         for declaration in parameter_list.named_children if parameter_list is not None else []:
             for name_node in declaration.children_by_field_name("name"):
                 found.setdefault(file.text(name_node), []).append((-1, declaration.child_by_field_name("type"), None))
-    for node in unit_nodes(function):
+    for node in owned:
         if node.type == "var_spec":
             names = node.children_by_field_name("name")
             value = node.child_by_field_name("value")

@@ -53,7 +53,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
 from ._goroutines import goroutines, has_way_out, running_goroutine
@@ -95,7 +95,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 ),
                 remediation=REMEDIATION,
             )
-    for select in captures("(select_statement) @select", file.root).get("select", []):
+    for select in file.nodes("select_statement"):
         if select_cases(select) or declaration_name(file, enclosing_declaration(select)) == "main":
             continue
         in_goroutine = running_goroutine(file, select) is not None or any(

@@ -41,9 +41,9 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, descendants, qualified_name
+from ...syntax import FUNCTION_TYPES, nodes_by_function, qualified_name
 
 # Each lock type, and what working on a copy of it does.
 CONSEQUENCES = {
@@ -70,9 +70,12 @@ def _fields(file: GoFile) -> dict[str, list[str]]:
 
     def build():
         found: dict[str, list[str]] = {}
-        for match in captures("(type_spec name: (type_identifier) type: (struct_type)) @spec", file.root).get("spec", []):
+        for match in file.nodes("type_spec"):
+            name, struct = match.child_by_field_name("name"), match.child_by_field_name("type")
+            if name is None or name.type != "type_identifier" or struct is None or struct.type != "struct_type":
+                continue
             fields = []
-            for declaration in captures("(field_declaration) @field", match.child_by_field_name("type")).get("field", []):
+            for declaration in file.nodes("field_declaration", within=struct):
                 type_node = declaration.child_by_field_name("type")
                 while type_node is not None and type_node.type == "array_type":
                     type_node = type_node.child_by_field_name("element")
@@ -81,7 +84,7 @@ def _fields(file: GoFile) -> dict[str, list[str]]:
                     continue
                 qualified = qualified_name(file, type_node)
                 fields.append(qualified if qualified in LOCKS else file.text(type_node) if type_node.type == "type_identifier" else "")
-            found[file.text(match.child_by_field_name("name"))] = fields
+            found[file.text(name)] = fields
         return found
 
     return file.cached("gr107.fields", build)
@@ -105,7 +108,7 @@ def _holders(file: GoFile) -> dict[str, str]:
                     changed = True
         return holders
 
-    return file.cached("gr107.holders", build)
+    return file.package_cached("gr107.holders", build)
 
 
 def _consequence(lock: str) -> str:
@@ -134,6 +137,14 @@ def _element(type_node: Node | None) -> Node | None:
     return None
 
 
+STATEMENTS = ("assignment_statement", "range_clause", "short_var_declaration", "var_spec")
+
+
+def _statements(file: GoFile, function: Node) -> list[Node]:
+    """The declarations, assignments and range clauses of a function, not of the literals in it."""
+    return nodes_by_function(file, STATEMENTS).get(function, [])
+
+
 def _declared_types(file: GoFile, function: Node) -> dict[str, Node]:
     """Variables of a function (parameters, receiver, `var x T`) -> their declared type."""
     types: dict[str, Node] = {}
@@ -142,8 +153,7 @@ def _declared_types(file: GoFile, function: Node) -> dict[str, Node]:
         for declaration in parameter_list.named_children if parameter_list is not None else []:
             for name in declaration.children_by_field_name("name"):
                 types[file.text(name)] = declaration.child_by_field_name("type")
-    body = function.child_by_field_name("body")
-    for node in descendants(body, skip=FUNCTION_TYPES) if body is not None else ():
+    for node in _statements(file, function):
         if node.type == "var_spec" and node.child_by_field_name("type") is not None:
             for name in node.children_by_field_name("name"):
                 types[file.text(name)] = node.child_by_field_name("type")
@@ -186,8 +196,7 @@ def _parameters(file: GoFile, function: Node) -> Iterator[Report]:
 
 def _copies(file: GoFile, function: Node) -> Iterator[Report]:
     types = _declared_types(file, function)
-    body = function.child_by_field_name("body")
-    for node in descendants(body, skip=FUNCTION_TYPES) if body is not None else ():
+    for node in _statements(file, function):
         if node.type in ("short_var_declaration", "assignment_statement", "var_spec"):
             left = node.child_by_field_name("left")
             names = left.named_children if left is not None else node.children_by_field_name("name")
@@ -223,7 +232,8 @@ def _copies(file: GoFile, function: Node) -> Iterator[Report]:
 def check(file: GoFile) -> Iterator[Report]:
     if not _holders(file) and "sync" not in file.imports.values():
         return
-    for function in captures("[(function_declaration) (method_declaration) (func_literal)] @f", file.root).get("f", []):
+    functions = sorted((f for function_type in FUNCTION_TYPES for f in file.nodes(function_type)), key=lambda f: f.start_byte)
+    for function in functions:
         yield from _parameters(file, function)
         yield from _copies(file, function)
 

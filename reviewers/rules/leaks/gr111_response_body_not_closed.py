@@ -89,9 +89,12 @@ def _response_functions(file: GoFile) -> frozenset[str]:
     def build() -> frozenset[str]:
         names = set()
         for other in file.package_files:
-            pattern = "[(function_declaration result: (_) @result) (method_declaration result: (_) @result)] @f"
-            for function in captures(pattern, other.root).get("f", []):
+            if b"*http.Response" not in other.source:
+                continue  # what the result's type must read
+            for function in other.nodes("function_declaration") + other.nodes("method_declaration"):
                 result = function.child_by_field_name("result")
+                if result is None:
+                    continue
                 first = result.named_children[0] if result.type == "parameter_list" and result.named_children else result
                 type_node = first.child_by_field_name("type") if first.type == "parameter_declaration" else first
                 if type_node is None or other.text(type_node) != "*http.Response":
@@ -101,7 +104,7 @@ def _response_functions(file: GoFile) -> frozenset[str]:
                 names.add(f"{owner}.{name}" if owner else name)
         return frozenset(names)
 
-    return file.cached("leaks.response_functions", build)
+    return file.package_cached("leaks.response_functions", build)
 
 
 def _is_response_call(file: GoFile, call: Node) -> bool:

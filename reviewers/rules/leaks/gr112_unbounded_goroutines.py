@@ -45,9 +45,9 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, context_scope, descendants, enclosing_function, enclosing_handler, enclosing_loops, go_statements
+from ...syntax import call_method_name, calls_in, context_scope, descendants, enclosing_function, enclosing_handler, enclosing_loops
 
 COUNTS = re.compile(r"(?i)(worker|num|count|size|limit|concurren|parallel|procs|cpu|^n$|^\d+$)")
 
@@ -69,7 +69,7 @@ def _per_item(file: GoFile, loop: Node) -> bool:
 
 
 def _bounded(file: GoFile, function: Node, loop: Node, go: Node) -> bool:
-    if any(call_method_name(file, c) == "SetLimit" for c in captures("(call_expression) @c", function).get("c", [])):
+    if any(call_method_name(file, c) == "SetLimit" for c in calls_in(file, function)):
         return True
     body = loop.child_by_field_name("body")
     for node in descendants(body, skip=("func_literal",)) if body is not None else []:
@@ -83,25 +83,23 @@ def _bounded(file: GoFile, function: Node, loop: Node, go: Node) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for function in captures("[(function_declaration) (method_declaration) (func_literal)] @f", file.root).get("f", []):
-        for go in go_statements(function):
-            if enclosing_function(go) != function:
-                continue
-            loops = enclosing_loops(go)
-            if not loops or not _per_item(file, loops[0]):
-                continue
-            handler = enclosing_handler(file, go)
-            if handler is None and not context_scope(file, go):
-                continue
-            if _bounded(file, function, loops[0], go):
-                continue
-            where = "an HTTP handler" if handler is not None else "a function with a context in scope"
-            yield Report(
-                go,
-                f"One goroutine per item of this loop in {where}, with no bound: the input decides how many run at "
-                "once. Bound them (errgroup `SetLimit`, a semaphore, a worker pool).",
-                REMEDIATION,
-            )
+    for go in file.nodes("go_statement"):
+        function = enclosing_function(go)
+        loops = enclosing_loops(go)
+        if function is None or not loops or not _per_item(file, loops[0]):
+            continue
+        handler = enclosing_handler(file, go)
+        if handler is None and not context_scope(file, go):
+            continue
+        if _bounded(file, function, loops[0], go):
+            continue
+        where = "an HTTP handler" if handler is not None else "a function with a context in scope"
+        yield Report(
+            go,
+            f"One goroutine per item of this loop in {where}, with no bound: the input decides how many run at "
+            "once. Bound them (errgroup `SetLimit`, a semaphore, a worker pool).",
+            REMEDIATION,
+        )
 
 
 RULE = Rule(

@@ -53,7 +53,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import call_method_name, go_statements, is_inside, scope_nodes
 from ._types import SHUTDOWN_METHODS, WAITGROUP, TypeIndex, Unit, field_expression, started_unit, type_index
@@ -71,6 +71,8 @@ def _waited_groups(index: TypeIndex, type_name: str) -> dict[str, Unit]:
     struct = index.types[type_name]
     groups = [f"{type_name}.{name}" for name, kind in struct.kinds.items() if kind == WAITGROUP]
     waited: dict[str, Unit] = {}
+    if not groups:
+        return waited  # no need to look at the units of the file
     for unit in index.methods(type_name):
         if unit.key.partition(".")[2] in SHUTDOWN_METHODS:
             for key in groups:
@@ -144,6 +146,8 @@ def _shown(file: GoFile, go: Node) -> str:
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    if not file.nodes("go_statement") or b"WaitGroup" not in file.source:
+        return  # no goroutine, or no WaitGroup field to count it
     index = type_index(file)
     for type_name in index.types:
         waited = _waited_groups(index, type_name)

@@ -113,7 +113,7 @@ def _leaves_right_after(defer: Node, loop: Node) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for defer in captures("(defer_statement) @d", file.root).get("d", []):
+    for defer in file.nodes("defer_statement"):
         loops = enclosing_loops(defer)
         if not loops:
             continue

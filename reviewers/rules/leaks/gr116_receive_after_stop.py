@@ -61,11 +61,9 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, enclosing_function, enclosing_loops, has_default, select_cases
-
-RECEIVES = '(unary_expression operator: "<-" operand: (selector_expression operand: (_) @timer field: (field_identifier) @field)) @receive'
 
 BEFORE_123 = """\
 if !t.Stop() {
@@ -78,6 +76,18 @@ t.Reset(d)"""
 SINCE_123 = """\
 t.Stop() // since Go 1.23 no stale value can be received after Stop or Reset
 t.Reset(d)"""
+
+
+def _timer_receives(file: GoFile, within: Node | None = None) -> list[Node]:
+    """The receives `<-x.C` (from a field named C: a timer's or ticker's channel)."""
+    receives = []
+    for unary in file.nodes("unary_expression", within=within):
+        operator, selector = unary.child_by_field_name("operator"), unary.child_by_field_name("operand")
+        if operator is None or operator.type != "<-" or selector is None or selector.type != "selector_expression":
+            continue
+        if file.text(selector.child_by_field_name("field")) == "C":
+            receives.append(unary)
+    return receives
 
 
 def _since_123(file: GoFile) -> bool:
@@ -138,7 +148,7 @@ def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str)
     loops = enclosing_loops(guard)
     if not loops:
         return None
-    for match in captures(RECEIVES, loops[0]).get("receive", []):
+    for match in _timer_receives(file, within=loops[0]):
         if match != receive and file.text(match) == f"<-{timer}.C" and not (guard.start_byte <= match.start_byte < guard.end_byte):
             return match
     return None
@@ -158,11 +168,8 @@ def _drain_fix(file: GoFile, statement: Node, timer: str) -> Fix | None:
 def check(file: GoFile) -> Iterator[Report]:
     since_123 = _since_123(file)
     remediation = SINCE_123 if since_123 else BEFORE_123
-    for receive in captures(RECEIVES, file.root).get("receive", []):
-        selector = receive.child_by_field_name("operand")
-        if file.text(selector.child_by_field_name("field")) != "C":
-            continue
-        timer = file.text(selector.child_by_field_name("operand"))
+    for receive in _timer_receives(file):
+        timer = file.text(receive.child_by_field_name("operand").child_by_field_name("operand"))
         blocking = _blocking(receive)
         if blocking is None:
             continue

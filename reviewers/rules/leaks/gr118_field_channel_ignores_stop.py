@@ -51,7 +51,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import ancestors, context_scope, has_default, is_done_receive, qualified_name, select_cases
 from ._types import CHAN, CONTEXT, TypeIndex, Unit, field_expression, type_index, unit_label
@@ -154,6 +154,8 @@ def _inside_watching_select(file: GoFile, index: TypeIndex, operation: Node, sto
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    if b"chan" not in file.source:
+        return  # no channel type: no channel field
     index = type_index(file)
     for type_name, struct in index.types.items():
         fields = {f"{type_name}.{name}" for name, kind in struct.kinds.items() if kind == CHAN}

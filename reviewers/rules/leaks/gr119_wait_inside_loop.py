@@ -50,9 +50,9 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, enclosing_loops
+from ...syntax import call_method_name, calls_in, enclosing_loops
 
 REMEDIATION = """\
 for _, item := range items {
@@ -64,15 +64,14 @@ for _, item := range items {
 }
 wg.Wait() // once, after every goroutine has started"""
 
-WAITS = "(expression_statement (call_expression function: (selector_expression operand: (_) @group field: (field_identifier) @method)) @call) @statement"
 
 
 def _starts(file: GoFile, body: Node, group: str, before: int) -> list[Node]:
     """The goroutine starts of one iteration before `before`, outside nested loops: `go`
     statements and `group.Go(...)` calls."""
     starts = []
-    for node in captures("(go_statement) @go", body).get("go", []) + [
-        call for call in captures("(call_expression) @call", body).get("call", []) if file.text(call).startswith(f"{group}.Go(")
+    for node in file.nodes("go_statement", within=body) + [
+        call for call in calls_in(file, body) if file.text(call).startswith(f"{group}.Go(")
     ]:
         if node.start_byte < before and enclosing_loops(node) and enclosing_loops(node)[0] == body.parent:
             starts.append(node)
@@ -91,20 +90,32 @@ def _counted(file: GoFile, body: Node, start: Node, group: str) -> bool:
     return f"{group}.Add(" in before or f"{group}.Done()" in file.text(start) or handed
 
 
+def _wait_statements(file: GoFile) -> Iterator[tuple[Node, Node]]:
+    """(statement, call) for every statement `x.Wait(...)`."""
+    if b"Wait" not in file.source:
+        return  # most files: no need to look at their calls
+    for call in calls_in(file, file.root):
+        function = call.child_by_field_name("function")
+        if function is None or function.type != "selector_expression" or call_method_name(file, call) != "Wait":
+            continue
+        statement = call.parent
+        if statement is not None and statement.type == "expression_statement":
+            yield statement, call
+
+
 def check(file: GoFile) -> Iterator[Report]:
-    for match in captures(WAITS, file.root).get("statement", []):
-        call = match.named_children[0]
-        if call_method_name(file, call) != "Wait" or call.child_by_field_name("arguments").named_children:
+    for statement, call in _wait_statements(file):
+        if call.child_by_field_name("arguments").named_children:
             continue
         group = file.text(call.child_by_field_name("function").child_by_field_name("operand"))
-        loops = enclosing_loops(match)
+        loops = enclosing_loops(statement)
         if not loops:
             continue
         body = loops[0].child_by_field_name("body")
-        statements = match.parent
+        statements = statement.parent
         if body is None or statements is None or statements.parent != body:
             continue  # under a condition, or in a nested block: deliberate batching
-        starts = _starts(file, body, group, match.start_byte)
+        starts = _starts(file, body, group, statement.start_byte)
         if len(starts) != 1 or not _counted(file, body, starts[0], group):
             continue
         yield Report(

@@ -14,8 +14,8 @@ from typing import Iterator
 
 from tree_sitter import Node
 
-from ...gosource import GoFile, captures
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name
+from ...gosource import GoFile
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, is_inside, qualified_name
 
 UNSAFE_POINTER = "unsafe.Pointer"
 UINTPTR = "uintptr"
@@ -57,7 +57,7 @@ def is_unsafe_pointer_call(file: GoFile, node: Node) -> bool:
 
 
 def unsafe_pointer_calls(file: GoFile, root: Node) -> list[Node]:
-    return [c for c in captures("(call_expression) @call", root).get("call", []) if is_unsafe_pointer_call(file, c)]
+    return [c for c in file.nodes("call_expression", within=root) if is_unsafe_pointer_call(file, c)]
 
 
 def is_uintptr_conversion(file: GoFile, node: Node) -> bool:
@@ -143,24 +143,60 @@ def _function_bindings(file: GoFile, function: Node, name: str, at: Node) -> lis
     body = function.child_by_field_name("body")
     if body is None:
         return found
-    stack = [body]
-    while stack:
-        current = stack.pop()
-        if current.type == "func_literal" and not (current.start_byte <= at.start_byte < current.end_byte):
-            continue  # a closure's own names are not visible outside it
-        if current.type in DECLARATIONS:
-            found.extend(_declared_in(file, current, name, "variable"))
-        stack.extend(current.named_children)
+    declarations = [d for d in _declarations_of(file).get(name, []) if is_inside(d, body) and _visible(d, function, at)]
+    for declaration in declarations:
+        found.extend(_declared_in(file, declaration, name, "variable"))
     return found
+
+
+def _visible(declaration: Node, function: Node, at: Node) -> bool:
+    """A declaration of `function` seen from `at`: a closure's own names are not visible
+    outside it."""
+    for ancestor in ancestors(declaration):
+        if ancestor == function:
+            return True
+        if ancestor.type == "func_literal" and not (ancestor.start_byte <= at.start_byte < ancestor.end_byte):
+            return False
+    return True
+
+
+def _declarations_of(file: GoFile) -> dict[str, list[Node]]:
+    """Name -> the declarations (`var`, `const`, `:=`, `range`) of the file that declare it,
+    innermost and last first (the order in which bindings have always been listed)."""
+
+    def build() -> dict[str, list[Node]]:
+        declarations = sorted(
+            (node for node_type in DECLARATIONS for node in file.nodes(node_type)),
+            key=lambda node: (-node.end_byte, node.start_byte),
+        )
+        index: dict[str, list[Node]] = {}
+        for declaration in declarations:
+            for declared in dict.fromkeys(file.text(identifier) for identifier in _declared_names(declaration)):
+                index.setdefault(declared, []).append(declaration)
+        return index
+
+    return file.cached("unsafe.declarations", build)
+
+
+def _declared_names(declaration: Node) -> list[Node]:
+    if declaration.type in ("var_spec", "const_spec"):
+        return declaration.children_by_field_name("name")
+    left = declaration.child_by_field_name("left")
+    return list(left.named_children) if left is not None else []
 
 
 def package_bindings(file: GoFile, name: str) -> list[Binding]:
     """Top-level `var` and `const` declarations of `name` in the package's known files."""
-    found = []
+    specs = file.package_cached("unsafe.package_specs", lambda: _package_specs(file))
+    return [b for other, spec in specs.get(name, []) for b in _declared_in(other, spec, name, "package")]
+
+
+def _package_specs(file: GoFile) -> dict[str, list[tuple[GoFile, Node]]]:
+    index: dict[str, list[tuple[GoFile, Node]]] = {}
     for other in file.package_files:
-        index = other.cached("unsafe.package_specs", lambda o=other: _top_level_specs(o))
-        found.extend(b for spec in index.get(name, []) for b in _declared_in(other, spec, name, "package"))
-    return found
+        for name, specs in _top_level_specs(other).items():
+            index.setdefault(name, []).extend((other, spec) for spec in specs)
+    return index
 
 
 def _top_level_specs(file: GoFile) -> dict[str, list[Node]]:
@@ -232,19 +268,16 @@ def field_types(file: GoFile, field: str) -> list[str]:
     """The spelled types of every struct field of that name declared in the package: one
     entry means the name alone tells which field a selector reaches (as far as the package
     knows: a field of an imported type is not seen)."""
-    found = []
-    for other in file.package_files:
-        index = other.cached("unsafe.fields", lambda o=other: _field_index(o))
-        found.extend(index.get(field, []))
-    return found
+    return file.package_cached("unsafe.fields", lambda: _package_fields(file)).get(field, [])
 
 
-def _field_index(file: GoFile) -> dict[str, list[str]]:
+def _package_fields(file: GoFile) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
-    for declaration in captures("(field_declaration) @field", file.root).get("field", []):
-        spelled = type_name(file, declaration.child_by_field_name("type"))
-        for name in declaration.children_by_field_name("name"):
-            index.setdefault(file.text(name), []).append(spelled or "")
+    for other in file.package_files:
+        for declaration in other.nodes("field_declaration"):
+            spelled = type_name(other, declaration.child_by_field_name("type"))
+            for name in declaration.children_by_field_name("name"):
+                index.setdefault(other.text(name), []).append(spelled or "")
     return index
 
 

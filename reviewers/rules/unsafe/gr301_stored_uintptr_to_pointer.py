@@ -111,7 +111,7 @@ def _caller_origin(file: GoFile, function: Node, name: str) -> tuple[GoFile, Nod
     if index is None or params[index].type_node.parent.type == "variadic_parameter_declaration":
         return None
     for other in file.package_files:
-        for call in captures("(call_expression) @call", other.root).get("call", []):
+        for call in other.nodes("call_expression"):
             if call_method_name(other, call) != callee:
                 continue
             values = arguments_of(call)

@@ -45,7 +45,7 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, qualified_name
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, enclosing_function, qualified_name
 from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call, unparen
 
 REMEDIATION = """\
@@ -100,17 +100,21 @@ def _is_bytes_deref(file: GoFile, type_node: Node | None) -> bool:
 
 def _view_functions(file: GoFile) -> dict[str, View]:
     """Functions of the package whose every return value is a string view: `s2b(s)`."""
+    return file.package_cached("unsafe.view_functions", lambda: _package_view_functions(file))
+
+
+def _package_view_functions(file: GoFile) -> dict[str, View]:
     found: dict[str, View] = {}
     for other in file.package_files:
         if other.imports_path("unsafe"):
-            found.update(other.cached("unsafe.view_functions", lambda o=other: _declared_view_functions(o)))
+            found.update(_declared_view_functions(other))
     return found
 
 
 def _declared_view_functions(file: GoFile) -> dict[str, View]:
     found = {}
-    for function in captures("(function_declaration) @f", file.root).get("f", []):
-        returns = [r for r in descendants(function, skip=("func_literal",)) if r.type == "return_statement"]
+    for function in file.nodes("function_declaration"):
+        returns = [r for r in file.nodes("return_statement", within=function) if enclosing_function(r) == function]
         values = [r.named_children[0].named_children for r in returns if r.named_children]
         views = [_string_view(file, v[0]) if len(v) == 1 else None for v in values]
         if views and len(views) == len(returns) and all(views):

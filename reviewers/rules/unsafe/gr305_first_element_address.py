@@ -49,7 +49,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, qualified_name
 from ._helpers import arguments_of, bindings, has_directive, unparen
@@ -108,7 +108,7 @@ def _length_checked(file: GoFile, slice_node: Node, at: Node) -> bool:
     for function in functions:
         if has_directive(file, function, ("//go:nocheckptr",)):
             return True
-        for call in captures("(call_expression) @call", function).get("call", []):
+        for call in file.nodes("call_expression", within=function):
             callee = call.child_by_field_name("function")
             arguments = arguments_of(call)
             if callee is not None and file.text(callee) in ("len", "cap") and len(arguments) == 1 and file.text(arguments[0]) == name:
@@ -119,7 +119,7 @@ def _length_checked(file: GoFile, slice_node: Node, at: Node) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for call in captures("(call_expression) @call", file.root).get("call", []):
+    for call in file.nodes("call_expression"):
         taker = qualified_name(file, call)
         arguments = arguments_of(call)
         if taker not in UNSAFE_TAKERS or not arguments:

@@ -106,7 +106,7 @@ def pool_key(file: GoFile, receiver: Node) -> str | None:
 
 def _pool_calls(file: GoFile, method: str) -> list[tuple[Node, str]]:
     found = []
-    for call in captures("(call_expression) @call", file.root).get("call", []):
+    for call in file.nodes("call_expression"):
         function = call.child_by_field_name("function")
         if function is None or function.type != "selector_expression" or call_method_name(file, call) != method:
             continue
@@ -154,7 +154,7 @@ def _pooled_types(file: GoFile, key: str) -> set[str]:
     """What a pool holds, from its New function and the type assertions on its Get."""
     types: set[str] = set()
     for other in file.package_files:
-        for literal in captures("(composite_literal) @literal", other.root).get("literal", []):
+        for literal in other.nodes("composite_literal"):
             if _pool_literal(other, literal) is None:
                 continue
             owner = next((a for a in ancestors(literal) if a.type in ("var_spec", "short_var_declaration", "keyed_element", "assignment_statement")), None)
@@ -177,7 +177,7 @@ def _reset_types(file: GoFile) -> set[str]:
     """Types of the package with a `Reset` method."""
     found = set()
     for other in file.package_files:
-        for method in captures("(method_declaration) @m", other.root).get("m", []):
+        for method in other.nodes("method_declaration"):
             if other.text(method.child_by_field_name("name")) == "Reset":
                 found.add(receiver_type(other, method))
     return found
@@ -223,7 +223,7 @@ def _use_after(file: GoFile, put_statement: Node, name: str) -> Node | None:
 
 # -- Put without Reset -------------------------------------------------------------------------------
 def _resets(file: GoFile, scope: Node, name: str, before: Node | None = None) -> bool:
-    for call in captures("(call_expression) @call", scope).get("call", []):
+    for call in file.nodes("call_expression", within=scope):
         function = call.child_by_field_name("function")
         if before is not None and call.start_byte > before.start_byte:
             continue

@@ -39,7 +39,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, descendants
 from ._helpers import bindings, call_argument, is_pointer_expression, is_unsafe_pointer_call, package_bindings, type_name, unparen, unsafe_local_name
@@ -149,7 +149,7 @@ def _suggestion(file: GoFile, conversion: Node, slicing: Node, array: Node) -> F
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for conversion in captures("(type_conversion_expression) @conversion", file.root).get("conversion", []):
+    for conversion in file.nodes("type_conversion_expression"):
         array = _array_type(conversion.child_by_field_name("type"))
         operand = conversion.child_by_field_name("operand")
         if array is None or operand is None or not is_pointer_expression(file, operand):
