@@ -58,6 +58,7 @@ INDEXED_TYPES = (
     "go_statement",
     "if_statement",
     "inc_statement",
+    "keyed_element",
     "method_declaration",
     "parameter_declaration",
     "range_clause",

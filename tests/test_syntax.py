@@ -151,3 +151,12 @@ def test_package_cache_is_built_once_and_shared_by_the_package():
     assert package[1].cached("paths", lambda: "own") == "own"  # the per-file cache is apart
     alone = GoFile("c.go", b"package a\n")
     assert alone.package_cached("paths", lambda: ["c.go"]) == ["c.go"]
+
+
+def test_top_level_specs_grouped_or_not_without_local_declarations():
+    from reviewers.syntax import top_level_specs
+
+    file = GoFile("a.go", b"package a\n\nvar (\n\tx, y = 1, 2\n\tz int\n)\n\nvar w = 3\n\nconst c = 1\n\nfunc f() { var local = 1; _ = local }\n")
+    names = lambda specs: [file.text(n) for s in specs for n in s.children_by_field_name("name")]  # noqa: E731
+    assert names(top_level_specs(file)) == ["x", "y", "z", "w"]
+    assert names(top_level_specs(file, ("var", "const"))) == ["x", "y", "z", "w", "c"]

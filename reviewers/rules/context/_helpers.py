@@ -67,6 +67,37 @@ def assigned_pairs(file: GoFile, statement: Node) -> list[tuple[Node, Node | Non
     return [(name, values[0] if index == 0 and values else None) for index, name in enumerate(names)]
 
 
+@dataclass(frozen=True)
+class CancelAssignment:
+    """`ctx, cancel := context.WithTimeout(...)` (or `=`, or `var`): the statement, the call,
+    the constructor's qualified name, and the two names it assigns."""
+
+    statement: Node
+    call: Node
+    constructor: str
+    context_name: Node
+    cancel_name: Node
+
+
+def cancel_assignments(file: GoFile) -> list[CancelAssignment]:
+    """Every two-name assignment from a cancelling context constructor, in source order."""
+
+    def build() -> list[CancelAssignment]:
+        found = []
+        for statement_type in ASSIGNMENT_TYPES:
+            for statement in file.nodes(statement_type):
+                pairs = assigned_pairs(file, statement)
+                call = pairs[0][1] if len(pairs) == 2 else None
+                if call is None or call.type != "call_expression" or pairs[1][1] is not None:
+                    continue
+                constructor = qualified_name(file, call)
+                if constructor in CANCELLING:
+                    found.append(CancelAssignment(statement, call, constructor, pairs[0][0], pairs[1][0]))
+        return sorted(found, key=lambda a: a.statement.start_byte)
+
+    return file.cached("context.cancel_assignments", build)
+
+
 # -- contexts visible at a point ----------------------------------------------------------------
 @dataclass(frozen=True)
 class VisibleContext:

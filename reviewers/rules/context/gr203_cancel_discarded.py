@@ -35,31 +35,14 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...finding import Severity
-from ...gosource import GoFile, captures, matches
+from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import enclosing_function, enclosing_loops, qualified_name
-
-DERIVING = frozenset(
-    f"context.{name}"
-    for name in ("WithCancel", "WithTimeout", "WithDeadline", "WithCancelCause", "WithTimeoutCause", "WithDeadlineCause")
-)
-
-ASSIGNMENTS = """
-[(short_var_declaration left: (expression_list) @left right: (expression_list . (call_expression) @call .))
- (assignment_statement left: (expression_list) @left right: (expression_list . (call_expression) @call .))
- (var_spec name: (identifier) name: (identifier) @left value: (expression_list . (call_expression) @call .))] @statement
-"""
+from ...syntax import enclosing_function, enclosing_loops
+from ._helpers import cancel_assignments
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 defer cancel() // releases the timer and the parent's reference as soon as we return"""
-
-
-def _names(file: GoFile, statement) -> list[str]:
-    left = statement.child_by_field_name("left")
-    if left is not None:
-        return [file.text(n) for n in left.named_children]
-    return [file.text(n) for n in statement.children_by_field_name("name")]
 
 
 def _suggestion(file: GoFile, statement, constructor: str) -> Fix | None:
@@ -68,7 +51,7 @@ def _suggestion(file: GoFile, statement, constructor: str) -> Fix | None:
     if statement.parent.type != "statement_list" or enclosing_loops(statement):
         return None
     function = enclosing_function(statement)
-    if function is None or any(file.text(n) == "cancel" for n in captures("(identifier) @id", function).get("id", [])):
+    if function is None or any(file.text(n) == "cancel" for n in file.nodes("identifier", within=function)):
         return None
     left = statement.child_by_field_name("left")
     blank = left.named_children[1]
@@ -78,17 +61,14 @@ def _suggestion(file: GoFile, statement, constructor: str) -> Fix | None:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for match in matches(ASSIGNMENTS, file.root):
-        statement, call = match["statement"], match["call"]
-        constructor = qualified_name(file, call)
-        if constructor not in DERIVING:
+    for assignment in cancel_assignments(file):
+        if file.text(assignment.cancel_name) != "_":
             continue
-        names = _names(file, statement)
-        if len(names) != 2 or names[1] != "_":
-            continue
+        call, constructor = assignment.call, assignment.constructor
         arguments = call.child_by_field_name("arguments")
         parent = file.text(arguments.named_children[0]) if arguments is not None and arguments.named_children else "its parent"
-        context_name = f"`{names[0]}`" if names[0] != "_" else "the derived context"
+        context = file.text(assignment.context_name)
+        context_name = f"`{context}`" if context != "_" else "the derived context"
         held = f"{context_name} and its timer stay" if "Cancel" not in constructor else f"{context_name} stays"
         yield Report(
             node=call,
@@ -97,7 +77,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 "cancelled. Keep it and `defer cancel()`."
             ),
             remediation=REMEDIATION,
-            fix=_suggestion(file, statement, constructor),
+            fix=_suggestion(file, assignment.statement, constructor),
         )
 
 

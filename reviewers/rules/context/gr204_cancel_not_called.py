@@ -46,16 +46,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...finding import Severity
-from ...gosource import GoFile, matches
+from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, qualified_name
-from ._helpers import CANCELLING, dropped_cancel
-
-ASSIGNMENTS = """
-[(short_var_declaration left: (expression_list . (_) . (identifier) @cancel .) right: (expression_list . (call_expression) @call .))
- (assignment_statement left: (expression_list . (_) . (identifier) @cancel .) right: (expression_list . (call_expression) @call .))
- (var_spec name: (identifier) . name: (identifier) @cancel value: (expression_list . (call_expression) @call .))] @statement
-"""
+from ...syntax import FUNCTION_TYPES
+from ._helpers import cancel_assignments, dropped_cancel
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 3*time.Second)
@@ -73,11 +67,11 @@ def _where(file: GoFile, exit_node) -> str:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for match in matches(ASSIGNMENTS, file.root):
-        statement, call, cancel = match["statement"], match["call"], file.text(match["cancel"])
-        constructor = qualified_name(file, call)
-        if cancel == "_" or constructor not in CANCELLING:
-            continue
+    for assignment in cancel_assignments(file):
+        statement, call, constructor = assignment.statement, assignment.call, assignment.constructor
+        cancel = file.text(assignment.cancel_name)
+        if assignment.cancel_name.type != "identifier" or cancel == "_":
+            continue  # `_` is GR203's; a cancel stored in a field is handed on
         paths = dropped_cancel(file, statement, cancel)
         if paths is None or not paths.escapes:
             continue

@@ -25,7 +25,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...gosource import GoFile, captures
-from ...syntax import ancestors, callee, is_inside, qualified_name
+from ...syntax import ancestors, callee, is_inside, qualified_name, top_level_specs
 
 IO = "io"
 WAIT = "wait"
@@ -137,22 +137,11 @@ class Initializer:
     value: Node  # the expression list after `=`
 
 
-def package_var_specs(file: GoFile) -> list[Node]:
-    """The `var_spec`s of the file's top-level `var` declarations."""
-    return [
-        spec
-        for declaration in file.root.named_children
-        if declaration.type == "var_declaration"
-        for spec in captures("(var_spec) @spec", declaration).get("spec", [])
-        if declaration.id in (spec.parent.id, spec.parent.parent.id if spec.parent.parent else None)
-    ]
-
-
 def package_initializers(file: GoFile) -> list[Initializer]:
     """The package-level `var` specs that have a value."""
     return [
         Initializer(spec, tuple(file.text(n) for n in spec.children_by_field_name("name")), value)
-        for spec in package_var_specs(file)
+        for spec in top_level_specs(file)
         if (value := spec.child_by_field_name("value")) is not None
     ]
 
@@ -310,7 +299,7 @@ def _shared_package(file: GoFile) -> Package:
             for function_name, node in _file_functions(member).items():
                 package.functions.setdefault(function_name, []).append((member, node))
         for member in files:
-            for spec in package_var_specs(member):
+            for spec in top_level_specs(member):
                 package.variables.update(declared_kinds(member, spec, top=True, package=package))
         return package
 

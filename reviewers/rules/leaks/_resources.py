@@ -24,6 +24,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...gosource import GoFile, captures
+from ...rule import Fix
 from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, enclosing_function, qualified_name
 
 CLOSE, HAND, READ = "close", "hand", "read"
@@ -419,11 +420,10 @@ def declared_as(file: GoFile, type_node: Node | None, qualified: set[str] | froz
     return qualified_name(file, type_node) in qualified
 
 
-def defer_close_fix(file: GoFile, resource: Resource, statement: Node) -> "Fix | None":
+def defer_close_fix(file: GoFile, resource: Resource, statement: Node) -> Fix | None:
     """`defer resp.Body.Close()` right after the error check that follows the statement:
     offered when that check is `if err != nil { ...; return }` and no loop is around (a
     defer in a loop piles up: GR115)."""
-    from ...rule import Fix
     from ...syntax import enclosing_loops
 
     if statement.parent is None or statement.parent.type != "statement_list" or enclosing_loops(statement):

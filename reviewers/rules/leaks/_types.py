@@ -27,7 +27,7 @@ from tree_sitter import Node
 
 from ...gosource import GoFile, captures
 from ...gosource import matches as _matches
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, qualified_name, receiver_type
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, qualified_name, receiver_type, top_level_specs
 
 CHAN, MUTEX, WAITGROUP, CONTEXT, TIMER, OTHER = "chan", "mutex", "waitgroup", "context", "timer", "other"
 
@@ -150,7 +150,7 @@ class TypeIndex:
             self.types[name] = StructType(name, fields, kinds)
 
     def _collect_package_vars(self) -> None:
-        for spec in _package_var_specs(self.file):
+        for spec in top_level_specs(self.file):
             value = spec.child_by_field_name("value")
             values = value.named_children if value is not None and value.type == "expression_list" else [value]
             for position, name_node in enumerate(spec.children_by_field_name("name")):
@@ -514,20 +514,6 @@ def _field_declarations(struct: Node) -> list[Node]:
     """The struct type's own field declarations (not those of nested struct types)."""
     fields = next((c for c in struct.named_children if c.type == "field_declaration_list"), None)
     return [c for c in fields.named_children if c.type == "field_declaration"] if fields is not None else []
-
-
-def _package_var_specs(file: GoFile) -> list[Node]:
-    """The `var` specs of the top-level declarations, grouped (`var ( ... )`) or not."""
-    specs = []
-    for declaration in file.root.named_children:
-        if declaration.type != "var_declaration":
-            continue
-        for child in declaration.named_children:
-            if child.type == "var_spec":
-                specs.append(child)
-            elif child.type == "var_spec_list":
-                specs.extend(c for c in child.named_children if c.type == "var_spec")
-    return specs
 
 
 def _declarations(file: GoFile, function: Node, owned: list[Node]) -> dict[str, list[tuple[int, Node | None, Node | None]]]:

@@ -15,7 +15,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...gosource import GoFile
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, is_inside, qualified_name
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, is_inside, qualified_name, top_level_specs
 
 UNSAFE_POINTER = "unsafe.Pointer"
 UINTPTR = "uintptr"
@@ -201,13 +201,9 @@ def _package_specs(file: GoFile) -> dict[str, list[tuple[GoFile, Node]]]:
 
 def _top_level_specs(file: GoFile) -> dict[str, list[Node]]:
     index: dict[str, list[Node]] = {}
-    for declaration in file.root.named_children:
-        if declaration.type not in ("var_declaration", "const_declaration"):
-            continue
-        for spec in descendants(declaration):
-            if spec.type in ("var_spec", "const_spec"):
-                for identifier in spec.children_by_field_name("name"):
-                    index.setdefault(file.text(identifier), []).append(spec)
+    for spec in top_level_specs(file, ("var", "const")):
+        for identifier in spec.children_by_field_name("name"):
+            index.setdefault(file.text(identifier), []).append(spec)
     return index
 
 

@@ -51,7 +51,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name
 from ._helpers import bindings, call_argument, left_spine, manages_memory_by_hand, pointer_to_uintptr, unparen
@@ -67,7 +67,8 @@ HEADER_TYPES = frozenset({"reflect.SliceHeader", "reflect.StringHeader"})
 
 def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
     """(reported node, target, value, what) for each store into a field or package variable."""
-    for node in captures("[(assignment_statement) (keyed_element) (var_spec)] @store", file.root).get("store", []):
+    stores = [n for node_type in ("assignment_statement", "keyed_element", "var_spec") for n in file.nodes(node_type)]
+    for node in sorted(stores, key=lambda n: n.start_byte):
         if node.type == "keyed_element":
             key, value = [c.named_children[0] if c.type == "literal_element" and c.named_children else c for c in node.named_children[:2]]
             literal = node.parent.parent if node.parent is not None else None
