@@ -49,6 +49,7 @@ INDEXED_TYPES = (
     "call_expression",
     "communication_case",
     "composite_literal",
+    "dec_statement",
     "defer_statement",
     "expression_case",
     "field_declaration",

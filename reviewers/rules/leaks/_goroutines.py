@@ -27,7 +27,7 @@ from typing import Iterator
 
 from tree_sitter import Node
 
-from ...gosource import GoFile, captures, matches
+from ...gosource import GoFile, captures
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -271,14 +271,6 @@ class Channel:
         return [o for o in self.operations if o.kind in kinds]
 
 
-_OPERATIONS = (
-    ("send", "(send_statement channel: (_) @channel) @op"),
-    ("receive", '(unary_expression operator: "<-" operand: (_) @channel) @op'),
-    ("range", "(for_statement (range_clause right: (_) @channel)) @op"),
-    ("close", "(call_expression function: (identifier) @fn arguments: (argument_list . (_) @channel .)) @op"),
-)
-
-
 def channel_expression(op: Node) -> Node | None:
     """The channel an operation node works on: `ch` in `ch <- v`, `<-ch`, `range ch`, `close(ch)`."""
     if op.type == "send_statement":
@@ -292,17 +284,38 @@ def channel_expression(op: Node) -> Node | None:
     return arguments.named_children[0] if arguments is not None and arguments.named_children else None
 
 
+def _is_receive(file: GoFile, node: Node) -> bool:
+    operator = node.child_by_field_name("operator")
+    return operator is not None and file.text(operator) == "<-"
+
+
+def _is_close(file: GoFile, call: Node) -> bool:
+    function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    return (
+        function is not None
+        and function.type == "identifier"
+        and file.text(function) == "close"
+        and arguments is not None
+        and len(arguments.named_children) == 1
+    )
+
+
 def _operation_index(file: GoFile) -> dict[str, list[tuple[str, Node]]]:
-    """Channel expression text -> (kind, operation node) over the file."""
+    """Channel expression text -> (kind, operation node) over the file, from the node index."""
 
     def build():
+        operations = (
+            ("send", file.nodes("send_statement")),
+            ("receive", [n for n in file.nodes("unary_expression") if _is_receive(file, n)]),
+            ("range", file.nodes("for_statement")),
+            ("close", [n for n in file.nodes("call_expression") if _is_close(file, n)]),
+        )
         index: dict[str, list[tuple[str, Node]]] = {}
-        for kind, pattern in _OPERATIONS:
-            for match in matches(pattern, file.root):
-                op, channel = match["op"], match["channel"]
-                if kind == "close" and file.text(match["fn"]) != "close":
-                    continue
-                index.setdefault(file.text(channel), []).append((kind, op))
+        for kind, nodes in operations:
+            for op in nodes:
+                channel = channel_expression(op)
+                if channel is not None:
+                    index.setdefault(file.text(channel), []).append((kind, op))
         return index
 
     return file.cached("goroutines.operations", build)

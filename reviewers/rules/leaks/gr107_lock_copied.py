@@ -36,6 +36,7 @@ values whose type syntax does not show (a field read through a call), are not fo
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from tree_sitter import Node
@@ -229,11 +230,26 @@ def _copies(file: GoFile, function: Node) -> Iterator[Report]:
                 )
 
 
+def _lock_spellings(file: GoFile) -> re.Pattern | None:
+    """How this file can write a type that holds a lock: `sync.Mutex` (through the import's
+    local name) or the name of a holder type of the package. A function whose text has none
+    of them declares no lock and copies none."""
+    sync_names = [local for local, path in file.imports.items() if path == "sync"]
+    if file.partial and not file.imports:
+        sync_names.append("sync")
+    locks = [f"{re.escape(local)}\\.{lock.split('.')[1]}" for local in sync_names for lock in LOCKS]
+    words = locks + [re.escape(name) for name in _holders(file)]
+    return re.compile(rb"\b(?:" + "|".join(words).encode() + rb")\b") if words else None
+
+
 def check(file: GoFile) -> Iterator[Report]:
-    if not _holders(file) and "sync" not in file.imports.values():
+    spellings = _lock_spellings(file)
+    if spellings is None or not spellings.search(file.source):
         return
     functions = sorted((f for function_type in FUNCTION_TYPES for f in file.nodes(function_type)), key=lambda f: f.start_byte)
     for function in functions:
+        if not spellings.search(file.source, function.start_byte, function.end_byte):
+            continue
         yield from _parameters(file, function)
         yield from _copies(file, function)
 

@@ -43,7 +43,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, enclosing_function, qualified_name
 from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call, unparen
@@ -136,7 +136,8 @@ def _views(file: GoFile, helpers: dict[str, View]) -> dict[tuple[int, str], View
     """(function start, variable name) -> the view it holds, for `b := view` and `b = view`,
     and for `c := b[i:]` reslices of such a variable."""
     held: dict[tuple[int, str], View] = {}
-    for node in captures("[(short_var_declaration) (assignment_statement) (var_spec)] @assign", file.root).get("assign", []):
+    assignments = [n for node_type in ("short_var_declaration", "assignment_statement", "var_spec") for n in file.nodes(node_type)]
+    for node in sorted(assignments, key=lambda n: n.start_byte):
         left = node.child_by_field_name("left")
         names = list(left.named_children) if left is not None else node.children_by_field_name("name")
         right = node.child_by_field_name("right") or node.child_by_field_name("value")
@@ -189,8 +190,8 @@ def _through(file: GoFile, target: Node, held: dict, helpers: dict) -> tuple[str
 def check(file: GoFile) -> Iterator[Report]:
     helpers = _view_functions(file)
     held = _views(file, helpers)
-    candidates = captures("[(assignment_statement) (inc_statement) (dec_statement) (call_expression)] @write", file.root)
-    for node in candidates.get("write", []):
+    writes = [n for node_type in ("assignment_statement", "inc_statement", "dec_statement", "call_expression") for n in file.nodes(node_type)]
+    for node in sorted(writes, key=lambda n: n.start_byte):
         target = _written(file, node)
         if target is None:
             continue
