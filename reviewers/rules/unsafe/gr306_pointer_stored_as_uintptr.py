@@ -87,10 +87,19 @@ def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
             if len(left.named_children) != len(right.named_children):
                 continue
             for target, value in zip(left.named_children, right.named_children):
+                if not _may_hold_an_address(file, value):
+                    continue  # spares the binding look-up below on most assignments
                 if target.type == "selector_expression" and qualified_name(file, target) is None:
                     yield node, target, value, f"the field `{file.text(target)}`"
                 elif target.type == "identifier" and _is_package_variable(file, target):
                     yield node, target, value, f"the package variable `{file.text(target)}`"
+
+
+def _may_hold_an_address(file: GoFile, value: Node) -> bool:
+    """Whether the value's text can hold `uintptr(p)` or a reflect address (`.Pointer()`,
+    `.UnsafeAddr()`): what `pointer_to_uintptr` looks for."""
+    text = file.source[value.start_byte : value.end_byte]
+    return b"uintptr" in text or b"Pointer" in text or b"UnsafeAddr" in text
 
 
 def _is_package_variable(file: GoFile, identifier: Node) -> bool:
