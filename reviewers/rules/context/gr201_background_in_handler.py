@@ -29,7 +29,10 @@ func handler(w http.ResponseWriter, r *http.Request) {
 The suggestion replaces the call by the request's context (`r.Context()`,
 `c.Request.Context()` for gin, `c.Request().Context()` for echo, `c.UserContext()` for
 fiber v2). Goroutines are GR202's business: neither the body of a goroutine nor the
-arguments of a `go` statement (`go doWork(context.Background())`) are reported here.
+arguments of a `go` statement (`go doWork(context.Background())`) are reported here. Nor is
+the root of a context the handler stores in a field with its cancel function
+(`h.ctx, h.cancel = context.WithCancel(context.Background())`): state that outlives every
+request by design, and that its owner cancels.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import ancestors, enclosing_handler, qualified_calls, request_context
+from ...syntax import ancestors, enclosing_handler, qualified_calls, qualified_name, request_context
+from ._helpers import DERIVING
 
 FRESH_CONTEXTS = frozenset({"context.Background", "context.TODO"})
 
@@ -58,10 +62,28 @@ def _starts_goroutine(call: Node, handler: Node) -> bool:
     return any(a.type == "go_statement" for a in takewhile(lambda a: a != handler, ancestors(call)))
 
 
+def _roots_stored_state(file: GoFile, call: Node) -> bool:
+    """`s.ctx, s.cancel = context.WithCancel(context.Background())`: the fresh context is the
+    parent of one kept in a field."""
+    arguments = call.parent
+    derived = arguments.parent if arguments is not None else None
+    values = derived.parent if derived is not None else None
+    assignment = values.parent if values is not None else None
+    if derived is None or qualified_name(file, derived) not in DERIVING or assignment is None:
+        return False
+    left = assignment.child_by_field_name("left")
+    return (
+        assignment.type == "assignment_statement"
+        and left is not None
+        and bool(left.named_children)
+        and left.named_children[0].type == "selector_expression"
+    )
+
+
 def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         handler = enclosing_handler(file, call)
-        if handler is None or _starts_goroutine(call, handler):
+        if handler is None or _starts_goroutine(call, handler) or _roots_stored_state(file, call):
             continue
         replacement = request_context(file, handler)
         instead = f"`{replacement}`" if replacement else "the request's context"
