@@ -76,25 +76,15 @@ def enclosing_declaration(node: Node) -> Node | None:
     return top
 
 
-def nodes_by_function(file: GoFile, node_types: tuple[str, ...]) -> dict[Node, list[Node]]:
-    """The file's nodes of these (indexed) types grouped by the innermost function around
-    them, each group in source order (an outer node before those nested in it): what a walk
-    of each function's body that does not enter nested functions would find, without the
-    walk."""
-
-    def build() -> dict[Node, list[Node]]:
-        found = sorted(
-            (node for node_type in node_types for node in file.nodes(node_type)),
-            key=lambda node: (node.start_byte, -node.end_byte),
-        )
-        groups: dict[Node, list[Node]] = {}
-        for node in found:
-            function = enclosing_function(node)
-            if function is not None:
-                groups.setdefault(function, []).append(node)
-        return groups
-
-    return file.cached("by-function:" + ",".join(node_types), build)
+def own_nodes(file: GoFile, function: Node, node_types: tuple[str, ...]) -> list[Node]:
+    """The function's nodes of these (indexed) types that no function nested in it holds, in
+    source order (an outer node before those nested in it): what a walk of its body that
+    does not enter nested functions would find, without the walk."""
+    found = sorted(
+        (node for node_type in node_types for node in file.nodes(node_type, within=function)),
+        key=lambda node: (node.start_byte, -node.end_byte),
+    )
+    return [node for node in found if enclosing_function(node) == function]
 
 
 def top_level_specs(file: GoFile, kinds: tuple[str, ...] = ("var",)) -> list[Node]:

@@ -20,6 +20,7 @@ values and calls into other packages are not followed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 from tree_sitter import Node
@@ -122,12 +123,20 @@ def package_name(file: GoFile) -> str | None:
     return file.cached("init.package_name", build)
 
 
+def _top_level_functions(file: GoFile) -> list[tuple[str, Node]]:
+    """(name, declaration) of the file's functions (not methods), in source order."""
+    return file.cached(
+        "init.top_level_functions",
+        lambda: [
+            (file.text(node.child_by_field_name("name")), node)
+            for node in file.root.named_children
+            if node.type == "function_declaration"
+        ],
+    )
+
+
 def init_functions(file: GoFile) -> list[Node]:
-    return [
-        node
-        for node in file.root.named_children
-        if node.type == "function_declaration" and file.text(node.child_by_field_name("name")) == "init"
-    ]
+    return [node for name, node in _top_level_functions(file) if name == "init"]
 
 
 @dataclass(frozen=True)
@@ -256,10 +265,20 @@ def declared_kinds(file: GoFile, root: Node, top: bool = False, package: "Packag
 class Package:
     """The package's functions and package-level variables by name, and memoized walks."""
 
+    files: list[GoFile]
     functions: dict[str, list[tuple[GoFile, Node]]] = field(default_factory=dict)
-    variables: dict[str, str | None] = field(default_factory=dict)
     steps: dict[tuple[str, int], list[Step]] = field(default_factory=dict)
     reached: dict[tuple, tuple[tuple[str, ...], Effect] | None] = field(default_factory=dict)
+
+    @cached_property
+    def variables(self) -> dict[str, str | None]:
+        """Package-level variables -> their kind. Built on first use: few regions have a
+        method call, send or range on a name they do not declare."""
+        variables: dict[str, str | None] = {}
+        for member in self.files:
+            for spec in top_level_specs(member):
+                variables.update(declared_kinds(member, spec, top=True, package=self))
+        return variables
 
     def result_kind(self, function_name: str) -> str | None:
         """The kind of the first result of a package function: `*sql.DB` for `openDB`."""
@@ -270,17 +289,6 @@ class Package:
                 result = first.child_by_field_name("type") if first is not None else None
             return kind_of_type(file, result)
         return None
-
-
-def _file_functions(file: GoFile) -> dict[str, Node]:
-    def build() -> dict[str, Node]:
-        return {
-            file.text(node.child_by_field_name("name")): node
-            for node in file.root.named_children
-            if node.type == "function_declaration" and file.text(node.child_by_field_name("name")) != "init"
-        }
-
-    return file.cached("init.functions", build)
 
 
 def package_of(file: GoFile) -> Package:
@@ -294,13 +302,12 @@ def _shared_package(file: GoFile) -> Package:
     files = [f for f in file.package_files if f is file or package_name(f) in (name, None)] or [file]
 
     def build() -> Package:
-        package = Package()
+        package = Package(files)
         for member in files:
-            for function_name, node in _file_functions(member).items():
+            # A file's functions by name (the last of a name wins), `init` aside: it is not called.
+            by_name = {function_name: node for function_name, node in _top_level_functions(member) if function_name != "init"}
+            for function_name, node in by_name.items():
                 package.functions.setdefault(function_name, []).append((member, node))
-        for member in files:
-            for spec in top_level_specs(member):
-                package.variables.update(declared_kinds(member, spec, top=True, package=package))
         return package
 
     # The files of one package clause are the same for each of them: the key says which.
@@ -469,8 +476,11 @@ def _step_chain(package: Package, step: Step, wanted: tuple[str, ...], depth: in
 def chains(file: GoFile, root: Node, wanted: tuple[str, ...], declarations: Node | None = None) -> Iterator[Chain]:
     """For each step of the region under `root` that blocks (an effect of a `wanted` kind, or a call
     of a package function that leads to one within MAX_DEPTH calls), the chain to it."""
+    steps = region_steps(file, root, declarations)
+    if not steps:
+        return  # spares building the package's index
     package = package_of(file)
-    for step in region_steps(file, root, declarations):
+    for step in steps:
         # Deepening one level at a time gives the shortest chain.
         depths = range(MAX_DEPTH + 1) if step.function is not None else (0,)
         found = next((f for d in depths if (f := _step_chain(package, step, wanted, d, frozenset())) is not None), None)

@@ -92,6 +92,7 @@ class TypeIndex:
         self._package_specs: dict[str, tuple[Node | None, Node | None]] = {}
         self._buffered: set[str] | None = None
         self._constructors: dict[str, str] | None = None
+        self._units_by_span: dict[tuple[int, int], Unit] = {}
         self._collect_types()
         self._collect_package_vars()
 
@@ -260,7 +261,7 @@ class TypeIndex:
         before `use`."""
         cache_key = (function.start_byte, function.end_byte)
         if cache_key not in self._declared:
-            owned = _owned_nodes(self.file, _DECLARATION_TYPES).get(function.start_byte, [])
+            owned = _owned_nodes(self.file, _DECLARATION_TYPES, function).get(function.start_byte, [])
             self._declared[cache_key] = _declarations(self.file, function, owned)
         before = [d for d in self._declared[cache_key].get(name, []) if d[0] <= use.start_byte]
         return (function, before[-1][1], before[-1][2]) if before else None
@@ -326,29 +327,38 @@ class TypeIndex:
         return f"{owner}.{embedded[0]}" if embedded else None
 
     # -- units -------------------------------------------------------------------------------
-    # Built on first use: the rules first check the file's types, and most files have no type
-    # with a channel, mutex or WaitGroup field for them to look at.
+    # Built on first use, one function at a time: the rules first check the file's types, and
+    # most files have no type with a channel, mutex or WaitGroup field for them to look at;
+    # GR117 needs only the units that lock something, unless it finds an operation to report.
     @cached_property
-    def _units(self) -> tuple[dict[str, Unit], dict[tuple[int, int], Unit]]:
-        """Units by key, and by the (start, end) of their node (two units may share a key)."""
-        by_key: dict[str, Unit] = {}
-        by_node: dict[tuple[int, int], Unit] = {}
-        for function in _function_nesting(self.file)[0]:
-            unit = self._unit(function)
-            by_key[unit.key] = unit
-            by_node[(function.start_byte, function.end_byte)] = unit
-        return by_key, by_node
+    def units(self) -> dict[str, Unit]:
+        """Every unit of the file by key."""
+        return {key: self.unit_of(function) for key, function in self._functions_by_key.items()}
+
+    @cached_property
+    def _functions_by_key(self) -> dict[str, Node]:
+        """The file's functions by unit key, in source order (two functions may share a key,
+        `func init`: the last one is kept, at the place of the first)."""
+        return {self._unit_key(function): function for function in _function_nesting(self.file)[0]}
+
+    def unit_of(self, function: Node) -> Unit:
+        """The unit of a function, method or literal of the file: always the same object."""
+        span = (function.start_byte, function.end_byte)
+        if span not in self._units_by_span:
+            self._units_by_span[span] = self._unit(function)
+        return self._units_by_span[span]
 
     @cached_property
     def _method_names(self) -> frozenset[str]:
         return frozenset(self.file.text(m.child_by_field_name("name")) for m in self.file.nodes("method_declaration"))
 
-    @property
-    def units(self) -> dict[str, Unit]:
-        return self._units[0]
-
-    def unit_of(self, function: Node) -> Unit | None:
-        return self._units[1].get((function.start_byte, function.end_byte))
+    def locking_units(self) -> list[Unit]:
+        """The units that lock a mutex, in source order. A lock is a `.Lock()` or `.RLock()`
+        call in the unit's own text: the units of functions whose text has no "Lock" (most
+        of a file's) are not built."""
+        source = self.file.source
+        candidates = (f for f in self._functions_by_key.values() if source.find(b"Lock", f.start_byte, f.end_byte) >= 0)
+        return [unit for unit in map(self.unit_of, candidates) if unit.of("lock")]
 
     def methods(self, type_name: str) -> list[Unit]:
         return [u for u in self.units.values() if u.node.type == "method_declaration" and u.type_name == type_name]
@@ -362,20 +372,26 @@ class TypeIndex:
             return True
         return depth > 0 and any(self.reaches(callee, kind, key, depth - 1) for callee in self.unit_keys_called(unit))
 
+    def _unit_key(self, function: Node) -> str:
+        """`Server.Close`, `func helper` or `lit@1234`."""
+        if function.type == "func_literal":
+            return f"lit@{function.start_byte}"
+        name = self.file.text(function.child_by_field_name("name"))
+        if function.type == "method_declaration":
+            return f"{receiver_type(self.file, function)}.{name}"
+        return f"func {name}"
+
     def _unit(self, function: Node) -> Unit:
         file = self.file
         if function.type == "method_declaration":
             type_name = receiver_type(file, function)
-            key = f"{type_name}.{file.text(function.child_by_field_name('name'))}"
         elif function.type == "function_declaration":
             type_name = None
-            key = f"func {file.text(function.child_by_field_name('name'))}"
         else:
             method = _enclosing_method(file, function)
             type_name = receiver_type(file, method) if method is not None else None
-            key = f"lit@{function.start_byte}"
-        unit = Unit(key, function, type_name)
-        for node in _owned_nodes(file, _OPERATION_TYPES).get(function.start_byte, []):
+        unit = Unit(self._unit_key(function), function, type_name)
+        for node in _owned_nodes(file, _OPERATION_TYPES, function).get(function.start_byte, []):
             self._record(unit, node)
         return unit
 
@@ -435,40 +451,37 @@ _OPERATION_TYPES = ("call_expression", "send_statement", "unary_expression", "ra
 _DECLARATION_TYPES = ("var_spec", "short_var_declaration", "range_clause", "receive_statement")
 
 
-def _owned_nodes(file: GoFile, node_types: tuple[str, ...]) -> dict[int, list[Node]]:
+def _owned_nodes(file: GoFile, node_types: tuple[str, ...], within: Node | None = None) -> dict[int, list[Node]]:
     """The nodes of these (indexed) types, grouped by the function whose body holds them
     directly (not through a function literal in it), keyed by the function's start byte; each
-    list in source order, outer nodes first. One sweep over the file's node index instead of
-    a walk of every function's body."""
-
-    def build() -> dict[int, list[Node]]:
-        # Regions, nested as the tree nests them: a function's body belongs to the function; a
-        # literal's signature belongs to no one (it is neither the literal's body nor its outer's).
-        events: list[tuple[int, int, int, Node, int | None]] = []
-        for node_type in FUNCTION_TYPES:
-            for function in file.nodes(node_type):
-                if function.type == "func_literal":
-                    events.append((function.start_byte, -function.end_byte, 0, function, None))
-                body = function.child_by_field_name("body")
-                if body is not None:
-                    events.append((body.start_byte, -body.end_byte, 0, body, function.start_byte))
-        for node_type in node_types:
-            events.extend((node.start_byte, -node.end_byte, 1, node, None) for node in file.nodes(node_type))
-        # Sorted by (start, -end): a region comes before what it holds, a call `func(){...}()`
-        # before the literal it starts with.
-        events.sort(key=lambda event: event[:3])
-        owned: dict[int, list[Node]] = {}
-        regions: list[tuple[int, int | None]] = []  # (end byte, owner) of the regions around
-        for start, _, is_node, node, owner in events:
-            while regions and regions[-1][0] <= start:
-                regions.pop()
-            if not is_node:
-                regions.append((node.end_byte, owner))
-            elif regions and regions[-1][1] is not None:
-                owned.setdefault(regions[-1][1], []).append(node)
-        return owned
-
-    return file.cached("leaks.owned:" + ",".join(node_types), build)
+    list in source order, outer nodes first. One sweep over the file's node index (or, given
+    a function `within`, over its part: callers ask per function, since few units are built)
+    instead of a walk of every function's body."""
+    # Regions, nested as the tree nests them: a function's body belongs to the function; a
+    # literal's signature belongs to no one (it is neither the literal's body nor its outer's).
+    events: list[tuple[int, int, int, Node, int | None]] = []
+    for node_type in FUNCTION_TYPES:
+        for function in file.nodes(node_type, within=within):
+            if function.type == "func_literal":
+                events.append((function.start_byte, -function.end_byte, 0, function, None))
+            body = function.child_by_field_name("body")
+            if body is not None:
+                events.append((body.start_byte, -body.end_byte, 0, body, function.start_byte))
+    for node_type in node_types:
+        events.extend((node.start_byte, -node.end_byte, 1, node, None) for node in file.nodes(node_type, within=within))
+    # Sorted by (start, -end): a region comes before what it holds, a call `func(){...}()`
+    # before the literal it starts with.
+    events.sort(key=lambda event: event[:3])
+    owned: dict[int, list[Node]] = {}
+    regions: list[tuple[int, int | None]] = []  # (end byte, owner) of the regions around
+    for start, _, is_node, node, owner in events:
+        while regions and regions[-1][0] <= start:
+            regions.pop()
+        if not is_node:
+            regions.append((node.end_byte, owner))
+        elif regions and regions[-1][1] is not None:
+            owned.setdefault(regions[-1][1], []).append(node)
+    return owned
 
 
 def functions_around(file: GoFile, node: Node) -> Iterator[Node]:

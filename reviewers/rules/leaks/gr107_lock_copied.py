@@ -44,7 +44,7 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, nodes_by_function, qualified_name
+from ...syntax import FUNCTION_TYPES, own_nodes, qualified_name
 
 # Each lock type, and what working on a copy of it does.
 CONSEQUENCES = {
@@ -143,10 +143,10 @@ STATEMENTS = ("assignment_statement", "range_clause", "short_var_declaration", "
 
 def _statements(file: GoFile, function: Node) -> list[Node]:
     """The declarations, assignments and range clauses of a function, not of the literals in it."""
-    return nodes_by_function(file, STATEMENTS).get(function, [])
+    return own_nodes(file, function, STATEMENTS)
 
 
-def _declared_types(file: GoFile, function: Node) -> dict[str, Node]:
+def _declared_types(file: GoFile, function: Node, statements: list[Node]) -> dict[str, Node]:
     """Variables of a function (parameters, receiver, `var x T`) -> their declared type."""
     types: dict[str, Node] = {}
     for field_name in ("receiver", "parameters"):
@@ -154,7 +154,7 @@ def _declared_types(file: GoFile, function: Node) -> dict[str, Node]:
         for declaration in parameter_list.named_children if parameter_list is not None else []:
             for name in declaration.children_by_field_name("name"):
                 types[file.text(name)] = declaration.child_by_field_name("type")
-    for node in _statements(file, function):
+    for node in statements:
         if node.type == "var_spec" and node.child_by_field_name("type") is not None:
             for name in node.children_by_field_name("name"):
                 types[file.text(name)] = node.child_by_field_name("type")
@@ -196,8 +196,9 @@ def _parameters(file: GoFile, function: Node) -> Iterator[Report]:
 
 
 def _copies(file: GoFile, function: Node) -> Iterator[Report]:
-    types = _declared_types(file, function)
-    for node in _statements(file, function):
+    statements = _statements(file, function)
+    types = _declared_types(file, function, statements)
+    for node in statements:
         if node.type in ("short_var_declaration", "assignment_statement", "var_spec"):
             left = node.child_by_field_name("left")
             names = left.named_children if left is not None else node.children_by_field_name("name")

@@ -225,13 +225,14 @@ def check(file: GoFile) -> Iterator[Report]:
     if b"Lock" not in file.source:
         return  # no `Lock()` or `RLock()` anywhere: nothing is ever held
     index = type_index(file)
+    locking = index.locking_units()
     lockers: dict[str, list[Unit]] = {}
-    for unit in index.units.values():
+    for unit in locking:
         for key in unit.keys("lock"):
             lockers.setdefault(key, []).append(unit)
-    for unit in index.units.values():
+    for unit in locking:
         body = unit.node.child_by_field_name("body")
-        if body is None or not unit.of("lock"):
+        if body is None:
             continue
         walk = _Held(file, index)
         walk.block(body, {})

@@ -57,7 +57,19 @@ def is_unsafe_pointer_call(file: GoFile, node: Node) -> bool:
 
 
 def unsafe_pointer_calls(file: GoFile, root: Node) -> list[Node]:
-    return [c for c in file.nodes("call_expression", within=root) if is_unsafe_pointer_call(file, c)]
+    """The `unsafe.Pointer(x)` calls under `root` (itself included), in source order."""
+
+    def build() -> list[Node]:
+        source = file.source
+        # The callee's name `Pointer` is in the call's text: a cheap test before resolving it.
+        return [
+            call
+            for call in file.nodes("call_expression")
+            if source.find(b"Pointer", call.start_byte, call.end_byte) >= 0 and is_unsafe_pointer_call(file, call)
+        ]
+
+    calls = file.cached("unsafe.pointer_calls", build)
+    return calls if root == file.root else [call for call in calls if is_inside(call, root)]
 
 
 def is_uintptr_conversion(file: GoFile, node: Node) -> bool:

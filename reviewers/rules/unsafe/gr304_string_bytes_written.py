@@ -98,6 +98,15 @@ def _is_bytes_deref(file: GoFile, type_node: Node | None) -> bool:
     return inner.type == "pointer_type" and file.text(inner.named_children[0]).replace(" ", "") in ("[]byte", "[]uint8")
 
 
+def _makes_views(file: GoFile) -> bool:
+    """Whether `_string_view` can find a view anywhere in the file: `unsafe.StringData` is
+    spelled with that name whatever the package's alias, and a header cast is a conversion
+    of the node index. Most files importing unsafe have neither."""
+    if b"StringData" in file.source:
+        return True
+    return any(_is_bytes_deref(file, c.child_by_field_name("type")) for c in file.nodes("type_conversion_expression"))
+
+
 def _view_functions(file: GoFile) -> dict[str, View]:
     """Functions of the package whose every return value is a string view: `s2b(s)`."""
     return file.package_cached("unsafe.view_functions", lambda: _package_view_functions(file))
@@ -112,7 +121,9 @@ def _package_view_functions(file: GoFile) -> dict[str, View]:
 
 
 def _declared_view_functions(file: GoFile) -> dict[str, View]:
-    found = {}
+    found: dict[str, View] = {}
+    if not _makes_views(file):
+        return found
     for function in file.nodes("function_declaration"):
         returns = [r for r in file.nodes("return_statement", within=function) if enclosing_function(r) == function]
         values = [r.named_children[0].named_children for r in returns if r.named_children]
@@ -189,6 +200,8 @@ def _through(file: GoFile, target: Node, held: dict, helpers: dict) -> tuple[str
 
 def check(file: GoFile) -> Iterator[Report]:
     helpers = _view_functions(file)
+    if not helpers and not _makes_views(file):
+        return  # no view to write through
     held = _views(file, helpers)
     writes = [n for node_type in ("assignment_statement", "inc_statement", "dec_statement", "call_expression") for n in file.nodes(node_type)]
     for node in sorted(writes, key=lambda n: n.start_byte):

@@ -53,7 +53,7 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name, top_level_specs
 from ._helpers import bindings, call_argument, left_spine, manages_memory_by_hand, pointer_to_uintptr, unparen
 
 REMEDIATION = """\
@@ -67,20 +67,25 @@ HEADER_TYPES = frozenset({"reflect.SliceHeader", "reflect.StringHeader"})
 
 def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
     """(reported node, target, value, what) for each store into a field or package variable."""
-    stores = [n for node_type in ("assignment_statement", "keyed_element", "var_spec") for n in file.nodes(node_type)]
+    # Package variables: the specs of a top-level `var` that are not in a `( ... )` group
+    # (taken from the file's top level: asking every spec of the file for its parent is slow).
+    package_specs = [spec for spec in top_level_specs(file) if spec.parent.type == "var_declaration"]
+    stores = [n for node_type in ("assignment_statement", "keyed_element") for n in file.nodes(node_type)] + package_specs
     for node in sorted(stores, key=lambda n: n.start_byte):
         if node.type == "keyed_element":
             key, value = [c.named_children[0] if c.type == "literal_element" and c.named_children else c for c in node.named_children[:2]]
+            if not _may_hold_an_address(file, value):
+                continue
             literal = node.parent.parent if node.parent is not None else None
             if literal is not None and literal.type == "composite_literal" and qualified_name(file, literal.child_by_field_name("type")) in HEADER_TYPES:
                 continue
             if key.type in ("identifier", "field_identifier"):
                 yield node, key, value, f"the field `{file.text(key)}`"
         elif node.type == "var_spec":
-            if node.parent is not None and node.parent.type == "var_declaration" and node.parent.parent.type == "source_file":
-                names, values = node.children_by_field_name("name"), node.child_by_field_name("value")
-                items = values.named_children if values is not None else []
-                for name, value in zip(names, items if len(items) == len(names) else []):
+            names, values = node.children_by_field_name("name"), node.child_by_field_name("value")
+            items = values.named_children if values is not None else []
+            for name, value in zip(names, items if len(items) == len(names) else []):
+                if _may_hold_an_address(file, value):
                     yield node, name, value, f"the package variable `{file.text(name)}`"
         else:
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
@@ -97,7 +102,8 @@ def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
 
 def _may_hold_an_address(file: GoFile, value: Node) -> bool:
     """Whether the value's text can hold `uintptr(p)` or a reflect address (`.Pointer()`,
-    `.UnsafeAddr()`): what `pointer_to_uintptr` looks for."""
+    `.UnsafeAddr()`): what `pointer_to_uintptr` looks for. Every store `check` reports
+    passes it, so `_stores` yields only those."""
     text = file.source[value.start_byte : value.end_byte]
     return b"uintptr" in text or b"Pointer" in text or b"UnsafeAddr" in text
 
