@@ -4,8 +4,8 @@
 `RepositoryClient`s that act as one installation. Every process shares two things through
 Redis: installation tokens (cached until shortly before they expire) and the budget of
 content-creating requests GitHub allows per minute. HTTP-level retries wait out rate limits
-and back off on 5xx; a POST that may already have taken effect is never re-sent here (the
-task above is idempotent and retries as a whole instead).
+and back off on 5xx; a POST or PATCH that may already have taken effect is never re-sent here
+(the task above is idempotent and retries as a whole instead).
 
 The rest of goreef sees plain data (`PullRequest`, file dicts, bytes), never PyGithub objects.
 """
@@ -49,6 +49,25 @@ JWT_EXPIRY = 540
 # token that dies in flight.
 TOKEN_EXPIRY_MARGIN = timedelta(minutes=5)
 PER_PAGE = 100
+# goreef's review threads on a pull request, a page at a time: each thread's id, whether it is
+# resolved, and the REST id of the comment that opened it.
+REVIEW_THREADS_QUERY = """
+query($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id isResolved comments(first: 1) { nodes { databaseId } } }
+      }
+    }
+  }
+}
+"""
+RESOLVE_REVIEW_THREAD_MUTATION = """
+mutation($threadId: ID!) {
+  resolveReviewThread(input: {threadId: $threadId}) { thread { id isResolved } }
+}
+"""
 # A rate limit wait longer than this is the task's business: it retries later instead of
 # holding a worker.
 MAX_RATE_LIMIT_WAIT = 60
@@ -69,6 +88,13 @@ class ReviewComment:
     body: str
     path: str
     author_is_bot: bool
+    commit_sha: str  # the commit it was posted on
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    id: str  # GraphQL node id
+    resolved: bool
 
 
 class ReviewRefused(Exception):
@@ -97,12 +123,13 @@ class _Retry(GithubRetry):
     GitHub signals limits three ways: 403 or 429 with `Retry-After` (secondary), and 403 or
     429 with `x-ratelimit-remaining: 0` and the `x-ratelimit-reset` time (primary). A wait
     longer than `max_rate_limit_wait` raises instead: the task retries later without holding
-    a worker. A POST answered 5xx may have taken effect, so it surfaces as an error and the
-    idempotent task retries as a whole instead of re-sending it (a duplicate review).
+    a worker. A POST or PATCH answered 5xx may have taken effect, so it surfaces as an error
+    and the idempotent task retries as a whole instead of re-sending it (a duplicate review,
+    annotations appended twice to a check run).
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method == "POST" and status_code >= 500:
+        if method in {"POST", "PATCH"} and status_code >= 500:
             return False
         return super().is_retry(method, status_code, has_retry_after)
 
@@ -281,11 +308,31 @@ class RepositoryClient:
     def review_comments(self, number: int) -> list[ReviewComment]:
         def fetch(repo: Repository) -> list[ReviewComment]:
             return [
-                ReviewComment(c.id, c.body, c.path, c.user.type == "Bot")
+                ReviewComment(c.id, c.body, c.path, c.user.type == "Bot", c.original_commit_id)
                 for c in repo.get_pull(number).get_review_comments()
             ]
 
         return self._call(fetch)
+
+    def annotation_count(self, check_run_id: int) -> int:
+        """How many annotations the check run holds: GitHub appends those of every update."""
+        return self._call(lambda repo: repo.get_check_run(check_run_id).output.annotations_count)
+
+    def review_threads(self, number: int) -> dict[int, ReviewThread]:
+        """The pull request's review threads, by the id of the comment that opened each (GraphQL only)."""
+        owner, name = self.full_name.split("/")
+        threads: dict[int, ReviewThread] = {}
+        after = None
+        while True:
+            variables = {"owner": owner, "name": name, "number": number, "after": after}
+            data = self._call(lambda repo: repo.requester.graphql_query(REVIEW_THREADS_QUERY, variables)[1])
+            page = data["data"]["repository"]["pullRequest"]["reviewThreads"]
+            for node in page["nodes"]:
+                if first := node["comments"]["nodes"]:
+                    threads[first[0]["databaseId"]] = ReviewThread(node["id"], node["isResolved"])
+            if not page["pageInfo"]["hasNextPage"]:
+                return threads
+            after = page["pageInfo"]["endCursor"]
 
     # Writes, each drawn from the shared budget
 
@@ -317,6 +364,21 @@ class RepositoryClient:
             return refused.reason
         self._write(lambda repo: pending.delete())
         return None
+
+    def discard_pending_reviews(self, number: int) -> int:
+        """Delete goreef's pending reviews of the pull request; answers how many there were.
+
+        A probe of `review_refusal` cut short (a worker killed) stays pending, and GitHub
+        refuses every new review of goreef while it does. A pending review is listed to its
+        author only: any listed is goreef's."""
+        reviews = self._call(lambda repo: list(repo.get_pull(number).get_reviews()))
+        pending = [review for review in reviews if review.state == "PENDING"]
+        for review in pending:
+            self._write(lambda repo, review=review: review.delete())
+        return len(pending)
+
+    def resolve_review_thread(self, thread_id: str) -> None:
+        self._write(lambda repo: repo.requester.graphql_query(RESOLVE_REVIEW_THREAD_MUTATION, {"threadId": thread_id}))
 
     def edit_review_comment(self, number: int, comment_id: int, body: str) -> None:
         self._write(lambda repo: repo.get_pull(number).get_review_comment(comment_id).edit(body))

@@ -6,7 +6,8 @@ The steps, each safe to repeat (a retried task or a redelivered webhook runs the
 3. read the configuration from the base branch, fetch the changed files, run `reviewers`;
 4. check the head again, then post one review holding only comments whose fingerprint is not
    on the pull request yet, each checked against the lines GitHub accepts comments on;
-5. mark comments whose finding is gone as fixed, and complete the check run.
+5. mark comments whose finding is gone as fixed (thread resolved, comment edited), and
+   complete the check run.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ class Review:
     job: ReviewJob
     docs_url: str | None
     check_runs: CheckRunRegistry
+    last_on_error: LastOnError
     repo: RepositoryClient = field(init=False)
-    config: Config = field(default_factory=Config)
+    config: Config | None = None  # None until read from the base branch
     check_run_id: int | None = None
     step: str = "starting"  # what the review is doing: a failure's title names it
 
@@ -77,7 +79,8 @@ class Review:
         self.check_run_id = self.check_runs.open(self.repo, job.head_sha)
 
         self.step = "reading the configuration"
-        self.config, config_note = self._configuration(base_sha)
+        config, config_note = self._configuration(base_sha)
+        self.config = config
         self.step = "listing the changed files"
         listed = self._changed_files(base_sha)
         changes = from_patches(listed)
@@ -85,8 +88,8 @@ class Review:
         result = review(
             changes,
             head=self._reader(job.head_sha),
-            base=self._reader(base_sha) if self.config.filter == "introduced" else None,
-            config=self.config,
+            base=self._reader(base_sha) if config.filter == "introduced" else None,
+            config=config,
         )
         result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]
 
@@ -94,15 +97,15 @@ class Review:
         commented = len(result.findings)  # a merge group has no pull request: the check run holds all
         if job.pull_number is not None:
             self.step = "posting the review"
-            posted, marked_fixed, commented = self._comment(result, changes)
+            posted, marked_fixed, commented = self._comment(result, changes, config.comment_cap)
 
         self.step = "completing the check run"
-        conclusion = "failure" if self.config.fails(result.findings) else "success"
-        self._complete(conclusion, _output(result, self.config, self.docs_url, commented),
+        conclusion = "failure" if config.fails(result.findings) else "success"
+        self._complete(conclusion, _output(result, config, self.docs_url, commented),
                        render.annotations(result.findings, self.docs_url))
         return Outcome(conclusion, self.check_run_id, tuple(f.rule for f in result.findings), posted, marked_fixed)
 
-    def _comment(self, result: ReviewResult, changes: list[ChangedFile]) -> tuple[int, int, int]:
+    def _comment(self, result: ReviewResult, changes: list[ChangedFile], comment_cap: int) -> tuple[int, int, int]:
         """Post the new findings as one review and mark the comments of vanished ones fixed.
 
         Answers how many comments were posted, how many marked fixed, and how many of the
@@ -112,7 +115,9 @@ class Review:
         open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
         new = [f for f in result.findings if f.fingerprint not in open_comments]
         comments, off_diff = _comments_for(new, changes, self.docs_url)
-        comments = comments[: self.config.comment_cap]
+        # The cap is per push: the comments a cut-short run of this push posted count against it.
+        room = comment_cap - sum(1 for c in existing if c.commit_sha == head_sha)
+        comments = comments[: max(0, room)]
         if off_diff:
             result.notes.append(
                 f"{len(off_diff)} finding(s) are on lines outside the diff, where GitHub takes no comment: "
@@ -127,9 +132,23 @@ class Review:
             )
         current = {f.fingerprint for f in result.findings}
         vanished = [c for fp, c in open_comments.items() if fp not in current]
-        for comment in vanished:
-            self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
+        self._mark_fixed(vanished)
         return len(comments), len(vanished), len(result.findings) - len(new) + len(comments)
+
+    def _mark_fixed(self, comments: list[ReviewComment]) -> None:
+        """Resolve the threads of `comments`, whose findings are gone, and say so in each comment.
+
+        The thread is resolved first: the edit takes the comment out of the open ones, so a run
+        cut short between the two finds the thread still to resolve."""
+        if not comments:
+            return
+        number, head_sha = self.job.pull_number, self.job.head_sha
+        threads = self.repo.review_threads(number)
+        for comment in comments:
+            thread = threads.get(comment.id)
+            if thread is not None and not thread.resolved:
+                self.repo.resolve_review_thread(thread.id)
+            self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
 
     def _post_review(
         self, comments: list[dict[str, Any]]
@@ -142,6 +161,8 @@ class Review:
         if not comments:
             return [], []
         number, head_sha = self.job.pull_number, self.job.head_sha
+        if discarded := self.repo.discard_pending_reviews(number):
+            log.warning("%s: discarded %d pending review(s) left by a review cut short", self.job.head_key, discarded)
         try:
             self.repo.create_review(number, head_sha, _review_body(len(comments)), comments)
             return comments, []
@@ -163,15 +184,26 @@ class Review:
 
     def fail(self, error: BaseException) -> Outcome:
         """Complete the check run after an error no retry will cure, as `on_error` says."""
-        conclusion = self.config.on_error
+        conclusion, chosen_by = self._on_error()
         title = f"goreef could not finish: {_cause(error)} while {self.step}"
         self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
         summary = (
             f"{title} (`{type(error).__name__}`).\n\n"
-            f"The conclusion is `{conclusion}` (`on_error` in `{CONFIG_PATH}`). Re-run the check to try again."
+            f"The conclusion is `{conclusion}` ({chosen_by}). Re-run the check to try again."
         )
         self._complete(conclusion, {"title": title, "summary": summary}, [])
         return Outcome(conclusion, self.check_run_id)
+
+    def _on_error(self) -> tuple[str, str]:
+        """The conclusion of a review that failed, and what chose it.
+
+        A configuration this review could not read (GitHub failing) is no reason to drop the
+        team's choice: the one last read for the repository stands, else the default."""
+        if self.config is not None:
+            return self.config.on_error, f"`on_error` in `{CONFIG_PATH}`"
+        if (remembered := self.last_on_error.recall()) is not None:
+            return remembered, f"`on_error` as last read from `{CONFIG_PATH}`, which could not be read this time"
+        return Config().on_error, f"the default `on_error`: `{CONFIG_PATH}` could not be read"
 
     def _current_pull(self) -> PullRequest:
         pull = self.repo.pull_request(self.job.pull_number)
@@ -182,19 +214,26 @@ class Review:
         return pull
 
     def _configuration(self, base_sha: str) -> tuple[Config, str | None]:
-        """The repository's configuration on the base branch, else its organisation's (the Probot way)."""
-        text = self.repo.file(CONFIG_PATH, base_sha)
-        source = f"{self.job.repository}:{CONFIG_PATH}"
-        if text is None:
-            owner = self.job.repository.split("/")[0]
-            text = self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH)
-            source = f"{owner}/.github:{CONFIG_PATH}"
-        if text is None:
-            return Config(), None
+        """The configuration, and a note when it is malformed (the defaults are used then).
+
+        The `on_error` read is remembered for the reviews that will fail to read it."""
+        text, source = self._configuration_file(base_sha)
         try:
-            return load_config(text), None
+            config = load_config(text)  # no file: the defaults
         except ConfigError as error:
             return Config(), f"{source} is malformed, so the defaults were used: {error}"
+        self.last_on_error.remember(config.on_error)
+        return config, None
+
+    def _configuration_file(self, base_sha: str) -> tuple[bytes | None, str]:
+        """The repository's configuration on the base branch, else its organisation's (the Probot
+        way), and where it comes from; None when neither has one."""
+        text = self.repo.file(CONFIG_PATH, base_sha)
+        if text is not None:
+            return text, f"{self.job.repository}:{CONFIG_PATH}"
+        owner = self.job.repository.split("/")[0]
+        return (self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH),
+                f"{owner}/.github:{CONFIG_PATH}")
 
     def _changed_files(self, base_sha: str) -> list[dict[str, Any]]:
         if self.job.pull_number is not None:
@@ -205,6 +244,10 @@ class Review:
         return functools.cache(lambda path: self.repo.file(path, ref))
 
     def _complete(self, conclusion: str, output: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
+        if annotations:
+            # An earlier attempt may have sent some (an update answered 5xx may have taken
+            # effect): GitHub appends annotations, in order, so the count says which it holds.
+            annotations = annotations[self.repo.annotation_count(self.check_run_id) :]
         batches = [annotations[i : i + render.MAX_ANNOTATIONS_PER_REQUEST]
                    for i in range(0, len(annotations), render.MAX_ANNOTATIONS_PER_REQUEST)] or [[]]
         # GitHub appends each request's annotations: all but the last batch go while in progress.
@@ -247,6 +290,23 @@ class CheckRunRegistry:
         return check_run_id
 
 
+class LastOnError:
+    """The `on_error` last read from a repository's configuration, for a review that cannot read it."""
+
+    TTL = 90 * 24 * 3600  # refreshed by every review; a repository gone quiet is forgotten
+
+    def __init__(self, store: redis.Redis, repository: str):
+        self._store = store
+        self._key = f"goreef:on-error:{repository}"
+
+    def remember(self, on_error: str) -> None:
+        self._store.set(self._key, on_error, ex=self.TTL)
+
+    def recall(self) -> str | None:
+        on_error = self._store.get(self._key)
+        return on_error.decode() if on_error is not None else None
+
+
 def run_review(
     github: GitHubApp,
     store: redis.Redis,
@@ -259,7 +319,7 @@ def run_review(
     """Review `job` once. A superseded head completes quietly; an error the caller will retry
     propagates, any other completes the check run as failed to review (see `on_error`)."""
     started = time.monotonic()
-    current = Review(github, job, docs_url, CheckRunRegistry(store, attempt_id))
+    current = Review(github, job, docs_url, CheckRunRegistry(store, attempt_id), LastOnError(store, job.repository))
     try:
         outcome = current.run()
     except Superseded as moved:

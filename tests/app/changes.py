@@ -21,6 +21,11 @@ FIXED_PRICE = LEAKING_PRICE.replace(
 CLEAN_ADDITION = CLEAN_PRICE + b"\n// Known reports whether item has a price.\nfunc Known(item string) bool {\n\t_, ok := prices[item]\n\treturn ok\n}\n"
 
 
+def leak_lines(source: bytes) -> list[int]:
+    """The lines of `source` that leak a context (each one finding)."""
+    return [i for i, line in enumerate(source.splitlines(), 1) if b"context.WithTimeout" in line]
+
+
 def many_leaks(count: int) -> bytes:
     functions = "".join(
         f"\nfunc Leak{i}(ctx context.Context) error {{\n\tctx, _ = context.WithTimeout(ctx, time.Second)\n"

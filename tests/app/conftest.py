@@ -107,6 +107,7 @@ def emulator(app_key: rsa.RSAPrivateKey) -> Iterator[GitHubEmulator]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
     github = GitHubEmulator(APP_ID, public_pem).start()
+    github.install(INSTALLATION, "acme")  # the App, installed on the organisation of every test repository
     yield github
     github.stop()
 
@@ -212,7 +213,6 @@ def repo_name(request: pytest.FixtureRequest) -> str:
 def repo(request: pytest.FixtureRequest, emulator: GitHubEmulator, go_tree: dict[str, bytes]) -> Iterator[str]:
     """A repository of its own for each test, holding the Go tree on `main`; no fault outlives the test."""
     full_name = repo_name(request)
-    emulator.install(INSTALLATION, "acme")
     emulator.create_repo(full_name, go_tree, installation_id=INSTALLATION)
     yield full_name
     emulator.clear_faults()

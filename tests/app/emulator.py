@@ -4,7 +4,8 @@ It serves what goreef's worker calls, answers with GitHub's payload shapes, and 
 GitHub refuses: an App JWT that does not verify, an unknown or expired installation token, a
 review comment outside the diff, an unknown commit, more than 50 annotations in one request.
 Pull requests are built from real file trees; patches are unified diffs computed like git's.
-Faults (5xx, rate limits, 401) can be injected into the next calls.
+Faults (5xx, rate limits, 401) can be injected into the next calls. The GraphQL endpoint
+serves the review threads of a pull request and their resolution, and nothing else.
 
 The test drives it through Python methods (`create_repo`, `open_pull`, `push`, `fail_next`)
 and reads what goreef did through its state (`check_runs`, `reviews`, `comments`).
@@ -25,8 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import graphql
 import jwt
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from tests.app.serving import serve
@@ -39,6 +41,22 @@ ANNOTATION_LEVELS = {"notice", "warning", "failure"}
 CHECK_STATUSES = {"queued", "in_progress", "completed"}
 CHECK_CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"}
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+MAX_PAGE = 100  # GraphQL connections give at most this many nodes per page
+# The part of GitHub's GraphQL schema goreef uses, with GitHub's names and types: anything
+# else is refused as GitHub refuses a field it does not have.
+GRAPHQL_SCHEMA = graphql.build_schema("""
+    type Query { repository(owner: String!, name: String!): Repository }
+    type Mutation { resolveReviewThread(input: ResolveReviewThreadInput!): ResolveReviewThreadPayload }
+    type Repository { pullRequest(number: Int!): PullRequest }
+    type PullRequest { reviewThreads(first: Int, after: String): PullRequestReviewThreadConnection! }
+    type PullRequestReviewThreadConnection { nodes: [PullRequestReviewThread], pageInfo: PageInfo!, totalCount: Int! }
+    type PageInfo { hasNextPage: Boolean!, endCursor: String }
+    type PullRequestReviewThread { id: ID!, isResolved: Boolean!, comments(first: Int): PullRequestReviewCommentConnection! }
+    type PullRequestReviewCommentConnection { nodes: [PullRequestReviewComment] }
+    type PullRequestReviewComment { id: ID!, databaseId: Int, body: String! }
+    input ResolveReviewThreadInput { threadId: ID!, clientMutationId: String }
+    type ResolveReviewThreadPayload { thread: PullRequestReviewThread, clientMutationId: String }
+""")
 
 Tree = dict[str, bytes]
 
@@ -120,6 +138,7 @@ class Fault:
     remaining: int
     method: str | None = None  # None: any method
     path: re.Pattern[str] | None = None  # None: any path
+    after_effect: bool = False  # the request is served, then its answer replaced by the fault
 
     def matches(self, method: str, path: str) -> bool:
         return (self.remaining > 0 and self.method in (None, method)
@@ -218,12 +237,14 @@ class GitHubEmulator:
             return [dict(c) for c in self._repos[full_name].comments.values() if c["pull_number"] == number]
 
     def fail_next(self, count: int, status: int, *, headers: dict[str, str] | None = None, message: str = "",
-                  method: str | None = None, path: str | None = None) -> None:
+                  method: str | None = None, path: str | None = None, after_effect: bool = False) -> None:
         """The next `count` API calls (of `method` on a path matching `path`, when given) answer
-        `status` instead of being served."""
+        `status` instead of being served; with `after_effect`, they are served and only their
+        answer is lost, as when a gateway times out after GitHub acted."""
         with self._lock:
             pattern = re.compile(path) if path is not None else None
-            self._faults.append(Fault(status, headers or {}, message or "injected fault", count, method, pattern))
+            self._faults.append(Fault(status, headers or {}, message or "injected fault", count, method, pattern,
+                                      after_effect))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -325,13 +346,17 @@ class GitHubEmulator:
                 fault = next((f for f in emulator._faults if f.matches(request.method, request.path)), None)
                 if fault:
                     fault.remaining -= 1
-                    return _error(fault.status, fault.message, fault.headers)
+                    if not fault.after_effect:
+                        return _error(fault.status, fault.message, fault.headers)
+                    g.lost_answer = fault
             if request.path.startswith("/app/"):
                 emulator._verify_app_jwt()
             return None
 
         @app.after_request
         def record(response: Response) -> Response:
+            if (fault := g.pop("lost_answer", None)) is not None:
+                response = _error(fault.status, fault.message, fault.headers)
             with emulator._lock:
                 emulator.requests.append((request.method, request.full_path.rstrip("?"), response.status_code))
             return response
@@ -492,7 +517,8 @@ class GitHubEmulator:
                     return _error(422, "Unprocessable Entity", errors=[refusal])
             state = {"COMMENT": "COMMENTED"}.get(body.get("event"), body.get("event", "PENDING"))
             with emulator._lock:
-                if state == "PENDING" and any(r["state"] == "PENDING" for r in repo.reviews.get(number, [])):
+                # A pending review blocks every new review of its author, submitted or not.
+                if any(r["state"] == "PENDING" for r in repo.reviews.get(number, [])):
                     abort(422, "Unprocessable Entity: User can only have one pending review per pull request")
                 review = {"id": next(emulator._ids), "commit_id": commit_id, "body": body.get("body", ""),
                           "state": state, "user": {"login": BOT_LOGIN, "type": "Bot"},
@@ -506,9 +532,22 @@ class GitHubEmulator:
                         "id": comment_id, "pull_number": number, "pull_request_review_id": review["id"],
                         "commit_id": commit_id, "path": comment["path"], "line": comment["line"],
                         "start_line": comment.get("start_line"), "side": comment.get("side", "RIGHT"),
-                        "body": comment["body"], "edits": 0,
+                        "body": comment["body"], "edits": 0, "resolved": False,  # each opens a thread of its own
                     }
             return jsonify(review)
+
+        @app.post("/graphql")
+        def graphql_endpoint() -> Response:
+            installation_id = emulator._installation_for_token(
+                "This endpoint requires you to be authenticated.")
+            body = _json_body()
+            result = graphql.graphql_sync(GRAPHQL_SCHEMA, body.get("query") or "", root_value=_GraphQLRoot(
+                emulator, installation_id), variable_values=body.get("variables"))
+            answer: dict[str, Any] = {"data": result.data}
+            if result.errors:  # GitHub gives an error's kind as `type` beside its message
+                answer["errors"] = [{**{k: v for k, v in e.formatted.items() if k != "extensions"},
+                                     **(e.extensions or {})} for e in result.errors]
+            return jsonify(answer)
 
         @app.delete("/repos/<owner>/<name>/pulls/<int:number>/reviews/<int:review_id>")
         def delete_pending_review(owner: str, name: str, number: int, review_id: int) -> Response:
@@ -540,11 +579,18 @@ class GitHubEmulator:
         if claims["exp"] - claims["iat"] > 600 or claims["iat"] > time.time() + 30:
             abort(401, "'Expiration time' claim ('exp') is too far in the future")
 
-    def _repo_for_token(self, owner: str, name: str) -> Repo:
+    def _installation_for_token(self, missing: str = "Bad credentials") -> int:
+        """The installation whose token authenticates the request; 401 (`missing` when there is none)."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if not token:
+            abort(401, missing)
         installation_id, expires = self._tokens.get(token, (None, 0.0))
-        if scheme.lower() not in {"token", "bearer"} or expires < time.time():
+        if scheme.lower() not in {"token", "bearer"} or installation_id is None or expires < time.time():
             abort(401, "Bad credentials")
+        return installation_id
+
+    def _repo_for_token(self, owner: str, name: str) -> Repo:
+        installation_id = self._installation_for_token()
         repo = self._repos.get(f"{owner}/{name}")
         if repo is None or repo.installation_id != installation_id:
             abort(404, "Not Found")
@@ -590,9 +636,67 @@ class GitHubEmulator:
         return {
             **{k: comment[k] for k in ("id", "pull_request_review_id", "commit_id", "path", "line", "start_line",
                                          "side", "body")},
+            # GitHub moves `commit_id` along with later pushes; this one stays where it was posted.
+            "original_commit_id": comment["commit_id"],
             "url": f"{self.url}/repos/{repo.full_name}/pulls/comments/{comment['id']}",
             "user": {"login": BOT_LOGIN, "type": "Bot"},
         }
+
+
+class _GraphQLRoot:
+    """Resolves the GraphQL schema's root fields for one installation: the review threads of a
+    pull request (goreef's comments, one thread each) and their resolution."""
+
+    def __init__(self, emulator: GitHubEmulator, installation_id: int):
+        self._emulator = emulator
+        self._installation_id = installation_id
+
+    def repository(self, info: graphql.GraphQLResolveInfo, owner: str, name: str) -> dict[str, Any]:
+        repo = self._emulator._repos.get(f"{owner}/{name}")
+        if repo is None or repo.installation_id != self._installation_id:
+            raise _not_found(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
+        return {"pullRequest": lambda info, number: self._pull_request(repo, number)}
+
+    def resolveReviewThread(self, info: graphql.GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self._emulator._lock:
+            comment = next((c for repo in self._emulator._repos.values() if repo.installation_id == self._installation_id
+                            for c in repo.comments.values() if _thread_id(c) == input["threadId"]), None)
+            if comment is None:
+                raise _not_found(f"Could not resolve to a node with the global id of '{input['threadId']}'")
+            comment["resolved"] = True
+            return {"thread": _thread(comment), "clientMutationId": input.get("clientMutationId")}
+
+    def _pull_request(self, repo: Repo, number: int) -> dict[str, Any] | None:
+        if number not in repo.pulls:
+            raise _not_found(f"Could not resolve to a PullRequest with the number of {number}.")
+        threads = [_thread(c) for c in self._emulator.comments(repo.full_name, number)]
+        return {"reviewThreads": lambda info, first=None, after=None: _connection(threads, first, after, "reviewThreads")}
+
+
+def _thread_id(comment: dict[str, Any]) -> str:
+    return f"PRRT_{comment['id']}"
+
+
+def _thread(comment: dict[str, Any]) -> dict[str, Any]:
+    node = {"id": f"PRRC_{comment['id']}", "databaseId": comment["id"], "body": comment["body"]}
+    return {"id": _thread_id(comment), "isResolved": comment["resolved"],
+            "comments": lambda info, first=None: _connection([node], first, None, "comments")}
+
+
+def _connection(nodes: list[dict[str, Any]], first: int | None, after: str | None, name: str) -> dict[str, Any]:
+    """One page of `nodes` as GitHub pages a connection: `first` required, at most 100, opaque cursors."""
+    if first is None or not 1 <= first <= MAX_PAGE:
+        raise graphql.GraphQLError(f"You must provide a `first` value between 1 and {MAX_PAGE} to properly "
+                                   f"paginate the `{name}` connection.")
+    start = int(base64.b64decode(after)) if after else 0
+    page = nodes[start : start + first]
+    end = start + len(page)
+    return {"nodes": page, "totalCount": len(nodes),
+            "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": base64.b64encode(str(end).encode()).decode()}}
+
+
+def _not_found(message: str) -> graphql.GraphQLError:
+    return graphql.GraphQLError(message, extensions={"type": "NOT_FOUND"})
 
 
 def _check_review_comment(comment: dict[str, Any], files: dict[str, dict[str, Any]]) -> None:

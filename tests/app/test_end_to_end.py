@@ -71,6 +71,7 @@ def test_a_push_that_fixes_the_leak_succeeds_and_marks_the_comment_fixed(
     assert len(emulator.reviews(repo, number)) == 1
     [comment] = emulator.comments(repo, number)
     assert comment["body"].startswith(f"✅ Fixed in {fix[:7]}.")
+    assert comment["resolved"]  # its thread, through GraphQL's resolveReviewThread
 
 
 def test_a_push_that_keeps_the_leak_adds_no_comment(

@@ -18,7 +18,7 @@ import requests
 from github import RateLimitExceededExceedsMaxWait
 from urllib3.util.retry import RequestHistory
 
-from tests.app.changes import LEAKING_PRICE, PRICE, many_leaks
+from tests.app.changes import LEAKING_PRICE, PRICE, leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION, WEBHOOK_SECRET, free_port, only_check_run, repo_name, start_redis, stop
 from tests.app.emulator import GitHubEmulator
 from tests.app.serving import serve
@@ -62,7 +62,9 @@ CALLS = [  # every call of a review, in order
     ("GET", r"/pulls/\d+/files$"),
     ("GET", r"/contents/fetch/price\.go$"),
     ("GET", r"/pulls/\d+/comments$"),
+    ("GET", r"/pulls/\d+/reviews$"),
     ("POST", r"/pulls/\d+/reviews$"),
+    ("GET", r"/check-runs/\d+$"),
     ("PATCH", r"/check-runs/\d+$"),
 ]
 
@@ -83,6 +85,26 @@ def test_server_errors_on_any_call_are_retried(deliver, webhooks: WebhookSender,
     assert answers[:2] == [status, status] and answers[2] < 500
     assert outcome["status"] == "failure"
     assert_reviewed_once(emulator, repo, number)
+
+
+@pytest.mark.parametrize("leaks", [60, 6], ids=["a-batch-before-the-last", "the-last-batch"])
+def test_annotations_are_not_sent_twice_when_their_update_was_answered_502_after_taking_effect(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, leaks: int
+) -> None:
+    number = emulator.open_pull(repo, {"fetch/leaks.go": many_leaks(leaks)})
+    # The first update carrying annotations: 50 of 60 while in progress, or all 6 with the completion.
+    emulator.fail_next(1, 502, method="PATCH", path=r"/check-runs/\d+$", after_effect=True)
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert statuses(emulator, "PATCH", rf"/{repo}/check-runs/\d+$")[0] == 502
+    assert (outcome["status"], run["status"], run["conclusion"]) == ("failure", "completed", "failure")
+    annotated = [(a["path"], a["start_line"]) for a in run["annotations"]]
+    assert sorted(annotated) == sorted(set(annotated)) and len(annotated) == leaks
+    # The retried review posted nothing twice, and no more than the comment cap.
+    assert len(emulator.reviews(repo, number)) == 1
+    assert len(emulator.comments(repo, number)) == min(leaks, 30)
 
 
 def test_task_retries_back_off_exponentially_with_jitter() -> None:
@@ -185,10 +207,6 @@ def test_a_token_refused_again_after_its_refresh_is_not_refreshed_in_a_loop(
 LEAKS_IN_FILE = 6
 
 
-def leak_lines(source: bytes) -> list[int]:
-    return [i for i, line in enumerate(source.splitlines(), 1) if b"context.WithTimeout" in line]
-
-
 @pytest.mark.parametrize(
     ("refused", "error"),
     [
@@ -283,4 +301,26 @@ def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
     assert run["output"]["title"] == "goreef could not finish: GitHub answered 502 while listing the changed files"
     assert len(statuses(emulator, "GET", rf"/{repo}/pulls/\d+/files$")) == (tasks.MAX_RETRIES + 1) * 6
     assert emulator.reviews(repo, number) == []
+    emulator.clear_faults()
+
+
+@pytest.mark.parametrize(("read_before", "conclusion"), [(True, "failure"), (False, "neutral")],
+                         ids=["read-by-an-earlier-review", "never-read"])
+def test_a_configuration_that_cannot_be_read_keeps_the_on_error_last_read(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request,
+    read_before: bool, conclusion: str
+) -> None:
+    repo = repo_name(request)
+    emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"on_error: failure\n"}, installation_id=INSTALLATION)
+    if read_before:
+        deliver("pull_request", webhooks.pull_request(repo, emulator.open_pull(repo, {}, head_ref="earlier"), "opened"))
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    emulator.fail_next(10_000, 502, method="GET", path=r"/contents/\.github/goreef\.yml$")
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert (outcome["status"], run["status"], run["conclusion"]) == (conclusion, "completed", conclusion)
+    assert run["output"]["title"] == "goreef could not finish: GitHub answered 502 while reading the configuration"
+    assert f"The conclusion is `{conclusion}`" in run["output"]["summary"]
     emulator.clear_faults()

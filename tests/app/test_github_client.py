@@ -7,13 +7,15 @@ from dataclasses import replace
 
 import pytest
 import redis
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from github import GithubException
+from github import GithubException, UnknownObjectException
 
+from tests.app.changes import leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION
 from tests.app.emulator import GitHubEmulator
-from workers.github_client import GitHubApp, WriteBudget
+from workers.github_client import RESOLVE_REVIEW_THREAD_MUTATION, GitHubApp, WriteBudget
 from workers.settings import Settings
 
 
@@ -151,3 +153,47 @@ def test_write_budget_is_shared_and_waits(redis_client: redis.Redis) -> None:
 
     second.acquire()  # the fourth write in a minute waits for the oldest to leave the window
     assert len(waits) == 1 and 59 < waits[0] <= 60
+
+
+def test_review_threads_are_read_and_resolved_through_graphql(github: GitHubApp, emulator: GitHubEmulator,
+                                                              repo: str) -> None:
+    source = many_leaks(3)
+    number = emulator.open_pull(repo, {"fetch/leaks.go": source})
+    client = github.repository(INSTALLATION, repo)
+    comments = [{"path": "fetch/leaks.go", "line": line, "side": "RIGHT", "body": "leak"} for line in leak_lines(source)]
+    client.create_review(number, emulator.pull(repo, number).head_sha, "goreef", comments)
+    [first, *others] = sorted(emulator.comments(repo, number), key=lambda c: c["id"])
+
+    threads = client.review_threads(number)
+    client.resolve_review_thread(threads[first["id"]].id)
+
+    assert sorted(threads) == sorted(c["id"] for c in [first, *others])
+    assert not any(thread.resolved for thread in threads.values())
+    assert client.review_threads(number)[first["id"]].resolved
+    assert [c["resolved"] for c in emulator.comments(repo, number) if c["id"] != first["id"]] == [False, False]
+
+
+def test_graphql_is_as_strict_as_github(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
+    client = github.repository(INSTALLATION, repo)
+    owner, name = repo.split("/")
+    unpaged = """query($owner: String!, $name: String!, $number: Int!) {
+      repository(owner: $owner, name: $name) { pullRequest(number: $number) { reviewThreads { nodes { id } } } }
+    }"""
+
+    def post(query: str, variables: dict, headers: dict[str, str]) -> requests.Response:
+        return requests.post(emulator.url + "/graphql", json={"query": query, "variables": variables},
+                             headers=headers, timeout=10)
+
+    token = {"Authorization": f"token {github.tokens.get(INSTALLATION)}"}
+    anonymous = post(RESOLVE_REVIEW_THREAD_MUTATION, {"threadId": "PRRT_1"}, {})
+    unknown_field = post("{ viewer { login } }", {}, token).json()
+    not_paginated = post(unpaged, {"owner": owner, "name": name, "number": emulator.open_pull(repo, {})}, token).json()
+
+    assert anonymous.status_code == 401
+    assert anonymous.json()["message"] == "This endpoint requires you to be authenticated."
+    assert unknown_field["data"] is None and "'viewer'" in unknown_field["errors"][0]["message"]
+    assert "paginate the `reviewThreads` connection" in not_paginated["errors"][0]["message"]
+    with pytest.raises(UnknownObjectException):
+        client.resolve_review_thread("PRRT_nope")
+    with pytest.raises(UnknownObjectException):
+        client.review_threads(999)
