@@ -27,12 +27,16 @@ ADDED_PER_FILE = 40
 
 
 def make_change(count: int) -> tuple[str, dict[str, bytes]]:
-    """A diff over `count` stdlib files (of 120+ lines each), 40 added lines in each."""
+    """A diff over `count` stdlib files (of 120 to 2,000 lines), 40 added lines in each. The
+    stdlib has fewer such files than the largest sizes ask for: past them the same files
+    come again under another top folder (`copy1/...`), as the packages of a monorepo would."""
     root = goroot_src()
-    chosen = [p for p in stdlib_files(root) if 120 <= p.read_bytes().count(b"\n") <= 2_000][:count]
+    pool = [p for p in stdlib_files(root) if 120 <= p.read_bytes().count(b"\n") <= 2_000]
     heads, diffs = {}, []
-    for path in chosen:
-        relative = str(path.relative_to(root))
+    for number in range(count):
+        path = pool[number % len(pool)]
+        copy = number // len(pool)
+        relative = (f"copy{copy}/" if copy else "") + str(path.relative_to(root))
         head = path.read_text(errors="replace").splitlines(keepends=True)
         middle = len(head) // 2
         base = head[: middle - ADDED_PER_FILE // 2] + head[middle + ADDED_PER_FILE // 2 :]
