@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.leaks._resources import Resource, lifetime
-from reviewers.rules.leaks._types import _DECLARATION_TYPES, _OPERATION_TYPES, _owned_nodes, functions_around, type_index, unit_label
+from reviewers.rules.leaks._types import _DECLARATION_TYPES, _OPERATION_TYPES, functions_around, type_index, unit_label
+from reviewers.syntax import own_nodes, owned_nodes
 from reviewers.syntax import FUNCTION_TYPES, ancestors
 
 TYPES = b"""package p
@@ -116,10 +117,11 @@ def _body_walk(function):
 def test_nodes_are_owned_by_the_function_whose_body_holds_them():
     file = GoFile("p.go", NESTED)
     for node_types in (_OPERATION_TYPES, _DECLARATION_TYPES):
-        owned = _owned_nodes(file, node_types)
+        owned = owned_nodes(file, node_types)
         for function in (f for node_type in FUNCTION_TYPES for f in file.nodes(node_type)):
             walked = [n for n in _body_walk(function) if n.type in node_types]
             assert owned.get(function.start_byte, []) == walked, file.text(function)
+            assert own_nodes(file, function, node_types) == walked, file.text(function)
 
 
 def test_functions_around_are_the_function_ancestors():

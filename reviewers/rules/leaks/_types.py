@@ -27,7 +27,7 @@ from tree_sitter import Node
 
 from ...gosource import GoFile, captures
 from ...gosource import matches as _matches
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, qualified_name, receiver_type, top_level_specs
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, own_nodes, qualified_name, receiver_type, top_level_specs
 
 CHAN, MUTEX, WAITGROUP, CONTEXT, TIMER, OTHER = "chan", "mutex", "waitgroup", "context", "timer", "other"
 
@@ -261,7 +261,7 @@ class TypeIndex:
         before `use`."""
         cache_key = (function.start_byte, function.end_byte)
         if cache_key not in self._declared:
-            owned = _owned_nodes(self.file, _DECLARATION_TYPES, function).get(function.start_byte, [])
+            owned = own_nodes(self.file, function, _DECLARATION_TYPES)
             self._declared[cache_key] = _declarations(self.file, function, owned)
         before = [d for d in self._declared[cache_key].get(name, []) if d[0] <= use.start_byte]
         return (function, before[-1][1], before[-1][2]) if before else None
@@ -391,7 +391,7 @@ class TypeIndex:
             method = _enclosing_method(file, function)
             type_name = receiver_type(file, method) if method is not None else None
         unit = Unit(self._unit_key(function), function, type_name)
-        for node in _owned_nodes(file, _OPERATION_TYPES, function).get(function.start_byte, []):
+        for node in own_nodes(file, function, _OPERATION_TYPES):
             self._record(unit, node)
         return unit
 
@@ -449,39 +449,6 @@ class TypeIndex:
 # What a unit records: its operations and calls; the declarations its names resolve to.
 _OPERATION_TYPES = ("call_expression", "send_statement", "unary_expression", "range_clause")
 _DECLARATION_TYPES = ("var_spec", "short_var_declaration", "range_clause", "receive_statement")
-
-
-def _owned_nodes(file: GoFile, node_types: tuple[str, ...], within: Node | None = None) -> dict[int, list[Node]]:
-    """The nodes of these (indexed) types, grouped by the function whose body holds them
-    directly (not through a function literal in it), keyed by the function's start byte; each
-    list in source order, outer nodes first. One sweep over the file's node index (or, given
-    a function `within`, over its part: callers ask per function, since few units are built)
-    instead of a walk of every function's body."""
-    # Regions, nested as the tree nests them: a function's body belongs to the function; a
-    # literal's signature belongs to no one (it is neither the literal's body nor its outer's).
-    events: list[tuple[int, int, int, Node, int | None]] = []
-    for node_type in FUNCTION_TYPES:
-        for function in file.nodes(node_type, within=within):
-            if function.type == "func_literal":
-                events.append((function.start_byte, -function.end_byte, 0, function, None))
-            body = function.child_by_field_name("body")
-            if body is not None:
-                events.append((body.start_byte, -body.end_byte, 0, body, function.start_byte))
-    for node_type in node_types:
-        events.extend((node.start_byte, -node.end_byte, 1, node, None) for node in file.nodes(node_type, within=within))
-    # Sorted by (start, -end): a region comes before what it holds, a call `func(){...}()`
-    # before the literal it starts with.
-    events.sort(key=lambda event: event[:3])
-    owned: dict[int, list[Node]] = {}
-    regions: list[tuple[int, int | None]] = []  # (end byte, owner) of the regions around
-    for start, _, is_node, node, owner in events:
-        while regions and regions[-1][0] <= start:
-            regions.pop()
-        if not is_node:
-            regions.append((node.end_byte, owner))
-        elif regions and regions[-1][1] is not None:
-            owned.setdefault(regions[-1][1], []).append(node)
-    return owned
 
 
 def functions_around(file: GoFile, node: Node) -> Iterator[Node]:
