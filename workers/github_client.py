@@ -117,21 +117,32 @@ def _refusal_as_review_refused() -> Iterator[None]:
         raise ReviewRefused("; ".join(errors) or str(data.get("message") or error)) from error
 
 
+WRITES = frozenset({"POST", "PATCH"})
+
+
 class _Retry(GithubRetry):
     """GithubRetry, made to wait out every rate limit as told and to never duplicate a write.
 
     GitHub signals limits three ways: 403 or 429 with `Retry-After` (secondary), and 403 or
     429 with `x-ratelimit-remaining: 0` and the `x-ratelimit-reset` time (primary). A wait
     longer than `max_rate_limit_wait` raises instead: the task retries later without holding
-    a worker. A POST or PATCH answered 5xx may have taken effect, so it surfaces as an error
+    a worker. A POST or PATCH answered 5xx (or not answered in time) may have taken effect, so it surfaces as an error
     and the idempotent task retries as a whole instead of re-sending it (a duplicate review,
     annotations appended twice to a check run).
     """
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method in {"POST", "PATCH"} and status_code >= 500:
+        if method in WRITES and status_code >= 500:
             return False
         return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> "_Retry":
+        # A write whose answer never came (a read timeout) may have taken effect, like one
+        # answered 5xx: it is not re-sent either.
+        error = kwargs.get("error")
+        if method in WRITES and error is not None and self._is_read_error(error):
+            raise error
+        return super().increment(method, url, *args, **kwargs)
 
     def get_retry_after(self, response: Any) -> float | None:
         wait = super().get_retry_after(response)

@@ -15,7 +15,9 @@ from github import GithubException, UnknownObjectException
 from tests.app.changes import leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION
 from tests.app.emulator import GitHubEmulator
-from workers.github_client import RESOLVE_REVIEW_THREAD_MUTATION, GitHubApp, WriteBudget
+from urllib3.exceptions import ReadTimeoutError
+
+from workers.github_client import RESOLVE_REVIEW_THREAD_MUTATION, GitHubApp, WriteBudget, retry_policy
 from workers.settings import Settings
 
 
@@ -117,6 +119,16 @@ def test_a_post_is_not_resent_after_a_server_error(github: GitHubApp, emulator: 
         client.create_check_run(head_sha, name="goreef", status="in_progress")
     assert failed.value.status == 502
     assert calls(emulator, "POST", f"/repos/{repo}/check-runs") == [502]
+
+
+def test_a_write_whose_answer_timed_out_is_not_resent_but_a_read_is(settings: Settings) -> None:
+    policy = retry_policy(settings)
+    timed_out = ReadTimeoutError(None, "/repos/o/r/pulls/1/reviews", "Read timed out.")
+
+    for write in ("POST", "PATCH"):
+        with pytest.raises(ReadTimeoutError):
+            policy.increment(write, "/repos/o/r/pulls/1/reviews", error=timed_out)
+    assert policy.increment("GET", "/repos/o/r/pulls/1", error=timed_out).total == policy.total - 1
 
 
 def test_check_runs_and_reviews_round_trip(github: GitHubApp, emulator: GitHubEmulator, repo: str) -> None:
