@@ -33,8 +33,12 @@ def index() -> str:
 @rule_pages.get("/rules/<rule_id>")
 def page(rule_id: str) -> str:
     rule = get_rule(rule_id) or abort(404, f"no rule {rule_id}")
+    title = f"{escape(rule.id)} {escape(rule.name)}"
     header = f'<p><a href="/rules">All rules</a> · severity <strong>{escape(_severity(rule))}</strong></p>'
-    return PAGE.format(title=f"{escape(rule.id)} {escape(rule.name)}", body=header + to_html(rule.doc))
+    # The doc's first line is `GRNNN name: summary`: the heading and a lead paragraph.
+    summary, _, sections = rule.doc.strip().partition("\n")
+    lead = to_html(summary.split(": ", 1)[-1])
+    return PAGE.format(title=title, body=f"{header}<h1>{title}</h1>{lead}{to_html(sections)}")
 
 
 def _severity(rule: Rule) -> str:

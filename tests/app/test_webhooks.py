@@ -234,6 +234,7 @@ def test_rule_pages_render_the_rule_docs(webapp_url: str) -> None:
 
     assert index.status_code == 200 and 'href="/rules/GR203"' in index.text
     assert page.status_code == 200 and "<h2>What it does</h2>" in page.text
+    assert "<h1>GR203 cancel-discarded</h1>" in page.text and "the cancel function of a derived context" in page.text
     assert requests.get(webapp_url + "/rules/GR999", timeout=10).status_code == 404
 
 
