@@ -1,8 +1,10 @@
-"""The goroutine and channel helpers of the GR1xx rules (`reviewers/rules/leaks/_goroutines.py`)."""
+"""The goroutine helpers (`reviewers/goroutines.py`) and the channel helpers of the GR1xx rules
+(`reviewers/rules/leaks/_goroutines.py`)."""
 
 from __future__ import annotations
 
 from reviewers.gosource import GoFile, captures
+from reviewers.goroutines import goroutines
 from reviewers.rules.leaks import _goroutines as g
 from reviewers.rules.leaks import gr108_loop_variable_capture, gr109_unstopped_ticker, gr110_time_after_in_loop
 
@@ -36,7 +38,7 @@ def file(source: bytes = SOURCE, version=None) -> GoFile:
 
 def test_goroutine_bodies_are_resolved():
     f = file()
-    kinds = [(f.line(x.statement), x.body.type if x.body else None, x.bindings) for x in g.goroutines(f)]
+    kinds = [(f.line(x.statement), x.body.type if x.body else None, x.bindings) for x in goroutines(f)]
     assert kinds == [
         (13, "func_literal", ()),
         (15, "func_literal", ()),
@@ -49,10 +51,10 @@ def test_goroutine_bodies_are_resolved():
 
 def test_inner_and_outer_names():
     f = file()
-    worker = g.goroutines(f)[2]
+    worker = goroutines(f)[2]
     assert worker.inner("c") == "out" and worker.outer("out") == "c"
     assert worker.inner("a") is None
-    literal = g.goroutines(f)[0]
+    literal = goroutines(f)[0]
     assert literal.inner("a") == "a" and literal.outer("s.wg") == "s.wg"
 
 

@@ -54,7 +54,7 @@ from typing import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ..leaks._goroutines import goroutine_at
+from ...goroutines import goroutine_at
 from ._helpers import handler_goroutines
 from .gr202_goroutine_without_context import RULE as GR202
 

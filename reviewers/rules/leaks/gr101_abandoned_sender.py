@@ -65,7 +65,8 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import descendants, enclosing_loops, select_cases
-from ._goroutines import Channel, Goroutine, Operation, channel_expression, channels, communication_case, returns_between, scope_goroutines
+from ...goroutines import Goroutine, scope_goroutines
+from ._goroutines import Channel, Operation, channel_expression, channels, communication_case, returns_between
 
 REMEDIATION = """\
 ch := make(chan int, 1) // room for the one result: the send never blocks

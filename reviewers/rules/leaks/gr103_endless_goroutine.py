@@ -56,7 +56,8 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
-from ._goroutines import goroutines, has_way_out, running_goroutine
+from ...goroutines import goroutines, running_goroutine
+from ._goroutines import has_way_out
 
 REMEDIATION = """\
 go func() {

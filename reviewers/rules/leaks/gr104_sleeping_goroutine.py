@@ -54,7 +54,8 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import context_scope, qualified_name, select_cases
-from ._goroutines import body_nodes, communication_case, goroutines, is_done_case
+from ...goroutines import body_nodes, goroutines
+from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\
 go func(ctx context.Context) {

@@ -51,7 +51,8 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import scope_nodes
-from ._goroutines import body_nodes, call_receiver, goroutines, method_calls, scope_root
+from ...goroutines import body_nodes, goroutines, scope_root
+from ._goroutines import call_receiver, method_calls
 
 REMEDIATION = """\
 wg.Add(1) // before go: Wait cannot miss it

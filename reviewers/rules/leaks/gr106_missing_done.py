@@ -53,7 +53,8 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import ancestors, enclosing_function
-from ._goroutines import Goroutine, body_nodes, call_receiver, goroutines, is_local, method_calls, preceding_add
+from ...goroutines import Goroutine, body_nodes, goroutines
+from ._goroutines import call_receiver, is_local, method_calls, preceding_add
 
 REMEDIATION = """\
 wg.Add(1)

@@ -47,7 +47,7 @@ from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
 from ...syntax import enclosing_loops, is_inside
-from ._goroutines import Goroutine, goroutines
+from ...goroutines import Goroutine, goroutines
 
 REMEDIATION = """\
 for _, item := range items {
