@@ -133,6 +133,13 @@ def top_level_specs(file: GoFile, kinds: tuple[str, ...] = ("var",)) -> list[Nod
     return [spec for spec in specs if spec.type in wanted]
 
 
+def unparen(node: Node) -> Node:
+    """The expression inside any parentheses around it."""
+    while node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    return node
+
+
 def is_inside(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 

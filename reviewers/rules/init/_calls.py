@@ -26,7 +26,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...gosource import GoFile, captures
-from ...syntax import ancestors, callee, is_inside, qualified_name, top_level_specs
+from ...syntax import ancestors, callee, is_inside, qualified_name, top_level_specs, unparen
 
 IO = "io"
 WAIT = "wait"
@@ -183,12 +183,6 @@ def _called_on_the_spot(literal: Node) -> bool:
     return function is not None and function.id == literal.id
 
 
-def _unparen(node: Node) -> Node:
-    while node.type == "parenthesized_expression" and node.named_children:
-        node = node.named_children[0]
-    return node
-
-
 # -- kinds of values ---------------------------------------------------------------------------
 def kind_of_type(file: GoFile, type_node: Node | None) -> str | None:
     if type_node is None:
@@ -203,9 +197,9 @@ def kind_of_type(file: GoFile, type_node: Node | None) -> str | None:
 def kind_of_value(file: GoFile, value: Node, package: "Package | None" = None) -> str | None:
     """The kind of a value from how it is made; with `package`, also from the declared result
     of the package function that returns it (`db := openDB()`)."""
-    value = _unparen(value)
+    value = unparen(value)
     if value.type == "unary_expression" and file.text(value.child_by_field_name("operator")) == "&":
-        value = _unparen(value.child_by_field_name("operand"))
+        value = unparen(value.child_by_field_name("operand"))
     if value.type == "composite_literal":
         return kind_of_type(file, value.child_by_field_name("type"))
     if value.type == "selector_expression":
@@ -329,9 +323,9 @@ def _is_case_communication(node: Node) -> bool:
 
 def _short(file: GoFile, node: Node) -> str:
     """A call's callee for a chain: `client.Do`, `exec.Command(...).Run`."""
-    function = _unparen(node.child_by_field_name("function"))
+    function = unparen(node.child_by_field_name("function"))
     if function.type == "selector_expression":
-        operand = _unparen(function.child_by_field_name("operand"))
+        operand = unparen(function.child_by_field_name("operand"))
         field_name = file.text(function.child_by_field_name("field"))
         if operand.type == "call_expression":
             return f"{_short(file, operand)}(...).{field_name}"
@@ -352,7 +346,7 @@ class _Kinds:
         return name in self.local
 
     def of(self, file: GoFile, operand: Node) -> str | None:
-        operand = _unparen(operand)
+        operand = unparen(operand)
         if operand.type == "identifier":
             name = file.text(operand)
             return self.local[name] if name in self.local else self.package.variables.get(name)
@@ -370,7 +364,7 @@ def _call_effect(file: GoFile, call: Node, kinds: _Kinds) -> Effect | None:
         return None
     if qualified == "time.Sleep":
         return Effect(call, callee(file, call), WAIT, "a `time.Sleep`")
-    function = _unparen(call.child_by_field_name("function"))
+    function = unparen(call.child_by_field_name("function"))
     if function.type != "selector_expression" or qualified is not None:
         return None
     method = file.text(function.child_by_field_name("field"))

@@ -25,7 +25,7 @@ from tree_sitter import Node
 
 from ...gosource import GoFile, captures
 from ...rule import Fix
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, enclosing_function, qualified_name
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, enclosing_function, qualified_name, unparen
 
 CLOSE, HAND, READ = "close", "hand", "read"
 
@@ -366,8 +366,7 @@ class _Walk:
 
 def _conjuncts(condition: Node, operator: str) -> list[Node]:
     """`a && b && c` -> [a, b, c] (through parentheses)."""
-    while condition.type == "parenthesized_expression" and condition.named_children:
-        condition = condition.named_children[0]
+    condition = unparen(condition)
     op = condition.child_by_field_name("operator")
     if condition.type == "binary_expression" and op is not None and op.type == operator:
         return _conjuncts(condition.child_by_field_name("left"), operator) + _conjuncts(condition.child_by_field_name("right"), operator)

@@ -15,7 +15,7 @@ from typing import Iterator
 from tree_sitter import Node
 
 from ...gosource import GoFile
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, is_inside, qualified_name, top_level_specs
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, is_inside, qualified_name, top_level_specs, unparen
 
 UNSAFE_POINTER = "unsafe.Pointer"
 UINTPTR = "uintptr"
@@ -25,12 +25,6 @@ POINTER_RESULTS = frozenset({
     "unsafe.Pointer", "unsafe.Add",
     "sync/atomic.LoadPointer", "sync/atomic.SwapPointer",
 })
-
-
-def unparen(node: Node) -> Node:
-    while node.type == "parenthesized_expression" and node.named_children:
-        node = node.named_children[0]
-    return node
 
 
 def call_argument(node: Node) -> Node | None:

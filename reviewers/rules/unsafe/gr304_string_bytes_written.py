@@ -45,8 +45,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, enclosing_function, qualified_name
-from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call, unparen
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, enclosing_function, qualified_name, unparen
+from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call
 
 REMEDIATION = """\
 b := []byte(s) // copy before writing: strings are immutable

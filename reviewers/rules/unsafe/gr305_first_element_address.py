@@ -51,8 +51,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, qualified_name
-from ._helpers import arguments_of, bindings, has_directive, unparen
+from ...syntax import FUNCTION_TYPES, ancestors, qualified_name, unparen
+from ._helpers import arguments_of, bindings, has_directive
 
 POSITIVE = re.compile(r"(>|!=)\s*0\b|>=\s*1\b")
 UNSAFE_TAKERS = frozenset({"unsafe.Pointer", "unsafe.Slice", "unsafe.String"})

@@ -53,8 +53,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name, top_level_specs
-from ._helpers import bindings, call_argument, left_spine, manages_memory_by_hand, pointer_to_uintptr, unparen
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name, top_level_specs, unparen
+from ._helpers import bindings, call_argument, left_spine, manages_memory_by_hand, pointer_to_uintptr
 
 REMEDIATION = """\
 type node struct {

@@ -51,8 +51,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, qualified_name, receiver_type
-from ._helpers import arguments_of, bindings, field_types, type_name, unparen
+from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, qualified_name, receiver_type, unparen
+from ._helpers import arguments_of, bindings, field_types, type_name
 
 BUFFER_TYPES = frozenset({
     "bytes.Buffer", "strings.Builder", "bufio.Reader", "bufio.Writer",

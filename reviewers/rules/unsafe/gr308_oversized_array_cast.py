@@ -41,8 +41,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, descendants
-from ._helpers import bindings, call_argument, is_pointer_expression, is_unsafe_pointer_call, package_bindings, type_name, unparen, unsafe_local_name
+from ...syntax import FUNCTION_TYPES, ancestors, descendants, unparen
+from ._helpers import bindings, call_argument, is_pointer_expression, is_unsafe_pointer_call, package_bindings, type_name, unsafe_local_name
 
 THRESHOLD = 1 << 16
 
