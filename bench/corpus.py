@@ -17,7 +17,9 @@ def stdlib_files(root: Path | None = None) -> list[Path]:
     root = root or goroot_src()
     files = []
     for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if d not in ("testdata", "vendor") and not d.startswith((".", "_")))
+        subdirectories[:] = sorted(
+            d for d in subdirectories if d not in ("testdata", "vendor") and not d.startswith((".", "_"))
+        )
         files.extend(Path(directory) / n for n in sorted(names) if n.endswith(".go") and not n.endswith("_test.go"))
     return files
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.webhook_load import (  # noqa: E402
+from bench.webhook_load import (
     SECRET,
     app_environment,
     app_key,
@@ -35,9 +35,9 @@ from bench.webhook_load import (  # noqa: E402
     procfile_command,
     running,
 )
-from tests.app.changes import LEAKING_PRICE, PRICE  # noqa: E402
-from tests.app.emulator import GitHubEmulator  # noqa: E402
-from tests.app.webhooks import WebhookSender  # noqa: E402
+from tests.app.changes import LEAKING_PRICE, PRICE
+from tests.app.emulator import GitHubEmulator
+from tests.app.webhooks import WebhookSender
 
 REPOSITORY = "acme/bench"
 INSTALLATION = 1
@@ -46,8 +46,13 @@ GOTREE = Path(__file__).resolve().parent.parent / "tests" / "app" / "gotree"
 
 def changed_files(count: int, run: int) -> dict[str, bytes]:
     """`count` Go files of a pull request: the leaking price.go and clean files around it."""
-    clean = {f"fetch/extra{run}_{i:02d}.go": (b"package fetch\n\n// Double%d doubles x.\nfunc Double%d_%d(x int) int {\n"
-                                              b"\treturn 2 * x\n}\n") % (i, run, i) for i in range(count - 1)}
+    clean = {
+        f"fetch/extra{run}_{i:02d}.go": (
+            b"package fetch\n\n// Double%d doubles x.\nfunc Double%d_%d(x int) int {\n\treturn 2 * x\n}\n"
+        )
+        % (i, run, i)
+        for i in range(count - 1)
+    }
     return {PRICE: LEAKING_PRICE, **clean}
 
 
@@ -76,19 +81,26 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's request log
     key = app_key()
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     emulator = GitHubEmulator(1, public_pem).start()
     emulator.install(INSTALLATION, "acme")
-    emulator.create_repo(REPOSITORY, {str(p.relative_to(GOTREE)): p.read_bytes() for p in GOTREE.rglob("*.*")},
-                         installation_id=INSTALLATION)
+    emulator.create_repo(
+        REPOSITORY,
+        {str(p.relative_to(GOTREE)): p.read_bytes() for p in GOTREE.rglob("*.*")},
+        installation_id=INSTALLATION,
+    )
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         workdir = Path(scratch)
         redis_url = stack.enter_context(private_redis(workdir))
         environment = app_environment(redis_url, key, GITHUB_API_URL=emulator.url, GOREEF_WRITES_PER_MINUTE="100000")
         url = stack.enter_context(gunicorn(environment, workdir))
-        stack.enter_context(running(procfile_command("worker", WORKER_CONCURRENCY="1"), environment, " ready.",
-                                    workdir / "worker.log"))
+        stack.enter_context(
+            running(procfile_command("worker", WORKER_CONCURRENCY="1"), environment, " ready.", workdir / "worker.log")
+        )
         sender = WebhookSender(url, SECRET, emulator)
         review_once(emulator, sender, changed_files(args.files, -1))  # warm up: imports, token, connections
         timings = [review_once(emulator, sender, changed_files(args.files, run)) for run in range(args.runs)]
@@ -99,8 +111,10 @@ def main() -> int:
     print(f"{args.runs} runs, {args.files}-file pull request, one worker process\n")
     print(f"{'milliseconds':<34}{'p50':>8}{'p99':>8}{'min':>8}{'max':>8}")
     for name, values in (("webhook accepted (202)", accepted_ms), ("webhook → check run completed", completed_ms)):
-        print(f"{name:<34}{percentile(values, 0.5):>8.0f}{percentile(values, 0.99):>8.0f}"
-              f"{min(values):>8.0f}{max(values):>8.0f}")
+        print(
+            f"{name:<34}{percentile(values, 0.5):>8.0f}{percentile(values, 0.99):>8.0f}"
+            f"{min(values):>8.0f}{max(values):>8.0f}"
+        )
     print(f"\nmean {statistics.fmean(completed_ms):.0f} ms to a completed check run")
     return 0
 

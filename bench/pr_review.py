@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.corpus import goroot_src, stdlib_files  # noqa: E402
-from reviewers import review  # noqa: E402
-from reviewers.gosource import parse  # noqa: E402
+from bench.corpus import goroot_src, stdlib_files
+from reviewers import review
+from reviewers.gosource import parse
 
 ADDED_PER_FILE = 40
 
@@ -66,7 +66,9 @@ def main() -> None:
     diff, heads = make_change(50)
     added = sum(1 for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++"))
     seconds, findings = time_review(diff, heads, runs=5)
-    print(f"PR review: {len(heads)} files, {added:,} added lines: {seconds * 1000:.0f} ms (median of 5), {findings} findings")
+    print(
+        f"PR review: {len(heads)} files, {added:,} added lines: {seconds * 1000:.0f} ms (median of 5), {findings} findings"
+    )
     print("\n| files | added lines | ms | ms per file | ratio to parse-only |\n|---:|---:|---:|---:|---:|")
     for count in (10, 50, 200, 1000, 3000):
         diff, heads = make_change(count)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.corpus import count_lines, goroot_src, stdlib_files  # noqa: E402
-from reviewers import Config, check_files  # noqa: E402
-from reviewers.gosource import parse  # noqa: E402
-from reviewers.registry import all_rules  # noqa: E402
+from bench.corpus import count_lines, goroot_src, stdlib_files
+from reviewers import Config, check_files
+from reviewers.gosource import parse
+from reviewers.registry import all_rules
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "false-positives.md"
 
@@ -91,7 +91,9 @@ def main() -> None:
     print(f"peak memory (RSS): {peak_rss_mb():.0f} MB")
     if args.vet:
         cold, warm = go_vet_std()
-        print(f"go vet std: cold {cold:.1f} s, warm {warm:.1f} s; goreef/cold {analysis_seconds / cold:.2f}x, goreef/warm {analysis_seconds / warm:.2f}x")
+        print(
+            f"go vet std: cold {cold:.1f} s, warm {warm:.1f} s; goreef/cold {analysis_seconds / cold:.2f}x, goreef/warm {analysis_seconds / warm:.2f}x"
+        )
     for note in result.notes:
         if "failed" in note:
             print(f"note: {note}")

@@ -60,8 +60,12 @@ class Delivery:
 
     def headers(self) -> dict[str, str]:
         signature = "sha256=" + hmac.new(SECRET.encode(), self.body, hashlib.sha256).hexdigest()
-        return {"Content-Type": "application/json", "X-GitHub-Event": self.event,
-                "X-GitHub-Delivery": self.delivery_id, "X-Hub-Signature-256": signature}
+        return {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": self.event,
+            "X-GitHub-Delivery": self.delivery_id,
+            "X-Hub-Signature-256": signature,
+        }
 
 
 def app_key() -> rsa.RSAPrivateKey:
@@ -71,9 +75,16 @@ def app_key() -> rsa.RSAPrivateKey:
 def app_environment(redis_url: str, key: rsa.RSAPrivateKey | None = None, **extra: str) -> dict[str, str]:
     """The web and worker processes' environment."""
     pem = (key or app_key()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return {**os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": pem.decode(), "GITHUB_WEBHOOK_SECRET": SECRET,
-            "REDIS_URL": redis_url, **extra}
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return {
+        **os.environ,
+        "GITHUB_APP_ID": "1",
+        "GITHUB_PRIVATE_KEY": pem.decode(),
+        "GITHUB_WEBHOOK_SECRET": SECRET,
+        "REDIS_URL": redis_url,
+        **extra,
+    }
 
 
 def procfile_command(process: str, port: int = 0, **variables: str) -> list[str]:
@@ -81,8 +92,13 @@ def procfile_command(process: str, port: int = 0, **variables: str) -> list[str]
     `variables` (the Procfile's defaults otherwise)."""
     line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{process}:"))
     command = line.split(":", 1)[1].replace("0.0.0.0:$PORT", f"127.0.0.1:{port}")
-    expanded = subprocess.run(["bash", "-c", f"printf '%s\\0' {command}"], capture_output=True, text=True,
-                              check=True, env={"PATH": os.environ["PATH"], **variables})
+    expanded = subprocess.run(
+        ["bash", "-c", f"printf '%s\\0' {command}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ["PATH"], **variables},
+    )
     return [part for part in expanded.stdout.split("\0") if part]
 
 
@@ -134,17 +150,24 @@ def _serves(url: str) -> bool:
 
 
 def pull_request_event(number: int, head_sha: str) -> dict[str, Any]:
-    return {"action": "synchronize", "number": number,
-            "pull_request": {"number": number, "draft": False, "state": "open", "head": {"sha": head_sha}},
-            "repository": {"full_name": REPOSITORY}, "installation": {"id": INSTALLATION},
-            "sender": {"login": "octocat", "type": "User"}}
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {"number": number, "draft": False, "state": "open", "head": {"sha": head_sha}},
+        "repository": {"full_name": REPOSITORY},
+        "installation": {"id": INSTALLATION},
+        "sender": {"login": "octocat", "type": "User"},
+    }
 
 
 def check_suite_event(number: int, head_sha: str) -> dict[str, Any]:
-    return {"action": "requested",
-            "check_suite": {"head_sha": head_sha, "pull_requests": [{"number": number}]},
-            "repository": {"full_name": REPOSITORY}, "installation": {"id": INSTALLATION},
-            "sender": {"login": "octocat", "type": "User"}}
+    return {
+        "action": "requested",
+        "check_suite": {"head_sha": head_sha, "pull_requests": [{"number": number}]},
+        "repository": {"full_name": REPOSITORY},
+        "installation": {"id": INSTALLATION},
+        "sender": {"login": "octocat", "type": "User"},
+    }
 
 
 def deliveries(count: int) -> list[Delivery]:
@@ -212,8 +235,10 @@ def main() -> int:
     twice = [head for head, n in enqueued.items() if n > 1]
     print(f"{len(batch)} deliveries in {elapsed:.1f} s ({len(batch) / elapsed:.0f}/s); statuses {dict(statuses)}")
     print(f"{len(distinct)} distinct heads; enqueued {len(enqueued)}, of which {len(twice)} more than once")
-    print(f"acceptance latency: p50 {percentile(latencies_ms, 0.5):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms,"
-          f" max {max(latencies_ms):.1f} ms")
+    print(
+        f"acceptance latency: p50 {percentile(latencies_ms, 0.5):.1f} ms, p99 {percentile(latencies_ms, 0.99):.1f} ms,"
+        f" max {max(latencies_ms):.1f} ms"
+    )
     ok = statuses == Counter({202: len(batch)}) and set(enqueued) == distinct and not twice
     print("OK" if ok else "FAILED")
     return 0 if ok else 1

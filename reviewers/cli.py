@@ -15,13 +15,13 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
-from .engine import ReviewResult
 from .config import FAIL_ON, FILTERS
 from .diffs import parse_diff
+from .engine import ReviewResult
 from .registry import all_rules, get_rule, rule_class
 from .render import render_json
 from .render.github import check_run_output, review_payload
@@ -119,7 +119,12 @@ def _review(args) -> tuple[ReviewResult, Config]:
         head = _git_file(repo, args.head) if args.head else _disk_file(repo)
         listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
         return review(
-            diff_text, head=head, base=_git_file(repo, merge_base), config=config, go_version=go_version, package_paths=listing
+            diff_text,
+            head=head,
+            base=_git_file(repo, merge_base),
+            config=config,
+            go_version=go_version,
+            package_paths=listing,
         ), config
     if args.diff in (None, "-"):
         if args.diff is None and sys.stdin.isatty():
@@ -227,7 +232,10 @@ def _emit(result: ReviewResult, config: Config, args) -> int:
 
         payload = {
             "review": review_payload(result.findings, docs_url, config.comment_cap),
-            "check_run": {**check_run_output(result, config, docs_url), "conclusion": "failure" if config.fails(result.findings) else "success"},
+            "check_run": {
+                **check_run_output(result, config, docs_url),
+                "conclusion": "failure" if config.fails(result.findings) else "success",
+            },
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
@@ -238,7 +246,9 @@ def _emit(result: ReviewResult, config: Config, args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="goreef", description="Review Go changes for the traps that cause silent outages.")
+    parser = argparse.ArgumentParser(
+        prog="goreef", description="Review Go changes for the traps that cause silent outages."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def output_options(command: argparse.ArgumentParser) -> None:

@@ -19,9 +19,9 @@ max_file_bytes: 1000000
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Iterable
 
 import yaml
 
@@ -64,12 +64,18 @@ class Config:
         threshold = Severity(self.fail_on).rank
         return any(Severity(f.severity).rank >= threshold for f in findings)
 
-    def with_overrides(self, **changes) -> "Config":
+    def with_overrides(self, **changes) -> Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 def _glob_match(path: str, pattern: str) -> bool:
-    regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+    regex = (
+        re.escape(pattern)
+        .replace(r"\*\*/", "(?:.*/)?")
+        .replace(r"\*\*", ".*")
+        .replace(r"\*", "[^/]*")
+        .replace(r"\?", "[^/]")
+    )
     return re.fullmatch(regex, path) is not None or fnmatchcase(path, pattern)
 
 

@@ -7,8 +7,8 @@ change wrote. Both use 1-based line numbers of the new (head) file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Iterable
 
 import unidiff
 

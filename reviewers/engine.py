@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -212,9 +212,7 @@ def _nearest_changed_line(changed: ChangedFile, declaration: Node, flagged_line:
     return min(touched, key=lambda line: (abs(line - flagged_line), line)) if touched else None
 
 
-def _introduced(
-    head_items: list[_Located], base_items: list[_Located], changed: ChangedFile
-) -> Iterator[Finding]:
+def _introduced(head_items: list[_Located], base_items: list[_Located], changed: ChangedFile) -> Iterator[Finding]:
     """Findings present at head but not at base, on unedited lines of a function the change
     touched, moved onto the nearest changed line of that function."""
     at_base = {(item.key, item.ordinal) for item in base_items}
@@ -305,7 +303,9 @@ def review(
             for path in package_paths(directory) if package_paths and head else ():
                 source = head(path) if path not in known and path.endswith(".go") else None
                 if source is not None and len(source) <= config.max_file_bytes:
-                    files.append(GoFile(path, source, modules.version_for(path), package_files=lambda: package_of(directory)))
+                    files.append(
+                        GoFile(path, source, modules.version_for(path), package_files=lambda: package_of(directory))
+                    )
             packages[directory] = files
         return packages[directory]
 
@@ -313,12 +313,16 @@ def review(
         if changed.path not in loaded:
             source, partial = sources[changed.path]
             directory = posixpath.dirname(changed.path)
-            loaded[changed.path] = None if source is None else GoFile(
-                changed.path,
-                source,
-                modules.version_for(changed.path),
-                partial=partial,
-                package_files=lambda d=directory: package_of(d),
+            loaded[changed.path] = (
+                None
+                if source is None
+                else GoFile(
+                    changed.path,
+                    source,
+                    modules.version_for(changed.path),
+                    partial=partial,
+                    package_files=lambda d=directory: package_of(d),
+                )
             )
         return loaded[changed.path]
 

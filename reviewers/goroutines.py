@@ -11,8 +11,8 @@ started in a handler runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from tree_sitter import Node
 
@@ -83,7 +83,9 @@ def _declarations(file: GoFile) -> tuple[dict[str, Node], dict[str, list[Node]]]
 
 def _receiver_name(file: GoFile, method: Node) -> str | None:
     receiver = method.child_by_field_name("receiver")
-    names = [file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")]
+    names = [
+        file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")
+    ]
     return names[0] if names and names[0] != "_" else None
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from functools import cached_property
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -110,7 +111,7 @@ class GoFile:
         source: bytes,
         go_version: tuple[int, int] | None = None,
         partial: bool = False,
-        package_files: Callable[[], list["GoFile"]] | None = None,
+        package_files: Callable[[], list[GoFile]] | None = None,
     ):
         self.path = path
         self.source = source
@@ -153,7 +154,11 @@ class GoFile:
         names: dict[str, str] = {}
         # Imports are top-level declarations: no need to search the whole tree.
         declarations = [node for node in self.root.named_children if node.type == "import_declaration"]
-        specs = [spec for declaration in declarations for spec in captures("(import_spec) @spec", declaration).get("spec", [])]
+        specs = [
+            spec
+            for declaration in declarations
+            for spec in captures("(import_spec) @spec", declaration).get("spec", [])
+        ]
         for spec in specs:
             path_node = spec.child_by_field_name("path")
             if path_node is None:
@@ -203,7 +208,7 @@ class GoFile:
 
     # -- the package -------------------------------------------------------------------------
     @property
-    def package_files(self) -> list["GoFile"]:
+    def package_files(self) -> list[GoFile]:
         """The Go files of the same package known to this run, this one included."""
         return self._package_files() if self._package_files else [self]
 

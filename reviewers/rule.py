@@ -9,8 +9,8 @@ applies suppressions and keeps those the diff filter allows.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from tree_sitter import Node
 
@@ -27,7 +27,7 @@ class Fix:
     text: str
 
     @classmethod
-    def replace(cls, file: GoFile, node: Node, new_text: str, after: str = "") -> "Fix":
+    def replace(cls, file: GoFile, node: Node, new_text: str, after: str = "") -> Fix:
         """Replace `node` by `new_text` inside its full lines; `after` is added as lines
         following them, indented like the first line (for `defer cancel()`)."""
         first, last = node.start_point[0], node.end_point[0]

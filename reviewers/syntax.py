@@ -8,8 +8,8 @@ the file's imports, so `ctxpkg.WithCancel` is `context.WithCancel` when the file
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from tree_sitter import Node
 
@@ -289,7 +289,9 @@ def _framework_qualified(file: GoFile, type_node: Node, qualified: str, pointer:
 
 def request_parameters(file: GoFile, function: Node) -> list[str]:
     """Names of the function's `*http.Request` parameters."""
-    return [p.name for p in parameters(function, file) if p.name and type_is(file, p.type_node, "net/http.Request", True)]
+    return [
+        p.name for p in parameters(function, file) if p.name and type_is(file, p.type_node, "net/http.Request", True)
+    ]
 
 
 def _literal_passed_as_handler(file: GoFile, literal: Node) -> bool:
@@ -372,8 +374,16 @@ def request_context(file: GoFile, handler: Node) -> str | None:
 CONTEXT_CONSTRUCTORS = frozenset(
     f"context.{name}"
     for name in (
-        "Background", "TODO", "WithCancel", "WithTimeout", "WithDeadline", "WithValue",
-        "WithCancelCause", "WithTimeoutCause", "WithDeadlineCause", "WithoutCancel",
+        "Background",
+        "TODO",
+        "WithCancel",
+        "WithTimeout",
+        "WithDeadline",
+        "WithValue",
+        "WithCancelCause",
+        "WithTimeoutCause",
+        "WithDeadlineCause",
+        "WithoutCancel",
     )
 )
 
@@ -414,7 +424,9 @@ def _context_variables(file: GoFile, function: Node) -> set[str]:
         first_name = left.named_children[0] if left.type == "expression_list" else left
         if (from_constructor or from_context_call) and first_name.type == "identifier":
             names.add(file.text(first_name))
-        if node.type == "var_spec" and type_is(file, node.child_by_field_name("type") or first_value, "context.Context"):
+        if node.type == "var_spec" and type_is(
+            file, node.child_by_field_name("type") or first_value, "context.Context"
+        ):
             names.add(file.text(first_name))
     return names - {"_"}
 
@@ -459,7 +471,9 @@ def _in_goroutine_scope(node: Node, body: Node) -> bool:
         arguments = call.child_by_field_name("arguments")
         function_node = call.child_by_field_name("function")
         in_arguments = arguments is not None and is_inside(node, arguments)
-        in_callee = function_node is not None and function_node.type != "func_literal" and is_inside(node, function_node)
+        in_callee = (
+            function_node is not None and function_node.type != "func_literal" and is_inside(node, function_node)
+        )
         if not (in_arguments or in_callee):
             return False
     return True
@@ -486,8 +500,7 @@ def has_default(select: Node) -> bool:
 def is_done_receive(file: GoFile, node: Node) -> bool:
     """`<-ctx.Done()`, `<-done`-style receives of a `.Done()` call."""
     return any(
-        child.type == "call_expression" and call_method_name(file, child) == "Done"
-        for child in descendants(node)
+        child.type == "call_expression" and call_method_name(file, child) == "Done" for child in descendants(node)
     )
 
 
@@ -532,15 +545,22 @@ def has_declared_type(
     name = file.text(node)
     for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
         if any(p.name == name for p in parameters(function, file)):
-            return any(p.name == name and _spells_type(file, p.type_node, qualified) for p in parameters(function, file))
+            return any(
+                p.name == name and _spells_type(file, p.type_node, qualified) for p in parameters(function, file)
+            )
         for declaration in scope_nodes(function):
-            if declaration.type not in ("short_var_declaration", "var_spec") or declaration.start_byte > node.start_byte:
+            if (
+                declaration.type not in ("short_var_declaration", "var_spec")
+                or declaration.start_byte > node.start_byte
+            ):
                 continue
             left = declaration.child_by_field_name("left")
             names = left.named_children if left is not None else declaration.children_by_field_name("name")
             if not names or file.text(names[0]) != name:
                 continue
-            if declaration.type == "var_spec" and _spells_type(file, declaration.child_by_field_name("type"), qualified):
+            if declaration.type == "var_spec" and _spells_type(
+                file, declaration.child_by_field_name("type"), qualified
+            ):
                 return True
             right = declaration.child_by_field_name("right") or declaration.child_by_field_name("value")
             value = right.named_children[0] if right is not None and right.named_children else None

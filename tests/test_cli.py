@@ -104,7 +104,11 @@ def test_config_file_from_the_repository(repo):
 
 
 def test_bad_input_is_one_line_and_exit_two(repo, tmp_path):
-    for args, stdin in [(("review", "-"), "not a diff at all\n"), (("review", str(tmp_path / "missing.diff")), None), (("check", "nowhere"), None)]:
+    for args, stdin in [
+        (("review", "-"), "not a diff at all\n"),
+        (("review", str(tmp_path / "missing.diff")), None),
+        (("check", "nowhere"), None),
+    ]:
         result = goreef(*args, cwd=repo.root, stdin=stdin)
         assert result.returncode == 2, args
         assert result.stderr.startswith("goreef: ") and result.stderr.strip().count("\n") == 0
@@ -136,7 +140,10 @@ def test_sarif_output_validates_against_the_2_1_0_schema(repo):
     log = json.loads(result.stdout)
     jsonschema.validate(log, schema)
     (sarif_result,) = log["runs"][0]["results"]
-    assert sarif_result["ruleId"] == "GR203" and sarif_result["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
+    assert (
+        sarif_result["ruleId"] == "GR203"
+        and sarif_result["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
+    )
     broken = json.loads(result.stdout)
     broken["runs"][0]["results"][0]["level"] = "fatal"
     with pytest.raises(jsonschema.ValidationError):
@@ -148,6 +155,11 @@ def test_github_format_prints_the_review_that_would_be_posted(repo):
     payload = json.loads(result.stdout)
     (comment,) = payload["review"]["comments"]
     assert comment["path"] == "main.go" and comment["line"] == 14 and comment["side"] == "RIGHT"
-    assert "```suggestion\n\tc, cancel := context.WithTimeout(parent, 5*time.Second)\n\tdefer cancel()\n```" in comment["body"]
+    assert (
+        "```suggestion\n\tc, cancel := context.WithTimeout(parent, 5*time.Second)\n\tdefer cancel()\n```"
+        in comment["body"]
+    )
     assert "<!-- goreef:fp=" in comment["body"]
-    assert payload["check_run"]["conclusion"] == "failure" and payload["check_run"]["title"].startswith("1 Go trap found")
+    assert payload["check_run"]["conclusion"] == "failure" and payload["check_run"]["title"].startswith(
+        "1 Go trap found"
+    )

@@ -92,8 +92,17 @@ def test_hunks_alone_rebuild_the_new_side_with_true_line_numbers(repo):
 def test_github_files_list():
     files = from_patches(
         [
-            {"filename": "a.go", "status": "modified", "patch": "@@ -1,2 +1,3 @@\n package a\n+var x = 1\n func f() {}"},
-            {"filename": "new.go", "status": "renamed", "previous_filename": "old.go", "patch": "@@ -1 +1,2 @@\n package a\n+// hi"},
+            {
+                "filename": "a.go",
+                "status": "modified",
+                "patch": "@@ -1,2 +1,3 @@\n package a\n+var x = 1\n func f() {}",
+            },
+            {
+                "filename": "new.go",
+                "status": "renamed",
+                "previous_filename": "old.go",
+                "patch": "@@ -1 +1,2 @@\n package a\n+// hi",
+            },
             {"filename": "gone.go", "status": "removed"},
             {"filename": "huge.go", "status": "modified"},
         ]

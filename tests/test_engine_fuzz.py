@@ -15,15 +15,46 @@ from hypothesis import strategies as st
 from reviewers import Config, check_files, from_patches, review
 
 FRAGMENTS = [
-    "package p\n", "import (\n\t\"context\"\n\t\"time\"\n\t\"unsafe\"\n\t\"sync\"\n)\n", "func F(ctx context.Context) {\n",
-    "func init() {\n", "}\n", "{\n", "go func() {\n", "}()\n", "for {\n", "select {\n", "case <-ctx.Done():\n",
-    "case v := <-ch:\n", "default:\n", "return\n", "ch := make(chan int)\n", "ch <- 1\n", "defer cancel()\n",
-    "ctx, _ = context.WithTimeout(ctx, time.Second)\n", "ctx, cancel := context.WithCancel(ctx)\n",
-    "var wg sync.WaitGroup\n", "wg.Add(1)\n", "wg.Wait()\n", "time.Sleep(time.Second)\n",
-    "p := unsafe.Pointer(&x)\n", "u := uintptr(p) + 8\n", "x := (*int)(unsafe.Pointer(u))\n",
-    "t := time.NewTicker(time.Second)\n", "for range time.After(time.Second) {\n", "mu.Lock()\n",
-    "resp, err := http.Get(url)\n", "rows, _ := db.Query(q)\n", "//goreef:ignore GR203 reason\n",
-    "//nolint:goreef\n", "type S struct {\n\tctx context.Context\n}\n", "(", ")", "\"", "`", "/*", "\n",
+    "package p\n",
+    'import (\n\t"context"\n\t"time"\n\t"unsafe"\n\t"sync"\n)\n',
+    "func F(ctx context.Context) {\n",
+    "func init() {\n",
+    "}\n",
+    "{\n",
+    "go func() {\n",
+    "}()\n",
+    "for {\n",
+    "select {\n",
+    "case <-ctx.Done():\n",
+    "case v := <-ch:\n",
+    "default:\n",
+    "return\n",
+    "ch := make(chan int)\n",
+    "ch <- 1\n",
+    "defer cancel()\n",
+    "ctx, _ = context.WithTimeout(ctx, time.Second)\n",
+    "ctx, cancel := context.WithCancel(ctx)\n",
+    "var wg sync.WaitGroup\n",
+    "wg.Add(1)\n",
+    "wg.Wait()\n",
+    "time.Sleep(time.Second)\n",
+    "p := unsafe.Pointer(&x)\n",
+    "u := uintptr(p) + 8\n",
+    "x := (*int)(unsafe.Pointer(u))\n",
+    "t := time.NewTicker(time.Second)\n",
+    "for range time.After(time.Second) {\n",
+    "mu.Lock()\n",
+    "resp, err := http.Get(url)\n",
+    "rows, _ := db.Query(q)\n",
+    "//goreef:ignore GR203 reason\n",
+    "//nolint:goreef\n",
+    "type S struct {\n\tctx context.Context\n}\n",
+    "(",
+    ")",
+    '"',
+    "`",
+    "/*",
+    "\n",
 ]
 STRAY = st.sampled_from([b"\xff", b"\xfe\xc3\x28", b"\x00", b"\t", b"\r\n", b"}", b"{{{{", "é".encode()])
 CHUNK = st.one_of(st.sampled_from(FRAGMENTS).map(str.encode), STRAY, st.binary(max_size=8))
@@ -50,8 +81,7 @@ def test_review_of_a_change_never_raises(base: bytes, head: bytes, config: Confi
 
 
 @FUZZ
-@given(head=GO_ISH, status=st.sampled_from(["added", "modified", "renamed", "removed"]),
-       with_contents=st.booleans())
+@given(head=GO_ISH, status=st.sampled_from(["added", "modified", "renamed", "removed"]), with_contents=st.booleans())
 def test_review_of_a_files_list_never_raises(head: bytes, status: str, with_contents: bool) -> None:
     entry = {"filename": "pkg/fuzz.go", "status": status, "patch": patch_between(b"", head)}
     if status == "renamed":

@@ -32,7 +32,9 @@ def test_fixture(folder: Path):
         if not matching:
             problems.append(f"{want.path}:{want.line}: missed {want.rule}")
         elif not any(want.message.search(f.message) for f in matching):
-            problems.append(f"{want.path}:{want.line}: {want.rule} message {matching[0].message!r} does not match /{want.message.pattern}/")
+            problems.append(
+                f"{want.path}:{want.line}: {want.rule} message {matching[0].message!r} does not match /{want.message.pattern}/"
+            )
     wanted_lines = {(w.path, w.line) for w in expected if w.rule == rule}
     for finding in findings:
         if finding.rule == rule and (finding.path, finding.line) not in wanted_lines:

@@ -16,7 +16,7 @@ from reviewers.syntax import (
     scope_nodes,
 )
 
-SOURCE = b'''package a
+SOURCE = b"""package a
 
 import (
 	ctxpkg "context"
@@ -50,7 +50,7 @@ func client(r *http.Request) {}
 func register(mux *http.ServeMux) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {})
 }
-'''
+"""
 
 
 def go_file() -> GoFile:
@@ -58,7 +58,10 @@ def go_file() -> GoFile:
 
 
 def functions(file: GoFile) -> dict[str, object]:
-    found = captures("[(function_declaration name: (identifier) @name) (method_declaration name: (field_identifier) @name)] @fn", file.root)
+    found = captures(
+        "[(function_declaration name: (identifier) @name) (method_declaration name: (field_identifier) @name)] @fn",
+        file.root,
+    )
     return {file.text(name): fn for name, fn in zip(found["name"], found["fn"])}
 
 
@@ -70,7 +73,9 @@ def test_imports_resolve_aliases_and_versioned_paths():
         "yaml": "gopkg.in/yaml.v3",
         "echo": "github.com/labstack/echo/v4",
     }
-    names = [qualified_name(file, call) for call in qualified_calls(file, file.root, {"context.WithCancel", "context.TODO"})]
+    names = [
+        qualified_name(file, call) for call in qualified_calls(file, file.root, {"context.WithCancel", "context.TODO"})
+    ]
     assert names == ["context.WithCancel", "context.TODO"]
 
 
@@ -91,7 +96,10 @@ def test_goroutine_bodies_are_scopes_of_their_own():
     assert todo not in list(scope_nodes(serve))
     assert len(go_statements(serve)) == 1 and len(enclosing_loops(go_statements(serve)[0])) == 1
     # `go process(jobs)`: the call's arguments belong to the starter.
-    assert [file.text(n) for n in scope_nodes(functions(file)["worker"]) if n.type == "identifier"][:2] == ["process", "jobs"]
+    assert [file.text(n) for n in scope_nodes(functions(file)["worker"]) if n.type == "identifier"][:2] == [
+        "process",
+        "jobs",
+    ]
 
 
 def test_context_scope_finds_parameters_constructors_and_requests():
@@ -107,7 +115,10 @@ def test_context_scope_finds_parameters_constructors_and_requests():
 def test_declaration_names_are_stable_handles():
     file = go_file()
     fns = functions(file)
-    assert declaration_name(file, enclosing_declaration(fns["ServeHTTP"].child_by_field_name("body"))) == "(*Server).ServeHTTP"
+    assert (
+        declaration_name(file, enclosing_declaration(fns["ServeHTTP"].child_by_field_name("body")))
+        == "(*Server).ServeHTTP"
+    )
     assert declaration_name(file, enclosing_declaration(fns["worker"].child_by_field_name("body"))) == "worker"
 
 
@@ -156,7 +167,10 @@ def test_package_cache_is_built_once_and_shared_by_the_package():
 def test_top_level_specs_grouped_or_not_without_local_declarations():
     from reviewers.syntax import top_level_specs
 
-    file = GoFile("a.go", b"package a\n\nvar (\n\tx, y = 1, 2\n\tz int\n)\n\nvar w = 3\n\nconst c = 1\n\nfunc f() { var local = 1; _ = local }\n")
+    file = GoFile(
+        "a.go",
+        b"package a\n\nvar (\n\tx, y = 1, 2\n\tz int\n)\n\nvar w = 3\n\nconst c = 1\n\nfunc f() { var local = 1; _ = local }\n",
+    )
     names = lambda specs: [file.text(n) for s in specs for n in s.children_by_field_name("name")]  # noqa: E731
     assert names(top_level_specs(file)) == ["x", "y", "z", "w"]
     assert names(top_level_specs(file, ("var", "const"))) == ["x", "y", "z", "w", "c"]

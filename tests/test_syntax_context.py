@@ -36,10 +36,18 @@ func f(tx *dbsql.Tx, s *store, other *store) {
 }
 """
     )
-    receivers = [c.child_by_field_name("function").child_by_field_name("operand") for c in nodes(file, "(call_expression) @n")]
+    receivers = [
+        c.child_by_field_name("function").child_by_field_name("operand") for c in nodes(file, "(call_expression) @n")
+    ]
     found = {file.text(r): has_declared_type(file, r, SQL, frozenset({"database/sql.Open"})) for r in receivers}
     assert found == {
-        "tx": True, "s.db": True, "pool": True, "db": True, "local": True, "s.name": False, "other": False,
+        "tx": True,
+        "s.db": True,
+        "pool": True,
+        "db": True,
+        "local": True,
+        "s.name": False,
+        "other": False,
         "dbsql": False,
     }
 

@@ -84,7 +84,7 @@ func deep4() { http.Get("y") }""",
 
 
 def test_recursion_and_duplicate_definitions_are_followed_safely():
-    linux, windows = package(
+    linux, _windows = package(
         """package p
 func init() { setup() }
 func loop() { loop(); setup() }
@@ -97,7 +97,7 @@ func setup() { time.Sleep(1) }""",
 
 
 def test_other_packages_in_the_directory_are_ignored():
-    main, test = package(
+    main, _test = package(
         """package p
 func init() { helper() }""",
         """package p_test
@@ -192,14 +192,14 @@ var h = func() { go func() { net.Dial("tcp", "y") }() }"""
 
 
 def test_a_file_rebuilt_from_hunks_joins_the_package():
-    main = GoFile("p/a.go", b'package p\nfunc init() { load() }\n', package_files=lambda: files)
+    main = GoFile("p/a.go", b"package p\nfunc init() { load() }\n", package_files=lambda: files)
     hunk = GoFile("p/b.go", b"func load() {\n\ttime.Sleep(time.Second)\n}\n", partial=True, package_files=lambda: files)
     files = [main, hunk]
     assert chain_texts(main, WAIT) == ["init → load → time.Sleep"]
 
 
 def test_receivers_typed_by_the_result_of_a_package_function():
-    main, store = package(
+    main, _store = package(
         """package p
 var db = openDB()
 func init() {

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from reviewers.gosource import GoFile, captures
 from reviewers.goroutines import goroutines
+from reviewers.gosource import GoFile, captures
 from reviewers.rules.leaks import _goroutines as g
 from reviewers.rules.leaks import gr108_loop_variable_capture, gr109_unstopped_ticker, gr110_time_after_in_loop
 

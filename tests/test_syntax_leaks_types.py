@@ -6,8 +6,7 @@ from __future__ import annotations
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.leaks._resources import Resource, lifetime
 from reviewers.rules.leaks._types import _DECLARATION_TYPES, _OPERATION_TYPES, functions_around, type_index, unit_label
-from reviewers.syntax import own_nodes, owned_nodes
-from reviewers.syntax import FUNCTION_TYPES, ancestors
+from reviewers.syntax import FUNCTION_TYPES, ancestors, own_nodes, owned_nodes
 
 TYPES = b"""package p
 
@@ -56,7 +55,11 @@ def _index():
 def test_fields_are_classified():
     _, index = _index()
     assert index.types["S"].kinds == {
-        "mu": "mutex", "wg": "waitgroup", "ch": "chan", "done": "chan", "RWMutex": "mutex",
+        "mu": "mutex",
+        "wg": "waitgroup",
+        "ch": "chan",
+        "done": "chan",
+        "RWMutex": "mutex",
     }
 
 
@@ -132,7 +135,7 @@ def test_functions_around_are_the_function_ancestors():
 
 
 def _lifetime(body: str):
-    source = f"package p\n\nimport \"io\"\n\nvar _ = io.EOF\n\nfunc f() error {{\n{body}\n}}\n".encode()
+    source = f'package p\n\nimport "io"\n\nvar _ = io.EOF\n\nfunc f() error {{\n{body}\n}}\n'.encode()
     file = GoFile("p.go", source)
     statement = captures("(short_var_declaration) @s", file.root)["s"][0]
     return file, lifetime(file, Resource("resp", "err", field="Body"), statement)
@@ -152,7 +155,9 @@ def test_a_return_before_the_close_leaks():
 
 
 def test_reading_is_not_closing_and_handing_on_is():
-    _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\n_, err = io.ReadAll(resp.Body)\nreturn err")
+    _, life = _lifetime(
+        "resp, err := get()\nif err != nil {\nreturn err\n}\n_, err = io.ReadAll(resp.Body)\nreturn err"
+    )
     assert not life.released_somewhere and life.leaks
     _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\nreturn decode(resp)")
     assert not life.leaks

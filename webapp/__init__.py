@@ -24,9 +24,7 @@ REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable R
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     keep_secrets_out_of_logs(settings.webhook_secret, settings.private_key)
-    store = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
-    )
+    store = redis.Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
     # The web process only publishes, by task name: it needs none of the workers' code.
     producer = Celery("goreef-web", broker=settings.redis_url, set_as_current=False)
     producer.conf.update(task_default_queue=QUEUE, task_serializer="json", broker_connection_timeout=REDIS_TIMEOUT)

@@ -49,8 +49,11 @@ class Ledger:
                 pipe.hdel(INSTALLATIONS, key)
                 pipe.delete(self._repositories(change.installation_id))
             else:
-                pipe.hset(INSTALLATIONS, key, json.dumps({"account": change.account, "action": change.action,
-                                                          "at": int(time.time())}))
+                pipe.hset(
+                    INSTALLATIONS,
+                    key,
+                    json.dumps({"account": change.account, "action": change.action, "at": int(time.time())}),
+                )
                 if change.added:
                     pipe.sadd(self._repositories(change.installation_id), *change.added)
                 if change.removed:

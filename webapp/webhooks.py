@@ -60,8 +60,12 @@ def webhooks_blueprint(secret: str, ledger: Ledger, store: redis.Redis, enqueue:
         if not signature_matches(secret, body, request.headers.get("X-Hub-Signature-256", "")):
             return answer(401, event or "unknown", "unauthorized", reason="bad or missing X-Hub-Signature-256")
         if not event or not delivery:
-            return answer(400, event or "unknown", "bad-request",
-                          reason="X-GitHub-Event and X-GitHub-Delivery headers are required")
+            return answer(
+                400,
+                event or "unknown",
+                "bad-request",
+                reason="X-GitHub-Event and X-GitHub-Delivery headers are required",
+            )
         try:
             payload = json.loads(body)
             decision = decide(event, payload)

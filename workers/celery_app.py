@@ -6,4 +6,3 @@ from celery import Celery
 
 app = Celery("goreef", include=["workers.tasks"])
 app.config_from_object("workers.celeryconfig")
-

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import redis
@@ -136,7 +136,7 @@ class _Retry(GithubRetry):
             return False
         return super().is_retry(method, status_code, has_retry_after)
 
-    def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> "_Retry":
+    def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> _Retry:
         # A write whose answer never came (a read timeout) may have taken effect, like one
         # answered 5xx: it is not re-sent either.
         error = kwargs.get("error")
@@ -200,8 +200,8 @@ class InstallationTokens:
         if cached is not None:
             return cached.decode()
         grant = self._integration.get_access_token(installation_id)
-        expires_at = grant.expires_at.replace(tzinfo=grant.expires_at.tzinfo or timezone.utc)
-        ttl = expires_at - datetime.now(timezone.utc) - TOKEN_EXPIRY_MARGIN
+        expires_at = grant.expires_at.replace(tzinfo=grant.expires_at.tzinfo or UTC)
+        ttl = expires_at - datetime.now(UTC) - TOKEN_EXPIRY_MARGIN
         if ttl.total_seconds() >= 1:
             self._store.set(key, grant.token, ex=int(ttl.total_seconds()))
         return grant.token
@@ -260,9 +260,7 @@ class GitHubApp:
 
     def __init__(self, settings: Settings, store: redis.Redis):
         self._settings = settings
-        auth = Auth.AppAuth(
-            settings.app_id, settings.private_key, jwt_expiry=JWT_EXPIRY, jwt_issued_at=JWT_ISSUED_AT
-        )
+        auth = Auth.AppAuth(settings.app_id, settings.private_key, jwt_expiry=JWT_EXPIRY, jwt_issued_at=JWT_ISSUED_AT)
         self.tokens = InstallationTokens(GithubIntegration(auth=auth, **_pygithub_options(settings)), store)
         self.writes = WriteBudget(store, settings.writes_per_minute)
 
@@ -336,7 +334,9 @@ class RepositoryClient:
         after = None
         while True:
             variables = {"owner": owner, "name": name, "number": number, "after": after}
-            data = self._call(lambda repo: repo.requester.graphql_query(REVIEW_THREADS_QUERY, variables)[1])
+            data = self._call(
+                lambda repo, variables=variables: repo.requester.graphql_query(REVIEW_THREADS_QUERY, variables)[1]
+            )
             page = data["data"]["repository"]["pullRequest"]["reviewThreads"]
             for node in page["nodes"]:
                 if first := node["comments"]["nodes"]:
@@ -369,7 +369,9 @@ class RepositoryClient:
         try:
             with _refusal_as_review_refused():
                 pending = self._write(
-                    lambda repo: repo.get_pull(number).create_review(commit=repo.get_commit(commit_sha), comments=comments)
+                    lambda repo: repo.get_pull(number).create_review(
+                        commit=repo.get_commit(commit_sha), comments=comments
+                    )
                 )
         except ReviewRefused as refused:
             return refused.reason

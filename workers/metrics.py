@@ -49,7 +49,9 @@ class RedisMetrics(Collector):
             deliveries.add_metric(field.split("|", 1), count)
         yield deliveries
 
-        yield GaugeMetricFamily("goreef_queue_depth", "Review tasks waiting in the queue", self._store.llen(self._queue))
+        yield GaugeMetricFamily(
+            "goreef_queue_depth", "Review tasks waiting in the queue", self._store.llen(self._queue)
+        )
 
         reviews = CounterMetricFamily("goreef_reviews", "Reviews completed, by outcome", labels=["outcome"])
         for outcome, count in self._hash(REVIEWS).items():
@@ -65,7 +67,10 @@ class RedisMetrics(Collector):
         buckets = [(str(bound), durations.get(f"le={bound}", 0)) for bound in DURATION_BUCKETS]
         buckets.append(("+Inf", durations.get("count", 0)))
         yield HistogramMetricFamily(
-            "goreef_review_duration_seconds", "Time to review one head", buckets=buckets, sum_value=durations.get("sum", 0)
+            "goreef_review_duration_seconds",
+            "Time to review one head",
+            buckets=buckets,
+            sum_value=durations.get("sum", 0),
         )
 
     def _hash(self, key: str) -> dict[str, float]:

@@ -26,8 +26,12 @@ from workers.settings import SettingsError, get_settings
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="goreef replay", description=__doc__.splitlines()[0])
     parser.add_argument("--event", required=True, help="the X-GitHub-Event name, e.g. pull_request")
-    parser.add_argument("--payload", required=True, type=argparse.FileType("rb"),
-                        help="the delivery's JSON payload ('-' for standard input)")
+    parser.add_argument(
+        "--payload",
+        required=True,
+        type=argparse.FileType("rb"),
+        help="the delivery's JSON payload ('-' for standard input)",
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -101,8 +101,11 @@ class Review:
 
         self.step = "completing the check run"
         conclusion = "failure" if config.fails(result.findings) else "success"
-        self._complete(conclusion, _output(result, config, self.docs_url, commented),
-                       render.annotations(result.findings, self.docs_url))
+        self._complete(
+            conclusion,
+            _output(result, config, self.docs_url, commented),
+            render.annotations(result.findings, self.docs_url),
+        )
         return Outcome(conclusion, self.check_run_id, tuple(f.rule for f in result.findings), posted, marked_fixed)
 
     def _comment(self, result: ReviewResult, changes: list[ChangedFile], comment_cap: int) -> tuple[int, int, int]:
@@ -168,8 +171,9 @@ class Review:
             return comments, []
         except ReviewRefused as refusal:
             self._current_pull()  # a head that moved on is refused too: that is no comment's fault
-            refused = _refused_comments(comments, refusal.reason,
-                                        lambda some: self.repo.review_refusal(number, head_sha, some))
+            refused = _refused_comments(
+                comments, refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
+            )
         accepted = [c for c in comments if not any(c is r for r, _ in refused)]
         if accepted:
             self.repo.create_review(number, head_sha, _review_body(len(accepted)), accepted)
@@ -232,8 +236,10 @@ class Review:
         if text is not None:
             return text, f"{self.job.repository}:{CONFIG_PATH}"
         owner = self.job.repository.split("/")[0]
-        return (self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH),
-                f"{owner}/.github:{CONFIG_PATH}")
+        return (
+            self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH),
+            f"{owner}/.github:{CONFIG_PATH}",
+        )
 
     def _changed_files(self, base_sha: str) -> list[dict[str, Any]]:
         if self.job.pull_number is not None:
@@ -248,8 +254,10 @@ class Review:
             # An earlier attempt may have sent some (an update answered 5xx may have taken
             # effect): GitHub appends annotations, in order, so the count says which it holds.
             annotations = annotations[self.repo.annotation_count(self.check_run_id) :]
-        batches = [annotations[i : i + render.MAX_ANNOTATIONS_PER_REQUEST]
-                   for i in range(0, len(annotations), render.MAX_ANNOTATIONS_PER_REQUEST)] or [[]]
+        batches = [
+            annotations[i : i + render.MAX_ANNOTATIONS_PER_REQUEST]
+            for i in range(0, len(annotations), render.MAX_ANNOTATIONS_PER_REQUEST)
+        ] or [[]]
         # GitHub appends each request's annotations: all but the last batch go while in progress.
         for batch in batches[:-1]:
             self.repo.update_check_run(self.check_run_id, output={**output, "annotations": batch})
@@ -257,7 +265,7 @@ class Review:
             self.check_run_id,
             status="completed",
             conclusion=conclusion,
-            completed_at=datetime.now(timezone.utc),
+            completed_at=datetime.now(UTC),
             output={**output, "annotations": batches[-1]},
         )
 
@@ -283,7 +291,7 @@ class CheckRunRegistry:
             head_sha,
             name=CHECK_NAME,
             status="in_progress",
-            started_at=datetime.now(timezone.utc),
+            started_at=datetime.now(UTC),
             output={"title": "Reviewing", "summary": "goreef is reviewing the changed Go files."},
         )
         self._store.set(self._key, check_run_id, ex=self.TTL)
@@ -338,12 +346,16 @@ def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> 
     """What the summary says about files not reviewed for what the listing shows."""
     notes = []
     if len(listed) >= MAX_LISTED_FILES:
-        notes.append(f"GitHub lists only the first {MAX_LISTED_FILES:,} files of a pull request: "
-                     "the files after them were not reviewed.")
+        notes.append(
+            f"GitHub lists only the first {MAX_LISTED_FILES:,} files of a pull request: "
+            "the files after them were not reviewed."
+        )
     deleted = [c.path for c in changes if c.is_go and c.status == "deleted"]
     if deleted:
-        notes.append(f"{len(deleted)} deleted Go file(s), nothing to review: {', '.join(deleted[:10])}"
-                     + (", …" if len(deleted) > 10 else ""))
+        notes.append(
+            f"{len(deleted)} deleted Go file(s), nothing to review: {', '.join(deleted[:10])}"
+            + (", …" if len(deleted) > 10 else "")
+        )
     return notes
 
 
@@ -407,8 +419,7 @@ def _review_body(count: int) -> str:
 
 def _fixed_body(body: str, sha: str) -> str:
     return (
-        f"✅ Fixed in {sha[:7]}. {FIXED_MARK}\n\n"
-        f"<details><summary>Original comment</summary>\n\n{body}\n\n</details>"
+        f"✅ Fixed in {sha[:7]}. {FIXED_MARK}\n\n<details><summary>Original comment</summary>\n\n{body}\n\n</details>"
     )
 
 

@@ -148,7 +148,9 @@ def _url(
         return None
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
-        problems.append(f"{name} must be a URL starting with {' or '.join(sorted(f'{s}://' for s in schemes))}, got {raw!r}")
+        problems.append(
+            f"{name} must be a URL starting with {' or '.join(sorted(f'{s}://' for s in schemes))}, got {raw!r}"
+        )
         return None
     return raw.rstrip("/")
 

@@ -52,8 +52,9 @@ def review_head(self: Task, **job_fields: Any) -> dict[str, Any]:
         return self.request.retries < self.max_retries and not isinstance(error, SoftTimeLimitExceeded)
 
     try:
-        outcome = run_review(github, store, job, attempt_id=self.request.id, docs_url=settings.docs_url,
-                             retryable=retryable)
+        outcome = run_review(
+            github, store, job, attempt_id=self.request.id, docs_url=settings.docs_url, retryable=retryable
+        )
     except Exception as error:
         log.warning("%s: attempt %d failed (%s), retrying", job.head_key, self.request.retries + 1, error)
         raise self.retry(exc=error, countdown=retry_countdown(self.request.retries, error)) from error
@@ -69,8 +70,12 @@ def _pull_request_lock(store: redis.Redis, job: ReviewJob, *, owner: str, timeou
 
     The lock is held in the task's name: a task whose worker died holding it runs again under
     the same id and takes it straight back instead of waiting for it to expire."""
-    lock = store.lock(f"goreef:lock:{job.repository}#{job.pull_number or job.head_sha}",
-                      timeout=timeout, blocking_timeout=LOCK_WAIT, thread_local=False)
+    lock = store.lock(
+        f"goreef:lock:{job.repository}#{job.pull_number or job.head_sha}",
+        timeout=timeout,
+        blocking_timeout=LOCK_WAIT,
+        thread_local=False,
+    )
     lock.local.token = owner.encode()
     if lock.owned():
         lock.reacquire()

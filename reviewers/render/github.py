@@ -39,7 +39,11 @@ def comment_body(finding: Finding, docs_url: str | None = None) -> str:
     ]
     if finding.suggestion is not None:
         parts += ["", _fence(finding.suggestion, "suggestion")]
-    parts += ["", f"<sub>Silence with `//goreef:ignore {finding.rule} <reason>`.</sub>", f"<!-- goreef:fp={finding.fingerprint} -->"]
+    parts += [
+        "",
+        f"<sub>Silence with `//goreef:ignore {finding.rule} <reason>`.</sub>",
+        f"<!-- goreef:fp={finding.fingerprint} -->",
+    ]
     return "\n".join(parts)
 
 
@@ -70,7 +74,9 @@ def title(findings: list[Finding]) -> str:
     if not findings:
         return "No Go traps found"
     counts = Counter(f.severity for f in findings)
-    detail = ", ".join(f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "info") if counts[s])
+    detail = ", ".join(
+        f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "info") if counts[s]
+    )
     return f"{len(findings)} Go trap{'s' if len(findings) != 1 else ''} found ({detail})"
 
 
@@ -86,11 +92,16 @@ def check_run_output(
         by_rule = Counter(f.rule for f in findings)
         severities = {f.rule: f.severity for f in findings}
         for rule_id in sorted(by_rule):
-            lines.append(f"| {rule_class(rule_id)} | {rule_link(rule_id, docs_url)} | {severities[rule_id]} | {by_rule[rule_id]} |")
+            lines.append(
+                f"| {rule_class(rule_id)} | {rule_link(rule_id, docs_url)} | {severities[rule_id]} | {by_rule[rule_id]} |"
+            )
         verdict = "fail" if config.fails(findings) else "do not fail"
         lines += ["", f"These findings {verdict} the check (`fail_on: {config.fail_on}`)."]
     if commented is not None and commented < len(findings):
-        lines += ["", f"{len(findings) - commented} finding(s) are shown here only: inline comments are capped at {config.comment_cap} per push (`comment_cap`)."]
+        lines += [
+            "",
+            f"{len(findings) - commented} finding(s) are shown here only: inline comments are capped at {config.comment_cap} per push (`comment_cap`).",
+        ]
     if result.notes:
         lines += ["", "**Notes**", *(f"- {note}" for note in result.notes)]
     return {"title": title(findings), "summary": "\n".join(lines)}
@@ -100,5 +111,9 @@ def review_payload(findings: list[Finding], docs_url: str | None = None, cap: in
     """The body of `POST /repos/{owner}/{repo}/pulls/{n}/reviews` for these findings."""
     shown = findings[:cap]
     count = len(findings)
-    body = f"goreef found {count} Go trap{'s' if count != 1 else ''} in this change." if findings else "goreef found no Go traps."
+    body = (
+        f"goreef found {count} Go trap{'s' if count != 1 else ''} in this change."
+        if findings
+        else "goreef found no Go traps."
+    )
     return {"event": "COMMENT", "body": body, "comments": [review_comment(f, docs_url) for f in shown]}

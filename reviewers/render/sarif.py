@@ -35,7 +35,12 @@ def _fix(finding: Finding) -> dict:
                 "artifactLocation": {"uri": finding.path},
                 "replacements": [
                     {
-                        "deletedRegion": {"startLine": finding.line, "startColumn": 1, "endLine": finding.end_line + 1, "endColumn": 1},
+                        "deletedRegion": {
+                            "startLine": finding.line,
+                            "startColumn": 1,
+                            "endLine": finding.end_line + 1,
+                            "endColumn": 1,
+                        },
                         "insertedContent": {"text": finding.suggestion + "\n"},
                     }
                 ],
@@ -85,7 +90,9 @@ def render_sarif(result: ReviewResult, docs_url: str | None = None, version: str
                 "invocations": [
                     {
                         "executionSuccessful": True,
-                        "toolExecutionNotifications": [{"message": {"text": note}, "level": "note"} for note in result.notes],
+                        "toolExecutionNotifications": [
+                            {"message": {"text": note}, "level": "note"} for note in result.notes
+                        ],
                     }
                 ],
             }

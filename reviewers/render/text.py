@@ -22,8 +22,10 @@ def render_text(result: ReviewResult, colour: bool = False) -> str:
         out.append("  fix:")
         out.extend(paint(_DIM, f"    {line}") for line in finding.remediation.splitlines())
         if finding.suggestion is not None:
-            out.append(f"  suggested change for line{'s' if finding.end_line > finding.line else ''} "
-                       f"{finding.line}{f'-{finding.end_line}' if finding.end_line > finding.line else ''}:")
+            out.append(
+                f"  suggested change for line{'s' if finding.end_line > finding.line else ''} "
+                f"{finding.line}{f'-{finding.end_line}' if finding.end_line > finding.line else ''}:"
+            )
             out.extend(f"    {line}" for line in finding.suggestion.splitlines())
         out.append("")
     out.extend(f"note: {note}" for note in result.notes)

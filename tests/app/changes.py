@@ -18,7 +18,10 @@ FIXED_PRICE = LEAKING_PRICE.replace(
     b"\tctx, _ = context.WithTimeout(ctx, time.Second)",
     b"\tctx, cancel := context.WithTimeout(ctx, time.Second)\n\tdefer cancel()",
 )
-CLEAN_ADDITION = CLEAN_PRICE + b"\n// Known reports whether item has a price.\nfunc Known(item string) bool {\n\t_, ok := prices[item]\n\treturn ok\n}\n"
+CLEAN_ADDITION = (
+    CLEAN_PRICE
+    + b"\n// Known reports whether item has a price.\nfunc Known(item string) bool {\n\t_, ok := prices[item]\n\treturn ok\n}\n"
+)
 
 
 def leak_lines(source: bytes) -> list[int]:

@@ -48,8 +48,19 @@ def _redis_server_binary() -> str:
 def start_redis(port: int, workdir: Path) -> subprocess.Popen:
     """A redis-server of our own on a loopback port, never the machine's 6379; answers once it serves."""
     process = subprocess.Popen(
-        [_redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
+        [
+            _redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
     )
     client = redis.Redis(host="127.0.0.1", port=port)
@@ -103,9 +114,11 @@ def private_key_pem(app_key: rsa.RSAPrivateKey) -> str:
 
 @pytest.fixture(scope="session")
 def emulator(app_key: rsa.RSAPrivateKey) -> Iterator[GitHubEmulator]:
-    public_pem = app_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        app_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     github = GitHubEmulator(APP_ID, public_pem).start()
     github.install(INSTALLATION, "acme")  # the App, installed on the organisation of every test repository
     yield github
@@ -169,9 +182,24 @@ def worker_processes(app_environment: None, tmp_path: Path) -> Iterator[Callable
     def start(pool: str = "solo", **environment: str) -> subprocess.Popen:
         log = tmp_path / f"worker-{len(started)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", f"--pool={pool}", "--concurrency=1",
-             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env={**os.environ, **environment}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "worker",
+                f"--pool={pool}",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **environment},
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
         )
         started.append(process)
         deadline = time.monotonic() + 30

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import graphql
@@ -141,8 +141,11 @@ class Fault:
     after_effect: bool = False  # the request is served, then its answer replaced by the fault
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.remaining > 0 and self.method in (None, method)
-                and (self.path is None or self.path.search(path) is not None))
+        return (
+            self.remaining > 0
+            and self.method in (None, method)
+            and (self.path is None or self.path.search(path) is not None)
+        )
 
 
 class GitHubEmulator:
@@ -236,15 +239,25 @@ class GitHubEmulator:
         with self._lock:
             return [dict(c) for c in self._repos[full_name].comments.values() if c["pull_number"] == number]
 
-    def fail_next(self, count: int, status: int, *, headers: dict[str, str] | None = None, message: str = "",
-                  method: str | None = None, path: str | None = None, after_effect: bool = False) -> None:
+    def fail_next(
+        self,
+        count: int,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        message: str = "",
+        method: str | None = None,
+        path: str | None = None,
+        after_effect: bool = False,
+    ) -> None:
         """The next `count` API calls (of `method` on a path matching `path`, when given) answer
         `status` instead of being served; with `after_effect`, they are served and only their
         answer is lost, as when a gateway times out after GitHub acted."""
         with self._lock:
             pattern = re.compile(path) if path is not None else None
-            self._faults.append(Fault(status, headers or {}, message or "injected fault", count, method, pattern,
-                                      after_effect))
+            self._faults.append(
+                Fault(status, headers or {}, message or "injected fault", count, method, pattern, after_effect)
+            )
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -305,7 +318,12 @@ class GitHubEmulator:
             entry = {
                 "sha": blob_sha(new if new is not None else old),
                 "filename": path,
-                "status": "renamed" if path in renames else "added" if old is None else "removed" if new is None
+                "status": "renamed"
+                if path in renames
+                else "added"
+                if old is None
+                else "removed"
+                if new is None
                 else "modified",
             }
             if path in renames:
@@ -340,7 +358,7 @@ class GitHubEmulator:
             for _, _, action in due:  # outside the lock: an action may block this one request
                 action()
             with emulator._lock:
-                scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+                _scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
                 if credential and credential not in emulator.issued_tokens:
                     emulator.issued_tokens.append(credential)
                 fault = next((f for f in emulator._faults if f.matches(request.method, request.path)), None)
@@ -403,8 +421,17 @@ class GitHubEmulator:
         def compare(owner: str, name: str, base: str, head: str) -> Response:
             repo = emulator._repo_for_token(owner, name)
             files = emulator.diff_files(repo.full_name, _commit(repo, base).sha, _commit(repo, head).sha)
-            return jsonify({"status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1, "commits": [],
-                            "files": files, "url": f"{emulator.url}/repos/{repo.full_name}/compare/{base}...{head}"})
+            return jsonify(
+                {
+                    "status": "ahead",
+                    "ahead_by": 1,
+                    "behind_by": 0,
+                    "total_commits": 1,
+                    "commits": [],
+                    "files": files,
+                    "url": f"{emulator.url}/repos/{repo.full_name}/compare/{base}...{head}",
+                }
+            )
 
         @app.get("/repos/<owner>/<name>/commits/<sha>")
         def get_commit(owner: str, name: str, sha: str) -> Response:
@@ -444,7 +471,9 @@ class GitHubEmulator:
         @app.get("/repos/<owner>/<name>/git/blobs/<sha>")
         def get_blob(owner: str, name: str, sha: str) -> Response:
             repo = emulator._repo_for_token(owner, name)
-            blob = next((data for c in repo.commits.values() for data in c.tree.values() if blob_sha(data) == sha), None)
+            blob = next(
+                (data for c in repo.commits.values() for data in c.tree.values() if blob_sha(data) == sha), None
+            )
             if blob is None:
                 abort(404, "Not Found")
             return jsonify({"sha": sha, "size": len(blob), "encoding": "base64", "content": _base64_lines(blob)})
@@ -458,8 +487,16 @@ class GitHubEmulator:
             if body["head_sha"] not in repo.commits:
                 abort(422, "No commit found for SHA: " + body["head_sha"])
             with emulator._lock:
-                run = {"id": next(emulator._ids), "name": body["name"], "head_sha": body["head_sha"],
-                       "status": "queued", "conclusion": None, "output": {}, "annotations": [], "updates": []}
+                run = {
+                    "id": next(emulator._ids),
+                    "name": body["name"],
+                    "head_sha": body["head_sha"],
+                    "status": "queued",
+                    "conclusion": None,
+                    "output": {},
+                    "annotations": [],
+                    "updates": [],
+                }
                 _apply_check_run_update(run, body)
                 repo.check_runs[run["id"]] = run
             return jsonify(emulator._check_run_json(repo, run)), 201
@@ -510,7 +547,9 @@ class GitHubEmulator:
                 abort(422, f"Unprocessable Entity: commit_id {commit_id} is not part of the pull request")
             if body.get("event", "PENDING") not in {"APPROVE", "REQUEST_CHANGES", "COMMENT", "PENDING"}:
                 abort(422, "Unprocessable Entity: unknown event")
-            files = {f["filename"]: f for f in emulator.diff_files(repo.full_name, repo.branches[pull.base_ref], commit_id)}
+            files = {
+                f["filename"]: f for f in emulator.diff_files(repo.full_name, repo.branches[pull.base_ref], commit_id)
+            }
             for comment in body.get("comments", []):
                 _check_review_comment(comment, files)
                 if (refusal := emulator._refusal(repo, comment)) is not None:
@@ -520,33 +559,50 @@ class GitHubEmulator:
                 # A pending review blocks every new review of its author, submitted or not.
                 if any(r["state"] == "PENDING" for r in repo.reviews.get(number, [])):
                     abort(422, "Unprocessable Entity: User can only have one pending review per pull request")
-                review = {"id": next(emulator._ids), "commit_id": commit_id, "body": body.get("body", ""),
-                          "state": state, "user": {"login": BOT_LOGIN, "type": "Bot"},
-                          "pull_request_url": f"{emulator.url}/repos/{repo.full_name}/pulls/{number}"}
+                review = {
+                    "id": next(emulator._ids),
+                    "commit_id": commit_id,
+                    "body": body.get("body", ""),
+                    "state": state,
+                    "user": {"login": BOT_LOGIN, "type": "Bot"},
+                    "pull_request_url": f"{emulator.url}/repos/{repo.full_name}/pulls/{number}",
+                }
                 repo.reviews.setdefault(number, []).append(review)
                 if state == "PENDING":  # its comments show once it is submitted, which goreef never does
                     return jsonify(review)
                 for comment in body.get("comments", []):
                     comment_id = next(emulator._ids)
                     repo.comments[comment_id] = {
-                        "id": comment_id, "pull_number": number, "pull_request_review_id": review["id"],
-                        "commit_id": commit_id, "path": comment["path"], "line": comment["line"],
-                        "start_line": comment.get("start_line"), "side": comment.get("side", "RIGHT"),
-                        "body": comment["body"], "edits": 0, "resolved": False,  # each opens a thread of its own
+                        "id": comment_id,
+                        "pull_number": number,
+                        "pull_request_review_id": review["id"],
+                        "commit_id": commit_id,
+                        "path": comment["path"],
+                        "line": comment["line"],
+                        "start_line": comment.get("start_line"),
+                        "side": comment.get("side", "RIGHT"),
+                        "body": comment["body"],
+                        "edits": 0,
+                        "resolved": False,  # each opens a thread of its own
                     }
             return jsonify(review)
 
         @app.post("/graphql")
         def graphql_endpoint() -> Response:
-            installation_id = emulator._installation_for_token(
-                "This endpoint requires you to be authenticated.")
+            installation_id = emulator._installation_for_token("This endpoint requires you to be authenticated.")
             body = _json_body()
-            result = graphql.graphql_sync(GRAPHQL_SCHEMA, body.get("query") or "", root_value=_GraphQLRoot(
-                emulator, installation_id), variable_values=body.get("variables"))
+            result = graphql.graphql_sync(
+                GRAPHQL_SCHEMA,
+                body.get("query") or "",
+                root_value=_GraphQLRoot(emulator, installation_id),
+                variable_values=body.get("variables"),
+            )
             answer: dict[str, Any] = {"data": result.data}
             if result.errors:  # GitHub gives an error's kind as `type` beside its message
-                answer["errors"] = [{**{k: v for k, v in e.formatted.items() if k != "extensions"},
-                                     **(e.extensions or {})} for e in result.errors]
+                answer["errors"] = [
+                    {**{k: v for k, v in e.formatted.items() if k != "extensions"}, **(e.extensions or {})}
+                    for e in result.errors
+                ]
             return jsonify(answer)
 
         @app.delete("/repos/<owner>/<name>/pulls/<int:number>/reviews/<int:review_id>")
@@ -571,7 +627,9 @@ class GitHubEmulator:
         if scheme.lower() != "bearer":
             abort(401, "A JSON web token could not be decoded")
         try:
-            claims = jwt.decode(token, self._public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]})
+            claims = jwt.decode(
+                token, self._public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]}
+            )
         except jwt.PyJWTError as exc:
             abort(401, f"A JSON web token could not be decoded: {exc}")
         if str(claims["iss"]) != str(self.app_id):
@@ -634,8 +692,10 @@ class GitHubEmulator:
 
     def _comment_json(self, repo: Repo, comment: dict[str, Any]) -> dict[str, Any]:
         return {
-            **{k: comment[k] for k in ("id", "pull_request_review_id", "commit_id", "path", "line", "start_line",
-                                         "side", "body")},
+            **{
+                k: comment[k]
+                for k in ("id", "pull_request_review_id", "commit_id", "path", "line", "start_line", "side", "body")
+            },
             # GitHub moves `commit_id` along with later pushes; this one stays where it was posted.
             "original_commit_id": comment["commit_id"],
             "url": f"{self.url}/repos/{repo.full_name}/pulls/comments/{comment['id']}",
@@ -657,10 +717,18 @@ class _GraphQLRoot:
             raise _not_found(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
         return {"pullRequest": lambda info, number: self._pull_request(repo, number)}
 
-    def resolveReviewThread(self, info: graphql.GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def resolveReviewThread(self, info: graphql.GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         with self._emulator._lock:
-            comment = next((c for repo in self._emulator._repos.values() if repo.installation_id == self._installation_id
-                            for c in repo.comments.values() if _thread_id(c) == input["threadId"]), None)
+            comment = next(
+                (
+                    c
+                    for repo in self._emulator._repos.values()
+                    if repo.installation_id == self._installation_id
+                    for c in repo.comments.values()
+                    if _thread_id(c) == input["threadId"]
+                ),
+                None,
+            )
             if comment is None:
                 raise _not_found(f"Could not resolve to a node with the global id of '{input['threadId']}'")
             comment["resolved"] = True
@@ -670,7 +738,9 @@ class _GraphQLRoot:
         if number not in repo.pulls:
             raise _not_found(f"Could not resolve to a PullRequest with the number of {number}.")
         threads = [_thread(c) for c in self._emulator.comments(repo.full_name, number)]
-        return {"reviewThreads": lambda info, first=None, after=None: _connection(threads, first, after, "reviewThreads")}
+        return {
+            "reviewThreads": lambda info, first=None, after=None: _connection(threads, first, after, "reviewThreads")
+        }
 
 
 def _thread_id(comment: dict[str, Any]) -> str:
@@ -679,20 +749,27 @@ def _thread_id(comment: dict[str, Any]) -> str:
 
 def _thread(comment: dict[str, Any]) -> dict[str, Any]:
     node = {"id": f"PRRC_{comment['id']}", "databaseId": comment["id"], "body": comment["body"]}
-    return {"id": _thread_id(comment), "isResolved": comment["resolved"],
-            "comments": lambda info, first=None: _connection([node], first, None, "comments")}
+    return {
+        "id": _thread_id(comment),
+        "isResolved": comment["resolved"],
+        "comments": lambda info, first=None: _connection([node], first, None, "comments"),
+    }
 
 
 def _connection(nodes: list[dict[str, Any]], first: int | None, after: str | None, name: str) -> dict[str, Any]:
     """One page of `nodes` as GitHub pages a connection: `first` required, at most 100, opaque cursors."""
     if first is None or not 1 <= first <= MAX_PAGE:
-        raise graphql.GraphQLError(f"You must provide a `first` value between 1 and {MAX_PAGE} to properly "
-                                   f"paginate the `{name}` connection.")
+        raise graphql.GraphQLError(
+            f"You must provide a `first` value between 1 and {MAX_PAGE} to properly paginate the `{name}` connection."
+        )
     start = int(base64.b64decode(after)) if after else 0
     page = nodes[start : start + first]
     end = start + len(page)
-    return {"nodes": page, "totalCount": len(nodes),
-            "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": base64.b64encode(str(end).encode()).decode()}}
+    return {
+        "nodes": page,
+        "totalCount": len(nodes),
+        "pageInfo": {"hasNextPage": end < len(nodes), "endCursor": base64.b64encode(str(end).encode()).decode()},
+    }
 
 
 def _not_found(message: str) -> graphql.GraphQLError:
@@ -787,11 +864,12 @@ def _base64_lines(data: bytes) -> str:
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None,
-           errors: list[str] | None = None) -> Response:
+def _error(
+    status: int, message: str, headers: dict[str, str] | None = None, errors: list[str] | None = None
+) -> Response:
     body = {"message": message, "documentation_url": "https://docs.github.com/rest"}
     if errors:
         body["errors"] = errors

@@ -18,6 +18,7 @@ from tests.app.conftest import DOCS_URL, INSTALLATION, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
 from tests.app.webhooks import WebhookSender
 
+
 @pytest.fixture(scope="module", autouse=True)
 def running_worker(worker: None) -> Iterator[None]:
     yield
@@ -201,8 +202,9 @@ def test_a_review_refused_by_a_server_error_is_retried_and_posted_once(
     assert len(emulator.check_runs(repo)) == 1  # the retry took up the check run it had opened
 
 
-def test_the_webapp_exposes_review_metrics(deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                           webapp_url: str) -> None:
+def test_the_webapp_exposes_review_metrics(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, webapp_url: str
+) -> None:
     deliver("pull_request", webhooks.pull_request(repo, emulator.open_pull(repo, {PRICE: LEAKING_PRICE}), "opened"))
 
     metrics = requests.get(webapp_url + "/metrics", timeout=10).text

@@ -71,9 +71,16 @@ CALLS = [  # every call of a review, in order
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 @pytest.mark.parametrize(("method", "path"), CALLS, ids=[f"{m} {p}" for m, p in CALLS])
-def test_server_errors_on_any_call_are_retried(deliver, webhooks: WebhookSender, emulator: GitHubEmulator,
-                                               repo: str, redis_client: redis.Redis, method: str, path: str,
-                                               status: int) -> None:
+def test_server_errors_on_any_call_are_retried(
+    deliver,
+    webhooks: WebhookSender,
+    emulator: GitHubEmulator,
+    repo: str,
+    redis_client: redis.Redis,
+    method: str,
+    path: str,
+    status: int,
+) -> None:
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
     redis_client.delete(TOKEN_CACHE)  # the review starts by asking for a token
     first_request = len(emulator.requests)
@@ -127,11 +134,18 @@ def test_http_retries_back_off_exponentially_with_jitter(settings: Settings) -> 
 # Rate limits
 
 
-def test_a_secondary_rate_limit_waits_retry_after(deliver, webhooks: WebhookSender, emulator: GitHubEmulator,
-                                                  repo: str) -> None:
+def test_a_secondary_rate_limit_waits_retry_after(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
-    emulator.fail_next(1, 403, headers={"Retry-After": "1"}, method="POST", path=r"/reviews$",
-                       message="You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+    emulator.fail_next(
+        1,
+        403,
+        headers={"Retry-After": "1"},
+        method="POST",
+        path=r"/reviews$",
+        message="You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    )
 
     started = time.monotonic()
     deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
@@ -142,13 +156,19 @@ def test_a_secondary_rate_limit_waits_retry_after(deliver, webhooks: WebhookSend
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_a_spent_primary_rate_limit_waits_for_its_reset(deliver, webhooks: WebhookSender, emulator: GitHubEmulator,
-                                                        repo: str, status: int) -> None:
+def test_a_spent_primary_rate_limit_waits_for_its_reset(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, status: int
+) -> None:
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
     reset = int(time.time()) + 2
-    emulator.fail_next(1, status, method="GET", path=r"/files$",
-                       headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
-                       message="API rate limit exceeded for installation ID 77.")
+    emulator.fail_next(
+        1,
+        status,
+        method="GET",
+        path=r"/files$",
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)},
+        message="API rate limit exceeded for installation ID 77.",
+    )
 
     deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
 
@@ -172,8 +192,9 @@ def test_a_long_rate_limit_retries_the_task_when_github_says(error: Exception, w
 # Tokens
 
 
-def test_an_expired_token_is_refreshed_once(deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                            redis_client: redis.Redis) -> None:
+def test_an_expired_token_is_refreshed_once(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, redis_client: redis.Redis
+) -> None:
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
     redis_client.delete(TOKEN_CACHE)
     first_request = len(emulator.requests)
@@ -210,8 +231,11 @@ LEAKS_IN_FILE = 6
 @pytest.mark.parametrize(
     ("refused", "error"),
     [
-        ((2,), "Pull request review thread line must be part of the diff and Pull request review thread diff "
-               "hunk can't be blank"),
+        (
+            (2,),
+            "Pull request review thread line must be part of the diff and Pull request review thread diff "
+            "hunk can't be blank",
+        ),
         ((0, 5), "pull_request_review_thread.line must be part of the diff"),
         ((3,), "Line could not be resolved"),
     ],
@@ -285,8 +309,13 @@ def test_redis_unreachable_means_503_and_both_recover_when_it_returns(
 
 @pytest.mark.parametrize(("configuration", "conclusion"), [(None, "neutral"), (b"on_error: failure\n", "failure")])
 def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
-    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request,
-    configuration: bytes | None, conclusion: str
+    deliver,
+    webhooks: WebhookSender,
+    emulator: GitHubEmulator,
+    go_tree: dict[str, bytes],
+    request,
+    configuration: bytes | None,
+    conclusion: str,
 ) -> None:
     repo = repo_name(request)
     config = {".github/goreef.yml": configuration} if configuration else {}
@@ -304,11 +333,19 @@ def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
     emulator.clear_faults()
 
 
-@pytest.mark.parametrize(("read_before", "conclusion"), [(True, "failure"), (False, "neutral")],
-                         ids=["read-by-an-earlier-review", "never-read"])
+@pytest.mark.parametrize(
+    ("read_before", "conclusion"),
+    [(True, "failure"), (False, "neutral")],
+    ids=["read-by-an-earlier-review", "never-read"],
+)
 def test_a_configuration_that_cannot_be_read_keeps_the_on_error_last_read(
-    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request,
-    read_before: bool, conclusion: str
+    deliver,
+    webhooks: WebhookSender,
+    emulator: GitHubEmulator,
+    go_tree: dict[str, bytes],
+    request,
+    read_before: bool,
+    conclusion: str,
 ) -> None:
     repo = repo_name(request)
     emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"on_error: failure\n"}, installation_id=INSTALLATION)

@@ -11,15 +11,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import GithubException, UnknownObjectException
+from urllib3.exceptions import ReadTimeoutError
 
 from tests.app.changes import leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION
 from tests.app.emulator import GitHubEmulator
-from urllib3.exceptions import ReadTimeoutError
-
 from workers.github_client import RESOLVE_REVIEW_THREAD_MUTATION, GitHubApp, WriteBudget, retry_policy
 from workers.settings import Settings
-
 
 
 @pytest.fixture
@@ -138,8 +136,9 @@ def test_check_runs_and_reviews_round_trip(github: GitHubApp, emulator: GitHubEm
 
     run_id = client.create_check_run(head_sha, name="goreef", status="in_progress")
     client.update_check_run(run_id, conclusion="success", output={"title": "No traps", "summary": "ok"})
-    client.create_review(number, head_sha, "goreef", [{"path": "fetch/price.go", "line": 3, "side": "RIGHT",
-                                                        "body": "leak"}])
+    client.create_review(
+        number, head_sha, "goreef", [{"path": "fetch/price.go", "line": 3, "side": "RIGHT", "body": "leak"}]
+    )
     [comment] = client.review_comments(number)
     client.edit_review_comment(number, comment.id, "fixed")
 
@@ -167,12 +166,15 @@ def test_write_budget_is_shared_and_waits(redis_client: redis.Redis) -> None:
     assert len(waits) == 1 and 59 < waits[0] <= 60
 
 
-def test_review_threads_are_read_and_resolved_through_graphql(github: GitHubApp, emulator: GitHubEmulator,
-                                                              repo: str) -> None:
+def test_review_threads_are_read_and_resolved_through_graphql(
+    github: GitHubApp, emulator: GitHubEmulator, repo: str
+) -> None:
     source = many_leaks(3)
     number = emulator.open_pull(repo, {"fetch/leaks.go": source})
     client = github.repository(INSTALLATION, repo)
-    comments = [{"path": "fetch/leaks.go", "line": line, "side": "RIGHT", "body": "leak"} for line in leak_lines(source)]
+    comments = [
+        {"path": "fetch/leaks.go", "line": line, "side": "RIGHT", "body": "leak"} for line in leak_lines(source)
+    ]
     client.create_review(number, emulator.pull(repo, number).head_sha, "goreef", comments)
     [first, *others] = sorted(emulator.comments(repo, number), key=lambda c: c["id"])
 
@@ -193,8 +195,9 @@ def test_graphql_is_as_strict_as_github(github: GitHubApp, emulator: GitHubEmula
     }"""
 
     def post(query: str, variables: dict, headers: dict[str, str]) -> requests.Response:
-        return requests.post(emulator.url + "/graphql", json={"query": query, "variables": variables},
-                             headers=headers, timeout=10)
+        return requests.post(
+            emulator.url + "/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=10
+        )
 
     token = {"Authorization": f"token {github.tokens.get(INSTALLATION)}"}
     anonymous = post(RESOLVE_REVIEW_THREAD_MUTATION, {"threadId": "PRRT_1"}, {})

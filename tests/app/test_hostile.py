@@ -60,12 +60,12 @@ def test_a_hostile_file_is_reviewed_or_skipped_with_a_note(
         assert "goreef reviewed 2 changed Go files." in summary
 
 
-def test_deleted_renamed_and_binary_files(deliver, webhooks: WebhookSender, emulator: GitHubEmulator,
-                                          repo: str) -> None:
+def test_deleted_renamed_and_binary_files(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
     number = emulator.open_pull(repo, {"assets/logo.png": b"\x89PNG\r\n\x1a\n\x00\x00"})
     price = emulator.repo(repo).commits[emulator.pull(repo, number).head_sha].tree[PRICE]
-    emulator.push(repo, number, {"fetch/cost.go": price, "gen/table.go": b"\x00\x01binary"},
-                  deleted=("main.go", PRICE))
+    emulator.push(repo, number, {"fetch/cost.go": price, "gen/table.go": b"\x00\x01binary"}, deleted=("main.go", PRICE))
 
     summary = review_summary(deliver, webhooks, emulator, repo, number)
 
@@ -78,8 +78,10 @@ def test_a_3000_file_pull_request_is_reviewed_through_the_files_list(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
 ) -> None:
     # GitHub's diff endpoint refuses a diff this big; its files list serves 3,000 files, 100 a page.
-    files = {f"pkg{i // 100:02d}/f{i:04d}.go": b"package pkg%02d\n\nconst C%d = %d\n" % (i // 100, i, i)
-             for i in range(3_000)}
+    files = {
+        f"pkg{i // 100:02d}/f{i:04d}.go": b"package pkg%02d\n\nconst C%d = %d\n" % (i // 100, i, i)
+        for i in range(3_000)
+    }
     number = emulator.open_pull(repo, {**files, "zz/last.go": b"package zz\n"})
 
     summary = review_summary(deliver, webhooks, emulator, repo, number)

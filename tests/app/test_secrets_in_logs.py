@@ -43,8 +43,15 @@ def logs() -> Iterator[list[str]]:
         logger.setLevel(level)
 
 
-def test_secrets_never_reach_the_logs(worker: None, deliver, webhooks: WebhookSender, emulator: GitHubEmulator,
-                                      repo: str, settings: Settings, logs: list[str]) -> None:
+def test_secrets_never_reach_the_logs(
+    worker: None,
+    deliver,
+    webhooks: WebhookSender,
+    emulator: GitHubEmulator,
+    repo: str,
+    settings: Settings,
+    logs: list[str],
+) -> None:
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
     emulator.before("GET", f"/pulls/{number}/files", emulator.expire_tokens)
     emulator.before("POST", f"/pulls/{number}/reviews", lambda: emulator.fail_next(1, 502))

@@ -33,7 +33,10 @@ def test_every_missing_variable_is_named_at_once() -> None:
         Settings.from_env({})
 
     assert [problem.split()[0] for problem in error.value.problems] == [
-        "GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "REDIS_URL"
+        "GITHUB_APP_ID",
+        "GITHUB_PRIVATE_KEY",
+        "GITHUB_WEBHOOK_SECRET",
+        "REDIS_URL",
     ]
 
 
@@ -45,7 +48,11 @@ def test_every_missing_variable_is_named_at_once() -> None:
         ("REDIS_URL", "localhost:6379", "REDIS_URL must be a URL starting with"),
         ("GITHUB_API_URL", "ftp://ghe.example", "GITHUB_API_URL must be a URL starting with http:// or https://"),
         ("GOREEF_DOCS_URL", "docs", "GOREEF_DOCS_URL must be a URL"),
-        ("GITHUB_PRIVATE_KEY_PATH", "/nonexistent.pem", "set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH"),
+        (
+            "GITHUB_PRIVATE_KEY_PATH",
+            "/nonexistent.pem",
+            "set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH",
+        ),
         ("GOREEF_RETRY_DELAY", "soon", "GOREEF_RETRY_DELAY must be a positive number, got 'soon'"),
         ("GOREEF_TASK_TIME_LIMIT", "-5", "GOREEF_TASK_TIME_LIMIT must be a positive number, got '-5'"),
         ("GOREEF_WRITES_PER_MINUTE", "1.5", "GOREEF_WRITES_PER_MINUTE must be a positive integer, got '1.5'"),
@@ -70,14 +77,16 @@ def test_the_key_can_come_from_a_file_or_one_escaped_line(
     one_line = Settings.from_env(environ | {"GITHUB_PRIVATE_KEY": private_key_pem.replace("\n", "\\n")})
 
     assert from_file.private_key == one_line.private_key == private_key_pem
-    with pytest.raises(SettingsError, match="cannot read /nonexistent.pem"):
+    with pytest.raises(SettingsError, match=r"cannot read /nonexistent\.pem"):
         Settings.from_env(without_key | {"GITHUB_PRIVATE_KEY_PATH": "/nonexistent.pem"})
 
 
 def test_tuning_has_production_defaults_and_can_be_set(environ: dict[str, str]) -> None:
     defaults = Settings.from_env(environ)
-    tuned = Settings.from_env(environ | {"GOREEF_TASK_TIME_LIMIT": "20", "GOREEF_WRITES_PER_MINUTE": "500",
-                                         "GOREEF_VISIBILITY_TIMEOUT": "2.5"})
+    tuned = Settings.from_env(
+        environ
+        | {"GOREEF_TASK_TIME_LIMIT": "20", "GOREEF_WRITES_PER_MINUTE": "500", "GOREEF_VISIBILITY_TIMEOUT": "2.5"}
+    )
 
     assert (defaults.task_time_limit, defaults.redelivery_after, defaults.writes_per_minute) == (300, 600, 80)
     assert (tuned.task_time_limit, tuned.redelivery_after, tuned.writes_per_minute) == (20, 2.5, 500)

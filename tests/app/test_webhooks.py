@@ -32,8 +32,14 @@ def test_a_push_to_a_pull_request_enqueues_its_head(
     assert response.status_code == 202
     assert response.json()["status"] == "enqueued"
     assert queued() == [
-        {"installation_id": 77, "repository": repo, "head_sha": emulator.pull(repo, number).head_sha,
-         "pull_number": number, "base_sha": None, "rerun": False}
+        {
+            "installation_id": 77,
+            "repository": repo,
+            "head_sha": emulator.pull(repo, number).head_sha,
+            "pull_number": number,
+            "base_sha": None,
+            "rerun": False,
+        }
     ]
 
 
@@ -51,8 +57,9 @@ def test_a_bad_signature_is_refused_and_nothing_enqueued(
     assert queued() == []
 
 
-def test_a_signature_over_another_body_is_refused(webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                                   queued) -> None:
+def test_a_signature_over_another_body_is_refused(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+) -> None:
     number = emulator.open_pull(repo, {})
     payload = webhooks.pull_request(repo, number)
     signature = sign(WEBHOOK_SECRET, json.dumps(payload).encode())
@@ -62,8 +69,9 @@ def test_a_signature_over_another_body_is_refused(webhooks: WebhookSender, emula
     assert queued() == []
 
 
-def test_the_same_delivery_twice_enqueues_once(webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                               queued) -> None:
+def test_the_same_delivery_twice_enqueues_once(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+) -> None:
     payload = webhooks.pull_request(repo, emulator.open_pull(repo, {}))
 
     first = webhooks.deliver("pull_request", payload, delivery="d-1")
@@ -104,8 +112,16 @@ def test_a_merge_group_is_reviewed_against_its_base(
     head, base = emulator.pull(repo, number).head_sha, emulator.repo(repo).branches["main"]
 
     assert webhooks.deliver("merge_group", webhooks.merge_group(repo, head, base)).status_code == 202
-    assert queued() == [{"installation_id": 77, "repository": repo, "head_sha": head, "pull_number": None,
-                         "base_sha": base, "rerun": False}]
+    assert queued() == [
+        {
+            "installation_id": 77,
+            "repository": repo,
+            "head_sha": head,
+            "pull_number": None,
+            "base_sha": base,
+            "rerun": False,
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -128,16 +144,18 @@ def test_other_events_are_ignored_and_say_so(
     assert queued() == []
 
 
-def test_check_events_sent_by_bots_start_no_review(webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                                   queued) -> None:
+def test_check_events_sent_by_bots_start_no_review(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+) -> None:
     payload = webhooks.check_suite(repo, emulator.open_pull(repo, {}), "requested", sender=BOT)
 
     assert webhooks.deliver("check_suite", payload).json()["status"] == "ignored"
     assert queued() == []
 
 
-def test_pull_requests_opened_by_bots_are_reviewed(webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                                   queued) -> None:
+def test_pull_requests_opened_by_bots_are_reviewed(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+) -> None:
     # Dependabot's pull requests need the required goreef check like any other.
     payload = webhooks.pull_request(repo, emulator.open_pull(repo, {}), "opened", sender=BOT)
 
@@ -145,8 +163,9 @@ def test_pull_requests_opened_by_bots_are_reviewed(webhooks: WebhookSender, emul
     assert len(queued()) == 1
 
 
-def test_draft_pull_requests_wait_until_ready(webhooks: WebhookSender, emulator: GitHubEmulator, repo: str,
-                                              queued) -> None:
+def test_draft_pull_requests_wait_until_ready(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+) -> None:
     number = emulator.open_pull(repo, {})
     draft = webhooks.pull_request(repo, number, "opened")
     draft["pull_request"]["draft"] = True
@@ -174,14 +193,23 @@ def test_installations_are_recorded(webhooks: WebhookSender, redis_client: redis
 
 @pytest.mark.parametrize(
     ("headers_missing", "body"),
-    [("X-GitHub-Event", b"{}"), ("X-GitHub-Delivery", b"{}"), (None, b"{not json"), (None, b"[1, 2]"),
-     (None, b'{"action": "opened"}')],
+    [
+        ("X-GitHub-Event", b"{}"),
+        ("X-GitHub-Delivery", b"{}"),
+        (None, b"{not json"),
+        (None, b"[1, 2]"),
+        (None, b'{"action": "opened"}'),
+    ],
     ids=["no-event", "no-delivery", "not-json", "not-an-object", "not-a-pull-request"],
 )
-def test_malformed_deliveries_are_bad_requests(webapp_url: str, queued, headers_missing: str | None,
-                                               body: bytes) -> None:
-    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-bad",
-               "X-Hub-Signature-256": sign(WEBHOOK_SECRET, body)}
+def test_malformed_deliveries_are_bad_requests(
+    webapp_url: str, queued, headers_missing: str | None, body: bytes
+) -> None:
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "d-bad",
+        "X-Hub-Signature-256": sign(WEBHOOK_SECRET, body),
+    }
     headers.pop(headers_missing, None)
 
     response = requests.post(webapp_url + "/webhooks/github", data=body, headers=headers, timeout=10)
@@ -193,8 +221,11 @@ def test_malformed_deliveries_are_bad_requests(webapp_url: str, queued, headers_
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared-length", "chunked"])
 def test_a_body_over_25_mb_is_refused(webapp_url: str, queued, chunked: bool) -> None:
     body = b" " * (25 * 1024 * 1024 + 1)
-    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d-big",
-               "X-Hub-Signature-256": sign(WEBHOOK_SECRET, body)}
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": "d-big",
+        "X-Hub-Signature-256": sign(WEBHOOK_SECRET, body),
+    }
     # Sent in chunks, the body declares no length: the limit must hold while it is read.
     megabyte = 1 << 20
     data = (body[i : i + megabyte] for i in range(0, len(body), megabyte)) if chunked else body

@@ -28,8 +28,9 @@ VISIBILITY_TIMEOUT = "2"  # seconds before a dead worker's task is handed out ag
     [("GET", r"/pulls/\d+/files$"), ("PATCH", r"/check-runs/\d+$")],
     ids=["before-posting", "after-posting-before-completing"],
 )
-def test_a_worker_killed_mid_review_loses_nothing(worker_processes, webhooks: WebhookSender, emulator: GitHubEmulator,
-                                                 repo: str, method: str, path: str) -> None:
+def test_a_worker_killed_mid_review_loses_nothing(
+    worker_processes, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, method: str, path: str
+) -> None:
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
     reached, release = emulator.hold(method, path)
     doomed = worker_processes(GOREEF_VISIBILITY_TIMEOUT=VISIBILITY_TIMEOUT)
@@ -79,8 +80,10 @@ def test_a_worker_killed_mid_bisection_leaves_no_pending_review_in_the_way(
     assert sorted(c["line"] for c in emulator.comments(repo, number)) == lines[1:]
     run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
-    assert f"GitHub refused 1 inline comment(s), so they are reported here only: fetch/leaks.go:{lines[0]} " \
+    assert (
+        f"GitHub refused 1 inline comment(s), so they are reported here only: fetch/leaks.go:{lines[0]} "
         in run["output"]["summary"]
+    )
     assert outcome["comments_posted"] == 5
 
 
@@ -91,13 +94,18 @@ def test_a_review_over_its_time_limit_is_stopped_and_the_worker_goes_on(
     reached, release = emulator.hold("GET", r"/pulls/1/files$")
     worker_processes(pool="prefork", GOREEF_TASK_TIME_LIMIT="4")
 
-    tasks = [webhooks.deliver("pull_request", webhooks.pull_request(repo, n, "opened")).json()["tasks"][0]
-             for n in (slow, fast)]
+    tasks = [
+        webhooks.deliver("pull_request", webhooks.pull_request(repo, n, "opened")).json()["tasks"][0]
+        for n in (slow, fast)
+    ]
     outcomes = [AsyncResult(task["task_id"], app=celery_app).get(timeout=30) for task in tasks]
     release.set()
 
     assert reached.is_set()
     timed_out = only_check_run(emulator, repo, emulator.pull(repo, slow).head_sha)
     assert (timed_out["status"], timed_out["conclusion"]) == ("completed", "neutral")
-    assert timed_out["output"]["title"] == "goreef could not finish: the review ran out of time while listing the changed files"
+    assert (
+        timed_out["output"]["title"]
+        == "goreef could not finish: the review ran out of time while listing the changed files"
+    )
     assert [o["status"] for o in outcomes] == ["neutral", "failure"]  # and the next review went on as usual

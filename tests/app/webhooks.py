@@ -54,20 +54,37 @@ class WebhookSender:
 
     def check_suite(self, repo: str, number: int, action: str = "requested", *, sender: dict = USER) -> dict:
         pull = self._github.pull_json(repo, number)
-        suite = {"id": 5, "head_branch": pull["head"]["ref"], "head_sha": pull["head"]["sha"], "status": "queued",
-                 "pull_requests": [self._pull_ref(pull)], "app": {"id": self._github.app_id, "slug": "goreef"}}
+        suite = {
+            "id": 5,
+            "head_branch": pull["head"]["ref"],
+            "head_sha": pull["head"]["sha"],
+            "status": "queued",
+            "pull_requests": [self._pull_ref(pull)],
+            "app": {"id": self._github.app_id, "slug": "goreef"},
+        }
         return {"action": action, "check_suite": suite, **self._envelope(repo, sender)}
 
     def check_run_rerequested(self, repo: str, number: int, head_sha: str) -> dict:
         pull = self._github.pull_json(repo, number)
-        run = {"id": 9, "name": "goreef", "head_sha": head_sha, "status": "completed", "conclusion": "failure",
-               "check_suite": {"id": 5, "head_sha": head_sha}, "pull_requests": [self._pull_ref(pull)],
-               "app": {"id": self._github.app_id, "slug": "goreef"}}
+        run = {
+            "id": 9,
+            "name": "goreef",
+            "head_sha": head_sha,
+            "status": "completed",
+            "conclusion": "failure",
+            "check_suite": {"id": 5, "head_sha": head_sha},
+            "pull_requests": [self._pull_ref(pull)],
+            "app": {"id": self._github.app_id, "slug": "goreef"},
+        }
         return {"action": "rerequested", "check_run": run, **self._envelope(repo, USER)}
 
     def merge_group(self, repo: str, head_sha: str, base_sha: str) -> dict:
-        group = {"head_sha": head_sha, "head_ref": "refs/heads/gh-readonly-queue/main/pr-1-" + head_sha[:8],
-                 "base_sha": base_sha, "base_ref": "refs/heads/main"}
+        group = {
+            "head_sha": head_sha,
+            "head_ref": "refs/heads/gh-readonly-queue/main/pr-1-" + head_sha[:8],
+            "base_sha": base_sha,
+            "base_ref": "refs/heads/main",
+        }
         return {"action": "checks_requested", "merge_group": group, **self._envelope(repo, USER)}
 
     @staticmethod
@@ -78,8 +95,11 @@ class WebhookSender:
     def installation(installation_id: int, account: str, action: str, repositories: list[str]) -> dict:
         return {
             "action": action,
-            "installation": {"id": installation_id, "account": {"login": account, "type": "Organization"},
-                             "repository_selection": "selected"},
+            "installation": {
+                "id": installation_id,
+                "account": {"login": account, "type": "Organization"},
+                "repository_selection": "selected",
+            },
             "repositories": [{"full_name": name, "name": name.split("/")[1], "private": True} for name in repositories],
             "sender": USER,
         }
@@ -87,14 +107,22 @@ class WebhookSender:
     def _envelope(self, repo: str, sender: dict) -> dict:
         state = self._github.repo(repo)
         return {
-            "repository": {"id": state.id, "name": state.name, "full_name": state.full_name, "private": True,
-                           "owner": {"login": state.owner, "type": "Organization"},
-                           "default_branch": state.default_branch},
+            "repository": {
+                "id": state.id,
+                "name": state.name,
+                "full_name": state.full_name,
+                "private": True,
+                "owner": {"login": state.owner, "type": "Organization"},
+                "default_branch": state.default_branch,
+            },
             "installation": {"id": state.installation_id, "node_id": f"MDIz{state.installation_id}"},
             "sender": sender,
         }
 
     @staticmethod
     def _pull_ref(pull: dict) -> dict:
-        return {"number": pull["number"], "head": {"ref": pull["head"]["ref"], "sha": pull["head"]["sha"]},
-                "base": {"ref": pull["base"]["ref"], "sha": pull["base"]["sha"]}}
+        return {
+            "number": pull["number"],
+            "head": {"ref": pull["head"]["ref"], "sha": pull["head"]["sha"]},
+            "base": {"ref": pull["base"]["ref"], "sha": pull["base"]["sha"]},
+        }

@@ -7,8 +7,8 @@ Everything is syntactic, like `reviewers/syntax.py`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from tree_sitter import Node
 
@@ -35,8 +35,13 @@ DETACHING = "context.WithoutCancel"
 DERIVING = frozenset(
     f"context.{name}"
     for name in (
-        "WithCancel", "WithTimeout", "WithDeadline", "WithValue",
-        "WithCancelCause", "WithTimeoutCause", "WithDeadlineCause",
+        "WithCancel",
+        "WithTimeout",
+        "WithDeadline",
+        "WithValue",
+        "WithCancelCause",
+        "WithTimeoutCause",
+        "WithDeadlineCause",
     )
 )
 CANCELLING = DERIVING - {"context.WithValue"}
@@ -61,7 +66,9 @@ def assigned_pairs(file: GoFile, statement: Node) -> list[tuple[Node, Node | Non
     left = statement.child_by_field_name("left")
     names = left.named_children if left is not None else statement.children_by_field_name("name")
     right = statement.child_by_field_name("right") or statement.child_by_field_name("value")
-    values = right.named_children if right is not None and right.type == "expression_list" else ([right] if right else [])
+    values = (
+        right.named_children if right is not None and right.type == "expression_list" else ([right] if right else [])
+    )
     if len(values) == len(names):
         return list(zip(names, values))
     return [(name, values[0] if index == 0 and values else None) for index, name in enumerate(names)]
@@ -232,7 +239,9 @@ class CancelPaths:
 
     def _overwrites(self, statement: Node) -> bool:
         left = statement.child_by_field_name("left")
-        return left is not None and any(n.type == "identifier" and self.file.text(n) == self.name for n in left.named_children)
+        return left is not None and any(
+            n.type == "identifier" and self.file.text(n) == self.name for n in left.named_children
+        )
 
     def _terminates(self, statement: Node) -> bool:
         if statement.type != "expression_statement" or not statement.named_children:
@@ -437,7 +446,11 @@ class HandlerContexts:
         if self.file.text(node) == self.request_expression:
             return "request"
         function = node.child_by_field_name("function")
-        if call_method_name(self.file, node) == "Context" and function is not None and function.type == "selector_expression":
+        if (
+            call_method_name(self.file, node) == "Context"
+            and function is not None
+            and function.type == "selector_expression"
+        ):
             operand = function.child_by_field_name("operand")
             if operand is not None and self.file.text(operand) in self.requests:
                 return "request"
@@ -471,7 +484,9 @@ class HandlerContexts:
     def waits_for(self, go_statement: Node) -> bool:
         """Whether the handler waits for the goroutine after starting it: a `Wait()` call, or
         a receive from (or a range over) a channel the goroutine mentions."""
-        mentioned = {self.file.text(n) for n in descendants(go_statement) if n.type in ("identifier", "selector_expression")}
+        mentioned = {
+            self.file.text(n) for n in descendants(go_statement) if n.type in ("identifier", "selector_expression")
+        }
         for node in scope_nodes(self.handler):
             if node.start_byte < go_statement.end_byte:
                 continue

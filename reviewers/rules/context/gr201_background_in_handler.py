@@ -37,8 +37,8 @@ request by design, and that its owner cancels.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import takewhile
-from typing import Iterator
 
 from tree_sitter import Node
 

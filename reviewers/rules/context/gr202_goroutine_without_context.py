@@ -44,19 +44,19 @@ cannot tell what it does with them.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import FRAMEWORK_CONTEXTS, qualified_calls
+from ._helpers import handler_goroutines
 
 # Waits and calls that nothing stops when the goroutine has no context.
 UNSTOPPABLE = frozenset(
     {"time.Sleep", "time.After", "time.Tick", "time.NewTimer", "time.NewTicker", "net.Dial", "net.DialTimeout"}
     | {f"net/http.{name}" for name in ("Get", "Post", "Head", "PostForm")}
 )
-from ._helpers import handler_goroutines
 
 REMEDIATION = """\
 // Outlives the request on purpose: detached from its cancellation, bounded by a timeout.
@@ -71,8 +71,12 @@ def _waits_uncancellably(file: GoFile, go_statement) -> bool:
     """Whether the goroutine's own body (a literal in view) sleeps, waits on a timer or makes
     a network call that no context can stop."""
     started = go_statement.named_children[0] if go_statement.named_children else None
-    function = started.child_by_field_name("function") if started is not None and started.type == "call_expression" else None
-    return function is not None and function.type == "func_literal" and bool(qualified_calls(file, function, UNSTOPPABLE))
+    function = (
+        started.child_by_field_name("function") if started is not None and started.type == "call_expression" else None
+    )
+    return (
+        function is not None and function.type == "func_literal" and bool(qualified_calls(file, function, UNSTOPPABLE))
+    )
 
 
 def check(file: GoFile) -> Iterator[Report]:
@@ -80,7 +84,11 @@ def check(file: GoFile) -> Iterator[Report]:
         used = handler.of_goroutine(go_statement)
         if used.kind == "none" and not _waits_uncancellably(file, go_statement):
             continue
-        if used.kind not in ("fresh", "none") or handler.waits_for(go_statement) or handler.owned_elsewhere(go_statement):
+        if (
+            used.kind not in ("fresh", "none")
+            or handler.waits_for(go_statement)
+            or handler.owned_elsewhere(go_statement)
+        ):
             continue
         what = f"`{used.evidence}`" if used.kind == "fresh" else "no context"
         request = handler.request_expression or "r.Context()"

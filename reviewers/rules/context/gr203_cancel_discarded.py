@@ -32,7 +32,7 @@ loop piles up: GR115) and where the function does not already use the name `canc
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile
@@ -66,7 +66,11 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         call, constructor = assignment.call, assignment.constructor
         arguments = call.child_by_field_name("arguments")
-        parent = file.text(arguments.named_children[0]) if arguments is not None and arguments.named_children else "its parent"
+        parent = (
+            file.text(arguments.named_children[0])
+            if arguments is not None and arguments.named_children
+            else "its parent"
+        )
         context = file.text(assignment.context_name)
         context_name = f"`{context}`" if context != "_" else "the derived context"
         held = f"{context_name} and its timer stay" if "Cancel" not in constructor else f"{context_name} stays"

@@ -43,7 +43,7 @@ syntactically: `panic`, `os.Exit`, `log.Fatal` and `t.Fatal` end a path, `break`
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile

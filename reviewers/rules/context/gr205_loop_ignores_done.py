@@ -54,7 +54,7 @@ out, whatever it receives from.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -72,7 +72,6 @@ from ...syntax import (
     select_cases,
 )
 from ._helpers import cancellable_contexts, is_buffered_channel, is_test_file, preferred_context, root_identifier
-
 
 REMEDIATION = """\
 for {
@@ -105,9 +104,9 @@ def _blocking_select(file: GoFile, select: Node) -> bool:
     if has_default(select):
         return False
     cases = select_cases(select)
-    return not any(is_done_receive(file, case.child_by_field_name("communication") or case) for case in cases) and not any(
-        _leaves_loop(file, case) for case in cases
-    )
+    return not any(
+        is_done_receive(file, case.child_by_field_name("communication") or case) for case in cases
+    ) and not any(_leaves_loop(file, case) for case in cases)
 
 
 def _receive_statement(file: GoFile, node: Node) -> bool:
@@ -122,7 +121,11 @@ def _receive_statement(file: GoFile, node: Node) -> bool:
     if statement is None or statement.type not in ("short_var_declaration", "assignment_statement"):
         return False
     left = statement.child_by_field_name("left")
-    return parent == statement.child_by_field_name("right") and len(parent.named_children) == 1 and len(left.named_children) == 1
+    return (
+        parent == statement.child_by_field_name("right")
+        and len(parent.named_children) == 1
+        and len(left.named_children) == 1
+    )
 
 
 def _bounded(file: GoFile, node: Node, kind: str) -> bool:
@@ -136,9 +139,14 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
         return qualified_name(file, channel) is None
     root = root_identifier(file, channel)
     declaration = enclosing_declaration(node)
-    return root is not None and declaration is not None and any(
-        statement.type == "go_statement" and any(n.type == "identifier" and file.text(n) == root for n in descendants(statement))
-        for statement in descendants(declaration)
+    return (
+        root is not None
+        and declaration is not None
+        and any(
+            statement.type == "go_statement"
+            and any(n.type == "identifier" and file.text(n) == root for n in descendants(statement))
+            for statement in descendants(declaration)
+        )
     )
 
 

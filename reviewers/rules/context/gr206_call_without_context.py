@@ -44,7 +44,7 @@ are not checked.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -55,9 +55,9 @@ from ...syntax import call_method_name, has_declared_type, qualified_name
 from ._helpers import cancellable_contexts, is_test_file, preferred_context
 
 CONTEXT_FORMS = {
-    "net/http.Get": "`http.NewRequestWithContext(ctx, \"GET\", url, nil)` and `Do`",
-    "net/http.Post": "`http.NewRequestWithContext(ctx, \"POST\", url, body)` and `Do`",
-    "net/http.Head": "`http.NewRequestWithContext(ctx, \"HEAD\", url, nil)` and `Do`",
+    "net/http.Get": '`http.NewRequestWithContext(ctx, "GET", url, nil)` and `Do`',
+    "net/http.Post": '`http.NewRequestWithContext(ctx, "POST", url, body)` and `Do`',
+    "net/http.Head": '`http.NewRequestWithContext(ctx, "HEAD", url, nil)` and `Do`',
     "net/http.PostForm": "`http.NewRequestWithContext` and `Do`",
     "net/http.NewRequest": "`http.NewRequestWithContext`",
     "net.Dial": "`(&net.Dialer{}).DialContext`",

@@ -45,7 +45,7 @@ bodies GR104 reports instead, and this rule stays silent; test files are not che
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile

@@ -42,7 +42,7 @@ context) are legitimate exceptions that syntax cannot tell apart.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile

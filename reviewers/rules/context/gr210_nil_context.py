@@ -35,7 +35,7 @@ that name in the package takes a context first.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -82,7 +82,9 @@ def _expects_context(file: GoFile, call: Node) -> bool:
     if function.type == "identifier":
         return name in functions
     operand = function.child_by_field_name("operand")
-    is_package = operand is not None and operand.type == "identifier" and file.package_path(file.text(operand)) is not None
+    is_package = (
+        operand is not None and operand.type == "identifier" and file.package_path(file.text(operand)) is not None
+    )
     return not is_package and name in methods
 
 

@@ -49,12 +49,12 @@ returns when the client leaves) shares its goroutine's lifetime and is not repor
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
+from ...goroutines import goroutine_at
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...goroutines import goroutine_at
 from ._helpers import handler_goroutines
 from .gr202_goroutine_without_context import RULE as GR202
 

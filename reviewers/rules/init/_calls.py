@@ -19,9 +19,9 @@ values and calls into other packages are not followed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
 
 from tree_sitter import Node
 
@@ -40,7 +40,19 @@ IO_FUNCTIONS = {
     **{f"net/http.{name}": HTTP_REQUEST for name in ("Get", "Post", "Head", "PostForm")},
     **{f"net/http.{name}": "a server that runs until it stops" for name in ("ListenAndServe", "ListenAndServeTLS")},
     **{f"net.{name}": NETWORK_DIAL for name in ("Dial", "DialTimeout", "DialTCP", "DialUDP", "DialIP", "DialUnix")},
-    **{f"net.{name}": "a DNS lookup" for name in ("LookupHost", "LookupIP", "LookupAddr", "LookupCNAME", "LookupMX", "LookupTXT", "LookupSRV", "LookupNS")},
+    **{
+        f"net.{name}": "a DNS lookup"
+        for name in (
+            "LookupHost",
+            "LookupIP",
+            "LookupAddr",
+            "LookupCNAME",
+            "LookupMX",
+            "LookupTXT",
+            "LookupSRV",
+            "LookupNS",
+        )
+    },
     **{f"crypto/tls.{name}": NETWORK_DIAL for name in ("Dial", "DialWithDialer")},
     **{f"net/rpc.{name}": NETWORK_DIAL for name in ("Dial", "DialHTTP", "DialHTTPPath")},
     "net/rpc/jsonrpc.Dial": NETWORK_DIAL,
@@ -53,10 +65,27 @@ GRPC_WITH_BLOCK = "google.golang.org/grpc.WithBlock"
 # What a receiver of a known kind does when one of these methods is called.
 KIND_METHODS = {
     "client": (IO, HTTP_REQUEST, frozenset({"Do", "Get", "Post", "Head", "PostForm"})),
-    "db": (IO, "a database round trip", frozenset({
-        "Ping", "PingContext", "Query", "QueryContext", "QueryRow", "QueryRowContext", "Exec",
-        "ExecContext", "Prepare", "PrepareContext", "Begin", "BeginTx", "Conn",
-    })),
+    "db": (
+        IO,
+        "a database round trip",
+        frozenset(
+            {
+                "Ping",
+                "PingContext",
+                "Query",
+                "QueryContext",
+                "QueryRow",
+                "QueryRowContext",
+                "Exec",
+                "ExecContext",
+                "Prepare",
+                "PrepareContext",
+                "Begin",
+                "BeginTx",
+                "Conn",
+            }
+        ),
+    ),
     "cmd": (IO, "a child process", frozenset({"Run", "Output", "CombinedOutput", "Wait"})),
     "dialer": (IO, NETWORK_DIAL, frozenset({"Dial", "DialContext"})),
     "waitgroup": (WAIT, "a wait for other goroutines", frozenset({"Wait"})),
@@ -179,7 +208,9 @@ def region_captures(pattern: str, root: Node) -> list[Node]:
 
 def _called_on_the_spot(literal: Node) -> bool:
     parent = literal.parent
-    function = parent.child_by_field_name("function") if parent is not None and parent.type == "call_expression" else None
+    function = (
+        parent.child_by_field_name("function") if parent is not None and parent.type == "call_expression" else None
+    )
     return function is not None and function.id == literal.id
 
 
@@ -194,7 +225,7 @@ def kind_of_type(file: GoFile, type_node: Node | None) -> str | None:
     return KIND_OF_TYPE.get(qualified_name(file, type_node) or "")
 
 
-def kind_of_value(file: GoFile, value: Node, package: "Package | None" = None) -> str | None:
+def kind_of_value(file: GoFile, value: Node, package: Package | None = None) -> str | None:
     """The kind of a value from how it is made; with `package`, also from the declared result
     of the package function that returns it (`db := openDB()`)."""
     value = unparen(value)
@@ -225,7 +256,9 @@ DECLARATIONS = """
 """
 
 
-def declared_kinds(file: GoFile, root: Node, top: bool = False, package: "Package | None" = None) -> dict[str, str | None]:
+def declared_kinds(
+    file: GoFile, root: Node, top: bool = False, package: Package | None = None
+) -> dict[str, str | None]:
     """Names declared under `root` (parameters and variables, closures included; with `top`,
     only `root` itself) with the kind their type or value gives; None where it is unknown."""
     kinds: dict[str, str | None] = {}
@@ -299,7 +332,9 @@ def _shared_package(file: GoFile) -> Package:
         package = Package(files)
         for member in files:
             # A file's functions by name (the last of a name wins), `init` aside: it is not called.
-            by_name = {function_name: node for function_name, node in _top_level_functions(member) if function_name != "init"}
+            by_name = {
+                function_name: node for function_name, node in _top_level_functions(member) if function_name != "init"
+            }
             for function_name, node in by_name.items():
                 package.functions.setdefault(function_name, []).append((member, node))
         return package
@@ -359,7 +394,9 @@ def _call_effect(file: GoFile, call: Node, kinds: _Kinds) -> Effect | None:
         return Effect(call, callee(file, call), IO, IO_FUNCTIONS[qualified])
     if qualified in GRPC_DIALS:
         options = call.child_by_field_name("arguments")
-        if any(qualified_name(file, c) == GRPC_WITH_BLOCK for c in captures("(call_expression) @c", options).get("c", [])):
+        if any(
+            qualified_name(file, c) == GRPC_WITH_BLOCK for c in captures("(call_expression) @c", options).get("c", [])
+        ):
             return Effect(call, callee(file, call), IO, "a blocking gRPC dial (`WithBlock`)")
         return None
     if qualified == "time.Sleep":
@@ -441,7 +478,9 @@ def _function_steps(package: Package, file: GoFile, function: Node) -> list[Step
 Found = tuple[tuple[str, ...], Effect]
 
 
-def _reach(package: Package, file: GoFile, function: Node, wanted: tuple[str, ...], depth: int, visiting: frozenset) -> Found | None:
+def _reach(
+    package: Package, file: GoFile, function: Node, wanted: tuple[str, ...], depth: int, visiting: frozenset
+) -> Found | None:
     """The first chain from inside `function` to a `wanted` effect, `depth` calls deep at most."""
     key = (file.path, function.start_byte, wanted, depth)
     if key not in package.reached:

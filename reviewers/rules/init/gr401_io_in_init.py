@@ -56,7 +56,7 @@ package's own functions by name are followed: methods and other packages are not
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile

@@ -34,7 +34,7 @@ declared type only; methods and other packages are not followed.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile

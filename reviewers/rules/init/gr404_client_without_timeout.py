@@ -37,7 +37,7 @@ initializers are looked at, not the functions they call: GR401 follows those.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 

@@ -38,7 +38,23 @@ from ...syntax import (
 # Names that say a channel exists to tell a goroutine to stop.
 DONE_NAME = re.compile(r"(?i)(done|quit|stop|exit|clos|shutdown|cancel|die|dying|term|kill|abort|finish)")
 # Calls that end a goroutine or the process.
-ENDING_CALLS = frozenset({"panic", "Exit", "Goexit", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln", "FailNow", "Skip", "SkipNow", "Skipf"})
+ENDING_CALLS = frozenset(
+    {
+        "panic",
+        "Exit",
+        "Goexit",
+        "Fatal",
+        "Fatalf",
+        "Fatalln",
+        "Panic",
+        "Panicf",
+        "Panicln",
+        "FailNow",
+        "Skip",
+        "SkipNow",
+        "Skipf",
+    }
+)
 BREAKABLE = ("for_statement", "expression_switch_statement", "type_switch_statement", "select_statement")
 
 
@@ -168,7 +184,12 @@ def _collect(file: GoFile, channel: Channel, name: str, within: Node, goroutine:
     for identifier in captures("(identifier) @id", within).get("id", []):
         if file.text(identifier) != name or _plain_use(file, identifier):
             continue
-        if depth == 0 and declaration is not None and is_inside(identifier, declaration) and not is_inside(identifier, channel.make):
+        if (
+            depth == 0
+            and declaration is not None
+            and is_inside(identifier, declaration)
+            and not is_inside(identifier, channel.make)
+        ):
             continue
         started = _started_with(file, identifier)
         inner = next((n for n, argument in started.bindings if argument == name), None) if started else None
@@ -220,7 +241,9 @@ def channels(file: GoFile) -> list[Channel]:
     def build():
         if b"chan" not in file.source:
             return []  # `make(chan T)` spells it
-        made = [c for call in file.nodes("call_expression") if _calls_make(file, call) and (c := _made_channel(file, call))]
+        made = [
+            c for call in file.nodes("call_expression") if _calls_make(file, call) and (c := _made_channel(file, call))
+        ]
         counts: dict[tuple, int] = {}
         for channel in made:
             counts[(channel.name, node_key(channel.scope))] = counts.get((channel.name, node_key(channel.scope)), 0) + 1
@@ -247,7 +270,9 @@ def communication_case(node: Node) -> Node | None:
 
 
 def _receive_operand(file: GoFile, node: Node) -> Node | None:
-    receive = next((n for n in (node, *descendants(node)) if n.type == "unary_expression" and file.text(n).startswith("<-")), None)
+    receive = next(
+        (n for n in (node, *descendants(node)) if n.type == "unary_expression" and file.text(n).startswith("<-")), None
+    )
     return receive.child_by_field_name("operand") if receive is not None else None
 
 
@@ -274,7 +299,11 @@ def _breaks_loop(file: GoFile, statement: Node, loop: Node) -> bool:
     if statement.named_children:
         label = file.text(statement.named_children[0])
         target = next(
-            (a for a in ancestors(statement) if a.type == "labeled_statement" and file.text(a.child_by_field_name("label")) == label),
+            (
+                a
+                for a in ancestors(statement)
+                if a.type == "labeled_statement" and file.text(a.child_by_field_name("label")) == label
+            ),
             None,
         )
         return target is None or is_inside(loop, target)
@@ -322,7 +351,10 @@ def returns_between(function: Node, start: int, end: int) -> list[Node]:
     return [
         node
         for node in scope_nodes(function)
-        if node.type == "return_statement" and start <= node.start_byte and node.end_byte <= end and enclosing_function(node) == function
+        if node.type == "return_statement"
+        and start <= node.start_byte
+        and node.end_byte <= end
+        and enclosing_function(node) == function
     ]
 
 
@@ -356,10 +388,19 @@ def preceding_add(file: GoFile, statement: Node) -> Node | None:
     while node is not None and node.type not in FUNCTION_TYPES:
         sibling = node.prev_named_sibling
         while sibling is not None:
-            if sibling.type == "go_statement" or any(n.type == "go_statement" for n in descendants(sibling, skip=("func_literal",))):
+            if sibling.type == "go_statement" or any(
+                n.type == "go_statement" for n in descendants(sibling, skip=("func_literal",))
+            ):
                 return None
-            call = sibling.named_children[0] if sibling.type == "expression_statement" and sibling.named_children else None
-            if call is not None and call.type == "call_expression" and call_method_name(file, call) == "Add" and call_receiver(file, call):
+            call = (
+                sibling.named_children[0] if sibling.type == "expression_statement" and sibling.named_children else None
+            )
+            if (
+                call is not None
+                and call.type == "call_expression"
+                and call_method_name(file, call) == "Add"
+                and call_receiver(file, call)
+            ):
                 return call
             sibling = sibling.prev_named_sibling
         node = node.parent

@@ -18,8 +18,8 @@ without a verdict.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from tree_sitter import Node
 
@@ -31,15 +31,31 @@ CLOSE, HAND, READ = "close", "hand", "read"
 
 READERS = frozenset(
     {
-        "io.ReadAll", "io/ioutil.ReadAll", "io.Copy", "io.CopyN", "io.CopyBuffer", "io.ReadFull",
-        "io.ReadAtLeast", "io.LimitReader", "io.TeeReader", "io.MultiReader", "bufio.NewReader",
-        "bufio.NewReaderSize", "bufio.NewScanner", "encoding/json.NewDecoder", "encoding/xml.NewDecoder",
-        "encoding/csv.NewReader", "net/http/httputil.DumpResponse", "mime/multipart.NewReader",
+        "io.ReadAll",
+        "io/ioutil.ReadAll",
+        "io.Copy",
+        "io.CopyN",
+        "io.CopyBuffer",
+        "io.ReadFull",
+        "io.ReadAtLeast",
+        "io.LimitReader",
+        "io.TeeReader",
+        "io.MultiReader",
+        "bufio.NewReader",
+        "bufio.NewReaderSize",
+        "bufio.NewScanner",
+        "encoding/json.NewDecoder",
+        "encoding/xml.NewDecoder",
+        "encoding/csv.NewReader",
+        "net/http/httputil.DumpResponse",
+        "mime/multipart.NewReader",
     }
 )
 READING_PACKAGES = ("fmt.", "log.", "log/slog.", "errors.")
 _CASES = ("expression_case", "default_case", "type_case", "communication_case")
-_ENDING_CALLS = frozenset({"Fatal", "Fatalf", "Fatalln", "Exit", "FailNow", "SkipNow", "Skip", "Skipf", "Panic", "Panicf", "Panicln"})
+_ENDING_CALLS = frozenset(
+    {"Fatal", "Fatalf", "Fatalln", "Exit", "FailNow", "SkipNow", "Skip", "Skipf", "Panic", "Panicf", "Panicln"}
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +79,11 @@ class Lifetime:
 def use_of(file: GoFile, resource: Resource, identifier: Node) -> str:
     """CLOSE, HAND or READ for one occurrence of the resource's variable."""
     parent = identifier.parent
-    if parent is not None and parent.type == "selector_expression" and parent.child_by_field_name("operand") == identifier:
+    if (
+        parent is not None
+        and parent.type == "selector_expression"
+        and parent.child_by_field_name("operand") == identifier
+    ):
         selected = file.text(parent.child_by_field_name("field"))
         if resource.field is None:
             return _close_or_value(file, resource, parent, identifier) if selected == "Close" else READ
@@ -71,7 +91,11 @@ def use_of(file: GoFile, resource: Resource, identifier: Node) -> str:
             return READ
         outer = parent.parent
         if outer is not None and outer.type == "selector_expression" and outer.child_by_field_name("operand") == parent:
-            return _close_or_value(file, resource, outer, parent) if file.text(outer.child_by_field_name("field")) == "Close" else READ
+            return (
+                _close_or_value(file, resource, outer, parent)
+                if file.text(outer.child_by_field_name("field")) == "Close"
+                else READ
+            )
         return _value_use(file, parent)
     return _value_use(file, identifier)
 
@@ -103,7 +127,11 @@ def _value_use(file: GoFile, expression: Node) -> str:
         return READ
     if parent.type in ("var_spec", "parameter_declaration", "range_clause", "receive_statement"):
         return READ
-    if parent.type == "expression_list" and parent.parent is not None and parent.parent.child_by_field_name("left") == parent:
+    if (
+        parent.type == "expression_list"
+        and parent.parent is not None
+        and parent.parent.child_by_field_name("left") == parent
+    ):
         return READ  # assigned to: not a use of the value
     return HAND
 
@@ -124,7 +152,9 @@ def lifetime(file: GoFile, resource: Resource, statement: Node) -> Lifetime:
     released = False
     if function is not None:
         released = any(
-            use in (CLOSE, HAND) for identifier, use in uses(file, resource, function) if identifier.start_byte > statement.end_byte
+            use in (CLOSE, HAND)
+            for identifier, use in uses(file, resource, function)
+            if identifier.start_byte > statement.end_byte
         )
     walk = _Walk(file, resource, statement)
     walk.after(statement)
@@ -156,7 +186,11 @@ class _Walk:
         parent = statement.parent
         if parent is None:
             return
-        if parent.type in ("if_statement", "expression_switch_statement", "type_switch_statement") and statement != parent.child_by_field_name("consequence"):
+        if parent.type in (
+            "if_statement",
+            "expression_switch_statement",
+            "type_switch_statement",
+        ) and statement != parent.child_by_field_name("consequence"):
             if parent.child_by_field_name("initializer") == statement:
                 # `if resp, err := f(); ...`: the variable lives in the statement only.
                 if self._statement(parent, outer=True):
@@ -194,10 +228,7 @@ class _Walk:
     # -- statements -------------------------------------------------------------------------
     def _sequence(self, statements: list[Node]) -> bool:
         """Walk statements in order; whether the path falls through with the resource open."""
-        for statement in statements:
-            if not self._statement(statement):
-                return False
-        return True
+        return all(self._statement(statement) for statement in statements)
 
     def _block(self, block: Node | None) -> bool:
         if block is None:
@@ -287,7 +318,7 @@ class _Walk:
         return True, True
 
     def _nil_test(self, part: Node) -> str | None:
-        """"present" for `resp != nil`/`err == nil`, "absent" for `resp == nil`/`err != nil`."""
+        """ "present" for `resp != nil`/`err == nil`, "absent" for `resp == nil`/`err != nil`."""
         text = self.file.text
         if part.type != "binary_expression" or text(part.child_by_field_name("right")) != "nil":
             return None
@@ -306,7 +337,10 @@ class _Walk:
         self._entered.add(_key(statement))
         saved = self._error_is_ours
         self._paths([lambda: self._block(body)])
-        self._error_is_ours = saved and not any(self._assigns_error(n) for n in captures("[(assignment_statement) (short_var_declaration)] @s", body).get("s", []))
+        self._error_is_ours = saved and not any(
+            self._assigns_error(n)
+            for n in captures("[(assignment_statement) (short_var_declaration)] @s", body).get("s", [])
+        )
         if body is not None and self._covers(body):
             return False  # released in the loop: assume every path through it does
         drained = self.resource.drained_by
@@ -344,7 +378,11 @@ class _Walk:
             return False
         if statement.type == "continue_statement":
             self.leaks.append((statement, "continue"))
-        elif target.type == "for_statement" or target.type.endswith("switch_statement") or target.type == "select_statement":
+        elif (
+            target.type == "for_statement"
+            or target.type.endswith("switch_statement")
+            or target.type == "select_statement"
+        ):
             self.after(target)
         return False
 
@@ -369,7 +407,9 @@ def _conjuncts(condition: Node, operator: str) -> list[Node]:
     condition = unparen(condition)
     op = condition.child_by_field_name("operator")
     if condition.type == "binary_expression" and op is not None and op.type == operator:
-        return _conjuncts(condition.child_by_field_name("left"), operator) + _conjuncts(condition.child_by_field_name("right"), operator)
+        return _conjuncts(condition.child_by_field_name("left"), operator) + _conjuncts(
+            condition.child_by_field_name("right"), operator
+        )
     return [condition]
 
 
@@ -388,7 +428,11 @@ def _jump_target(file: GoFile, statement: Node) -> Node | None:
             continue
         if ancestor.type == "for_statement":
             return ancestor
-        if statement.type == "break_statement" and ancestor.type in ("expression_switch_statement", "type_switch_statement", "select_statement"):
+        if statement.type == "break_statement" and ancestor.type in (
+            "expression_switch_statement",
+            "type_switch_statement",
+            "select_statement",
+        ):
             return ancestor
     return None
 
@@ -402,7 +446,10 @@ def assigned_names(file: GoFile, call: Node) -> tuple[Node, list[Node]] | None:
     statement = values.parent
     if statement is None:
         return None
-    if statement.type in ("short_var_declaration", "assignment_statement") and statement.child_by_field_name("right") == values:
+    if (
+        statement.type in ("short_var_declaration", "assignment_statement")
+        and statement.child_by_field_name("right") == values
+    ):
         left = statement.child_by_field_name("left")
         return statement, list(left.named_children) if left is not None else []
     if statement.type == "var_spec":
@@ -432,7 +479,10 @@ def defer_close_fix(file: GoFile, resource: Resource, statement: Node) -> Fix | 
     check = siblings[position + 1] if position + 1 < len(siblings) else None
     if check is None or check.type != "if_statement" or check.child_by_field_name("alternative") is not None:
         return None
-    if check.child_by_field_name("initializer") is not None or file.text(check.child_by_field_name("condition")) != f"{resource.error} != nil":
+    if (
+        check.child_by_field_name("initializer") is not None
+        or file.text(check.child_by_field_name("condition")) != f"{resource.error} != nil"
+    ):
         return None
     consequence = check.child_by_field_name("consequence")
     body = next((c for c in consequence.named_children if c.type == "statement_list"), None) if consequence else None

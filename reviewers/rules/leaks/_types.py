@@ -19,15 +19,23 @@ own, and so is a closure (what it does is not counted in the function around it)
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
 
 from tree_sitter import Node
 
 from ...gosource import GoFile, captures
 from ...gosource import matches as _matches
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, own_nodes, qualified_name, receiver_type, top_level_specs
+from ...syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_method_name,
+    own_nodes,
+    qualified_name,
+    receiver_type,
+    top_level_specs,
+)
 
 CHAN, MUTEX, WAITGROUP, CONTEXT, TIMER, OTHER = "chan", "mutex", "waitgroup", "context", "timer", "other"
 
@@ -64,7 +72,7 @@ class Unit:
     def keys(self, *kinds: str) -> set[str]:
         return {op.key for op in self.ops if op.kind in kinds}
 
-    def family_keys(self, index: "TypeIndex", *kinds: str) -> set[str]:
+    def family_keys(self, index: TypeIndex, *kinds: str) -> set[str]:
         """Keys the unit and the closures written in it use (`defer func() { ch <- v }()`)."""
         keys = self.keys(*kinds)
         for other in index.units.values():
@@ -133,7 +141,12 @@ class TypeIndex:
     def _collect_types(self) -> None:
         for spec in self.file.nodes("type_spec"):
             type_name, struct_node = spec.child_by_field_name("name"), spec.child_by_field_name("type")
-            if type_name is None or type_name.type != "type_identifier" or struct_node is None or struct_node.type != "struct_type":
+            if (
+                type_name is None
+                or type_name.type != "type_identifier"
+                or struct_node is None
+                or struct_node.type != "struct_type"
+            ):
                 continue
             fields: dict[str, Node] = {}
             for declaration in _field_declarations(struct_node):
@@ -192,7 +205,9 @@ class TypeIndex:
                 return self._struct_name(value.child_by_field_name("type"))
             if value.type == "call_expression" and self.file.text(value.child_by_field_name("function")) == "new":
                 arguments = value.child_by_field_name("arguments")
-                return self._struct_name(arguments.named_children[0]) if arguments and arguments.named_children else None
+                return (
+                    self._struct_name(arguments.named_children[0]) if arguments and arguments.named_children else None
+                )
             if value.type == "call_expression":  # `s := newServer(...)`, a constructor of the file
                 return self._constructed().get(self.file.text(value.child_by_field_name("function")))
         return None
@@ -205,7 +220,9 @@ class TypeIndex:
                 result = function.child_by_field_name("result") if function.type == "function_declaration" else None
                 if result is None:
                     continue
-                first = result.named_children[0] if result.type == "parameter_list" and result.named_children else result
+                first = (
+                    result.named_children[0] if result.type == "parameter_list" and result.named_children else result
+                )
                 type_node = first.child_by_field_name("type") if first.type == "parameter_declaration" else first
                 owner = self._struct_name(type_node)
                 if owner:
@@ -271,7 +288,11 @@ class TypeIndex:
         kind (and it is `kind`, when given)."""
         if expression.type == "parenthesized_expression" and expression.named_children:
             return self.key(expression.named_children[0], kind)
-        if expression.type == "unary_expression" and self.file.text(expression).startswith("&") and expression.named_children:
+        if (
+            expression.type == "unary_expression"
+            and self.file.text(expression).startswith("&")
+            and expression.named_children
+        ):
             return self.key(expression.named_children[-1], kind)
         if expression.type == "selector_expression":
             owner = self.type_name_of(expression.child_by_field_name("operand"))
@@ -310,7 +331,9 @@ class TypeIndex:
                 if target:
                     self._buffered.add(target)
             # `errc := make(chan error, 1)` then `T{errc: errc}` or `s.errc = errc`.
-            for identifier in captures("[(literal_element (identifier) @v) (expression_list (identifier) @v)]", self.file.root).get("v", []):
+            for identifier in captures(
+                "[(literal_element (identifier) @v) (expression_list (identifier) @v)]", self.file.root
+            ).get("v", []):
                 if self.key(identifier, CHAN) in self._buffered:
                     target = _assigned_to(self, identifier)
                     if target:
@@ -435,7 +458,11 @@ class TypeIndex:
             key = self.key(node.child_by_field_name("channel"), CHAN)
             if key:
                 unit.ops.append(Op("send", key, node))
-        elif node.type == "unary_expression" and node.child_by_field_name("operator") is not None and file.text(node.child_by_field_name("operator")) == "<-":
+        elif (
+            node.type == "unary_expression"
+            and node.child_by_field_name("operator") is not None
+            and file.text(node.child_by_field_name("operator")) == "<-"
+        ):
             key = self.key(node.child_by_field_name("operand"), CHAN)
             if key:
                 unit.ops.append(Op("receive", key, node))
@@ -468,7 +495,9 @@ def _function_nesting(file: GoFile) -> tuple[list[Node], list[int], list[int]]:
     function each is nested in (-1: none)."""
 
     def build() -> tuple[list[Node], list[int], list[int]]:
-        functions = sorted((f for node_type in FUNCTION_TYPES for f in file.nodes(node_type)), key=lambda f: f.start_byte)
+        functions = sorted(
+            (f for node_type in FUNCTION_TYPES for f in file.nodes(node_type)), key=lambda f: f.start_byte
+        )
         parents: list[int] = []
         around: list[int] = []  # positions of the functions open at the current one
         for position, function in enumerate(functions):
@@ -496,7 +525,9 @@ def _field_declarations(struct: Node) -> list[Node]:
     return [c for c in fields.named_children if c.type == "field_declaration"] if fields is not None else []
 
 
-def _declarations(file: GoFile, function: Node, owned: list[Node]) -> dict[str, list[tuple[int, Node | None, Node | None]]]:
+def _declarations(
+    file: GoFile, function: Node, owned: list[Node]
+) -> dict[str, list[tuple[int, Node | None, Node | None]]]:
     """Name -> [(offset, type node, value)] of what `function` declares: its receiver and
     parameters (offset -1), its `var`s and `:=` (not those of nested literals, which are not
     in `owned`, the function's own nodes)."""
@@ -513,8 +544,13 @@ def _declarations(file: GoFile, function: Node, owned: list[Node]) -> dict[str, 
             values = value.named_children if value is not None and value.type == "expression_list" else [value]
             for position, name_node in enumerate(names):
                 assigned = values[position] if position < len(values) else None
-                found.setdefault(file.text(name_node), []).append((node.start_byte, node.child_by_field_name("type"), assigned))
-        elif node.type in ("short_var_declaration", "range_clause", "receive_statement") and node.child_by_field_name("left") is not None:
+                found.setdefault(file.text(name_node), []).append(
+                    (node.start_byte, node.child_by_field_name("type"), assigned)
+                )
+        elif (
+            node.type in ("short_var_declaration", "range_clause", "receive_statement")
+            and node.child_by_field_name("left") is not None
+        ):
             names = node.child_by_field_name("left").named_children
             right = node.child_by_field_name("right")
             values = right.named_children if right is not None and node.type == "short_var_declaration" else []
@@ -532,14 +568,19 @@ def type_index(file: GoFile) -> TypeIndex:
     return file.cached("leaks.types", lambda: TypeIndex(file))
 
 
-def _assigned_to(index: "TypeIndex", value: Node) -> str | None:
+def _assigned_to(index: TypeIndex, value: Node) -> str | None:
     """The key of what a value is assigned to: `T.field` for `T{field: v}` or `s.field = v`,
     the variable's key for `ch := v` / `var ch = v`."""
     holder = value.parent
     if holder is not None and holder.type == "literal_element":
         keyed = holder.parent
         literal = keyed.parent.parent if keyed is not None and keyed.parent is not None else None
-        if keyed is not None and keyed.type == "keyed_element" and literal is not None and literal.type == "composite_literal":
+        if (
+            keyed is not None
+            and keyed.type == "keyed_element"
+            and literal is not None
+            and literal.type == "composite_literal"
+        ):
             owner = index._struct_name(literal.child_by_field_name("type"))
             return f"{owner}.{index.file.text(keyed.named_children[0])}" if owner else None
         return None
@@ -591,8 +632,10 @@ def field_expression(file: GoFile, unit: Unit, key: str) -> str:
     """How code of `unit` spells a field key: `s.wg` for `Server.wg` in a method of Server
     with receiver `s`; the key itself otherwise."""
     type_name, _, field_name = key.partition(".")
-    method = unit.node if unit.node.type == "method_declaration" else next(
-        (a for a in ancestors(unit.node) if a.type == "method_declaration"), None
+    method = (
+        unit.node
+        if unit.node.type == "method_declaration"
+        else next((a for a in ancestors(unit.node) if a.type == "method_declaration"), None)
     )
     if method is not None and unit.type_name == type_name:
         name = receiver_name(file, method)

@@ -57,15 +57,15 @@ field, a return), where a receiver may hide, and when any receive elsewhere alwa
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
+from ...goroutines import Goroutine, scope_goroutines
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import descendants, enclosing_loops, select_cases
-from ...goroutines import Goroutine, scope_goroutines
 from ._goroutines import Channel, Operation, channel_expression, channels, communication_case, returns_between
 
 REMEDIATION = """\

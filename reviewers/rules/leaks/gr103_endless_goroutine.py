@@ -50,13 +50,13 @@ rule is silent on loops whose exit syntax cannot see only when there is truly no
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
+from ...goroutines import goroutines, running_goroutine
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
-from ...goroutines import goroutines, running_goroutine
 from ._goroutines import has_way_out
 
 REMEDIATION = """\
@@ -74,14 +74,19 @@ go func() {
 
 def _top_level_statements(function):
     body = function.child_by_field_name("body")
-    statements = next((c for c in body.named_children if c.type == "statement_list"), None) if body is not None else None
+    statements = (
+        next((c for c in body.named_children if c.type == "statement_list"), None) if body is not None else None
+    )
     return statements.named_children if statements is not None else []
 
 
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
     for goroutine in goroutines(file):
-        if goroutine.body is None or declaration_name(file, enclosing_declaration(goroutine.statement)) in ("init", "main"):
+        if goroutine.body is None or declaration_name(file, enclosing_declaration(goroutine.statement)) in (
+            "init",
+            "main",
+        ):
             continue  # started once for the life of the process, by construction
         for statement in _top_level_statements(goroutine.body):
             if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):

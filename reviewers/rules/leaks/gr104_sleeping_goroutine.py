@@ -46,15 +46,15 @@ the request). A warning, since a short pause in a retry loop can be intended.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
+from ...goroutines import body_nodes, goroutines
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import context_scope, qualified_name, select_cases
-from ...goroutines import body_nodes, goroutines
 from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\

@@ -45,13 +45,13 @@ No suggestion: moving the call changes which statements it runs after.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
+from ...goroutines import body_nodes, goroutines, scope_root
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import scope_nodes
-from ...goroutines import body_nodes, goroutines, scope_root
 from ._goroutines import call_receiver, method_calls
 
 REMEDIATION = """\
@@ -74,7 +74,11 @@ def check(file: GoFile) -> Iterator[Report]:
             if outer is None or any(n.type == "go_statement" and n.start_byte > add.end_byte for n in nodes):
                 continue  # not an Add, or an Add for a child goroutine started right after
             starter = scope_root(file, goroutine.statement)
-            waits = [w for w in method_calls(file, scope_nodes(starter), outer, "Wait") if w.start_byte > goroutine.statement.end_byte]
+            waits = [
+                w
+                for w in method_calls(file, scope_nodes(starter), outer, "Wait")
+                if w.start_byte > goroutine.statement.end_byte
+            ]
             if not waits:
                 continue
             yield Report(

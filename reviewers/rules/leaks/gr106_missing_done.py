@@ -45,15 +45,15 @@ or runs a function of another file, the rule stays silent: the `Done` may be the
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
+from ...goroutines import Goroutine, body_nodes, goroutines
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import ancestors, enclosing_function
-from ...goroutines import Goroutine, body_nodes, goroutines
 from ._goroutines import call_receiver, is_local, method_calls, preceding_add
 
 REMEDIATION = """\
@@ -71,9 +71,17 @@ def _handed_on(file: GoFile, nodes: list[Node], inner: str) -> bool:
         if node.type not in ("identifier", "selector_expression") or file.text(node) != inner:
             continue
         parent = node.parent
-        if parent is not None and parent.type == "selector_expression" and file.text(parent.child_by_field_name("field")) in ("Add", "Done", "Wait"):
+        if (
+            parent is not None
+            and parent.type == "selector_expression"
+            and file.text(parent.child_by_field_name("field")) in ("Add", "Done", "Wait")
+        ):
             continue
-        if parent is not None and parent.type == "selector_expression" and parent.child_by_field_name("operand") == node:
+        if (
+            parent is not None
+            and parent.type == "selector_expression"
+            and parent.child_by_field_name("operand") == node
+        ):
             continue  # s.wg seen through s: another field
         return True
     return False
@@ -102,7 +110,11 @@ def _skipping_path(file: GoFile, goroutine: Goroutine, nodes: list[Node], dones:
     body = goroutine.body.child_by_field_name("body")
     statements = [s for s in map(_statement_of, dones) if s is not None]
     for node in nodes:
-        if node.type == "return_statement" and enclosing_function(node) == goroutine.body and not _covered(statements, node, body):
+        if (
+            node.type == "return_statement"
+            and enclosing_function(node) == goroutine.body
+            and not _covered(statements, node, body)
+        ):
             return f"the `return` at line {file.line(node)}"
     top = next((c for c in body.named_children if c.type == "statement_list"), None)
     if not any(s.parent == top for s in statements):

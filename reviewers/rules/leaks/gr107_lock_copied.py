@@ -37,7 +37,7 @@ values whose type syntax does not show (a field read through a call), are not fo
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -84,7 +84,13 @@ def _fields(file: GoFile) -> dict[str, list[str]]:
                 if type_node is None or embedded_pointer or type_node.type in ("pointer_type", "struct_type"):
                     continue
                 qualified = qualified_name(file, type_node)
-                fields.append(qualified if qualified in LOCKS else file.text(type_node) if type_node.type == "type_identifier" else "")
+                fields.append(
+                    qualified
+                    if qualified in LOCKS
+                    else file.text(type_node)
+                    if type_node.type == "type_identifier"
+                    else ""
+                )
             found[file.text(name)] = fields
         return found
 
@@ -203,7 +209,13 @@ def _copies(file: GoFile, function: Node) -> Iterator[Report]:
             left = node.child_by_field_name("left")
             names = left.named_children if left is not None else node.children_by_field_name("name")
             right = node.child_by_field_name("right") or node.child_by_field_name("value")
-            values = right.named_children if right is not None and right.type == "expression_list" else [right] if right else []
+            values = (
+                right.named_children
+                if right is not None and right.type == "expression_list"
+                else [right]
+                if right
+                else []
+            )
             for target, value in zip(names, values):
                 copied = _copied(file, value, types) if file.text(target) != "_" else None
                 if copied:
@@ -247,7 +259,9 @@ def check(file: GoFile) -> Iterator[Report]:
     spellings = _lock_spellings(file)
     if spellings is None or not spellings.search(file.source):
         return
-    functions = sorted((f for function_type in FUNCTION_TYPES for f in file.nodes(function_type)), key=lambda f: f.start_byte)
+    functions = sorted(
+        (f for function_type in FUNCTION_TYPES for f in file.nodes(function_type)), key=lambda f: f.start_byte
+    )
     for function in functions:
         if not spellings.search(file.source, function.start_byte, function.end_byte):
             continue

@@ -39,15 +39,15 @@ No suggestion: the parameter needs the variable's type, which syntax does not al
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
+from ...goroutines import Goroutine, goroutines
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
 from ...syntax import enclosing_loops, is_inside
-from ...goroutines import Goroutine, goroutines
 
 REMEDIATION = """\
 for _, item := range items {
@@ -66,7 +66,9 @@ def _loop_variables(file: GoFile, loop: Node) -> list[str]:
         if clause.type == "for_clause":
             initializer = clause.child_by_field_name("initializer")
             if initializer is not None and initializer.type == "short_var_declaration":
-                return [file.text(n) for n in initializer.child_by_field_name("left").named_children if file.text(n) != "_"]
+                return [
+                    file.text(n) for n in initializer.child_by_field_name("left").named_children if file.text(n) != "_"
+                ]
     return []
 
 
@@ -82,7 +84,9 @@ def _redeclared(file: GoFile, name: str, loop: Node, goroutine: Goroutine) -> bo
 
 
 def _captured(file: GoFile, goroutine: Goroutine) -> tuple[str, Node] | None:
-    used = {file.text(n) for n in captures("(identifier) @id", goroutine.body.child_by_field_name("body")).get("id", [])}
+    used = {
+        file.text(n) for n in captures("(identifier) @id", goroutine.body.child_by_field_name("body")).get("id", [])
+    }
     for loop in enclosing_loops(goroutine.body):
         for name in _loop_variables(file, loop):
             if name in used and name not in goroutine.hidden and not _redeclared(file, name, loop, goroutine):

@@ -45,7 +45,7 @@ handed to another function is left alone: its owner may stop it.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -70,9 +70,15 @@ def _assigned_name(file: GoFile, call: Node) -> str | None:
     names = (
         statement.child_by_field_name("left").named_children
         if statement.type in ("short_var_declaration", "assignment_statement")
-        else statement.children_by_field_name("name") if statement.type == "var_spec" else []
+        else statement.children_by_field_name("name")
+        if statement.type == "var_spec"
+        else []
     )
-    return file.text(names[0]) if len(names) == 1 and names[0].type == "identifier" and file.text(names[0]) != "_" else None
+    return (
+        file.text(names[0])
+        if len(names) == 1 and names[0].type == "identifier" and file.text(names[0]) != "_"
+        else None
+    )
 
 
 def _released(file: GoFile, name: str, function: Node) -> bool:
@@ -87,7 +93,12 @@ def _released(file: GoFile, name: str, function: Node) -> bool:
             if file.text(parent.child_by_field_name("field")) == "Stop":
                 return True
             continue
-        if parent.type == "expression_list" and parent.parent is not None and parent.parent.type in ("short_var_declaration", "assignment_statement") and parent == parent.parent.child_by_field_name("left"):
+        if (
+            parent.type == "expression_list"
+            and parent.parent is not None
+            and parent.parent.type in ("short_var_declaration", "assignment_statement")
+            and parent == parent.parent.child_by_field_name("left")
+        ):
             continue  # assigned again
         return True
     return False

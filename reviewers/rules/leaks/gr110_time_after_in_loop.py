@@ -44,7 +44,7 @@ drained before `Reset`, see GR116).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ...finding import Severity
 from ...gosource import GoFile

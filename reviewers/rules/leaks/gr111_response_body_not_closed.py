@@ -55,7 +55,7 @@ or closed: other clients have methods of those names.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -95,7 +95,9 @@ def _response_functions(file: GoFile) -> frozenset[str]:
                 result = function.child_by_field_name("result")
                 if result is None:
                     continue
-                first = result.named_children[0] if result.type == "parameter_list" and result.named_children else result
+                first = (
+                    result.named_children[0] if result.type == "parameter_list" and result.named_children else result
+                )
                 type_node = first.child_by_field_name("type") if first.type == "parameter_declaration" else first
                 if type_node is None or other.text(type_node) != "*http.Response":
                     continue
@@ -132,7 +134,9 @@ def _is_response_call(file: GoFile, call: Node) -> bool:
 
 def _body_is_a_reader(file: GoFile, function: Node, name: str, after: int) -> bool:
     """Whether `name.Body` is later closed, read, or handed to a reader like io.ReadAll."""
-    for selector in captures("(selector_expression operand: (identifier) @v field: (field_identifier) @f) @s", function).get("s", []):
+    for selector in captures(
+        "(selector_expression operand: (identifier) @v field: (field_identifier) @f) @s", function
+    ).get("s", []):
         if selector.start_byte < after or file.text(selector) != f"{name}.Body":
             continue
         parent = selector.parent
@@ -155,7 +159,11 @@ def _check_call(file: GoFile, call: Node) -> Report | None:
     shown = file.text(call.child_by_field_name("function"))
     parent = call.parent
     if parent is not None and parent.type in ("expression_statement", "go_statement") and certain:
-        return Report(call, f"The response of `{shown}(...)` is discarded: its Body is never closed, so its connection leaks.", REMEDIATION)
+        return Report(
+            call,
+            f"The response of `{shown}(...)` is discarded: its Body is never closed, so its connection leaks.",
+            REMEDIATION,
+        )
     assigned = assigned_names(file, call)
     if assigned is None:
         return None  # returned, passed on, or part of a larger expression
@@ -165,14 +173,20 @@ def _check_call(file: GoFile, call: Node) -> Report | None:
     name = file.text(names[0])
     if name == "_":
         if certain:
-            return Report(call, f"The response of `{shown}(...)` is assigned to `_`: its Body is never closed, so its connection leaks.", REMEDIATION)
+            return Report(
+                call,
+                f"The response of `{shown}(...)` is assigned to `_`: its Body is never closed, so its connection leaks.",
+                REMEDIATION,
+            )
         return None
     function = statement
     while function is not None and function.type not in ("function_declaration", "method_declaration", "func_literal"):
         function = function.parent
     if function is None:
         return None
-    if not certain and not (f"{name}.Body" in file.text(function) and _body_is_a_reader(file, function, name, statement.end_byte)):
+    if not certain and not (
+        f"{name}.Body" in file.text(function) and _body_is_a_reader(file, function, name, statement.end_byte)
+    ):
         return None
     error = file.text(names[1]) if len(names) > 1 and names[1].type == "identifier" else None
     resource = Resource(name, error, field="Body")

@@ -40,14 +40,22 @@ is a pool, not a goroutine per item, and is not flagged.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, calls_in, context_scope, descendants, enclosing_function, enclosing_handler, enclosing_loops
+from ...syntax import (
+    call_method_name,
+    calls_in,
+    context_scope,
+    descendants,
+    enclosing_function,
+    enclosing_handler,
+    enclosing_loops,
+)
 
 COUNTS = re.compile(r"(?i)(worker|num|count|size|limit|concurren|parallel|procs|cpu|^n$|^\d+$)")
 

@@ -55,7 +55,8 @@ without leaving the loop early.
 
 from __future__ import annotations
 
-from typing import Iterator
+import itertools
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -75,13 +76,18 @@ for _, u := range urls {
 def _blocking(send: Operation) -> bool:
     """A send that waits for a receiver: not a select case with another way out."""
     case = communication_case(send.node)
-    return case is None or (not has_default(case.parent) and len([c for c in case.parent.named_children if c.type.endswith("_case")]) == 1)
+    return case is None or (
+        not has_default(case.parent) and len([c for c in case.parent.named_children if c.type.endswith("_case")]) == 1
+    )
 
 
 def _started_in_loop(channel: Channel, send: Operation) -> bool:
     if send.goroutine is None:
         return False
-    return any(is_inside(loop, channel.scope) for loop in enclosing_loops(send.goroutine.statement, within=channel.scope.parent))
+    return any(
+        is_inside(loop, channel.scope)
+        for loop in enclosing_loops(send.goroutine.statement, within=channel.scope.parent)
+    )
 
 
 def _receives_fewer(file: GoFile, channel: Channel) -> Node | None:
@@ -150,7 +156,7 @@ def _double_send(channel: Channel) -> tuple[Operation, Operation] | None:
             by_goroutine.setdefault(send.goroutine.statement.start_byte, []).append(send)
     for sends in by_goroutine.values():
         sends.sort(key=lambda s: s.node.start_byte)
-        for first, second in zip(sends, sends[1:]):
+        for first, second in itertools.pairwise(sends):
             if enclosing_loops(first.node) or enclosing_loops(second.node):
                 continue
             block = first.node.parent
@@ -160,7 +166,9 @@ def _double_send(channel: Channel) -> tuple[Operation, Operation] | None:
             if holder is None or holder.type != "if_statement" or is_inside(second.node, holder):
                 continue
             rest = block.named_children[block.named_children.index(first.node) + 1 :]
-            if any(s.type in ("return_statement", "break_statement", "continue_statement", "goto_statement") for s in rest):
+            if any(
+                s.type in ("return_statement", "break_statement", "continue_statement", "goto_statement") for s in rest
+            ):
                 continue
             return first, second
     return None

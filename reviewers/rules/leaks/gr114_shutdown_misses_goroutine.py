@@ -48,7 +48,7 @@ through a helper of another file, which syntax cannot see.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -91,9 +91,9 @@ def _starters(index: TypeIndex, type_name: str) -> Iterator[tuple[Unit, Node]]:
             started = started_unit(index, go)
             if _other_type(index, go, started, type_name):
                 continue  # `go c.serve()` of another type: that type tracks its own goroutines
-            if unit.node.type == "method_declaration" and unit.type_name == type_name:
-                yield unit, go
-            elif started is not None and started.type_name == type_name and started.node.type == "method_declaration":
+            if (unit.node.type == "method_declaration" and unit.type_name == type_name) or (
+                started is not None and started.type_name == type_name and started.node.type == "method_declaration"
+            ):
                 yield unit, go
 
 
@@ -102,9 +102,11 @@ def _other_type(index: TypeIndex, go: Node, started: Unit | None, type_name: str
         return started.node.type == "method_declaration" and started.type_name != type_name
     call = go.named_children[0] if go.named_children else None
     function = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
-    return function is not None and function.type == "selector_expression" and index.file.imports.get(
-        index.file.text(function.child_by_field_name("operand"))
-    ) is None
+    return (
+        function is not None
+        and function.type == "selector_expression"
+        and index.file.imports.get(index.file.text(function.child_by_field_name("operand"))) is None
+    )
 
 
 def _covered(file: GoFile, index: TypeIndex, unit: Unit, go: Node, key: str, shutdowns: set[str]) -> bool:
@@ -160,9 +162,11 @@ def check(file: GoFile) -> Iterator[Report]:
                     continue
                 group = field_expression(file, unit, key)
                 started = _shown(file, go)
-                wait = next(op for op in shutdown.ops if op.kind == "wait" and op.key == key) if any(
-                    op.kind == "wait" and op.key == key for op in shutdown.ops
-                ) else None
+                wait = (
+                    next(op for op in shutdown.ops if op.kind == "wait" and op.key == key)
+                    if any(op.kind == "wait" and op.key == key for op in shutdown.ops)
+                    else None
+                )
                 where = f" (line {file.line(wait.node)})" if wait is not None else ""
                 yield Report(
                     go,

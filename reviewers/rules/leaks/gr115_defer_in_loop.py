@@ -52,7 +52,7 @@ by nothing but a `return` or a `break`: that loop runs it once.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 

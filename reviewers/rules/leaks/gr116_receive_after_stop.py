@@ -56,7 +56,7 @@ for the new deadline, and is not flagged.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -116,7 +116,10 @@ def _stop_guard(file: GoFile, receive: Node, timer: str) -> Node | None:
     for ancestor in ancestors(receive):
         if ancestor.type in FUNCTION_TYPES:
             return None
-        if ancestor.type == "if_statement" and file.text(ancestor.child_by_field_name("condition")) == f"!{timer}.Stop()":
+        if (
+            ancestor.type == "if_statement"
+            and file.text(ancestor.child_by_field_name("condition")) == f"!{timer}.Stop()"
+        ):
             consequence = ancestor.child_by_field_name("consequence")
             if consequence is not None and consequence.start_byte <= receive.start_byte < consequence.end_byte:
                 return ancestor
@@ -135,7 +138,7 @@ def _ignored_stop(file: GoFile, receive: Node, timer: str) -> Node | None:
             before = ancestor.named_children[: ancestor.named_children.index(node)]
             for statement in reversed(before):
                 text = file.text(statement)
-                if f"{timer}.Reset(" in text or text.startswith(f"{timer} =") or text.startswith(f"{timer} :="):
+                if f"{timer}.Reset(" in text or text.startswith((f"{timer} =", f"{timer} :=")):
                     return None
                 if statement.type == "expression_statement" and text == f"{timer}.Stop()":
                     between = file.source[statement.end_byte : receive.start_byte].decode("utf-8", "replace")
@@ -149,7 +152,11 @@ def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str)
     if not loops:
         return None
     for match in _timer_receives(file, within=loops[0]):
-        if match != receive and file.text(match) == f"<-{timer}.C" and not (guard.start_byte <= match.start_byte < guard.end_byte):
+        if (
+            match != receive
+            and file.text(match) == f"<-{timer}.C"
+            and not (guard.start_byte <= match.start_byte < guard.end_byte)
+        ):
             return match
     return None
 
@@ -199,7 +206,11 @@ def check(file: GoFile) -> Iterator[Report]:
             receive,
             f"`{shown}` after `{timer}.Stop()` (line {file.line(stop)}) blocks forever when the timer had not fired or "
             f"its value was already received: Stop sends nothing{always}. "
-            + ("Delete the receive." if since_123 else f"Use `if !{timer}.Stop() {{ select {{ case <-{timer}.C: default: }} }}`."),
+            + (
+                "Delete the receive."
+                if since_123
+                else f"Use `if !{timer}.Stop() {{ select {{ case <-{timer}.C: default: }} }}`."
+            ),
             remediation,
             fix=_drain_fix(file, blocking, timer),
         )

@@ -55,7 +55,7 @@ the package is not seen. A `sync.Cond`'s `Wait` releases its lock and is not fla
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -75,7 +75,13 @@ if !closed {
 
 _CASES = ("expression_case", "default_case", "type_case", "communication_case")
 _SKIPPED = ("func_literal", "go_statement", "defer_statement")
-_COMPOUND = ("if_statement", "for_statement", "expression_switch_statement", "type_switch_statement", "labeled_statement")
+_COMPOUND = (
+    "if_statement",
+    "for_statement",
+    "expression_switch_statement",
+    "type_switch_statement",
+    "labeled_statement",
+)
 
 
 def _lock_call(file: GoFile, index: TypeIndex, statement: Node) -> tuple[str, str] | None:
@@ -173,7 +179,9 @@ class _Held:
                     self.found.append((current, "receive", dict(held)))
             elif current.type == "call_expression" and call_method_name(self.file, current) == "Wait":
                 operand = current.child_by_field_name("function").child_by_field_name("operand")
-                if operand is not None and (self.index.key(operand, WAITGROUP) or self.index.embedded_key(operand, WAITGROUP)):
+                if operand is not None and (
+                    self.index.key(operand, WAITGROUP) or self.index.embedded_key(operand, WAITGROUP)
+                ):
                     self.found.append((current, "wait", dict(held)))
             stack.extend(current.named_children)
 
@@ -183,7 +191,11 @@ def _channel_keys(file: GoFile, index: TypeIndex, operation: Node, kind: str) ->
         key = index.key(operation.child_by_field_name("channel"), CHAN)
         return {key} if key else set()
     if kind == "receive":
-        target = operation.child_by_field_name("operand") if operation.type == "unary_expression" else operation.child_by_field_name("right")
+        target = (
+            operation.child_by_field_name("operand")
+            if operation.type == "unary_expression"
+            else operation.child_by_field_name("right")
+        )
         key = index.key(target, CHAN) if target is not None else None
         return {key} if key else set()
     if kind == "wait":

@@ -46,7 +46,7 @@ receiver or a variable of that type.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -101,8 +101,17 @@ def _can_stop(file: GoFile, index: TypeIndex, case: Node, stops: set[str], field
         return True
     if is_done_receive(file, communication):
         return True
-    channel = communication.child_by_field_name("channel") if communication.type == "send_statement" else next(
-        (n.child_by_field_name("operand") for n in [communication, *communication.named_children] if n.type == "unary_expression"), None
+    channel = (
+        communication.child_by_field_name("channel")
+        if communication.type == "send_statement"
+        else next(
+            (
+                n.child_by_field_name("operand")
+                for n in [communication, *communication.named_children]
+                if n.type == "unary_expression"
+            ),
+            None,
+        )
     )
     if channel is None:
         return True
@@ -112,7 +121,9 @@ def _can_stop(file: GoFile, index: TypeIndex, case: Node, stops: set[str], field
     return key is None or key in stops or key not in fields
 
 
-def _skipped(file: GoFile, index: TypeIndex, unit: Unit, operation: Node, kind: str, key: str, stops: dict[str, Unit]) -> bool:
+def _skipped(
+    file: GoFile, index: TypeIndex, unit: Unit, operation: Node, kind: str, key: str, stops: dict[str, Unit]
+) -> bool:
     """The shapes that are not a forgotten stop signal."""
     if key in stops:
         return True  # the stop channel itself
@@ -148,7 +159,10 @@ def _inside_watching_select(file: GoFile, index: TypeIndex, operation: Node, sto
                 if is_done_receive(file, communication):
                     return True
                 for node in [communication, *communication.named_children]:
-                    if node.type == "unary_expression" and index.key(node.child_by_field_name("operand"), CHAN) in stops:
+                    if (
+                        node.type == "unary_expression"
+                        and index.key(node.child_by_field_name("operand"), CHAN) in stops
+                    ):
                         return True
     return False
 
@@ -170,9 +184,14 @@ def check(file: GoFile) -> Iterator[Report]:
                 if key not in fields or _skipped(file, index, unit, operation, kind, key, stops):
                     continue
                 select = _communication_of(operation)
-                if select is not None and (has_default(select) or any(
-                    _can_stop(file, index, case, set(stops), fields) for case in select_cases(select) if not _holds(case, operation)
-                )):
+                if select is not None and (
+                    has_default(select)
+                    or any(
+                        _can_stop(file, index, case, set(stops), fields)
+                        for case in select_cases(select)
+                        if not _holds(case, operation)
+                    )
+                ):
                     continue
                 signal = _signal(file, unit, operation, stops, contexts)
                 if signal is None:

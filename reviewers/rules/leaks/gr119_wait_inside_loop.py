@@ -45,7 +45,7 @@ starts them are deliberate batching, and are not flagged.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -63,7 +63,6 @@ for _, item := range items {
     }()
 }
 wg.Wait() // once, after every goroutine has started"""
-
 
 
 def _starts(file: GoFile, body: Node, group: str, before: int) -> list[Node]:

@@ -61,7 +61,7 @@ those names.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -91,7 +91,11 @@ return rows.Err()"""
 
 def _receiver(call: Node) -> Node | None:
     function = call.child_by_field_name("function")
-    return function.child_by_field_name("operand") if function is not None and function.type == "selector_expression" else None
+    return (
+        function.child_by_field_name("operand")
+        if function is not None and function.type == "selector_expression"
+        else None
+    )
 
 
 def _is_transaction(file: GoFile, receiver: Node) -> bool:
@@ -101,7 +105,9 @@ def _is_transaction(file: GoFile, receiver: Node) -> bool:
         return True
     declared = index.declaration(receiver) if receiver.type == "identifier" else None
     value = declared[1] if declared else None
-    return value is not None and value.type == "call_expression" and call_method_name(file, value) in ("Begin", "BeginTx")
+    return (
+        value is not None and value.type == "call_expression" and call_method_name(file, value) in ("Begin", "BeginTx")
+    )
 
 
 def _used_as(file: GoFile, function: Node, name: str, after: int, methods: tuple[str, ...]) -> bool:
@@ -128,7 +134,11 @@ def _check_call(file: GoFile, call: Node, receiver: Node, query: bool) -> Report
     shown = file.text(call.child_by_field_name("function"))
     parent = call.parent
     if parent is not None and parent.type == "expression_statement" and certain and query:
-        return Report(call, f"The rows of `{shown}(...)` are discarded and never closed: the connection stays busy. Use `Exec` for statements that return no rows.", REMEDIATION)
+        return Report(
+            call,
+            f"The rows of `{shown}(...)` are discarded and never closed: the connection stays busy. Use `Exec` for statements that return no rows.",
+            REMEDIATION,
+        )
     assigned = assigned_names(file, call)
     if assigned is None:
         return None
@@ -138,12 +148,18 @@ def _check_call(file: GoFile, call: Node, receiver: Node, query: bool) -> Report
     name = file.text(names[0])
     if name == "_":
         if certain and query:
-            return Report(call, f"The rows of `{shown}(...)` are assigned to `_` and never closed: the connection stays busy. Use `Exec` for statements that return no rows.", REMEDIATION)
+            return Report(
+                call,
+                f"The rows of `{shown}(...)` are assigned to `_` and never closed: the connection stays busy. Use `Exec` for statements that return no rows.",
+                REMEDIATION,
+            )
         return None
     function = enclosing_function(statement)
     if function is None:
         return None
-    uses = ("Next", "Scan") if query else ("Exec", "ExecContext", "Query", "QueryContext", "QueryRow", "QueryRowContext")
+    uses = (
+        ("Next", "Scan") if query else ("Exec", "ExecContext", "Query", "QueryContext", "QueryRow", "QueryRowContext")
+    )
     if not certain and not _used_as(file, function, name, statement.end_byte, uses):
         return None
     error = file.text(names[1]) if len(names) > 1 and names[1].type == "identifier" else None

@@ -9,8 +9,8 @@ rules stay silent (or offer no suggestion) on unknowns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from tree_sitter import Node
 
@@ -21,10 +21,14 @@ UNSAFE_POINTER = "unsafe.Pointer"
 UINTPTR = "uintptr"
 ARITHMETIC = ("+", "-")
 # Calls whose result is an unsafe.Pointer.
-POINTER_RESULTS = frozenset({
-    "unsafe.Pointer", "unsafe.Add",
-    "sync/atomic.LoadPointer", "sync/atomic.SwapPointer",
-})
+POINTER_RESULTS = frozenset(
+    {
+        "unsafe.Pointer",
+        "unsafe.Add",
+        "sync/atomic.LoadPointer",
+        "sync/atomic.SwapPointer",
+    }
+)
 
 
 def call_argument(node: Node) -> Node | None:
@@ -47,7 +51,11 @@ def arguments_of(call: Node) -> list[Node]:
 def is_unsafe_pointer_call(file: GoFile, node: Node) -> bool:
     """`unsafe.Pointer(x)`, whatever the local name of the package."""
     node = unparen(node)
-    return node.type == "call_expression" and qualified_name(file, node) == UNSAFE_POINTER and call_argument(node) is not None
+    return (
+        node.type == "call_expression"
+        and qualified_name(file, node) == UNSAFE_POINTER
+        and call_argument(node) is not None
+    )
 
 
 def unsafe_pointer_calls(file: GoFile, root: Node) -> list[Node]:
@@ -255,7 +263,17 @@ def expression_type(file: GoFile, node: Node, depth: int = 0) -> str | None:
         if _is_reflect_address(file, node):
             return UINTPTR
         return None
-    if node.type == "binary_expression" and file.text(node.child_by_field_name("operator")) in ("+", "-", "&^", "&", "|", "*", "/", "%", "^"):
+    if node.type == "binary_expression" and file.text(node.child_by_field_name("operator")) in (
+        "+",
+        "-",
+        "&^",
+        "&",
+        "|",
+        "*",
+        "/",
+        "%",
+        "^",
+    ):
         sides = [expression_type(file, node.child_by_field_name(f), depth + 1) for f in ("left", "right")]
         return UINTPTR if UINTPTR in sides else None
     if node.type == "type_conversion_expression":
@@ -320,7 +338,9 @@ def pointer_to_uintptr(file: GoFile, node: Node) -> Node | None:
     return None
 
 
-def left_spine(file: GoFile, node: Node, operators: tuple[str, ...] = ARITHMETIC) -> tuple[Node, list[tuple[str, Node]]]:
+def left_spine(
+    file: GoFile, node: Node, operators: tuple[str, ...] = ARITHMETIC
+) -> tuple[Node, list[tuple[str, Node]]]:
     """`base` and the `(operator, operand)` terms of `base op a op b ...` (left-associative)."""
     node = unparen(node)
     terms: list[tuple[str, Node]] = []

@@ -39,7 +39,7 @@ is not reported either.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -93,11 +93,14 @@ def _tainted_origin(file: GoFile, scope: Node, name: str, seen: set[str]) -> Nod
         if origin is not None:
             return origin
         for identifier in [value, *descendants(value)]:
-            if identifier.type == "identifier" and file.text(identifier) not in seen:
-                if expression_type(file, identifier) == UINTPTR:
-                    origin = _tainted_origin(file, scope, file.text(identifier), seen)
-                    if origin is not None:
-                        return origin
+            if (
+                identifier.type == "identifier"
+                and file.text(identifier) not in seen
+                and expression_type(file, identifier) == UINTPTR
+            ):
+                origin = _tainted_origin(file, scope, file.text(identifier), seen)
+                if origin is not None:
+                    return origin
     return None
 
 
@@ -125,17 +128,31 @@ def _field_origin(file: GoFile, field: str) -> tuple[GoFile, Node] | None:
     for other in file.package_files:
         for node in captures("[(assignment_statement) (keyed_element)] @store", other.root).get("store", []):
             if node.type == "keyed_element":
-                key, value = (node.named_children + [None, None])[:2]
-                targets = [key.named_children[0] if key is not None and key.type == "literal_element" and key.named_children else key]
-                values = [value.named_children[0] if value is not None and value.type == "literal_element" and value.named_children else value]
+                key, value = ([*node.named_children, None, None])[:2]
+                targets = [
+                    key.named_children[0]
+                    if key is not None and key.type == "literal_element" and key.named_children
+                    else key
+                ]
+                values = [
+                    value.named_children[0]
+                    if value is not None and value.type == "literal_element" and value.named_children
+                    else value
+                ]
             else:
                 targets = node.child_by_field_name("left").named_children
                 values = node.child_by_field_name("right").named_children
             for target, value in zip(targets, values):
                 if target is None or value is None:
                     continue
-                stored = other.text(target) if target.type in ("identifier", "field_identifier") else (
-                    other.text(target.child_by_field_name("field")) if target.type == "selector_expression" else None
+                stored = (
+                    other.text(target)
+                    if target.type in ("identifier", "field_identifier")
+                    else (
+                        other.text(target.child_by_field_name("field"))
+                        if target.type == "selector_expression"
+                        else None
+                    )
                 )
                 if stored == field and pointer_to_uintptr(other, value) is not None:
                     return other, value

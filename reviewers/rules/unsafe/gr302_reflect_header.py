@@ -43,7 +43,7 @@ No suggestion: what replaces the header depends on what the code does with it
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -70,7 +70,11 @@ CANDIDATES = """
 
 
 def _header(file: GoFile, type_node: Node) -> str | None:
-    return qualified_name(file, type_node) if type_node.type == "qualified_type" and qualified_name(file, type_node) in HEADERS else None
+    return (
+        qualified_name(file, type_node)
+        if type_node.type == "qualified_type" and qualified_name(file, type_node) in HEADERS
+        else None
+    )
 
 
 def _strip(type_node: Node) -> Node:
@@ -100,7 +104,10 @@ def _report(file: GoFile, kind: str, node: Node, type_node: Node) -> Report | No
         if header is None:
             return None
         arguments = node.child_by_field_name("arguments")
-        operand = file.text(node.child_by_field_name("operand") or (arguments.named_children[0] if arguments is not None and arguments.named_children else node))
+        operand = file.text(
+            node.child_by_field_name("operand")
+            or (arguments.named_children[0] if arguments is not None and arguments.named_children else node)
+        )
         message = (
             f"`{file.text(node)}` views `{operand}` through a {header}: its Data field is a uintptr the GC "
             "ignores, and the type is deprecated. Use unsafe.Slice/unsafe.String with unsafe.SliceData/StringData."

@@ -42,7 +42,7 @@ from a syscall structure, which is not pointer arithmetic. Rounding with `&^` ha
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -66,7 +66,14 @@ next := (*byte)(unsafe.Add(p, 1))   // was unsafe.Pointer(uintptr(p) + 1)
 prev := (*byte)(unsafe.Add(p, -8))  // was unsafe.Pointer(uintptr(p) - 8)"""
 
 CONSTANT_FUNCTIONS = frozenset({"unsafe.Sizeof", "unsafe.Offsetof", "unsafe.Alignof"})
-SIMPLE_OPERANDS = ("identifier", "int_literal", "call_expression", "selector_expression", "index_expression", "parenthesized_expression")
+SIMPLE_OPERANDS = (
+    "identifier",
+    "int_literal",
+    "call_expression",
+    "selector_expression",
+    "index_expression",
+    "parenthesized_expression",
+)
 
 
 def _round_trip(file: GoFile, argument: Node) -> tuple[Node, list[tuple[str, Node]]] | None:

@@ -37,15 +37,23 @@ string (or `unsafe.StringData` says so); writes through other aliases are not fo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, enclosing_function, qualified_name, unparen
+from ...syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_method_name,
+    descendants,
+    enclosing_function,
+    qualified_name,
+    unparen,
+)
 from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call
 
 REMEDIATION = """\
@@ -54,10 +62,28 @@ b[0] = 'H'"""
 
 # Functions and methods that write into an argument, by name -> index of that argument.
 FILLERS = {
-    "copy": 0, "append": 0, "clear": 0, "Read": 0, "ReadAt": 0, "ReadFull": 1, "ReadAtLeast": 1,
-    "Decode": 0, "Encode": 0, "XORKeyStream": 0, "CryptBlocks": 0, "Seal": 0, "Open": 0,
-    "PutUint16": 0, "PutUint32": 0, "PutUint64": 0, "PutUvarint": 0, "PutVarint": 0,
-    "Sort": 0, "SortFunc": 0, "SortStableFunc": 0, "Reverse": 0,
+    "copy": 0,
+    "append": 0,
+    "clear": 0,
+    "Read": 0,
+    "ReadAt": 0,
+    "ReadFull": 1,
+    "ReadAtLeast": 1,
+    "Decode": 0,
+    "Encode": 0,
+    "XORKeyStream": 0,
+    "CryptBlocks": 0,
+    "Seal": 0,
+    "Open": 0,
+    "PutUint16": 0,
+    "PutUint32": 0,
+    "PutUint64": 0,
+    "PutUvarint": 0,
+    "PutVarint": 0,
+    "Sort": 0,
+    "SortFunc": 0,
+    "SortStableFunc": 0,
+    "Reverse": 0,
 }
 
 
@@ -73,8 +99,18 @@ def _string_view(file: GoFile, node: Node) -> View | None:
     node = unparen(node)
     if node.type == "call_expression" and qualified_name(file, node) == "unsafe.Slice":
         arguments = arguments_of(node)
-        data = next((c for c in [arguments[0], *descendants(arguments[0])] if c.type == "call_expression"
-                     and qualified_name(file, c) == "unsafe.StringData"), None) if arguments else None
+        data = (
+            next(
+                (
+                    c
+                    for c in [arguments[0], *descendants(arguments[0])]
+                    if c.type == "call_expression" and qualified_name(file, c) == "unsafe.StringData"
+                ),
+                None,
+            )
+            if arguments
+            else None
+        )
         if data is not None:
             return View(file.text(call_argument(data)), node, True)
     if node.type == "type_conversion_expression" and _is_bytes_deref(file, node.child_by_field_name("type")):
@@ -147,7 +183,9 @@ def _views(file: GoFile, helpers: dict[str, View]) -> dict[tuple[int, str], View
     """(function start, variable name) -> the view it holds, for `b := view` and `b = view`,
     and for `c := b[i:]` reslices of such a variable."""
     held: dict[tuple[int, str], View] = {}
-    assignments = [n for node_type in ("short_var_declaration", "assignment_statement", "var_spec") for n in file.nodes(node_type)]
+    assignments = [
+        n for node_type in ("short_var_declaration", "assignment_statement", "var_spec") for n in file.nodes(node_type)
+    ]
     for node in sorted(assignments, key=lambda n: n.start_byte):
         left = node.child_by_field_name("left")
         names = list(left.named_children) if left is not None else node.children_by_field_name("name")
@@ -203,7 +241,11 @@ def check(file: GoFile) -> Iterator[Report]:
     if not helpers and not _makes_views(file):
         return  # no view to write through
     held = _views(file, helpers)
-    writes = [n for node_type in ("assignment_statement", "inc_statement", "dec_statement", "call_expression") for n in file.nodes(node_type)]
+    writes = [
+        n
+        for node_type in ("assignment_statement", "inc_statement", "dec_statement", "call_expression")
+        for n in file.nodes(node_type)
+    ]
     for node in sorted(writes, key=lambda n: n.start_byte):
         target = _written(file, node)
         if target is None:
@@ -212,7 +254,11 @@ def check(file: GoFile) -> Iterator[Report]:
         if found is None:
             continue
         name, view = found
-        if view.capacity_known and call_method_name(file, node) == "append" and unparen(target).type != "slice_expression":
+        if (
+            view.capacity_known
+            and call_method_name(file, node) == "append"
+            and unparen(target).type != "slice_expression"
+        ):
             continue  # cap == len: append copies to a new array
         origin = "" if view.made.start_point[0] == node.start_point[0] else f" (line {file.line(view.made)})"
         yield Report(

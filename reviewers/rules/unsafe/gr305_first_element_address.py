@@ -44,7 +44,7 @@ call result follows invariants the syntax cannot see, and an array is never empt
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -82,7 +82,8 @@ def _slice_parameter(file: GoFile, slice_node: Node) -> bool:
         return False
     found = bindings(file, slice_node)
     return bool(found) and all(
-        b.kind == "parameter" and b.type_node is not None
+        b.kind == "parameter"
+        and b.type_node is not None
         and (b.type_node.type == "slice_type" or b.type_node.parent.type == "variadic_parameter_declaration")
         for b in found
     )
@@ -111,7 +112,12 @@ def _length_checked(file: GoFile, slice_node: Node, at: Node) -> bool:
         for call in file.nodes("call_expression", within=function):
             callee = call.child_by_field_name("function")
             arguments = arguments_of(call)
-            if callee is not None and file.text(callee) in ("len", "cap") and len(arguments) == 1 and file.text(arguments[0]) == name:
+            if (
+                callee is not None
+                and file.text(callee) in ("len", "cap")
+                and len(arguments) == 1
+                and file.text(arguments[0]) == name
+            ):
                 return True
         if function.type != "func_literal":
             break

@@ -46,7 +46,7 @@ them during the call). The Go runtime, which manages its own memory, is not look
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -70,14 +70,23 @@ def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
     # Package variables: the specs of a top-level `var` that are not in a `( ... )` group
     # (taken from the file's top level: asking every spec of the file for its parent is slow).
     package_specs = [spec for spec in top_level_specs(file) if spec.parent.type == "var_declaration"]
-    stores = [n for node_type in ("assignment_statement", "keyed_element") for n in file.nodes(node_type)] + package_specs
+    stores = [
+        n for node_type in ("assignment_statement", "keyed_element") for n in file.nodes(node_type)
+    ] + package_specs
     for node in sorted(stores, key=lambda n: n.start_byte):
         if node.type == "keyed_element":
-            key, value = [c.named_children[0] if c.type == "literal_element" and c.named_children else c for c in node.named_children[:2]]
+            key, value = [
+                c.named_children[0] if c.type == "literal_element" and c.named_children else c
+                for c in node.named_children[:2]
+            ]
             if not _may_hold_an_address(file, value):
                 continue
             literal = node.parent.parent if node.parent is not None else None
-            if literal is not None and literal.type == "composite_literal" and qualified_name(file, literal.child_by_field_name("type")) in HEADER_TYPES:
+            if (
+                literal is not None
+                and literal.type == "composite_literal"
+                and qualified_name(file, literal.child_by_field_name("type")) in HEADER_TYPES
+            ):
                 continue
             if key.type in ("identifier", "field_identifier"):
                 yield node, key, value, f"the field `{file.text(key)}`"
@@ -120,9 +129,11 @@ def _root_variable(file: GoFile, conversion: Node) -> Node | None:
         node = unparen(node)
         if node.type == "call_expression" and call_argument(node) is not None:
             node = call_argument(node)
-        elif node.type == "unary_expression":
-            node = node.child_by_field_name("operand")
-        elif node.type in ("selector_expression", "index_expression", "slice_expression"):
+        elif node.type == "unary_expression" or node.type in (
+            "selector_expression",
+            "index_expression",
+            "slice_expression",
+        ):
             node = node.child_by_field_name("operand")
         else:
             return node if node.type == "identifier" else None
@@ -134,7 +145,10 @@ def _alive_after(file: GoFile, store: Node, variable: Node) -> bool:
     if function is None:
         return True  # a package-level initialiser: the variable outlives it
     name = file.text(variable)
-    statement = next((a for a in [store, *ancestors(store)] if a.type.endswith("_statement") or a.type == "short_var_declaration"), store)
+    statement = next(
+        (a for a in [store, *ancestors(store)] if a.type.endswith("_statement") or a.type == "short_var_declaration"),
+        store,
+    )
     return any(
         n.type == "identifier" and file.text(n) == name and n.start_byte >= statement.end_byte
         for n in descendants(function)
@@ -144,7 +158,7 @@ def _alive_after(file: GoFile, store: Node, variable: Node) -> bool:
 def check(file: GoFile) -> Iterator[Report]:
     if manages_memory_by_hand(file):
         return
-    for node, target, value, what in _stores(file):
+    for node, _target, value, what in _stores(file):
         base = left_spine(file, value, ("+", "-", "&^"))[0] if value is not None else None
         conversion = pointer_to_uintptr(file, base) if base is not None else None
         if conversion is None or conversion != base:

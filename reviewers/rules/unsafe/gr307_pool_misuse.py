@@ -44,7 +44,7 @@ it, so no `Reset` finding is made. `defer pool.Put(x)` runs last and is never a 
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -54,10 +54,18 @@ from ...rule import Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, qualified_name, receiver_type, unparen
 from ._helpers import arguments_of, bindings, field_types, type_name
 
-BUFFER_TYPES = frozenset({
-    "bytes.Buffer", "strings.Builder", "bufio.Reader", "bufio.Writer",
-    "compress/gzip.Reader", "compress/gzip.Writer", "compress/flate.Writer", "compress/zlib.Writer",
-})
+BUFFER_TYPES = frozenset(
+    {
+        "bytes.Buffer",
+        "strings.Builder",
+        "bufio.Reader",
+        "bufio.Writer",
+        "compress/gzip.Reader",
+        "compress/gzip.Writer",
+        "compress/flate.Writer",
+        "compress/zlib.Writer",
+    }
+)
 RESETS = ("Reset", "Truncate")
 
 REMEDIATION = """\
@@ -133,7 +141,9 @@ def _made_type(file: GoFile, value: Node) -> str | None:
     value = unparen(value)
     if value.type == "call_expression" and file.text(value.child_by_field_name("function")) == "new":
         arguments = value.child_by_field_name("arguments")
-        return _spelled(file, arguments.named_children[0]) if arguments is not None and arguments.named_children else None
+        return (
+            _spelled(file, arguments.named_children[0]) if arguments is not None and arguments.named_children else None
+        )
     if value.type == "unary_expression":
         value = unparen(value.child_by_field_name("operand"))
     if value.type == "composite_literal":
@@ -160,7 +170,14 @@ def _pooled_types(file: GoFile, key: str) -> set[str]:
         for literal in other.nodes("composite_literal"):
             if _pool_literal(other, literal) is None:
                 continue
-            owner = next((a for a in ancestors(literal) if a.type in ("var_spec", "short_var_declaration", "keyed_element", "assignment_statement")), None)
+            owner = next(
+                (
+                    a
+                    for a in ancestors(literal)
+                    if a.type in ("var_spec", "short_var_declaration", "keyed_element", "assignment_statement")
+                ),
+                None,
+            )
             if owner is None or key not in _owner_names(other, owner):
                 continue
             for returned in captures("(return_statement (expression_list (_) @value))", literal).get("value", []):
@@ -230,9 +247,13 @@ def _resets(file: GoFile, scope: Node, name: str, before: Node | None = None) ->
         function = call.child_by_field_name("function")
         if before is not None and call.start_byte > before.start_byte:
             continue
-        if function is not None and function.type == "selector_expression" and call_method_name(file, call) in RESETS:
-            if file.text(function.child_by_field_name("operand")) == name:
-                return True
+        if (
+            function is not None
+            and function.type == "selector_expression"
+            and call_method_name(file, call) in RESETS
+            and file.text(function.child_by_field_name("operand")) == name
+        ):
+            return True
     return False
 
 
@@ -244,7 +265,9 @@ def _reset_after_get(file: GoFile, key: str) -> bool:
             if found != key:
                 continue
             node = call.parent if call.parent is not None and call.parent.type == "type_assertion_expression" else call
-            statement = node.parent.parent if node.parent is not None and node.parent.type == "expression_list" else None
+            statement = (
+                node.parent.parent if node.parent is not None and node.parent.type == "expression_list" else None
+            )
             if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
                 return True  # returned or handed on: the receiver may reset it
             left = statement.child_by_field_name("left")
@@ -275,7 +298,8 @@ def _returned(file: GoFile, function: Node, name: str) -> bool:
     return any(
         file.text(n) == name
         for r in captures("(return_statement) @r", function).get("r", [])
-        for n in descendants(r) if n.type == "identifier"
+        for n in descendants(r)
+        if n.type == "identifier"
     )
 
 

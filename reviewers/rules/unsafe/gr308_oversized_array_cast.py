@@ -34,7 +34,7 @@ the package does not declare as constants cannot be evaluated and is not reporte
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -42,7 +42,15 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...syntax import FUNCTION_TYPES, ancestors, descendants, unparen
-from ._helpers import bindings, call_argument, is_pointer_expression, is_unsafe_pointer_call, package_bindings, type_name, unsafe_local_name
+from ._helpers import (
+    bindings,
+    call_argument,
+    is_pointer_expression,
+    is_unsafe_pointer_call,
+    package_bindings,
+    type_name,
+    unsafe_local_name,
+)
 
 THRESHOLD = 1 << 16
 
@@ -50,8 +58,12 @@ REMEDIATION = """\
 s := unsafe.Slice((*T)(unsafe.Pointer(p)), n) // the real length, checked"""
 
 OPERATORS = {
-    "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b, "*": lambda a, b: a * b,
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "/": lambda a, b: a // b if b else None,
+    "<<": lambda a, b: a << b,
+    ">>": lambda a, b: a >> b,
+    "*": lambda a, b: a * b,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "/": lambda a, b: a // b if b else None,
 }
 
 
@@ -125,8 +137,13 @@ def _slicing(file: GoFile, conversion: Node) -> Node | None:
     if name is None or function is None:
         return None
     return next(
-        (n for n in descendants(function) if n.type == "slice_expression"
-         and file.text(unparen(n.child_by_field_name("operand"))) == name and n.start_byte > statement.end_byte),
+        (
+            n
+            for n in descendants(function)
+            if n.type == "slice_expression"
+            and file.text(unparen(n.child_by_field_name("operand"))) == name
+            and n.start_byte > statement.end_byte
+        ),
         None,
     )
 
@@ -145,7 +162,9 @@ def _suggestion(file: GoFile, conversion: Node, slicing: Node, array: Node) -> F
     if not is_pointer_expression(file, operand):
         return None
     element = file.text(array.child_by_field_name("element"))
-    return Fix.replace(file, slicing, f"{unsafe_local_name(file)}.Slice((*{element})({file.text(operand)}), {file.text(end)})")
+    return Fix.replace(
+        file, slicing, f"{unsafe_local_name(file)}.Slice((*{element})({file.text(operand)}), {file.text(end)})"
+    )
 
 
 def check(file: GoFile) -> Iterator[Report]:
