@@ -140,6 +140,15 @@ def unparen(node: Node) -> Node:
     return node
 
 
+def expression_items(node: Node | None) -> list[Node]:
+    """The expressions of an expression list (`a, b` in `x, y := a, b`), or the expression itself."""
+    if node is None:
+        return []
+    if node.type == "expression_list":
+        return [child for child in node.named_children if child.type != "comment"]
+    return [node]
+
+
 def is_inside(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 

@@ -1,0 +1,479 @@
+"""Control flow: a graph of basic blocks for each function and function literal.
+
+Blocks hold *elements* in execution order: simple statements, and the header parts of
+compound ones (an `if`'s initializer and condition, a `for` clause's parts, a `range` clause,
+a `switch` value, a `case`'s values, a `select` case's communication). Edges out of an `if`
+or `for` condition carry it and the branch taken, so a question can ignore the branch where
+an error check says there is nothing to release. `return` and falling off the end lead to
+`exit`; `panic`, `os.Exit`, `log.Fatal`, `t.FailNow`, `runtime.Goexit`, `select {}` and the
+package's functions that never return lead to `abort` instead (no leak waits there).
+`defer` and `go` statements are elements like others; the literal a `go` or `defer` starts
+has a graph of its own.
+
+Questions rules ask: `escapes(start, stops)` — the ways from just after `start` to the exit
+that meet no element `stops` accepts (empty: it is reached on every path) — and `after(start)`,
+what may run after an element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, unparen
+from .names import FUNCTION, IMPORT
+
+if TYPE_CHECKING:
+    from .package import Package
+
+# The one list of calls that never return: by qualified name; logging packages' `Fatal` and
+# `Panic` functions (log, klog, logrus, glog...); methods of those names on any value (loggers);
+# a test's `FailNow`/`SkipNow`, and `Skip`/`Skipf` on a testing value.
+NEVER_RETURNING_FUNCTIONS = frozenset({"os.Exit", "runtime.Goexit"})
+FATAL_NAMES = frozenset({"Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln"})
+NEVER_RETURNING_METHODS = FATAL_NAMES | {"FailNow", "SkipNow"}
+TESTING_SKIPS = frozenset({"Skip", "Skipf"})
+TESTING_TYPES = ("testing.T", "testing.B", "testing.F", "testing.TB")
+
+
+@dataclass(frozen=True)
+class Edge:
+    target: Block
+    condition: Node | None = None  # the `if`/`for` condition deciding this edge
+    branch: bool = True  # the condition's value on this edge
+
+
+@dataclass(eq=False)
+class Block:
+    index: int
+    elements: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    predecessors: int = 0
+
+    def link(self, target: Block, condition: Node | None = None, branch: bool = True) -> None:
+        self.edges.append(Edge(target, condition, branch))
+        target.predecessors += 1
+
+    def __repr__(self) -> str:
+        return f"Block({self.index}, {len(self.elements)} elements, -> {[e.target.index for e in self.edges]})"
+
+
+@dataclass(frozen=True)
+class Escape:
+    """A way out found by `CFG.escapes`: through a `return` (its node), off the end of the
+    function (the body), or around a loop back to the start (the loop)."""
+
+    kind: str  # "return", "end" or "loop"
+    node: Node
+
+
+class CFG:
+    def __init__(self, function: Node):
+        self.function = function
+        self.blocks: list[Block] = []
+        self.entry = self.new_block()
+        self.exit = self.new_block()
+        self.abort = self.new_block()
+        self.defers: list[Node] = []
+        self._position: dict[int, tuple[Block, int]] = {}
+        self._returns: dict[int, Node] = {}  # block index -> the `return` that ends it
+
+    def new_block(self) -> Block:
+        block = Block(len(self.blocks))
+        self.blocks.append(block)
+        return block
+
+    def add(self, block: Block, element: Node) -> None:
+        self._position[element.id] = (block, len(block.elements))
+        block.elements.append(element)
+
+    # -- questions ----------------------------------------------------------------------------
+    def element_of(self, node: Node) -> Node | None:
+        """The element holding `node` (itself, or the statement or header part around it)."""
+        current: Node | None = node
+        while current is not None and current.id != self.function.id:
+            if current.id in self._position:
+                return current
+            current = current.parent
+        return None
+
+    def contains(self, node: Node) -> bool:
+        return self.element_of(node) is not None
+
+    def escapes(
+        self,
+        start: Node,
+        stops: Callable[[Node], bool],
+        prune: Callable[[Edge], bool] | None = None,
+    ) -> list[Escape]:
+        """The ways from just after `start`'s element to the function's exit on which no
+        element satisfies `stops`: a `return`, the end of the body, or the loop that brings
+        the path back to `start` (the value made there is then made again). `prune(edge)`
+        drops edges a question knows cannot be taken (the error branch of a check)."""
+        element = self.element_of(start)
+        if element is None:
+            return []
+        block, index = self._position[element.id]
+        found: list[Escape] = []
+        seen: set[int] = set()
+        work: list[tuple[Block, int]] = [(block, index + 1)]
+        while work:
+            current, position = work.pop()
+            stopped = False
+            for candidate in current.elements[position:]:
+                if candidate.id == element.id:
+                    found.append(Escape("loop", self._loop_around(element)))
+                    stopped = True
+                    break
+                if stops(candidate):
+                    stopped = True
+                    break
+            if stopped:
+                continue
+            for edge in current.edges:
+                if prune is not None and prune(edge):
+                    continue
+                target = edge.target
+                if target is self.exit:
+                    found.append(self._exit_escape(current))
+                    continue
+                if target.index in seen:
+                    if target is block:
+                        work.append((target, 0))  # reach `start` again: a loop
+                    continue
+                seen.add(target.index)
+                work.append((target, 0))
+        return _unique(found)
+
+    def after(self, start: Node) -> Iterator[Node]:
+        """The elements that may run after `start`'s element, each once."""
+        element = self.element_of(start)
+        if element is None:
+            return
+        block, index = self._position[element.id]
+        yield from block.elements[index + 1 :]
+        seen = {block.index}
+        work = [edge.target for edge in block.edges]
+        while work:
+            current = work.pop()
+            if current.index in seen:
+                continue
+            seen.add(current.index)
+            yield from current.elements
+            work.extend(edge.target for edge in current.edges)
+
+    def reaches_exit(self) -> bool:
+        """Whether some path from the entry returns (false for a function that always
+        panics, exits or loops forever)."""
+        seen = {self.entry.index}
+        work = [self.entry]
+        while work:
+            for edge in work.pop().edges:
+                if edge.target is self.exit:
+                    return True
+                if edge.target.index not in seen:
+                    seen.add(edge.target.index)
+                    work.append(edge.target)
+        return False
+
+    def _exit_escape(self, block: Block) -> Escape:
+        returned = self._returns.get(block.index)
+        if returned is not None:
+            return Escape("return", returned)
+        return Escape("end", self.function.child_by_field_name("body") or self.function)
+
+    def _loop_around(self, element: Node) -> Node:
+        current = element.parent
+        while current is not None and current.type != "for_statement" and current.id != self.function.id:
+            current = current.parent
+        return current if current is not None else element
+
+
+def _unique(escapes: list[Escape]) -> list[Escape]:
+    seen: set[tuple[str, int]] = set()
+    result = []
+    for escape in sorted(escapes, key=lambda e: e.node.start_byte):
+        if (escape.kind, escape.node.id) not in seen:
+            seen.add((escape.kind, escape.node.id))
+            result.append(escape)
+    return result
+
+
+def statements_of(node: Node | None) -> list[Node]:
+    """The statements of a block or a case clause, in order."""
+    if node is None:
+        return []
+    if node.type == "statement_list":
+        return [c for c in node.named_children if c.type != "comment"]
+    found: list[Node] = []
+    for child in node.named_children:
+        if child.type == "statement_list":
+            found.extend(c for c in child.named_children if c.type != "comment")
+    return found
+
+
+@dataclass
+class _Target:
+    label: str | None
+    statement: Node
+    breaks: Block | None  # where `break` goes
+    continues: Block | None  # where `continue` goes (loops only)
+
+
+class _Builder:
+    def __init__(self, package: Package | None, file: GoFile, function: Node):
+        self.package = package
+        self.file = file
+        self.cfg = CFG(function)
+        self.targets: list[_Target] = []
+        self.labels: dict[str, Block] = {}
+
+    def build(self) -> CFG:
+        body = self.cfg.function.child_by_field_name("body")
+        end = self.sequence(statements_of(body), self.cfg.entry)
+        if end is not None:
+            end.link(self.cfg.exit)
+        return self.cfg
+
+    def sequence(self, statements: list[Node], current: Block | None) -> Block | None:
+        for statement in statements:
+            if current is None:
+                if statement.type != "labeled_statement":
+                    continue  # unreachable, unless a label makes it a goto target
+                current = self.cfg.new_block()
+            current = self.statement(statement, current)
+        return current
+
+    def _label_block(self, name: str) -> Block:
+        if name not in self.labels:
+            self.labels[name] = self.cfg.new_block()
+        return self.labels[name]
+
+    def statement(self, statement: Node, current: Block, label: str | None = None) -> Block | None:
+        kind = statement.type
+        cfg = self.cfg
+        if kind == "block":
+            return self.sequence(statements_of(statement), current)
+        if kind == "labeled_statement":
+            name_node = statement.child_by_field_name("label")
+            name = self.file.text(name_node) if name_node is not None else ""
+            target = self._label_block(name)
+            current.link(target)
+            inner = [c for c in statement.named_children if c.type != "label_name"]
+            return self.statement(inner[0], target, name) if inner else target
+        if kind == "if_statement":
+            return self._if(statement, current)
+        if kind == "for_statement":
+            return self._for(statement, current, label)
+        if kind in ("expression_switch_statement", "type_switch_statement"):
+            return self._switch(statement, current, label)
+        if kind == "select_statement":
+            return self._select(statement, current, label)
+        if kind == "return_statement":
+            cfg.add(current, statement)
+            cfg._returns[current.index] = statement
+            current.link(cfg.exit)
+            return None
+        if kind in ("break_statement", "continue_statement"):
+            cfg.add(current, statement)
+            jump = self._jump_target(statement)
+            destination = None
+            if jump is not None:
+                destination = jump.breaks if kind == "break_statement" else jump.continues
+            if destination is not None:
+                current.link(destination)
+            return None
+        if kind == "goto_statement":
+            cfg.add(current, statement)
+            name_node = next((c for c in statement.named_children if c.type == "label_name"), None)
+            if name_node is not None:
+                current.link(self._label_block(self.file.text(name_node)))
+            return None
+        if kind in ("empty_statement", "fallthrough_statement", "comment"):
+            return current
+        cfg.add(current, statement)
+        if kind == "defer_statement":
+            cfg.defers.append(statement)
+        if kind == "expression_statement" and self.never_returns(statement):
+            current.link(cfg.abort)
+            return None
+        return current
+
+    def _jump_target(self, statement: Node) -> _Target | None:
+        label_node = next((c for c in statement.named_children if c.type == "label_name"), None)
+        wanted = self.file.text(label_node) if label_node is not None else None
+        for target in reversed(self.targets):
+            if wanted is not None:
+                if target.label == wanted:
+                    return target
+            elif statement.type == "break_statement" or target.continues is not None:
+                return target
+        return None
+
+    def _if(self, statement: Node, current: Block) -> Block | None:
+        cfg = self.cfg
+        initializer = statement.child_by_field_name("initializer")
+        condition = statement.child_by_field_name("condition")
+        if initializer is not None:
+            cfg.add(current, initializer)
+        if condition is not None:
+            cfg.add(current, condition)
+        then_block = cfg.new_block()
+        current.link(then_block, condition, True)
+        ends = [self.sequence(statements_of(statement.child_by_field_name("consequence")), then_block)]
+        alternative = statement.child_by_field_name("alternative")
+        if alternative is not None:
+            else_block = cfg.new_block()
+            current.link(else_block, condition, False)
+            ends.append(self.statement(alternative, else_block))
+        join = cfg.new_block()
+        if alternative is None:
+            current.link(join, condition, False)
+        for end in ends:
+            if end is not None:
+                end.link(join)
+        return join if alternative is None or any(end is not None for end in ends) else None
+
+    def _for(self, statement: Node, current: Block, label: str | None) -> Block | None:
+        cfg = self.cfg
+        header = next((c for c in statement.named_children if c.type not in ("block", "comment")), None)
+        after = cfg.new_block()
+        reachable_after = False
+        body = cfg.new_block()
+        if header is not None and header.type == "range_clause":
+            loop_head = cfg.new_block()
+            cfg.add(loop_head, header)
+            current.link(loop_head)
+            loop_head.link(body)
+            loop_head.link(after)
+            reachable_after = True
+            continues = loop_head
+        else:
+            condition = header
+            update = None
+            if header is not None and header.type == "for_clause":
+                initializer = header.child_by_field_name("initializer")
+                if initializer is not None:
+                    cfg.add(current, initializer)
+                condition = header.child_by_field_name("condition")
+                update = header.child_by_field_name("update")
+            loop_head = cfg.new_block()
+            current.link(loop_head)
+            if condition is not None:
+                cfg.add(loop_head, condition)
+                loop_head.link(body, condition, True)
+                loop_head.link(after, condition, False)
+                reachable_after = True
+            else:
+                loop_head.link(body)
+            continues = loop_head
+            if update is not None:
+                continues = cfg.new_block()
+                cfg.add(continues, update)
+                continues.link(loop_head)
+        self.targets.append(_Target(label, statement, after, continues))
+        end = self.sequence(statements_of(statement.child_by_field_name("body")), body)
+        self.targets.pop()
+        if end is not None:
+            end.link(continues)
+        return after if reachable_after or after.predecessors else None
+
+    def _switch(self, statement: Node, current: Block, label: str | None) -> Block | None:
+        cfg = self.cfg
+        for name in ("initializer", "alias", "value"):
+            part = statement.child_by_field_name(name)
+            if part is not None:
+                cfg.add(current, part)
+        after = cfg.new_block()
+        self.targets.append(_Target(label, statement, after, None))
+        cases = [c for c in statement.named_children if c.type in ("expression_case", "type_case", "default_case")]
+        blocks = [cfg.new_block() for _ in cases]
+        for case, block in zip(cases, blocks):
+            current.link(block)
+            value = case.child_by_field_name("value")
+            for item in expression_items(value) if case.type == "expression_case" else []:
+                cfg.add(block, item)
+        for position, (case, block) in enumerate(zip(cases, blocks)):
+            statements = statements_of(case)
+            end = self.sequence(statements, block)
+            if end is None:
+                continue
+            falls = statements and statements[-1].type == "fallthrough_statement"
+            end.link(blocks[position + 1] if falls and position + 1 < len(blocks) else after)
+        self.targets.pop()
+        if not any(case.type == "default_case" for case in cases):
+            current.link(after)
+        return after if after.predecessors else None
+
+    def _select(self, statement: Node, current: Block, label: str | None) -> Block | None:
+        cfg = self.cfg
+        cfg.add(current, statement)
+        cases = [c for c in statement.named_children if c.type in ("communication_case", "default_case")]
+        if not cases:
+            current.link(cfg.abort)  # `select {}` blocks forever
+            return None
+        after = cfg.new_block()
+        self.targets.append(_Target(label, statement, after, None))
+        for case in cases:
+            block = cfg.new_block()
+            current.link(block)
+            communication = case.child_by_field_name("communication")
+            if communication is not None:
+                cfg.add(block, communication)
+            end = self.sequence(statements_of(case), block)
+            if end is not None:
+                end.link(after)
+        self.targets.pop()
+        return after if after.predecessors else None
+
+    def never_returns(self, statement: Node) -> bool:
+        call = unparen(statement.named_children[0]) if statement.named_children else None
+        return call is not None and call.type == "call_expression" and never_returns(self.package, self.file, call)
+
+
+def never_returns(package: Package | None, file: GoFile, call: Node) -> bool:
+    """Whether a call never returns: `panic`, `os.Exit`, a logger's `Fatal`, a test's
+    `FailNow`, or a function of the package whose every path ends in one of those."""
+    function = call.child_by_field_name("function")
+    if function is None:
+        return False
+    function = unparen(function)
+    binding = package.binding(file, function) if package is not None and function.type == "identifier" else None
+    if function.type == "identifier":
+        if file.text(function) == "panic":
+            return binding is None
+        if package is None or binding is None or binding.kind != FUNCTION or binding.declaration is None:
+            return False
+        return package.facts.never_returns(binding.file, binding.declaration)
+    if function.type != "selector_expression":
+        return False
+    operand = function.child_by_field_name("operand")
+    field_node = function.child_by_field_name("field")
+    name = file.text(field_node) if field_node is not None else ""
+    if operand is not None and _is_import(package, file, operand):
+        return qualified_name(file, call) in NEVER_RETURNING_FUNCTIONS or name in FATAL_NAMES
+    if name in NEVER_RETURNING_METHODS:
+        return True
+    if name in TESTING_SKIPS and package is not None and operand is not None:
+        receiver = package.type_of(file, operand)
+        return receiver is not None and receiver.is_named(*TESTING_TYPES)
+    return False
+
+
+def _is_import(package: Package | None, file: GoFile, operand: Node) -> bool:
+    if operand.type != "identifier":
+        return False
+    if package is None:
+        return file.text(operand) in file.imports
+    binding = package.binding(file, operand)
+    return binding is not None and binding.kind == IMPORT
+
+
+def build_cfg(package: Package | None, file: GoFile, function: Node) -> CFG:
+    assert function.type in FUNCTION_TYPES
+    return _Builder(package, file, function).build()

@@ -1,0 +1,220 @@
+"""The package: its top-level declarations across files, and the entry point of the model.
+
+`Package` is built once per Go package (the files of one directory that share a package
+clause) and is what rules ask: `binding(identifier)`, `references(binding)`, `type_of(expr)`
+(see `types.py`), `cfg(function)` (see `cfg.py`) and `facts` (see `facts.py`). Each part is
+computed the first time it is asked for, one top-level declaration at a time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import expression_items, receiver_type, top_level_specs
+from .names import CONSTANT, FUNCTION, IMPORT, TYPE, VARIABLE, Binding, Resolution, is_field_key, resolve_declaration
+
+if TYPE_CHECKING:
+    from .cfg import CFG
+    from .facts import Facts
+    from .types import Types
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A top-level function, method or type of the package, with the file it is in."""
+
+    file: GoFile
+    node: Node
+
+
+def package_clause(file: GoFile) -> str | None:
+    for node in file.root.named_children:
+        if node.type == "package_clause":
+            name = node.named_children[0] if node.named_children else None
+            return file.text(name) if name is not None else None
+    return None
+
+
+class Package:
+    def __init__(self, files: list[GoFile]):
+        self.files = files
+        self._resolutions: dict[int, Resolution] = {}
+        self._imports: dict[tuple[str, str], Binding | None] = {}
+        self._cfgs: dict[int, CFG] = {}
+
+    # -- top-level declarations --------------------------------------------------------------
+    @cached_property
+    def functions(self) -> dict[str, Declared]:
+        """Top-level functions by name (`init` and `_` left out: they cannot be called)."""
+        found: dict[str, Declared] = {}
+        for file in self.files:
+            for node in file.root.named_children:
+                if node.type == "function_declaration":
+                    name = file.text(node.child_by_field_name("name"))  # type: ignore[arg-type]
+                    if name not in ("init", "_"):
+                        found.setdefault(name, Declared(file, node))
+        return found
+
+    @cached_property
+    def methods(self) -> dict[tuple[str, str], Declared]:
+        """Methods by (receiver type, name): `("Server", "Close")`."""
+        found: dict[tuple[str, str], Declared] = {}
+        for file in self.files:
+            for node in file.root.named_children:
+                if node.type == "method_declaration":
+                    owner = receiver_type(file, node)
+                    name = node.child_by_field_name("name")
+                    if owner and name is not None:
+                        found.setdefault((owner, file.text(name)), Declared(file, node))
+        return found
+
+    @cached_property
+    def types(self) -> dict[str, Declared]:
+        """Top-level type specs by name (the `type_spec`, or `type_alias`)."""
+        found: dict[str, Declared] = {}
+        for file in self.files:
+            for node in file.root.named_children:
+                if node.type != "type_declaration":
+                    continue
+                for spec in node.named_children:
+                    name = spec.child_by_field_name("name")
+                    if spec.type in ("type_spec", "type_alias") and name is not None:
+                        found.setdefault(file.text(name), Declared(file, spec))
+        return found
+
+    @cached_property
+    def variables(self) -> dict[str, Binding]:
+        """Package-level variables and constants by name."""
+        found: dict[str, Binding] = {}
+        for file in self.files:
+            for spec in top_level_specs(file, ("var", "const")):
+                names = spec.children_by_field_name("name")
+                values = expression_items(spec.child_by_field_name("value"))
+                spread = len(values) == 1 and len(names) > 1
+                kind = CONSTANT if spec.type == "const_spec" else VARIABLE
+                for position, identifier in enumerate(names):
+                    name = file.text(identifier)
+                    if name == "_" or name in found:
+                        continue
+                    value = values[0] if spread else values[position] if position < len(values) else None
+                    found[name] = Binding(
+                        name, kind, file, identifier, spec, spec.child_by_field_name("type"), value, position, spread
+                    )
+        return found
+
+    def function(self, name: str) -> Declared | None:
+        return self.functions.get(name)
+
+    def method(self, type_name: str, name: str) -> Declared | None:
+        return self.methods.get((type_name, name))
+
+    # -- names -------------------------------------------------------------------------------------
+    @cached_property
+    def _package_bindings(self) -> dict[str, Binding]:
+        found = dict(self.variables)
+        for name, declared in self.functions.items():
+            found.setdefault(
+                name, Binding(name, FUNCTION, declared.file, declared.node.child_by_field_name("name"), declared.node)
+            )
+        for name, declared in self.types.items():
+            spec = declared.node
+            found.setdefault(
+                name,
+                Binding(
+                    name, TYPE, declared.file, spec.child_by_field_name("name"), spec, spec.child_by_field_name("type")
+                ),
+            )
+        return found
+
+    def lookup(self, file: GoFile, name: str) -> Binding | None:
+        """What `name` means at package level in `file`: a declaration of the package, else
+        one of the file's imports."""
+        binding = self._package_bindings.get(name)
+        if binding is not None:
+            return binding
+        key = (file.path, name)
+        if key not in self._imports:
+            path = file.imports.get(name)
+            self._imports[key] = Binding(name, IMPORT, file, None, None, import_path=path) if path else None
+        return self._imports[key]
+
+    def _top_level(self, file: GoFile, node: Node) -> Node | None:
+        """The top-level declaration holding `node`."""
+        tops = file.cached("semantics.tops", lambda: list(file.root.named_children))
+        position = bisect_right(tops, node.start_byte, key=lambda n: n.start_byte) - 1
+        if position < 0 or tops[position].end_byte < node.end_byte:
+            return None
+        return tops[position]
+
+    def resolution(self, file: GoFile, node: Node) -> Resolution | None:
+        """The names of the top-level declaration holding `node`."""
+        top = self._top_level(file, node)
+        if top is None:
+            return None
+        if top.id not in self._resolutions:
+            self._resolutions[top.id] = resolve_declaration(file, top, self.lookup)
+        return self._resolutions[top.id]
+
+    def binding(self, file: GoFile, identifier: Node) -> Binding | None:
+        """The binding an identifier refers to (or declares); None for a predeclared name
+        (`nil`, `len`), a struct field key, or a name the package does not show."""
+        if identifier.type != "identifier" or is_field_key(identifier):
+            return None
+        resolution = self.resolution(file, identifier)
+        if resolution is None:
+            return None
+        return resolution.bindings.get(identifier.id)
+
+    def references(self, binding: Binding) -> list[Node]:
+        """Uses of a local binding in its function (closures included), in source order;
+        writes (`x = ...`) included, the declaring identifier not."""
+        if binding.function is None or binding.identifier is None:
+            return []
+        resolution = self.resolution(binding.file, binding.identifier)
+        if resolution is None:
+            return []
+        return [n for n in resolution.references.get(id(binding), []) if not is_field_key(n)]
+
+    def is_write(self, file: GoFile, identifier: Node) -> bool:
+        resolution = self.resolution(file, identifier)
+        return resolution is not None and identifier.id in resolution.writes
+
+    # -- the other parts of the model -----------------------------------------------------------
+    @cached_property
+    def types_model(self) -> Types:
+        from .types import Types
+
+        return Types(self)
+
+    def type_of(self, file: GoFile, expression: Node):
+        return self.types_model.of(file, expression)
+
+    def cfg(self, file: GoFile, function: Node) -> CFG:
+        from .cfg import build_cfg
+
+        if function.id not in self._cfgs:
+            self._cfgs[function.id] = build_cfg(self, file, function)
+        return self._cfgs[function.id]
+
+    @cached_property
+    def facts(self) -> Facts:
+        from .facts import Facts
+
+        return Facts(self)
+
+
+def package_of(file: GoFile) -> Package:
+    """The model of `file`'s package, built once and shared by every file of it."""
+
+    def build() -> Package:
+        name = package_clause(file)
+        files = [other for other in file.package_files if other is file or package_clause(other) == name]
+        return Package(files)
+
+    return file.package_cached(f"semantics.package:{package_clause(file)}", build)

@@ -1,0 +1,506 @@
+"""Types: a best-effort static type for an expression, as far as the package shows it.
+
+Declared types (parameters, `var x T`, struct fields, results of the package's functions and
+methods), composite literals, `make`, `new`, conversions, `&`/`*`, `<-ch`, indexing, type
+assertions, and the results of the standard-library calls goreef's rules are about (`LIBRARY`
+below). Package names are spelled by import path (`net/http.Response`), the package's own
+types by their bare name (`Server`). Anything else is unknown (`None`), and a rule that
+needs a type stays quiet on an unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import unparen
+from .names import ALIAS, CONSTANT, FUNCTION, IMPORT, RANGE, RECEIVED, TYPE, Binding
+
+if TYPE_CHECKING:
+    from .package import Package
+
+
+@dataclass(frozen=True)
+class Type:
+    """A Go type: `kind` is named, basic, pointer, slice, array, map, chan, func, tuple,
+    struct, interface or package (an import's name). `detached` marks an `*http.Response`
+    that holds no connection (`httptest.ResponseRecorder.Result()`)."""
+
+    kind: str
+    name: str = ""  # named: `net/http.Response` or `Server`; basic: `int`, `uintptr`...
+    elem: Type | None = None  # pointer, slice, array, chan: the element; map: the value
+    key: Type | None = None  # map
+    direction: str = ""  # chan: "" (both), "send" or "receive"
+    items: tuple[Type | None, ...] = ()  # tuple members; func results
+    detached: bool = False
+
+    def deref(self) -> Type:
+        return self.elem if self.kind == "pointer" and self.elem is not None else self
+
+    def is_named(self, *names: str) -> bool:
+        """Whether the type, or what it points to, is one of the named types."""
+        target = self.deref()
+        return target.kind == "named" and target.name in names
+
+    def result(self, index: int = 0) -> Type | None:
+        """A function type's result, or a tuple's member."""
+        items = self.items if self.kind in ("tuple", "func") else (self,)
+        return items[index] if index < len(items) else None
+
+    def __str__(self) -> str:
+        if self.kind in ("named", "basic", "package"):
+            return self.name
+        if self.kind == "pointer":
+            return f"*{self.elem}"
+        if self.kind == "slice":
+            return f"[]{self.elem}"
+        if self.kind == "array":
+            return f"[{self.name}]{self.elem}"
+        if self.kind == "map":
+            return f"map[{self.key}]{self.elem}"
+        if self.kind == "chan":
+            return {"send": "chan<- ", "receive": "<-chan "}.get(self.direction, "chan ") + str(self.elem)
+        if self.kind == "func":
+            return "func(...)" + (f" ({', '.join(map(str, self.items))})" if self.items else "")
+        if self.kind == "tuple":
+            return "(" + ", ".join(map(str, self.items)) + ")"
+        return self.kind
+
+
+def named(name: str) -> Type:
+    return Type("named", name)
+
+
+def pointer(to: Type) -> Type:
+    return Type("pointer", elem=to)
+
+
+def results(*items: Type | None) -> Type:
+    return Type("func", items=tuple(items))
+
+
+BASIC = frozenset(
+    [
+        "bool",
+        "byte",
+        "complex64",
+        "complex128",
+        "error",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+        "any",
+        "comparable",
+    ]
+)
+ERROR = Type("basic", "error")
+BOOL = Type("basic", "bool")
+INT = Type("basic", "int")
+CONTEXT = named("context.Context")
+CANCEL = named("context.CancelFunc")
+CANCEL_CAUSE = named("context.CancelCauseFunc")
+RESPONSE = pointer(named("net/http.Response"))
+ROWS = pointer(named("database/sql.Rows"))
+STMT = pointer(named("database/sql.Stmt"))
+TICKER = pointer(named("time.Ticker"))
+TIMER = pointer(named("time.Timer"))
+TIME_CHANNEL = Type("chan", elem=named("time.Time"), direction="receive")
+
+# Results of the library calls the rules care about: qualified function, or
+# `(receiver type).Method` with the receiver named by import path.
+_RESPONSE_AND_ERROR = results(RESPONSE, ERROR)
+_QUERIES = {
+    f"(*database/sql.{owner}).{method}"
+    for owner in ("DB", "Tx", "Conn", "Stmt")
+    for method in ("Query", "QueryContext")
+}
+LIBRARY: dict[str, Type] = {
+    **{f"net/http.{name}": _RESPONSE_AND_ERROR for name in ("Get", "Post", "Head", "PostForm")},
+    **{f"(*net/http.Client).{name}": _RESPONSE_AND_ERROR for name in ("Do", "Get", "Post", "Head", "PostForm")},
+    "(*net/http.Transport).RoundTrip": _RESPONSE_AND_ERROR,
+    "(net/http.RoundTripper).RoundTrip": _RESPONSE_AND_ERROR,
+    "(*net/http.Request).Context": results(CONTEXT),
+    "(*net/http.Request).WithContext": results(pointer(named("net/http.Request"))),
+    "net/http.NewRequest": results(pointer(named("net/http.Request")), ERROR),
+    "net/http.NewRequestWithContext": results(pointer(named("net/http.Request")), ERROR),
+    "net/http/httptest.NewRecorder": results(pointer(named("net/http/httptest.ResponseRecorder"))),
+    "(*net/http/httptest.ResponseRecorder).Result": results(replace(RESPONSE, detached=True)),
+    "net/http/httptest.NewRequest": results(pointer(named("net/http.Request"))),
+    **{query: results(ROWS, ERROR) for query in _QUERIES},
+    **{
+        f"(*database/sql.{owner}).{method}": results(STMT, ERROR)
+        for owner in ("DB", "Tx", "Conn")
+        for method in ("Prepare", "PrepareContext")
+    },
+    "database/sql.Open": results(pointer(named("database/sql.DB")), ERROR),
+    "context.Background": results(CONTEXT),
+    "context.TODO": results(CONTEXT),
+    "context.WithValue": results(CONTEXT),
+    "context.WithoutCancel": results(CONTEXT),
+    "context.WithCancel": results(CONTEXT, CANCEL),
+    "context.WithTimeout": results(CONTEXT, CANCEL),
+    "context.WithDeadline": results(CONTEXT, CANCEL),
+    "context.WithCancelCause": results(CONTEXT, CANCEL_CAUSE),
+    "context.WithTimeoutCause": results(CONTEXT, CANCEL),
+    "context.WithDeadlineCause": results(CONTEXT, CANCEL),
+    "os/signal.NotifyContext": results(CONTEXT, CANCEL),
+    "golang.org/x/sync/errgroup.WithContext": results(pointer(named("golang.org/x/sync/errgroup.Group")), CONTEXT),
+    "time.NewTicker": results(TICKER),
+    "time.NewTimer": results(TIMER),
+    "time.AfterFunc": results(TIMER),
+    "time.After": results(TIME_CHANNEL),
+    "time.Tick": results(TIME_CHANNEL),
+    "(*time.Ticker).C": TIME_CHANNEL,
+    "(*time.Timer).C": TIME_CHANNEL,
+    "(*net/http.Response).Body": named("io.ReadCloser"),
+    "(*net/http.Request).Body": named("io.ReadCloser"),
+}
+# Package-level variables of the library.
+LIBRARY_VARIABLES: dict[str, Type] = {
+    "net/http.DefaultClient": pointer(named("net/http.Client")),
+    "net/http.DefaultTransport": named("net/http.RoundTripper"),
+}
+
+
+def _member(owner: Type, name: str) -> str | None:
+    """`(*net/http.Client).Do`: how LIBRARY names a method or field of a library type."""
+    target = owner.deref()
+    if target.kind != "named" or "." not in target.name:
+        return None
+    return f"({'*' if owner.kind == 'pointer' or target.name not in _INTERFACES else ''}{target.name}).{name}"
+
+
+# Library interfaces: their methods are listed without a pointer.
+_INTERFACES = frozenset({"net/http.RoundTripper", "context.Context", "io.ReadCloser"})
+
+
+class Types:
+    def __init__(self, package: Package):
+        self.package = package
+        self._memo: dict[int, Type | None] = {}
+        self._resolving: set[int] = set()
+
+    # -- type nodes ----------------------------------------------------------------------------
+    def from_node(self, file: GoFile, node: Node | None) -> Type | None:
+        """The type a type node spells."""
+        if node is None:
+            return None
+        kind = node.type
+        children = node.named_children
+        if kind == "parenthesized_type" and children:
+            return self.from_node(file, children[0])
+        if kind == "type_identifier":
+            name = file.text(node)
+            return Type("basic", name) if name in BASIC and name not in self.package.types else named(name)
+        if kind == "qualified_type":
+            package_node, name_node = node.child_by_field_name("package"), node.child_by_field_name("name")
+            path = file.imports.get(file.text(package_node)) if package_node is not None else None
+            if path is None or name_node is None:
+                return None
+            return named(f"{path}.{file.text(name_node)}")
+        if kind == "generic_type":
+            return self.from_node(file, node.child_by_field_name("type"))
+        if kind == "pointer_type" and children:
+            inner = self.from_node(file, children[0])
+            return pointer(inner) if inner is not None else None
+        if kind == "slice_type":
+            return Type("slice", elem=self.from_node(file, node.child_by_field_name("element")))
+        if kind == "array_type":
+            length = node.child_by_field_name("length")
+            return Type(
+                "array",
+                file.text(length) if length else "",
+                elem=self.from_node(file, node.child_by_field_name("element")),
+            )
+        if kind == "map_type":
+            return Type(
+                "map",
+                key=self.from_node(file, node.child_by_field_name("key")),
+                elem=self.from_node(file, node.child_by_field_name("value")),
+            )
+        if kind == "channel_type":
+            text = file.text(node)
+            direction = "receive" if text.startswith("<-") else "send" if text.startswith(("chan<-", "chan <-")) else ""
+            return Type("chan", elem=self.from_node(file, node.child_by_field_name("value")), direction=direction)
+        if kind == "function_type":
+            return Type("func", items=self._result_types(file, node.child_by_field_name("result")))
+        if kind in ("struct_type", "interface_type"):
+            return Type(kind.removesuffix("_type"))
+        return None
+
+    def _result_types(self, file: GoFile, result: Node | None) -> tuple[Type | None, ...]:
+        if result is None:
+            return ()
+        if result.type != "parameter_list":
+            return (self.from_node(file, result),)
+        items: list[Type | None] = []
+        for declaration in result.named_children:
+            if declaration.type != "parameter_declaration":
+                continue
+            declared = self.from_node(file, declaration.child_by_field_name("type"))
+            items.extend([declared] * max(1, len(declaration.children_by_field_name("name"))))
+        return tuple(items)
+
+    def signature(self, file: GoFile, function: Node) -> Type:
+        """The func type of a function, method or literal (its results)."""
+        return Type("func", items=self._result_types(file, function.child_by_field_name("result")))
+
+    # -- expressions ------------------------------------------------------------------------------
+    def of(self, file: GoFile, expression: Node | None) -> Type | None:
+        if expression is None:
+            return None
+        key = expression.id
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._resolving:
+            return None  # `x := f(x)`-style cycles through bindings
+        self._resolving.add(key)
+        try:
+            found = self._of(file, expression)
+        finally:
+            self._resolving.discard(key)
+        self._memo[key] = found
+        return found
+
+    def _of(self, file: GoFile, node: Node) -> Type | None:
+        kind = node.type
+        if kind == "parenthesized_expression":
+            return self.of(file, unparen(node))
+        if kind == "identifier":
+            binding = self.package.binding(file, node)
+            return self.of_binding(binding) if binding is not None else None
+        if kind == "selector_expression":
+            return self._selector(file, node)
+        if kind == "call_expression":
+            return self._call(file, node)
+        if kind == "composite_literal":
+            return self.from_node(file, node.child_by_field_name("type"))
+        if kind == "func_literal":
+            return self.signature(file, node)
+        if kind == "unary_expression":
+            operator = node.child_by_field_name("operator")
+            operand = self.of(file, node.child_by_field_name("operand"))
+            text = file.text(operator) if operator is not None else ""
+            if text == "&":
+                return pointer(operand) if operand is not None else None
+            if text == "*":
+                return operand.elem if operand is not None and operand.kind == "pointer" else None
+            if text == "<-":
+                return operand.elem if operand is not None and operand.kind == "chan" else None
+            if text == "!":
+                return BOOL
+            return operand
+        if kind in ("index_expression", "slice_expression"):
+            operand = self.of(file, node.child_by_field_name("operand"))
+            if operand is None:
+                return None
+            if kind == "slice_expression":
+                return operand
+            operand = operand.deref()
+            return operand.elem if operand.kind in ("slice", "array", "map") else None
+        if kind == "type_assertion_expression":
+            return self.from_node(file, node.child_by_field_name("type"))
+        if kind == "type_conversion_expression":
+            return self.from_node(file, node.child_by_field_name("type"))
+        if kind == "binary_expression":
+            operator = node.child_by_field_name("operator")
+            if operator is not None and file.text(operator) in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
+                return BOOL
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            untyped = left is not None and left.type in ("int_literal", "float_literal")
+            return self.of(file, right if untyped else left)
+        if kind == "int_literal":
+            return INT
+        if kind in ("interpreted_string_literal", "raw_string_literal"):
+            return Type("basic", "string")
+        return None
+
+    def of_binding(self, binding: Binding) -> Type | None:
+        """The type of what a binding names."""
+        file = binding.file
+        if binding.kind == IMPORT:
+            return Type("package", binding.import_path or binding.name)
+        if binding.kind == FUNCTION and binding.declaration is not None:
+            return self.signature(file, binding.declaration)
+        if binding.kind == TYPE:
+            return None  # a type, not a value
+        if binding.type_node is not None:
+            declared = self.from_node(file, binding.type_node)
+            if declared is not None or binding.kind != CONSTANT:
+                return declared
+        value = binding.value
+        if value is None:
+            return None
+        if binding.kind == RANGE:
+            return self._ranged(file, value, binding.index)
+        if binding.kind == RECEIVED:
+            received = (
+                self.of(file, unparen(value).child_by_field_name("operand"))
+                if unparen(value).type == "unary_expression"
+                else None
+            )
+            if binding.index == 1:
+                return BOOL
+            return received.elem if received is not None and received.kind == "chan" else None
+        if binding.kind == ALIAS:
+            return None  # a type switch's alias has the type of each case
+        value_type = self.of(file, value)
+        if value_type is None or not binding.spread:
+            return value_type if value_type is None or value_type.kind != "tuple" else None
+        if value_type.kind == "tuple":
+            return value_type.result(binding.index)
+        # `v, ok := m[k]`, `v, ok := x.(T)`, `v, ok := <-ch`: the value, then a bool
+        return value_type if binding.index == 0 else BOOL
+
+    def _ranged(self, file: GoFile, ranged: Node, index: int) -> Type | None:
+        over = self.of(file, ranged)
+        if over is None:
+            return None
+        over = over.deref()
+        if over.kind == "chan":
+            return over.elem if index == 0 else None
+        if over.kind in ("slice", "array"):
+            return INT if index == 0 else over.elem
+        if over.kind == "map":
+            return over.key if index == 0 else over.elem
+        if over.kind == "basic" and over.name == "string":
+            return INT if index == 0 else Type("basic", "rune")
+        if over.kind == "basic":
+            return over
+        return None
+
+    def _selector(self, file: GoFile, node: Node) -> Type | None:
+        operand, field = node.child_by_field_name("operand"), node.child_by_field_name("field")
+        if operand is None or field is None:
+            return None
+        name = file.text(field)
+        owner = self.of(file, operand)
+        if owner is None:
+            return None
+        if owner.kind == "package":
+            qualified = f"{owner.name}.{name}"
+            return LIBRARY_VARIABLES.get(qualified) or LIBRARY.get(qualified)
+        member = _member(owner, name)
+        if member is not None:
+            return LIBRARY.get(member)
+        return self.field_type(owner, name)
+
+    def field_type(self, owner: Type, name: str) -> Type | None:
+        """The type of field or method `name` of one of the package's types (through a
+        pointer, and through embedded structs of the package one level deep)."""
+        target = owner.deref()
+        declared = self.package.types.get(target.name) if target.kind == "named" else None
+        if declared is None:
+            return None
+        method = self.package.method(target.name, name)
+        if method is not None:
+            return self.signature(method.file, method.node)
+        struct = declared.node.child_by_field_name("type")
+        if struct is None or struct.type != "struct_type":
+            return None
+        embedded: list[Type] = []
+        for field_declaration in _struct_fields(struct):
+            type_node = field_declaration.child_by_field_name("type")
+            names = [declared.file.text(n) for n in field_declaration.children_by_field_name("name")]
+            if name in names:
+                return self.from_node(declared.file, type_node)
+            if not names and type_node is not None:
+                inner = self.from_node(declared.file, type_node)
+                if inner is not None:
+                    embedded.append(inner)
+        for inner in embedded:
+            if inner.deref().name.rsplit(".", 1)[-1] == name:
+                return inner  # the embedded field itself: `s.Mutex`
+            found = self.field_type(inner, name) if inner.deref().name != target.name else None
+            if found is not None:
+                return found
+            member = _member(inner, name)
+            if member is not None and member in LIBRARY:
+                return LIBRARY[member]
+        return None
+
+    def _call(self, file: GoFile, call: Node) -> Type | None:
+        function = call.child_by_field_name("function")
+        arguments = call.child_by_field_name("arguments")
+        first = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        if function is None:
+            return None
+        function = unparen(function)
+        if function.type == "identifier":
+            name = file.text(function)
+            binding = self.package.binding(file, function)
+            if binding is None:
+                if name == "make" and first is not None:
+                    return self.from_node(file, first) or self.of(file, first)
+                if name == "new" and first is not None:
+                    inner = self.from_node(file, first) or self.of(file, first)
+                    return pointer(inner) if inner is not None else None
+                if name in ("len", "cap", "copy"):
+                    return INT
+                if name == "append" and first is not None:
+                    return self.of(file, first)
+                if name in BASIC:
+                    return Type("basic", name)  # a conversion `uintptr(p)`
+                return None
+            if binding.kind == TYPE:
+                return named(name)  # a conversion to a type of the package
+        elif function.type in (
+            "parenthesized_type",
+            "pointer_type",
+            "qualified_type",
+            "slice_type",
+            "array_type",
+            "map_type",
+            "channel_type",
+            "function_type",
+            "generic_type",
+        ):
+            return self.from_node(file, function)  # a conversion
+        elif function.type == "selector_expression":
+            owner = self.of(file, function.child_by_field_name("operand"))
+            field = function.child_by_field_name("field")
+            if owner is not None and owner.kind == "package" and field is not None:
+                qualified = f"{owner.name}.{file.text(field)}"
+                known = LIBRARY.get(qualified)
+                if known is not None:
+                    return _called(known)
+                return None
+        callee = self.of(file, function)
+        if callee is None:
+            return None
+        if callee.kind == "named" and callee.name in self.package.types:
+            return callee  # a conversion to a type of the package: `Celsius(x)`
+        return _called(callee)
+
+
+def _called(callee: Type) -> Type | None:
+    """What calling a value of func type gives: its single result, or the tuple."""
+    if callee.kind != "func":
+        return None
+    if len(callee.items) == 1:
+        return callee.items[0]
+    return Type("tuple", items=callee.items) if callee.items else None
+
+
+def _is_call(node: Node) -> bool:
+    return unparen(node).type == "call_expression"
+
+
+def _struct_fields(struct: Node) -> list[Node]:
+    fields = next((c for c in struct.named_children if c.type == "field_declaration_list"), None)
+    return [c for c in fields.named_children if c.type == "field_declaration"] if fields is not None else []

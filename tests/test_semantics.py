@@ -1,0 +1,338 @@
+"""The semantic model on its own: names, types and control flow."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tree_sitter import Node
+
+from reviewers.gosource import GoFile, captures
+from reviewers.semantics import package_of
+from reviewers.semantics.cfg import Escape
+
+
+def package(*sources: str) -> list[GoFile]:
+    files: list[GoFile] = []
+    for number, source in enumerate(sources):
+        text = textwrap.dedent(source).lstrip()
+        files.append(GoFile(f"p/f{number}.go", text.encode(), package_files=lambda: files))
+    return files
+
+
+def identifiers(file: GoFile, name: str) -> list[Node]:
+    return [n for n in captures("(identifier) @i", file.root)["i"] if file.text(n) == name]
+
+
+def declared_line(file: GoFile, identifier: Node) -> int | None:
+    binding = package_of(file).binding(file, identifier)
+    return binding.identifier.start_point[0] + 1 if binding is not None and binding.identifier is not None else None
+
+
+def lines_of(file: GoFile, name: str) -> list[tuple[int, int | None]]:
+    """(line of each use of `name`, line of the declaration it resolves to)."""
+    return [(file.line(n), declared_line(file, n)) for n in identifiers(file, name)]
+
+
+# -- names -----------------------------------------------------------------------------------
+def test_short_declarations_shadow_and_reuse_like_go():
+    (file,) = package(
+        """
+        package p
+        func f(err error) error {
+            v, err := g()
+            if v, err := g(); err != nil {
+                return err
+            }
+            {
+                err := h()
+                _ = err
+            }
+            _ = v
+            return err
+        }
+        """
+    )
+    # line 3 reuses the parameter (same block as the body); the `if` header declares its own
+    # pair, line 8 shadows in a nested block; the last return sees the parameter.
+    assert lines_of(file, "err") == [(2, 2), (3, 2), (4, 4), (4, 4), (5, 4), (8, 8), (9, 8), (12, 2)]
+    assert package_of(file).is_write(file, identifiers(file, "err")[1])
+
+
+def test_closures_see_their_starters_names_and_their_own_parameters():
+    (file,) = package(
+        """
+        package p
+        func f(ch chan int) {
+            done := make(chan struct{})
+            go func(ch chan int) {
+                <-ch
+                close(done)
+            }(ch)
+        }
+        """
+    )
+    assert lines_of(file, "ch") == [(2, 2), (4, 4), (5, 4), (7, 2)]
+    assert lines_of(file, "done") == [(3, 3), (6, 3)]
+
+
+def test_package_level_names_resolve_across_files_and_imports_by_alias():
+    first, second = package(
+        """
+        package p
+        import ctxpkg "context"
+        func f() { _ = limit; helper(); _ = ctxpkg.Background() }
+        """,
+        """
+        package p
+        var limit = 3
+        func helper() {}
+        """,
+    )
+    model = package_of(first)
+    assert model.binding(first, identifiers(first, "limit")[0]).file is second  # type: ignore[union-attr]
+    assert model.binding(first, identifiers(first, "helper")[0]).kind == "function"  # type: ignore[union-attr]
+    imported = model.binding(first, identifiers(first, "ctxpkg")[0])
+    assert imported is not None and imported.import_path == "context"
+
+
+def test_struct_keys_are_not_references_but_map_keys_are():
+    (file,) = package(
+        """
+        package p
+        func f(ctx, k string) {
+            _ = T{ctx: ctx}
+            _ = map[string]int{k: 1}
+        }
+        """
+    )
+    model = package_of(file)
+    key, value = identifiers(file, "ctx")[1:]
+    assert model.binding(file, key) is None and model.binding(file, value) is not None
+    assert model.binding(file, identifiers(file, "k")[1]) is not None
+
+
+def test_references_list_every_use_of_a_local():
+    (file,) = package(
+        """
+        package p
+        func f() {
+            cancel := func() {}
+            defer cancel()
+            go func() { cancel() }()
+        }
+        """
+    )
+    model = package_of(file)
+    binding = model.binding(file, identifiers(file, "cancel")[0])
+    assert binding is not None
+    assert [file.line(n) for n in model.references(binding)] == [4, 5]
+
+
+# -- types -----------------------------------------------------------------------------------
+def type_of(file: GoFile, name: str, occurrence: int = 0) -> str:
+    return str(package_of(file).type_of(file, identifiers(file, name)[occurrence]))
+
+
+def test_library_results_and_declared_types():
+    (file,) = package(
+        """
+        package p
+        import (
+            "context"
+            "database/sql"
+            "net/http"
+            "net/http/httptest"
+            "time"
+        )
+        func f(ctx context.Context, db *sql.DB, r *http.Request, c *http.Client) {
+            ctx2, cancel := context.WithTimeout(ctx, time.Second)
+            resp, err := c.Do(r)
+            rows, _ := db.QueryContext(ctx2, "q")
+            ticker := time.NewTicker(time.Second)
+            recorded := httptest.NewRecorder().Result()
+            requestContext := r.Context()
+            var d = http.DefaultClient
+            _, _, _, _, _, _, _ = cancel, resp, err, rows, ticker, recorded, requestContext
+            _ = d
+        }
+        """
+    )
+    assert type_of(file, "ctx2") == "context.Context"
+    assert type_of(file, "cancel") == "context.CancelFunc"
+    assert type_of(file, "resp") == "*net/http.Response"
+    assert type_of(file, "err") == "error"
+    assert type_of(file, "rows") == "*database/sql.Rows"
+    assert type_of(file, "ticker") == "*time.Ticker"
+    recorded = package_of(file).type_of(file, identifiers(file, "recorded")[0])
+    assert recorded is not None and recorded.is_named("net/http.Response") and recorded.detached
+    assert type_of(file, "requestContext") == "context.Context"
+    assert type_of(file, "d") == "*net/http.Client"
+
+
+def test_package_types_fields_methods_and_channels():
+    (file,) = package(
+        """
+        package p
+        import "net/http"
+        type base struct{ done chan struct{} }
+        type Server struct {
+            base
+            jobs   chan<- int
+            client *http.Client
+        }
+        func (s *Server) fetch() (*http.Response, error) { return s.client.Get("u") }
+        func newServer() *Server { return &Server{} }
+        func f() {
+            s := newServer()
+            resp, err := s.fetch()
+            jobs := s.jobs
+            done := s.done
+            buffered := make(chan string, 4)
+            for i, v := range []string{} { _, _ = i, v }
+            _, _, _, _, _ = resp, err, jobs, done, buffered
+        }
+        """
+    )
+    assert type_of(file, "s", 2) == "*Server"
+    assert type_of(file, "resp") == "*net/http.Response"
+    assert type_of(file, "jobs", 1) == "chan<- int"
+    assert type_of(file, "done", 1) == "chan struct"
+    assert type_of(file, "buffered") == "chan string"
+    assert (type_of(file, "i"), type_of(file, "v")) == ("int", "string")
+
+
+# -- control flow ----------------------------------------------------------------------------
+def function(file: GoFile, name: str) -> Node:
+    return next(
+        n
+        for n in file.root.named_children
+        if n.type == "function_declaration" and file.text(n.child_by_field_name("name")) == name
+    )  # type: ignore[arg-type]
+
+
+def escapes(file: GoFile, name: str, start_text: str, stop_text: str, prune_error: bool = False) -> list[Escape]:
+    model = package_of(file)
+    cfg = model.cfg(file, function(file, name))
+    start = next(
+        n for n in captures("(short_var_declaration) @s", file.root)["s"] if file.text(n).startswith(start_text)
+    )
+
+    def prune(edge) -> bool:
+        return prune_error and edge.condition is not None and file.text(edge.condition) == "err != nil" and edge.branch
+
+    return cfg.escapes(start, lambda element: stop_text in file.text(element), prune)
+
+
+def test_escapes_find_the_returns_that_skip_a_call():
+    (file,) = package(
+        """
+        package p
+        import "context"
+        func f(parent context.Context) error {
+            ctx, cancel := context.WithCancel(parent)
+            if err := use(ctx); err != nil {
+                return err
+            }
+            defer cancel()
+            return nil
+        }
+        func use(context.Context) error { return nil }
+        """
+    )
+    found = escapes(file, "f", "ctx, cancel", "cancel()")
+    assert [(e.kind, file.line(e.node)) for e in found] == [("return", 6)]
+
+
+def test_paths_that_never_return_do_not_escape():
+    (file,) = package(
+        """
+        package p
+        import ("log"; "os"; "net/http")
+        func fail(err error) { log.Fatalf("%v", err) }
+        func f() {
+            resp, err := http.Get("u")
+            if err != nil {
+                fail(err)
+            }
+            if resp.StatusCode != 200 {
+                os.Exit(1)
+            }
+            resp.Body.Close()
+        }
+        """
+    )
+    assert escapes(file, "f", "resp, err", "Close") == []
+
+
+def test_loops_bring_a_value_made_in_the_body_back_to_its_start():
+    (file,) = package(
+        """
+        package p
+        import "net/http"
+        func f(urls []string) {
+            for _, u := range urls {
+                resp, err := http.Get(u)
+                if err != nil {
+                    continue
+                }
+                if resp.StatusCode == 404 {
+                    continue
+                }
+                resp.Body.Close()
+            }
+        }
+        """
+    )
+    found = escapes(file, "f", "resp, err", "Close", prune_error=True)
+    # The 404 `continue` goes round to the next `http.Get`, or out of the loop when it ends.
+    assert [e.kind for e in found] == ["end", "loop"]
+    # Without pruning the error branch, its `continue` takes the same ways.
+    assert escapes(file, "f", "resp, err", "Close") == found
+
+
+def test_break_continue_labels_select_and_switch_shape_the_paths():
+    (file,) = package(
+        """
+        package p
+        func f(ch chan int, x int) int {
+            v := 0
+        loop:
+            for {
+                select {
+                case n := <-ch:
+                    if n < 0 {
+                        break loop
+                    }
+                    v += n
+                default:
+                    continue
+                }
+            }
+            switch x {
+            case 1:
+                fallthrough
+            case 2:
+                return v
+            }
+            return release(v)
+        }
+        func release(v int) int { return v }
+        """
+    )
+    found = escapes(file, "f", "v := 0", "release")
+    assert [(e.kind, file.line(e.node)) for e in found] == [("return", 20)]
+
+
+def test_a_function_that_always_panics_never_returns():
+    (file,) = package(
+        """
+        package p
+        func boom() { panic("x") }
+        func spin() { for {} }
+        func fine(x int) { if x > 0 { panic("x") } }
+        """
+    )
+    facts = package_of(file).facts
+    assert facts.never_returns(file, function(file, "boom"))
+    assert facts.never_returns(file, function(file, "spin"))
+    assert not facts.never_returns(file, function(file, "fine"))
