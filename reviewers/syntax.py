@@ -140,6 +140,12 @@ def unparen(node: Node) -> Node:
     return node
 
 
+def first_argument(call: Node) -> Node | None:
+    arguments = call.child_by_field_name("arguments")
+    items = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    return items[0] if items else None
+
+
 def expression_items(node: Node | None) -> list[Node]:
     """The expressions of an expression list (`a, b` in `x, y := a, b`), or the expression itself."""
     if node is None:
@@ -378,79 +384,6 @@ def request_context(file: GoFile, handler: Node) -> str | None:
         if pattern and parameter.name and parameter.name != "_":
             return pattern.format(parameter.name)
     return None
-
-
-CONTEXT_CONSTRUCTORS = frozenset(
-    f"context.{name}"
-    for name in (
-        "Background",
-        "TODO",
-        "WithCancel",
-        "WithTimeout",
-        "WithDeadline",
-        "WithValue",
-        "WithCancelCause",
-        "WithTimeoutCause",
-        "WithDeadlineCause",
-        "WithoutCancel",
-    )
-)
-
-
-@dataclass(frozen=True)
-class ContextScope:
-    """The contexts a function can reach: named context variables and request parameters."""
-
-    names: frozenset[str]
-    requests: frozenset[str]
-
-    def __bool__(self) -> bool:
-        return bool(self.names or self.requests)
-
-    def preferred(self) -> str | None:
-        """What to pass instead of a fresh Background: `ctx` or `r.Context()`."""
-        if self.names:
-            return "ctx" if "ctx" in self.names else sorted(self.names)[0]
-        if self.requests:
-            return f"{sorted(self.requests)[0]}.Context()"
-        return None
-
-
-def _context_variables(file: GoFile, function: Node) -> set[str]:
-    names = {p.name for p in parameters(function, file) if p.name and type_is(file, p.type_node, "context.Context")}
-    for node in scope_nodes(function):
-        if node.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
-            continue
-        left = node.child_by_field_name("left") or node.child_by_field_name("name")
-        right = node.child_by_field_name("right") or node.child_by_field_name("value")
-        if left is None or right is None or not right.named_children:
-            continue
-        first_value = right.named_children[0] if right.type == "expression_list" else right
-        if first_value.type != "call_expression":
-            continue
-        from_constructor = qualified_name(file, first_value) in CONTEXT_CONSTRUCTORS
-        from_context_call = call_method_name(file, first_value) == "Context"
-        first_name = left.named_children[0] if left.type == "expression_list" else left
-        if (from_constructor or from_context_call) and first_name.type == "identifier":
-            names.add(file.text(first_name))
-        if node.type == "var_spec" and type_is(
-            file, node.child_by_field_name("type") or first_value, "context.Context"
-        ):
-            names.add(file.text(first_name))
-    return names - {"_"}
-
-
-def context_scope(file: GoFile, node: Node) -> ContextScope:
-    """The contexts in scope at `node`: those of its enclosing function and of the functions
-    around it that closures can see."""
-    names: set[str] = set()
-    requests: set[str] = set()
-    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
-        names |= _context_variables(file, function)
-        requests |= set(request_parameters(file, function))
-        if function.type != "func_literal":
-            break
-    return ContextScope(frozenset(names), frozenset(requests))
 
 
 # -- loops, goroutines, select ----------------------------------------------------------------

@@ -336,3 +336,131 @@ def test_a_function_that_always_panics_never_returns():
     assert facts.never_returns(file, function(file, "boom"))
     assert facts.never_returns(file, function(file, "spin"))
     assert not facts.never_returns(file, function(file, "fine"))
+
+
+# -- contexts in scope -------------------------------------------------------------------------
+def test_contexts_in_scope_follow_go_scoping_closures_and_goroutines():
+    (file,) = package(
+        """
+        package p
+        import ("context"; "net/http")
+        func f(parent context.Context, r *http.Request) {
+            a()
+            ctx, cancel := context.WithCancel(parent)
+            defer cancel()
+            bg := context.WithValue(context.Background(), key, 1)
+            func() { b() }()
+            go func() { c() }()
+            if inner := context.TODO(); inner != nil { d() }
+        }
+        """
+    )
+    from reviewers.semantics.contexts import contexts_in_scope
+
+    model = package_of(file)
+    calls = {file.text(c.child_by_field_name("function")): c for c in captures("(call_expression) @c", file.root)["c"]}  # type: ignore[arg-type]
+
+    def seen(call: str, cross: bool = True) -> set[tuple[str, str, bool]]:
+        return {(c.name, c.expression, c.cancellable) for c in contexts_in_scope(model, file, calls[call], cross)}
+
+    assert seen("a") == {("parent", "parent", True), ("r", "r.Context()", True)}
+    assert seen("b") == {
+        ("parent", "parent", True),
+        ("r", "r.Context()", True),
+        ("ctx", "ctx", True),
+        ("bg", "bg", False),
+    }
+    assert seen("c", cross=False) == set()
+    assert ("inner", "inner", False) in seen("d")
+
+
+def test_a_context_given_a_request_context_on_some_path_can_be_cancelled():
+    (file,) = package(
+        """
+        package p
+        import ("context"; "net/http")
+        func f(r *http.Request) {
+            ctx := context.Background()
+            if r != nil {
+                ctx = r.Context()
+            }
+            use(ctx)
+        }
+        """
+    )
+    from reviewers.semantics.contexts import contexts_in_scope
+
+    model = package_of(file)
+    use = next(c for c in captures("(call_expression) @c", file.root)["c"] if file.text(c).startswith("use("))
+    found = {c.name: c.cancellable for c in contexts_in_scope(model, file, use)}
+    assert found == {"r": True, "ctx": True}
+
+
+# -- ownership -------------------------------------------------------------------------------------
+def leaks_of(source: str, call_text: str) -> list[tuple[str, int]]:
+    from reviewers.semantics.ownership import bound_results
+
+    (file,) = package(source)
+    model = package_of(file)
+    call = next(c for c in captures("(call_expression) @c", file.root)["c"] if file.text(c).startswith(call_text))
+    bound = bound_results(model, file, call)
+    assert bound is not None
+    owned = [bound.owned(model, r) for r in bound.results if r.shape is not None and r.binding is not None]
+    return [(e.kind, file.line(e.node)) for o in owned for e in o.leaks()]
+
+
+def test_a_cancel_released_in_every_branch_or_by_a_panic_does_not_leak():
+    assert (
+        leaks_of(
+            """
+            package p
+            import "context"
+            func f(p context.Context, ok bool) error {
+                ctx, cancel := context.WithCancel(p)
+                switch {
+                case ok:
+                    cancel()
+                    return nil
+                default:
+                    defer cancel()
+                }
+                if !ok {
+                    panic("no")
+                }
+                return g(ctx)
+            }
+            """,
+            "context.WithCancel",
+        )
+        == []
+    )
+
+
+def test_ownership_moves_to_fields_returns_closures_and_helpers_that_keep_it():
+    source = """
+        package p
+        import ("context"; "net/http")
+        type S struct{ stop context.CancelFunc }
+        func keep(s *S, c context.CancelFunc) { s.stop = c }
+        func look(c context.CancelFunc) bool { return c != nil }
+        func stored(p context.Context, s *S) { _, cancel := context.WithCancel(p); s.stop = cancel }
+        func helper(p context.Context, s *S) { _, cancel := context.WithTimeout(p, 1); keep(s, cancel) }
+        func looked(p context.Context) { _, cancel := context.WithDeadline(p, t); look(cancel) }
+        func closure(p context.Context, done chan int) { _, cancel := context.WithCancelCause(p); go func() { <-done; cancel(nil) }() }
+        func body(c *http.Client) error {
+            resp, err := c.Get("u")
+            if err != nil {
+                return err
+            }
+            if resp.StatusCode != 200 {
+                return nil
+            }
+            return drain(resp)
+        }
+        func drain(r *http.Response) error { return r.Body.Close() }
+        """
+    assert leaks_of(source, "context.WithCancel(") == []
+    assert leaks_of(source, "context.WithTimeout(") == []
+    assert leaks_of(source, "context.WithDeadline(") == [("end", 8)]
+    assert leaks_of(source, "context.WithCancelCause(") == []
+    assert leaks_of(source, 'c.Get("u")') == [("return", 16)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from reviewers.gosource import GoFile, captures, go_version_of
 from reviewers.syntax import (
-    context_scope,
     declaration_name,
     enclosing_declaration,
     enclosing_handler,
@@ -100,16 +99,6 @@ def test_goroutine_bodies_are_scopes_of_their_own():
         "process",
         "jobs",
     ]
-
-
-def test_context_scope_finds_parameters_constructors_and_requests():
-    file = go_file()
-    fns = functions(file)
-    serve_scope = context_scope(file, qualified_calls(file, fns["ServeHTTP"], {"context.WithCancel"})[0])
-    assert serve_scope.names == {"ctx"} and serve_scope.requests == {"req"} and serve_scope.preferred() == "ctx"
-    worker_scope = context_scope(file, fns["worker"].child_by_field_name("body"))
-    assert worker_scope.names == {"parent"}
-    assert not context_scope(file, fns["process"].child_by_field_name("body"))
 
 
 def test_declaration_names_are_stable_handles():

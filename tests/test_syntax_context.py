@@ -6,9 +6,7 @@ from __future__ import annotations
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.context._helpers import (
     HandlerContexts,
-    dropped_cancel,
     is_buffered_channel,
-    visible_contexts,
 )
 from reviewers.syntax import has_declared_type
 
@@ -63,84 +61,6 @@ func f(db string) { db.Exec() }
     call = nodes(file, "(call_expression) @n")[0]
     operand = call.child_by_field_name("function").child_by_field_name("operand")
     assert not has_declared_type(file, operand, SQL)
-
-
-def test_visible_contexts_are_positional_and_see_through_closures():
-    file = parse(
-        """package p
-import ("context"; "net/http")
-func f(parent context.Context, r *http.Request) {
-    a()
-    ctx, cancel := context.WithCancel(parent)
-    defer cancel()
-    bg := context.Background()
-    func() { b() }()
-    go func() { c() }()
-}
-"""
-    )
-    calls = {file.text(c.child_by_field_name("function")): c for c in nodes(file, "(call_expression) @n")}
-    before = {(v.name, v.expression, v.fresh) for v in visible_contexts(file, calls["a"])}
-    assert before == {("parent", "parent", False), ("r", "r.Context()", False)}
-    inside = {v.name: v.fresh for v in visible_contexts(file, calls["b"])}
-    assert inside == {"parent": False, "r": False, "ctx": False, "bg": True}
-    assert visible_contexts(file, calls["c"], cross_goroutines=False) == []
-
-
-def _dropped(source: str):
-    file = parse(source)
-    statement = nodes(file, "(short_var_declaration) @n")[0]
-    return dropped_cancel(file, statement, "cancel")
-
-
-def test_dropped_cancel_early_return_before_defer():
-    paths = _dropped(
-        """package p
-func f(p context.Context) error {
-    ctx, cancel := context.WithCancel(p)
-    if err := g(ctx); err != nil {
-        return err
-    }
-    defer cancel()
-    return nil
-}
-"""
-    )
-    assert paths.released and [e.type for e in paths.escapes] == ["return_statement"]
-
-
-def test_dropped_cancel_every_branch_released():
-    paths = _dropped(
-        """package p
-func f(p context.Context, ok bool) error {
-    ctx, cancel := context.WithCancel(p)
-    switch {
-    case ok:
-        cancel()
-        return nil
-    default:
-        defer cancel()
-    }
-    if !ok {
-        panic("no")
-    }
-    return g(ctx)
-}
-"""
-    )
-    assert paths.released and paths.escapes == []
-
-
-def test_dropped_cancel_in_if_header_is_not_followed():
-    file = parse(
-        """package p
-func f(p context.Context) {
-    if ctx, cancel := context.WithCancel(p); ctx != nil { cancel() }
-}
-"""
-    )
-    statement = nodes(file, "(short_var_declaration) @n")[0]
-    assert dropped_cancel(file, statement, "cancel") is None
 
 
 def test_handler_goroutine_classification():

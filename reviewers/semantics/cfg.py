@@ -412,7 +412,6 @@ class _Builder:
 
     def _select(self, statement: Node, current: Block, label: str | None) -> Block | None:
         cfg = self.cfg
-        cfg.add(current, statement)
         cases = [c for c in statement.named_children if c.type in ("communication_case", "default_case")]
         if not cases:
             current.link(cfg.abort)  # `select {}` blocks forever

@@ -10,8 +10,12 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
+from ..syntax import unparen
+from .names import FUNCTION, Binding
+from .package import Declared
 
 if TYPE_CHECKING:
+    from .ownership import Shape
     from .package import Package
 
 
@@ -19,6 +23,7 @@ class Facts:
     def __init__(self, package: Package):
         self.package = package
         self._never_returns: dict[int, bool] = {}
+        self._keeps: dict[tuple[int, Shape], bool] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -28,3 +33,68 @@ class Facts:
             self._never_returns[key] = False  # a recursive call meanwhile: assume it returns
             self._never_returns[key] = not self.package.cfg(file, function).reaches_exit()
         return self._never_returns[key]
+
+    # -- what a function does with its arguments --------------------------------------------------
+    def callee(self, file: GoFile, call: Node) -> Declared | None:
+        """The function of the package a call runs: a function by name, a method of one of
+        the package's types, or a function literal held by a local variable."""
+        function = call.child_by_field_name("function")
+        if function is None:
+            return None
+        function = unparen(function)
+        if function.type == "func_literal":
+            return Declared(file, function)
+        if function.type == "identifier":
+            binding = self.package.binding(file, function)
+            if binding is None:
+                return None
+            if binding.kind == FUNCTION and binding.declaration is not None:
+                return Declared(binding.file, binding.declaration)
+            value = unparen(binding.value) if binding.value is not None and not binding.spread else None
+            if binding.is_local and value is not None and value.type == "func_literal":
+                return Declared(binding.file, value)
+            return None
+        if function.type == "selector_expression":
+            operand, field = function.child_by_field_name("operand"), function.child_by_field_name("field")
+            owner = self.package.type_of(file, operand) if operand is not None else None
+            if owner is None or field is None:
+                return None
+            target = owner.deref()
+            return self.package.method(target.name, file.text(field)) if target.kind == "named" else None
+        return None
+
+    def parameters(self, declared: Declared) -> list[Binding | None]:
+        """The bindings of a function's parameters in order (None for `_` or unnamed ones)."""
+        parameter_list = declared.node.child_by_field_name("parameters")
+        found: list[Binding | None] = []
+        for declaration in parameter_list.named_children if parameter_list is not None else []:
+            if declaration.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+                continue
+            names = declaration.children_by_field_name("name")
+            if not names:
+                found.append(None)
+            for name in names:
+                found.append(self.package.binding(declared.file, name))
+        return found
+
+    def keeps_argument(self, file: GoFile, call: Node, position: int, shape: Shape) -> bool:
+        """Whether a call may release or keep the argument at `position` (released as
+        `shape` says): true for a function outside the package (its code is not here), and
+        for one of the package whose parameter is released, stored, returned or handed on."""
+        callee = self.callee(file, call)
+        if callee is None:
+            return True
+        parameters = self.parameters(callee)
+        if not parameters:
+            return True
+        parameter = parameters[min(position, len(parameters) - 1)]
+        if parameter is None:
+            return False  # `func(_ io.Closer)`: it cannot touch it
+        key = (id(parameter), shape)
+        if key not in self._keeps:
+            self._keeps[key] = True  # a recursive call meanwhile: assume it keeps it
+            from .ownership import MOVE, RELEASE, Owned
+
+            owned = Owned(self.package, parameter, callee.node, shape.methods, shape.through, shape.call_releases)
+            self._keeps[key] = any(owned.use(r) in (RELEASE, MOVE) for r in self.package.references(parameter))
+        return self._keeps[key]

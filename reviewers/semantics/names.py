@@ -46,6 +46,9 @@ class Binding:
     spread: bool = False  # one multi-valued `value` assigns every name of the declaration
     function: Node | None = None
     import_path: str | None = None
+    # Where a local binding is visible: from byte `start` to the end of node `scope`.
+    scope: Node | None = None
+    start: int = 0
 
     @property
     def is_local(self) -> bool:
@@ -178,9 +181,24 @@ class _Sweep:
                 self.result.writes.add(identifier.id)
                 return
         self.result.bindings[identifier.id] = binding
+        binding.scope = open_scopes[-1][0]
+        binding.start = self._start_of(binding)
         visible.setdefault(binding.name, []).append(binding)
         open_scopes[-1][1].append(binding)
         self.result.locals.append(binding)
+
+    @staticmethod
+    def _start_of(binding: Binding) -> int:
+        declaration = binding.declaration
+        assert declaration is not None
+        if binding.kind in (PARAMETER, RECEIVER, RESULT) and binding.function is not None:
+            body = binding.function.child_by_field_name("body")
+            return body.start_byte if body is not None else declaration.end_byte
+        if binding.kind == TYPE:
+            return declaration.start_byte
+        if binding.kind == ALIAS and binding.value is not None:
+            return binding.value.end_byte
+        return declaration.end_byte
 
     @staticmethod
     def _declared_in_current_scope(name: str, open_scopes: list[tuple[Node, list[Binding]]]) -> Binding | None:

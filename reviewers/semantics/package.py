@@ -26,6 +26,44 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """One value given to a binding: `target` is the identifier written, `statement` the
+    declaration or assignment, `value` the expression (for a spread, the multi-valued one
+    with `index`); `value` is None for `x++`, `x += 1` or a bare `var x T`."""
+
+    target: Node
+    statement: Node | None
+    value: Node | None
+    index: int = 0
+    spread: bool = False
+
+
+def _assigned_value(identifier: Node) -> tuple[Node | None, Node | None, int, bool]:
+    """(statement, value, index, spread) of the assignment that writes `identifier`."""
+    side = identifier.parent
+    statement = side.parent if side is not None and side.type == "expression_list" else side
+    if statement is None or statement.type not in (
+        "assignment_statement",
+        "short_var_declaration",
+        "range_clause",
+        "receive_statement",
+    ):
+        return statement, None, 0, False
+    left = statement.child_by_field_name("left")
+    names = left.named_children if left is not None else []
+    position = next((i for i, n in enumerate(names) if n.id == identifier.id), 0)
+    operator = next((c for c in statement.children if not c.is_named and c.type.endswith("=")), None)
+    if operator is not None and operator.type not in ("=", ":="):
+        return statement, None, position, False  # `x += 1`
+    values = expression_items(statement.child_by_field_name("right"))
+    if statement.type in ("range_clause", "receive_statement"):
+        return statement, values[0] if values else None, position, True
+    if len(values) == 1 and len(names) > 1:
+        return statement, values[0], position, True
+    return statement, values[position] if position < len(values) else None, position, False
+
+
+@dataclass(frozen=True)
 class Declared:
     """A top-level function, method or type of the package, with the file it is in."""
 
@@ -140,7 +178,7 @@ class Package:
             return binding
         key = (file.path, name)
         if key not in self._imports:
-            path = file.imports.get(name)
+            path = file.package_path(name)  # a partial file assumes the conventional names
             self._imports[key] = Binding(name, IMPORT, file, None, None, import_path=path) if path else None
         return self._imports[key]
 
@@ -180,6 +218,40 @@ class Package:
         if resolution is None:
             return []
         return [n for n in resolution.references.get(id(binding), []) if not is_field_key(n)]
+
+    def assignments(self, binding: Binding) -> list[Assignment]:
+        """What a local binding is given: its declaration's value, then every `=` to it, in
+        source order (`x, err = f()` gives `x` the call with index 0, spread)."""
+        found = []
+        if binding.identifier is not None:
+            found.append(
+                Assignment(binding.identifier, binding.declaration, binding.value, binding.index, binding.spread)
+            )
+        for identifier in self.references(binding):
+            if not self.is_write(binding.file, identifier):
+                continue
+            statement, value, index, spread = _assigned_value(identifier)
+            found.append(Assignment(identifier, statement, value, index, spread))
+        return found
+
+    def visible_bindings(self, file: GoFile, node: Node) -> list[Binding]:
+        """The local bindings visible at `node` (declared before it in a scope around it),
+        innermost first; a name shadowed by an inner one is left out."""
+        resolution = self.resolution(file, node)
+        if resolution is None:
+            return []
+        found: dict[str, Binding] = {}
+        candidates = [
+            b
+            for b in resolution.locals
+            if b.scope is not None
+            and b.start <= node.start_byte
+            and node.end_byte <= b.scope.end_byte
+            and b.scope.start_byte <= node.start_byte
+        ]
+        for binding in sorted(candidates, key=lambda b: -b.start):
+            found.setdefault(binding.name, binding)
+        return list(found.values())
 
     def is_write(self, file: GoFile, identifier: Node) -> bool:
         resolution = self.resolution(file, identifier)

@@ -209,7 +209,7 @@ class Types:
             return Type("basic", name) if name in BASIC and name not in self.package.types else named(name)
         if kind == "qualified_type":
             package_node, name_node = node.child_by_field_name("package"), node.child_by_field_name("name")
-            path = file.imports.get(file.text(package_node)) if package_node is not None else None
+            path = file.package_path(file.text(package_node)) if package_node is not None else None
             if path is None or name_node is None:
                 return None
             return named(f"{path}.{file.text(name_node)}")

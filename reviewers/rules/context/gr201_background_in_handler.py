@@ -45,8 +45,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
+from ...semantics.contexts import DERIVING
 from ...syntax import ancestors, enclosing_handler, qualified_calls, qualified_name, request_context
-from ._helpers import DERIVING
 
 FRESH_CONTEXTS = frozenset({"context.Background", "context.TODO"})
 

@@ -34,18 +34,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import enclosing_function, enclosing_loops
-from ._helpers import cancel_assignments
+from ...semantics import package_of
+from ...semantics.ownership import CANCEL, Result, cancel_results
+from ...syntax import enclosing_function, enclosing_loops, first_argument
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 defer cancel() // releases the timer and the parent's reference as soon as we return"""
 
 
-def _suggestion(file: GoFile, statement, constructor: str) -> Fix | None:
+def _suggestion(file: GoFile, statement: Node, blank: Node, constructor: str) -> Fix | None:
     if statement.type != "short_var_declaration" or statement.parent is None:
         return None
     if statement.parent.type != "statement_list" or enclosing_loops(statement):
@@ -54,35 +57,39 @@ def _suggestion(file: GoFile, statement, constructor: str) -> Fix | None:
     if function is None or any(file.text(n) == "cancel" for n in file.nodes("identifier", within=function)):
         return None
     left = statement.child_by_field_name("left")
-    blank = left.named_children[1]
-    new_left = file.text(left)[: blank.start_byte - left.start_byte] + "cancel"
-    deferred = "defer cancel(nil)" if constructor == "context.WithCancelCause" else "defer cancel()"
+    assert left is not None
+    new_left = (
+        file.text(left)[: blank.start_byte - left.start_byte]
+        + "cancel"
+        + file.text(left)[blank.end_byte - left.start_byte :]
+    )
+    deferred = "defer cancel(nil)" if constructor.endswith("WithCancelCause") else "defer cancel()"
     return Fix.replace(file, left, new_left, after=deferred)
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for assignment in cancel_assignments(file):
-        if file.text(assignment.cancel_name) != "_":
+    package = package_of(file)
+    for call, constructor, bound in cancel_results(package, file):
+        cancel = next((r for r in bound.results if r.shape is CANCEL), None)
+        if cancel is None or file.text(cancel.target) != "_":
             continue
-        call, constructor = assignment.call, assignment.constructor
-        arguments = call.child_by_field_name("arguments")
-        parent = (
-            file.text(arguments.named_children[0])
-            if arguments is not None and arguments.named_children
-            else "its parent"
-        )
-        context = file.text(assignment.context_name)
-        context_name = f"`{context}`" if context != "_" else "the derived context"
-        held = f"{context_name} and its timer stay" if "Cancel" not in constructor else f"{context_name} stays"
+        parent = first_argument(call)
+        context = _context_name(file, bound.results)
+        held = f"{context} and its timer stay" if "Cancel" not in constructor else f"{context} stays"
         yield Report(
             node=call,
             message=(
-                f"The cancel function of {constructor} is discarded: {held} alive until `{parent}` is "
-                "cancelled. Keep it and `defer cancel()`."
+                f"The cancel function of {constructor} is discarded: {held} alive until "
+                f"`{file.text(parent) if parent is not None else 'its parent'}` is cancelled. Keep it and `defer cancel()`."
             ),
             remediation=REMEDIATION,
-            fix=_suggestion(file, assignment.statement, constructor),
+            fix=_suggestion(file, bound.statement, cancel.target, constructor),
         )
+
+
+def _context_name(file: GoFile, results: list[Result]) -> str:
+    name = file.text(results[0].target) if results else "_"
+    return f"`{name}`" if name != "_" else "the derived context"
 
 
 RULE = Rule(

@@ -48,40 +48,43 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES
-from ._helpers import cancel_assignments, dropped_cancel
+from ...semantics import package_of
+from ...semantics.cfg import Escape
+from ...semantics.ownership import CANCEL, cancel_results
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 3*time.Second)
 defer cancel() // right after the call: every return path releases the context"""
 
 
-def _where(file: GoFile, exit_node) -> str:
-    if exit_node.type == "return_statement":
-        return f"the `return` on line {file.line(exit_node)}"
-    if exit_node.type in ("assignment_statement", "short_var_declaration"):
-        return f"line {file.line(exit_node)}, which overwrites it"
-    if exit_node.parent is not None and exit_node.parent.type in FUNCTION_TYPES:
-        return f"the end of the function on line {file.end_line(exit_node)}"
-    return f"the end of the block on line {file.end_line(exit_node)}"
+def _where(file: GoFile, escape: Escape) -> str:
+    if escape.kind == "return":
+        return f"the `return` on line {file.line(escape.node)}"
+    if escape.kind == "overwrite":
+        return f"line {file.line(escape.node)}, which overwrites it"
+    if escape.kind == "loop":
+        return f"the next iteration of the loop on line {file.line(escape.node)}, which makes a new one"
+    return f"the end of the function on line {file.end_line(escape.node)}"
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for assignment in cancel_assignments(file):
-        statement, call, constructor = assignment.statement, assignment.call, assignment.constructor
-        cancel = file.text(assignment.cancel_name)
-        if assignment.cancel_name.type != "identifier" or cancel == "_":
-            continue  # `_` is GR203's; a cancel stored in a field is handed on
-        paths = dropped_cancel(file, statement, cancel)
-        if paths is None or not paths.escapes:
+    package = package_of(file)
+    for call, constructor, bound in cancel_results(package, file):
+        cancel = next((r for r in bound.results if r.shape is CANCEL and r.binding is not None), None)
+        if cancel is None or cancel.binding is None or not cancel.binding.is_local:
+            continue  # `_` is GR203's; a cancel stored in a field or a package variable is handed on
+        owned = bound.owned(package, cancel)
+        leaks = owned.leaks()
+        if not leaks:
             continue
-        deferred = f"defer {cancel}(nil)" if constructor == "context.WithCancelCause" else f"defer {cancel}()"
-        if not paths.released:
+        name = cancel.binding.name
+        deferred = f"defer {name}(nil)" if constructor.endswith("WithCancelCause") else f"defer {name}()"
+        if not owned.ever_released_or_moved():
             yield Report(
                 node=call,
                 message=(
-                    f"`{cancel}` from {constructor} is never called, deferred, returned or handed on before "
-                    f"{_where(file, paths.escapes[0])}: the context and its resources stay alive until the parent "
+                    f"`{name}` from {constructor} is never called, deferred, returned or handed on before "
+                    f"{_where(file, leaks[0])}: the context and its resources stay alive until the parent "
                     f"is cancelled. `{deferred}` right after the call."
                 ),
                 remediation=REMEDIATION,
@@ -89,10 +92,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         yield Report(
             node=call,
-            message=(
-                f"`{cancel}` from {constructor} is not called on the path to {_where(file, paths.escapes[0])}: "
-                f"`{deferred}` right after the call."
-            ),
+            message=f"`{name}` from {constructor} is not called on the path to {_where(file, leaks[0])}: `{deferred}` right after the call.",
             remediation=REMEDIATION,
             severity=Severity.WARNING,
         )

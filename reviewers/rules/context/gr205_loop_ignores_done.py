@@ -61,6 +61,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
+from ...semantics import package_of
+from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import (
     FUNCTION_TYPES,
     descendants,
@@ -71,7 +73,7 @@ from ...syntax import (
     qualified_name,
     select_cases,
 )
-from ._helpers import cancellable_contexts, is_buffered_channel, is_test_file, preferred_context, root_identifier
+from ._helpers import is_buffered_channel, is_test_file, root_identifier
 
 REMEDIATION = """\
 for {
@@ -163,7 +165,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if kind != "select" and _bounded(file, node, kind):
             continue
-        context = preferred_context(cancellable_contexts(file, node))
+        context = preferred(cancellable_contexts(package_of(file), file, node))
         if context is None:
             continue
         if kind == "select":

@@ -51,8 +51,10 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
+from ...semantics import package_of
+from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import call_method_name, has_declared_type, qualified_name
-from ._helpers import cancellable_contexts, is_test_file, preferred_context
+from ._helpers import is_test_file
 
 CONTEXT_FORMS = {
     "net/http.Get": '`http.NewRequestWithContext(ctx, "GET", url, nil)` and `Do`',
@@ -105,7 +107,7 @@ def check(file: GoFile) -> Iterator[Report]:
         named = _instead(file, call)
         if named is None:
             continue
-        context = preferred_context(cancellable_contexts(file, call))
+        context = preferred(cancellable_contexts(package_of(file), file, call))
         if context is None:
             continue
         called, instead = named

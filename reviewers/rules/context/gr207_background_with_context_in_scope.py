@@ -45,8 +45,10 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
+from ...semantics import package_of
+from ...semantics.contexts import FRESH_CONTEXTS, cancellable_contexts, preferred
 from ...syntax import ancestors, enclosing_function, enclosing_handler, is_done_receive, qualified_calls
-from ._helpers import FRESH_CONTEXTS, cancellable_contexts, is_test_file, preferred_context
+from ._helpers import is_test_file
 
 REMEDIATION = """\
 func (s *Service) Refresh(ctx context.Context, id string) error {
@@ -81,7 +83,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if enclosing_handler(file, call) is not None or _deliberate(file, call):
             continue
-        context = preferred_context(cancellable_contexts(file, call, cross_goroutines=False))
+        context = preferred(cancellable_contexts(package_of(file), file, call, cross_goroutines=False))
         if context is None or _replaces(file, call, context.name):
             continue
         yield Report(

@@ -50,8 +50,10 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
+from ...semantics import package_of
+from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import qualified_calls
-from ._helpers import cancellable_contexts, inside_goroutine, is_test_file, preferred_context
+from ._helpers import inside_goroutine, is_test_file
 
 REMEDIATION = """\
 select {
@@ -67,7 +69,7 @@ def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
         if inside_goroutine(call):
             continue
-        context = preferred_context(cancellable_contexts(file, call))
+        context = preferred(cancellable_contexts(package_of(file), file, call))
         if context is None:
             continue
         yield Report(

@@ -42,8 +42,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, parameters, qualified_name, type_is
-from ._helpers import DERIVING, DETACHING, first_argument
+from ...semantics.contexts import DERIVING, DETACHING
+from ...syntax import call_method_name, first_argument, parameters, qualified_name, type_is
 
 CONSTRUCTORS = DERIVING | {DETACHING, "context.AfterFunc"}
 

@@ -54,7 +54,10 @@ from ...finding import Severity
 from ...goroutines import body_nodes, goroutines
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import context_scope, qualified_name, select_cases
+from ...semantics import Package, package_of
+from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.types import CANCEL, CANCEL_CAUSE
+from ...syntax import qualified_name, select_cases
 from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\
@@ -80,21 +83,31 @@ def _unwatched_wait(file: GoFile, call: Node) -> bool:
     return case is None or not any(is_done_case(file, other) for other in select_cases(case.parent))
 
 
+def _cancels(package: Package, file: GoFile, call: Node) -> bool:
+    """A call of a cancel function: `cancel()`."""
+    callee = call.child_by_field_name("function")
+    called = package.type_of(file, callee) if callee is not None else None
+    return called in (CANCEL, CANCEL_CAUSE)
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     for goroutine in goroutines(file):
-        contexts = context_scope(file, goroutine.statement)
-        if goroutine.body is None or not contexts:
+        context = preferred(cancellable_contexts(package, file, goroutine.statement))
+        if goroutine.body is None or context is None:
             continue
-        for node in body_nodes(goroutine):
-            if node.type != "call_expression" or not _unwatched_wait(file, node):
+        calls = [node for node in body_nodes(goroutine) if node.type == "call_expression"]
+        if any(_cancels(package, file, call) for call in calls):
+            continue  # the goroutine is the one that cancels: it is not ignoring the context
+        for node in calls:
+            if not _unwatched_wait(file, node):
                 continue
-            context = contexts.preferred()
             yield Report(
                 node=node,
                 message=(
-                    f"This goroutine waits with `{file.text(node)}` while `{context}` is in scope, without "
+                    f"This goroutine waits with `{file.text(node)}` while `{context.expression}` is in scope, without "
                     "watching it: when the caller is cancelled it waits on. Use "
-                    f"`select {{ case <-time.After(d): case <-{context}.Done(): return }}`."
+                    f"`select {{ case <-time.After(d): case <-{context.expression}.Done(): return }}`."
                 ),
                 remediation=REMEDIATION,
             )

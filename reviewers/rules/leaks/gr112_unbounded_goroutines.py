@@ -47,10 +47,11 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
+from ...semantics import package_of
+from ...semantics.contexts import cancellable_contexts
 from ...syntax import (
     call_method_name,
     calls_in,
-    context_scope,
     descendants,
     enclosing_function,
     enclosing_handler,
@@ -97,7 +98,7 @@ def check(file: GoFile) -> Iterator[Report]:
         if function is None or not loops or not _per_item(file, loops[0]):
             continue
         handler = enclosing_handler(file, go)
-        if handler is None and not context_scope(file, go):
+        if handler is None and not cancellable_contexts(package_of(file), file, go):
             continue
         if _bounded(file, function, loops[0], go):
             continue

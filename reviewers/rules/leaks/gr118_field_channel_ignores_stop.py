@@ -53,7 +53,9 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, context_scope, has_default, is_done_receive, qualified_name, select_cases
+from ...semantics import package_of
+from ...semantics.contexts import cancellable_contexts, preferred
+from ...syntax import ancestors, has_default, is_done_receive, qualified_name, select_cases
 from ._types import CHAN, CONTEXT, TypeIndex, Unit, field_expression, type_index, unit_label
 
 REMEDIATION = """\
@@ -217,9 +219,9 @@ def _signal(file: GoFile, unit: Unit, operation: Node, stops: dict[str, Unit], c
         return f"`{field_expression(file, unit, key)}` is closed in `{where}`"
     if contexts:
         return f"the type holds a context (`{field_expression(file, unit, unit.type_name + '.' + contexts[0])}`)"
-    scope = context_scope(file, operation)
-    if scope.names:
-        return f"`{sorted(scope.names)[0]}` is in scope"
+    context = preferred(cancellable_contexts(package_of(file), file, operation))
+    if context is not None:
+        return f"`{context.expression}` is in scope"
     return None
 
 

@@ -1,0 +1,229 @@
+"""Contexts in scope: the one answer every rule gets to "which context could this code watch,
+or pass on?".
+
+A context in scope is a local binding of type `context.Context` (a parameter, a variable,
+one a closure sees), or an `*http.Request` parameter (`r.Context()`). It *can be cancelled*
+unless every value it is ever given comes from `context.Background()`/`TODO()` or
+`context.WithoutCancel`, possibly through `WithValue`: such a context never fires `Done()`,
+so telling code to watch it would be wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import FUNCTION_TYPES, is_goroutine_body, qualified_name, unparen
+from .names import Binding
+from .package import Package
+
+FRESH_CONTEXTS = frozenset({"context.Background", "context.TODO"})
+DETACHING = "context.WithoutCancel"
+NEVER_CANCELLED = FRESH_CONTEXTS | {DETACHING}
+PASSING_ON = frozenset({"context.WithValue"})  # cancelled exactly when its parent is
+REQUEST = "net/http.Request"
+# Framework request contexts, by type, and how each reaches its context.
+FRAMEWORK_CONTEXTS = {
+    "github.com/gin-gonic/gin.Context": "{}.Request.Context()",
+    "github.com/labstack/echo/v4.Context": "{}.Request().Context()",
+    "github.com/labstack/echo.Context": "{}.Request().Context()",
+    "github.com/gofiber/fiber/v2.Ctx": "{}.UserContext()",
+}
+
+
+@dataclass(frozen=True)
+class ContextInScope:
+    name: str  # the variable or parameter: `ctx`, `r`
+    expression: str  # what to pass or watch: `ctx`, `r.Context()`
+    binding: Binding
+    cancellable: bool
+
+
+def contexts_in_scope(
+    package: Package, file: GoFile, node: Node, cross_goroutines: bool = True
+) -> list[ContextInScope]:
+    """The contexts `node` can reach. With `cross_goroutines=False`, those of the code that
+    starts the goroutine `node` runs in are left out."""
+    boundary = _goroutine_body(node) if not cross_goroutines else None
+    found = []
+    for binding in package.visible_bindings(file, node):
+        if boundary is not None and binding.scope is not None and binding.scope.start_byte < boundary.start_byte:
+            continue
+        if binding.name == "_":
+            continue
+        declared = package.types_model.of_binding(binding)
+        if declared is None:
+            continue
+        if declared.is_named("context.Context"):
+            found.append(ContextInScope(binding.name, binding.name, binding, can_be_cancelled(package, binding)))
+        elif declared.kind == "pointer" and declared.is_named(REQUEST) and binding.kind == "parameter":
+            found.append(ContextInScope(binding.name, f"{binding.name}.Context()", binding, True))
+        elif binding.kind == "parameter" and declared.deref().name in FRAMEWORK_CONTEXTS:
+            expression = FRAMEWORK_CONTEXTS[declared.deref().name].format(binding.name)
+            found.append(ContextInScope(binding.name, expression, binding, True))
+    return found
+
+
+def cancellable_contexts(
+    package: Package, file: GoFile, node: Node, cross_goroutines: bool = True
+) -> list[ContextInScope]:
+    return [c for c in contexts_in_scope(package, file, node, cross_goroutines) if c.cancellable]
+
+
+def preferred(contexts: list[ContextInScope]) -> ContextInScope | None:
+    """What to pass instead of a fresh context: `ctx` first, then another context variable,
+    then a request's `Context()`."""
+    ranked = sorted(contexts, key=lambda c: (c.expression != c.name, c.name != "ctx", c.name))
+    return ranked[0] if ranked else None
+
+
+def can_be_cancelled(package: Package, binding: Binding, seen: frozenset[int] = frozenset()) -> bool:
+    """Whether something can cancel the context a binding holds: a parameter can (its
+    caller's), a variable can when one of the values it is given can."""
+    if binding.kind in ("parameter", "receiver") or binding.function is None:
+        return True
+    if id(binding) in seen:
+        return False
+    for assignment in package.assignments(binding):
+        if assignment.value is None:
+            return True  # `var ctx context.Context` assigned elsewhere: unknown
+        if expression_can_be_cancelled(package, binding.file, assignment.value, seen | {id(binding)}):
+            return True
+    return False
+
+
+def expression_can_be_cancelled(
+    package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()
+) -> bool:
+    value = unparen(value)
+    if value.type == "identifier":
+        binding = package.binding(file, value)
+        return binding is None or can_be_cancelled(package, binding, seen)
+    if value.type != "call_expression":
+        return True
+    name = qualified_name(file, value)
+    if name in NEVER_CANCELLED:
+        return False
+    if name in PASSING_ON:
+        arguments = value.child_by_field_name("arguments")
+        parent = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        return parent is None or expression_can_be_cancelled(package, file, parent, seen)
+    return True
+
+
+def _goroutine_body(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None:
+        if current.type in FUNCTION_TYPES and is_goroutine_body(current):
+            return current
+        current = current.parent
+    return None
+
+
+# -- where a context comes from ------------------------------------------------------------------
+REQUEST_ORIGIN, DETACHED, FRESH, UNKNOWN = "request", "detached", "fresh", "unknown"
+DERIVING = frozenset(
+    f"context.{name}"
+    for name in (
+        "WithCancel",
+        "WithTimeout",
+        "WithDeadline",
+        "WithValue",
+        "WithCancelCause",
+        "WithTimeoutCause",
+        "WithDeadlineCause",
+    )
+)
+
+
+def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()) -> set[str]:
+    """Where the context an expression evaluates to comes from: the request (`r.Context()`,
+    or derived from it), detached from it (`context.WithoutCancel`), fresh
+    (`Background`/`TODO`), or unknown (a parameter, another function's result). A variable
+    gives the origins of every value it is given (`ctx := context.Background(); if r != nil
+    { ctx = r.Context() }` is both fresh and the request's)."""
+    value = unparen(value)
+    if value.type == "identifier":
+        binding = package.binding(file, value)
+        argument = argument_of(binding) if binding is not None else None
+        if argument is not None and binding is not None and id(binding) not in seen:
+            return origins(package, binding.file, argument, seen | {id(binding)})
+        if binding is None or not binding.is_local or binding.kind in ("parameter", "receiver") or id(binding) in seen:
+            return {UNKNOWN}
+        found: set[str] = set()
+        for assignment in package.assignments(binding):
+            if assignment.value is None or (assignment.spread and assignment.index != 0):
+                found.add(UNKNOWN)
+            else:
+                found |= origins(package, binding.file, assignment.value, seen | {id(binding)})
+        return found or {UNKNOWN}
+    if value.type != "call_expression":
+        return {UNKNOWN}
+    name = qualified_name(file, value)
+    if name == DETACHING:
+        return {DETACHED}
+    if name in FRESH_CONTEXTS:
+        return {FRESH}
+    if name in DERIVING:
+        arguments = value.child_by_field_name("arguments")
+        parent = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        return origins(package, file, parent, seen) if parent is not None else {UNKNOWN}
+    return {REQUEST_ORIGIN} if is_request_context(package, file, value) else {UNKNOWN}
+
+
+def is_request_context(package: Package, file: GoFile, call: Node) -> bool:
+    """`r.Context()` on an `*http.Request`, or a framework's request context
+    (`c.Request.Context()`, `c.UserContext()`)."""
+    function = call.child_by_field_name("function")
+    if function is None or function.type != "selector_expression":
+        return False
+    operand = function.child_by_field_name("operand")
+    field_node = function.child_by_field_name("field")
+    if operand is None or field_node is None:
+        return False
+    if file.text(field_node) == "Context":
+        operand_type = package.type_of(file, operand)
+        if operand_type is not None and operand_type.kind == "pointer" and operand_type.is_named(REQUEST):
+            return True
+    root = operand
+    while root.type in ("selector_expression", "call_expression"):
+        inner = root.child_by_field_name("operand") or root.child_by_field_name("function")
+        if inner is None:
+            break
+        root = inner
+    if root.type != "identifier":
+        return False
+    root_type = package.type_of(file, root)
+    pattern = FRAMEWORK_CONTEXTS.get(root_type.deref().name) if root_type is not None else None
+    return pattern is not None and file.text(call) == pattern.format(file.text(root))
+
+
+def cancelled_context(package: Package, binding: Binding) -> Node | None:
+    """The context value a cancel function cancels: `ctx` in `ctx, cancel := With...(p)`
+    gives the call, whose origin the cancel shares."""
+    if binding.value is not None and binding.spread and binding.index == 1:
+        return binding.value
+    return None
+
+
+def argument_of(binding: Binding) -> Node | None:
+    """For a parameter of a function literal called on the spot (`go func(ctx
+    context.Context) {...}(parent)`), the argument it is given."""
+    literal = binding.function
+    if binding.kind != "parameter" or literal is None or literal.type != "func_literal" or binding.declaration is None:
+        return None
+    call = literal.parent
+    if call is None or call.type != "call_expression" or call.child_by_field_name("function") != literal:
+        return None
+    parameter_list = literal.child_by_field_name("parameters")
+    names = (
+        [n for d in parameter_list.named_children for n in d.children_by_field_name("name")] if parameter_list else []
+    )
+    position = next(
+        (i for i, n in enumerate(names) if n.id == (binding.identifier.id if binding.identifier else -1)), -1
+    )
+    arguments = call.child_by_field_name("arguments")
+    values = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    return values[position] if 0 <= position < len(values) else None

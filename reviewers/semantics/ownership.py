@@ -1,0 +1,368 @@
+"""Ownership: who must release a value — a cancel func, a ticker or timer, a response body,
+rows, a statement — and on which paths nobody does.
+
+Each use of a binding is one of:
+- *release*: it is called (`cancel()`), or its release method is (`t.Stop()`,
+  `resp.Body.Close()`, `rows.Close()`), directly, deferred, or in a closure;
+- *move*: ownership goes elsewhere, and the new owner's duty is not this code's to check —
+  returned, stored (a field, a package variable, a map, a slice, a struct literal, another
+  variable, a channel), passed to a function that is not known to leave it alone (a function
+  of the package whose facts show it releases or keeps the argument, or any function outside
+  the package), captured by a closure that is itself handed on;
+- *read*: anything else (`resp.StatusCode`, `io.ReadAll(resp.Body)`, `err != nil`, a log
+  line, `_ = cancel`).
+
+`Owned.leaks()` then follows the control-flow graph from where the value is made to every
+exit and returns the ways out that meet neither a release nor a move; the branch of an
+error check on the call that made it (`if err != nil`) and of a nil check on it is not
+followed: there is nothing to release there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import FUNCTION_TYPES, qualified_name, unparen
+from .cfg import Edge, Escape
+from .names import Binding
+from .package import Package
+from .types import LIBRARY, Type
+
+RELEASE, MOVE, READ, OVERWRITE = "release", "move", "read", "overwrite"
+
+# Calls that read what they are given and keep nothing: passing a value to them is a read.
+READERS = frozenset(
+    {
+        "io.ReadAll",
+        "io/ioutil.ReadAll",
+        "io.Copy",
+        "io.CopyN",
+        "io.CopyBuffer",
+        "io.ReadFull",
+        "encoding/json.NewDecoder",
+        "encoding/xml.NewDecoder",
+        "bufio.NewReader",
+        "bufio.NewScanner",
+        "mime/multipart.NewReader",
+        "net/http/httputil.DumpResponse",
+    }
+)
+READING_PACKAGES = ("fmt.", "log.", "log/slog.", "errors.", "strings.", "bytes.", "strconv.", "reflect.")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a value is released: by calling it, or by one of `methods` on the part reached
+    through the field path `through` (`Body` of a response)."""
+
+    methods: frozenset[str] = frozenset()
+    through: str = ""
+    call_releases: bool = False
+
+
+@dataclass
+class Owned:
+    """A value bound to `binding` at `made` (the statement that obtains it), released by
+    calling it (`call_releases`) or by one of `methods` on it (through `through`, a field
+    path like `Body`)."""
+
+    package: Package
+    binding: Binding
+    made: Node
+    methods: frozenset[str] = frozenset()
+    through: str = ""
+    call_releases: bool = False
+    error: Binding | None = None  # the error result of the call that made it
+    _uses: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def file(self) -> GoFile:
+        return self.binding.file
+
+    # -- uses ------------------------------------------------------------------------------------
+    def use(self, identifier: Node) -> str:
+        """How one reference of the binding uses the value."""
+        if identifier.id not in self._uses:
+            self._uses[identifier.id] = self._classify(identifier)
+        return self._uses[identifier.id]
+
+    def references(self) -> list[Node]:
+        return self.package.references(self.binding)
+
+    def uses_in(self, node: Node) -> list[tuple[Node, str]]:
+        """The uses of the binding inside `node` (closures in it included)."""
+        return [
+            (r, self.use(r))
+            for r in self.references()
+            if node.start_byte <= r.start_byte and r.end_byte <= node.end_byte
+        ]
+
+    def released_or_moved_in(self, node: Node) -> bool:
+        return any(kind in (RELEASE, MOVE) for _, kind in self.uses_in(node))
+
+    def ever_released_or_moved(self) -> bool:
+        return any(self.use(r) in (RELEASE, MOVE) for r in self.references() if r.start_byte > self.made.start_byte)
+
+    def _classify(self, identifier: Node) -> str:
+        file = self.file
+        if self.package.is_write(file, identifier):
+            return OVERWRITE
+        node = identifier
+        path = ""
+        # Climb the selector chain: `resp.Body.Close` from `resp`.
+        while (
+            node.parent is not None
+            and node.parent.type == "selector_expression"
+            and node.parent.child_by_field_name("operand") == node
+        ):
+            field_node = node.parent.child_by_field_name("field")
+            selected = file.text(field_node) if field_node is not None else ""
+            node = node.parent
+            parent = node.parent
+            if (
+                parent is not None
+                and parent.type == "call_expression"
+                and parent.child_by_field_name("function") == node
+            ):
+                if path == self.through and selected in self.methods:
+                    return RELEASE
+                return READ  # a method call on it, or on a part of it, that is not the release
+            path = f"{path}.{selected}" if path else selected
+            if not (self.through == path or self.through.startswith(path + ".")):
+                return READ  # `resp.StatusCode`: reading another field
+        remaining = self.through[len(path) :].lstrip(".")
+        return self._context_use(node, remaining)
+
+    def _context_use(self, node: Node, through: str) -> str:
+        """How the expression `node` (the value, or the part of it on the way to what is
+        released: `through` is what remains of that way) is used by what holds it."""
+        file = self.file
+        parent = node.parent
+        while parent is not None and parent.type in ("parenthesized_expression", "unary_expression"):
+            if parent.type == "unary_expression" and file.text(parent).startswith("*"):
+                break
+            node, parent = parent, parent.parent
+        if parent is None:
+            return READ
+        kind = parent.type
+        if kind == "call_expression" and parent.child_by_field_name("function") == node:
+            return RELEASE if self.call_releases and not through else READ
+        if kind == "argument_list":
+            return self._argument_use(parent, node, through)
+        if kind == "expression_list":
+            holder = parent.parent
+            if holder is None:
+                return READ
+            if holder.type == "return_statement":
+                return MOVE
+            if holder.type in ("assignment_statement", "short_var_declaration", "var_spec"):
+                right = holder.child_by_field_name("right") or holder.child_by_field_name("value")
+                if right is not None and right.id == parent.id:
+                    return READ if _all_blank(file, holder) else MOVE
+            return READ
+        if kind == "return_statement":
+            return MOVE
+        if kind in ("literal_element", "keyed_element"):
+            return MOVE
+        if kind == "send_statement":
+            return MOVE if parent.child_by_field_name("value") == node else READ
+        return READ
+
+    def _argument_use(self, arguments: Node, argument: Node, through: str) -> str:
+        call = arguments.parent
+        if call is None or call.type != "call_expression":
+            return MOVE
+        name = qualified_name(self.file, call)
+        if name is not None and (name in READERS or name.startswith(READING_PACKAGES)):
+            return READ
+        function = call.child_by_field_name("function")
+        if (
+            function is not None
+            and function.type == "identifier"
+            and self.file.text(function) in ("len", "cap", "print", "println")
+        ):
+            return READ
+        position = next((i for i, a in enumerate(arguments.named_children) if a.id == argument.id), 0)
+        shape = Shape(self.methods, through, self.call_releases)
+        return MOVE if self.package.facts.keeps_argument(self.file, call, position, shape) else READ
+
+    # -- paths -----------------------------------------------------------------------------------
+    def leaks(self) -> list[Escape]:
+        """The ways out from `made` on which the value is neither released nor moved, nor
+        overwritten first (an overwrite is a way out too: the value is lost there)."""
+        function = _enclosing_function(self.made)
+        if function is None:
+            return []
+        cfg = self.package.cfg(self.file, function)
+        lost: list[Escape] = []
+
+        def stops(element: Node) -> bool:
+            uses = [kind for _, kind in self.uses_in(element)]
+            if RELEASE in uses or MOVE in uses:
+                return True
+            if OVERWRITE in uses and element.id != self.made.id:
+                lost.append(Escape("overwrite", element))
+                return True
+            return False
+
+        found = cfg.escapes(self.made, stops, self._prunes)
+        return sorted(found + lost, key=lambda e: e.node.start_byte)
+
+    def _prunes(self, edge: Edge) -> bool:
+        """The edge only taken when there is nothing to release: the error of the call that
+        made the value is non-nil, or the value itself is nil."""
+        condition = edge.condition
+        if condition is None:
+            return False
+        parts = _split(condition, "&&" if edge.branch else "||")
+        wanted_operator = "!=" if edge.branch else "=="
+        nil_operator = "==" if edge.branch else "!="
+        for part in parts:
+            if part.type != "binary_expression":
+                continue
+            left, right = part.child_by_field_name("left"), part.child_by_field_name("right")
+            operator = part.child_by_field_name("operator")
+            if (
+                left is None
+                or right is None
+                or operator is None
+                or self.file.text(right) != "nil"
+                or left.type != "identifier"
+            ):
+                continue
+            binding = self.package.binding(self.file, left)
+            text = self.file.text(operator)
+            if binding is self.error and self.error is not None and text == wanted_operator:
+                return True
+            if binding is self.binding and text == nil_operator:
+                return True
+        return False
+
+
+def _split(condition: Node, operator: str) -> list[Node]:
+    condition = unparen(condition)
+    found_operator = condition.child_by_field_name("operator") if condition.type == "binary_expression" else None
+    if found_operator is not None and found_operator.type == operator:
+        left, right = condition.child_by_field_name("left"), condition.child_by_field_name("right")
+        return [*(_split(left, operator) if left else []), *(_split(right, operator) if right else [])]
+    return [condition]
+
+
+def _all_blank(file: GoFile, statement: Node) -> bool:
+    left = statement.child_by_field_name("left")
+    names = left.named_children if left is not None else statement.children_by_field_name("name")
+    return bool(names) and all(file.text(n) == "_" for n in names)
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None and current.type not in FUNCTION_TYPES:
+        current = current.parent
+    return current
+
+
+def shape_of(value_type: Type | None) -> Shape | None:
+    """How a value of this type is released, when it must be."""
+    if value_type is None:
+        return None
+    if value_type.kind == "named" and value_type.name in ("context.CancelFunc", "context.CancelCauseFunc"):
+        return CANCEL
+    if value_type.kind != "pointer":
+        return None
+    if value_type.is_named("time.Ticker", "time.Timer"):
+        return STOP
+    if value_type.is_named("net/http.Response") and not value_type.detached:
+        return BODY_CLOSE
+    if value_type.is_named("database/sql.Rows", "database/sql.Stmt"):
+        return CLOSE
+    return None
+
+
+CANCEL = Shape(call_releases=True)
+STOP = Shape(frozenset({"Stop"}))
+CLOSE = Shape(frozenset({"Close"}))
+BODY_CLOSE = Shape(frozenset({"Close"}), "Body")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One result of a call, as the statement that calls it binds it."""
+
+    index: int
+    target: Node  # what it is assigned to: a name, `_`, a field
+    binding: Binding | None  # the variable (None for `_` or a field)
+    type: Type | None
+    shape: Shape | None  # how it must be released, if it must
+
+
+@dataclass(frozen=True)
+class Bound:
+    statement: Node  # the `:=`, `=` or `var` spec
+    results: list[Result]
+
+    def error(self) -> Binding | None:
+        return next((r.binding for r in self.results if r.type is not None and r.type.name == "error"), None)
+
+    def owned(self, package: Package, result: Result) -> Owned:
+        assert result.binding is not None and result.shape is not None
+        shape = result.shape
+        return Owned(
+            package, result.binding, self.statement, shape.methods, shape.through, shape.call_releases, self.error()
+        )
+
+
+def bound_results(package: Package, file: GoFile, call: Node) -> Bound | None:
+    """For a call whose results a `:=`, `=` or `var` binds (`resp, err := c.Do(req)`), each
+    result with its target, type and release shape; None when the results go anywhere else
+    (returned, passed on, discarded by an expression statement)."""
+    holder = call.parent
+    while holder is not None and holder.type == "parenthesized_expression":
+        holder = holder.parent
+    if holder is None or holder.type != "expression_list" or len(holder.named_children) != 1:
+        return None
+    statement = holder.parent
+    if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
+        return None
+    right = statement.child_by_field_name("right") or statement.child_by_field_name("value")
+    if right is None or right.id != holder.id:
+        return None
+    left = statement.child_by_field_name("left")
+    targets = list(left.named_children) if left is not None else statement.children_by_field_name("name")
+    call_type = package.type_of(file, call)
+    results = []
+    for index, target in enumerate(targets):
+        if call_type is None:
+            result_type = None
+        elif call_type.kind == "tuple":
+            result_type = call_type.result(index)
+        else:
+            result_type = call_type if index == 0 else None
+        binding = package.binding(file, target) if target.type == "identifier" and file.text(target) != "_" else None
+        results.append(Result(index, target, binding, result_type, shape_of(result_type)))
+    return Bound(statement, results)
+
+
+def cancel_results(package: Package, file: GoFile) -> list[tuple[Node, str, Bound]]:
+    """Every call of the file that returns a cancel function with a binding statement:
+    (call, its qualified name, the bound results)."""
+
+    def build() -> list[tuple[Node, str, Bound]]:
+        found = []
+        for call in file.nodes("call_expression"):
+            name = qualified_name(file, call)
+            if name is None or name not in CANCEL_CONSTRUCTORS:
+                continue
+            bound = bound_results(package, file, call)
+            if bound is not None:
+                found.append((call, name, bound))
+        return found
+
+    return file.cached("semantics.cancel_results", build)
+
+
+CANCEL_CONSTRUCTORS = frozenset(
+    name for name, value in LIBRARY.items() if any(shape_of(item) is CANCEL for item in value.items)
+)
