@@ -1,10 +1,8 @@
-"""The class-local helpers of GR111–GR120: the per-file type index (`_types.py`) and the
-resource lifetime walk (`_resources.py`)."""
+"""The per-file type index of GR114, GR117 and GR118 (`_types.py`)."""
 
 from __future__ import annotations
 
 from reviewers.gosource import GoFile, captures
-from reviewers.rules.leaks._resources import Resource, lifetime
 from reviewers.rules.leaks._types import _DECLARATION_TYPES, _OPERATION_TYPES, functions_around, type_index, unit_label
 from reviewers.syntax import FUNCTION_TYPES, ancestors, own_nodes, owned_nodes
 
@@ -132,37 +130,3 @@ def test_functions_around_are_the_function_ancestors():
     for identifier in captures("(identifier) @id", file.root)["id"]:
         expected = [a for a in ancestors(identifier) if a.type in FUNCTION_TYPES]
         assert list(functions_around(file, identifier)) == expected
-
-
-def _lifetime(body: str):
-    source = f'package p\n\nimport "io"\n\nvar _ = io.EOF\n\nfunc f() error {{\n{body}\n}}\n'.encode()
-    file = GoFile("p.go", source)
-    statement = captures("(short_var_declaration) @s", file.root)["s"][0]
-    return file, lifetime(file, Resource("resp", "err", field="Body"), statement)
-
-
-def test_closed_after_the_error_check_does_not_leak():
-    _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\ndefer resp.Body.Close()\nreturn nil")
-    assert life.released_somewhere and not life.leaks
-
-
-def test_a_return_before_the_close_leaks():
-    file, life = _lifetime(
-        "resp, err := get()\nif err != nil {\nreturn err\n}\nif resp.StatusCode != 200 {\nreturn nil\n}\nresp.Body.Close()\nreturn nil"
-    )
-    assert life.released_somewhere
-    assert [(file.line(node), what) for node, what in life.leaks] == [(13, "return")]
-
-
-def test_reading_is_not_closing_and_handing_on_is():
-    _, life = _lifetime(
-        "resp, err := get()\nif err != nil {\nreturn err\n}\n_, err = io.ReadAll(resp.Body)\nreturn err"
-    )
-    assert not life.released_somewhere and life.leaks
-    _, life = _lifetime("resp, err := get()\nif err != nil {\nreturn err\n}\nreturn decode(resp)")
-    assert not life.leaks
-
-
-def test_a_nil_check_guards_the_close():
-    _, life = _lifetime("resp, err := get()\nif resp != nil {\ndefer resp.Body.Close()\n}\nreturn err")
-    assert not life.leaks

@@ -66,9 +66,10 @@ class Block:
 @dataclass(frozen=True)
 class Escape:
     """A way out found by `CFG.escapes`: through a `return` (its node), off the end of the
-    function (the body), or around a loop back to the start (the loop)."""
+    function (the body), or around a loop back to the start (the `continue` that goes
+    there, else the loop)."""
 
-    kind: str  # "return", "end" or "loop"
+    kind: str  # "return", "end", "continue" or "loop"
     node: Node
 
 
@@ -121,18 +122,23 @@ class CFG:
         block, index = self._position[element.id]
         found: list[Escape] = []
         seen: set[int] = set()
-        work: list[tuple[Block, int]] = [(block, index + 1)]
+        # (block, first element to look at, the last `continue` on the way)
+        work: list[tuple[Block, int, Node | None]] = [(block, index + 1, None)]
         while work:
-            current, position = work.pop()
+            current, position, jump = work.pop()
             stopped = False
             for candidate in current.elements[position:]:
                 if candidate.id == element.id:
-                    found.append(Escape("loop", self._loop_around(element)))
+                    found.append(
+                        Escape("continue", jump) if jump is not None else Escape("loop", self._loop_around(element))
+                    )
                     stopped = True
                     break
                 if stops(candidate):
                     stopped = True
                     break
+                if candidate.type == "continue_statement":
+                    jump = candidate
             if stopped:
                 continue
             for edge in current.edges:
@@ -144,10 +150,10 @@ class CFG:
                     continue
                 if target.index in seen:
                     if target is block:
-                        work.append((target, 0))  # reach `start` again: a loop
+                        work.append((target, 0, jump))  # reach `start` again: a loop
                     continue
                 seen.add(target.index)
-                work.append((target, 0))
+                work.append((target, 0, jump))
         return _unique(found)
 
     def after(self, start: Node) -> Iterator[Node]:

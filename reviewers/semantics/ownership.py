@@ -61,6 +61,7 @@ class Shape:
     methods: frozenset[str] = frozenset()
     through: str = ""
     call_releases: bool = False
+    drained_by: str = ""  # a method whose false result releases it (`rows.Next()` closes rows)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Owned:
     through: str = ""
     call_releases: bool = False
     error: Binding | None = None  # the error result of the call that made it
+    drained_by: str = ""
     _uses: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -217,6 +219,8 @@ class Owned:
         condition = edge.condition
         if condition is None:
             return False
+        if self.drained_by and not edge.branch and self._drains(condition):
+            return True
         parts = _split(condition, "&&" if edge.branch else "||")
         wanted_operator = "!=" if edge.branch else "=="
         nil_operator = "==" if edge.branch else "!="
@@ -240,6 +244,21 @@ class Owned:
             if binding is self.binding and text == nil_operator:
                 return True
         return False
+
+    def _drains(self, condition: Node) -> bool:
+        """`rows.Next()`: when it is false the value released itself."""
+        condition = unparen(condition)
+        function = condition.child_by_field_name("function") if condition.type == "call_expression" else None
+        if function is None or function.type != "selector_expression":
+            return False
+        operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
+        return (
+            operand is not None
+            and field_node is not None
+            and operand.type == "identifier"
+            and self.file.text(field_node) == self.drained_by
+            and self.package.binding(self.file, operand) is self.binding
+        )
 
 
 def _split(condition: Node, operator: str) -> list[Node]:
@@ -276,7 +295,9 @@ def shape_of(value_type: Type | None) -> Shape | None:
         return STOP
     if value_type.is_named("net/http.Response") and not value_type.detached:
         return BODY_CLOSE
-    if value_type.is_named("database/sql.Rows", "database/sql.Stmt"):
+    if value_type.is_named("database/sql.Rows"):
+        return ROWS_CLOSE
+    if value_type.is_named("database/sql.Stmt"):
         return CLOSE
     return None
 
@@ -285,6 +306,7 @@ CANCEL = Shape(call_releases=True)
 STOP = Shape(frozenset({"Stop"}))
 CLOSE = Shape(frozenset({"Close"}))
 BODY_CLOSE = Shape(frozenset({"Close"}), "Body")
+ROWS_CLOSE = Shape(frozenset({"Close"}), drained_by="Next")
 
 
 @dataclass(frozen=True)
@@ -304,7 +326,19 @@ class Bound:
     results: list[Result]
 
     def error(self) -> Binding | None:
-        return next((r.binding for r in self.results if r.type is not None and r.type.name == "error"), None)
+        """The binding of the error result: by its type, else (a call whose type the package
+        does not show) the last result when it is named or declared as an error."""
+        typed = next((r for r in self.results if r.type is not None and r.type.name == "error"), None)
+        if typed is not None:
+            return typed.binding
+        last = self.results[-1] if len(self.results) > 1 else None
+        if last is None or last.binding is None or last.type is not None:
+            return None
+        if last.binding.name == "err" or (
+            last.binding.type_node is not None and last.binding.file.text(last.binding.type_node) == "error"
+        ):
+            return last.binding
+        return None
 
     def owned(self, package: Package, result: Result) -> Owned:
         assert result.binding is not None and result.shape is not None

@@ -148,6 +148,11 @@ LIBRARY: dict[str, Type] = {
         for method in ("Prepare", "PrepareContext")
     },
     "database/sql.Open": results(pointer(named("database/sql.DB")), ERROR),
+    **{
+        f"(*database/sql.{owner}).{method}": results(pointer(named("database/sql.Tx")), ERROR)
+        for owner in ("DB", "Conn")
+        for method in ("Begin", "BeginTx")
+    },
     "context.Background": results(CONTEXT),
     "context.TODO": results(CONTEXT),
     "context.WithValue": results(CONTEXT),

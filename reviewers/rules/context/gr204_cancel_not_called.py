@@ -62,6 +62,8 @@ def _where(file: GoFile, escape: Escape) -> str:
         return f"the `return` on line {file.line(escape.node)}"
     if escape.kind == "overwrite":
         return f"line {file.line(escape.node)}, which overwrites it"
+    if escape.kind == "continue":
+        return f"the `continue` on line {file.line(escape.node)}, whose next iteration makes a new one"
     if escape.kind == "loop":
         return f"the next iteration of the loop on line {file.line(escape.node)}, which makes a new one"
     return f"the end of the function on line {file.end_line(escape.node)}"

@@ -47,12 +47,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tree_sitter import Node
-
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import declaration_name, enclosing_declaration, enclosing_function, qualified_calls
+from ...semantics import package_of
+from ...semantics.ownership import STOP, bound_results
+from ...syntax import declaration_name, enclosing_declaration, qualified_calls
 
 CONSTRUCTORS = frozenset({"time.NewTicker", "time.NewTimer"})
 
@@ -61,55 +61,14 @@ t := time.NewTicker(time.Second)
 defer t.Stop() // before Go 1.23 an unstopped ticker is never freed"""
 
 
-def _assigned_name(file: GoFile, call: Node) -> str | None:
-    """`t` for `t := time.NewTicker(d)` (or `=`, `var t = ...`); None when stored elsewhere."""
-    values = call.parent
-    statement = values.parent if values is not None and values.type == "expression_list" else None
-    if statement is None or len(values.named_children) != 1:
-        return None
-    names = (
-        statement.child_by_field_name("left").named_children
-        if statement.type in ("short_var_declaration", "assignment_statement")
-        else statement.children_by_field_name("name")
-        if statement.type == "var_spec"
-        else []
-    )
-    return (
-        file.text(names[0])
-        if len(names) == 1 and names[0].type == "identifier" and file.text(names[0]) != "_"
-        else None
-    )
-
-
-def _released(file: GoFile, name: str, function: Node) -> bool:
-    """Stopped, returned, stored or handed on: any use of `t` other than `t.C`, `t.Reset(...)`."""
-    for identifier in captures("(identifier) @id", function).get("id", []):
-        if file.text(identifier) != name:
-            continue
-        parent = identifier.parent
-        if parent.type == "var_spec":
-            continue  # its declaration
-        if parent.type == "selector_expression" and parent.child_by_field_name("operand") == identifier:
-            if file.text(parent.child_by_field_name("field")) == "Stop":
-                return True
-            continue
-        if (
-            parent.type == "expression_list"
-            and parent.parent is not None
-            and parent.parent.type in ("short_var_declaration", "assignment_statement")
-            and parent == parent.parent.child_by_field_name("left")
-        ):
-            continue  # assigned again
-        return True
-    return False
-
-
 def check(file: GoFile) -> Iterator[Report]:
     if file.go_version is None or file.go_version >= (1, 23):
         return
     version = ".".join(map(str, file.go_version))
+    package = package_of(file)
     for call in qualified_calls(file, file.root, CONSTRUCTORS | {"time.Tick"}):
-        if file.text(call.child_by_field_name("function")).endswith("Tick"):
+        function = call.child_by_field_name("function")
+        if function is not None and file.text(function).endswith("Tick"):
             if declaration_name(file, enclosing_declaration(call)) != "main":
                 yield Report(
                     node=call,
@@ -120,11 +79,14 @@ def check(file: GoFile) -> Iterator[Report]:
                     remediation=REMEDIATION,
                 )
             continue
-        name = _assigned_name(file, call)
-        function = enclosing_function(call)
-        if name is None or function is None or _released(file, name, function):
+        bound = bound_results(package, file, call)
+        result = bound.results[0] if bound is not None and len(bound.results) == 1 else None
+        if bound is None or result is None or result.binding is None or result.shape is not STOP:
+            continue  # stored in a field, returned or passed on: its holder stops it
+        if not result.binding.is_local or bound.owned(package, result).ever_released_or_moved():
             continue
-        kind = "ticker" if "Ticker" in file.text(call.child_by_field_name("function")) else "timer"
+        name = result.binding.name
+        kind = "ticker" if function is not None and "Ticker" in file.text(function) else "timer"
         yield Report(
             node=call,
             message=(

@@ -60,16 +60,12 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, calls_in, qualified_name, receiver_type
-from ._resources import READERS, Resource, assigned_names, declared_as, defer_close_fix, describe_leak, lifetime
-from ._types import type_index
-
-HTTP_FUNCTIONS = frozenset({"net/http.Get", "net/http.Post", "net/http.Head", "net/http.PostForm"})
-CLIENT_METHODS = frozenset({"Do", "Get", "Post", "Head", "PostForm"})
-HTTP_CLIENTS = frozenset({"net/http.Client", "net/http.Transport", "net/http.RoundTripper"})
-DEFAULT_CLIENTS = frozenset({"net/http.DefaultClient", "net/http.DefaultTransport"})
+from ...semantics import Package, package_of
+from ...semantics.ownership import BODY_CLOSE, READERS, Owned, bound_results
+from ...syntax import qualified_name
+from ._resources import defer_close_fix, describe_leak
 
 REMEDIATION = """\
 resp, err := client.Do(req)
@@ -82,121 +78,88 @@ if resp.StatusCode != http.StatusOK {
 }"""
 
 
-def _response_functions(file: GoFile) -> frozenset[str]:
-    """The package's functions (`fetch`) and methods (`Client.get`) whose first result is an
-    *http.Response."""
-
-    def build() -> frozenset[str]:
-        names = set()
-        for other in file.package_files:
-            if b"*http.Response" not in other.source:
-                continue  # what the result's type must read
-            for function in other.nodes("function_declaration") + other.nodes("method_declaration"):
-                result = function.child_by_field_name("result")
-                if result is None:
-                    continue
-                first = (
-                    result.named_children[0] if result.type == "parameter_list" and result.named_children else result
-                )
-                type_node = first.child_by_field_name("type") if first.type == "parameter_declaration" else first
-                if type_node is None or other.text(type_node) != "*http.Response":
-                    continue
-                name = other.text(function.child_by_field_name("name"))
-                owner = receiver_type(other, function) if function.type == "method_declaration" else None
-                names.add(f"{owner}.{name}" if owner else name)
-        return frozenset(names)
-
-    return file.package_cached("leaks.response_functions", build)
+def _returns_response(package: Package, file: GoFile, call: Node) -> bool | None:
+    """True when the call's first result is a live `*http.Response`, False when it is known
+    to be something else (an `httptest` recorder's, a value of another type), None when the
+    package cannot tell."""
+    called = package.type_of(file, call)
+    if called is None:
+        return None
+    first = called.result(0) if called.kind == "tuple" else called
+    return first is not None and first.kind == "pointer" and first.is_named("net/http.Response") and not first.detached
 
 
-def _is_response_call(file: GoFile, call: Node) -> bool:
-    """A call that certainly returns an *http.Response."""
-    if qualified_name(file, call) in HTTP_FUNCTIONS:
-        return True
-    name = call_method_name(file, call)
-    function = call.child_by_field_name("function")
-    if function.type == "identifier":
-        return name in _response_functions(file)  # a wrapper of the package: `fetch(ctx, url)`
-    if function.type != "selector_expression":
-        return False
-    if name == "RoundTrip":
-        return True
-    operand = function.child_by_field_name("operand")
-    owner = type_index(file).type_name_of(operand)
-    if owner is not None:
-        return f"{owner}.{name}" in _response_functions(file)  # a method of a wrapper type
-    if name in CLIENT_METHODS:
-        if qualified_name(file, operand) in DEFAULT_CLIENTS:
-            return True
-        return declared_as(file, type_index(file).declared_type(operand), HTTP_CLIENTS)
-    return False
-
-
-def _body_is_a_reader(file: GoFile, function: Node, name: str, after: int) -> bool:
-    """Whether `name.Body` is later closed, read, or handed to a reader like io.ReadAll."""
-    for selector in captures(
-        "(selector_expression operand: (identifier) @v field: (field_identifier) @f) @s", function
-    ).get("s", []):
-        if selector.start_byte < after or file.text(selector) != f"{name}.Body":
+def _body_is_read(owned: Owned) -> bool:
+    """Whether the result's `Body` is later closed or read like a response's (`io.ReadAll`):
+    what marks a call of unknown type as one that returns a response."""
+    file = owned.file
+    for reference in owned.references():
+        selector = reference.parent
+        if (
+            selector is None
+            or selector.type != "selector_expression"
+            or file.text(selector) != f"{owned.binding.name}.Body"
+        ):
             continue
         parent = selector.parent
-        if parent.type == "selector_expression" and file.text(parent.child_by_field_name("field")) in ("Close", "Read"):
-            return True
-        if parent.type == "argument_list" and qualified_name(file, parent.parent) in READERS:
+        if parent is not None and parent.type == "selector_expression":
+            field_node = parent.child_by_field_name("field")
+            if field_node is not None and file.text(field_node) in ("Close", "Read"):
+                return True
+        call = parent.parent if parent is not None and parent.type == "argument_list" else None
+        function = call.child_by_field_name("function") if call is not None else None
+        if call is not None and function is not None and qualified_name(file, call) in READERS:
             return True
     return False
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for call in calls_in(file, file.root):
-        report = _check_call(file, call)
+    package = package_of(file)
+    for call in file.nodes("call_expression"):
+        report = _check_call(package, file, call)
         if report is not None:
             yield report
 
 
-def _check_call(file: GoFile, call: Node) -> Report | None:
-    certain = _is_response_call(file, call)
-    shown = file.text(call.child_by_field_name("function"))
+def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
+    certain = _returns_response(package, file, call)
+    if certain is False:
+        return None
+    function = call.child_by_field_name("function")
+    shown = file.text(function) if function is not None else "call"
     parent = call.parent
-    if parent is not None and parent.type in ("expression_statement", "go_statement") and certain:
+    if certain and parent is not None and parent.type in ("expression_statement", "go_statement"):
         return Report(
             call,
             f"The response of `{shown}(...)` is discarded: its Body is never closed, so its connection leaks.",
             REMEDIATION,
         )
-    assigned = assigned_names(file, call)
-    if assigned is None:
+    bound = bound_results(package, file, call)
+    if bound is None or not bound.results:
         return None  # returned, passed on, or part of a larger expression
-    statement, names = assigned
-    if not names or names[0].type != "identifier":
-        return None  # stored in a field, a map or a slice
-    name = file.text(names[0])
-    if name == "_":
-        if certain:
+    response = bound.results[0]
+    if response.binding is None:
+        if certain and file.text(response.target) == "_":
             return Report(
                 call,
                 f"The response of `{shown}(...)` is assigned to `_`: its Body is never closed, so its connection leaks.",
                 REMEDIATION,
             )
+        return None  # stored in a field, a map or a slice
+    if not response.binding.is_local:
+        return None  # a package variable: whoever reads it owns it
+    error = bound.error()
+    owned = Owned(package, response.binding, bound.statement, BODY_CLOSE.methods, BODY_CLOSE.through, error=error)
+    if not certain and not _body_is_read(owned):
         return None
-    function = statement
-    while function is not None and function.type not in ("function_declaration", "method_declaration", "func_literal"):
-        function = function.parent
-    if function is None:
+    leaks = owned.leaks()
+    if not leaks:
         return None
-    if not certain and not (
-        f"{name}.Body" in file.text(function) and _body_is_a_reader(file, function, name, statement.end_byte)
-    ):
-        return None
-    error = file.text(names[1]) if len(names) > 1 and names[1].type == "identifier" else None
-    resource = Resource(name, error, field="Body")
-    life = lifetime(file, resource, statement)
-    if not life.leaks:
-        return None
-    if life.released_somewhere:
+    name = response.binding.name
+    if owned.ever_released_or_moved():
         return Report(
             call,
-            f"`{name}.Body` from `{shown}(...)` is closed on some paths only: {describe_leak(file, life.leaks[0])} "
+            f"`{name}.Body` from `{shown}(...)` is closed on some paths only: {describe_leak(file, leaks[0])} "
             f"leaves it open. Close it right after the error check (`defer {name}.Body.Close()`).",
             REMEDIATION,
             severity=Severity.WARNING,
@@ -206,7 +169,7 @@ def _check_call(file: GoFile, call: Node) -> Report | None:
         f"`{name}.Body` from `{shown}(...)` is never closed: its connection and the goroutines serving it leak. "
         f"Add `defer {name}.Body.Close()` after the error check.",
         REMEDIATION,
-        fix=defer_close_fix(file, resource, statement),
+        fix=defer_close_fix(file, f"{name}.Body", error.name if error is not None else None, bound.statement),
     )
 
 

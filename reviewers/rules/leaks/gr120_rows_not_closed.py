@@ -60,7 +60,6 @@ those names.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -68,14 +67,15 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, calls_in, enclosing_function
-from ._resources import Resource, assigned_names, declared_as, defer_close_fix, describe_leak, lifetime
-from ._types import type_index
+from ...semantics import Package, package_of
+from ...semantics.ownership import ROWS_CLOSE, Owned, bound_results
+from ._resources import defer_close_fix, describe_leak
 
 QUERIES = frozenset({"Query", "QueryContext"})
 PREPARES = frozenset({"Prepare", "PrepareContext"})
-SQL_HANDLES = frozenset({"database/sql.DB", "database/sql.Tx", "database/sql.Conn", "database/sql.Stmt"})
-TRANSACTION = re.compile(r"(^|\.)(tx|txn|trans|transaction)$|Tx$", re.IGNORECASE)
+# What code does with rows and statements: evidence that a query of unknown type made them.
+ROWS_USES = ("Next", "Scan")
+STATEMENT_USES = ("Exec", "ExecContext", "Query", "QueryContext", "QueryRow", "QueryRowContext")
 
 REMEDIATION = """\
 rows, err := db.QueryContext(ctx, query)
@@ -98,88 +98,102 @@ def _receiver(call: Node) -> Node | None:
     )
 
 
-def _is_transaction(file: GoFile, receiver: Node) -> bool:
-    """`tx`, a `*sql.Tx`, or a variable assigned from `Begin`/`BeginTx`."""
-    index = type_index(file)
-    if declared_as(file, index.declared_type(receiver), {"database/sql.Tx"}) or TRANSACTION.search(file.text(receiver)):
-        return True
-    declared = index.declaration(receiver) if receiver.type == "identifier" else None
-    value = declared[1] if declared else None
-    return (
-        value is not None and value.type == "call_expression" and call_method_name(file, value) in ("Begin", "BeginTx")
-    )
+def _method(file: GoFile, call: Node) -> str:
+    function = call.child_by_field_name("function")
+    field_node = function.child_by_field_name("field") if function is not None else None
+    return file.text(field_node) if field_node is not None else ""
 
 
-def _used_as(file: GoFile, function: Node, name: str, after: int, methods: tuple[str, ...]) -> bool:
-    text = file.text(function)[after - function.start_byte :]
-    return any(f"{name}.{method}(" in text for method in methods)
+def _made(package: Package, file: GoFile, call: Node) -> str | None:
+    """'rows' or 'statement' for a query or prepare whose result must be closed: known by
+    the receiver's type (`*sql.DB`, `*sql.Conn`, `*sql.Stmt`; a transaction's statements
+    close with it), or of unknown type when the result is then used like rows or a
+    statement; None otherwise."""
+    method = _method(file, call)
+    if method not in QUERIES and method not in PREPARES:
+        return None
+    receiver = _receiver(call)
+    receiver_type = package.type_of(file, receiver) if receiver is not None else None
+    if method in PREPARES and receiver_type is not None and receiver_type.is_named("database/sql.Tx"):
+        return None
+    return "rows" if method in QUERIES else "statement"
+
+
+def _used_as(owned: Owned, methods: tuple[str, ...]) -> bool:
+    file = owned.file
+    for reference in owned.references():
+        selector = reference.parent
+        field_node = (
+            selector.child_by_field_name("field")
+            if selector is not None and selector.type == "selector_expression"
+            else None
+        )
+        if field_node is not None and file.text(field_node) in methods:
+            return True
+    return False
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for call in calls_in(file, file.root):
-        name = call_method_name(file, call)
-        receiver = _receiver(call)
-        if receiver is None or (name not in QUERIES and name not in PREPARES):
-            continue
-        report = _check_call(file, call, receiver, name in QUERIES)
-        if report is not None:
-            yield report
+    package = package_of(file)
+    for call in file.nodes("call_expression"):
+        what = _made(package, file, call)
+        if what is not None:
+            report = _check_call(package, file, call, what)
+            if report is not None:
+                yield report
 
 
-def _check_call(file: GoFile, call: Node, receiver: Node, query: bool) -> Report | None:
-    if not query and _is_transaction(file, receiver):
-        return None
-    certain = declared_as(file, type_index(file).declared_type(receiver), SQL_HANDLES)
-    what = "rows" if query else "statement"
-    shown = file.text(call.child_by_field_name("function"))
+def _check_call(package: Package, file: GoFile, call: Node, what: str) -> Report | None:
+    called = package.type_of(file, call)
+    first = called.result(0) if called is not None and called.kind == "tuple" else called
+    certain = first is not None and first.is_named("database/sql.Rows", "database/sql.Stmt")
+    if first is not None and not certain:
+        return None  # a method of that name on another type
+    function = call.child_by_field_name("function")
+    shown = file.text(function) if function is not None else "call"
     parent = call.parent
-    if parent is not None and parent.type == "expression_statement" and certain and query:
+    if certain and what == "rows" and parent is not None and parent.type == "expression_statement":
         return Report(
             call,
             f"The rows of `{shown}(...)` are discarded and never closed: the connection stays busy. Use `Exec` for statements that return no rows.",
             REMEDIATION,
         )
-    assigned = assigned_names(file, call)
-    if assigned is None:
+    bound = bound_results(package, file, call)
+    if bound is None or not bound.results:
         return None
-    statement, names = assigned
-    if not names or names[0].type != "identifier":
-        return None
-    name = file.text(names[0])
-    if name == "_":
-        if certain and query:
+    result = bound.results[0]
+    if result.binding is None:
+        if certain and what == "rows" and file.text(result.target) == "_":
             return Report(
                 call,
                 f"The rows of `{shown}(...)` are assigned to `_` and never closed: the connection stays busy. Use `Exec` for statements that return no rows.",
                 REMEDIATION,
             )
         return None
-    function = enclosing_function(statement)
-    if function is None:
+    if not result.binding.is_local:
         return None
-    uses = (
-        ("Next", "Scan") if query else ("Exec", "ExecContext", "Query", "QueryContext", "QueryRow", "QueryRowContext")
-    )
-    if not certain and not _used_as(file, function, name, statement.end_byte, uses):
+    drained = ROWS_CLOSE.drained_by if what == "rows" else ""
+    owned = Owned(package, result.binding, bound.statement, ROWS_CLOSE.methods, error=bound.error(), drained_by=drained)
+    if not certain and not _used_as(owned, ROWS_USES if what == "rows" else STATEMENT_USES):
         return None
-    error = file.text(names[1]) if len(names) > 1 and names[1].type == "identifier" else None
-    resource = Resource(name, error, drained_by="Next" if query else None)
-    life = lifetime(file, resource, statement)
-    if not life.leaks:
+    leaks = owned.leaks()
+    if not leaks:
         return None
-    if life.released_somewhere:
+    name = result.binding.name
+    if owned.ever_released_or_moved():
         return Report(
             call,
-            f"`{name}` from `{shown}(...)` is closed on some paths only: {describe_leak(file, life.leaks[0])} leaves the "
+            f"`{name}` from `{shown}(...)` is closed on some paths only: {describe_leak(file, leaks[0])} leaves the "
             f"{what} open and its connection busy. `defer {name}.Close()` right after the error check.",
             REMEDIATION,
         )
+    error = bound.error()
     return Report(
         call,
         f"`{name}` from `{shown}(...)` is never closed: the {what} keeps its connection (and the driver's goroutine) "
         f"busy. `defer {name}.Close()` after the error check.",
         REMEDIATION,
-        fix=defer_close_fix(file, resource, statement),
+        fix=defer_close_fix(file, name, error.name if error is not None else None, bound.statement),
     )
 
 
