@@ -498,3 +498,35 @@ def test_reading_the_body_is_not_closing_it_and_a_helper_that_ignores_it_does_no
 
 def test_a_nil_check_guards_the_close():
     assert body_leaks("resp, err := get()\nif resp != nil {\ndefer resp.Body.Close()\n}\nreturn err") == []
+
+
+# -- values --------------------------------------------------------------------------------------
+def test_channel_capacity_follows_locals_fields_and_constructors_across_functions():
+    _, second = package(
+        """
+        package p
+        type pool struct{ sem chan struct{}; jobs chan int; out chan int }
+        func newPool(n int) *pool {
+            return &pool{sem: make(chan struct{}, n), jobs: newJobs()}
+        }
+        func newJobs() chan int { return make(chan int, 8) }
+        func (p *pool) start() { p.out = make(chan int) }
+        """,
+        """
+        package p
+        func (p *pool) run(x int) {
+            local := make(chan int)
+            p.sem <- struct{}{}
+            p.jobs <- x
+            p.out <- x
+            local <- x
+            other <- x
+        }
+        var other = make(chan int, 2)
+        """,
+    )
+    from reviewers.semantics.values import BUFFERED
+
+    model = package_of(second)
+    sends = [s.child_by_field_name("channel") for s in captures("(send_statement) @s", second.root)["s"]]
+    assert [model.values.capacity(second, c) for c in sends] == [BUFFERED, 8, 0, 0, 2]  # type: ignore[arg-type]

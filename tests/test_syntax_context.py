@@ -6,7 +6,6 @@ from __future__ import annotations
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.context._helpers import (
     HandlerContexts,
-    is_buffered_channel,
 )
 from reviewers.syntax import has_declared_type
 
@@ -85,19 +84,3 @@ func h(w http.ResponseWriter, r *http.Request) {
     handler = HandlerContexts(file, function)
     kinds = [handler.of_goroutine(g).kind for g in nodes(file, "(go_statement) @n")]
     assert kinds == ["request", "detached", "fresh", "detached", "fresh", "unknown", "none"]
-
-
-def test_buffered_channels_by_name_across_the_package():
-    file = parse(
-        """package p
-type b struct{ sem chan bool }
-func f(x *b) {
-    x.sem = make(chan bool, 4)
-    done := make(chan struct{})
-    x.sem <- true
-    done <- struct{}{}
-}
-"""
-    )
-    sends = [s.child_by_field_name("channel") for s in nodes(file, "(send_statement) @n")]
-    assert [is_buffered_channel(file, c) for c in sends] == [True, False]

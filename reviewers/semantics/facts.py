@@ -17,6 +17,7 @@ from .package import Declared
 if TYPE_CHECKING:
     from .ownership import Shape
     from .package import Package
+    from .types import Type
 
 
 class Facts:
@@ -75,6 +76,17 @@ class Facts:
                 found.append(None)
             for name in names:
                 found.append(self.package.binding(declared.file, name))
+        return found
+
+    def parameter_types(self, declared: Declared) -> list[Type | None]:
+        """The declared types of a function's parameters in order (one per name)."""
+        parameter_list = declared.node.child_by_field_name("parameters")
+        found: list[Type | None] = []
+        for declaration in parameter_list.named_children if parameter_list is not None else []:
+            if declaration.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+                continue
+            declared_type = self.package.types_model.from_node(declared.file, declaration.child_by_field_name("type"))
+            found.extend([declared_type] * max(1, len(declaration.children_by_field_name("name"))))
         return found
 
     def keeps_argument(self, file: GoFile, call: Node, position: int, shape: Shape) -> bool:

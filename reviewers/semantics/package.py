@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .cfg import CFG
     from .facts import Facts
     from .types import Types
+    from .values import Values
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,12 @@ class Package:
         if function.id not in self._cfgs:
             self._cfgs[function.id] = build_cfg(self, file, function)
         return self._cfgs[function.id]
+
+    @cached_property
+    def values(self) -> Values:
+        from .values import Values
+
+        return Values(self)
 
     @cached_property
     def facts(self) -> Facts:

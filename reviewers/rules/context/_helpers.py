@@ -177,50 +177,6 @@ def handler_goroutines(file: GoFile) -> Iterator[tuple[HandlerContexts, Node]]:
         yield by_handler[handler.id], go_statement
 
 
-# -- channels (GR205) ---------------------------------------------------------------------------
-def _channel_key(file: GoFile, node: Node) -> str | None:
-    """`ch` for `ch`, `sem` for `s.sem`: the name a channel is known by across the package."""
-    if node.type == "identifier":
-        return file.text(node)
-    if node.type == "selector_expression":
-        return file.text(node.child_by_field_name("field"))
-    return None
-
-
-def _buffered_names(file: GoFile) -> frozenset[str]:
-    names: set[str] = set()
-    for other in file.package_files:
-        for call in other.nodes("call_expression"):
-            if call.child_by_field_name("function").type != "identifier":
-                continue
-            arguments = call.child_by_field_name("arguments")
-            values = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            if other.text(call.child_by_field_name("function")) != "make" or len(values) != 2:
-                continue
-            if values[0].type != "channel_type" or other.text(values[1]) == "0":
-                continue
-            target = call.parent
-            if target is not None and target.type == "expression_list":
-                statement = target.parent
-                left = statement.child_by_field_name("left") if statement is not None else None
-                index = target.named_children.index(call) if call in target.named_children else -1
-                if left is not None and 0 <= index < len(left.named_children):
-                    key = _channel_key(other, left.named_children[index])
-                    names |= {key} if key else set()
-            elif target is not None and target.type == "keyed_element":
-                names.add(other.text(target.named_children[0]))
-    return frozenset(names)
-
-
-def is_buffered_channel(file: GoFile, channel: Node) -> bool:
-    """Whether a channel (`ch`, `s.sem`) is known, by its name in the package, to be made
-    with a buffer: `make(chan T, n)` assigned to that variable or field."""
-    key = _channel_key(file, channel)
-    # A package index: built once, on the package's first file.
-    names = file.package_cached("gr2xx-buffered-channels", lambda: _buffered_names(file))
-    return key is not None and key in names
-
-
 def root_identifier(file: GoFile, node: Node) -> str | None:
     """`f` for `f.signal`, `ch` for `ch`, `chans` for `chans[i]`."""
     while node.type in ("selector_expression", "index_expression", "parenthesized_expression"):

@@ -45,10 +45,9 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...semantics.contexts import DERIVING
+from ...semantics import Package, package_of
+from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, REQUEST_ORIGIN, origins
 from ...syntax import ancestors, enclosing_handler, qualified_calls, qualified_name, request_context
-
-FRESH_CONTEXTS = frozenset({"context.Background", "context.TODO"})
 
 REMEDIATION = """\
 func handler(w http.ResponseWriter, r *http.Request) {
@@ -80,10 +79,26 @@ def _roots_stored_state(file: GoFile, call: Node) -> bool:
     )
 
 
+def _fallback_for_request(package: Package, file: GoFile, call: Node) -> bool:
+    """`ctx := context.Background(); if r != nil { ctx = r.Context() }`: the fresh context
+    is the default of a variable that the request's context replaces when there is one."""
+    holder = call.parent
+    statement = holder.parent if holder is not None and holder.type == "expression_list" else None
+    left = statement.child_by_field_name("left") if statement is not None else None
+    targets = left.named_children if left is not None else []
+    if len(targets) != 1 or targets[0].type != "identifier":
+        return False
+    binding = package.binding(file, targets[0])
+    return binding is not None and REQUEST_ORIGIN in origins(package, file, targets[0])
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         handler = enclosing_handler(file, call)
         if handler is None or _starts_goroutine(call, handler) or _roots_stored_state(file, call):
+            continue
+        if _fallback_for_request(package, file, call):
             continue
         replacement = request_context(file, handler)
         instead = f"`{replacement}`" if replacement else "the request's context"

@@ -73,7 +73,7 @@ from ...syntax import (
     qualified_name,
     select_cases,
 )
-from ._helpers import is_buffered_channel, is_test_file, root_identifier
+from ._helpers import is_test_file, root_identifier
 
 REMEDIATION = """\
 for {
@@ -135,7 +135,9 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     a send on a channel made with a buffer (a semaphore), a receive from a method's result
     (`<-q.Idle()`), or a receive from a channel a goroutine of the same function was given."""
     if kind == "send":
-        return is_buffered_channel(file, node.child_by_field_name("channel"))
+        channel = node.child_by_field_name("channel")
+        capacity = package_of(file).values.capacity(file, channel) if channel is not None else None
+        return capacity is not None and capacity != 0
     channel = node.child_by_field_name("operand")
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None

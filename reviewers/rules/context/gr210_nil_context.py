@@ -4,10 +4,12 @@
 Flags `nil` given as:
 - the parent of `context.WithCancel`, `WithTimeout`, `WithDeadline`, `WithValue`,
   `WithoutCancel`, their `*Cause` forms and `AfterFunc`;
-- the first argument of a function or method whose name ends in `Context`
-  (`QueryContext`, `DialContext`, `http.NewRequestWithContext`, `r.WithContext`...);
-- the first argument of a function (or method) of the same package whose first parameter
-  is a `context.Context`.
+- the first argument of a function or method of the package (or a function literal held by
+  a variable) whose first parameter is declared a `context.Context` — by its type, whatever
+  the function or the parameter is called;
+- the first argument of a function or method outside the package whose name ends in
+  `Context` (`QueryContext`, `DialContext`, `http.NewRequestWithContext`, `r.WithContext`...),
+  the library's convention for "takes a context first".
 
 ## Why is this bad?
 The `context` constructors panic on a nil parent (`cannot create context from nil
@@ -29,8 +31,8 @@ rows, err := db.QueryContext(context.TODO(), "SELECT id FROM users")
 
 ## Fix safety
 No suggestion: the right context is the caller's, which syntax cannot name; `context.TODO()`
-is a placeholder at worst. A method of the same package counts only when every method of
-that name in the package takes a context first.
+is a placeholder at worst. A method call counts as the package's when its receiver's type is
+one of the package's types.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
+from ...semantics import Package, package_of
 from ...semantics.contexts import DERIVING, DETACHING
-from ...syntax import call_method_name, first_argument, parameters, qualified_name, type_is
+from ...syntax import call_method_name, first_argument, qualified_name
 
 CONSTRUCTORS = DERIVING | {DETACHING, "context.AfterFunc"}
 
@@ -52,49 +55,28 @@ rows, err := db.QueryContext(ctx, query) // the caller's context
 // no context yet? context.TODO() marks the spot without panicking"""
 
 
-def _context_first_functions(file: GoFile) -> tuple[frozenset[str], frozenset[str]]:
-    """(functions, methods) of the package whose first parameter is a context.Context; a
-    method name counts only when all its declarations take a context first."""
-    functions: set[str] = set()
-    methods: dict[str, bool] = {}
-    for other in file.package_files:
-        for declaration in other.nodes("function_declaration") + other.nodes("method_declaration"):
-            params = parameters(declaration, other)
-            takes = bool(params) and type_is(other, params[0].type_node, "context.Context")
-            name = other.text(declaration.child_by_field_name("name"))
-            if declaration.type == "function_declaration" and takes:
-                functions.add(name)
-            elif declaration.type == "method_declaration":
-                methods[name] = methods.get(name, True) and takes
-    return frozenset(functions), frozenset(name for name, takes in methods.items() if takes)
-
-
-def _expects_context(file: GoFile, call: Node) -> bool:
+def _expects_context(package: Package, file: GoFile, call: Node) -> bool:
+    """Whether the call's first parameter is a context: by its declared type for a function
+    or method of the package, by the library's naming (`QueryContext`, `DialContext`)
+    otherwise."""
     if qualified_name(file, call) in CONSTRUCTORS:
         return True
+    callee = package.facts.callee(file, call)
+    if callee is not None:
+        types = package.facts.parameter_types(callee)
+        return bool(types) and types[0] is not None and types[0].is_named("context.Context")
     name = call_method_name(file, call)
-    if name is None:
-        return False
-    if name.endswith("Context") and name != "Context":
-        return True
-    functions, methods = file.package_cached("gr210-context-first", lambda: _context_first_functions(file))
-    function = call.child_by_field_name("function")
-    if function.type == "identifier":
-        return name in functions
-    operand = function.child_by_field_name("operand")
-    is_package = (
-        operand is not None and operand.type == "identifier" and file.package_path(file.text(operand)) is not None
-    )
-    return not is_package and name in methods
+    return name is not None and name.endswith("Context") and name != "Context"
 
 
 def check(file: GoFile) -> Iterator[Report]:
     source = file.source
+    package = package_of(file)
     for call in file.nodes("call_expression"):
         if source.find(b"nil", call.start_byte, call.end_byte) < 0:
             continue  # no `nil` argument in its text (most calls): spares reading its arguments
         argument = first_argument(call)
-        if argument is None or argument.type != "nil" or not _expects_context(file, call):
+        if argument is None or argument.type != "nil" or not _expects_context(package, file, call):
             continue
         yield Report(
             node=call,

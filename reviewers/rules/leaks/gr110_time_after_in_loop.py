@@ -2,7 +2,11 @@
 
 ## What it does
 When the module's `go.mod` says `go 1.22` or older, flags `case <-time.After(d):` in a
-`select` that runs inside a `for` loop. Silent from Go 1.23, and when the version is unknown.
+`select` that runs inside a `for` loop, when another case of that `select` (or its
+`default`) lets the loop go round again before the timer fires. Silent when the timer is
+the only case (the loop then waits for it each time, like a sleep) or when every other case
+leaves the loop (`case <-stop: return`): each timer has fired before the next is made.
+Silent from Go 1.23, and when the version is unknown.
 
 ## Why is this bad?
 Each `time.After` call makes a new timer, and before Go 1.23 a timer is not freed until it
@@ -46,10 +50,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import enclosing_loops, qualified_calls
+from ...semantics import Package, package_of
+from ...syntax import enclosing_function, enclosing_loops, qualified_calls, select_cases
 from ._goroutines import communication_case
 
 REMEDIATION = """\
@@ -66,14 +73,35 @@ for {
 }"""
 
 
+def _iterates_without_firing(package: Package, file: GoFile, case: Node) -> bool:
+    """Whether another case of the select (or its default) can lead back to it: only then can
+    the loop go round before this timer fires, leaving it pending. When every other case
+    leaves the loop (`case <-stop: return`), each timer fires before the next is made."""
+    function = enclosing_function(case)
+    timer = case.child_by_field_name("communication")
+    if function is None or timer is None:
+        return True
+    cfg = package.cfg(file, function)
+    for other in select_cases(case.parent) if case.parent is not None else []:
+        if other.id == case.id:
+            continue
+        start = other.child_by_field_name("communication")
+        if start is None:
+            return True  # `default:` goes round without waiting
+        if any(element.id == timer.id for element in cfg.after(start)):
+            return True
+    return False
+
+
 def check(file: GoFile) -> Iterator[Report]:
     if file.go_version is None or file.go_version >= (1, 23):
         return
     version = ".".join(map(str, file.go_version))
+    package = package_of(file)
     for call in qualified_calls(file, file.root, {"time.After"}):
         case = communication_case(call)
-        loops = enclosing_loops(case.parent) if case is not None else []
-        if not loops:
+        loops = enclosing_loops(case.parent) if case is not None and case.parent is not None else []
+        if case is None or not loops or not _iterates_without_firing(package, file, case):
             continue
         yield Report(
             node=call,

@@ -33,8 +33,10 @@ err := g.Wait()
 ```
 
 ## Fix safety
-No suggestion. A `range` over a number of workers (`for range workers`, `runtime.NumCPU()`)
-is a pool, not a goroutine per item, and is not flagged.
+No suggestion. A `range` over an integer (`for range 8`, `for range workers`,
+`runtime.NumCPU()`) is a pool, not a goroutine per item, and is not flagged; nor is a
+`range` over a field of the receiver or a package variable (`s.listeners`): one long-lived
+goroutine per configured resource is bounded by the configuration, not by the input.
 """
 
 from __future__ import annotations
@@ -70,11 +72,34 @@ return g.Wait()"""
 
 
 def _per_item(file: GoFile, loop: Node) -> bool:
+    """A range over items (a slice, a map, a channel); a range over an integer counts, and
+    so does a range over something named like a count when the package cannot tell."""
     clause = next((c for c in loop.named_children if c.type == "range_clause"), None)
     if clause is None:
         return False
     ranged = clause.child_by_field_name("right")
-    return ranged is not None and not COUNTS.search(file.text(ranged).rsplit(".", 1)[-1].split("(")[0])
+    if ranged is None or _configured(file, ranged):
+        return False
+    ranged_type = package_of(file).type_of(file, ranged)
+    if ranged_type is not None:
+        return ranged_type.deref().kind in ("slice", "array", "map", "chan")
+    return not COUNTS.search(file.text(ranged).rsplit(".", 1)[-1].split("(")[0])
+
+
+def _configured(file: GoFile, ranged: Node) -> bool:
+    """A field of the receiver or a package variable (`s.listeners`, `backends`): the
+    program's configuration, not the request's input, sets how many there are."""
+    package = package_of(file)
+    root = ranged
+    while root.type == "selector_expression":
+        operand = root.child_by_field_name("operand")
+        if operand is None:
+            break
+        root = operand
+    binding = package.binding(file, root) if root.type == "identifier" else None
+    if binding is None:
+        return False
+    return (binding.kind == "receiver" and root is not ranged) or (binding.kind == "variable" and not binding.is_local)
 
 
 def _bounded(file: GoFile, function: Node, loop: Node, go: Node) -> bool:

@@ -1,0 +1,170 @@
+"""Values: what a variable or a field of the package's types is given, wherever in the package
+it is given it, and the buffer capacity of the channels made for it.
+
+`field_values("Server", "jobs")` lists every value stored in that field: keyed struct literals
+(`Server{jobs: make(chan Job, 8)}`, `&Server{...}`) and assignments to it through any value
+of type `Server` or `*Server` (`s.jobs = ...`), in any file of the package.
+`capacity(file, expr)` follows a channel expression (a local, a package variable, a field, a
+call of a package function that returns a new channel) to the `make` calls that create it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import unparen
+
+if TYPE_CHECKING:
+    from .package import Package
+
+# A channel made with a buffer whose size the code computes (`make(chan T, n)`).
+BUFFERED = -1
+
+
+@dataclass(frozen=True)
+class Stored:
+    file: GoFile
+    value: Node
+
+
+class Values:
+    def __init__(self, package: Package):
+        self.package = package
+        self._by_field: dict[str, list[tuple[GoFile, Node, Node]]] | None = None
+
+    def _index(self) -> dict[str, list[tuple[GoFile, Node, Node]]]:
+        """Field name -> (file, holder, value): a holder is the composite literal of a keyed
+        element, or the operand of an assignment `x.f = v`."""
+        if self._by_field is None:
+            index: dict[str, list[tuple[GoFile, Node, Node]]] = {}
+            for file in self.package.files:
+                for keyed in file.nodes("keyed_element"):
+                    key, value = keyed.child_by_field_name("key"), keyed.child_by_field_name("value")
+                    literal = keyed.parent.parent if keyed.parent is not None else None
+                    if key is None or value is None or literal is None or literal.type != "composite_literal":
+                        continue
+                    index.setdefault(file.text(key), []).append((file, literal, _element(value)))
+                for statement in file.nodes("assignment_statement"):
+                    left, right = statement.child_by_field_name("left"), statement.child_by_field_name("right")
+                    targets = left.named_children if left is not None else []
+                    values = right.named_children if right is not None else []
+                    if len(targets) != len(values):
+                        continue
+                    for target, value in zip(targets, values):
+                        field_node = (
+                            target.child_by_field_name("field") if target.type == "selector_expression" else None
+                        )
+                        operand = target.child_by_field_name("operand")
+                        if field_node is not None and operand is not None:
+                            index.setdefault(file.text(field_node), []).append((file, operand, value))
+            self._by_field = index
+        return self._by_field
+
+    def field_values(self, type_name: str, field: str) -> list[Stored]:
+        """Every value the package stores in field `field` of its type `type_name`."""
+        found = []
+        for file, holder, value in self._index().get(field, []):
+            holder_type = (
+                self.package.types_model.from_node(file, holder.child_by_field_name("type"))
+                if holder.type == "composite_literal"
+                else self.package.type_of(file, holder)
+            )
+            if (
+                holder_type is not None
+                and holder_type.deref().kind == "named"
+                and holder_type.deref().name == type_name
+            ):
+                found.append(Stored(file, value))
+        return found
+
+    def sources(self, file: GoFile, expression: Node) -> list[Stored] | None:
+        """The values a variable or field expression may hold, as far as the package shows
+        them; None when it cannot tell (a parameter, a field of another package's type)."""
+        expression = unparen(expression)
+        if expression.type == "identifier":
+            binding = self.package.binding(file, expression)
+            if binding is None or binding.kind in ("parameter", "receiver", "import", "function", "type"):
+                return None
+            assignments = self.package.assignments(binding) if binding.is_local else []
+            if not binding.is_local:
+                return [Stored(binding.file, binding.value)] if binding.value is not None else None
+            if any(a.value is None or a.spread for a in assignments):
+                return None
+            return [Stored(binding.file, a.value) for a in assignments if a.value is not None]
+        if expression.type == "selector_expression":
+            operand, field_node = expression.child_by_field_name("operand"), expression.child_by_field_name("field")
+            owner = self.package.type_of(file, operand) if operand is not None else None
+            if owner is None or field_node is None or owner.deref().kind != "named":
+                return None
+            if owner.deref().name not in self.package.types:
+                return None
+            return self.field_values(owner.deref().name, file.text(field_node)) or None
+        return None
+
+    def capacity(self, file: GoFile, expression: Node, depth: int = 0) -> int | None:
+        """The buffer of the channel an expression holds: 0 unbuffered, n > 0 a constant
+        size, `BUFFERED` a computed size; None when the package does not show every `make`
+        that could have made it, or they disagree."""
+        expression = unparen(expression)
+        made = self._made(file, expression, depth)
+        if made is not None or depth > 3:
+            return made
+        stored = self.sources(file, expression)
+        if not stored:
+            return None
+        capacities = {self._made(s.file, unparen(s.value), depth + 1) for s in stored}
+        if None in capacities or len(capacities) != 1:
+            if capacities and None not in capacities and all(c != 0 for c in capacities):
+                return BUFFERED  # buffered everywhere, with sizes that differ
+            return None
+        return capacities.pop()
+
+    def _made(self, file: GoFile, value: Node, depth: int) -> int | None:
+        """The capacity of the channel a `make` call, or a package function returning one,
+        creates; None for anything else."""
+        if value.type != "call_expression":
+            return None
+        function = value.child_by_field_name("function")
+        arguments = value.child_by_field_name("arguments")
+        items = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+        if function is not None and function.type == "identifier" and file.text(function) == "make":
+            if not items or items[0].type != "channel_type":
+                return None
+            if len(items) == 1:
+                return 0
+            size = file.text(items[1])
+            return int(size) if size.isdigit() else BUFFERED
+        callee = self.package.facts.callee(file, value)
+        if callee is None or depth > 3:
+            return None
+        returned = [
+            r
+            for r in callee.file.nodes("return_statement", within=callee.node)
+            if _function_of(r) is not None and _function_of(r) == callee.node
+        ]
+        capacities = set()
+        for statement in returned:
+            results = [c for c in statement.named_children if c.type != "comment"]
+            first = (
+                results[0].named_children[0]
+                if results and results[0].type == "expression_list"
+                else (results[0] if results else None)
+            )
+            capacities.add(self.capacity(callee.file, first, depth + 1) if first is not None else None)
+        return capacities.pop() if len(capacities) == 1 else None
+
+
+def _element(value: Node) -> Node:
+    """The expression of a literal element."""
+    return value.named_children[0] if value.type == "literal_element" and value.named_children else value
+
+
+def _function_of(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None and current.type not in ("function_declaration", "method_declaration", "func_literal"):
+        current = current.parent
+    return current
