@@ -530,3 +530,28 @@ def test_channel_capacity_follows_locals_fields_and_constructors_across_function
     model = package_of(second)
     sends = [s.child_by_field_name("channel") for s in captures("(send_statement) @s", second.root)["s"]]
     assert [model.values.capacity(second, c) for c in sends] == [BUFFERED, 8, 0, 0, 2]  # type: ignore[arg-type]
+
+
+def test_channel_capacity_of_a_parameter_comes_from_the_package_callers():
+    (file,) = package(
+        """
+        package p
+        func start() chan int {
+            ch := make(chan int, 1)
+            go feed(ch)
+            var late chan int
+            if late == nil {
+                late = make(chan int, 3)
+            }
+            late <- 1
+            return ch
+        }
+        func feed(out chan int) { out <- 1 }
+        func Feed(out chan int) { out <- 1 }
+        """
+    )
+    model = package_of(file)
+    sends = [s.child_by_field_name("channel") for s in captures("(send_statement) @s", file.root)["s"]]
+    # `late` is made buffered where it is given a value; `feed` is only ever given a buffered
+    # channel; `Feed` is exported: callers elsewhere may pass anything.
+    assert [model.values.capacity(file, c) for c in sends] == [3, 1, None]  # type: ignore[arg-type]

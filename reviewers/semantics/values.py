@@ -19,6 +19,7 @@ from ..gosource import GoFile
 from ..syntax import unparen
 
 if TYPE_CHECKING:
+    from .names import Binding
     from .package import Package
 
 # A channel made with a buffer whose size the code computes (`make(chan T, n)`).
@@ -87,14 +88,22 @@ class Values:
         expression = unparen(expression)
         if expression.type == "identifier":
             binding = self.package.binding(file, expression)
-            if binding is None or binding.kind in ("parameter", "receiver", "import", "function", "type"):
+            if binding is None or binding.kind in ("receiver", "import", "function", "type"):
                 return None
-            assignments = self.package.assignments(binding) if binding.is_local else []
+            if binding.kind == "parameter":
+                return self.arguments(binding)
             if not binding.is_local:
                 return [Stored(binding.file, binding.value)] if binding.value is not None else None
-            if any(a.value is None or a.spread for a in assignments):
+            assignments = self.package.assignments(binding)
+            # `var ch chan T` gives the zero value, which the code must replace before use.
+            given = [
+                a
+                for a in assignments
+                if not (a.value is None and a.statement is not None and a.statement.type == "var_spec")
+            ]
+            if not given or any(a.value is None or a.spread for a in given):
                 return None
-            return [Stored(binding.file, a.value) for a in assignments if a.value is not None]
+            return [Stored(binding.file, a.value) for a in given if a.value is not None]
         if expression.type == "selector_expression":
             operand, field_node = expression.child_by_field_name("operand"), expression.child_by_field_name("field")
             owner = self.package.type_of(file, operand) if operand is not None else None
@@ -104,6 +113,56 @@ class Values:
                 return None
             return self.field_values(owner.deref().name, file.text(field_node)) or None
         return None
+
+    def arguments(self, parameter: Binding) -> list[Stored] | None:
+        """What the package passes for a parameter: the argument of a function literal
+        called on the spot, or of every call of an unexported function or method (an
+        exported one may be called from other packages); None when it cannot tell."""
+        function = parameter.function
+        if function is None or parameter.identifier is None:
+            return None
+        position = self._position(function, parameter.identifier)
+        if position is None:
+            return None
+        if function.type == "func_literal":
+            call = function.parent
+            if call is None or call.type != "call_expression" or call.child_by_field_name("function") != function:
+                return None
+            items = _arguments(call)
+            return [Stored(parameter.file, items[position])] if position < len(items) else None
+        name_node = function.child_by_field_name("name")
+        name = parameter.file.text(name_node) if name_node is not None else ""
+        if not name or name[0].isupper() or name == "main":
+            return None
+        found = []
+        for file in self.package.files:
+            for call in file.nodes("call_expression"):
+                function_node = call.child_by_field_name("function")
+                called = (
+                    function_node.child_by_field_name("field")
+                    if function_node is not None and function_node.type == "selector_expression"
+                    else function_node
+                )
+                if called is None or file.text(called) != name:
+                    continue
+                callee = self.package.facts.callee(file, call)
+                if callee is None or callee.node.id != function.id:
+                    continue
+                items = _arguments(call)
+                if position >= len(items):
+                    return None
+                found.append(Stored(file, items[position]))
+        return found or None
+
+    @staticmethod
+    def _position(function: Node, identifier: Node) -> int | None:
+        parameter_list = function.child_by_field_name("parameters")
+        names = (
+            [n for d in parameter_list.named_children for n in d.children_by_field_name("name")]
+            if parameter_list
+            else []
+        )
+        return next((i for i, n in enumerate(names) if n.id == identifier.id), None)
 
     def capacity(self, file: GoFile, expression: Node, depth: int = 0) -> int | None:
         """The buffer of the channel an expression holds: 0 unbuffered, n > 0 a constant
@@ -116,7 +175,7 @@ class Values:
         stored = self.sources(file, expression)
         if not stored:
             return None
-        capacities = {self._made(s.file, unparen(s.value), depth + 1) for s in stored}
+        capacities = {self.capacity(s.file, s.value, depth + 1) for s in stored}
         if None in capacities or len(capacities) != 1:
             if capacities and None not in capacities and all(c != 0 for c in capacities):
                 return BUFFERED  # buffered everywhere, with sizes that differ
@@ -156,6 +215,11 @@ class Values:
             )
             capacities.add(self.capacity(callee.file, first, depth + 1) if first is not None else None)
         return capacities.pop() if len(capacities) == 1 else None
+
+
+def _arguments(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
 
 
 def _element(value: Node) -> Node:

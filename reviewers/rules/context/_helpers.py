@@ -175,10 +175,3 @@ def handler_goroutines(file: GoFile) -> Iterator[tuple[HandlerContexts, Node]]:
         if handler.id not in by_handler:
             by_handler[handler.id] = HandlerContexts(file, handler)
         yield by_handler[handler.id], go_statement
-
-
-def root_identifier(file: GoFile, node: Node) -> str | None:
-    """`f` for `f.signal`, `ch` for `ch`, `chans` for `chans[i]`."""
-    while node.type in ("selector_expression", "index_expression", "parenthesized_expression"):
-        node = node.named_children[0]
-    return file.text(node) if node.type == "identifier" else None

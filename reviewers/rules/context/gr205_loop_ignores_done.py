@@ -61,19 +61,18 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...semantics import package_of
+from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import (
     FUNCTION_TYPES,
     descendants,
-    enclosing_declaration,
     enclosing_loops,
     has_default,
     is_done_receive,
     qualified_name,
     select_cases,
 )
-from ._helpers import is_test_file, root_identifier
+from ._helpers import is_test_file
 
 REMEDIATION = """\
 for {
@@ -132,26 +131,69 @@ def _receive_statement(file: GoFile, node: Node) -> bool:
 
 def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     """A bare operation that waits on the function's own work, not on a stream from outside:
-    a send on a channel made with a buffer (a semaphore), a receive from a method's result
+    a send on a channel made with a buffer (a semaphore), a receive that gives back a slot
+    of such a channel that the loop took before it, a receive from a method's result
     (`<-q.Idle()`), or a receive from a channel a goroutine of the same function was given."""
+    package = package_of(file)
+    channel = node.child_by_field_name("channel" if kind == "send" else "operand")
+    if channel is None:
+        return False
+    capacity = package.values.capacity(file, channel)
+    buffered = capacity is not None and capacity != 0
     if kind == "send":
-        channel = node.child_by_field_name("channel")
-        capacity = package_of(file).values.capacity(file, channel) if channel is not None else None
-        return capacity is not None and capacity != 0
-    channel = node.child_by_field_name("operand")
+        return buffered
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
-    root = root_identifier(file, channel)
-    declaration = enclosing_declaration(node)
-    return (
-        root is not None
-        and declaration is not None
-        and any(
-            statement.type == "go_statement"
-            and any(n.type == "identifier" and file.text(n) == root for n in descendants(statement))
-            for statement in descendants(declaration)
+    if buffered and _released_slot(package, file, node, channel):
+        return True
+    root = _root(channel)
+    binding = package.binding(file, root) if root is not None else None
+    if binding is None or not binding.is_local:
+        return False
+    return any(_in_go_statement(reference) for reference in package.references(binding))
+
+
+def _released_slot(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """`sem <- token` earlier in the same loop body: this receive hands the slot back."""
+    loop = enclosing_loops(receive)[0]
+    for send in file.nodes("send_statement", within=loop):
+        if send.start_byte >= receive.start_byte:
+            break
+        sent_on = send.child_by_field_name("channel")
+        if sent_on is not None and _same_place(package, file, sent_on, channel):
+            return True
+    return False
+
+
+def _same_place(package: Package, file: GoFile, first: Node, second: Node) -> bool:
+    """The same variable, or the same field path from the same variable."""
+    if file.text(first) != file.text(second):
+        return False
+    roots = _root(first), _root(second)
+    if roots[0] is None or roots[1] is None:
+        return False
+    return package.binding(file, roots[0]) is package.binding(file, roots[1])
+
+
+def _root(expression: Node) -> Node | None:
+    """`s` for `s.sem`, `chans` for `chans[i]`."""
+    while expression.type in ("selector_expression", "index_expression", "parenthesized_expression"):
+        inner = expression.child_by_field_name("operand") or (
+            expression.named_children[0] if expression.named_children else None
         )
-    )
+        if inner is None:
+            return None
+        expression = inner
+    return expression if expression.type == "identifier" else None
+
+
+def _in_go_statement(node: Node) -> bool:
+    current = node.parent
+    while current is not None and current.type not in ("function_declaration", "method_declaration"):
+        if current.type == "go_statement":
+            return True
+        current = current.parent
+    return False
 
 
 def check(file: GoFile) -> Iterator[Report]:
