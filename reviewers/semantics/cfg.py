@@ -108,18 +108,22 @@ class CFG:
 
     def escapes(
         self,
-        start: Node,
+        start: Node | None,
         stops: Callable[[Node], bool],
         prune: Callable[[Edge], bool] | None = None,
     ) -> list[Escape]:
-        """The ways from just after `start`'s element to the function's exit on which no
-        element satisfies `stops`: a `return`, the end of the body, or the loop that brings
-        the path back to `start` (the value made there is then made again). `prune(edge)`
-        drops edges a question knows cannot be taken (the error branch of a check)."""
-        element = self.element_of(start)
-        if element is None:
-            return []
-        block, index = self._position[element.id]
+        """The ways from just after `start`'s element (from the function's entry when
+        `start` is None) to the function's exit on which no element satisfies `stops`: a
+        `return`, the end of the body, or the loop that brings the path back to `start`
+        (the value made there is then made again). `prune(edge)` drops edges a question
+        knows cannot be taken (the error branch of a check)."""
+        if start is None:
+            element, block, index = None, self.entry, -1
+        else:
+            element = self.element_of(start)
+            if element is None:
+                return []
+            block, index = self._position[element.id]
         found: list[Escape] = []
         seen: set[int] = set()
         # (block, first element to look at, the last `continue` on the way)
@@ -128,7 +132,7 @@ class CFG:
             current, position, jump = work.pop()
             stopped = False
             for candidate in current.elements[position:]:
-                if candidate.id == element.id:
+                if element is not None and candidate.id == element.id:
                     found.append(
                         Escape("continue", jump) if jump is not None else Escape("loop", self._loop_around(element))
                     )
@@ -149,7 +153,7 @@ class CFG:
                     found.append(self._exit_escape(current))
                     continue
                 if target.index in seen:
-                    if target is block:
+                    if target is block and element is not None:
                         work.append((target, 0, jump))  # reach `start` again: a loop
                     continue
                 seen.add(target.index)

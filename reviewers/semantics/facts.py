@@ -13,6 +13,7 @@ from ..gosource import GoFile
 from ..syntax import unparen
 from .names import FUNCTION, Binding
 from .package import Declared
+from .places import LOCAL, Operations, Place, operations, place_of
 
 if TYPE_CHECKING:
     from .ownership import Shape
@@ -25,6 +26,8 @@ class Facts:
         self.package = package
         self._never_returns: dict[int, bool] = {}
         self._keeps: dict[tuple[int, Shape], bool] = {}
+        self._operations: dict[int, Operations] = {}
+        self._performs: dict[tuple[int, str, Place], Node | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -110,3 +113,62 @@ class Facts:
             owned = Owned(self.package, parameter, callee.node, shape.methods, shape.through, shape.call_releases)
             self._keeps[key] = any(owned.use(r) in (RELEASE, MOVE) for r in self.package.references(parameter))
         return self._keeps[key]
+
+    # -- what a function does to channels, locks, WaitGroups... ---------------------------------
+    def operations(self, declared: Declared) -> Operations:
+        """What the function does itself (places.py)."""
+        key = declared.node.id
+        if key not in self._operations:
+            self._operations[key] = operations(self.package, declared.file, declared.node)
+        return self._operations[key]
+
+    def performs(self, declared: Declared, kind: str, place: Place, depth: int = 3) -> Node | None:
+        """Where the function does `kind` (`Done`, `close`, `Unlock`...) on `place` (named as
+        the function sees it), itself or through the package's functions it calls, closures
+        called on the spot and goroutines it starts included, `depth` calls deep: the
+        operation or the call that leads to it; None when it does not."""
+        key = (declared.node.id, kind, place)
+        if key in self._performs:
+            return self._performs[key]
+        self._performs[key] = None  # a recursive call meanwhile: not through this one
+        found = self._performs_now(declared, kind, place, depth)
+        self._performs[key] = found
+        return found
+
+    def _performs_now(self, declared: Declared, kind: str, place: Place, depth: int) -> Node | None:
+        found = self.performing(declared, kind, place, depth)
+        return found[0] if found else None
+
+    def performing(self, declared: Declared, kind: str, place: Place, depth: int = 3) -> list[Node]:
+        """Every node of the function itself that does `kind` on `place`: the operation, or
+        the call of a function (a closure called on the spot included) that does it."""
+        done = self.operations(declared)
+        found = [op.node for op in done.performed if op.kind == kind and op.place == place]
+        if depth > 0:
+            for call, callee, handed in done.calls:
+                inner = self.place_in(callee, place, handed)
+                if inner is not None and self.performs(callee, kind, inner, depth - 1) is not None:
+                    found.append(call)
+        return sorted(found, key=lambda n: n.start_byte)
+
+    def place_in(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
+        """How `callee` names `place`: the same place when it can see it (a field, a package
+        variable, a local its literal captures), its parameter when it is handed as an
+        argument; None when it cannot reach it."""
+        if place.kind != LOCAL or (callee.node.type == "func_literal" and _encloses_place(callee, place)):
+            return place
+        parameters = self.parameters(callee)
+        for position, argument in enumerate(handed):
+            if argument == place and position < len(parameters):
+                parameter = parameters[min(position, len(parameters) - 1)]
+                if parameter is not None and parameter.identifier is not None:
+                    return place_of(self.package, parameter.file, parameter.identifier)
+        return None
+
+
+def _encloses_place(literal: Declared, place: Place) -> bool:
+    """Whether a local place is declared outside the literal, in its file: the literal then
+    captures it rather than declaring its own."""
+    return place.key.startswith(f"{literal.file.path}:") and not (
+        literal.node.start_byte <= place.declared_at < literal.node.end_byte
+    )

@@ -31,7 +31,6 @@ from ...syntax import (
     descendants,
     enclosing_function,
     is_inside,
-    parameters,
     scope_nodes,
 )
 
@@ -405,21 +404,3 @@ def preceding_add(file: GoFile, statement: Node) -> Node | None:
             sibling = sibling.prev_named_sibling
         node = node.parent
     return None
-
-
-def is_local(file: GoFile, name: str, site: Node) -> bool:
-    """`name` is a parameter or a variable declared in a function around `site`."""
-    for function in (a for a in ancestors(site) if a.type in FUNCTION_TYPES):
-        if any(p.name == name for p in parameters(function, file)):
-            return True
-        body = function.child_by_field_name("body")
-        for node in descendants(body) if body is not None else ():
-            if node.start_byte >= site.start_byte:
-                break
-            if node.type == "var_spec" and any(file.text(n) == name for n in node.children_by_field_name("name")):
-                return True
-            if node.type == "short_var_declaration":
-                left = node.child_by_field_name("left")
-                if left is not None and any(file.text(n) == name for n in left.named_children):
-                    return True
-    return False

@@ -3,9 +3,11 @@
 ## What it does
 Flags a `go` statement that follows `wg.Add(n)` (in the same block, or before the loop that
 starts it) when the goroutine's body never calls `wg.Done()` on that WaitGroup. The body may
-be a literal, a closure started through a variable or a function of the same file handed the
-WaitGroup (`go worker(&wg)`). A warning when `Done` is called but not deferred and some path
-skips it: an early `return`, or a `Done` inside a branch.
+be a literal, a closure started through a variable, a function of the package handed the
+WaitGroup (`go worker(&wg)`) or a method of the package's type whose WaitGroup field it is
+(`go s.loop()` for `s.wg`). `Done` counts wherever the goroutine reaches it: directly, in a
+deferred closure, or in a function or method of the package it calls. A warning when `Done`
+is called on some paths only: an early `return`, or a `Done` inside a branch.
 
 ## Why is this bad?
 Each `Add` must be matched by a `Done`, or the counter never reaches zero: `wg.Wait()` blocks
@@ -38,23 +40,25 @@ wg.Wait()
 ```
 
 ## Fix safety
-No suggestion. When the goroutine hands the WaitGroup to a function the file does not show,
-or runs a function of another file, the rule stays silent: the `Done` may be there.
+No suggestion. When the goroutine hands the WaitGroup to a function outside the package,
+stores it, runs a function the package does not show, or is itself the one that waits on
+it, the rule stays silent: the `Done` may be there.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...goroutines import Goroutine, body_nodes, goroutines
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, enclosing_function
-from ._goroutines import call_receiver, is_local, method_calls, preceding_add
+from ...semantics import Package, package_of
+from ...semantics.cfg import Escape
+from ...semantics.package import Declared
+from ...semantics.places import LOCAL, Place, place_of
+from ._goroutines import preceding_add
 
 REMEDIATION = """\
 wg.Add(1)
@@ -65,102 +69,96 @@ go func() {
 wg.Wait()"""
 
 
-def _handed_on(file: GoFile, nodes: list[Node], inner: str) -> bool:
-    """The body uses the WaitGroup other than by `Add`/`Done`/`Wait` on it: passed on, stored."""
-    for node in nodes:
-        if node.type not in ("identifier", "selector_expression") or file.text(node) != inner:
+def _receiver(call: Node) -> Node | None:
+    function = call.child_by_field_name("function")
+    return (
+        function.child_by_field_name("operand")
+        if function is not None and function.type == "selector_expression"
+        else None
+    )
+
+
+def _is_waitgroup(package: Package, file: GoFile, expression: Node) -> bool:
+    declared = package.type_of(file, expression)
+    return declared is not None and declared.is_named("sync.WaitGroup")
+
+
+def _handed_on(package: Package, body: Declared, place: Place) -> bool:
+    """The body gives the WaitGroup to code the package does not show, or stores it: the
+    `Done` may be there."""
+    binding = place.binding
+    if place.kind != LOCAL or binding is None:
+        return False
+    node = body.node
+    for reference in package.references(binding):
+        if not (node.start_byte <= reference.start_byte < node.end_byte):
             continue
-        parent = node.parent
-        if (
-            parent is not None
-            and parent.type == "selector_expression"
-            and file.text(parent.child_by_field_name("field")) in ("Add", "Done", "Wait")
-        ):
-            continue
-        if (
-            parent is not None
-            and parent.type == "selector_expression"
-            and parent.child_by_field_name("operand") == node
-        ):
-            continue  # s.wg seen through s: another field
+        parent = reference.parent
+        while parent is not None and parent.type in ("unary_expression", "parenthesized_expression"):
+            parent = parent.parent
+        if parent is None or parent.type == "selector_expression":
+            continue  # `wg.Done()`, `wg.Add(1)`
+        call = parent.parent if parent.type == "argument_list" else None
+        if call is not None and package.facts.callee(body.file, call) is not None:
+            continue  # a function of the package: its facts are followed
         return True
     return False
 
 
-def _statement_of(call: Node) -> Node | None:
-    parent = call.parent
-    return parent if parent is not None and parent.type == "expression_statement" else None
+def _holding(nodes: list[Node]) -> Callable[[Node], bool]:
+    """Whether an element of the graph holds one of `nodes`."""
+    return lambda element: any(element.start_byte <= n.start_byte and n.end_byte <= element.end_byte for n in nodes)
 
 
-def _covered(done_statements: list[Node], point: Node, body: Node) -> bool:
-    """A `Done` statement runs before `point` on its path: an earlier sibling of `point` or of
-    a statement around it, within the body."""
-    for ancestor in [point, *ancestors(point)]:
-        if ancestor == body:
-            return False
-        if any(s.parent == ancestor.parent and s.start_byte < ancestor.start_byte for s in done_statements):
-            return True
-    return False
-
-
-def _skipping_path(file: GoFile, goroutine: Goroutine, nodes: list[Node], dones: list[Node]) -> str | None:
-    """A path of the body that does not call Done, or None when every path does."""
-    if any(a.type == "defer_statement" for d in dones for a in ancestors(d)):
-        return None
-    body = goroutine.body.child_by_field_name("body")
-    statements = [s for s in map(_statement_of, dones) if s is not None]
-    for node in nodes:
-        if (
-            node.type == "return_statement"
-            and enclosing_function(node) == goroutine.body
-            and not _covered(statements, node, body)
-        ):
-            return f"the `return` at line {file.line(node)}"
-    top = next((c for c in body.named_children if c.type == "statement_list"), None)
-    if not any(s.parent == top for s in statements):
-        branch = next((a for a in ancestors(dones[0]) if a.parent == top), dones[0])
-        return f"the path around the `{branch.type.split('_')[0]}` at line {file.line(branch)}"
-    return None
-
-
-def _is_waitgroup(file: GoFile, name: str) -> bool:
-    last = re.escape(name.rsplit(".", 1)[-1])
-    return re.search(rf"\b{last}\.Wait\(\)".encode(), file.source) is not None
+def _skipping(file: GoFile, escape: Escape) -> str:
+    if escape.kind == "return":
+        return f"the `return` at line {file.line(escape.node)}"
+    return f"the path that reaches the end of the function at line {file.end_line(escape.node)}"
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for goroutine in goroutines(file):
-        add = preceding_add(file, goroutine.statement) if goroutine.body is not None else None
-        outer = call_receiver(file, add) if add is not None else None
-        if outer is None or not _is_waitgroup(file, outer):
+    package = package_of(file)
+    for statement in file.nodes("go_statement"):
+        call = statement.named_children[0] if statement.named_children else None
+        add = preceding_add(file, statement)
+        counted = _receiver(add) if add is not None else None
+        if call is None or call.type != "call_expression" or add is None or counted is None:
             continue
-        inner = goroutine.inner(outer)
-        nodes = list(body_nodes(goroutine))
-        if inner is None:
-            if goroutine.is_closure or "." in outer or not is_local(file, outer, goroutine.statement):
-                continue  # shadowed, or reachable another way
-            dones = []
-        elif _handed_on(file, nodes, inner):
+        place = place_of(package, file, counted)
+        body = package.facts.callee(file, call)
+        if place is None or body is None or not _is_waitgroup(package, file, counted):
             continue
+        arguments = call.child_by_field_name("arguments")
+        handed = [place_of(package, file, a) for a in (arguments.named_children if arguments is not None else [])]
+        inner = package.facts.place_in(body, place, handed)
+        shown = file.text(counted).lstrip("&")
+        if inner is not None:
+            if _handed_on(package, body, inner) or package.facts.performs(body, "Wait", inner) is not None:
+                continue  # handed to unseen code, or the goroutine is the one that waits
+            dones = package.facts.performing(body, "Done", inner)
+        elif body.node.type == "func_literal" or place.kind != LOCAL:
+            continue  # shadowed by the literal's own names, or reachable another way
         else:
-            dones = method_calls(file, nodes, inner, "Done")
+            dones = []
         if not dones:
             yield Report(
-                node=goroutine.statement,
+                node=statement,
                 message=(
                     f"This goroutine is counted by `{file.text(add)}` (line {file.line(add)}) but never calls "
-                    f"`{outer}.Done()`: `{outer}.Wait()` blocks forever. Start it with `defer {inner or outer}.Done()`."
+                    f"`{shown}.Done()`: `{shown}.Wait()` blocks forever. Start it with `defer {inner.label if inner else shown}.Done()`."
                 ),
                 remediation=REMEDIATION,
             )
             continue
-        skipping = _skipping_path(file, goroutine, nodes, dones)
-        if skipping is not None:
+        assert inner is not None
+        cfg = package.cfg(body.file, body.node)
+        escapes = cfg.escapes(None, _holding(dones))
+        if escapes:
             yield Report(
-                node=goroutine.statement,
+                node=statement,
                 message=(
-                    f"This goroutine calls `{inner}.Done()` (line {file.line(dones[0])}) on some paths only: "
-                    f"{skipping} skips it and `{outer}.Wait()` blocks forever. Use `defer {inner}.Done()` first."
+                    f"This goroutine calls `{inner.label}.Done()` (line {body.file.line(dones[0])}) on some paths only: "
+                    f"{_skipping(body.file, escapes[0])} skips it and `{shown}.Wait()` blocks forever. Use `defer {inner.label}.Done()` first."
                 ),
                 remediation=REMEDIATION,
                 severity=Severity.WARNING,

@@ -1,0 +1,142 @@
+"""Places and the operations functions perform on them.
+
+A *place* is where a channel, a mutex, a WaitGroup, a timer or a context lives, named the
+same way in every function that can reach it: a local variable (its binding: a closure and
+its starter share it), a package variable, or a field of one of the package's types
+(`Server.wg`, whatever receiver or variable it is reached through, `s.wg` or `&s.wg`).
+
+`operations(file, function)` lists what a function or literal does itself (not its
+closures, which are functions of their own): method calls on places (`s.mu.Lock()`,
+`wg.Done()`), channel sends, receives, ranges and closes, and its calls to functions of the
+package with the places it hands them. `Facts.performs` (facts.py) follows those calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from ..gosource import GoFile
+from ..syntax import FUNCTION_TYPES, own_nodes, unparen
+
+if TYPE_CHECKING:
+    from .names import Binding
+    from .package import Declared, Package
+
+LOCAL, GLOBAL, FIELD = "local", "global", "field"
+
+
+@dataclass(frozen=True)
+class Place:
+    kind: str  # LOCAL, GLOBAL or FIELD
+    key: str  # LOCAL: the file and offset of the binding's declaration; GLOBAL: the name; FIELD: `Type.field`
+    label: str = field(compare=False)  # how a message names it here: `wg`, `s.wg`
+    declared_at: int = field(default=-1, compare=False)  # LOCAL: the declaring identifier's offset
+    binding: Binding | None = field(default=None, compare=False)  # LOCAL and GLOBAL
+
+
+@dataclass(frozen=True)
+class Operation:
+    """`kind` is a method name called on the place (`Lock`, `Done`, `Wait`, `Stop`...) or one
+    of send, receive, range, close."""
+
+    kind: str
+    place: Place
+    node: Node  # the call, send statement, receive expression or range clause
+
+
+@dataclass
+class Operations:
+    function: Node
+    performed: list[Operation] = field(default_factory=list)
+    # Calls of the package's functions: (the call, the callee, the place handed as each argument)
+    calls: list[tuple[Node, Declared, list[Place | None]]] = field(default_factory=list)
+    # Method calls on a value of one of the package's types: (the call, the method)
+    methods: list[tuple[Node, Declared]] = field(default_factory=list)
+
+    def of(self, *kinds: str) -> list[Operation]:
+        return [op for op in self.performed if op.kind in kinds]
+
+
+CHANNEL_OPERATIONS = ("send", "receive", "range", "close")
+_NODE_TYPES = ("call_expression", "send_statement", "unary_expression", "range_clause")
+
+
+def place_of(package: Package, file: GoFile, expression: Node | None) -> Place | None:
+    """The place an expression names: `wg`, `&wg`, `s.wg`, `(*s).wg`; None for anything
+    else (an index, a call's result, a field of another package's type)."""
+    if expression is None:
+        return None
+    expression = unparen(expression)
+    if expression.type == "unary_expression" and file.text(expression)[:1] in "&*":
+        return place_of(package, file, expression.child_by_field_name("operand"))
+    if expression.type == "identifier":
+        binding = package.binding(file, expression)
+        if binding is None or binding.kind in ("import", "function", "type", "constant"):
+            return None
+        name = binding.name
+        if not binding.is_local:
+            return Place(GLOBAL, name, name, binding=binding)
+        offset = binding.identifier.start_byte if binding.identifier is not None else 0
+        return Place(LOCAL, f"{binding.file.path}:{offset}", name, offset, binding)
+    if expression.type == "selector_expression":
+        operand, field_node = expression.child_by_field_name("operand"), expression.child_by_field_name("field")
+        owner = package.type_of(file, operand) if operand is not None else None
+        if owner is None or field_node is None:
+            return None
+        target = owner.deref()
+        if target.kind != "named" or target.name not in package.types:
+            return None
+        return Place(FIELD, f"{target.name}.{file.text(field_node)}", file.text(expression))
+    return None
+
+
+def operations(package: Package, file: GoFile, function: Node) -> Operations:
+    """What `function` does itself (see the module docstring)."""
+    assert function.type in FUNCTION_TYPES
+    found = Operations(function)
+    for node in own_nodes(file, function, _NODE_TYPES):
+        if node.type == "send_statement":
+            _add(found, "send", place_of(package, file, node.child_by_field_name("channel")), node)
+        elif node.type == "unary_expression":
+            operator = node.child_by_field_name("operator")
+            if operator is not None and file.text(operator) == "<-":
+                _add(found, "receive", place_of(package, file, node.child_by_field_name("operand")), node)
+        elif node.type == "range_clause":
+            ranged = node.child_by_field_name("right")
+            ranged_type = package.type_of(file, ranged) if ranged is not None else None
+            if ranged_type is not None and ranged_type.kind == "chan":
+                _add(found, "range", place_of(package, file, ranged), node)
+        else:
+            _call(package, file, node, found)
+    return found
+
+
+def _add(found: Operations, kind: str, place: Place | None, node: Node) -> None:
+    if place is not None:
+        found.performed.append(Operation(kind, place, node))
+
+
+def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None:
+    function = call.child_by_field_name("function")
+    if function is None:
+        return
+    function = unparen(function)
+    arguments = call.child_by_field_name("arguments")
+    items = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    if function.type == "identifier" and file.text(function) == "close" and package.binding(file, function) is None:
+        _add(found, "close", place_of(package, file, items[0]) if items else None, call)
+        return
+    if function.type == "selector_expression":
+        operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
+        place = place_of(package, file, operand)
+        if place is not None and field_node is not None:
+            found.performed.append(Operation(file.text(field_node), place, call))
+    callee = package.facts.callee(file, call)
+    if callee is None:
+        return
+    if function.type == "selector_expression" and callee.node.type == "method_declaration":
+        found.methods.append((call, callee))
+    found.calls.append((call, callee, [place_of(package, file, item) for item in items]))
