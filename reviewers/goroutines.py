@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from .gosource import GoFile
+from .semantics import package_of
 from .syntax import (
     FUNCTION_TYPES,
     ancestors,
-    descendants,
     is_goroutine_body,
     is_inside,
     parameters,
-    qualified_name,
-    receiver_type,
     scope_nodes,
+    unparen,
 )
 
 
@@ -66,19 +65,21 @@ def node_key(node: Node) -> tuple[int, int, str]:
     return (node.start_byte, node.end_byte, node.type)
 
 
-def _declarations(file: GoFile) -> tuple[dict[str, Node], dict[str, list[Node]]]:
-    def build():
-        functions: dict[str, Node] = {}
-        methods: dict[str, list[Node]] = {}
-        for node in file.root.named_children:
-            name = node.child_by_field_name("name")
-            if node.type == "function_declaration" and name is not None:
-                functions[file.text(name)] = node
-            elif node.type == "method_declaration" and name is not None:
-                methods.setdefault(file.text(name), []).append(node)
-        return functions, methods
-
-    return file.cached("goroutines.declarations", build)
+def _target(file: GoFile, call: Node) -> tuple[Node | None, str | None]:
+    """The function of this file a `go` call runs, as the semantic model resolves the
+    callee (a literal, a function, a method of the package's types, a local holding one of
+    those), and the receiver expression of a method."""
+    callee = package_of(file).facts.callee(file, call)
+    if callee is None or callee.file is not file:
+        return None, None
+    if callee.node.type != "method_declaration":
+        return callee.node, None
+    function = unparen(call.child_by_field_name("function"))  # type: ignore[arg-type]
+    if function.type == "identifier":
+        binding = package_of(file).binding(file, function)
+        function = unparen(binding.value) if binding is not None and binding.value is not None else function
+    operand = function.child_by_field_name("operand") if function.type == "selector_expression" else None
+    return callee.node, file.text(operand) if operand is not None else None
 
 
 def _receiver_name(file: GoFile, method: Node) -> str | None:
@@ -87,63 +88,6 @@ def _receiver_name(file: GoFile, method: Node) -> str | None:
         file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")
     ]
     return names[0] if names and names[0] != "_" else None
-
-
-def _method(file: GoFile, selector: Node, site: Node) -> Node | None:
-    """The method of this file a selector `x.m` names: of the enclosing method's receiver type
-    when `x` is that receiver, else the only method of that name."""
-    candidates = _declarations(file)[1].get(file.text(selector.child_by_field_name("field")), [])
-    operand = selector.child_by_field_name("operand")
-    if operand is None or qualified_name(file, selector) is not None:
-        return None
-    around = next((a for a in ancestors(site) if a.type == "method_declaration"), None)
-    if around is not None and operand.type == "identifier" and _receiver_name(file, around) == file.text(operand):
-        own = receiver_type(file, around)
-        candidates = [m for m in candidates if receiver_type(file, m) == own]
-    return candidates[0] if len(candidates) == 1 else None
-
-
-def _assigned_value(file: GoFile, name: str, site: Node) -> Node | None:
-    """The last value assigned to the local variable `name` before `site`, in the functions
-    around it (`f := func() {...}`, `f := s.loop`)."""
-    for function in (a for a in ancestors(site) if a.type in FUNCTION_TYPES):
-        body = function.child_by_field_name("body")
-        found = None
-        for node in descendants(body) if body is not None else ():
-            if node.start_byte >= site.start_byte:
-                break
-            if node.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
-                continue
-            left = node.child_by_field_name("left") or node.child_by_field_name("name")
-            right = node.child_by_field_name("right") or node.child_by_field_name("value")
-            if left is None or right is None:
-                continue
-            lefts = left.named_children if left.type == "expression_list" else [left]
-            rights = right.named_children if right.type == "expression_list" else [right]
-            if len(lefts) == len(rights) == 1 and file.text(lefts[0]) == name:
-                found = rights[0]
-        if found is not None:
-            return found
-        if any(p.name == name for p in parameters(function, file)):
-            return None
-    return None
-
-
-def _target(file: GoFile, function: Node, site: Node) -> tuple[Node | None, str | None]:
-    """The function a `go` call runs and the receiver expression of a method value."""
-    if function.type == "parenthesized_expression" and function.named_children:
-        function = function.named_children[0]
-    if function.type == "func_literal":
-        return function, None
-    if function.type == "identifier":
-        value = _assigned_value(file, file.text(function), site)
-        if value is not None:
-            return _target(file, value, site) if value.type in ("func_literal", "selector_expression") else (None, None)
-        return _declarations(file)[0].get(file.text(function)), None
-    if function.type == "selector_expression":
-        method = _method(file, function, site)
-        return method, file.text(function.child_by_field_name("operand")) if method is not None else None
-    return None, None
 
 
 def _argument_text(file: GoFile, argument: Node) -> str:
@@ -155,7 +99,7 @@ def _goroutine(file: GoFile, statement: Node) -> Goroutine:
     call = statement.named_children[0] if statement.named_children else None
     if call is None or call.type != "call_expression":
         return Goroutine(statement, None)
-    body, receiver = _target(file, call.child_by_field_name("function"), statement)
+    body, receiver = _target(file, call)
     if body is None:
         return Goroutine(statement, None)
     arguments = call.child_by_field_name("arguments")

@@ -54,18 +54,29 @@ class Facts:
                 return None
             if binding.kind == FUNCTION and binding.declaration is not None:
                 return Declared(binding.file, binding.declaration)
-            value = unparen(binding.value) if binding.value is not None and not binding.spread else None
-            if binding.is_local and value is not None and value.type == "func_literal":
-                return Declared(binding.file, value)
-            return None
-        if function.type == "selector_expression":
-            operand, field = function.child_by_field_name("operand"), function.child_by_field_name("field")
-            owner = self.package.type_of(file, operand) if operand is not None else None
-            if owner is None or field is None:
+            if not binding.is_local:
                 return None
-            target = owner.deref()
-            return self.package.method(target.name, file.text(field)) if target.kind == "named" else None
+            # `f := func() {...}`, `f := s.loop`: a local given one function value only.
+            assignments = self.package.assignments(binding)
+            values = {a.value.id: a.value for a in assignments if a.value is not None and not a.spread}
+            if len(assignments) != 1 or len(values) != 1:
+                return None
+            value = unparen(next(iter(values.values())))
+            if value.type == "func_literal":
+                return Declared(binding.file, value)
+            return self._method_value(binding.file, value) if value.type == "selector_expression" else None
+        if function.type == "selector_expression":
+            return self._method_value(file, function)
         return None
+
+    def _method_value(self, file: GoFile, selector: Node) -> Declared | None:
+        """The method `x.m` names, when `x` is a value of one of the package's types."""
+        operand, field = selector.child_by_field_name("operand"), selector.child_by_field_name("field")
+        owner = self.package.type_of(file, operand) if operand is not None else None
+        if owner is None or field is None:
+            return None
+        target = owner.deref()
+        return self.package.method(target.name, file.text(field)) if target.kind == "named" else None
 
     def parameters(self, declared: Declared) -> list[Binding | None]:
         """The bindings of a function's parameters in order (None for `_` or unnamed ones)."""
