@@ -12,12 +12,15 @@ started in a handler runs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
 from .gosource import GoFile
-from .semantics import package_of
+from .semantics import Binding, Package, package_of
+from .semantics.ownership import bound_results
+from .semantics.package import Declared
+from .semantics.places import Place, place_of
 from .syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -173,3 +176,152 @@ def running_goroutine(file: GoFile, node: Node) -> Goroutine | None:
 def body_nodes(goroutine: Goroutine) -> Iterator[Node]:
     """The body's own scope: not the goroutines it starts in turn."""
     return scope_nodes(goroutine.body) if goroutine.body is not None else iter(())
+
+
+# -- channels made in a function, and what every goroutine does with them ----------------------
+@dataclass(frozen=True)
+class ChannelOperation:
+    kind: str  # "send", "receive", "range" or "close"
+    node: Node  # send_statement, unary_expression, for_statement or close call
+    goroutine: Goroutine | None  # the goroutine it runs in; None: the channel's own scope
+
+
+@dataclass
+class Channel:
+    """A channel made in a function (`ch := make(chan T)`, buffered or not) with every send,
+    receive, `range` and `close` of it — in the function, its closures and the goroutines it
+    starts (through their parameters: `go worker(ch)`) — each tagged with the goroutine it runs
+    in, and whether it escapes: stored, returned or handed to code the package does not show,
+    where another receiver or a `close` may hide."""
+
+    name: str
+    make: Node
+    buffered: bool
+    scope: Node  # the function it is made in
+    element: str  # `int` for `make(chan int)`
+    operations: list[ChannelOperation] = field(default_factory=list)
+    escapes: bool = False
+
+    def of(self, *kinds: str) -> list[ChannelOperation]:
+        return [o for o in self.operations if o.kind in kinds]
+
+
+def channels(file: GoFile) -> list[Channel]:
+    """Every channel made by `:=`, `=` or `var` from a `make` in a function of the file."""
+
+    def build() -> list[Channel]:
+        if b"chan" not in file.source:
+            return []  # `make(chan T)` spells it
+        package = package_of(file)
+        found = []
+        for call in file.nodes("call_expression"):
+            channel = _made_channel(package, file, call)
+            if channel is not None:
+                found.append(channel)
+        return found
+
+    return file.cached("goroutines.channels", build)
+
+
+_FOLLOWED = {"send": "send", "receive": "receive", "range": "range", "close": "close"}
+
+
+def _made_channel(package: Package, file: GoFile, call: Node) -> Channel | None:
+    if not file.source.startswith(b"make", call.start_byte):
+        return None
+    arguments = call.child_by_field_name("arguments")
+    values = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    if (
+        not values
+        or values[0].type != "channel_type"
+        or package.binding(file, call.child_by_field_name("function")) is not None
+    ):  # type: ignore[arg-type]
+        return None
+    bound = bound_results(package, file, call)
+    result = bound.results[0] if bound is not None and len(bound.results) == 1 else None
+    binding = result.binding if result is not None else None
+    scope = binding.function if binding is not None else None
+    if binding is None or scope is None or binding.identifier is None:
+        return None
+    if len(package.assignments(binding)) != 1:
+        return None  # made more than once: which make an operation sees is not syntax's business
+    place = place_of(package, file, binding.identifier)
+    element = values[0].child_by_field_name("value")
+    capacity = package.values.capacity(file, call)
+    channel = Channel(binding.name, call, capacity != 0, scope, file.text(element) if element is not None else "T")
+    if place is None:
+        return None
+    _collect(package, file, channel, Declared(file, scope), place, None, 0)
+    # The scope's own operations first, then those of the goroutines it starts, in source order.
+    channel.operations.sort(key=lambda op: (not is_inside(op.node, scope), op.node.start_byte))
+    channel.escapes = channel.escapes or _escapes(package, file, channel, binding)
+    return channel
+
+
+def _collect(
+    package: Package,
+    file: GoFile,
+    channel: Channel,
+    function: Declared,
+    place: Place,
+    goroutine: Goroutine | None,
+    depth: int,
+) -> None:
+    """Add the operations `function` and the literals in it perform on `place`, and follow it
+    into the functions of this file that goroutines run with it (`go worker(ch)`)."""
+    literals = [function.node] + [
+        n for n in file.nodes("func_literal", within=function.node) if n.id != function.node.id
+    ]
+    bodies = goroutine_of_body(file)
+    for node in literals:
+        runner = None
+        if node.type == "func_literal":
+            runner = bodies.get(node_key(node)) or running_goroutine(file, node)
+        if runner is None or not is_inside(runner.statement, function.node):
+            runner = goroutine
+        done = package.facts.operations(Declared(file, node))
+        for operation in done.performed:
+            if operation.kind in _FOLLOWED and operation.place == place:
+                # A range is known by its loop.
+                node_of = operation.node.parent if operation.kind == "range" else operation.node
+                if node_of is not None:
+                    channel.operations.append(ChannelOperation(operation.kind, node_of, runner))
+        for call, callee, handed in done.calls:
+            if place not in handed or callee.node.type == "func_literal":
+                continue
+            statement = call.parent
+            started = statement is not None and statement.type == "go_statement"
+            inner = package.facts.place_in(callee, place, handed)
+            if callee.file is not file or inner is None or depth >= 2 or not started:
+                if not started:
+                    continue  # a plain call of a package function: its facts speak for it below
+                channel.escapes = True
+                continue
+            _collect(package, file, channel, callee, inner, goroutine_at(file, statement), depth + 1)
+
+
+def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding) -> bool:
+    """Whether the channel is stored, returned, assigned to another variable or handed to a
+    call that is not a goroutine this file shows (its code may receive or close)."""
+    for reference in package.references(binding):
+        parent = reference.parent
+        if parent is None:
+            continue
+        if parent.type == "send_statement" and parent.child_by_field_name("channel") == reference:
+            continue
+        if parent.type == "unary_expression" and file.text(parent).startswith("<-"):
+            continue
+        if parent.type == "range_clause" and parent.child_by_field_name("right") == reference:
+            continue
+        if parent.type == "argument_list" and parent.parent is not None:
+            call = parent.parent
+            function = call.child_by_field_name("function")
+            name = file.text(function) if function is not None and function.type == "identifier" else ""
+            if name in ("close", "len", "cap") and package.binding(file, function) is None:  # type: ignore[arg-type]
+                continue
+            statement = call.parent
+            callee = package.facts.callee(file, call)
+            if statement is not None and statement.type == "go_statement" and callee is not None:
+                continue  # followed into the goroutine by `_collect`, which marks what it cannot follow
+        return True
+    return False

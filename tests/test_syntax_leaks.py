@@ -1,9 +1,9 @@
-"""The goroutine helpers (`reviewers/goroutines.py`) and the channel helpers of the GR1xx rules
-(`reviewers/rules/leaks/_goroutines.py`)."""
+"""The goroutines and channels of a file (`reviewers/goroutines.py`) and the loop helpers of
+the GR1xx rules (`reviewers/rules/leaks/_goroutines.py`)."""
 
 from __future__ import annotations
 
-from reviewers.goroutines import goroutines
+from reviewers.goroutines import channels, goroutines
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.leaks import _goroutines as g
 from reviewers.rules.leaks import gr108_loop_variable_capture, gr109_unstopped_ticker, gr110_time_after_in_loop
@@ -60,7 +60,7 @@ def test_inner_and_outer_names():
 
 def test_channels_buffering_and_operations():
     f = file()
-    made = {c.name: c for c in g.channels(f)}
+    made = {c.name: c for c in channels(f)}
     assert (made["a"].buffered, made["b"].buffered, made["c"].buffered) == (False, True, False)
     assert [(o.kind, f.line(o.node)) for o in made["a"].operations] == [("send", 13), ("range", 5)]
     assert made["c"].escapes  # handed to a function the file does not show

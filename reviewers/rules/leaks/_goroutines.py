@@ -1,12 +1,7 @@
-"""Channels of a file and the ways out of loops, for the GR1xx rules.
+"""Select cases and the ways out of loops, for the GR1xx rules.
 
-Goroutines themselves (`Goroutine`, with the function each `go` statement runs) are
+Goroutines and the channels made in a function (`Goroutine`, `Channel`) are
 `reviewers.goroutines`, shared with the other rule classes.
-
-A `Channel` is a channel made in scope (`ch := make(chan T)`, buffered or not) with every
-send, receive, `range` and `close` of it, each tagged with the goroutine it runs in, and
-whether it escapes: handed to code we cannot see (another call, a field, a return), where a
-receiver or a `close` may hide.
 
 `has_way_out(file, loop)` tells whether a `for` loop can end: a `return`, a `break` of that
 loop, a `goto`, a `panic`/`os.Exit`/`log.Fatal`, a `.Done()` or done-channel receive, or a
@@ -18,12 +13,10 @@ Everything is built once per file (`GoFile.cached`) and shared by the rules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from ...goroutines import Goroutine, goroutines, node_key, running_goroutine
-from ...gosource import GoFile, captures
+from ...gosource import GoFile
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -57,28 +50,6 @@ ENDING_CALLS = frozenset(
 BREAKABLE = ("for_statement", "expression_switch_statement", "type_switch_statement", "select_statement")
 
 
-# -- channels ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Operation:
-    kind: str  # "send", "receive", "range" or "close"
-    node: Node  # send_statement, unary_expression, for_statement or close call
-    goroutine: Goroutine | None  # the goroutine it runs in; None: the channel's own scope
-
-
-@dataclass
-class Channel:
-    name: str
-    make: Node  # the make call
-    buffered: bool
-    scope: Node  # the function it is made in
-    element: str  # `int` for `make(chan int)`
-    operations: list[Operation] = field(default_factory=list)
-    escapes: bool = False  # handed to code we cannot see
-
-    def of(self, *kinds: str) -> list[Operation]:
-        return [o for o in self.operations if o.kind in kinds]
-
-
 def channel_expression(op: Node) -> Node | None:
     """The channel an operation node works on: `ch` in `ch <- v`, `<-ch`, `range ch`, `close(ch)`."""
     if op.type == "send_statement":
@@ -90,170 +61,6 @@ def channel_expression(op: Node) -> Node | None:
         return clause.child_by_field_name("right") if clause is not None else None
     arguments = op.child_by_field_name("arguments")
     return arguments.named_children[0] if arguments is not None and arguments.named_children else None
-
-
-# The operator of a unary expression and the callee of a call come first: a test of the
-# node's first bytes spares reading the children of most nodes.
-def _is_receive(file: GoFile, node: Node) -> bool:
-    if not file.source.startswith(b"<-", node.start_byte):
-        return False
-    operator = node.child_by_field_name("operator")
-    return operator is not None and file.text(operator) == "<-"
-
-
-def _is_close(file: GoFile, call: Node) -> bool:
-    if not file.source.startswith(b"close", call.start_byte):
-        return False
-    function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-    return (
-        function is not None
-        and function.type == "identifier"
-        and file.text(function) == "close"
-        and arguments is not None
-        and len(arguments.named_children) == 1
-    )
-
-
-def _operation_index(file: GoFile) -> dict[str, list[tuple[str, Node]]]:
-    """Channel expression text -> (kind, operation node) over the file, from the node index."""
-
-    def build():
-        operations = (
-            ("send", file.nodes("send_statement")),
-            ("receive", [n for n in file.nodes("unary_expression") if _is_receive(file, n)]),
-            ("range", file.nodes("for_statement")),
-            ("close", [n for n in file.nodes("call_expression") if _is_close(file, n)]),
-        )
-        index: dict[str, list[tuple[str, Node]]] = {}
-        for kind, nodes in operations:
-            for op in nodes:
-                channel = channel_expression(op)
-                if channel is not None:
-                    index.setdefault(file.text(channel), []).append((kind, op))
-        return index
-
-    return file.cached("goroutines.operations", build)
-
-
-def operations_on(file: GoFile, name: str, within: Node) -> list[tuple[str, Node]]:
-    """Sends, receives, ranges and closes of the channel expression `name` under `within`."""
-    return [(kind, op) for kind, op in _operation_index(file).get(name, []) if is_inside(op, within)]
-
-
-def _plain_use(file: GoFile, identifier: Node) -> bool:
-    """A channel identifier used in place (sent on, received from, ranged over, closed,
-    measured, declared), not handed on."""
-    parent = identifier.parent
-    if parent is None:
-        return False
-    if parent.type == "send_statement" and parent.child_by_field_name("channel") == identifier:
-        return True
-    if parent.type == "unary_expression" and file.text(parent).startswith("<-"):
-        return True
-    if parent.type == "range_clause" and parent.child_by_field_name("right") == identifier:
-        return True
-    if parent.type in ("var_spec", "parameter_declaration") and identifier in parent.children_by_field_name("name"):
-        return True
-    if parent.type == "argument_list" and parent.parent is not None and parent.parent.type == "call_expression":
-        return file.text(parent.parent.child_by_field_name("function")) in ("close", "len", "cap")
-    return False
-
-
-def _started_with(file: GoFile, identifier: Node) -> Goroutine | None:
-    """The goroutine whose `go` call takes `identifier` as an argument, when its body is known."""
-    arguments = identifier.parent
-    call = arguments.parent if arguments is not None and arguments.type == "argument_list" else None
-    statement = call.parent if call is not None else None
-    if statement is None or statement.type != "go_statement":
-        return None
-    return next((g for g in goroutines(file) if g.statement == statement and g.body is not None), None)
-
-
-def _collect(file: GoFile, channel: Channel, name: str, within: Node, goroutine: Goroutine | None, depth: int) -> None:
-    """Add the operations on `name` under `within` to the channel, and follow it into the
-    bodies of the goroutines it is handed to (`go worker(ch)`)."""
-    for kind, op in operations_on(file, name, within):
-        runner = running_goroutine(file, op)
-        if runner is None or not is_inside(runner.statement, within):
-            runner = goroutine
-        elif runner.inner(name) != name:
-            continue  # another variable of that name
-        channel.operations.append(Operation(kind, op, runner))
-    declaration = channel.make.parent.parent if channel.make.parent is not None else None
-    for identifier in captures("(identifier) @id", within).get("id", []):
-        if file.text(identifier) != name or _plain_use(file, identifier):
-            continue
-        if (
-            depth == 0
-            and declaration is not None
-            and is_inside(identifier, declaration)
-            and not is_inside(identifier, channel.make)
-        ):
-            continue
-        started = _started_with(file, identifier)
-        inner = next((n for n, argument in started.bindings if argument == name), None) if started else None
-        if inner is None or depth >= 2:
-            channel.escapes = True
-        elif not (started.is_closure and is_inside(started.body, within) and inner == name):
-            _collect(file, channel, inner, started.body, started, depth + 1)
-
-
-def _calls_make(file: GoFile, call: Node) -> bool:
-    if not file.source.startswith(b"make", call.start_byte):
-        return False
-    function = call.child_by_field_name("function")
-    return function is not None and function.type == "identifier" and file.text(function) == "make"
-
-
-def _made_channel(file: GoFile, call: Node) -> Channel | None:
-    arguments = call.child_by_field_name("arguments")
-    values = arguments.named_children if arguments is not None else []
-    if not values or values[0].type != "channel_type":
-        return None
-    values_list = call.parent
-    declaration = values_list.parent if values_list is not None else None
-    if values_list is None or values_list.type != "expression_list" or declaration is None:
-        return None
-    if declaration.type in ("short_var_declaration", "assignment_statement"):
-        left = declaration.child_by_field_name("left")
-        names = left.named_children if left is not None else []
-    elif declaration.type == "var_spec":
-        names = declaration.children_by_field_name("name")
-    else:
-        return None
-    index = values_list.named_children.index(call)
-    if len(names) != len(values_list.named_children) or names[index].type != "identifier":
-        return None
-    scope = enclosing_function(call)
-    if scope is None or file.text(names[index]) == "_":
-        return None
-    buffered = len(values) > 1 and file.text(values[1]) != "0"
-    element = values[0].child_by_field_name("value")
-    return Channel(file.text(names[index]), call, buffered, scope, file.text(element) if element is not None else "T")
-
-
-def channels(file: GoFile) -> list[Channel]:
-    """Every channel made in a function of the file (`ch := make(chan T)`, buffered or not),
-    with its operations. A name made twice in one function is left out: which make a use
-    refers to is not syntax's business."""
-
-    def build():
-        if b"chan" not in file.source:
-            return []  # `make(chan T)` spells it
-        made = [
-            c for call in file.nodes("call_expression") if _calls_make(file, call) and (c := _made_channel(file, call))
-        ]
-        counts: dict[tuple, int] = {}
-        for channel in made:
-            counts[(channel.name, node_key(channel.scope))] = counts.get((channel.name, node_key(channel.scope)), 0) + 1
-        result = []
-        for channel in made:
-            if counts[(channel.name, node_key(channel.scope))] == 1:
-                _collect(file, channel, channel.name, channel.scope, None, 0)
-                result.append(channel)
-        return result
-
-    return file.cached("goroutines.channels", build)
 
 
 # -- selects and loops ------------------------------------------------------------------------

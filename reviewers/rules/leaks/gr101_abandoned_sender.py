@@ -62,11 +62,12 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...goroutines import Goroutine, scope_goroutines
+from ...goroutines import Channel, Goroutine, channels, scope_goroutines
+from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import descendants, enclosing_loops, select_cases
-from ._goroutines import Channel, Operation, channel_expression, channels, communication_case, returns_between
+from ._goroutines import channel_expression, communication_case, returns_between
 
 REMEDIATION = """\
 ch := make(chan int, 1) // room for the one result: the send never blocks

@@ -53,10 +53,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...finding import Severity
+from ...goroutines import ChannelOperation as Operation
+from ...goroutines import channels
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import enclosing_loops, function_name, select_cases
-from ._goroutines import Operation, channel_expression, channels, communication_case, sees_close
+from ._goroutines import channel_expression, communication_case, sees_close
 
 REMEDIATION = """\
 ch := make(chan int)

@@ -61,10 +61,12 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
+from ...goroutines import Channel, channels
+from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...syntax import ancestors, descendants, enclosing_loops, has_default, is_inside
-from ._goroutines import Channel, Operation, channels, communication_case
+from ._goroutines import communication_case
 
 REMEDIATION = """\
 errc := make(chan error, len(urls)) // one slot per sender: none blocks
