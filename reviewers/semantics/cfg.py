@@ -83,6 +83,7 @@ class CFG:
         self.defers: list[Node] = []
         self._position: dict[int, tuple[Block, int]] = {}
         self._returns: dict[int, Node] = {}  # block index -> the `return` that ends it
+        self._loop_heads: dict[int, Block] = {}  # for statement id -> the block that starts each round
 
     def new_block(self) -> Block:
         block = Block(len(self.blocks))
@@ -176,6 +177,26 @@ class CFG:
             seen.add(current.index)
             yield from current.elements
             work.extend(edge.target for edge in current.edges)
+
+    def can_leave(self, loop: Node) -> bool:
+        """Whether some path leaves a `for` loop: to a statement after it, out through a
+        `return`, a `goto`, a `panic` or a call that never returns."""
+        head = self._loop_heads.get(loop.id)
+        if head is None:
+            return True  # not a loop of this function: nothing to say
+        seen = {head.index}
+        work = [head]
+        while work:
+            block = work.pop()
+            if block is self.exit or block is self.abort:
+                return True
+            if any(not (loop.start_byte <= e.start_byte and e.end_byte <= loop.end_byte) for e in block.elements):
+                return True
+            for edge in block.edges:
+                if edge.target.index not in seen:
+                    seen.add(edge.target.index)
+                    work.append(edge.target)
+        return False
 
     def reaches_exit(self) -> bool:
         """Whether some path from the entry returns (false for a function that always
@@ -357,6 +378,7 @@ class _Builder:
         body = cfg.new_block()
         if header is not None and header.type == "range_clause":
             loop_head = cfg.new_block()
+            cfg._loop_heads[statement.id] = loop_head
             cfg.add(loop_head, header)
             current.link(loop_head)
             loop_head.link(body)
@@ -373,6 +395,7 @@ class _Builder:
                 condition = header.child_by_field_name("condition")
                 update = header.child_by_field_name("update")
             loop_head = cfg.new_block()
+            cfg._loop_heads[statement.id] = loop_head
             current.link(loop_head)
             if condition is not None:
                 cfg.add(loop_head, condition)

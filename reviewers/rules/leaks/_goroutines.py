@@ -17,6 +17,7 @@ import re
 from tree_sitter import Node
 
 from ...gosource import GoFile
+from ...semantics import package_of
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -29,25 +30,6 @@ from ...syntax import (
 
 # Names that say a channel exists to tell a goroutine to stop.
 DONE_NAME = re.compile(r"(?i)(done|quit|stop|exit|clos|shutdown|cancel|die|dying|term|kill|abort|finish)")
-# Calls that end a goroutine or the process.
-ENDING_CALLS = frozenset(
-    {
-        "panic",
-        "Exit",
-        "Goexit",
-        "Fatal",
-        "Fatalf",
-        "Fatalln",
-        "Panic",
-        "Panicf",
-        "Panicln",
-        "FailNow",
-        "Skip",
-        "SkipNow",
-        "Skipf",
-    }
-)
-BREAKABLE = ("for_statement", "expression_switch_statement", "type_switch_statement", "select_statement")
 
 
 def channel_expression(op: Node) -> Node | None:
@@ -99,23 +81,6 @@ def is_done_case(file: GoFile, case: Node) -> bool:
     return communication is not None and is_stop_receive(file, communication)
 
 
-def _breaks_loop(file: GoFile, statement: Node, loop: Node) -> bool:
-    """Whether a `break` ends `loop`: unlabeled and innermost, or labeled with it or with a
-    statement around it."""
-    if statement.named_children:
-        label = file.text(statement.named_children[0])
-        target = next(
-            (
-                a
-                for a in ancestors(statement)
-                if a.type == "labeled_statement" and file.text(a.child_by_field_name("label")) == label
-            ),
-            None,
-        )
-        return target is None or is_inside(loop, target)
-    return next((a for a in ancestors(statement) if a.type in BREAKABLE), None) == loop
-
-
 def sees_close(receive: Node) -> bool:
     """`v, ok := <-ch` (or `=`, or a select case's `case v, ok := <-ch:`)."""
     holder = receive.parent
@@ -128,28 +93,20 @@ def sees_close(receive: Node) -> bool:
 
 
 def has_way_out(file: GoFile, loop: Node) -> bool:
-    """Whether a `for` loop can end: a condition or range, return, break, goto, a labeled
-    continue of an outer loop, panic/exit, a `.Done()` or stop-channel receive, or a
-    `v, ok := <-ch` receive that sees the close."""
-    if any(c.type not in ("block", "comment") for c in loop.named_children):
+    """Whether a `for` loop can end: a path of the control-flow graph leaves it (a condition
+    or range that ends, a `break` of it, a `return`, a `goto`, a `panic` or a call that never
+    returns), or it waits on a stop signal (`<-ctx.Done()`, a done channel) or on a
+    `v, ok := <-ch` receive that sees the close (what it does next is given the benefit of
+    the doubt)."""
+    function = enclosing_function(loop)
+    if function is None or package_of(file).cfg(file, function).can_leave(loop):
         return True
-    for node in descendants(loop, skip=("func_literal",)):
-        if node.type in ("return_statement", "goto_statement"):
-            return True
-        if node.type == "break_statement" and _breaks_loop(file, node, loop):
-            return True
-        if node.type == "continue_statement" and node.named_children:
-            own = loop.parent.child_by_field_name("label") if loop.parent.type == "labeled_statement" else None
-            if own is None or file.text(own) != file.text(node.named_children[0]):
-                return True
-        if node.type == "call_expression" and call_method_name(file, node) in ENDING_CALLS:
-            return True
-        if node.type == "unary_expression" and file.text(node).startswith("<-"):
-            if is_stop_receive(file, node):
-                return True
-            if sees_close(node):
-                return True  # v, ok := <-ch: ends on close
-    return False
+    receives = (
+        n
+        for n in descendants(loop, skip=("func_literal",))
+        if n.type == "unary_expression" and file.text(n).startswith("<-")
+    )
+    return any(is_stop_receive(file, n) or sees_close(n) for n in receives)
 
 
 def returns_between(function: Node, start: int, end: int) -> list[Node]:
