@@ -555,3 +555,37 @@ def test_channel_capacity_of_a_parameter_comes_from_the_package_callers():
     # `late` is made buffered where it is given a value; `feed` is only ever given a buffered
     # channel; `Feed` is exported: callers elsewhere may pass anything.
     assert [model.values.capacity(file, c) for c in sends] == [3, 1, None]  # type: ignore[arg-type]
+
+
+def test_receivers_typed_by_parameters_locals_package_variables_fields_and_constructors():
+    (file,) = package(
+        """
+        package p
+        import dbsql "database/sql"
+        var pool *dbsql.DB
+        type store struct{ db *dbsql.DB; name string }
+        func f(tx *dbsql.Tx, s *store, other *store) {
+            db, _ := dbsql.Open("x", "y")
+            var local *dbsql.DB
+            tx.Exec(); s.db.Exec(); pool.Exec(); db.Exec(); local.Exec(); s.name.Exec(); other.Exec()
+        }
+        func g(pool string) { pool.Exec() }
+        """
+    )
+    model = package_of(file)
+    receivers = [
+        c.child_by_field_name("function").child_by_field_name("operand")  # type: ignore[union-attr]
+        for c in captures("(call_expression) @c", file.root)["c"]
+        if file.text(c).endswith(".Exec()")
+    ]
+    found = [(file.text(r), str(model.type_of(file, r))) for r in receivers]  # type: ignore[arg-type]
+    assert found == [
+        ("tx", "*database/sql.Tx"),
+        ("s.db", "*database/sql.DB"),
+        ("pool", "*database/sql.DB"),
+        ("db", "*database/sql.DB"),
+        ("local", "*database/sql.DB"),
+        ("s.name", "string"),
+        ("other", "*store"),
+        ("pool", "string"),  # the parameter shadows the package variable
+    ]

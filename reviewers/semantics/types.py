@@ -148,6 +148,7 @@ LIBRARY: dict[str, Type] = {
         for method in ("Prepare", "PrepareContext")
     },
     "database/sql.Open": results(pointer(named("database/sql.DB")), ERROR),
+    "database/sql.OpenDB": results(pointer(named("database/sql.DB"))),
     **{
         f"(*database/sql.{owner}).{method}": results(pointer(named("database/sql.Tx")), ERROR)
         for owner in ("DB", "Conn")

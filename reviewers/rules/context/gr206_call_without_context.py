@@ -53,7 +53,7 @@ from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import cancellable_contexts, preferred
-from ...syntax import call_method_name, has_declared_type, qualified_name
+from ...syntax import call_method_name, qualified_name
 from ._helpers import is_test_file
 
 CONTEXT_FORMS = {
@@ -66,7 +66,6 @@ CONTEXT_FORMS = {
 }
 SQL_METHODS = {"Query": "QueryContext", "Exec": "ExecContext", "QueryRow": "QueryRowContext", "Ping": "PingContext"}
 SQL_HANDLES = frozenset(f"database/sql.{t}" for t in ("DB", "Tx", "Stmt", "Conn"))
-SQL_CONSTRUCTORS = frozenset({"database/sql.Open", "database/sql.OpenDB"})
 
 REMEDIATION = """\
 req, err := http.NewRequestWithContext(ctx, "GET", url, nil) // cancelled with ctx
@@ -84,7 +83,8 @@ def _instead(file: GoFile, call: Node) -> tuple[str, str] | None:
     if method not in SQL_METHODS or function is None or function.type != "selector_expression":
         return None
     receiver = function.child_by_field_name("operand")
-    if not has_declared_type(file, receiver, SQL_HANDLES, SQL_CONSTRUCTORS):
+    receiver_type = package_of(file).type_of(file, receiver) if receiver is not None else None
+    if receiver is None or receiver_type is None or not receiver_type.is_named(*SQL_HANDLES):
         return None
     arguments = "(ctx)" if method == "Ping" else "(ctx, ...)"
     return f"{file.text(receiver)}.{method}", f"`{file.text(receiver)}.{SQL_METHODS[method]}{arguments}`"
