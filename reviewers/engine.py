@@ -18,7 +18,7 @@ from tree_sitter import Node
 from .config import Config
 from .diffs import ChangedFile, parse_diff
 from .finding import Finding, Severity
-from .gosource import GoFile, go_version_of
+from .gosource import GoFile, go_version_of, is_generated
 from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
@@ -41,11 +41,11 @@ class ReviewResult:
 _STATEMENT = re.compile(r"(_statement|_declaration|_spec|parameter_declaration)$")
 
 
-def _flagged_statement(node: Node) -> Node:
+def _flagged_statement(file: GoFile, node: Node) -> Node:
     """The statement (or declaration) a report's node belongs to: what its fingerprint reads."""
     if _STATEMENT.search(node.type):
         return node
-    return next((a for a in ancestors(node) if _STATEMENT.search(a.type) and a.type != "source_file"), node)
+    return next((a for a in ancestors(node, file) if _STATEMENT.search(a.type) and a.type != "source_file"), node)
 
 
 def _normalized(text: str) -> str:
@@ -53,8 +53,8 @@ def _normalized(text: str) -> str:
 
 
 def _fingerprint_key(rule_id: str, file: GoFile, node: Node) -> str:
-    declaration = declaration_name(file, enclosing_declaration(node))
-    return f"{rule_id}\x00{declaration}\x00{_normalized(file.text(_flagged_statement(node)))}"
+    declaration = declaration_name(file, enclosing_declaration(node, file))
+    return f"{rule_id}\x00{declaration}\x00{_normalized(file.text(_flagged_statement(file, node)))}"
 
 
 def _fingerprint(path: str, key: str, ordinal: int) -> str:
@@ -93,7 +93,7 @@ def _locate(rule: Rule, severity: Severity, file: GoFile, report: Report, ordina
         suggestion=report.fix.text if report.fix else None,
         fingerprint=_fingerprint(file.path, key, ordinal),
     )
-    return _Located(finding, key, ordinal, enclosing_declaration(report.node))
+    return _Located(finding, key, ordinal, enclosing_declaration(report.node, file))
 
 
 # -- analysing one file -----------------------------------------------------------------------
@@ -139,6 +139,16 @@ class Analyzer:
 def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
     if size > config.max_file_bytes:
         notes.append(f"{path}: skipped, {size / 1e6:.1f} MB is over the {config.max_file_bytes / 1e6:g} MB limit")
+        return True
+    return False
+
+
+def _skipped(path: str, source: bytes, config: Config, notes: list[str]) -> bool:
+    """Files not reviewed: over the size limit, or generated (`// Code generated ... DO NOT EDIT.`)."""
+    if _too_big(path, len(source), config, notes):
+        return True
+    if is_generated(source):
+        notes.append(f"{path}: skipped, generated code (`// Code generated ... DO NOT EDIT.`)")
         return True
     return False
 
@@ -193,7 +203,7 @@ def check_files(
         package: list[GoFile] = []
         for path, load in directory_files:
             source = load()
-            if _too_big(path, len(source), config, result.notes):
+            if _skipped(path, source, config, result.notes):
                 continue
             package.append(GoFile(path, source, modules.version_for(path), package_files=lambda p=package: p))
         for file in package:
@@ -253,7 +263,7 @@ def _head_source(
     partial = source is None
     if partial:
         source = changed.text_from_hunks()
-    if _too_big(changed.path, len(source), config, notes):
+    if _skipped(changed.path, source, config, notes):
         return None, partial
     return source, partial
 

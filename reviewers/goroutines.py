@@ -157,7 +157,7 @@ def scope_root(file: GoFile, node: Node) -> Node | None:
     around it, looking through plain closures."""
     bodies = goroutine_of_body(file)
     last = None
-    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
+    for function in (a for a in ancestors(node, file) if a.type in FUNCTION_TYPES):
         last = function
         if function.type != "func_literal" or is_goroutine_body(function) or node_key(function) in bodies:
             return function
@@ -167,7 +167,7 @@ def scope_root(file: GoFile, node: Node) -> Node | None:
 def running_goroutine(file: GoFile, node: Node) -> Goroutine | None:
     """The goroutine whose literal body holds `node` (innermost), None outside any."""
     bodies = goroutine_of_body(file)
-    for function in (a for a in ancestors(node) if a.type == "func_literal"):
+    for function in (a for a in ancestors(node, file) if a.type == "func_literal"):
         if node_key(function) in bodies:
             return bodies[node_key(function)]
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TypeVar
 
@@ -85,12 +85,25 @@ def matches(pattern: str, node: Node) -> list[dict[str, Node]]:
     return sorted(result, key=lambda groups: min(n.start_byte for n in groups.values()))
 
 
+_UNKNOWN = object()
+
+
 def _default_package_name(import_path: str) -> str:
     last = import_path.rstrip("/").rsplit("/", 1)[-1]
     # gopkg.in/yaml.v3 -> yaml; github.com/x/y/v2 -> y
     if re.fullmatch(r"v\d+", last) and "/" in import_path:
         last = import_path.rstrip("/").rsplit("/", 2)[-2]
     return re.sub(r"\.v\d+$", "", last).replace("-", "_")
+
+
+# Go's convention for generated files (`go help generate`): a line of this form before the
+# package clause. Nobody reviews what a generator wrote; its input is what a change edits.
+_GENERATED = re.compile(rb"^// Code generated .* DO NOT EDIT\.\r?$", re.MULTILINE)
+
+
+def is_generated(source: bytes) -> bool:
+    package = re.search(rb"^package\s", source, re.MULTILINE)
+    return _GENERATED.search(source, 0, package.start() if package else len(source)) is not None
 
 
 _GO_DIRECTIVE = re.compile(rb"^go\s+(\d+)\.(\d+)", re.MULTILINE)
@@ -123,6 +136,8 @@ class GoFile:
         self._package_files = package_files
         self._cache: dict[str, object] = {}
         self._package_cache: dict[str, object] = {}
+        self._chain: list[Node] = [self.root]  # the last path walked down from the root
+        self._parents: dict[int, Node | None] = {self.root.id: None}
 
     def __repr__(self) -> str:
         return f"GoFile({self.path!r})"
@@ -206,6 +221,43 @@ class GoFile:
         last = bisect_right(everywhere, within.end_byte, key=lambda n: n.start_byte)
         return [n for n in everywhere[first:last] if n.end_byte <= within.end_byte]
 
+    # -- ancestors -------------------------------------------------------------------------------
+    def parent(self, node: Node) -> Node | None:
+        """The node around `node`. tree-sitter keeps no parent pointers (`node.parent`
+        searches down from the root, at a cost that grows with the depth), so parents are
+        found by walking down from the root, from the part of the last path walked that still
+        holds `node`, and remembered: code nested thousands deep costs about its size."""
+        known = self._parents.get(node.id, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
+        chain = self._chain
+        while len(chain) > 1 and not (
+            chain[-1].start_byte <= node.start_byte and node.end_byte <= chain[-1].end_byte and chain[-1].id != node.id
+        ):
+            chain.pop()
+        while chain[-1].id != node.id:
+            child = chain[-1].child_with_descendant(node)
+            if child is None or child.id == chain[-1].id:
+                return node.parent  # not a node of this file's tree
+            self._parents[child.id] = chain[-1]
+            chain.append(child)
+        return self._parents.get(node.id)
+
+    def top_level(self, node: Node) -> Node | None:
+        """The top-level declaration holding `node` (found by position, not by walking up)."""
+        tops = self.cached("gosource.tops", lambda: list(self.root.named_children))
+        position = bisect_right(tops, node.start_byte, key=lambda n: n.start_byte) - 1
+        if position < 0 or tops[position].end_byte < node.end_byte or tops[position].id == node.id:
+            return None
+        return tops[position]
+
+    def ancestors(self, node: Node) -> Iterator[Node]:
+        """The nodes around `node`, innermost first."""
+        parent = self.parent(node)
+        while parent is not None:
+            yield parent
+            parent = self.parent(parent)
+
     # -- the package -------------------------------------------------------------------------
     @property
     def package_files(self) -> list[GoFile]:
@@ -225,6 +277,8 @@ class GoFile:
         self._cache.clear()
         self._package_cache.clear()
         self._package_files = None
+        self._chain = [self.root]
+        self._parents = {self.root.id: None}
 
     def package_cached(self, key: str, build: Callable[[], T]) -> T:
         """A package-wide index (`build` reads `package_files`), built once and shared by

@@ -20,7 +20,13 @@ LOOP_TYPES = ("for_statement",)
 
 
 # -- tree walking -------------------------------------------------------------------------
-def ancestors(node: Node) -> Iterator[Node]:
+def ancestors(node: Node, file: GoFile | None = None) -> Iterator[Node]:
+    """The nodes around `node`, innermost first. Given the file, the walk costs the node's
+    depth (`GoFile.ancestors`); without it each step searches down from the root, which only
+    matters for code nested hundreds deep."""
+    if file is not None:
+        yield from file.ancestors(node)
+        return
     parent = node.parent
     while parent is not None:
         yield parent
@@ -61,15 +67,17 @@ def scope_nodes(function: Node) -> Iterator[Node]:
         stack.extend(reversed(current.named_children))
 
 
-def enclosing_function(node: Node) -> Node | None:
+def enclosing_function(node: Node, file: GoFile | None = None) -> Node | None:
     """The innermost function declaration, method or function literal around `node`."""
-    return next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
+    return next((a for a in ancestors(node, file) if a.type in FUNCTION_TYPES), None)
 
 
-def enclosing_declaration(node: Node) -> Node | None:
+def enclosing_declaration(node: Node, file: GoFile | None = None) -> Node | None:
     """The top-level declaration around `node` (function, method, var, const or type)."""
+    if file is not None:
+        return file.top_level(node)
     top = None
-    for ancestor in ancestors(node):
+    for ancestor in ancestors(node, file):
         if ancestor.type == "source_file":
             return top
         top = ancestor
@@ -338,25 +346,27 @@ def is_handler(file: GoFile, function: Node) -> bool:
     return any(_framework_qualified(file, t, q, ptr) for t in types for q, ptr in FRAMEWORK_CONTEXTS)
 
 
-def is_goroutine_body(function: Node) -> bool:
+def is_goroutine_body(function: Node, file: GoFile | None = None) -> bool:
     """Whether a function literal is the one a `go` statement starts."""
-    call = function.parent
+    if function.type != "func_literal":
+        return False
+    around = ancestors(function, file)
+    call, statement = next(around, None), next(around, None)
     return (
-        function.type == "func_literal"
-        and call is not None
+        call is not None
         and call.type == "call_expression"
-        and call.parent is not None
-        and call.parent.type == "go_statement"
+        and statement is not None
+        and statement.type == "go_statement"
     )
 
 
 def enclosing_handler(file: GoFile, node: Node) -> Node | None:
     """The handler `node` is in, looking through closures but not out of a goroutine body
     (a goroutine is a scope of its own)."""
-    for function in (a for a in ancestors(node) if a.type in FUNCTION_TYPES):
+    for function in (a for a in ancestors(node, file) if a.type in FUNCTION_TYPES):
         if is_handler(file, function):
             return function
-        if is_goroutine_body(function):
+        if is_goroutine_body(function, file):
             return None
     return None
 
@@ -387,11 +397,11 @@ def request_context(file: GoFile, handler: Node) -> str | None:
 
 
 # -- loops, goroutines, select ----------------------------------------------------------------
-def enclosing_loops(node: Node, within: Node | None = None) -> list[Node]:
+def enclosing_loops(node: Node, within: Node | None = None, file: GoFile | None = None) -> list[Node]:
     """The `for` statements around `node`, innermost first, stopping at `within` or at a
     function boundary."""
     loops = []
-    for ancestor in ancestors(node):
+    for ancestor in ancestors(node, file):
         if ancestor is within or ancestor.type in FUNCTION_TYPES:
             break
         if ancestor.type in LOOP_TYPES:

@@ -589,3 +589,11 @@ def test_receivers_typed_by_parameters_locals_package_variables_fields_and_const
         ("other", "*store"),
         ("pool", "string"),  # the parameter shadows the package variable
     ]
+
+
+def test_a_function_nested_deeper_than_any_written_by_hand_gets_a_silent_graph():
+    depth = 400
+    body = "".join(f"if x > {n} {{\n" for n in range(depth)) + "return\n" + "}\n" * depth
+    (file,) = package(f"package p\nfunc f(x int) {{\n{body}}}\n")
+    cfg = package_of(file).cfg(file, function(file, "f"))
+    assert cfg.opaque and cfg.escapes(None, lambda element: False) == [] and cfg.reaches_exit()

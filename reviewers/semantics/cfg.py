@@ -74,8 +74,13 @@ class Escape:
 
 
 class CFG:
-    def __init__(self, function: Node):
+    """A function's graph. An *opaque* one (a function nested too deep to follow, as only
+    generated or hostile code is) answers every question with silence."""
+
+    def __init__(self, function: Node, file: GoFile, opaque: bool = False):
         self.function = function
+        self.file = file
+        self.opaque = opaque
         self.blocks: list[Block] = []
         self.entry = self.new_block()
         self.exit = self.new_block()
@@ -101,7 +106,7 @@ class CFG:
         while current is not None and current.id != self.function.id:
             if current.id in self._position:
                 return current
-            current = current.parent
+            current = self.file.parent(current)
         return None
 
     def contains(self, node: Node) -> bool:
@@ -118,6 +123,8 @@ class CFG:
         `return`, the end of the body, or the loop that brings the path back to `start`
         (the value made there is then made again). `prune(edge)` drops edges a question
         knows cannot be taken (the error branch of a check)."""
+        if self.opaque:
+            return []
         if start is None:
             element, block, index = None, self.entry, -1
         else:
@@ -163,7 +170,7 @@ class CFG:
 
     def after(self, start: Node) -> Iterator[Node]:
         """The elements that may run after `start`'s element, each once."""
-        element = self.element_of(start)
+        element = self.element_of(start) if not self.opaque else None
         if element is None:
             return
         block, index = self._position[element.id]
@@ -182,7 +189,7 @@ class CFG:
         """Whether some path leaves a `for` loop: to a statement after it, out through a
         `return`, a `goto`, a `panic` or a call that never returns."""
         head = self._loop_heads.get(loop.id)
-        if head is None:
+        if head is None or self.opaque:
             return True  # not a loop of this function: nothing to say
         seen = {head.index}
         work = [head]
@@ -201,6 +208,8 @@ class CFG:
     def reaches_exit(self) -> bool:
         """Whether some path from the entry returns (false for a function that always
         panics, exits or loops forever)."""
+        if self.opaque:
+            return True
         seen = {self.entry.index}
         work = [self.entry]
         while work:
@@ -219,9 +228,9 @@ class CFG:
         return Escape("end", self.function.child_by_field_name("body") or self.function)
 
     def _loop_around(self, element: Node) -> Node:
-        current = element.parent
+        current = self.file.parent(element)
         while current is not None and current.type != "for_statement" and current.id != self.function.id:
-            current = current.parent
+            current = self.file.parent(current)
         return current if current is not None else element
 
 
@@ -256,13 +265,23 @@ class _Target:
     continues: Block | None  # where `continue` goes (loops only)
 
 
+# Deeper nesting than any hand-written function has: the graph is given up rather than
+# followed recursively (Python's stack), and questions about it get silent answers.
+MAX_NESTING = 150
+
+
+class _TooDeep(Exception):
+    pass
+
+
 class _Builder:
     def __init__(self, package: Package | None, file: GoFile, function: Node):
         self.package = package
         self.file = file
-        self.cfg = CFG(function)
+        self.cfg = CFG(function, file)
         self.targets: list[_Target] = []
         self.labels: dict[str, Block] = {}
+        self.depth = 0
 
     def build(self) -> CFG:
         body = self.cfg.function.child_by_field_name("body")
@@ -286,6 +305,15 @@ class _Builder:
         return self.labels[name]
 
     def statement(self, statement: Node, current: Block, label: str | None = None) -> Block | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise _TooDeep
+            return self._statement(statement, current, label)
+        finally:
+            self.depth -= 1
+
+    def _statement(self, statement: Node, current: Block, label: str | None = None) -> Block | None:
         kind = statement.type
         cfg = self.cfg
         if kind == "block":
@@ -508,4 +536,7 @@ def _is_import(package: Package | None, file: GoFile, operand: Node) -> bool:
 
 def build_cfg(package: Package | None, file: GoFile, function: Node) -> CFG:
     assert function.type in FUNCTION_TYPES
-    return _Builder(package, file, function).build()
+    try:
+        return _Builder(package, file, function).build()
+    except _TooDeep:
+        return CFG(function, file, opaque=True)

@@ -46,7 +46,7 @@ def contexts_in_scope(
 ) -> list[ContextInScope]:
     """The contexts `node` can reach. With `cross_goroutines=False`, those of the code that
     starts the goroutine `node` runs in are left out."""
-    boundary = _goroutine_body(node) if not cross_goroutines else None
+    boundary = _goroutine_body(file, node) if not cross_goroutines else None
     found = []
     for binding in package.visible_bindings(file, node):
         if boundary is not None and binding.scope is not None and binding.scope.start_byte < boundary.start_byte:
@@ -113,13 +113,8 @@ def expression_can_be_cancelled(
     return True
 
 
-def _goroutine_body(node: Node) -> Node | None:
-    current = node.parent
-    while current is not None:
-        if current.type in FUNCTION_TYPES and is_goroutine_body(current):
-            return current
-        current = current.parent
-    return None
+def _goroutine_body(file: GoFile, node: Node) -> Node | None:
+    return next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES and is_goroutine_body(a, file)), None)
 
 
 # -- where a context comes from ------------------------------------------------------------------
@@ -214,7 +209,7 @@ def argument_of(binding: Binding) -> Node | None:
     literal = binding.function
     if binding.kind != "parameter" or literal is None or literal.type != "func_literal" or binding.declaration is None:
         return None
-    call = literal.parent
+    call = binding.file.parent(literal)
     if call is None or call.type != "call_expression" or call.child_by_field_name("function") != literal:
         return None
     parameter_list = literal.child_by_field_name("parameters")

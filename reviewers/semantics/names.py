@@ -107,16 +107,16 @@ _PATTERN = (
 _CLOSE, _ACTIVATE, _OPEN, _USE = 0, 1, 2, 3
 
 
-def _signature_owner(declaration: Node) -> Node | None:
+def _signature_owner(file: GoFile, declaration: Node) -> Node | None:
     """The function or literal whose receiver, parameter or result list holds a parameter
     declaration; None for one of a function type or an interface method (no binding)."""
-    parameter_list = declaration.parent
-    owner = parameter_list.parent if parameter_list is not None else None
+    parameter_list = file.parent(declaration)
+    owner = file.parent(parameter_list) if parameter_list is not None else None
     return owner if owner is not None and owner.type in FUNCTION_TYPES else None
 
 
-def _parameter_kind(declaration: Node, owner: Node) -> str:
-    parameter_list = declaration.parent
+def _parameter_kind(file: GoFile, declaration: Node, owner: Node) -> str:
+    parameter_list = file.parent(declaration)
     for kind, field_name in ((RECEIVER, "receiver"), (RESULT, "result")):
         holder = owner.child_by_field_name(field_name)
         if holder is not None and parameter_list is not None and holder.id == parameter_list.id:
@@ -200,13 +200,12 @@ class _Sweep:
             return binding.value.end_byte
         return declaration.end_byte
 
-    @staticmethod
-    def _declared_in_current_scope(name: str, open_scopes: list[tuple[Node, list[Binding]]]) -> Binding | None:
+    def _declared_in_current_scope(self, name: str, open_scopes: list[tuple[Node, list[Binding]]]) -> Binding | None:
         """A binding of `name` in the innermost scope; a function body shares its scope with
         the function's parameters and results."""
         scope, bindings = open_scopes[-1]
         candidates = list(bindings)
-        parent = scope.parent
+        parent = self.file.parent(scope)
         if scope.type == "block" and parent is not None and parent.type in FUNCTION_TYPES and len(open_scopes) > 1:
             candidates += open_scopes[-2][1]
         return next((b for b in reversed(candidates) if b.name == name), None)
@@ -242,10 +241,7 @@ class _Sweep:
 
     def _function(self, node: Node) -> Node | None:
         """The function or literal whose body holds `node`."""
-        for ancestor in _ancestors(node):
-            if ancestor.type in FUNCTION_TYPES:
-                return ancestor
-        return None
+        return next((a for a in self.file.ancestors(node) if a.type in FUNCTION_TYPES), None)
 
     def _declare(self, identifier: Node, binding: Binding, start: int) -> tuple[Binding, int] | None:
         if self.file.text(identifier) == "_":
@@ -254,11 +250,11 @@ class _Sweep:
         return binding, start
 
     def _parameters(self, declaration: Node) -> list[tuple[Binding, int]]:
-        owner = _signature_owner(declaration)
+        owner = _signature_owner(self.file, declaration)
         body = owner.child_by_field_name("body") if owner is not None else None
         if owner is None or body is None:
             return []
-        kind = _parameter_kind(declaration, owner)
+        kind = _parameter_kind(self.file, declaration, owner)
         type_node = declaration.child_by_field_name("type")
         declared = []
         for identifier in declaration.children_by_field_name("name"):
@@ -365,29 +361,22 @@ class _Sweep:
                 self.written.add(target.id)
 
 
-def _ancestors(node: Node):
-    parent = node.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
-
-
 def resolve_declaration(file: GoFile, top: Node, package_lookup) -> Resolution:
     """The resolution of one top-level declaration (a function, method, or `var` block)."""
     return _Sweep(file, top, package_lookup).run()
 
 
-def is_field_key(identifier: Node) -> bool:
+def is_field_key(file: GoFile, identifier: Node) -> bool:
     """`name` in `T{name: v}`: a struct field's name, not a reference (a map literal's keys,
     `map[K]V{k: v}`, are references)."""
-    element = identifier.parent
-    keyed = element.parent if element is not None else None
+    element = file.parent(identifier)
+    keyed = file.parent(element) if element is not None else None
     if element is None or element.type != "literal_element" or keyed is None or keyed.type != "keyed_element":
         return False
     if keyed.named_children[0] != element:
         return False
-    literal_value = keyed.parent
-    literal = literal_value.parent if literal_value is not None else None
+    literal_value = file.parent(keyed)
+    literal = file.parent(literal_value) if literal_value is not None else None
     literal_type = (
         literal.child_by_field_name("type") if literal is not None and literal.type == "composite_literal" else None
     )

@@ -142,11 +142,11 @@ class Owned:
         """How the expression `node` (the value, or the part of it on the way to what is
         released: `through` is what remains of that way) is used by what holds it."""
         file = self.file
-        parent = node.parent
+        parent = file.parent(node)
         while parent is not None and parent.type in ("parenthesized_expression", "unary_expression"):
             if parent.type == "unary_expression" and file.text(parent).startswith("*"):
                 break
-            node, parent = parent, parent.parent
+            node, parent = parent, file.parent(parent)
         if parent is None:
             return READ
         kind = parent.type
@@ -155,7 +155,7 @@ class Owned:
         if kind == "argument_list":
             return self._argument_use(parent, node, through)
         if kind == "expression_list":
-            holder = parent.parent
+            holder = file.parent(parent)
             if holder is None:
                 return READ
             if holder.type == "return_statement":
@@ -174,7 +174,7 @@ class Owned:
         return READ
 
     def _argument_use(self, arguments: Node, argument: Node, through: str) -> str:
-        call = arguments.parent
+        call = self.file.parent(arguments)
         if call is None or call.type != "call_expression":
             return MOVE
         name = qualified_name(self.file, call)
@@ -195,7 +195,7 @@ class Owned:
     def leaks(self) -> list[Escape]:
         """The ways out from `made` on which the value is neither released nor moved, nor
         overwritten first (an overwrite is a way out too: the value is lost there)."""
-        function = _enclosing_function(self.made)
+        function = next((a for a in self.file.ancestors(self.made) if a.type in FUNCTION_TYPES), None)
         if function is None:
             return []
         cfg = self.package.cfg(self.file, function)
@@ -276,13 +276,6 @@ def _all_blank(file: GoFile, statement: Node) -> bool:
     return bool(names) and all(file.text(n) == "_" for n in names)
 
 
-def _enclosing_function(node: Node) -> Node | None:
-    current = node.parent
-    while current is not None and current.type not in FUNCTION_TYPES:
-        current = current.parent
-    return current
-
-
 def shape_of(value_type: Type | None) -> Shape | None:
     """How a value of this type is released, when it must be."""
     if value_type is None:
@@ -352,12 +345,12 @@ def bound_results(package: Package, file: GoFile, call: Node) -> Bound | None:
     """For a call whose results a `:=`, `=` or `var` binds (`resp, err := c.Do(req)`), each
     result with its target, type and release shape; None when the results go anywhere else
     (returned, passed on, discarded by an expression statement)."""
-    holder = call.parent
+    holder = file.parent(call)
     while holder is not None and holder.type == "parenthesized_expression":
-        holder = holder.parent
+        holder = file.parent(holder)
     if holder is None or holder.type != "expression_list" or len(holder.named_children) != 1:
         return None
-    statement = holder.parent
+    statement = file.parent(holder)
     if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
         return None
     right = statement.child_by_field_name("right") or statement.child_by_field_name("value")

@@ -8,7 +8,6 @@ computed the first time it is asked for, one top-level declaration at a time.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -39,10 +38,10 @@ class Assignment:
     spread: bool = False
 
 
-def _assigned_value(identifier: Node) -> tuple[Node | None, Node | None, int, bool]:
+def _assigned_value(file: GoFile, identifier: Node) -> tuple[Node | None, Node | None, int, bool]:
     """(statement, value, index, spread) of the assignment that writes `identifier`."""
-    side = identifier.parent
-    statement = side.parent if side is not None and side.type == "expression_list" else side
+    side = file.parent(identifier)
+    statement = file.parent(side) if side is not None and side.type == "expression_list" else side
     if statement is None or statement.type not in (
         "assignment_statement",
         "short_var_declaration",
@@ -114,6 +113,10 @@ class Package:
         return found
 
     @cached_property
+    def method_names(self) -> frozenset[str]:
+        return frozenset(name for _, name in self.methods)
+
+    @cached_property
     def types(self) -> dict[str, Declared]:
         """Top-level type specs by name (the `type_spec`, or `type_alias`)."""
         found: dict[str, Declared] = {}
@@ -183,17 +186,9 @@ class Package:
             self._imports[key] = Binding(name, IMPORT, file, None, None, import_path=path) if path else None
         return self._imports[key]
 
-    def _top_level(self, file: GoFile, node: Node) -> Node | None:
-        """The top-level declaration holding `node`."""
-        tops = file.cached("semantics.tops", lambda: list(file.root.named_children))
-        position = bisect_right(tops, node.start_byte, key=lambda n: n.start_byte) - 1
-        if position < 0 or tops[position].end_byte < node.end_byte:
-            return None
-        return tops[position]
-
     def resolution(self, file: GoFile, node: Node) -> Resolution | None:
         """The names of the top-level declaration holding `node`."""
-        top = self._top_level(file, node)
+        top = file.top_level(node) or (node if file.parent(node) == file.root else None)
         if top is None:
             return None
         if top.id not in self._resolutions:
@@ -203,7 +198,7 @@ class Package:
     def binding(self, file: GoFile, identifier: Node) -> Binding | None:
         """The binding an identifier refers to (or declares); None for a predeclared name
         (`nil`, `len`), a struct field key, or a name the package does not show."""
-        if identifier.type != "identifier" or is_field_key(identifier):
+        if identifier.type != "identifier" or is_field_key(file, identifier):
             return None
         resolution = self.resolution(file, identifier)
         if resolution is None:
@@ -218,7 +213,7 @@ class Package:
         resolution = self.resolution(binding.file, binding.identifier)
         if resolution is None:
             return []
-        return [n for n in resolution.references.get(id(binding), []) if not is_field_key(n)]
+        return [n for n in resolution.references.get(id(binding), []) if not is_field_key(binding.file, n)]
 
     def assignments(self, binding: Binding) -> list[Assignment]:
         """What a local binding is given: its declaration's value, then every `=` to it, in
@@ -231,7 +226,7 @@ class Package:
         for identifier in self.references(binding):
             if not self.is_write(binding.file, identifier):
                 continue
-            statement, value, index, spread = _assigned_value(identifier)
+            statement, value, index, spread = _assigned_value(binding.file, identifier)
             found.append(Assignment(identifier, statement, value, index, spread))
         return found
 

@@ -45,7 +45,8 @@ class Values:
             for file in self.package.files:
                 for keyed in file.nodes("keyed_element"):
                     key, value = keyed.child_by_field_name("key"), keyed.child_by_field_name("value")
-                    literal = keyed.parent.parent if keyed.parent is not None else None
+                    element_list = file.parent(keyed)
+                    literal = file.parent(element_list) if element_list is not None else None
                     if key is None or value is None or literal is None or literal.type != "composite_literal":
                         continue
                     index.setdefault(file.text(key), []).append((file, literal, _element(value)))
@@ -125,7 +126,7 @@ class Values:
         if position is None:
             return None
         if function.type == "func_literal":
-            call = function.parent
+            call = parameter.file.parent(function)
             if call is None or call.type != "call_expression" or call.child_by_field_name("function") != function:
                 return None
             items = _arguments(call)
@@ -203,7 +204,7 @@ class Values:
         returned = [
             r
             for r in callee.file.nodes("return_statement", within=callee.node)
-            if _function_of(r) is not None and _function_of(r) == callee.node
+            if _function_of(callee.file, r) == callee.node
         ]
         capacities = set()
         for statement in returned:
@@ -227,8 +228,8 @@ def _element(value: Node) -> Node:
     return value.named_children[0] if value.type == "literal_element" and value.named_children else value
 
 
-def _function_of(node: Node) -> Node | None:
-    current = node.parent
-    while current is not None and current.type not in ("function_declaration", "method_declaration", "func_literal"):
-        current = current.parent
-    return current
+def _function_of(file: GoFile, node: Node) -> Node | None:
+    return next(
+        (a for a in file.ancestors(node) if a.type in ("function_declaration", "method_declaration", "func_literal")),
+        None,
+    )

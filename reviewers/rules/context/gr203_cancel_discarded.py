@@ -51,9 +51,9 @@ defer cancel() // releases the timer and the parent's reference as soon as we re
 def _suggestion(file: GoFile, statement: Node, blank: Node, constructor: str) -> Fix | None:
     if statement.type != "short_var_declaration" or statement.parent is None:
         return None
-    if statement.parent.type != "statement_list" or enclosing_loops(statement):
+    if statement.parent.type != "statement_list" or enclosing_loops(statement, file=file):
         return None
-    function = enclosing_function(statement)
+    function = enclosing_function(statement, file)
     if function is None or any(file.text(n) == "cancel" for n in file.nodes("identifier", within=function)):
         return None
     left = statement.child_by_field_name("left")

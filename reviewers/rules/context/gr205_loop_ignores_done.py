@@ -155,7 +155,7 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
 
 def _released_slot(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
     """`sem <- token` earlier in the same loop body: this receive hands the slot back."""
-    loop = enclosing_loops(receive)[0]
+    loop = enclosing_loops(receive, file=file)[0]
     for send in file.nodes("send_statement", within=loop):
         if send.start_byte >= receive.start_byte:
             break
@@ -203,7 +203,7 @@ def check(file: GoFile) -> Iterator[Report]:
     operations += [(n, "send") for n in file.nodes("send_statement") if n.parent.type != "communication_case"]
     operations += [(n, "receive") for n in file.nodes("unary_expression") if _receive_statement(file, n)]
     for node, kind in sorted(operations, key=lambda pair: pair[0].start_byte):
-        if not enclosing_loops(node):
+        if not enclosing_loops(node, file=file):
             continue
         if kind == "select" and not _blocking_select(file, node):
             continue

@@ -58,9 +58,9 @@ func (s *Service) Refresh(ctx context.Context, id string) error {
 
 def _deliberate(file: GoFile, call: Node) -> bool:
     """Where a fresh context is usually chosen on purpose."""
-    if any(a.type in ("defer_statement", "go_statement") for a in ancestors(call)):
+    if any(a.type in ("defer_statement", "go_statement") for a in ancestors(call, file)):
         return True
-    function = enclosing_function(call)
+    function = enclosing_function(call, file)
     if function is None:
         return True
     waits = captures('(unary_expression operator: "<-") @receive', function).get("receive", [])
@@ -70,7 +70,9 @@ def _deliberate(file: GoFile, call: Node) -> bool:
 def _replaces(file: GoFile, call: Node, name: str) -> bool:
     """Whether the call builds a new value for the context itself (`if ctx == nil { ctx, cancel
     = context.WithTimeout(context.Background(), d) }`): that context cannot be passed."""
-    statement = next((a for a in ancestors(call) if a.type in ("assignment_statement", "short_var_declaration")), None)
+    statement = next(
+        (a for a in ancestors(call, file) if a.type in ("assignment_statement", "short_var_declaration")), None
+    )
     left = statement.child_by_field_name("left") if statement is not None else None
     return left is not None and any(file.text(n) == name for n in left.named_children)
 

@@ -67,7 +67,7 @@ def check(file: GoFile) -> Iterator[Report]:
     if is_test_file(file):
         return
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
-        if inside_goroutine(call):
+        if inside_goroutine(call, file):
             continue
         context = preferred(cancellable_contexts(package_of(file), file, call))
         if context is None:

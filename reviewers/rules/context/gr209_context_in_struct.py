@@ -74,7 +74,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if _owns_cancel(file, field):
             continue
-        spec = next((a for a in ancestors(field) if a.type == "type_spec"), None)
+        spec = next((a for a in ancestors(field, file) if a.type == "type_spec"), None)
         owner = f" of `{file.text(spec.child_by_field_name('name'))}`" if spec is not None else ""
         yield Report(
             node=field,

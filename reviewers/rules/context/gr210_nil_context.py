@@ -55,13 +55,25 @@ rows, err := db.QueryContext(ctx, query) // the caller's context
 // no context yet? context.TODO() marks the spot without panicking"""
 
 
+def _may_be_the_packages(package: Package, file: GoFile, call: Node) -> bool:
+    """A cheap test before resolving the callee: a function, or a method, of that name is
+    declared in the package (or it is a local that may hold a literal)."""
+    name = call_method_name(file, call)
+    function = call.child_by_field_name("function")
+    if name is None or function is None:
+        return False
+    if function.type == "selector_expression":
+        return name in package.method_names
+    return True
+
+
 def _expects_context(package: Package, file: GoFile, call: Node) -> bool:
     """Whether the call's first parameter is a context: by its declared type for a function
     or method of the package, by the library's naming (`QueryContext`, `DialContext`)
     otherwise."""
     if qualified_name(file, call) in CONSTRUCTORS:
         return True
-    callee = package.facts.callee(file, call)
+    callee = package.facts.callee(file, call) if _may_be_the_packages(package, file, call) else None
     if callee is not None:
         types = package.facts.parameter_types(callee)
         return bool(types) and types[0] is not None and types[0].is_named("context.Context")

@@ -98,7 +98,7 @@ def has_way_out(file: GoFile, loop: Node) -> bool:
     returns), or it waits on a stop signal (`<-ctx.Done()`, a done channel) or on a
     `v, ok := <-ch` receive that sees the close (what it does next is given the benefit of
     the doubt)."""
-    function = enclosing_function(loop)
+    function = enclosing_function(loop, file)
     if function is None or package_of(file).cfg(file, function).can_leave(loop):
         return True
     receives = (
@@ -147,10 +147,12 @@ def preceding_add(file: GoFile, statement: Node) -> Node | None:
     """The `x.Add(n)` statement just before a `go` statement, looking out through the blocks
     and loops around it (`wg.Add(len(items))` before the loop that starts them), with no
     other `go` in between."""
-    node = statement
+    node: Node | None = statement
     while node is not None and node.type not in FUNCTION_TYPES:
-        sibling = node.prev_named_sibling
-        while sibling is not None:
+        holder = file.parent(node)
+        siblings = holder.named_children if holder is not None else []
+        position = next((i for i, s in enumerate(siblings) if s.id == node.id), 0)
+        for sibling in reversed(siblings[:position]):
             if sibling.type == "go_statement" or any(
                 n.type == "go_statement" for n in descendants(sibling, skip=("func_literal",))
             ):
@@ -165,6 +167,5 @@ def preceding_add(file: GoFile, statement: Node) -> Node | None:
                 and call_receiver(file, call)
             ):
                 return call
-            sibling = sibling.prev_named_sibling
-        node = node.parent
+        node = holder
     return None

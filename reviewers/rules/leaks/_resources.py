@@ -20,7 +20,7 @@ def defer_close_fix(file: GoFile, closer: str, error: str | None, statement: Nod
         error is None
         or statement.parent is None
         or statement.parent.type != "statement_list"
-        or enclosing_loops(statement)
+        or enclosing_loops(statement, file=file)
     ):
         return None
     siblings = statement.parent.named_children

@@ -86,7 +86,7 @@ def _way_out(file: GoFile, receive: Operation, scope: Node) -> Node | None:
     case = communication_case(receive.node)
     if case is None:
         return None
-    in_loop = bool(enclosing_loops(case.parent))
+    in_loop = bool(enclosing_loops(case.parent, file=file))
     for other in select_cases(case.parent):
         if other == case:
             continue
@@ -133,7 +133,7 @@ def check(file: GoFile) -> Iterator[Report]:
         if channel.buffered or channel.escapes:
             continue
         for goroutine in scope_goroutines(file, channel.scope):
-            if enclosing_loops(goroutine.statement, within=channel.scope):
+            if enclosing_loops(goroutine.statement, within=channel.scope, file=file):
                 continue  # senders started in a loop: GR113
             sends = _bare_sends(channel, goroutine)
             reason = _abandonment(file, channel, goroutine) if sends else None

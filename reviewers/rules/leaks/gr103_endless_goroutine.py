@@ -83,7 +83,7 @@ def _top_level_statements(function):
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
     for goroutine in goroutines(file):
-        if goroutine.body is None or declaration_name(file, enclosing_declaration(goroutine.statement)) in (
+        if goroutine.body is None or declaration_name(file, enclosing_declaration(goroutine.statement, file)) in (
             "init",
             "main",
         ):
@@ -102,7 +102,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 remediation=REMEDIATION,
             )
     for select in file.nodes("select_statement"):
-        if select_cases(select) or declaration_name(file, enclosing_declaration(select)) == "main":
+        if select_cases(select) or declaration_name(file, enclosing_declaration(select, file)) == "main":
             continue
         in_goroutine = running_goroutine(file, select) is not None or any(
             g.body is not None and is_inside(select, g.body) for g in goroutines(file)

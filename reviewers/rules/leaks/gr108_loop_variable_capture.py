@@ -87,7 +87,7 @@ def _captured(file: GoFile, goroutine: Goroutine) -> tuple[str, Node] | None:
     used = {
         file.text(n) for n in captures("(identifier) @id", goroutine.body.child_by_field_name("body")).get("id", [])
     }
-    for loop in enclosing_loops(goroutine.body):
+    for loop in enclosing_loops(goroutine.body, file=file):
         for name in _loop_variables(file, loop):
             if name in used and name not in goroutine.hidden and not _redeclared(file, name, loop, goroutine):
                 return name, loop

@@ -69,7 +69,7 @@ def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, CONSTRUCTORS | {"time.Tick"}):
         function = call.child_by_field_name("function")
         if function is not None and file.text(function).endswith("Tick"):
-            if declaration_name(file, enclosing_declaration(call)) != "main":
+            if declaration_name(file, enclosing_declaration(call, file)) != "main":
                 yield Report(
                     node=call,
                     message=(

@@ -77,7 +77,7 @@ def _iterates_without_firing(package: Package, file: GoFile, case: Node) -> bool
     """Whether another case of the select (or its default) can lead back to it: only then can
     the loop go round before this timer fires, leaving it pending. When every other case
     leaves the loop (`case <-stop: return`), each timer fires before the next is made."""
-    function = enclosing_function(case)
+    function = enclosing_function(case, file)
     timer = case.child_by_field_name("communication")
     if function is None or timer is None:
         return True
@@ -100,7 +100,7 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for call in qualified_calls(file, file.root, {"time.After"}):
         case = communication_case(call)
-        loops = enclosing_loops(case.parent) if case is not None and case.parent is not None else []
+        loops = enclosing_loops(case.parent, file=file) if case is not None and case.parent is not None else []
         if case is None or not loops or not _iterates_without_firing(package, file, case):
             continue
         yield Report(

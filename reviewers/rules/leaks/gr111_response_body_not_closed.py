@@ -64,7 +64,7 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.ownership import BODY_CLOSE, READERS, Owned, bound_results
-from ...syntax import qualified_name
+from ...syntax import call_method_name, qualified_name
 from ._resources import defer_close_fix, describe_leak
 
 REMEDIATION = """\
@@ -113,9 +113,41 @@ def _body_is_read(owned: Owned) -> bool:
     return False
 
 
+# Calls of the library that return a response, by the name called.
+RESPONSE_CALLS = frozenset({"Get", "Post", "Head", "PostForm", "Do", "RoundTrip"})
+
+
+def _may_return_a_response(package: Package, file: GoFile, call: Node) -> bool:
+    """A cheap test before typing the call: a name of the library that returns a response,
+    a function or method of the package whose results spell one, or a call in a declaration
+    that reads some `Body` (the way a call of unknown type shows it returned a response)."""
+    name = call_method_name(file, call)
+    if name in RESPONSE_CALLS or name in _response_names(package):
+        return True
+    top = file.top_level(call)
+    return top is not None and file.source.find(b".Body", top.start_byte, top.end_byte) >= 0
+
+
+def _response_names(package: Package) -> frozenset[str]:
+    """Names of the package's functions and methods whose results mention a `Response`."""
+
+    def build() -> frozenset[str]:
+        declared = [*package.functions.items(), *((name, d) for (_, name), d in package.methods.items())]
+        found = set()
+        for name, declaration in declared:
+            result = declaration.node.child_by_field_name("result")
+            if result is not None and b"Response" in declaration.file.source[result.start_byte : result.end_byte]:
+                found.add(name)
+        return frozenset(found)
+
+    return package.files[0].package_cached("gr111.response_names", build)
+
+
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for call in file.nodes("call_expression"):
+        if not _may_return_a_response(package, file, call):
+            continue
         report = _check_call(package, file, call)
         if report is not None:
             yield report
@@ -127,7 +159,7 @@ def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
         return None
     function = call.child_by_field_name("function")
     shown = file.text(function) if function is not None else "call"
-    parent = call.parent
+    parent = file.parent(call)
     if certain and parent is not None and parent.type in ("expression_statement", "go_statement"):
         return Report(
             call,

@@ -118,8 +118,8 @@ def _bounded(file: GoFile, function: Node, loop: Node, go: Node) -> bool:
 
 def check(file: GoFile) -> Iterator[Report]:
     for go in file.nodes("go_statement"):
-        function = enclosing_function(go)
-        loops = enclosing_loops(go)
+        function = enclosing_function(go, file)
+        loops = enclosing_loops(go, file=file)
         if function is None or not loops or not _per_item(file, loops[0]):
             continue
         handler = enclosing_handler(file, go)

@@ -102,7 +102,7 @@ def _receives_fewer(file: GoFile, channel: Channel) -> Node | None:
     for receive in own:
         if receive.kind != "receive":
             continue
-        loops = enclosing_loops(receive.node)
+        loops = enclosing_loops(receive.node, file=file)
         if not loops or _leaves_early(loops[0], receive.node, file):
             return receive.node
     return None
@@ -122,7 +122,7 @@ def _leaves_early(loop: Node, receive: Node, file: GoFile | None = None) -> bool
     for node in descendants(region, skip=("func_literal",)):
         if node.type not in ("return_statement", "break_statement") or node.start_byte < receive.start_byte:
             continue
-        conditions = [a for a in ancestors(node) if a.type == "if_statement" and is_inside(a, region)]
+        conditions = [a for a in ancestors(node, file) if a.type == "if_statement" and is_inside(a, region)]
         if not conditions or file is None:
             return True
         if any(_mentions(file, a, names) for a in conditions):
@@ -197,7 +197,10 @@ def check(file: GoFile) -> Iterator[Report]:
                 REMEDIATION,
             )
             continue
-        if any(op.kind == "receive" and op.goroutine is None and enclosing_loops(op.node) for op in channel.operations):
+        if any(
+            op.kind == "receive" and op.goroutine is None and enclosing_loops(op.node, file=file)
+            for op in channel.operations
+        ):
             continue
         pair = _double_send(channel)
         if pair is not None:

@@ -114,7 +114,7 @@ def _leaves_right_after(defer: Node, loop: Node) -> bool:
 
 def check(file: GoFile) -> Iterator[Report]:
     for defer in file.nodes("defer_statement"):
-        loops = enclosing_loops(defer)
+        loops = enclosing_loops(defer, file=file)
         if not loops:
             continue
         released = _released(file, defer)

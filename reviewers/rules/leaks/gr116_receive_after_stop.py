@@ -113,7 +113,7 @@ def _blocking(receive: Node) -> Node | None:
 
 def _stop_guard(file: GoFile, receive: Node, timer: str) -> Node | None:
     """The `if !t.Stop()` whose consequence holds the receive."""
-    for ancestor in ancestors(receive):
+    for ancestor in ancestors(receive, file):
         if ancestor.type in FUNCTION_TYPES:
             return None
         if (
@@ -129,9 +129,9 @@ def _stop_guard(file: GoFile, receive: Node, timer: str) -> Node | None:
 def _ignored_stop(file: GoFile, receive: Node, timer: str) -> Node | None:
     """A `t.Stop()` statement before the receive in one of its enclosing blocks, with no
     `Reset` of the timer or new assignment to it in between."""
-    function = enclosing_function(receive)
+    function = enclosing_function(receive, file)
     node = receive
-    for ancestor in ancestors(receive):
+    for ancestor in ancestors(receive, file):
         if ancestor is function or ancestor.type in FUNCTION_TYPES:
             return None
         if ancestor.type == "statement_list":
@@ -148,7 +148,7 @@ def _ignored_stop(file: GoFile, receive: Node, timer: str) -> Node | None:
 
 
 def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str) -> Node | None:
-    loops = enclosing_loops(guard)
+    loops = enclosing_loops(guard, file=file)
     if not loops:
         return None
     for match in _timer_receives(file, within=loops[0]):

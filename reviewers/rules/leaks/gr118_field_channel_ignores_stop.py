@@ -150,7 +150,7 @@ def _element_is_empty(file: GoFile, index: TypeIndex, key: str) -> bool:
 def _inside_watching_select(file: GoFile, index: TypeIndex, operation: Node, stops: set[str]) -> bool:
     """Whether the operation is in the body of a case of a `select` that watches the stop
     signal: a handshake that the select already guards (not its `default:`)."""
-    for ancestor in ancestors(operation):
+    for ancestor in ancestors(operation, file):
         if ancestor.type in ("func_literal", "function_declaration", "method_declaration"):
             return False
         if ancestor.type == "communication_case" and ancestor.parent is not None:

@@ -72,7 +72,11 @@ def _starts(file: GoFile, body: Node, group: str, before: int) -> list[Node]:
     for node in file.nodes("go_statement", within=body) + [
         call for call in calls_in(file, body) if file.text(call).startswith(f"{group}.Go(")
     ]:
-        if node.start_byte < before and enclosing_loops(node) and enclosing_loops(node)[0] == body.parent:
+        if (
+            node.start_byte < before
+            and enclosing_loops(node, file=file)
+            and enclosing_loops(node, file=file)[0] == body.parent
+        ):
             starts.append(node)
     return starts
 
@@ -107,7 +111,7 @@ def check(file: GoFile) -> Iterator[Report]:
         if call.child_by_field_name("arguments").named_children:
             continue
         group = file.text(call.child_by_field_name("function").child_by_field_name("operand"))
-        loops = enclosing_loops(statement)
+        loops = enclosing_loops(statement, file=file)
         if not loops:
             continue
         body = loops[0].child_by_field_name("body")
