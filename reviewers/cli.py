@@ -201,6 +201,10 @@ def _print_rules(args) -> int:
             raise UsageError(f"{args.rule}: no such rule (see `goreef rules`)")
         print(f"{rule.id} {rule.name} ({rule.severity.value}, {rule_class(rule.id)})\n")
         print(rule.doc.strip())
+        if not rule.in_tests:
+            print(
+                "\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test."
+            )
         return 0
     if args.markdown:
         print(rules_table())

@@ -66,10 +66,15 @@ class Rule:
     imports: tuple[str, ...] = ()
     # Why the rule is off unless the configuration turns it on; None: on by default.
     off_by_default: str | None = None
+    # Whether `_test.go` files are reviewed: a test's goroutines, sleeps and fresh contexts
+    # live and die with the test process; what leaks real resources or memory safety does not.
+    in_tests: bool = True
 
     @property
     def summary(self) -> str:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
 
     def applies_to(self, file: GoFile) -> bool:
+        if not self.in_tests and file.path.endswith("_test.go"):
+            return False
         return not self.imports or any(file.imports_path(path) for path in self.imports)

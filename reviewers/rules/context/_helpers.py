@@ -26,10 +26,6 @@ from ...syntax import (
 )
 
 
-def is_test_file(file: GoFile) -> bool:
-    return file.path.endswith("_test.go")
-
-
 def inside_goroutine(node: Node, file: GoFile | None = None) -> bool:
     """Whether `node` is in the body of a function literal started by `go` (at any depth)."""
     return any(is_goroutine_body(a, file) for a in ancestors(node, file) if a.type == "func_literal")

@@ -110,4 +110,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("net/http", *sorted({q.rsplit(".", 1)[0] for q, _ in FRAMEWORK_CONTEXTS})),
+    in_tests=False,
 )

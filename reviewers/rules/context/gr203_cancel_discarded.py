@@ -99,4 +99,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("context",),
+    in_tests=False,
 )

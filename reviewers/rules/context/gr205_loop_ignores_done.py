@@ -72,7 +72,6 @@ from ...syntax import (
     qualified_name,
     select_cases,
 )
-from ._helpers import is_test_file
 
 REMEDIATION = """\
 for {
@@ -197,8 +196,6 @@ def _in_go_statement(node: Node) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if is_test_file(file):
-        return
     operations = [(n, "select") for n in file.nodes("select_statement")]
     operations += [(n, "send") for n in file.nodes("send_statement") if n.parent.type != "communication_case"]
     operations += [(n, "receive") for n in file.nodes("unary_expression") if _receive_statement(file, n)]
@@ -233,4 +230,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("context", "net/http"),
+    in_tests=False,
 )

@@ -54,7 +54,6 @@ from ...rule import Fix, Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import call_method_name, qualified_name
-from ._helpers import is_test_file
 
 CONTEXT_FORMS = {
     "net/http.Get": '`http.NewRequestWithContext(ctx, "GET", url, nil)` and `Do`',
@@ -101,8 +100,6 @@ def _suggestion(file: GoFile, call: Node, context: str) -> Fix | None:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if is_test_file(file):
-        return
     for call in file.nodes("call_expression"):
         named = _instead(file, call)
         if named is None:
@@ -129,4 +126,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("context", "net/http"),
+    in_tests=False,
 )

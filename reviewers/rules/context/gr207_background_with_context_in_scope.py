@@ -48,7 +48,6 @@ from ...rule import Fix, Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import FRESH_CONTEXTS, cancellable_contexts, preferred
 from ...syntax import ancestors, enclosing_function, enclosing_handler, is_done_receive, qualified_calls
-from ._helpers import is_test_file
 
 REMEDIATION = """\
 func (s *Service) Refresh(ctx context.Context, id string) error {
@@ -78,8 +77,6 @@ def _replaces(file: GoFile, call: Node, name: str) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if is_test_file(file):
-        return
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         if call.parent is None or call.parent.type != "argument_list":
             continue
@@ -106,4 +103,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("context",),
+    in_tests=False,
 )

@@ -53,7 +53,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import qualified_calls
-from ._helpers import inside_goroutine, is_test_file
+from ._helpers import inside_goroutine
 
 REMEDIATION = """\
 select {
@@ -64,8 +64,6 @@ case <-ctx.Done():
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if is_test_file(file):
-        return
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
         if inside_goroutine(call, file):
             continue
@@ -89,4 +87,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("time",),
+    in_tests=False,
 )

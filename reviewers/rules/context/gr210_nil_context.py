@@ -106,4 +106,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     doc=__doc__,
     check=check,
+    in_tests=False,
 )

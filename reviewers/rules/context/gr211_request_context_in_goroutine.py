@@ -95,4 +95,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=GR202.imports,
+    in_tests=False,
 )

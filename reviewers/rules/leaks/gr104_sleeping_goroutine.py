@@ -120,4 +120,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("time",),
+    in_tests=False,
 )

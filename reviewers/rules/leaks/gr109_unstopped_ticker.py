@@ -104,4 +104,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("time",),
+    in_tests=False,
 )

@@ -121,4 +121,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("time",),
+    in_tests=False,
 )

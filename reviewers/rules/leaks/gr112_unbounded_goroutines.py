@@ -142,4 +142,5 @@ RULE = Rule(
     severity=Severity.INFO,
     doc=__doc__,
     check=check,
+    in_tests=False,
 )
