@@ -7,6 +7,7 @@ configuration. No network, no GitHub: contents come from callables the caller pr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -172,7 +173,8 @@ class GoModules:
 
     def _directory_version(self, directory: str) -> tuple[int, int] | None:
         if directory not in self._by_directory:
-            go_mod = self._read(posixpath.join(directory, "go.mod") if directory else "go.mod")
+            path = posixpath.join(directory, "go.mod") if directory else "go.mod"
+            go_mod = self._read(path) if self._read is not None else None
             if go_mod is not None:
                 self._by_directory[directory] = go_version_of(go_mod)
             elif directory in ("", "/", "."):
@@ -201,11 +203,15 @@ def check_files(
             by_directory.setdefault(posixpath.dirname(path), []).append((path, load))
     for directory_files in by_directory.values():
         package: list[GoFile] = []
+
+        def files_of(package: list[GoFile] = package) -> list[GoFile]:
+            return package
+
         for path, load in directory_files:
             source = load()
             if _skipped(path, source, config, result.notes):
                 continue
-            package.append(GoFile(path, source, modules.version_for(path), package_files=lambda p=package: p))
+            package.append(GoFile(path, source, modules.version_for(path), package_files=files_of))
         for file in package:
             result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
             result.files_reviewed += 1
@@ -261,7 +267,7 @@ def _head_source(
     partial: rebuilt from the diff's hunks because `head` could not give them."""
     source = head(changed.path) if head else None
     partial = source is None
-    if partial:
+    if source is None:
         source = changed.text_from_hunks()
     if _skipped(changed.path, source, config, notes):
         return None, partial
@@ -311,7 +317,7 @@ def review(
             files = [f for f in map(load, changed_here) if f is not None]
             known = {c.path for c in changed_here}
             for path in package_paths(directory) if package_paths and head else ():
-                source = head(path) if path not in known and path.endswith(".go") else None
+                source = head(path) if head is not None and path not in known and path.endswith(".go") else None
                 if source is not None and len(source) <= config.max_file_bytes:
                     files.append(
                         GoFile(path, source, modules.version_for(path), package_files=lambda: package_of(directory))
@@ -331,7 +337,7 @@ def review(
                     source,
                     modules.version_for(changed.path),
                     partial=partial,
-                    package_files=lambda d=directory: package_of(d),
+                    package_files=functools.partial(package_of, directory),
                 )
             )
         return loaded[changed.path]

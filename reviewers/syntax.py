@@ -181,7 +181,7 @@ def receiver_type(file: GoFile, method: Node) -> str | None:
             type_node = type_node.named_children[0]
         if type_node.type == "generic_type":
             type_node = type_node.child_by_field_name("type")
-        return file.text(type_node)
+        return file.text(type_node) if type_node is not None else None
     return None
 
 
@@ -192,20 +192,19 @@ def declaration_name(file: GoFile, declaration: Node | None) -> str:
     if declaration.type == "method_declaration":
         receiver = declaration.child_by_field_name("receiver")
         pointer = receiver is not None and "*" in file.text(receiver)
-        name = file.text(declaration.child_by_field_name("name"))
+        name = function_name(file, declaration) or ""
         type_name = receiver_type(file, declaration) or "?"
         return f"({'*' if pointer else ''}{type_name}).{name}"
     if declaration.type == "function_declaration":
-        return file.text(declaration.child_by_field_name("name"))
+        return function_name(file, declaration) or ""
     names = [file.text(n) for n in descendants(declaration) if n.type in ("identifier", "type_identifier")][:1]
     return f"{declaration.type.split('_')[0]} {names[0] if names else ''}".strip()
 
 
 def function_name(file: GoFile, function: Node) -> str | None:
     """The declared name of a function or method; None for a literal."""
-    if function.type == "func_literal":
-        return None
-    return file.text(function.child_by_field_name("name"))
+    name = function.child_by_field_name("name") if function.type != "func_literal" else None
+    return file.text(name) if name is not None else None
 
 
 def callee(file: GoFile, call: Node) -> str:
@@ -220,7 +219,8 @@ def call_method_name(file: GoFile, call: Node) -> str | None:
     if function is None:
         return None
     if function.type == "selector_expression":
-        return file.text(function.child_by_field_name("field"))
+        field = function.child_by_field_name("field")
+        return file.text(field) if field is not None else None
     if function.type == "identifier":
         return file.text(function)
     return None
@@ -230,9 +230,10 @@ def qualified_name(file: GoFile, node: Node) -> str | None:
     """`context.WithCancel` for a selector `pkg.Name` (or a call of one) whose operand is an
     imported package, named by the import path: `net/http.Get`."""
     if node.type == "call_expression":
-        node = node.child_by_field_name("function")
-        if node is None:
+        function = node.child_by_field_name("function")
+        if function is None:
             return None
+        node = function
     if node.type == "qualified_type":
         package, name = node.child_by_field_name("package"), node.child_by_field_name("name")
     elif node.type == "selector_expression":
@@ -305,9 +306,9 @@ def _framework_qualified(file: GoFile, type_node: Node, qualified: str, pointer:
         type_node = type_node.named_children[0]
     if type_node.type != "qualified_type":
         return False
-    package = file.text(type_node.child_by_field_name("package"))
-    import_path = file.imports.get(package)
-    return import_path is not None and f"{import_path}.{file.text(type_node.child_by_field_name('name'))}" == qualified
+    package, name = type_node.child_by_field_name("package"), type_node.child_by_field_name("name")
+    import_path = file.imports.get(file.text(package)) if package is not None else None
+    return import_path is not None and name is not None and f"{import_path}.{file.text(name)}" == qualified
 
 
 def request_parameters(file: GoFile, function: Node) -> list[str]:

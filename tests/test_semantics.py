@@ -201,6 +201,108 @@ def test_package_types_fields_methods_and_channels():
     assert (type_of(file, "i"), type_of(file, "v")) == ("int", "string")
 
 
+def test_unsafe_pointers_and_the_integers_that_hold_addresses():
+    (file,) = package(
+        """
+        package p
+        import ("reflect"; "sync/atomic"; u "unsafe")
+        type T struct {
+            ptr  u.Pointer
+            addr uintptr
+        }
+        type other struct{ addr u.Pointer }
+        var global u.Pointer
+        const off = 8
+        func f(p u.Pointer, n uintptr, s string, x *int, b []byte, items ...int64) {
+            q := u.Pointer(x)
+            a := uintptr(q) + 8
+            shifted := off + uintptr(q)
+            r := reflect.ValueOf(x).Pointer()
+            e := reflect.ValueOf(&x).Elem().UnsafeAddr()
+            added := u.Add(p, 1)
+            loaded := atomic.LoadPointer(&global)
+            size := u.Sizeof(*x)
+            data := u.SliceData(b)
+            view := u.Slice(data, len(b))
+            str := u.String(u.StringData(s), len(s))
+            typed := (*T)(p)
+            bytePointer := (*byte)(p)
+            var t T
+            _, _, _, _, _, _, _, _, _, _, _, _ = q, a, shifted, r, e, added, loaded, size, view, str, typed, bytePointer
+            _, _, _, _ = t.ptr, t.addr, items, n
+        }
+        """
+    )
+    expected = {
+        "p": "unsafe.Pointer",
+        "q": "unsafe.Pointer",
+        "a": "uintptr",
+        "shifted": "uintptr",  # an untyped constant takes the other side's type
+        "r": "uintptr",
+        "e": "uintptr",
+        "added": "unsafe.Pointer",
+        "loaded": "unsafe.Pointer",
+        "size": "uintptr",
+        "data": "*byte",
+        "view": "[]byte",
+        "str": "string",
+        "typed": "*T",
+        "bytePointer": "*byte",
+        "global": "unsafe.Pointer",
+        "x": "*int",
+        "items": "[]int64",  # a variadic parameter is a slice
+        "n": "uintptr",
+    }
+    assert {name: type_of(file, name, -1) for name in expected} == expected
+    model = package_of(file)
+    fields = {file.text(n): model.type_of(file, n) for n in captures("(selector_expression) @s", file.root)["s"]}
+    assert (str(fields["t.ptr"]), str(fields["t.addr"])) == ("unsafe.Pointer", "uintptr")
+
+
+def test_untyped_constants():
+    (file,) = package(
+        """
+        package p
+        const (
+            k     = 1 << 4
+            typed uint8 = 2
+            mixed = k * 2
+        )
+        func f() { _, _, _ = k, typed, mixed }
+        """
+    )
+    model = package_of(file)
+    untyped = {
+        name: model.types_model.is_untyped(file, identifiers(file, name)[-1]) for name in ("k", "typed", "mixed")
+    }
+    assert untyped == {"k": True, "typed": False, "mixed": True}
+
+
+def test_a_package_variable_is_given_values_in_any_file():
+    first, _ = package(
+        """
+        package p
+        var saved uintptr = 1
+        func f() { saved = 2 }
+        """,
+        """
+        package p
+        func g() {
+            saved := 3
+            _ = saved
+        }
+        func h() { saved, _ = 4, 5 }
+        """,
+    )
+    model = package_of(first)
+    binding = model.binding(first, identifiers(first, "saved")[0])
+    assert binding is not None and binding.kind == "variable" and not binding.is_local
+    given = [(file.path, file.text(a.value)) for file, a in model.package_assignments(binding) if a.value is not None]
+    # g's `saved` is a local of its own
+    assert given == [("p/f0.go", "1"), ("p/f0.go", "2"), ("p/f1.go", "4")]
+    assert len(model.assignments(binding)) == 1 and model.references(binding) == []  # those follow locals only
+
+
 # -- control flow ----------------------------------------------------------------------------
 def function(file: GoFile, name: str) -> Node:
     return next(

@@ -1,9 +1,11 @@
-"""The unsafe rules' class-local helpers (reviewers/rules/unsafe/_helpers.py)."""
+"""The unsafe rules' class-local helpers (reviewers/rules/unsafe/_helpers.py); the types
+they ask the semantic model for are tested in test_semantics.py."""
 
 from __future__ import annotations
 
 from reviewers.gosource import GoFile, captures
 from reviewers.rules.unsafe import _helpers as h
+from reviewers.semantics import package_of
 
 SOURCE = b"""package p
 
@@ -25,9 +27,10 @@ func f(p u.Pointer, n uintptr, s string, x *int) {
 	q := u.Pointer(x)
 	a := uintptr(q) + 8
 	r := reflect.ValueOf(x).Pointer()
+	c := func() uintptr { return uintptr(q) }
 	var t T
 	_ = (*T)(p)
-	_, _, _, _, _, _ = q, a, r, t.ptr, t.addr, global
+	_, _, _, _, _, _, _ = q, a, r, c, t.ptr, t.addr, global
 }
 """
 
@@ -41,44 +44,28 @@ def _identifier(file: GoFile, text: str, nth: int = -1):
     return found[nth]
 
 
-def test_expression_type_follows_declarations_and_aliases():
-    file = _file()
-    assert h.expression_type(file, _identifier(file, "p")) == "unsafe.Pointer"
-    assert h.expression_type(file, _identifier(file, "q")) == "unsafe.Pointer"
-    assert h.expression_type(file, _identifier(file, "a")) == "uintptr"
-    assert h.expression_type(file, _identifier(file, "r")) == "uintptr"
-    assert h.expression_type(file, _identifier(file, "s")) == "string"
-    assert h.expression_type(file, _identifier(file, "global")) == "unsafe.Pointer"
-    assert h.expression_type(file, _identifier(file, "t.ptr")) == "unsafe.Pointer"
-    assert h.expression_type(file, _identifier(file, "t.addr")) == "uintptr"
-    assert h.expression_type(file, _identifier(file, "x")) == "*int"
-
-
-def test_bindings_kinds():
-    file = _file()
-    assert [b.kind for b in h.bindings(file, _identifier(file, "n"))] == ["parameter"]
-    assert [b.kind for b in h.bindings(file, _identifier(file, "q"))] == ["variable"]
-    assert [b.kind for b in h.bindings(file, _identifier(file, "global"))] == ["package"]
-    assert h.is_variable(file, _identifier(file, "n"))
-
-
 def test_pointer_to_uintptr_and_left_spine():
     file = _file()
-    a_value = next(b.value for b in h.bindings(file, _identifier(file, "a")))
+    model = package_of(file)
+    a_value = model.binding(file, _identifier(file, "a")).value  # type: ignore[union-attr]
     base, terms = h.left_spine(file, a_value)
     assert file.text(base) == "uintptr(q)" and [(op, file.text(t)) for op, t in terms] == [("+", "8")]
-    assert file.text(h.pointer_to_uintptr(file, a_value)) == "uintptr(q)"
-    r_value = next(b.value for b in h.bindings(file, _identifier(file, "r")))
-    assert h.pointer_to_uintptr(file, r_value) is not None
+    assert file.text(h.pointer_to_uintptr(model, file, a_value)) == "uintptr(q)"  # type: ignore[arg-type]
+    r_value = model.binding(file, _identifier(file, "r")).value  # type: ignore[union-attr]
+    assert h.is_reflect_address(model, file, r_value)
+    assert h.pointer_to_uintptr(model, file, r_value) is not None
+    # `n` is an integer, not an address; a conversion inside a closure is not the value's
+    assert h.pointer_to_uintptr(model, file, _identifier(file, "n")) is None
+    c_value = model.binding(file, _identifier(file, "c")).value  # type: ignore[union-attr]
+    assert h.pointer_to_uintptr(model, file, c_value) is None  # type: ignore[arg-type]
 
 
-def test_unsafe_alias_and_pointer_conversions():
+def test_pointer_conversions_by_the_unsafe_alias():
     file = _file()
     assert h.unsafe_local_name(file) == "u"
     calls = h.unsafe_pointer_calls(file, file.root)
     assert [file.text(c) for c in calls] == ["u.Pointer(x)"]
-    conversion = next(c for c in captures("(call_expression) @c", file.root)["c"] if file.text(c) == "(*T)(p)")
-    assert file.text(h.pointer_conversion_type(conversion)) == "T"
+    assert h.is_pointer_expression(package_of(file), file, calls[0])
 
 
 def test_manages_memory_by_hand():

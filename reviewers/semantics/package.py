@@ -230,6 +230,30 @@ class Package:
             found.append(Assignment(identifier, statement, value, index, spread))
         return found
 
+    def package_assignments(self, binding: Binding) -> list[tuple[GoFile, Assignment]]:
+        """What a package-level variable is given anywhere in the package, with the file of
+        each: its declaration's value, then every `=` to it, file by file in source order.
+        It resolves every top-level declaration that spells the name: for rare questions."""
+        found = []
+        if binding.identifier is not None:
+            assignment = Assignment(
+                binding.identifier, binding.declaration, binding.value, binding.index, binding.spread
+            )
+            found.append((binding.file, assignment))
+        name = binding.name.encode()
+        for file in self.files:
+            for top in file.root.named_children:
+                if file.source.find(name, top.start_byte, top.end_byte) < 0:
+                    continue
+                resolution = self.resolution(file, top)
+                if resolution is None:
+                    continue
+                for identifier in resolution.references.get(id(binding), []):
+                    if identifier.id in resolution.writes:
+                        statement, value, index, spread = _assigned_value(file, identifier)
+                        found.append((file, Assignment(identifier, statement, value, index, spread)))
+        return found
+
     def visible_bindings(self, file: GoFile, node: Node) -> list[Binding]:
         """The local bindings visible at `node` (declared before it in a scope around it),
         innermost first; a name shadowed by an inner one is left out."""

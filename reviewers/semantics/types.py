@@ -1,15 +1,18 @@
 """Types: a best-effort static type for an expression, as far as the package shows it.
 
-Declared types (parameters, `var x T`, struct fields, results of the package's functions and
-methods), composite literals, `make`, `new`, conversions, `&`/`*`, `<-ch`, indexing, type
-assertions, and the results of the standard-library calls goreef's rules are about (`LIBRARY`
-below). Package names are spelled by import path (`net/http.Response`), the package's own
+Declared types (parameters, `items ...T` as a `[]T`, `var x T`, struct fields, results of the
+package's functions and methods), composite literals, `make`, `new`, conversions (`(*T)(p)`
+included), `&`/`*`, `<-ch`, indexing, type assertions, arithmetic (an untyped constant takes
+the other operand's type: `off + uintptr(p)` is a uintptr), and the results of the
+standard-library calls goreef's rules are about (`LIBRARY` below, `unsafe` and the addresses
+`reflect` gives included). Package names are spelled by import path (`net/http.Response`), the package's own
 types by their bare name (`Server`). Anything else is unknown (`None`), and a rule that
 needs a type stays quiet on an unknown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -111,6 +114,10 @@ BASIC = frozenset(
 ERROR = Type("basic", "error")
 BOOL = Type("basic", "bool")
 INT = Type("basic", "int")
+STRING = Type("basic", "string")
+UINTPTR = Type("basic", "uintptr")
+UNSAFE_POINTER = named("unsafe.Pointer")
+REFLECT_VALUE = named("reflect.Value")
 CONTEXT = named("context.Context")
 CANCEL = named("context.CancelFunc")
 CANCEL_CAUSE = named("context.CancelCauseFunc")
@@ -175,6 +182,21 @@ LIBRARY: dict[str, Type] = {
     "(*time.Timer).C": TIME_CHANNEL,
     "(*net/http.Response).Body": named("io.ReadCloser"),
     "(*net/http.Request).Body": named("io.ReadCloser"),
+    # Pointers and the integers that hold addresses (`unsafe.Pointer(x)` is a conversion).
+    **{f"unsafe.{name}": results(UNSAFE_POINTER) for name in ("Pointer", "Add")},
+    **{f"unsafe.{name}": results(UINTPTR) for name in ("Sizeof", "Offsetof", "Alignof")},
+    "unsafe.String": results(STRING),
+    "unsafe.StringData": results(pointer(Type("basic", "byte"))),
+    **{f"sync/atomic.{name}": results(UNSAFE_POINTER) for name in ("LoadPointer", "SwapPointer")},
+    **{f"reflect.{name}": results(REFLECT_VALUE) for name in ("ValueOf", "Indirect")},
+    **{f"(reflect.Value).{name}": results(REFLECT_VALUE) for name in ("Elem", "Field", "Index", "Addr")},
+    **{f"(reflect.Value).{name}": results(UINTPTR) for name in ("Pointer", "UnsafeAddr")},
+    "(reflect.Value).UnsafePointer": results(UNSAFE_POINTER),
+}
+# Library functions whose result's type is made from their first argument's.
+LIBRARY_GENERIC: dict[str, Callable[[Type], Type | None]] = {
+    "unsafe.Slice": lambda p: Type("slice", elem=p.elem) if p.kind == "pointer" else None,
+    "unsafe.SliceData": lambda s: pointer(s.elem) if s.kind == "slice" and s.elem is not None else None,
 }
 # Package-level variables of the library.
 LIBRARY_VARIABLES: dict[str, Type] = {
@@ -188,11 +210,18 @@ def _member(owner: Type, name: str) -> str | None:
     target = owner.deref()
     if target.kind != "named" or "." not in target.name:
         return None
-    return f"({'*' if owner.kind == 'pointer' or target.name not in _INTERFACES else ''}{target.name}).{name}"
+    bare = target.name in _VALUE_RECEIVERS or (owner.kind != "pointer" and target.name in _INTERFACES)
+    return f"({'' if bare else '*'}{target.name}).{name}"
 
 
 # Library interfaces: their methods are listed without a pointer.
 _INTERFACES = frozenset({"net/http.RoundTripper", "context.Context", "io.ReadCloser"})
+# Library types whose methods take a value receiver: listed without a pointer, whatever calls them.
+_VALUE_RECEIVERS = frozenset({"reflect.Value"})
+# Operators whose operands and result share one type (comparisons give a bool; shifts, the
+# left operand's type).
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "&^"})
+_UNTYPED_LITERALS = ("int_literal", "float_literal", "imaginary_literal", "rune_literal")
 
 
 class Types:
@@ -324,17 +353,46 @@ class Types:
         if kind == "type_conversion_expression":
             return self.from_node(file, node.child_by_field_name("type"))
         if kind == "binary_expression":
-            operator = node.child_by_field_name("operator")
-            if operator is not None and file.text(operator) in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
-                return BOOL
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            untyped = left is not None and left.type in ("int_literal", "float_literal")
-            return self.of(file, right if untyped else left)
+            return self._binary(file, node)
         if kind == "int_literal":
             return INT
         if kind in ("interpreted_string_literal", "raw_string_literal"):
             return Type("basic", "string")
         return None
+
+    def _binary(self, file: GoFile, node: Node) -> Type | None:
+        operator = node.child_by_field_name("operator")
+        text = file.text(operator) if operator is not None else ""
+        if text in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
+            return BOOL
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if text not in _ARITHMETIC or left is None or right is None:
+            return self.of(file, left)  # a shift has its left operand's type
+        # Both sides have one type, unless one is an untyped constant (`8 + off`, `n - k`
+        # with `const k = 1`): the typed side tells it.
+        if self.is_untyped(file, left) and not self.is_untyped(file, right):
+            return self.of(file, right)
+        return self.of(file, left) or (None if self.is_untyped(file, right) else self.of(file, right))
+
+    def is_untyped(self, file: GoFile, node: Node, depth: int = 0) -> bool:
+        """An untyped constant: a literal, `iota`, a constant declared without a type from
+        untyped ones, or an expression of those."""
+        node = unparen(node)
+        if node.type in _UNTYPED_LITERALS or depth > 8:
+            return node.type in _UNTYPED_LITERALS
+        if node.type == "identifier":
+            binding = self.package.binding(file, node)
+            if binding is None:
+                return file.text(node) == "iota"
+            return (
+                binding.kind == CONSTANT
+                and binding.type_node is None
+                and binding.value is not None
+                and self.is_untyped(binding.file, binding.value, depth + 1)
+            )
+        if node.type in ("binary_expression", "unary_expression"):
+            return all(self.is_untyped(file, child, depth + 1) for child in node.named_children)
+        return False
 
     def of_binding(self, binding: Binding) -> Type | None:
         """The type of what a binding names."""
@@ -347,6 +405,9 @@ class Types:
             return None  # a type, not a value
         if binding.type_node is not None:
             declared = self.from_node(file, binding.type_node)
+            variadic = binding.declaration is not None and binding.declaration.type == "variadic_parameter_declaration"
+            if variadic:
+                return Type("slice", elem=declared)  # `items ...T` is a []T
             if declared is not None or binding.kind != CONSTANT:
                 return declared
         value = binding.value
@@ -485,13 +546,38 @@ class Types:
                 known = LIBRARY.get(qualified)
                 if known is not None:
                     return _called(known)
-                return None
+                generic = LIBRARY_GENERIC.get(qualified)
+                argument = self.of(file, first) if generic is not None else None
+                return generic(argument) if generic is not None and argument is not None else None
+        elif function.type == "unary_expression":
+            converted = self._pointer_conversion(file, function)
+            if converted is not None:
+                return converted
         callee = self.of(file, function)
         if callee is None:
             return None
         if callee.kind == "named" and callee.name in self.package.types:
             return callee  # a conversion to a type of the package: `Celsius(x)`
         return _called(callee)
+
+    def _pointer_conversion(self, file: GoFile, star: Node) -> Type | None:
+        """`*T` for the callee of `(*T)(x)`, which tree-sitter reads as a call of a
+        dereference; None when `T` is not a type (`(*f)(x)` calls a func pointer)."""
+        operator, operand = star.child_by_field_name("operator"), star.child_by_field_name("operand")
+        if operator is None or operator.type != "*" or operand is None:
+            return None
+        if operand.type == "identifier":
+            name = file.text(operand)
+            binding = self.package.binding(file, operand)
+            if binding is None:
+                return pointer(Type("basic", name)) if name in BASIC else None
+            return pointer(named(name)) if binding.kind == TYPE else None
+        if operand.type == "selector_expression":
+            owner = self.of(file, operand.child_by_field_name("operand"))
+            field = operand.child_by_field_name("field")
+            if owner is not None and owner.kind == "package" and field is not None:
+                return pointer(named(f"{owner.name}.{file.text(field)}"))
+        return None
 
 
 def _called(callee: Type) -> Type | None:

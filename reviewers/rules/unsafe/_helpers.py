@@ -1,34 +1,23 @@
-"""Helpers of the unsafe.Pointer rules (GR3xx): conversions, the declared type of a name as
-far as the syntax shows it, and where a uintptr came from.
+"""Helpers of the unsafe.Pointer rules (GR3xx): the shapes of conversions and pointer
+arithmetic, where a uintptr got its address, and the directives and packages that manage
+memory by hand.
 
-Types are never inferred beyond what the source spells: a name declared `p unsafe.Pointer`
-or `p := unsafe.Pointer(x)` is visibly an unsafe.Pointer, `u uintptr` or
-`u := uintptr(unsafe.Pointer(x))` visibly a uintptr; anything else is unknown, and the
-rules stay silent (or offer no suggestion) on unknowns.
+Names and types come from the semantic model (`reviewers/semantics`): a name declared
+`p unsafe.Pointer` or `p := unsafe.Pointer(x)` is visibly an unsafe.Pointer, `u uintptr` or
+`u := uintptr(unsafe.Pointer(x))` visibly a uintptr; anything the model does not know is
+unknown, and the rules stay silent (or offer no suggestion) on unknowns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 from tree_sitter import Node
 
 from ...gosource import GoFile
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, is_inside, qualified_name, top_level_specs, unparen
+from ...semantics import Package
+from ...semantics.types import REFLECT_VALUE, UNSAFE_POINTER
+from ...syntax import call_method_name, descendants, is_inside, qualified_name, unparen
 
-UNSAFE_POINTER = "unsafe.Pointer"
-UINTPTR = "uintptr"
 ARITHMETIC = ("+", "-")
-# Calls whose result is an unsafe.Pointer.
-POINTER_RESULTS = frozenset(
-    {
-        "unsafe.Pointer",
-        "unsafe.Add",
-        "sync/atomic.LoadPointer",
-        "sync/atomic.SwapPointer",
-    }
-)
 
 
 def call_argument(node: Node) -> Node | None:
@@ -53,7 +42,7 @@ def is_unsafe_pointer_call(file: GoFile, node: Node) -> bool:
     node = unparen(node)
     return (
         node.type == "call_expression"
-        and qualified_name(file, node) == UNSAFE_POINTER
+        and qualified_name(file, node) == "unsafe.Pointer"
         and call_argument(node) is not None
     )
 
@@ -80,7 +69,7 @@ def is_uintptr_conversion(file: GoFile, node: Node) -> bool:
     if node.type != "call_expression" or call_argument(node) is None:
         return False
     function = node.child_by_field_name("function")
-    return function is not None and function.type == "identifier" and file.text(function) == UINTPTR
+    return function is not None and function.type == "identifier" and file.text(function) == "uintptr"
 
 
 def unsafe_local_name(file: GoFile) -> str:
@@ -88,252 +77,36 @@ def unsafe_local_name(file: GoFile) -> str:
     return next((name for name, path in file.imports.items() if path == "unsafe"), "unsafe")
 
 
-def type_name(file: GoFile, type_node: Node | None) -> str | None:
-    """A type spelled canonically: `unsafe.Pointer` for `u.Pointer` when `u` is unsafe."""
-    if type_node is None:
-        return None
-    if type_node.type == "qualified_type":
-        return qualified_name(file, type_node) or file.text(type_node)
-    return file.text(type_node)
+# -- types, from the semantic model ---------------------------------------------------------------
+def is_pointer_expression(package: Package, file: GoFile, node: Node) -> bool:
+    """Visibly an unsafe.Pointer: a conversion to it, a call of unsafe.Add or
+    atomic.LoadPointer, a name, field or result of that type."""
+    return package.type_of(file, node) == UNSAFE_POINTER
 
 
-# -- declarations --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Binding:
-    """One declaration of a name: its spelled type, or the value it was declared with."""
-
-    name: Node
-    type_node: Node | None
-    value: Node | None
-    kind: str  # "parameter", "result", "variable", "constant", "range", "package"
-
-
-def _values_for(names: list[Node], values: Node | None) -> list[Node | None]:
-    if values is None:
-        return [None] * len(names)
-    items = values.named_children if values.type == "expression_list" else [values]
-    return list(items) if len(items) == len(names) else [None] * len(names)
-
-
-def _declared_in(file: GoFile, node: Node, name: str, kind: str) -> Iterator[Binding]:
-    """Bindings of `name` made by one declaration node."""
-    if node.type in ("parameter_declaration", "variadic_parameter_declaration"):
-        for identifier in node.children_by_field_name("name"):
-            if file.text(identifier) == name:
-                yield Binding(identifier, node.child_by_field_name("type"), None, "parameter")
-    elif node.type in ("var_spec", "const_spec"):
-        names = node.children_by_field_name("name")
-        values = _values_for(names, node.child_by_field_name("value"))
-        for identifier, value in zip(names, values):
-            if file.text(identifier) == name:
-                declared = "constant" if node.type == "const_spec" else kind
-                yield Binding(identifier, node.child_by_field_name("type"), value, declared)
-    elif node.type == "short_var_declaration":
-        left = node.child_by_field_name("left")
-        names = list(left.named_children) if left is not None else []
-        for identifier, value in zip(names, _values_for(names, node.child_by_field_name("right"))):
-            if file.text(identifier) == name:
-                yield Binding(identifier, None, value, "variable")
-    elif node.type == "range_clause":
-        left = node.child_by_field_name("left")
-        for identifier in left.named_children if left is not None else []:
-            if file.text(identifier) == name:
-                yield Binding(identifier, None, None, "range")
-
-
-DECLARATIONS = ("var_spec", "const_spec", "short_var_declaration", "range_clause")
-
-
-def _function_bindings(file: GoFile, function: Node, name: str, at: Node) -> list[Binding]:
-    found: list[Binding] = []
-    for field in ("receiver", "parameters", "result"):
-        part = function.child_by_field_name(field)
-        if part is not None and part.type == "parameter_list":
-            for declaration in part.named_children:
-                found.extend(
-                    Binding(b.name, b.type_node, b.value, "result" if field == "result" else b.kind)
-                    for b in _declared_in(file, declaration, name, "parameter")
-                )
-    body = function.child_by_field_name("body")
-    if body is None:
-        return found
-    declarations = [d for d in _declarations_of(file).get(name, []) if is_inside(d, body) and _visible(d, function, at)]
-    for declaration in declarations:
-        found.extend(_declared_in(file, declaration, name, "variable"))
-    return found
-
-
-def _visible(declaration: Node, function: Node, at: Node) -> bool:
-    """A declaration of `function` seen from `at`: a closure's own names are not visible
-    outside it."""
-    for ancestor in ancestors(declaration):
-        if ancestor == function:
-            return True
-        if ancestor.type == "func_literal" and not (ancestor.start_byte <= at.start_byte < ancestor.end_byte):
-            return False
-    return True
-
-
-def _declarations_of(file: GoFile) -> dict[str, list[Node]]:
-    """Name -> the declarations (`var`, `const`, `:=`, `range`) of the file that declare it,
-    innermost and last first (the order in which bindings have always been listed)."""
-
-    def build() -> dict[str, list[Node]]:
-        declarations = sorted(
-            (node for node_type in DECLARATIONS for node in file.nodes(node_type)),
-            key=lambda node: (-node.end_byte, node.start_byte),
-        )
-        index: dict[str, list[Node]] = {}
-        for declaration in declarations:
-            for declared in dict.fromkeys(file.text(identifier) for identifier in _declared_names(declaration)):
-                index.setdefault(declared, []).append(declaration)
-        return index
-
-    return file.cached("unsafe.declarations", build)
-
-
-def _declared_names(declaration: Node) -> list[Node]:
-    if declaration.type in ("var_spec", "const_spec"):
-        return declaration.children_by_field_name("name")
-    left = declaration.child_by_field_name("left")
-    return list(left.named_children) if left is not None else []
-
-
-def package_bindings(file: GoFile, name: str) -> list[Binding]:
-    """Top-level `var` and `const` declarations of `name` in the package's known files."""
-    specs = file.package_cached("unsafe.package_specs", lambda: _package_specs(file))
-    return [b for other, spec in specs.get(name, []) for b in _declared_in(other, spec, name, "package")]
-
-
-def _package_specs(file: GoFile) -> dict[str, list[tuple[GoFile, Node]]]:
-    index: dict[str, list[tuple[GoFile, Node]]] = {}
-    for other in file.package_files:
-        for name, specs in _top_level_specs(other).items():
-            index.setdefault(name, []).extend((other, spec) for spec in specs)
-    return index
-
-
-def _top_level_specs(file: GoFile) -> dict[str, list[Node]]:
-    index: dict[str, list[Node]] = {}
-    for spec in top_level_specs(file, ("var", "const")):
-        for identifier in spec.children_by_field_name("name"):
-            index.setdefault(file.text(identifier), []).append(spec)
-    return index
-
-
-def bindings(file: GoFile, identifier: Node) -> list[Binding]:
-    """The declarations `identifier` may refer to: those of the innermost enclosing function
-    that declares the name, else the package's."""
-    name = file.text(identifier)
-    for function in (a for a in ancestors(identifier) if a.type in FUNCTION_TYPES):
-        found = _function_bindings(file, function, name, identifier)
-        if found:
-            return found
-    return package_bindings(file, name)
-
-
-def is_variable(file: GoFile, identifier: Node) -> bool:
-    """A name visibly declared as a variable or parameter (so an expression using it is not
-    a constant)."""
-    found = bindings(file, identifier)
-    return bool(found) and all(b.kind != "constant" for b in found)
-
-
-# -- types as the source spells them ----------------------------------------------------------
-def expression_type(file: GoFile, node: Node, depth: int = 0) -> str | None:
-    """`unsafe.Pointer`, `uintptr`, `string` or another spelled type when the expression
-    visibly has it; None when the syntax does not tell."""
-    node = unparen(node)
-    if depth > 6:
-        return None
-    if node.type == "identifier":
-        types = {_binding_type(file, b, depth) for b in bindings(file, node)}
-        return types.pop() if len(types) == 1 else None
-    if node.type in ("interpreted_string_literal", "raw_string_literal"):
-        return "string"
-    if node.type == "call_expression":
-        name = qualified_name(file, node)
-        if name in POINTER_RESULTS:
-            return UNSAFE_POINTER
-        if name == "unsafe.String":
-            return "string"
-        function = node.child_by_field_name("function")
-        if function is not None and function.type == "identifier" and file.text(function) in (UINTPTR, "string"):
-            return file.text(function)
-        if _is_reflect_address(file, node):
-            return UINTPTR
-        return None
-    if node.type == "binary_expression" and file.text(node.child_by_field_name("operator")) in (
-        "+",
-        "-",
-        "&^",
-        "&",
-        "|",
-        "*",
-        "/",
-        "%",
-        "^",
-    ):
-        sides = [expression_type(file, node.child_by_field_name(f), depth + 1) for f in ("left", "right")]
-        return UINTPTR if UINTPTR in sides else None
-    if node.type == "type_conversion_expression":
-        return type_name(file, node.child_by_field_name("type"))
-    if node.type == "selector_expression" and qualified_name(file, node) is None:
-        types = field_types(file, file.text(node.child_by_field_name("field")))
-        return types[0] if len(types) == 1 else None
-    return None
-
-
-def field_types(file: GoFile, field: str) -> list[str]:
-    """The spelled types of every struct field of that name declared in the package: one
-    entry means the name alone tells which field a selector reaches (as far as the package
-    knows: a field of an imported type is not seen)."""
-    return file.package_cached("unsafe.fields", lambda: _package_fields(file)).get(field, [])
-
-
-def _package_fields(file: GoFile) -> dict[str, list[str]]:
-    index: dict[str, list[str]] = {}
-    for other in file.package_files:
-        for declaration in other.nodes("field_declaration"):
-            spelled = type_name(other, declaration.child_by_field_name("type"))
-            for name in declaration.children_by_field_name("name"):
-                index.setdefault(other.text(name), []).append(spelled or "")
-    return index
-
-
-def _binding_type(file: GoFile, binding: Binding, depth: int) -> str | None:
-    if binding.type_node is not None:
-        return type_name(file, binding.type_node)
-    if binding.value is not None:
-        return expression_type(file, binding.value, depth + 1)
-    return None
-
-
-def _is_reflect_address(file: GoFile, call: Node) -> bool:
-    """`v.UnsafeAddr()` or `v.Pointer()` of a reflect.Value (the file imports reflect)."""
+def is_reflect_address(package: Package, file: GoFile, call: Node) -> bool:
+    """`v.UnsafeAddr()` or `v.Pointer()` of a reflect.Value."""
     function = call.child_by_field_name("function")
-    if function is None or function.type != "selector_expression" or arguments_of(call):
+    if call.type != "call_expression" or function is None or function.type != "selector_expression":
         return False
-    method = file.text(function.child_by_field_name("field"))
-    return file.imports_path("reflect") and method in ("UnsafeAddr", "Pointer") and qualified_name(file, call) is None
-
-
-def is_pointer_expression(file: GoFile, node: Node) -> bool:
-    """Visibly an unsafe.Pointer: a call of unsafe.Pointer/unsafe.Add/atomic.LoadPointer or
-    a name declared with that type."""
-    return expression_type(file, node) == UNSAFE_POINTER
+    operand = function.child_by_field_name("operand")
+    if call_method_name(file, call) not in ("UnsafeAddr", "Pointer") or operand is None:
+        return False
+    owner = package.type_of(file, operand)
+    return owner is not None and owner.deref() == REFLECT_VALUE
 
 
 # -- where a uintptr comes from --------------------------------------------------------------------
-def pointer_to_uintptr(file: GoFile, node: Node) -> Node | None:
+def pointer_to_uintptr(package: Package, file: GoFile, node: Node) -> Node | None:
     """The first `uintptr(p)` under `node` (included) that turns a pointer into an integer:
-    `p` is visibly an unsafe.Pointer, or the address of a reflect.Value."""
-    for candidate in [node, *descendants(node)]:
-        if candidate.type == "func_literal":
-            continue
-        if is_uintptr_conversion(file, candidate) and is_pointer_expression(file, call_argument(candidate)):
+    `p` is visibly an unsafe.Pointer, or the address of a reflect.Value (a function literal's
+    body runs later: not looked into)."""
+    candidates = [node, *descendants(node, skip=("func_literal",))] if node.type != "func_literal" else []
+    for candidate in candidates:
+        argument = call_argument(candidate) if is_uintptr_conversion(file, candidate) else None
+        if argument is not None and is_pointer_expression(package, file, argument):
             return candidate
-        if candidate.type == "call_expression" and _is_reflect_address(file, candidate):
+        if is_reflect_address(package, file, candidate):
             return candidate
     return None
 
@@ -344,24 +117,13 @@ def left_spine(
     """`base` and the `(operator, operand)` terms of `base op a op b ...` (left-associative)."""
     node = unparen(node)
     terms: list[tuple[str, Node]] = []
-    while node.type == "binary_expression" and file.text(node.child_by_field_name("operator")) in operators:
-        terms.append((file.text(node.child_by_field_name("operator")), node.child_by_field_name("right")))
-        node = unparen(node.child_by_field_name("left"))
+    while node.type == "binary_expression":
+        operator, left, right = (node.child_by_field_name(f) for f in ("operator", "left", "right"))
+        if operator is None or left is None or right is None or file.text(operator) not in operators:
+            break
+        terms.append((file.text(operator), right))
+        node = unparen(left)
     return node, list(reversed(terms))
-
-
-def assigned_values(file: GoFile, function: Node, name: str) -> list[Node]:
-    """Every value given to the local name `name` in the function (declarations, `=`, `+=`)."""
-    values = []
-    for node in descendants(function):
-        if node.type in ("short_var_declaration", "assignment_statement", "var_spec"):
-            left = node.child_by_field_name("left")
-            names = list(left.named_children) if left is not None else node.children_by_field_name("name")
-            right = node.child_by_field_name("right") or node.child_by_field_name("value")
-            for target, value in zip(names, _values_for(names, right)):
-                if file.text(target) == name and value is not None:
-                    values.append(value)
-    return values
 
 
 RUNTIME_INTERNALS = ("internal/runtime/", "runtime/internal/")
@@ -388,19 +150,3 @@ def has_directive(file: GoFile, function: Node, directives: tuple[str, ...]) -> 
         line = previous.start_point[0]
         previous = previous.prev_sibling
     return False
-
-
-def pointer_conversion_type(node: Node) -> Node | None:
-    """`pkg.T` in `(*pkg.T)(x)`: tree-sitter reads a conversion to a pointer to a named type
-    as a call of a parenthesized dereference. Returns the type's expression node."""
-    node = unparen(node)
-    if node.type != "call_expression":
-        return None
-    function = node.child_by_field_name("function")
-    if function is None or function.type != "parenthesized_expression" or not function.named_children:
-        return None
-    inner = function.named_children[0]
-    if inner.type != "unary_expression" or inner.child(0) is None or inner.child(0).type != "*":
-        return None
-    target = inner.child_by_field_name("operand")
-    return target if target is not None and target.type in ("identifier", "selector_expression") else None

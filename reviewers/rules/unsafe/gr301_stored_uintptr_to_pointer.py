@@ -2,10 +2,11 @@
 
 ## What it does
 Flags `unsafe.Pointer(u)` (or `unsafe.Pointer(u + off)`) where `u` is a `uintptr` held in a
-local or package variable, a struct field or a parameter, and the syntax shows that `u`
+local or package variable, a struct field or a parameter, and the code shows that `u`
 holds the address of a Go object: it was assigned `uintptr(unsafe.Pointer(p))` (directly
 or through arithmetic on such a variable) or the result of a `reflect.Value`'s
-`Pointer()`/`UnsafeAddr()`, or — for a parameter — a caller in the package passes it such a
+`Pointer()`/`UnsafeAddr()` (anywhere in the package, for a package variable or a field of
+that type), or — for a parameter — a call of that function in the package passes it such a
 conversion. The one-expression form `unsafe.Pointer(uintptr(p) + off)` is legal and is
 GR303's (info), never this rule's.
 
@@ -30,7 +31,7 @@ next := (*byte)(unsafe.Add(base, 1)) // the GC sees base
 
 ## Fix safety
 No suggestion: the variable must change type, which touches every use. A uintptr whose
-origin the syntax does not show (a syscall result, a parameter no caller in the package
+origin the code does not show (a syscall result, a parameter no caller in the package
 fills from a pointer, memory the runtime manages by hand) is not reported: such integers
 often address memory the garbage collector does not manage. A parameter of a function
 marked `//go:uintptrescapes` or `//go:uintptrkeepalive` is kept alive by the compiler and
@@ -46,21 +47,19 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, function_name, parameters
+from ...semantics import Binding, Package, package_of
+from ...semantics.names import PARAMETER, RESULT, VARIABLE
+from ...semantics.package import Declared
+from ...semantics.types import UINTPTR
+from ...syntax import call_method_name, descendants, expression_items, function_name, unparen
 from ._helpers import (
-    UINTPTR,
     arguments_of,
-    assigned_values,
-    bindings,
     call_argument,
-    expression_type,
-    field_types,
     has_directive,
     is_uintptr_conversion,
     left_spine,
     manages_memory_by_hand,
     pointer_to_uintptr,
-    unparen,
     unsafe_pointer_calls,
 )
 
@@ -70,130 +69,170 @@ next := (*byte)(unsafe.Add(base, 1))"""
 
 KEEPALIVE_DIRECTIVES = ("//go:uintptrescapes", "//go:uintptrkeepalive")
 
+Origin = tuple[GoFile, Node]  # where a uintptr got its pointer: the file, and the conversion (or call)
 
-def _base(file: GoFile, argument: Node) -> Node | None:
+
+def _base(package: Package, file: GoFile, argument: Node) -> Node | None:
     """The uintptr the conversion starts from: `u` in `unsafe.Pointer(u + off)`; None for the
     one-expression form `uintptr(p) + off` (GR303)."""
     base, terms = left_spine(file, argument, ("+", "-", "&^"))
     if terms and terms[0][0] == "+" and is_uintptr_conversion(file, terms[0][1]):
         return None  # off + uintptr(p)
     if is_uintptr_conversion(file, base):
-        inner = unparen(call_argument(base))
-        if expression_type(file, inner) != UINTPTR:
+        inner = call_argument(base)
+        if inner is None or package.type_of(file, inner) != UINTPTR:
             return None
-        base = inner
+        base = unparen(inner)
     return base if base.type in ("identifier", "selector_expression") else None
 
 
-def _tainted_origin(file: GoFile, scope: Node, name: str, seen: set[str]) -> Node | None:
-    """The `uintptr(pointer)` that a local name was (transitively) assigned from."""
-    seen.add(name)
-    for value in assigned_values(file, scope, name):
-        origin = pointer_to_uintptr(file, value)
+def _values(package: Package, binding: Binding) -> Iterator[tuple[GoFile, Node]]:
+    """The values given to a variable, with their files: declarations, `=`, and the right
+    side of `u += off`."""
+    if binding.is_local:
+        assigned = [(binding.file, a) for a in package.assignments(binding)]
+    else:
+        assigned = package.package_assignments(binding)
+    for file, assignment in assigned:
+        value, statement = assignment.value, assignment.statement
+        if assignment.spread:
+            continue
+        if value is None and statement is not None and statement.type == "assignment_statement":
+            items = expression_items(statement.child_by_field_name("right"))
+            value = items[assignment.index] if assignment.index < len(items) else None
+        if value is not None:
+            yield file, value
+
+
+def _tainted_origin(package: Package, binding: Binding, seen: set[int]) -> Origin | None:
+    """The `uintptr(pointer)` that a variable was (transitively) assigned from."""
+    seen.add(id(binding))
+    for file, value in _values(package, binding):
+        origin = pointer_to_uintptr(package, file, value)
         if origin is not None:
-            return origin
+            return file, origin
         for identifier in [value, *descendants(value)]:
+            other = package.binding(file, identifier) if identifier.type == "identifier" else None
             if (
-                identifier.type == "identifier"
-                and file.text(identifier) not in seen
-                and expression_type(file, identifier) == UINTPTR
+                other is not None
+                and id(other) not in seen
+                and other.kind in (VARIABLE, PARAMETER, RESULT)
+                and package.type_of(file, identifier) == UINTPTR
             ):
-                origin = _tainted_origin(file, scope, file.text(identifier), seen)
-                if origin is not None:
-                    return origin
+                found = _tainted_origin(package, other, seen)
+                if found is not None:
+                    return found
     return None
 
 
-def _caller_origin(file: GoFile, function: Node, name: str) -> tuple[GoFile, Node] | None:
-    """A call, in the package, that passes `uintptr(pointer)` as parameter `name`."""
-    if function.type == "func_literal" or has_directive(file, function, KEEPALIVE_DIRECTIVES):
+def _caller_origin(package: Package, parameter: Binding) -> Origin | None:
+    """A call, in the package, that passes `uintptr(pointer)` as this parameter."""
+    function, declaration = parameter.function, parameter.declaration
+    if (
+        function is None
+        or declaration is None
+        or function.type == "func_literal"
+        or declaration.type == "variadic_parameter_declaration"
+        or has_directive(parameter.file, function, KEEPALIVE_DIRECTIVES)
+    ):
         return None
-    params = parameters(function, file)
-    index = next((i for i, p in enumerate(params) if p.name == name), None)
-    callee = function_name(file, function)
-    if index is None or params[index].type_node.parent.type == "variadic_parameter_declaration":
+    parameters = package.facts.parameters(Declared(parameter.file, function))
+    index = next((i for i, p in enumerate(parameters) if p is parameter), None)
+    name = function_name(parameter.file, function)
+    if index is None:
         return None
-    for other in file.package_files:
+    for other in package.files:
         for call in other.nodes("call_expression"):
-            if call_method_name(other, call) != callee:
-                continue
+            if call_method_name(other, call) != name:
+                continue  # the name first: spares resolving the callee of most calls
             values = arguments_of(call)
-            if len(values) == len(params) and pointer_to_uintptr(other, values[index]) is not None:
+            callee = package.facts.callee(other, call) if len(values) == len(parameters) else None
+            if (
+                callee is not None
+                and callee.node == function
+                and pointer_to_uintptr(package, other, values[index]) is not None
+            ):
                 return other, call
     return None
 
 
-def _field_origin(file: GoFile, field: str) -> tuple[GoFile, Node] | None:
-    """A store of `uintptr(pointer)` into a field of that name, in the package."""
-    for other in file.package_files:
-        for node in captures("[(assignment_statement) (keyed_element)] @store", other.root).get("store", []):
-            if node.type == "keyed_element":
-                key, value = ([*node.named_children, None, None])[:2]
-                targets = [
-                    key.named_children[0]
-                    if key is not None and key.type == "literal_element" and key.named_children
-                    else key
-                ]
-                values = [
-                    value.named_children[0]
-                    if value is not None and value.type == "literal_element" and value.named_children
-                    else value
-                ]
-            else:
-                targets = node.child_by_field_name("left").named_children
-                values = node.child_by_field_name("right").named_children
-            for target, value in zip(targets, values):
-                if target is None or value is None:
-                    continue
-                stored = (
-                    other.text(target)
-                    if target.type in ("identifier", "field_identifier")
-                    else (
-                        other.text(target.child_by_field_name("field"))
-                        if target.type == "selector_expression"
-                        else None
-                    )
-                )
-                if stored == field and pointer_to_uintptr(other, value) is not None:
+def _field_stores(store: Node) -> list[tuple[Node | None, Node, Node]]:
+    """(owner, field, value) for each field an assignment or a keyed literal element stores
+    into: the owner is the selector's operand (`h` in `h.addr = v`) or the composite literal
+    (`holder{addr: v}`)."""
+    if store.type == "keyed_element":
+        key, value = [
+            c.named_children[0] if c.type == "literal_element" and c.named_children else c
+            for c in store.named_children[:2]
+        ]
+        literal = store.parent.parent if store.parent is not None else None
+        return [(literal, key, value)] if literal is not None and literal.type == "composite_literal" else []
+    targets = expression_items(store.child_by_field_name("left"))
+    values = expression_items(store.child_by_field_name("right"))
+    return [
+        (target.child_by_field_name("operand"), field, value)
+        for target, value in zip(targets, values if len(values) == len(targets) else [])
+        if target.type == "selector_expression" and (field := target.child_by_field_name("field")) is not None
+    ]
+
+
+def _field(package: Package, file: GoFile, owner: Node | None, field: Node) -> str | None:
+    """`holder.addr`: a field named with the type that has it, when the model knows it."""
+    owner_type = package.type_of(file, owner) if owner is not None else None
+    return f"{owner_type.deref()}.{file.text(field)}" if owner_type is not None else None
+
+
+def _field_origin(package: Package, file: GoFile, selector: Node, field: Node) -> Origin | None:
+    """A store of `uintptr(pointer)` into this field (of this type), in the package."""
+    wanted = _field(package, file, selector.child_by_field_name("operand"), field)
+    name = file.text(field)
+    for other in package.files if wanted is not None else []:
+        if name.encode() not in other.source:
+            continue
+        for store in captures("[(assignment_statement) (keyed_element)] @store", other.root).get("store", []):
+            for owner, stored, value in _field_stores(store):
+                if (
+                    other.text(stored) == name  # the name first: spares typing most stores
+                    and _field(package, other, owner, stored) == wanted
+                    and pointer_to_uintptr(package, other, value) is not None
+                ):
                     return other, value
     return None
 
 
-def _origin(file: GoFile, base: Node) -> tuple[GoFile, Node, str] | None:
+def _origin(package: Package, file: GoFile, base: Node) -> tuple[GoFile, Node, str] | None:
     """Where the uintptr got its pointer (file and node), and how to name what holds it."""
-    if base.type == "selector_expression":
-        field = file.text(base.child_by_field_name("field"))
-        if field == "Data":
-            return None  # reflect.SliceHeader/StringHeader: GR302
-        origin = _field_origin(file, field) if field_types(file, field) == [UINTPTR] else None
-        return (*origin, "field") if origin is not None else None
-    found = bindings(file, base)
-    if not found or any(expression_type(file, b.name) != UINTPTR for b in found):
+    if package.type_of(file, base) != UINTPTR:
         return None
-    name = file.text(base)
-    kinds = {b.kind for b in found}
-    if kinds == {"parameter"}:
-        function = next(a for a in ancestors(found[0].name) if a.type in FUNCTION_TYPES)
-        origin = _caller_origin(file, function, name)
-        return (*origin, "parameter") if origin is not None else None
-    if kinds <= {"variable"}:
-        scope = next((a for a in ancestors(found[0].name) if a.type in FUNCTION_TYPES), None)
-        origin = _tainted_origin(file, scope, name, set()) if scope is not None else None
-        return (file, origin, "variable") if origin is not None else None
-    if kinds == {"package"}:
-        origin = _tainted_origin(file, file.root, name, set())
-        return (file, origin, "package variable") if origin is not None else None
+    if base.type == "selector_expression":
+        field = base.child_by_field_name("field")
+        if field is None or file.text(field) == "Data":
+            return None  # reflect.SliceHeader/StringHeader: GR302
+        found = _field_origin(package, file, base, field)
+        return (*found, "field") if found is not None else None
+    binding = package.binding(file, base)
+    if binding is None:
+        return None
+    if binding.kind == PARAMETER:
+        found = _caller_origin(package, binding)
+        return (*found, "parameter") if found is not None else None
+    if binding.kind == VARIABLE:
+        found = _tainted_origin(package, binding, set())
+        holder = "variable" if binding.is_local else "package variable"
+        return (*found, holder) if found is not None else None
     return None
 
 
 def check(file: GoFile) -> Iterator[Report]:
     if manages_memory_by_hand(file):
         return
+    package = package_of(file)
     for call in unsafe_pointer_calls(file, file.root):
-        base = _base(file, unparen(call_argument(call)))
+        argument = call_argument(call)
+        base = _base(package, file, unparen(argument)) if argument is not None else None
         if base is None:
             continue
-        found = _origin(file, base)
+        found = _origin(package, file, base)
         if found is None:
             continue
         origin_file, origin, holder = found

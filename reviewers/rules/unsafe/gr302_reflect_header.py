@@ -50,8 +50,8 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, matches
 from ...rule import Report, Rule
+from ...semantics import package_of
 from ...syntax import qualified_name
-from ._helpers import pointer_conversion_type
 
 HEADERS = frozenset({"reflect.SliceHeader", "reflect.StringHeader"})
 
@@ -87,8 +87,9 @@ def _converted_header(file: GoFile, conversion: Node, type_node: Node) -> str | 
     """`reflect.SliceHeader` for `(*reflect.SliceHeader)(p)` (which tree-sitter reads as a
     call) and for the rarer parses as a type conversion."""
     if conversion.type == "call_expression":
-        target = pointer_conversion_type(conversion)
-        return qualified_name(file, target) if target is not None and qualified_name(file, target) in HEADERS else None
+        converted = package_of(file).type_of(file, conversion)
+        target = converted.elem if converted is not None and converted.kind == "pointer" else None
+        return target.name if target is not None and target.kind == "named" and target.name in HEADERS else None
     type_node = _strip(type_node)
     if type_node.type != "pointer_type":
         return None
@@ -116,7 +117,8 @@ def _report(file: GoFile, kind: str, node: Node, type_node: Node) -> Report | No
     header = _header(file, type_node)
     if header is None:
         return None
-    if kind == "allocation" and file.text(node.child_by_field_name("function")) != "new":
+    function = node.child_by_field_name("function")
+    if kind == "allocation" and (function is None or file.text(function) != "new"):
         return None
     if kind == "declaration":
         names = ", ".join(f"`{file.text(n)}`" for n in node.children_by_field_name("name"))

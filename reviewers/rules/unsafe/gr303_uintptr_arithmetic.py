@@ -34,8 +34,8 @@ or later (or unknown). A subtracted typed constant cannot be negated as is
 variable or is made of literals alone, each term is converted to int
 (`unsafe.Add(p, -int(unsafe.Sizeof(x)))`), which gives the same address. The rule itself reports only
 when `p` is visibly an `unsafe.Pointer` (a call of `unsafe.Pointer`, `unsafe.Add` or
-`atomic.LoadPointer`, a name declared with that type, or a field that the package declares
-so): `uintptr(x)` of a field whose type the syntax does not show may well be an integer
+`atomic.LoadPointer`, a name, a field or a function result the package declares with that
+type): `uintptr(x)` of a value whose type the package does not show may well be an integer
 from a syscall structure, which is not pointer arithmetic. Rounding with `&^` has no
 `unsafe.Add` form and is not reported.
 """
@@ -49,14 +49,14 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import qualified_name
+from ...semantics import Package, package_of
+from ...semantics.names import CONSTANT, FUNCTION, IMPORT, TYPE
+from ...syntax import qualified_name, unparen
 from ._helpers import (
     call_argument,
     is_pointer_expression,
     is_uintptr_conversion,
-    is_variable,
     left_spine,
-    unparen,
     unsafe_local_name,
     unsafe_pointer_calls,
 )
@@ -76,7 +76,7 @@ SIMPLE_OPERANDS = (
 )
 
 
-def _round_trip(file: GoFile, argument: Node) -> tuple[Node, list[tuple[str, Node]]] | None:
+def _round_trip(package: Package, file: GoFile, argument: Node) -> tuple[Node, list[tuple[str, Node]]] | None:
     """`p` and the offset terms of `uintptr(p) ± a ± b` (or `off + uintptr(p)`), where `p`
     is not itself a uintptr."""
     base, terms = left_spine(file, argument)
@@ -85,40 +85,45 @@ def _round_trip(file: GoFile, argument: Node) -> tuple[Node, list[tuple[str, Nod
             base, terms = terms[0][1], [("+", base)]  # off + uintptr(p)
         else:
             return None
-    pointer = unparen(call_argument(base))
-    if not is_pointer_expression(file, pointer):
-        return None  # an integer made a pointer, or a type the syntax does not show
-    return pointer, terms
+    pointer = call_argument(base)
+    if pointer is None or not is_pointer_expression(package, file, pointer):
+        return None  # an integer made a pointer, or a type the package does not show
+    return unparen(pointer), terms
 
 
-def _is_nonconstant(file: GoFile, node: Node) -> bool:
+def _is_nonconstant(package: Package, file: GoFile, node: Node | None) -> bool:
     """The expression visibly uses a variable, so negating it cannot overflow at compile time."""
+    if node is None:
+        return False
     node = unparen(node)
     if node.type == "identifier":
-        return is_variable(file, node)
+        binding = package.binding(file, node)
+        return binding is not None and binding.kind not in (CONSTANT, TYPE, FUNCTION, IMPORT)
     if node.type == "index_expression":
         return True  # an element is never a constant
     if node.type == "selector_expression":
         # `pkg.Name` may be a typed constant; `x.f` of a variable is not one
-        return qualified_name(file, node) is None and _is_nonconstant(file, node.child_by_field_name("operand"))
+        return qualified_name(file, node) is None and _is_nonconstant(
+            package, file, node.child_by_field_name("operand")
+        )
     if node.type == "call_expression":
         if qualified_name(file, node) in CONSTANT_FUNCTIONS:
             return False
         arguments = node.child_by_field_name("arguments")
-        return arguments is not None and any(_is_nonconstant(file, a) for a in arguments.named_children)
+        return arguments is not None and any(_is_nonconstant(package, file, a) for a in arguments.named_children)
     if node.type in ("binary_expression", "unary_expression"):
-        return any(_is_nonconstant(file, child) for child in node.named_children)
+        return any(_is_nonconstant(package, file, child) for child in node.named_children)
     return False
 
 
-def _offset(file: GoFile, terms: list[tuple[str, Node]]) -> str:
+def _offset(package: Package, file: GoFile, terms: list[tuple[str, Node]]) -> str:
     """The `unsafe.Add` offset for the terms. A typed constant such as `unsafe.Sizeof(x)`
     cannot go below zero (`-unsafe.Sizeof(x)` overflows uintptr at compile time), so unless
     the offset starts with a variable (every prefix is then computed at run time) or is made
     of untyped literals alone, each term is converted to int: `-int(unsafe.Sizeof(x))`."""
     if any(operator == "-" for operator, _ in terms):
         literals = all(operand.type == "int_literal" for _, operand in terms)
-        if not literals and not _is_nonconstant(file, terms[0][1]):
+        if not literals and not _is_nonconstant(package, file, terms[0][1]):
             return _offset_text(file, terms, as_int=True)
     return _offset_text(file, terms)
 
@@ -139,25 +144,27 @@ def _offset_text(file: GoFile, terms: list[tuple[str, Node]], as_int: bool = Fal
     return "".join(parts)
 
 
-def _suggestion(file: GoFile, call: Node, pointer: Node, terms: list[tuple[str, Node]]) -> Fix | None:
+def _suggestion(package: Package, file: GoFile, call: Node, pointer: Node, terms: list[tuple[str, Node]]) -> Fix | None:
     if file.go_version is not None and file.go_version < (1, 17):
         return None
     if not terms:
         return Fix.replace(file, call, file.text(pointer))
-    offset = _offset(file, terms)
+    offset = _offset(package, file, terms)
     return Fix.replace(file, call, f"{unsafe_local_name(file)}.Add({file.text(pointer)}, {offset})")
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     for call in unsafe_pointer_calls(file, file.root):
-        found = _round_trip(file, unparen(call_argument(call)))
+        argument = call_argument(call)
+        found = _round_trip(package, file, unparen(argument)) if argument is not None else None
         if found is None:
             continue
         pointer, terms = found
-        fix = _suggestion(file, call, pointer, terms)
+        fix = _suggestion(package, file, call, pointer, terms)
         name = file.text(pointer)
         if terms:
-            offset = _offset(file, terms)
+            offset = _offset(package, file, terms)
             message = (
                 f"`{file.text(call)}` does pointer arithmetic through a uintptr: legal only while it stays in one "
                 f"expression. Write `unsafe.Add({name}, {offset})`, which keeps `{name}` a pointer."

@@ -45,16 +45,11 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import (
-    FUNCTION_TYPES,
-    ancestors,
-    call_method_name,
-    descendants,
-    enclosing_function,
-    qualified_name,
-    unparen,
-)
-from ._helpers import arguments_of, call_argument, expression_type, is_unsafe_pointer_call
+from ...semantics import Binding, Package, package_of
+from ...semantics.names import FUNCTION
+from ...semantics.types import STRING
+from ...syntax import call_method_name, descendants, enclosing_function, expression_items, qualified_name, unparen
+from ._helpers import arguments_of, call_argument, is_unsafe_pointer_call
 
 REMEDIATION = """\
 b := []byte(s) // copy before writing: strings are immutable
@@ -94,7 +89,7 @@ class View:
     capacity_known: bool  # unsafe.Slice: cap == len, so a plain append copies
 
 
-def _string_view(file: GoFile, node: Node) -> View | None:
+def _string_view(package: Package, file: GoFile, node: Node) -> View | None:
     """`unsafe.Slice(unsafe.StringData(s), n)` or `*(*[]byte)(unsafe.Pointer(&s))`."""
     node = unparen(node)
     if node.type == "call_expression" and qualified_name(file, node) == "unsafe.Slice":
@@ -111,16 +106,18 @@ def _string_view(file: GoFile, node: Node) -> View | None:
             if arguments
             else None
         )
-        if data is not None:
-            return View(file.text(call_argument(data)), node, True)
+        string = call_argument(data) if data is not None else None
+        if string is not None:
+            return View(file.text(string), node, True)
     if node.type == "type_conversion_expression" and _is_bytes_deref(file, node.child_by_field_name("type")):
         operand = node.child_by_field_name("operand")
-        if operand is not None and is_unsafe_pointer_call(file, operand):
-            address = unparen(call_argument(unparen(operand)))
-            if address.type == "unary_expression" and file.text(address).startswith("&"):
-                target = address.child_by_field_name("operand")
-                if target is not None and expression_type(file, target) == "string":
-                    return View(file.text(target), node, False)
+        address = (
+            call_argument(unparen(operand)) if operand is not None and is_unsafe_pointer_call(file, operand) else None
+        )
+        if address is not None and unparen(address).type == "unary_expression" and file.text(address).startswith("&"):
+            target = unparen(address).child_by_field_name("operand")
+            if target is not None and package.type_of(file, target) == STRING:
+                return View(file.text(target), node, False)
     return None
 
 
@@ -143,72 +140,81 @@ def _makes_views(file: GoFile) -> bool:
     return any(_is_bytes_deref(file, c.child_by_field_name("type")) for c in file.nodes("type_conversion_expression"))
 
 
-def _view_functions(file: GoFile) -> dict[str, View]:
+def _view_functions(package: Package, file: GoFile) -> dict[str, View]:
     """Functions of the package whose every return value is a string view: `s2b(s)`."""
-    return file.package_cached("unsafe.view_functions", lambda: _package_view_functions(file))
 
-
-def _package_view_functions(file: GoFile) -> dict[str, View]:
-    found: dict[str, View] = {}
-    for other in file.package_files:
-        if other.imports_path("unsafe"):
-            found.update(_declared_view_functions(other))
-    return found
-
-
-def _declared_view_functions(file: GoFile) -> dict[str, View]:
-    found: dict[str, View] = {}
-    if not _makes_views(file):
+    def build() -> dict[str, View]:
+        found: dict[str, View] = {}
+        for other in package.files:
+            if other.imports_path("unsafe") and _makes_views(other):
+                found.update(_declared_view_functions(package, other))
         return found
+
+    return file.package_cached("unsafe.view_functions", build)
+
+
+def _declared_view_functions(package: Package, file: GoFile) -> dict[str, View]:
+    found: dict[str, View] = {}
     for function in file.nodes("function_declaration"):
         returns = [r for r in file.nodes("return_statement", within=function) if enclosing_function(r) == function]
-        values = [r.named_children[0].named_children for r in returns if r.named_children]
-        views = [_string_view(file, v[0]) if len(v) == 1 else None for v in values]
-        if views and len(views) == len(returns) and all(views):
-            found[file.text(function.child_by_field_name("name"))] = views[0]
+        values = [expression_items(r.named_children[0]) for r in returns if r.named_children]
+        views = [_string_view(package, file, v[0]) if len(v) == 1 else None for v in values]
+        name = function.child_by_field_name("name")
+        first = views[0] if views else None
+        if first is not None and name is not None and len(views) == len(returns) and all(views):
+            found[file.text(name)] = first
     return found
 
 
-def _view_of(file: GoFile, node: Node, helpers: dict[str, View]) -> View | None:
-    view = _string_view(file, node)
+def _view_of(package: Package, file: GoFile, node: Node, helpers: dict[str, View]) -> View | None:
+    view = _string_view(package, file, node)
     node = unparen(node)
     function = node.child_by_field_name("function") if node.type == "call_expression" else None
-    if view is None and function is not None and function.type == "identifier" and file.text(function) in helpers:
-        helper, arguments = helpers[file.text(function)], arguments_of(node)
-        return View(file.text(arguments[0]) if arguments else helper.string, node, helper.capacity_known)
-    return view
+    if view is not None or function is None or function.type != "identifier" or file.text(function) not in helpers:
+        return view
+    binding = package.binding(file, function)
+    if binding is None or binding.kind != FUNCTION:
+        return None  # a local function value shadows the helper
+    helper, arguments = helpers[file.text(function)], arguments_of(node)
+    return View(file.text(arguments[0]) if arguments else helper.string, node, helper.capacity_known)
 
 
-def _views(file: GoFile, helpers: dict[str, View]) -> dict[tuple[int, str], View]:
-    """(function start, variable name) -> the view it holds, for `b := view` and `b = view`,
-    and for `c := b[i:]` reslices of such a variable."""
-    held: dict[tuple[int, str], View] = {}
+def _views(package: Package, file: GoFile, helpers: dict[str, View]) -> dict[Binding, View]:
+    """The local variables holding a view: `b := view`, `b = view`, and `c := b[i:]` reslices
+    of such a variable."""
+    held: dict[Binding, View] = {}
     assignments = [
         n for node_type in ("short_var_declaration", "assignment_statement", "var_spec") for n in file.nodes(node_type)
     ]
     for node in sorted(assignments, key=lambda n: n.start_byte):
         left = node.child_by_field_name("left")
         names = list(left.named_children) if left is not None else node.children_by_field_name("name")
-        right = node.child_by_field_name("right") or node.child_by_field_name("value")
-        values = right.named_children if right is not None and right.type == "expression_list" else [right]
-        function = next((a for a in ancestors(node) if a.type in FUNCTION_TYPES), None)
-        if function is None or len(names) != len(values):
+        values = expression_items(node.child_by_field_name("right") or node.child_by_field_name("value"))
+        if len(names) != len(values):
             continue
         for name, value in zip(names, values):
-            view = _view_of(file, value, helpers) if value is not None else None
-            if view is None and value is not None and unparen(value).type == "slice_expression":
+            view = _view_of(package, file, value, helpers)
+            if view is None and unparen(value).type == "slice_expression":
                 operand = unparen(value).child_by_field_name("operand")
-                view = held.get((function.start_byte, file.text(operand))) or _view_of(file, operand, helpers)
-            if view is not None and name.type == "identifier":
-                held[(function.start_byte, file.text(name))] = view
+                view = _held(package, file, operand, held) or (
+                    _view_of(package, file, operand, helpers) if operand is not None else None
+                )
+            binding = package.binding(file, name) if view is not None and name.type == "identifier" else None
+            if view is not None and binding is not None and binding.is_local:
+                held[binding] = view
     return held
+
+
+def _held(package: Package, file: GoFile, node: Node | None, held: dict[Binding, View]) -> View | None:
+    binding = package.binding(file, unparen(node)) if node is not None else None
+    return held.get(binding) if binding is not None else None
 
 
 def _written(file: GoFile, node: Node) -> Node | None:
     """The slice a statement or call writes into, if any."""
     if node.type == "assignment_statement":
-        left = node.child_by_field_name("left")
-        target = next((t for t in left.named_children if unparen(t).type == "index_expression"), None)
+        targets = expression_items(node.child_by_field_name("left"))
+        target = next((t for t in targets if unparen(t).type == "index_expression"), None)
         return unparen(target).child_by_field_name("operand") if target is not None else None
     if node.type in ("inc_statement", "dec_statement"):
         target = unparen(node.named_children[0])
@@ -221,26 +227,28 @@ def _written(file: GoFile, node: Node) -> Node | None:
     return None
 
 
-def _through(file: GoFile, target: Node, held: dict, helpers: dict) -> tuple[str, View] | None:
+def _through(
+    package: Package, file: GoFile, target: Node, held: dict[Binding, View], helpers: dict[str, View]
+) -> tuple[str, View] | None:
     """The view a written slice is (a variable holding one, a reslice of it, or the view)."""
     target = unparen(target)
-    while target.type == "slice_expression":
-        target = unparen(target.child_by_field_name("operand"))
+    operand = target.child_by_field_name("operand") if target.type == "slice_expression" else None
+    while operand is not None:
+        target = unparen(operand)
+        operand = target.child_by_field_name("operand") if target.type == "slice_expression" else None
     if target.type == "identifier":
-        for scope in (a for a in ancestors(target) if a.type in FUNCTION_TYPES):
-            view = held.get((scope.start_byte, file.text(target)))
-            if view is not None:
-                return file.text(target), view
-        return None
-    view = _view_of(file, target, helpers)
+        view = _held(package, file, target, held)
+    else:
+        view = _view_of(package, file, target, helpers)
     return (file.text(target), view) if view is not None else None
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    helpers = _view_functions(file)
+    package = package_of(file)
+    helpers = _view_functions(package, file)
     if not helpers and not _makes_views(file):
         return  # no view to write through
-    held = _views(file, helpers)
+    held = _views(package, file, helpers)
     writes = [
         n
         for node_type in ("assignment_statement", "inc_statement", "dec_statement", "call_expression")
@@ -250,7 +258,7 @@ def check(file: GoFile) -> Iterator[Report]:
         target = _written(file, node)
         if target is None:
             continue
-        found = _through(file, target, held, helpers)
+        found = _through(package, file, target, held, helpers)
         if found is None:
             continue
         name, view = found

@@ -32,13 +32,14 @@ func write(fd int, b []byte) (int, error) {
 
 ## Fix safety
 No suggestion: `unsafe.SliceData` (Go 1.20) does not panic, but returns nil or a pointer to
-no element for an empty slice, and the code after it must cope with that. Any mention of
-`len(b)` or `cap(b)` in scope counts as a check, wherever it is: the rule cannot follow
-the control flow that makes it one; so does a guard `if n > 0` around the conversion,
-since such a count usually says how much of the slice is used. A function marked
-`//go:nocheckptr` has opted out of pointer checks on purpose and is left alone. Only parameters declared as slices are looked at:
-a slice made in scope (`make([]byte, n)`) is sized by the code beside it, a field or a
-call result follows invariants the syntax cannot see, and an array is never empty.
+no element for an empty slice, and the code after it must cope with that. Any `len(b)` or
+`cap(b)` of that parameter in its function counts as a check, wherever it is: the rule
+cannot follow the control flow that makes it one; so does a guard `if n > 0` around the
+conversion, since such a count usually says how much of the slice is used. A function
+marked `//go:nocheckptr` has opted out of pointer checks on purpose and is left alone. Only
+parameters declared as slices are looked at: a slice made in scope (`make([]byte, n)`) is
+sized by the code beside it, a field or a call result follows invariants the syntax cannot
+see, and an array is never empty.
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
+from ...semantics import Binding, Package, package_of
+from ...semantics.names import PARAMETER
 from ...syntax import FUNCTION_TYPES, ancestors, qualified_name, unparen
-from ._helpers import arguments_of, bindings, has_directive
+from ._helpers import arguments_of, has_directive
 
 POSITIVE = re.compile(r"(>|!=)\s*0\b|>=\s*1\b")
 UNSAFE_TAKERS = frozenset({"unsafe.Pointer", "unsafe.Slice", "unsafe.String"})
@@ -68,25 +71,23 @@ p := unsafe.Pointer(&b[0])
 def _first_element(file: GoFile, node: Node) -> Node | None:
     """`b` for `&b[0]`."""
     node = unparen(node)
-    if node.type != "unary_expression" or not file.text(node).startswith("&"):
+    operand = node.child_by_field_name("operand") if node.type == "unary_expression" else None
+    if operand is None or not file.text(node).startswith("&"):
         return None
-    index = unparen(node.child_by_field_name("operand"))
-    if index.type != "index_expression" or file.text(index.child_by_field_name("index")) != "0":
+    index = unparen(operand)
+    position = index.child_by_field_name("index") if index.type == "index_expression" else None
+    if position is None or file.text(position) != "0":
         return None
     return index.child_by_field_name("operand")
 
 
-def _slice_parameter(file: GoFile, slice_node: Node) -> bool:
-    """`b` is a parameter declared as a slice (`b []byte`, `b ...T`) of a function around it."""
-    if slice_node.type != "identifier":
-        return False
-    found = bindings(file, slice_node)
-    return bool(found) and all(
-        b.kind == "parameter"
-        and b.type_node is not None
-        and (b.type_node.type == "slice_type" or b.type_node.parent.type == "variadic_parameter_declaration")
-        for b in found
-    )
+def _slice_parameter(package: Package, file: GoFile, slice_node: Node) -> Binding | None:
+    """The parameter `b` is, when it is declared as a slice (`b []byte`, `b ...T`)."""
+    binding = package.binding(file, slice_node) if slice_node.type == "identifier" else None
+    if binding is None or binding.kind != PARAMETER:
+        return None
+    declared = package.type_of(file, slice_node)
+    return binding if declared is not None and declared.kind == "slice" else None
 
 
 def _guarded(file: GoFile, at: Node) -> bool:
@@ -101,30 +102,27 @@ def _guarded(file: GoFile, at: Node) -> bool:
     return False
 
 
-def _length_checked(file: GoFile, slice_node: Node, at: Node) -> bool:
-    name = file.text(slice_node)
+def _length_checked(package: Package, file: GoFile, parameter: Binding, at: Node) -> bool:
     if _guarded(file, at):
         return True
-    functions = [a for a in ancestors(at) if a.type in FUNCTION_TYPES]
-    for function in functions:
-        if has_directive(file, function, ("//go:nocheckptr",)):
-            return True
-        for call in file.nodes("call_expression", within=function):
-            callee = call.child_by_field_name("function")
-            arguments = arguments_of(call)
-            if (
-                callee is not None
-                and file.text(callee) in ("len", "cap")
-                and len(arguments) == 1
-                and file.text(arguments[0]) == name
-            ):
-                return True
-        if function.type != "func_literal":
-            break
-    return False
+    declared = next((a for a in ancestors(at) if a.type in FUNCTION_TYPES[:2]), None)
+    if declared is not None and has_directive(file, declared, ("//go:nocheckptr",)):
+        return True
+    return any(_measured(file, reference) for reference in package.references(parameter))
+
+
+def _measured(file: GoFile, reference: Node) -> bool:
+    """`len(b)` or `cap(b)`."""
+    arguments = reference.parent
+    call = arguments.parent if arguments is not None and arguments.type == "argument_list" else None
+    callee = call.child_by_field_name("function") if call is not None else None
+    return (
+        call is not None and callee is not None and file.text(callee) in ("len", "cap") and len(arguments_of(call)) == 1
+    )
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     source = file.source
     for call in file.nodes("call_expression"):
         if source.find(b"&", call.start_byte, call.end_byte) < 0:
@@ -134,7 +132,8 @@ def check(file: GoFile) -> Iterator[Report]:
         if taker not in UNSAFE_TAKERS or not arguments:
             continue
         slice_node = _first_element(file, arguments[0])
-        if slice_node is None or not _slice_parameter(file, slice_node) or _length_checked(file, slice_node, call):
+        parameter = _slice_parameter(package, file, slice_node) if slice_node is not None else None
+        if slice_node is None or parameter is None or _length_checked(package, file, parameter, call):
             continue
         name = file.text(slice_node)
         yield Report(

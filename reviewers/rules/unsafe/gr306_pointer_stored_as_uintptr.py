@@ -53,8 +53,10 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, qualified_name, top_level_specs, unparen
-from ._helpers import bindings, call_argument, left_spine, manages_memory_by_hand, pointer_to_uintptr
+from ...semantics import Package, package_of
+from ...semantics.names import VARIABLE
+from ...syntax import ancestors, enclosing_function, expression_items, qualified_name, top_level_specs, unparen
+from ._helpers import call_argument, is_reflect_address, left_spine, manages_memory_by_hand, pointer_to_uintptr
 
 REMEDIATION = """\
 type node struct {
@@ -65,11 +67,11 @@ a.next = unsafe.Pointer(b)"""
 HEADER_TYPES = frozenset({"reflect.SliceHeader", "reflect.StringHeader"})
 
 
-def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
-    """(reported node, target, value, what) for each store into a field or package variable."""
+def _stores(package: Package, file: GoFile) -> Iterator[tuple[Node, Node, str]]:
+    """(reported node, value, what) for each store into a field or package variable."""
     # Package variables: the specs of a top-level `var` that are not in a `( ... )` group
     # (taken from the file's top level: asking every spec of the file for its parent is slow).
-    package_specs = [spec for spec in top_level_specs(file) if spec.parent.type == "var_declaration"]
+    package_specs = [spec for spec in top_level_specs(file) if _parent_type(spec) == "var_declaration"]
     stores = [
         n for node_type in ("assignment_statement", "keyed_element") for n in file.nodes(node_type)
     ] + package_specs
@@ -79,34 +81,31 @@ def _stores(file: GoFile) -> Iterator[tuple[Node, Node, Node, str]]:
                 c.named_children[0] if c.type == "literal_element" and c.named_children else c
                 for c in node.named_children[:2]
             ]
-            if not _may_hold_an_address(file, value):
+            if not _may_hold_an_address(file, value) or key.type not in ("identifier", "field_identifier"):
                 continue
             literal = node.parent.parent if node.parent is not None else None
-            if (
-                literal is not None
-                and literal.type == "composite_literal"
-                and qualified_name(file, literal.child_by_field_name("type")) in HEADER_TYPES
-            ):
-                continue
-            if key.type in ("identifier", "field_identifier"):
-                yield node, key, value, f"the field `{file.text(key)}`"
+            literal_type = package.type_of(file, literal) if literal is not None else None
+            if literal_type is None or not literal_type.is_named(*HEADER_TYPES):
+                yield node, value, f"the field `{file.text(key)}`"
         elif node.type == "var_spec":
-            names, values = node.children_by_field_name("name"), node.child_by_field_name("value")
-            items = values.named_children if values is not None else []
-            for name, value in zip(names, items if len(items) == len(names) else []):
+            names, values = node.children_by_field_name("name"), expression_items(node.child_by_field_name("value"))
+            for name, value in zip(names, values if len(values) == len(names) else []):
                 if _may_hold_an_address(file, value):
-                    yield node, name, value, f"the package variable `{file.text(name)}`"
+                    yield node, value, f"the package variable `{file.text(name)}`"
         else:
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if len(left.named_children) != len(right.named_children):
-                continue
-            for target, value in zip(left.named_children, right.named_children):
+            targets = expression_items(node.child_by_field_name("left"))
+            values = expression_items(node.child_by_field_name("right"))
+            for target, value in zip(targets, values if len(values) == len(targets) else []):
                 if not _may_hold_an_address(file, value):
                     continue  # spares the binding look-up below on most assignments
                 if target.type == "selector_expression" and qualified_name(file, target) is None:
-                    yield node, target, value, f"the field `{file.text(target)}`"
-                elif target.type == "identifier" and _is_package_variable(file, target):
-                    yield node, target, value, f"the package variable `{file.text(target)}`"
+                    yield node, value, f"the field `{file.text(target)}`"
+                elif target.type == "identifier" and _is_package_variable(package, file, target):
+                    yield node, value, f"the package variable `{file.text(target)}`"
+
+
+def _parent_type(node: Node) -> str | None:
+    return node.parent.type if node.parent is not None else None
 
 
 def _may_hold_an_address(file: GoFile, value: Node) -> bool:
@@ -117,54 +116,55 @@ def _may_hold_an_address(file: GoFile, value: Node) -> bool:
     return b"uintptr" in text or b"Pointer" in text or b"UnsafeAddr" in text
 
 
-def _is_package_variable(file: GoFile, identifier: Node) -> bool:
-    found = bindings(file, identifier)
-    return bool(found) and all(b.kind == "package" for b in found)
+def _is_package_variable(package: Package, file: GoFile, identifier: Node) -> bool:
+    binding = package.binding(file, identifier)
+    return binding is not None and binding.kind == VARIABLE and not binding.is_local
 
 
-def _root_variable(file: GoFile, conversion: Node) -> Node | None:
-    """`x` in `uintptr(unsafe.Pointer(&x.f[0]))`: the variable that holds the object."""
-    node = unparen(call_argument(conversion))
-    while True:
+def _root_variable(package: Package, file: GoFile, conversion: Node) -> Node | None:
+    """`x` in `uintptr(unsafe.Pointer(&x.f[0]))` or `reflect.ValueOf(x).Pointer()`: the
+    variable that holds the object."""
+    node: Node | None = conversion
+    while node is not None:
         node = unparen(node)
-        if node.type == "call_expression" and call_argument(node) is not None:
-            node = call_argument(node)
-        elif node.type == "unary_expression" or node.type in (
-            "selector_expression",
-            "index_expression",
-            "slice_expression",
-        ):
+        function = node.child_by_field_name("function") if node.type == "call_expression" else None
+        if node.type == "identifier":
+            return node
+        if function is not None and call_argument(node) is not None:
+            node = call_argument(node)  # a conversion or `reflect.ValueOf(x)`
+        elif function is not None and is_reflect_address(package, file, node):
+            node = function.child_by_field_name("operand")  # `v.Pointer()`
+        elif node.type in ("unary_expression", "selector_expression", "index_expression", "slice_expression"):
             node = node.child_by_field_name("operand")
         else:
-            return node if node.type == "identifier" else None
+            return None
+    return None
 
 
-def _alive_after(file: GoFile, store: Node, variable: Node) -> bool:
-    """The variable is read again after the store, in the same function."""
-    function = next((a for a in ancestors(store) if a.type in FUNCTION_TYPES), None)
-    if function is None:
-        return True  # a package-level initialiser: the variable outlives it
-    name = file.text(variable)
+def _alive_after(package: Package, file: GoFile, store: Node, variable: Node) -> bool:
+    """The variable keeps the object alive after the store: it is read again later in the
+    function, or it is a package variable (or one the model does not know)."""
+    binding = package.binding(file, variable)
+    if enclosing_function(store) is None or binding is None or not binding.is_local:
+        return True  # a package-level initialiser, or a global: it outlives the store
     statement = next(
         (a for a in [store, *ancestors(store)] if a.type.endswith("_statement") or a.type == "short_var_declaration"),
         store,
     )
-    return any(
-        n.type == "identifier" and file.text(n) == name and n.start_byte >= statement.end_byte
-        for n in descendants(function)
-    )
+    return any(reference.start_byte >= statement.end_byte for reference in package.references(binding))
 
 
 def check(file: GoFile) -> Iterator[Report]:
     if manages_memory_by_hand(file):
         return
-    for node, _target, value, what in _stores(file):
-        base = left_spine(file, value, ("+", "-", "&^"))[0] if value is not None else None
-        conversion = pointer_to_uintptr(file, base) if base is not None else None
+    package = package_of(file)
+    for node, value, what in _stores(package, file):
+        base = left_spine(file, value, ("+", "-", "&^"))[0]
+        conversion = pointer_to_uintptr(package, file, base)
         if conversion is None or conversion != base:
             continue
-        variable = _root_variable(file, conversion)
-        if variable is not None and _alive_after(file, node, variable):
+        variable = _root_variable(package, file, conversion)
+        if variable is not None and _alive_after(package, file, node, variable):
             continue
         held = f"`{file.text(variable)}`" if variable is not None else "the object"
         yield Report(

@@ -34,9 +34,9 @@ bufPool.Put(buf) // last
 ```
 
 ## Fix safety
-No suggestion. A pool is recognised by its declared type (`sync.Pool`, `*sync.Pool`, a
-field of one); the pooled type by the pool's `New` function, the type assertions on its
-`Get`, or the declared type of what is put. When an object taken from the pool leaves the
+No suggestion. A pool is recognised by its type (`sync.Pool`, `*sync.Pool`, a field of
+one); the pooled type by what the pool's `New` function returns, the type assertions on its
+`Get`, or the type of what is put. When an object taken from the pool leaves the
 function that took it (returned by a `getBuffer()` helper), whoever receives it may reset
 it, so no `Reset` finding is made. `defer pool.Put(x)` runs last and is never a use after
 `Put`.
@@ -51,8 +51,9 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, call_method_name, descendants, qualified_name, receiver_type, unparen
-from ._helpers import arguments_of, bindings, field_types, type_name
+from ...semantics import Binding, Package, package_of
+from ...syntax import ancestors, call_method_name, expression_items, is_inside, unparen
+from ._helpers import arguments_of
 
 BUFFER_TYPES = frozenset(
     {
@@ -76,79 +77,64 @@ bufPool.Put(buf) // last: after Put, buf belongs to the pool"""
 
 
 # -- pools and what they hold ----------------------------------------------------------------------
-def _is_pool_type(file: GoFile, type_node: Node | None) -> bool:
-    if type_node is None:
-        return False
-    if type_node.type == "pointer_type":
-        type_node = type_node.named_children[0]
-    return type_node.type == "qualified_type" and qualified_name(file, type_node) == "sync.Pool"
+def _is_pool(package: Package, file: GoFile, node: Node | None) -> bool:
+    """A sync.Pool or a pointer to one, as far as the model knows."""
+    found = package.type_of(file, node) if node is not None else None
+    return found is not None and found.is_named("sync.Pool")
 
 
-def _pool_literal(file: GoFile, value: Node | None) -> Node | None:
+def _pool_literal(package: Package, file: GoFile, value: Node | None) -> Node | None:
     """The `sync.Pool{...}` of `sync.Pool{...}` or `&sync.Pool{...}`."""
-    if value is None:
-        return None
-    value = unparen(value)
-    if value.type == "unary_expression":
-        value = unparen(value.child_by_field_name("operand"))
-    if value.type == "composite_literal" and _is_pool_type(file, value.child_by_field_name("type")):
+    value = unparen(value) if value is not None else None
+    if value is not None and value.type == "unary_expression":
+        operand = value.child_by_field_name("operand")
+        value = unparen(operand) if operand is not None else None
+    if value is not None and value.type == "composite_literal" and _is_pool(package, file, value):
         return value
     return None
 
 
-def pool_key(file: GoFile, receiver: Node) -> str | None:
+def pool_key(package: Package, file: GoFile, receiver: Node) -> str | None:
     """A name for the pool a `Get`/`Put` receiver is, or None when it is not visibly one:
-    a variable declared as (or with) a sync.Pool, or a field the package declares so."""
+    a variable or a field of type sync.Pool (or a pointer to one)."""
     receiver = unparen(receiver)
-    if receiver.type == "identifier":
-        found = bindings(file, receiver)
-        if found and all(_is_pool_type(file, b.type_node) or _pool_literal(file, b.value) is not None for b in found):
-            return file.text(receiver)
-    if receiver.type == "selector_expression" and qualified_name(file, receiver) is None:
-        field = file.text(receiver.child_by_field_name("field"))
-        types = field_types(file, field)
-        if types and all(t.lstrip("*") == "sync.Pool" for t in types):
-            return field
+    if receiver.type == "identifier" and _is_pool(package, file, receiver):
+        return file.text(receiver)
+    field = receiver.child_by_field_name("field") if receiver.type == "selector_expression" else None
+    if field is not None and _is_pool(package, file, receiver):
+        return file.text(field)
     return None
 
 
-def _pool_calls(file: GoFile, method: str) -> list[tuple[Node, str]]:
-    found = []
-    name = method.encode()
-    for call in file.nodes("call_expression"):
-        if file.source.find(name, call.start_byte, call.end_byte) < 0:
-            continue  # the method's name is in the call's text: spares reading most calls
-        function = call.child_by_field_name("function")
-        if function is None or function.type != "selector_expression" or call_method_name(file, call) != method:
-            continue
-        key = pool_key(file, function.child_by_field_name("operand"))
-        if key is not None:
-            found.append((call, key))
-    return found
+def _pool_calls(package: Package, file: GoFile, method: str) -> list[tuple[Node, str]]:
+    """The file's calls of `method` (`Get`, `Put`) on a pool, with the pool's key."""
+
+    def build() -> list[tuple[Node, str]]:
+        found = []
+        name = method.encode()
+        for call in file.nodes("call_expression"):
+            if file.source.find(name, call.start_byte, call.end_byte) < 0:
+                continue  # the method's name is in the call's text: spares reading most calls
+            function = call.child_by_field_name("function")
+            selector = function if function is not None and function.type == "selector_expression" else None
+            operand = selector.child_by_field_name("operand") if selector is not None else None
+            key = (
+                pool_key(package, file, operand)
+                if operand is not None and call_method_name(file, call) == method
+                else None
+            )
+            if key is not None:
+                found.append((call, key))
+        return found
+
+    return file.cached(f"unsafe.pool_calls:{method}", build)
 
 
-def _spelled(file: GoFile, type_node: Node | None) -> str | None:
-    """`bytes.Buffer` for `*bytes.Buffer`, `T` for a local `*T`."""
-    if type_node is None:
-        return None
-    if type_node.type == "pointer_type":
-        type_node = type_node.named_children[0]
-    return type_name(file, type_node)
-
-
-def _made_type(file: GoFile, value: Node) -> str | None:
-    """The type `new(T)`, `&T{}` or `T{}` makes."""
-    value = unparen(value)
-    if value.type == "call_expression" and file.text(value.child_by_field_name("function")) == "new":
-        arguments = value.child_by_field_name("arguments")
-        return (
-            _spelled(file, arguments.named_children[0]) if arguments is not None and arguments.named_children else None
-        )
-    if value.type == "unary_expression":
-        value = unparen(value.child_by_field_name("operand"))
-    if value.type == "composite_literal":
-        return _spelled(file, value.child_by_field_name("type"))
-    return None
+def _type_name(package: Package, file: GoFile, node: Node) -> str | None:
+    """`bytes.Buffer` for an expression of type `*bytes.Buffer`, `T` for a `*T` of the
+    package, as far as the model knows."""
+    found = package.type_of(file, node)
+    return str(found.deref()) if found is not None else None
 
 
 def _owner_names(file: GoFile, owner: Node) -> list[str]:
@@ -158,18 +144,20 @@ def _owner_names(file: GoFile, owner: Node) -> list[str]:
         return [file.text(n) for n in owner.children_by_field_name("name")]
     if owner.type == "keyed_element":
         return [file.text(owner.named_children[0])]
-    left = owner.child_by_field_name("left")
-    targets = left.named_children if left is not None else []
-    return [file.text(t.child_by_field_name("field") if t.type == "selector_expression" else t) for t in targets]
+    targets = expression_items(owner.child_by_field_name("left"))
+    fields = [t.child_by_field_name("field") if t.type == "selector_expression" else t for t in targets]
+    return [file.text(f) for f in fields if f is not None]
 
 
-def _pooled_types(file: GoFile, key: str) -> set[str]:
-    """What a pool holds, from its New function and the type assertions on its Get."""
-    types: set[str] = set()
-    for other in file.package_files:
-        for literal in other.nodes("composite_literal"):
-            if _pool_literal(other, literal) is None:
-                continue
+def _pool_literals(package: Package, file: GoFile) -> list[tuple[Node, list[str]]]:
+    """The file's `sync.Pool{...}` literals, with the names they are given."""
+
+    def build() -> list[tuple[Node, list[str]]]:
+        found = []
+        for literal in file.nodes("composite_literal"):
+            type_node = literal.child_by_field_name("type")
+            if type_node is None or b"Pool" not in file.source[type_node.start_byte : type_node.end_byte]:
+                continue  # spares typing most literals
             owner = next(
                 (
                     a
@@ -178,148 +166,150 @@ def _pooled_types(file: GoFile, key: str) -> set[str]:
                 ),
                 None,
             )
-            if owner is None or key not in _owner_names(other, owner):
+            if owner is not None and _pool_literal(package, file, literal) is not None:
+                found.append((literal, _owner_names(file, owner)))
+        return found
+
+    return file.cached("unsafe.pool_literals", build)
+
+
+def _pooled_types(package: Package, key: str) -> set[str]:
+    """What a pool holds, from what its New function returns and the type assertions on its
+    Get."""
+    types: set[str] = set()
+    for other in package.files:
+        for literal, names in _pool_literals(package, other):
+            if key not in names:
                 continue
             for returned in captures("(return_statement (expression_list (_) @value))", literal).get("value", []):
-                made = _made_type(other, returned)
+                made = _type_name(package, other, returned)
                 if made:
                     types.add(made)
-        for call, found in _pool_calls(other, "Get"):
+        for call, found in _pool_calls(package, other, "Get"):
             parent = call.parent
             if found == key and parent is not None and parent.type == "type_assertion_expression":
-                spelled = _spelled(other, parent.child_by_field_name("type"))
-                if spelled:
-                    types.add(spelled)
+                asserted = _type_name(package, other, parent)
+                if asserted:
+                    types.add(asserted)
     return types
-
-
-def _reset_types(file: GoFile) -> set[str]:
-    """Types of the package with a `Reset` method."""
-    found = set()
-    for other in file.package_files:
-        for method in other.nodes("method_declaration"):
-            if other.text(method.child_by_field_name("name")) == "Reset":
-                found.add(receiver_type(other, method))
-    return found
 
 
 # -- use after Put ---------------------------------------------------------------------------------
 def _put_variable(file: GoFile, argument: Node) -> Node | None:
     """`x` for `Put(x)`, `Put(&x)`, `Put(x[:0])`."""
     argument = unparen(argument)
-    if argument.type == "unary_expression" and file.text(argument).startswith("&"):
-        argument = unparen(argument.child_by_field_name("operand"))
-    if argument.type == "slice_expression":
-        argument = unparen(argument.child_by_field_name("operand"))
+    for kind in ("unary_expression", "slice_expression"):
+        operand = argument.child_by_field_name("operand") if argument.type == kind else None
+        if operand is not None and (kind != "unary_expression" or file.text(argument).startswith("&")):
+            argument = unparen(operand)
     return argument if argument.type == "identifier" else None
 
 
-def _assigned_in(file: GoFile, statement: Node, name: str) -> bool:
-    """`x = ...` / `x := ...` replaces the variable as a whole."""
-    if statement.type not in ("assignment_statement", "short_var_declaration"):
-        return False
-    if statement.type == "assignment_statement" and file.text(statement.child_by_field_name("operator")) != "=":
-        return False
-    left = statement.child_by_field_name("left")
-    return any(t.type == "identifier" and file.text(t) == name for t in left.named_children)
+def _replaced_at(file: GoFile, identifier: Node) -> Node | None:
+    """The statement that gives the variable a whole new value (`x = ...`, `x, err := ...`)
+    at this identifier, if it is one."""
+    left = identifier.parent
+    statement = left.parent if left is not None and left.type == "expression_list" else None
+    if statement is None or statement.type not in ("assignment_statement", "short_var_declaration"):
+        return None
+    if statement.child_by_field_name("left") != left:
+        return None
+    operator = statement.child_by_field_name("operator")
+    if statement.type == "assignment_statement" and (operator is None or file.text(operator) != "="):
+        return None
+    return statement
 
 
-def _use_after(file: GoFile, put_statement: Node, name: str) -> Node | None:
-    """The first statement after the Put, in its block, that reads `name` before any
+def _use_after(package: Package, file: GoFile, put_statement: Node, variable: Binding) -> Node | None:
+    """The first statement after the Put, in its block, that reads the variable before any
     assignment replaces it."""
+    later = [r for r in package.references(variable) if r.start_byte >= put_statement.end_byte]
     statement = put_statement.next_named_sibling
     while statement is not None:
-        right = statement.child_by_field_name("right") if _assigned_in(file, statement, name) else statement
-        uses = [n for n in [right, *descendants(right)] if n.type == "identifier" and file.text(n) == name]
-        if uses:
+        inside = [r for r in later if is_inside(r, statement)]
+        replacing = [r for r in inside if _replaced_at(file, r) is not None]
+        if any(_replaced_at(file, r) == statement for r in replacing):
+            right = statement.child_by_field_name("right")
+            read = right is not None and any(is_inside(r, right) for r in inside)
+            return statement if read else None  # `x = f(x)` reads it; `x = nil` drops it
+        if any(not package.is_write(file, r) for r in inside):
             return statement
-        if right is not statement:
-            return None
-        if any(_assigned_in(file, n, name) for n in descendants(statement)):
+        if replacing:
             return None
         statement = statement.next_named_sibling
     return None
 
 
 # -- Put without Reset -------------------------------------------------------------------------------
-def _resets(file: GoFile, scope: Node, name: str, before: Node | None = None) -> bool:
-    for call in file.nodes("call_expression", within=scope):
-        function = call.child_by_field_name("function")
-        if before is not None and call.start_byte > before.start_byte:
+def _resets(package: Package, file: GoFile, variable: Binding, before: Node | None = None) -> bool:
+    """`x.Reset()` (or `Truncate`) in the variable's function, before `before` if given."""
+    for reference in package.references(variable):
+        selector = reference.parent
+        call = selector.parent if selector is not None and selector.type == "selector_expression" else None
+        if call is None or call.type != "call_expression" or call_method_name(file, call) not in RESETS:
             continue
-        if (
-            function is not None
-            and function.type == "selector_expression"
-            and call_method_name(file, call) in RESETS
-            and file.text(function.child_by_field_name("operand")) == name
-        ):
+        if before is None or call.start_byte <= before.start_byte:
             return True
     return False
 
 
-def _reset_after_get(file: GoFile, key: str) -> bool:
-    """Some Get of the pool is reset in its function, or leaves it (returned, handed on):
-    for an object put back by a function that did not take it, that is all one can tell."""
-    for other in file.package_files:
-        for call, found in _pool_calls(other, "Get"):
-            if found != key:
-                continue
-            node = call.parent if call.parent is not None and call.parent.type == "type_assertion_expression" else call
-            statement = (
-                node.parent.parent if node.parent is not None and node.parent.type == "expression_list" else None
-            )
-            if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
-                return True  # returned or handed on: the receiver may reset it
-            left = statement.child_by_field_name("left")
-            names = left.named_children if left is not None else statement.children_by_field_name("name")
-            function = next((a for a in ancestors(call) if a.type in FUNCTION_TYPES), None)
-            if function is None or not names:
-                return True
-            name = other.text(names[0])
-            if _resets(other, function, name) or _returned(other, function, name):
-                return True
-    return False
-
-
-def _got_here(file: GoFile, function: Node, name: str, key: str) -> bool:
-    """`name` was taken from the pool in this very function: only a Reset here counts."""
-    for call, found in _pool_calls(file, "Get"):
-        if found != key or next((a for a in ancestors(call) if a.type in FUNCTION_TYPES), None) != function:
-            continue
-        node = call.parent if call.parent is not None and call.parent.type == "type_assertion_expression" else call
-        statement = node.parent.parent if node.parent is not None and node.parent.type == "expression_list" else None
-        left = statement.child_by_field_name("left") if statement is not None else None
-        if left is not None and left.named_children and file.text(left.named_children[0]) == name:
-            return True
-    return False
-
-
-def _returned(file: GoFile, function: Node, name: str) -> bool:
+def _returned(package: Package, variable: Binding) -> bool:
     return any(
-        file.text(n) == name
-        for r in captures("(return_statement) @r", function).get("r", [])
-        for n in descendants(r)
-        if n.type == "identifier"
+        any(a.type == "return_statement" for a in ancestors(reference)) for reference in package.references(variable)
     )
 
 
-def _put_type(file: GoFile, variable: Node, key: str) -> str | None:
-    declared = {_spelled(file, b.type_node) for b in bindings(file, variable) if b.type_node is not None}
-    pooled = _pooled_types(file, key) | {d for d in declared if d}
+def _got(package: Package, file: GoFile, get: Node) -> Binding | None:
+    """The variable a Get's result is given to: `b` in `b := pool.Get().(*T)`."""
+    node = get.parent if get.parent is not None and get.parent.type == "type_assertion_expression" else get
+    statement = node.parent.parent if node.parent is not None and node.parent.type == "expression_list" else None
+    if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
+        return None
+    names = expression_items(statement.child_by_field_name("left")) or statement.children_by_field_name("name")
+    return package.binding(file, names[0]) if names and names[0].type == "identifier" else None
+
+
+def _reset_after_get(package: Package, key: str) -> bool:
+    """Some Get of the pool is reset in its function, or leaves it (returned, handed on):
+    for an object put back by a function that did not take it, that is all one can tell."""
+    for other in package.files:
+        for call, found in _pool_calls(package, other, "Get"):
+            if found != key:
+                continue
+            variable = _got(package, other, call)
+            if variable is None or not variable.is_local:
+                return True  # returned or handed on: the receiver may reset it
+            if _resets(package, other, variable) or _returned(package, variable):
+                return True
+    return False
+
+
+def _got_here(package: Package, file: GoFile, variable: Binding, key: str) -> bool:
+    """The variable was taken from the pool in its own function: only a Reset there counts."""
+    return any(
+        found == key and _got(package, file, call) is variable for call, found in _pool_calls(package, file, "Get")
+    )
+
+
+def _put_type(package: Package, file: GoFile, variable: Node, key: str) -> str | None:
+    declared = _type_name(package, file, variable)
+    pooled = _pooled_types(package, key) | ({declared} if declared else set())
     return pooled.pop() if len(pooled) == 1 else None
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    reset_types = None
-    for call, key in _pool_calls(file, "Put"):
+    package = package_of(file)
+    reset_types = {owner for owner, method in package.methods if method == "Reset"}
+    for call, key in _pool_calls(package, file, "Put"):
         arguments = arguments_of(call)
         variable = _put_variable(file, arguments[0]) if len(arguments) == 1 else None
-        if variable is None:
+        binding = package.binding(file, variable) if variable is not None else None
+        if variable is None or binding is None or not binding.is_local:
             continue
         name = file.text(variable)
         statement = call.parent
         if statement is not None and statement.type == "expression_statement":
-            use = _use_after(file, statement, name)
+            use = _use_after(package, file, statement, binding)
             if use is not None:
                 yield Report(
                     node=use,
@@ -330,18 +320,13 @@ def check(file: GoFile) -> Iterator[Report]:
                     remediation=REMEDIATION,
                 )
                 continue
-        pooled = _put_type(file, variable, key)
-        if reset_types is None:
-            reset_types = _reset_types(file)
+        pooled = _put_type(package, file, variable, key)
         if pooled is None or (pooled not in BUFFER_TYPES and pooled not in reset_types):
             continue
-        function = next((a for a in ancestors(call) if a.type in FUNCTION_TYPES), None)
-        if function is None:
+        got_here = _got_here(package, file, binding, key)  # then a Reset anywhere after Get counts
+        if _resets(package, file, binding, before=None if got_here else call):
             continue
-        got_here = _got_here(file, function, name, key)  # then a Reset anywhere after Get counts
-        if _resets(file, function, name, before=None if got_here else call):
-            continue
-        if not got_here and _reset_after_get(file, key):
+        if not got_here and _reset_after_get(package, key):
             continue
         yield Report(
             node=call,

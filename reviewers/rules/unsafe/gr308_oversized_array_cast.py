@@ -41,16 +41,10 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, descendants, unparen
-from ._helpers import (
-    bindings,
-    call_argument,
-    is_pointer_expression,
-    is_unsafe_pointer_call,
-    package_bindings,
-    type_name,
-    unsafe_local_name,
-)
+from ...semantics import Package, package_of
+from ...semantics.names import CONSTANT
+from ...syntax import expression_items, unparen
+from ._helpers import call_argument, is_pointer_expression, is_unsafe_pointer_call, unsafe_local_name
 
 THRESHOLD = 1 << 16
 
@@ -67,11 +61,11 @@ OPERATORS = {
 }
 
 
-def constant_value(file: GoFile, node: Node, depth: int = 0) -> int | None:
-    """The value of an integer constant expression made of literals, operators and the
-    package's constants; None when it cannot be told."""
-    node = unparen(node)
-    if depth > 8:
+def constant_value(package: Package, file: GoFile, node: Node | None, depth: int = 0) -> int | None:
+    """The value of an integer constant expression made of literals, operators and constants
+    the package declares; None when it cannot be told."""
+    node = unparen(node) if node is not None else None
+    if node is None or depth > 8:
         return None
     if node.type == "int_literal":
         try:
@@ -79,46 +73,46 @@ def constant_value(file: GoFile, node: Node, depth: int = 0) -> int | None:
         except ValueError:
             return None
     if node.type == "binary_expression":
-        operator = OPERATORS.get(file.text(node.child_by_field_name("operator")))
-        left = constant_value(file, node.child_by_field_name("left"), depth + 1)
-        right = constant_value(file, node.child_by_field_name("right"), depth + 1)
+        operator_node = node.child_by_field_name("operator")
+        operator = OPERATORS.get(file.text(operator_node)) if operator_node is not None else None
+        left = constant_value(package, file, node.child_by_field_name("left"), depth + 1)
+        right = constant_value(package, file, node.child_by_field_name("right"), depth + 1)
         if operator is None or left is None or right is None or right > 4096:
             return None
         return operator(left, right)
     if node.type == "identifier":
-        found = [b for b in package_bindings(file, file.text(node)) if b.kind == "constant"]
-        if len(found) == 1 and found[0].value is not None:
-            return constant_value(file, found[0].value, depth + 1)
+        binding = package.binding(file, node)
+        if binding is not None and binding.kind == CONSTANT and not binding.spread:
+            return constant_value(package, binding.file, binding.value, depth + 1)
     return None
 
 
-def _array_type(type_node: Node) -> Node | None:
+def _array_type(type_node: Node | None) -> Node | None:
     """The array type of `(*[N]T)`."""
-    while type_node.type == "parenthesized_type":
+    while type_node is not None and type_node.type == "parenthesized_type" and type_node.named_children:
         type_node = type_node.named_children[0]
-    if type_node.type != "pointer_type":
+    if type_node is None or type_node.type != "pointer_type" or not type_node.named_children:
         return None
     inner = type_node.named_children[0]
-    while inner.type == "parenthesized_type":
+    while inner.type == "parenthesized_type" and inner.named_children:
         inner = inner.named_children[0]
     return inner if inner.type == "array_type" else None
 
 
-def _own_size(file: GoFile, operand: Node, array: Node) -> bool:
-    """`unsafe.Pointer(&x)` where `x` is declared with that very array type."""
-    if not is_unsafe_pointer_call(file, operand):
+def _own_size(package: Package, file: GoFile, conversion: Node, operand: Node) -> bool:
+    """`unsafe.Pointer(&x)` where `x` has the very array type converted to."""
+    address = call_argument(unparen(operand)) if is_unsafe_pointer_call(file, operand) else None
+    address = unparen(address) if address is not None else None
+    target = (
+        address.child_by_field_name("operand") if address is not None and address.type == "unary_expression" else None
+    )
+    if address is None or target is None or not file.text(address).startswith("&"):
         return False
-    address = unparen(call_argument(unparen(operand)))
-    if address.type != "unary_expression" or not file.text(address).startswith("&"):
-        return False
-    target = unparen(address.child_by_field_name("operand"))
-    if target.type != "identifier":
-        return False
-    spelled = {type_name(file, b.type_node) for b in bindings(file, target)}
-    return spelled == {type_name(file, array)}
+    converted = package.type_of(file, conversion)
+    return converted is not None and converted.elem is not None and package.type_of(file, target) == converted.elem
 
 
-def _slicing(file: GoFile, conversion: Node) -> Node | None:
+def _slicing(package: Package, file: GoFile, conversion: Node) -> Node | None:
     """The slice expression cutting the converted array: on the conversion itself, or on the
     variable it was assigned to (`arr := (*[1<<20]T)(p); s := arr[:n]`)."""
     parent = conversion.parent
@@ -126,30 +120,29 @@ def _slicing(file: GoFile, conversion: Node) -> Node | None:
         parent = parent.parent
     if parent is not None and parent.type == "slice_expression":
         return parent
-    if parent is None or parent.type != "expression_list" or parent.parent is None:
+    statement = parent.parent if parent is not None and parent.type == "expression_list" else None
+    if statement is None or statement.type not in ("short_var_declaration", "assignment_statement"):
         return None
-    statement = parent.parent
-    if statement.type not in ("short_var_declaration", "assignment_statement") or len(parent.named_children) != 1:
+    targets = expression_items(statement.child_by_field_name("left"))
+    if len(targets) != 1 or len(expression_items(parent)) != 1 or targets[0].type != "identifier":
         return None
-    left = statement.child_by_field_name("left")
-    name = file.text(left.named_children[0]) if left is not None and len(left.named_children) == 1 else None
-    function = next((a for a in ancestors(statement) if a.type in FUNCTION_TYPES), None)
-    if name is None or function is None:
-        return None
-    return next(
-        (
-            n
-            for n in descendants(function)
-            if n.type == "slice_expression"
-            and file.text(unparen(n.child_by_field_name("operand"))) == name
-            and n.start_byte > statement.end_byte
-        ),
-        None,
-    )
+    variable = package.binding(file, targets[0])
+    for reference in package.references(variable) if variable is not None else []:
+        sliced = reference.parent
+        if (
+            sliced is not None
+            and sliced.type == "slice_expression"
+            and sliced.child_by_field_name("operand") == reference
+            and reference.start_byte > statement.end_byte
+        ):
+            return sliced
+    return None
 
 
-def _suggestion(file: GoFile, conversion: Node, slicing: Node, array: Node) -> Fix | None:
-    if slicing.child_by_field_name("operand") is None or unparen(slicing.child_by_field_name("operand")) != conversion:
+def _suggestion(file: GoFile, conversion: Node, operand: Node, slicing: Node, element: str) -> Fix | None:
+    """`unsafe.Slice((*T)(p), n)` for `(*[N]T)(p)[:n:n]` (or `[0:n:n]`): the same slice."""
+    sliced = slicing.child_by_field_name("operand")
+    if sliced is None or unparen(sliced) != conversion:
         return None
     if file.go_version is not None and file.go_version < (1, 17):
         return None
@@ -158,29 +151,28 @@ def _suggestion(file: GoFile, conversion: Node, slicing: Node, array: Node) -> F
         return None
     if start is not None and file.text(start) != "0":
         return None
-    operand = conversion.child_by_field_name("operand")
-    if not is_pointer_expression(file, operand):
-        return None
-    element = file.text(array.child_by_field_name("element"))
     return Fix.replace(
         file, slicing, f"{unsafe_local_name(file)}.Slice((*{element})({file.text(operand)}), {file.text(end)})"
     )
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     for conversion in file.nodes("type_conversion_expression"):
         array = _array_type(conversion.child_by_field_name("type"))
         operand = conversion.child_by_field_name("operand")
-        if array is None or operand is None or not is_pointer_expression(file, operand):
+        if array is None or operand is None or not is_pointer_expression(package, file, operand):
             continue
-        length = constant_value(file, array.child_by_field_name("length"))
-        if length is None or length < THRESHOLD or _own_size(file, operand, array):
+        length = constant_value(package, file, array.child_by_field_name("length"))
+        if length is None or length < THRESHOLD or _own_size(package, file, conversion, operand):
             continue
-        slicing = _slicing(file, conversion)
-        if slicing is None:
+        slicing = _slicing(package, file, conversion)
+        element_node = array.child_by_field_name("element")
+        if slicing is None or element_node is None:
             continue
-        element = file.text(array.child_by_field_name("element"))
-        bound = file.text(slicing.child_by_field_name("end")) if slicing.child_by_field_name("end") is not None else "n"
+        element = file.text(element_node)
+        end = slicing.child_by_field_name("end")
+        bound = file.text(end) if end is not None else "n"
         yield Report(
             node=conversion,
             message=(
@@ -189,7 +181,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"`unsafe.Slice((*{element})({file.text(operand)}), {bound})`."
             ),
             remediation=REMEDIATION,
-            fix=_suggestion(file, conversion, slicing, array),
+            fix=_suggestion(file, conversion, operand, slicing, element),
         )
 
 
