@@ -72,6 +72,18 @@ def cancellable_contexts(
     return [c for c in contexts_in_scope(package, file, node, cross_goroutines) if c.cancellable]
 
 
+def callers_contexts(package: Package, file: GoFile, node: Node, cross_goroutines: bool = True) -> list[ContextInScope]:
+    """The cancellable contexts in scope that come from outside the function: a parameter, the
+    request, or one derived from those — not one the function rooted in `Background()` itself
+    (a per-attempt `context.WithTimeout(context.Background(), d)` is its own business)."""
+    found = []
+    for context in cancellable_contexts(package, file, node, cross_goroutines):
+        identifier = context.binding.identifier
+        if identifier is None or origins(package, context.binding.file, identifier) != {FRESH}:
+            found.append(context)
+    return found
+
+
 def preferred(contexts: list[ContextInScope]) -> ContextInScope | None:
     """What to pass instead of a fresh context: `ctx` first, then another context variable,
     then a request's `Context()`."""

@@ -46,8 +46,15 @@ from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
 from ...semantics import package_of
-from ...semantics.contexts import FRESH_CONTEXTS, cancellable_contexts, preferred
-from ...syntax import ancestors, enclosing_function, enclosing_handler, is_done_receive, qualified_calls
+from ...semantics.contexts import FRESH_CONTEXTS, callers_contexts, preferred
+from ...syntax import (
+    ancestors,
+    call_method_name,
+    enclosing_function,
+    enclosing_handler,
+    is_done_receive,
+    qualified_calls,
+)
 
 REMEDIATION = """\
 func (s *Service) Refresh(ctx context.Context, id string) error {
@@ -55,10 +62,26 @@ func (s *Service) Refresh(ctx context.Context, id string) error {
 }"""
 
 
+# Methods that run a function literal on a goroutine of their own (`errgroup.Group.Go`,
+# `conc.WaitGroup.Go`, `sync.WaitGroup.Go`): the literal may well outlive the caller.
+GOROUTINE_STARTERS = frozenset({"Go", "TryGo"})
+
+
 def _deliberate(file: GoFile, call: Node) -> bool:
-    """Where a fresh context is usually chosen on purpose."""
-    if any(a.type in ("defer_statement", "go_statement") for a in ancestors(call, file)):
-        return True
+    """Where a fresh context is usually chosen on purpose: in a deferred call, in code that
+    runs on its own goroutine (a `go` statement, a literal handed to a `Go` method), or after
+    the function waited for its context to end."""
+    for ancestor in ancestors(call, file):
+        if ancestor.type in ("defer_statement", "go_statement"):
+            return True
+        arguments = file.parent(ancestor) if ancestor.type == "func_literal" else None
+        starter = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
+        if (
+            starter is not None
+            and starter.type == "call_expression"
+            and call_method_name(file, starter) in GOROUTINE_STARTERS
+        ):
+            return True
     function = enclosing_function(call, file)
     if function is None:
         return True
@@ -82,7 +105,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if enclosing_handler(file, call) is not None or _deliberate(file, call):
             continue
-        context = preferred(cancellable_contexts(package_of(file), file, call, cross_goroutines=False))
+        context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))
         if context is None or _replaces(file, call, context.name):
             continue
         yield Report(

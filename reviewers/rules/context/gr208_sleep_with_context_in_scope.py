@@ -51,7 +51,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import callers_contexts, preferred
 from ...syntax import qualified_calls
 from ._helpers import inside_goroutine
 
@@ -67,7 +67,7 @@ def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
         if inside_goroutine(call, file):
             continue
-        context = preferred(cancellable_contexts(package_of(file), file, call))
+        context = preferred(callers_contexts(package_of(file), file, call))
         if context is None:
             continue
         yield Report(

@@ -78,7 +78,10 @@ def _expects_context(package: Package, file: GoFile, call: Node) -> bool:
         types = package.facts.parameter_types(callee)
         return bool(types) and types[0] is not None and types[0].is_named("context.Context")
     name = call_method_name(file, call)
-    return name is not None and name.endswith("Context") and name != "Context"
+    if name is None or not name.endswith("Context") or name == "Context":
+        return False
+    # `NewEvalContext(...)` makes a thing called a context; `NewRequestWithContext` takes one.
+    return not name.startswith("New") or name.endswith("WithContext")
 
 
 def check(file: GoFile) -> Iterator[Report]:

@@ -5,8 +5,9 @@ Flags a goroutine whose body is a `for { ... }` loop that cannot end: no `return
 of that loop, no `goto`, no `panic`/`os.Exit`/`log.Fatal`, no `<-ctx.Done()` or done-channel
 (`done`, `quit`, `stop`...) receive and no `v, ok := <-ch` receive that sees a close. The
 goroutine may be a literal, a closure started through a variable, or a function or method of
-the same file (`go s.loop()`); the `for` line is reported. Goroutines started in `func init`
-or `func main` are left alone: they live as long as the process by construction. Also flags
+the same file (`go s.loop()`); the `for` line is reported. Goroutines started once for the
+life of the process by construction are left alone: in `func init` or `func main`, in a
+package-level initializer, or in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs. Also flags
 a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
 elsewhere, where parking the caller for good may be deliberate (a debug flag, a fatal
 state).
@@ -52,11 +53,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...goroutines import goroutines, running_goroutine
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
+from ...semantics import Package, package_of
+from ...syntax import call_method_name, declaration_name, enclosing_declaration, is_inside, qualified_name, select_cases
 from ._goroutines import has_way_out
 
 REMEDIATION = """\
@@ -80,14 +84,38 @@ def _top_level_statements(function):
     return statements.named_children if statements is not None else []
 
 
+ONCE_CALLS = frozenset({"sync.OnceFunc", "sync.OnceValue", "sync.OnceValues"})
+
+
+def _started_once(package: Package, file: GoFile, statement: Node) -> bool:
+    """Started once for the life of the process, by construction: in `init` or `main`, in a
+    package-level initializer, or in a function literal that a `sync.Once` runs."""
+    declaration = enclosing_declaration(statement, file)
+    if declaration is None or declaration.type in ("var_declaration", "const_declaration"):
+        return True
+    if declaration_name(file, declaration) in ("init", "main"):
+        return True
+    for literal in (a for a in file.ancestors(statement) if a.type == "func_literal"):
+        arguments = file.parent(literal)
+        call = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
+        function = call.child_by_field_name("function") if call is not None else None
+        if call is None or function is None:
+            continue
+        if qualified_name(file, call) in ONCE_CALLS:
+            return True
+        operand = function.child_by_field_name("operand") if function.type == "selector_expression" else None
+        receiver = package.type_of(file, operand) if operand is not None else None
+        if call_method_name(file, call) == "Do" and receiver is not None and receiver.is_named("sync.Once"):
+            return True
+    return False
+
+
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
+    package = package_of(file)
     for goroutine in goroutines(file):
-        if goroutine.body is None or declaration_name(file, enclosing_declaration(goroutine.statement, file)) in (
-            "init",
-            "main",
-        ):
-            continue  # started once for the life of the process, by construction
+        if goroutine.body is None or _started_once(package, file, goroutine.statement):
+            continue
         for statement in _top_level_statements(goroutine.body):
             if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):
                 continue
