@@ -3,7 +3,10 @@
 ## What it does
 Flags `context.Background()` and `context.TODO()` written in an HTTP handler: a function
 taking `(http.ResponseWriter, *http.Request)`, a `ServeHTTP` method, a literal passed to
-`HandleFunc` or `http.HandlerFunc`, or a gin, echo or fiber handler.
+`HandleFunc` or `http.HandlerFunc`, or a gin, echo or fiber handler. An error for a bare
+`context.Background()`, whose work has no end; a warning when a deadline bounds it
+(`context.WithTimeout(context.Background(), d)`) or for `context.TODO()`, which marks the
+choice as open.
 
 ## Why is this bad?
 The request already carries a context that is cancelled when the client goes away or the
@@ -49,6 +52,10 @@ from ...semantics import Package, package_of
 from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, REQUEST_ORIGIN, origins
 from ...syntax import ancestors, enclosing_handler, qualified_calls, qualified_name, request_context
 
+BOUNDING = frozenset(
+    {"context.WithTimeout", "context.WithDeadline", "context.WithTimeoutCause", "context.WithDeadlineCause"}
+)
+
 REMEDIATION = """\
 func handler(w http.ResponseWriter, r *http.Request) {
     ctx := r.Context() // cancelled when the client goes away
@@ -79,6 +86,14 @@ def _roots_stored_state(file: GoFile, call: Node) -> bool:
     )
 
 
+def _bounded_by_a_deadline(file: GoFile, call: Node) -> bool:
+    """`context.WithTimeout(context.Background(), d)`: the work ends at the deadline even if
+    not when the client leaves."""
+    arguments = file.parent(call)
+    derived = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
+    return derived is not None and qualified_name(file, derived) in BOUNDING
+
+
 def _fallback_for_request(package: Package, file: GoFile, call: Node) -> bool:
     """`ctx := context.Background(); if r != nil { ctx = r.Context() }`: the fresh context
     is the default of a variable that the request's context replaces when there is one."""
@@ -102,14 +117,18 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         replacement = request_context(file, handler)
         instead = f"`{replacement}`" if replacement else "the request's context"
+        bounded = _bounded_by_a_deadline(file, call)
+        placeholder = qualified_name(file, call) == "context.TODO"
+        never = "outlives the client" if bounded else "is never cancelled"
         yield Report(
             node=call,
             message=(
-                f"`{file.text(call)}` in an HTTP handler is never cancelled: use {instead}, so the work "
+                f"`{file.text(call)}` in an HTTP handler {never}: use {instead}, so the work "
                 "stops when the client goes away."
             ),
             remediation=REMEDIATION,
             fix=Fix.replace(file, call, replacement) if replacement else None,
+            severity=Severity.WARNING if bounded or placeholder else None,
         )
 
 

@@ -105,6 +105,17 @@ def _handed_on(package: Package, body: Declared, place: Place) -> bool:
     return False
 
 
+def _done_in_callback(package: Package, file: GoFile, arguments: Node | None, place: Place) -> bool:
+    """Whether a function literal given to the goroutine calls `Done` on the WaitGroup."""
+    for argument in arguments.named_children if arguments is not None else []:
+        if (
+            argument.type == "func_literal"
+            and package.facts.performs(Declared(file, argument), "Done", place) is not None
+        ):
+            return True
+    return False
+
+
 def _holding(nodes: list[Node]) -> Callable[[Node], bool]:
     """Whether an element of the graph holds one of `nodes`."""
     return lambda element: any(element.start_byte <= n.start_byte and n.end_byte <= element.end_byte for n in nodes)
@@ -132,6 +143,8 @@ def check(file: GoFile) -> Iterator[Report]:
         handed = [place_of(package, file, a) for a in (arguments.named_children if arguments is not None else [])]
         inner = package.facts.place_in(body, place, handed)
         shown = file.text(counted).lstrip("&")
+        if _done_in_callback(package, file, arguments, place):
+            continue  # `go run(job, func() { wg.Done() })`: the goroutine is handed its Done
         if inner is not None:
             if _handed_on(package, body, inner) or package.facts.performs(body, "Wait", inner) is not None:
                 continue  # handed to unseen code, or the goroutine is the one that waits
