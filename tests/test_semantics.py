@@ -699,3 +699,21 @@ def test_a_function_nested_deeper_than_any_written_by_hand_gets_a_silent_graph()
     (file,) = package(f"package p\nfunc f(x int) {{\n{body}}}\n")
     cfg = package_of(file).cfg(file, function(file, "f"))
     assert cfg.opaque and cfg.escapes(None, lambda element: False) == [] and cfg.reaches_exit()
+
+
+def test_facts_know_which_parameters_a_function_hands_to_a_goroutine():
+    (file,) = package(
+        """
+        package p
+        import "context"
+        func watch(ctx context.Context, id string) { go func() { <-ctx.Done(); _ = id }() }
+        func start(ctx context.Context, name string) { watch(ctx, name) }
+        func use(ctx context.Context) error { return ctx.Err() }
+        """
+    )
+    from reviewers.semantics.package import Declared
+
+    facts = package_of(file).facts
+    start, use = Declared(file, function(file, "start")), Declared(file, function(file, "use"))
+    assert facts.hands_to_goroutine(start, 0) and facts.hands_to_goroutine(start, 1)
+    assert not facts.hands_to_goroutine(use, 0)

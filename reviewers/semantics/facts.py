@@ -176,6 +176,41 @@ class Facts:
                     return place_of(self.package, parameter.file, parameter.identifier)
         return None
 
+    # -- what outlives the call ----------------------------------------------------------------------
+    def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
+        """Whether the function gives its parameter at `position` to a goroutine it starts
+        (directly, in a `go` statement or the literal one runs, or through functions of the
+        package it hands it to): a value meant to outlive the call."""
+        parameters = self.parameters(callee)
+        if not parameters:
+            return False
+        parameter = parameters[min(position, len(parameters) - 1)]
+        return parameter is not None and self.binding_reaches_goroutine(parameter, callee, depth)
+
+    def binding_reaches_goroutine(self, binding: Binding, within: Declared, depth: int = 2) -> bool:
+        """Whether a local binding is used in a `go` statement inside `within`, or handed to
+        a function of the package that gives it to one."""
+        file = within.file
+        for reference in self.package.references(binding):
+            if not (within.node.start_byte <= reference.start_byte < within.node.end_byte):
+                continue
+            around = []
+            for ancestor in file.ancestors(reference):
+                if ancestor.id == within.node.id:
+                    break
+                around.append(ancestor)
+            if any(a.type == "go_statement" for a in around):
+                return True
+            arguments = around[0] if around and around[0].type == "argument_list" else None
+            call = around[1] if arguments is not None and len(around) > 1 else None
+            if call is None or depth == 0:
+                continue
+            callee = self.callee(file, call)
+            position = next((i for i, a in enumerate(arguments.named_children) if a.id == reference.id), None)  # type: ignore[union-attr]
+            if callee is not None and position is not None and self.hands_to_goroutine(callee, position, depth - 1):
+                return True
+        return False
+
 
 def _encloses_place(literal: Declared, place: Place) -> bool:
     """Whether a local place is declared outside the literal, in its file: the literal then

@@ -51,8 +51,9 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...semantics import package_of
+from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.ownership import bound_results
 from ...syntax import call_method_name, qualified_name
 
 CONTEXT_FORMS = {
@@ -99,12 +100,52 @@ def _suggestion(file: GoFile, call: Node, context: str) -> Fix | None:
     return Fix.replace(file, call, new_text)
 
 
+def _given_a_context_later(package: Package, file: GoFile, call: Node) -> bool:
+    """`req, err := http.NewRequest(...)` whose request gets a context before it is sent:
+    `req.WithContext(ctx)`, sent by a call that also takes a context (`Do(ctx, client,
+    req)`), or stored or returned for code that does."""
+    if qualified_name(file, call) != "net/http.NewRequest":
+        return False
+    bound = bound_results(package, file, call)
+    request = bound.results[0].binding if bound is not None and bound.results else None
+    if request is None:
+        return True  # stored in a field or elsewhere: whoever sends it gives it its context
+    for reference in package.references(request):
+        parent = file.parent(reference)
+        if parent is None:
+            continue
+        if parent.type == "selector_expression":
+            field_node = parent.child_by_field_name("field")
+            if field_node is not None and file.text(field_node) in ("WithContext", "Clone"):
+                return True
+            continue
+        holder = file.parent(parent) if parent.type in ("argument_list", "expression_list") else None
+        if parent.type == "argument_list" and holder is not None and _takes_a_context(package, file, parent):
+            return True
+        if (
+            parent.type == "expression_list"
+            and holder is not None
+            and holder.type in ("return_statement", "assignment_statement")
+        ):
+            return True  # handed back, or stored: its context is set where it is sent
+    return False
+
+
+def _takes_a_context(package: Package, file: GoFile, arguments: Node) -> bool:
+    for argument in arguments.named_children:
+        argument_type = package.type_of(file, argument)
+        if argument_type is not None and argument_type.is_named("context.Context"):
+            return True
+    return False
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     for call in file.nodes("call_expression"):
         named = _instead(file, call)
-        if named is None:
+        if named is None or _given_a_context_later(package, file, call):
             continue
-        context = preferred(cancellable_contexts(package_of(file), file, call))
+        context = preferred(cancellable_contexts(package, file, call))
         if context is None:
             continue
         called, instead = named

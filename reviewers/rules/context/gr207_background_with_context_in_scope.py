@@ -45,8 +45,10 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
-from ...semantics import package_of
-from ...semantics.contexts import FRESH_CONTEXTS, callers_contexts, preferred
+from ...semantics import Package, package_of
+from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, preferred
+from ...semantics.ownership import bound_results
+from ...semantics.package import Declared
 from ...syntax import (
     ancestors,
     call_method_name,
@@ -54,6 +56,7 @@ from ...syntax import (
     enclosing_handler,
     is_done_receive,
     qualified_calls,
+    qualified_name,
 )
 
 REMEDIATION = """\
@@ -89,6 +92,29 @@ def _deliberate(file: GoFile, call: Node) -> bool:
     return any(r.end_byte <= call.start_byte and is_done_receive(file, r) for r in waits)
 
 
+def _outlives_the_caller(package: Package, file: GoFile, call: Node) -> bool:
+    """The fresh context is handed to a goroutine, on purpose: the argument of a function
+    of the package that starts one with it (`startExitMonitor(context.Background(), ...)`),
+    or the root of a context that is (`exitCtx, stop := context.WithCancel(
+    context.Background())` then `go watch(exitCtx)`)."""
+    arguments = file.parent(call)
+    receiver = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
+    if arguments is None or receiver is None:
+        return False
+    position = next((i for i, a in enumerate(arguments.named_children) if a.id == call.id), 0)
+    callee = package.facts.callee(file, receiver)
+    if callee is not None and package.facts.hands_to_goroutine(callee, position):
+        return True
+    if qualified_name(file, receiver) not in DERIVING:
+        return False
+    bound = bound_results(package, file, receiver)
+    derived = bound.results[0].binding if bound is not None and bound.results else None
+    function = enclosing_function(call, file)
+    if derived is None or function is None:
+        return False
+    return package.facts.binding_reaches_goroutine(derived, Declared(file, function))
+
+
 def _replaces(file: GoFile, call: Node, name: str) -> bool:
     """Whether the call builds a new value for the context itself (`if ctx == nil { ctx, cancel
     = context.WithTimeout(context.Background(), d) }`): that context cannot be passed."""
@@ -104,6 +130,8 @@ def check(file: GoFile) -> Iterator[Report]:
         if call.parent is None or call.parent.type != "argument_list":
             continue
         if enclosing_handler(file, call) is not None or _deliberate(file, call):
+            continue
+        if _outlives_the_caller(package_of(file), file, call):
             continue
         context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))
         if context is None or _replaces(file, call, context.name):

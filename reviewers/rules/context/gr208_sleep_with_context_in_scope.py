@@ -1,9 +1,11 @@
 """GR208 sleep-with-context-in-scope: `time.Sleep` where a context is in scope.
 
 ## What it does
-Flags `time.Sleep` in a function that has a context in scope: a `context.Context`
-parameter, a context variable assigned before the sleep (not a bare `Background()`), or an
-`*http.Request` parameter.
+Flags `time.Sleep` in a function that has the caller's context in scope: a
+`context.Context` parameter, a context derived from one, or an `*http.Request` parameter
+(not a context the function roots in `Background()` itself). A constant pause shorter than a
+second (`time.Sleep(100 * time.Millisecond)`) is left alone: it ends about when a
+cancellation would be noticed anyway.
 
 ## Why is this bad?
 `time.Sleep` cannot be interrupted. A retry back-off or a polling pause keeps its goroutine
@@ -47,12 +49,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import callers_contexts, preferred
-from ...syntax import qualified_calls
+from ...syntax import first_argument, qualified_calls
 from ._helpers import inside_goroutine
 
 REMEDIATION = """\
@@ -63,9 +67,33 @@ case <-ctx.Done():
 }"""
 
 
+# A pause this short ends about when a cancellation would be noticed anyway.
+SHORT = 1.0  # seconds
+UNITS = {"Nanosecond": 1e-9, "Microsecond": 1e-6, "Millisecond": 1e-3, "Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
+
+
+def _constant_seconds(file: GoFile, expression: Node | None) -> float | None:
+    """The value of a constant duration like `100 * time.Millisecond` or `2 * time.Second`;
+    None for anything computed."""
+    if expression is None:
+        return None
+    text = "".join(file.text(expression).split())
+    factor, _, unit = text.rpartition("*")
+    unit = unit.removeprefix("time.")
+    if unit not in UNITS:
+        return None
+    try:
+        return (float(factor) if factor else 1.0) * UNITS[unit]
+    except ValueError:
+        return None
+
+
 def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
         if inside_goroutine(call, file):
+            continue
+        seconds = _constant_seconds(file, first_argument(call))
+        if seconds is not None and seconds < SHORT:
             continue
         context = preferred(callers_contexts(package_of(file), file, call))
         if context is None:
