@@ -201,6 +201,7 @@ class Channel:
     element: str  # `int` for `make(chan int)`
     operations: list[ChannelOperation] = field(default_factory=list)
     escapes: bool = False
+    returned: bool = False  # handed back to the caller (and not otherwise escaping)
 
     def of(self, *kinds: str) -> list[ChannelOperation]:
         return [o for o in self.operations if o.kind in kinds]
@@ -254,7 +255,9 @@ def _made_channel(package: Package, file: GoFile, call: Node) -> Channel | None:
     _collect(package, file, channel, Declared(file, scope), place, None, 0)
     # The scope's own operations first, then those of the goroutines it starts, in source order.
     channel.operations.sort(key=lambda op: (not is_inside(op.node, scope), op.node.start_byte))
-    channel.escapes = channel.escapes or _escapes(package, file, channel, binding)
+    escapes = _escapes(package, file, channel, binding)
+    channel.returned = escapes == "returned" and not channel.escapes
+    channel.escapes = channel.escapes or escapes is not None
     return channel
 
 
@@ -300,9 +303,11 @@ def _collect(
             _collect(package, file, channel, callee, inner, goroutine_at(file, statement), depth + 1)
 
 
-def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding) -> bool:
-    """Whether the channel is stored, returned, assigned to another variable or handed to a
-    call that is not a goroutine this file shows (its code may receive or close)."""
+def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding) -> str | None:
+    """How the channel leaves the code that can be seen: "returned" to the caller only, or
+    "elsewhere" (stored, assigned to another variable, handed to a call that is not a
+    goroutine this file shows: its code may receive or close); None when it does not."""
+    how = None
     for reference in package.references(binding):
         parent = reference.parent
         if parent is None:
@@ -323,5 +328,9 @@ def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding)
             callee = package.facts.callee(file, call)
             if statement is not None and statement.type == "go_statement" and callee is not None:
                 continue  # followed into the goroutine by `_collect`, which marks what it cannot follow
-        return True
-    return False
+        holder = file.parent(parent) if parent.type == "expression_list" else parent
+        if holder is not None and holder.type == "return_statement":
+            how = how or "returned"
+            continue
+        return "elsewhere"
+    return how

@@ -6,7 +6,11 @@ function may never take the value: nothing receives from the channel, the receiv
 `select` with another way out (`time.After`, `ctx.Done()`, another channel, `default`), or
 the function can `return` between starting the goroutine and receiving. The goroutine may be
 a literal, a closure assigned to a variable and started with `go f()`, or a function or
-method of the same file (`go worker(ch)`); the send is reported where it is written.
+method of the same file (`go worker(ch)`); the send is reported where it is written. Also
+flags a send the function itself makes on a channel that no goroutine receives from (it
+waits for a receiver that cannot exist), and, as a warning, the one send of a goroutine on
+an unbuffered channel the function returns to its caller without receiving (a "future":
+a caller that gives up on it leaves the goroutine blocked).
 
 ## Why is this bad?
 A send on an unbuffered channel completes only when a receiver takes the value. Once the
@@ -50,7 +54,9 @@ or have the sender give up too: `select { case ch <- v: case <-ctx.Done(): }`.
 
 ## Fix safety
 No suggestion: whether one slot suffices depends on how many values the goroutine sends.
-Goroutines started in a loop, where more sends than receives can happen, are GR113's. The
+Goroutines started in a loop that shares one channel, where more sends than receives can
+happen, are GR113's; a channel made in each round of the loop has one sender and is this
+rule's. The
 rule stays silent when the channel is handed to code it cannot see (another function, a
 field, a return), where a receiver may hide, and when any receive elsewhere always waits.
 """
@@ -66,7 +72,7 @@ from ...goroutines import Channel, Goroutine, channels, scope_goroutines
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import descendants, enclosing_loops, select_cases
+from ...syntax import descendants, enclosing_function, enclosing_loops, is_inside, select_cases
 from ._goroutines import channel_expression, communication_case, returns_between
 
 REMEDIATION = """\
@@ -128,26 +134,74 @@ def _abandonment(file: GoFile, channel: Channel, goroutine: Goroutine) -> str | 
     return None
 
 
+def _started_per_value(file: GoFile, channel: Channel, goroutine: Goroutine) -> bool:
+    """Started in a loop that does not also make the channel: several senders share it
+    (GR113's). A channel made in each round has one sender, this one."""
+    loops = enclosing_loops(goroutine.statement, within=channel.scope, file=file)
+    return any(not is_inside(channel.make, loop) for loop in loops)
+
+
+def _blocks_in_scope(file: GoFile, channel: Channel) -> Node | None:
+    """A send the function itself makes, outside a select, on a channel no goroutine
+    receives from: the function waits for a receiver that cannot exist."""
+    if any(op.goroutine is not None for op in channel.of("receive", "range")):
+        return None
+    for op in channel.of("send"):
+        if op.goroutine is not None or enclosing_function(op.node, file) != channel.scope:
+            continue  # a closure handed to other code may run on another goroutine
+        case = communication_case(op.node)
+        if case is None or len(select_cases(case.parent)) == 1:
+            return op.node
+    return None
+
+
+def _report(file: GoFile, channel: Channel, send: Node, reason: str, severity: Severity | None = None) -> Report:
+    sent_on = file.text(channel_expression(send))
+    return Report(
+        node=send,
+        message=(
+            f"This send on unbuffered `{sent_on}` (made at line {file.line(channel.make)}) blocks forever when "
+            f"{reason}: the goroutine leaks. Use `make(chan {channel.element}, 1)`, or select on `ctx.Done()` in the "
+            "sender."
+        ),
+        remediation=REMEDIATION,
+        severity=severity,
+    )
+
+
 def check(file: GoFile) -> Iterator[Report]:
     for channel in channels(file):
-        if channel.buffered or channel.escapes:
+        if channel.buffered:
+            continue
+        if channel.returned:
+            yield from _future(file, channel)
+            continue
+        if channel.escapes:
+            continue
+        send = _blocks_in_scope(file, channel)
+        if send is not None:
+            yield _report(file, channel, send, "no goroutine receives from it while the function itself waits to send")
             continue
         for goroutine in scope_goroutines(file, channel.scope):
-            if enclosing_loops(goroutine.statement, within=channel.scope, file=file):
+            if _started_per_value(file, channel, goroutine):
                 continue  # senders started in a loop: GR113
             sends = _bare_sends(channel, goroutine)
             reason = _abandonment(file, channel, goroutine) if sends else None
-            if reason is None:
-                continue
-            sent_on = file.text(channel_expression(sends[0]))
-            yield Report(
-                node=sends[0],
-                message=(
-                    f"This goroutine's send on unbuffered `{sent_on}` (made at line {file.line(channel.make)}) blocks "
-                    f"forever when {reason}: the goroutine leaks. Use `make(chan {channel.element}, 1)`, or select on "
-                    "`ctx.Done()` in the sender."
-                ),
-                remediation=REMEDIATION,
+            if reason is not None:
+                yield _report(file, channel, sends[0], reason)
+
+
+def _future(file: GoFile, channel: Channel) -> Iterator[Report]:
+    """A channel returned to the caller that a goroutine of the function sends one value on:
+    a caller that gives up on it (a timeout, an error on another path) leaves the goroutine
+    blocked. A warning: the caller may well always receive."""
+    if channel.of("receive", "range", "close"):
+        return
+    for goroutine in scope_goroutines(file, channel.scope):
+        sends = _bare_sends(channel, goroutine)
+        if len(sends) == 1 and not _started_per_value(file, channel, goroutine):
+            yield _report(
+                file, channel, sends[0], "the caller this channel is returned to stops waiting for it", Severity.WARNING
             )
 
 

@@ -5,7 +5,10 @@ Flags a goroutine that ranges over a channel made in the starting function (`for
 ch`), or loops on `v, ok := <-ch` waiting for the close, when nothing in that function — its
 closures and the goroutines it starts included — ever closes the channel. The goroutine may
 be a literal, a closure started through a variable or a function of the same file
-(`go leakyWorker(ch)`); the `range` or receive line is reported, where it is written.
+(`go leakyWorker(ch)`); the `range` or receive line is reported, where it is written. Also
+flags a receive that waits (bare, or the only case of a `select`) on such a channel that
+nothing sends on either — say a done channel handed to a goroutine that never signals it:
+whoever receives waits forever.
 
 ## Why is this bad?
 `range` over a channel ends only when the channel is closed. When the senders are done and
@@ -78,11 +81,32 @@ def _waits_for_close(op: Operation) -> bool:
     return sees_close(op.node) and alone and bool(enclosing_loops(op.node))
 
 
+def _blocking_receive(op: Operation) -> bool:
+    """A receive that waits for a value: a bare one, a range, or the only case of a select."""
+    if op.kind == "range":
+        return True
+    case = communication_case(op.node)
+    return case is None or len(select_cases(case.parent)) == 1
+
+
 def check(file: GoFile) -> Iterator[Report]:
     for channel in channels(file):
         if channel.escapes or channel.of("close"):
             continue
         owner = function_name(file, channel.scope) or "the function literal"
+        if not channel.of("send"):
+            waiting = next((op for op in channel.of("range", "receive") if _blocking_receive(op)), None)
+            if waiting is not None:
+                yield Report(
+                    node=waiting.node,
+                    message=(
+                        f"Nothing sends on or closes `{channel.name}` (made at line {file.line(channel.make)} in "
+                        f"`{owner}`): this receive waits forever. Close it where the work it waits for ends "
+                        f"(`defer close({channel.name})`)."
+                    ),
+                    remediation=REMEDIATION,
+                )
+            continue
         for op in channel.of("range", "receive"):
             if op.goroutine is None or not _waits_for_close(op):
                 continue
