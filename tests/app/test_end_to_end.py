@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from celery.result import AsyncResult
 
 from tests.app.changes import CLEAN_ADDITION, FIXED_PRICE, LEAK_LINE, LEAKING_PRICE, PRICE, many_leaks
 from tests.app.conftest import DOCS_URL, INSTALLATION, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
 from tests.app.webhooks import WebhookSender
+from workers.celery_app import app as celery_app
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -99,6 +101,23 @@ def test_the_same_delivery_twice_gives_one_review(
     second = deliver("pull_request", payload, delivery="same-delivery-" + repo)
 
     assert (len(first), len(second)) == (1, 0)
+    assert len(emulator.check_runs(repo)) == 1
+    assert len(emulator.reviews(repo, number)) == 1
+
+
+def test_one_push_seen_through_two_events_at_once_gives_one_review(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+
+    answers = [
+        webhooks.deliver("pull_request", webhooks.pull_request(repo, number, "synchronize")),
+        webhooks.deliver("check_suite", webhooks.check_suite(repo, number, "requested")),
+    ]
+
+    tasks = [task["task_id"] for answer in answers for task in answer.json()["tasks"]]
+    outcomes = [AsyncResult(task, app=celery_app).get(timeout=60)["status"] for task in tasks]
+    assert [o for o in outcomes if o != "duplicate"] == ["failure"]
     assert len(emulator.check_runs(repo)) == 1
     assert len(emulator.reviews(repo, number)) == 1
 
