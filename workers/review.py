@@ -216,7 +216,7 @@ class Review:
         self.check_run_id = self.check_run_id or self.check_runs.known()
         if self.check_run_id is not None:
             self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason}, [])
-        return Outcome("superseded", self.check_run_id)
+        return Outcome("superseded", self.check_run_id, complete=False)  # reopened, it is reviewed again
 
     def fail(self, error: BaseException) -> Outcome:
         """Complete the check run after an error no retry will cure: with what the review found

@@ -68,12 +68,15 @@ def review_head(self: Task, **job_fields: Any) -> dict[str, Any]:
     if not claims.take(job, task_id, ttl=settings.redelivery_after + settings.task_time_limit + 60):
         log.info("%s: already reviewed or being reviewed by another task", job.head_key)
         return asdict(Outcome("duplicate"))
+    # A task stepping aside comes back well within the visibility timeout: held longer, its
+    # message would be handed out again while it waits.
+    step_aside = settings.redelivery_after / 2
     if (wait := github.writes.wait_for(job.installation_id, REVIEW_WRITES)) > 0:
-        raise self.retry(countdown=wait)
+        raise self.retry(countdown=min(wait, step_aside))
     read_until = time.monotonic() + settings.task_time_limit * READING_SHARE
     with _pull_request_lock(store, job) as locked:
         if not locked:
-            raise self.retry(countdown=LOCK_RETRY * random.uniform(1.0, 1.5))
+            raise self.retry(countdown=min(LOCK_RETRY * random.uniform(1.0, 1.5), step_aside))
         failures = _Failures(store, task_id)
         failed_before = failures.count()
 
@@ -95,7 +98,7 @@ def review_head(self: Task, **job_fields: Any) -> dict[str, Any]:
                 read_until=read_until,
             )
         except WriteBudgetSpent as spent:
-            raise self.retry(countdown=spent.wait) from spent
+            raise self.retry(countdown=min(spent.wait, step_aside)) from spent
         except CheckRunNotCompleted as error:
             claims.release(job, task_id)
             ParkedReviews(store).park(job)

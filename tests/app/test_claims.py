@@ -10,6 +10,7 @@ runs them; no in-process worker runs here.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,6 +30,7 @@ from workers.celery_app import app as celery_app
 from workers.settings import Settings
 
 SUSPENDED = 78  # an installation of its own, suspended by the test
+VISIBILITY_TIMEOUT = 2  # seconds before a dead worker's task is handed out again
 
 
 def result(task: dict[str, str]) -> dict:
@@ -41,7 +43,7 @@ def test_a_push_right_after_a_worker_died_mid_review_gets_its_check_run(
     number = emulator.open_pull(repo, {PRICE: FIXED_PRICE})
     older = emulator.pull(repo, number).head_sha
     reached, release = emulator.hold("GET", r"/pulls/\d+/files$")
-    doomed = worker_processes(GOREEF_VISIBILITY_TIMEOUT="2")
+    doomed = worker_processes(GOREEF_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
     [dead] = webhooks.deliver("pull_request", webhooks.pull_request(repo, number, "opened")).json()["tasks"]
     assert reached.wait(30), "the review never reached the held call"
 
@@ -50,7 +52,10 @@ def test_a_push_right_after_a_worker_died_mid_review_gets_its_check_run(
     release.set()
     newer = emulator.push(repo, number, {PRICE: LEAKING_PRICE})
     [task] = webhooks.deliver("pull_request", webhooks.pull_request(repo, number, "synchronize")).json()["tasks"]
-    worker_processes(GOREEF_VISIBILITY_TIMEOUT="2")
+    # A worker hands out the tasks of dead workers when it starts: this one starts once the
+    # dead worker's task is past its visibility timeout.
+    time.sleep(VISIBILITY_TIMEOUT + 0.5)
+    worker_processes(GOREEF_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
 
     assert result(task)["status"] == "failure"
     run = only_check_run(emulator, repo, newer)

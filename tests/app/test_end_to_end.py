@@ -153,6 +153,21 @@ def test_a_head_that_moves_during_the_review_gets_nothing_posted(
     assert emulator.reviews(repo, number) == []
 
 
+def test_a_pull_request_closed_before_its_review_is_reviewed_when_reopened(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    opened = webhooks.pull_request(repo, number, "opened")
+    emulator.pull(repo, number).state = "closed"
+
+    [closed] = deliver("pull_request", opened)
+    emulator.pull(repo, number).state = "open"
+    [reopened] = deliver("pull_request", webhooks.pull_request(repo, number, "reopened"))
+
+    assert (closed["status"], reopened["status"]) == ("superseded", "failure")
+    assert only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)["conclusion"] == "failure"
+
+
 def test_the_rerun_button_redoes_the_check_run(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
 ) -> None:

@@ -340,6 +340,23 @@ def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
     assert emulator.reviews(repo, number) == []
 
 
+def test_a_review_that_fails_after_its_analysis_still_reports_what_it_found(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    emulator.fail_next(10_000, 502, method="POST", path=r"/reviews$")
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert (outcome["status"], outcome["complete"], run["conclusion"]) == ("failure", False, "failure")
+    assert run["output"]["title"] == (
+        "1 Go trap found (1 error); goreef could not finish: GitHub answered 502 while posting the review: Re-run to finish"
+    )
+    assert [a["start_line"] for a in run["annotations"]] == leak_lines(LEAKING_PRICE)
+    assert emulator.reviews(repo, number) == []
+
+
 @pytest.mark.parametrize(
     ("read_before", "conclusion"),
     [(True, "neutral"), (False, "failure")],

@@ -92,7 +92,7 @@ def test_a_review_over_its_time_limit_is_stopped_and_the_worker_goes_on(
 ) -> None:
     slow, fast = (emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, head_ref=ref) for ref in ("slow", "fast"))
     reached, release = emulator.hold("GET", r"/pulls/1/files$")
-    worker_processes(pool="prefork", GOREEF_TASK_TIME_LIMIT="4")
+    worker_processes(pool="prefork", GOREEF_TASK_TIME_LIMIT="4", GOREEF_VISIBILITY_TIMEOUT="60")
 
     tasks = [
         webhooks.deliver("pull_request", webhooks.pull_request(repo, n, "opened")).json()["tasks"][0]
