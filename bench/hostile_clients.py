@@ -45,7 +45,7 @@ def flood(url: str, count: int) -> float:
         if not hasattr(sessions, "session"):
             sessions.session = requests.Session()
         session = sessions.session
-        event = secrets.token_hex(4096)
+        event = secrets.token_hex(4000)  # 8,000 characters: under gunicorn's 8,190 per header
         headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": event[:36], "X-Hub-Signature-256": "sha256=0"}
         return session.post(url + "/webhooks/github", data=b"{}", headers=headers, timeout=10).status_code
 
@@ -76,7 +76,7 @@ def timed(request: Callable[[], object]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flood", type=int, default=10_000)
-    parser.add_argument("--stalled", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--stalled", type=int, nargs="+", default=[8, 24])
     args = parser.parse_args()
 
     ok = True
