@@ -25,18 +25,10 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.webhook_load import (
-    SECRET,
-    app_environment,
-    app_key,
-    gunicorn,
-    percentile,
-    private_redis,
-    procfile_command,
-    running,
-)
+from bench.webhook_load import SECRET, app_environment, app_key, percentile
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.emulator import GitHubEmulator
+from tests.app.processes import gunicorn, private_redis, procfile_command, running
 from tests.app.webhooks import WebhookSender
 
 REPOSITORY = "acme/bench"

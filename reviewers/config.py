@@ -9,7 +9,7 @@ ignore_paths:       # glob patterns (`**` crosses directories)
   - "internal/legacy/**"
   - "**/*_gen.go"
 fail_on: error      # error | warning | never
-on_error: neutral   # conclusion when goreef itself fails: neutral | failure
+on_error: failure   # conclusion when goreef cannot finish a review: failure | neutral
 comment_cap: 30     # inline comments per push; the rest go to the check run
 filter: added       # added | diff_context | introduced | file
 max_file_bytes: 1000000
@@ -42,7 +42,7 @@ class Config:
     rules: dict[str, str] = field(default_factory=dict)
     ignore_paths: tuple[str, ...] = ()
     fail_on: str = "error"
-    on_error: str = "neutral"
+    on_error: str = "failure"  # a review that cannot finish must not pass the gate
     comment_cap: int = 30
     filter: str = "added"
     max_file_bytes: int = 1_000_000
@@ -122,7 +122,7 @@ def config_from_dict(data: dict | None, known_rules: Iterable[str] | None = None
         rules=normalized_rules,
         ignore_paths=tuple(ignore_paths),
         fail_on=_choice(data, "fail_on", FAIL_ON, "error"),
-        on_error=_choice(data, "on_error", ON_ERROR, "neutral"),
+        on_error=_choice(data, "on_error", ON_ERROR, "failure"),
         comment_cap=_positive_int(data, "comment_cap", 30),
         filter=_choice(data, "filter", FILTERS, "added"),
         max_file_bytes=_positive_int(data, "max_file_bytes", 1_000_000),

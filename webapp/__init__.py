@@ -8,7 +8,7 @@ from __future__ import annotations
 import redis
 from celery import Celery
 from flask import Flask, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
 from webapp.ledger import Ledger
 from webapp.rule_pages import rule_pages
@@ -33,12 +33,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         # No publish retries: GitHub's redelivery is the retry, and the endpoint must answer fast.
         return producer.send_task(REVIEW_TASK, kwargs=job.as_task_kwargs(), retry=False).id
 
-    app = Flask(__name__)
-    app.register_blueprint(webhooks_blueprint(settings.webhook_secret, Ledger(store), store, enqueue))
-    app.register_blueprint(rule_pages)
-
     registry = CollectorRegistry()
     registry.register(metrics.RedisMetrics(store, QUEUE))
+    # Counted in this process only: a request that could not prove it comes from GitHub
+    # makes no write to Redis.
+    refused = Counter(
+        "goreef_webhook_refused",
+        "Requests to the webhook endpoint refused before their signature was verified, in this web process",
+        ["reason"],
+        registry=registry,
+    )
+
+    app = Flask(__name__)
+    app.register_blueprint(webhooks_blueprint(settings.webhook_secret, Ledger(store), store, enqueue, refused))
+    app.register_blueprint(rule_pages)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -6,6 +6,7 @@ at start with the list of what is wrong.
 
 from workers.jobs import QUEUE
 from workers.settings import get_settings
+from workers.store import SOCKET_TIMEOUT
 
 _settings = get_settings()
 
@@ -29,6 +30,23 @@ broker_transport_options = {
     "visibility_timeout": _settings.redelivery_after,
     "unacked_restore_interval": max(1, min(10, int(_settings.redelivery_after / 4))),
     "unacked_restore_throttle": 1,
+    "socket_timeout": SOCKET_TIMEOUT,
+    "socket_connect_timeout": SOCKET_TIMEOUT,
+    "health_check_interval": 30,
 }
+
+# Redis going away (a restart, a fail-over) is waited out, however long it takes: the worker
+# reconnects every few seconds, forever, and a review in flight goes on (workers.store), its
+# result kept once Redis is back. Cancelling reviews on a lost connection would only run them
+# again.
+broker_connection_retry = True
 broker_connection_retry_on_startup = True
+broker_connection_max_retries = None
+worker_cancel_long_running_tasks_on_connection_loss = False
+result_backend_always_retry = True
+result_backend_max_retries = 30
+redis_socket_timeout = redis_socket_connect_timeout = SOCKET_TIMEOUT
+redis_retry_on_timeout = True
+redis_backend_health_check_interval = 30
+
 worker_hijack_root_logger = False

@@ -2,9 +2,9 @@
 
 `GitHubApp` authenticates as the App (a short-lived RS256 JWT) and hands out
 `RepositoryClient`s that act as one installation. Every process shares two things through
-Redis: installation tokens (cached until shortly before they expire) and the budget of
-content-creating requests GitHub allows per minute. HTTP-level retries wait out rate limits
-and back off on 5xx; a POST or PATCH that may already have taken effect is never re-sent here
+Redis: installation tokens (cached until shortly before they expire) and each installation's
+budget of content-creating requests a minute. HTTP-level retries wait out rate limits and
+back off on 5xx; a POST or PATCH that may already have taken effect is never re-sent here
 (the task above is idempotent and retries as a whole instead).
 
 The rest of goreef sees plain data (`PullRequest`, file dicts, bytes), never PyGithub objects.
@@ -214,45 +214,62 @@ class InstallationTokens:
         return f"goreef:token:{installation_id}"
 
 
-class WriteBudget:
-    """A sliding one-minute window of content-creating requests, shared by all workers."""
+class WriteBudgetSpent(Exception):
+    """An installation has made all the content-creating requests GitHub allows it this minute."""
 
-    # Drop entries older than the window; take a slot if one is free (0), else answer how many
-    # milliseconds until the oldest entry leaves the window.
-    _ACQUIRE = """
-    local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+    def __init__(self, installation_id: int, wait: float):
+        super().__init__(f"installation {installation_id} has spent its write budget for {wait:.1f} s")
+        self.wait = wait
+
+
+class WriteBudget:
+    """A sliding one-minute window of content-creating requests per installation (GitHub counts
+    them per installation), shared by all workers.
+
+    Nothing here waits: a spent budget raises WriteBudgetSpent, and the task steps aside until
+    the window has room, leaving its worker to other installations."""
+
+    WINDOW_MS = 60_000
+    # Drop entries older than the window; answer 0 when `needed` more writes fit (taking one
+    # when asked to), else how many milliseconds until they do.
+    _TAKE = """
+    local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+    local needed, take, member = tonumber(ARGV[4]), ARGV[5], ARGV[6]
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    if redis.call('ZCARD', key) < limit then
-        redis.call('ZADD', key, now, member)
-        redis.call('PEXPIRE', key, window)
+    local used = redis.call('ZCARD', key)
+    if used + needed <= limit then
+        if take == '1' then
+            redis.call('ZADD', key, now, member)
+            redis.call('PEXPIRE', key, window)
+        end
         return 0
     end
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    return tonumber(oldest[2]) + window - now
+    local freeing = redis.call('ZRANGE', key, used + needed - limit - 1, used + needed - limit - 1, 'WITHSCORES')
+    return tonumber(freeing[2]) + window - now
     """
 
-    def __init__(
-        self,
-        store: redis.Redis,
-        per_minute: int,
-        *,
-        key: str = "goreef:write-budget",
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self._acquire = store.register_script(self._ACQUIRE)
-        self._key = key
+    def __init__(self, store: redis.Redis, per_minute: int):
+        self._take = store.register_script(self._TAKE)
         self._per_minute = per_minute
-        self._sleep = sleep
 
-    def acquire(self) -> None:
-        """Block until this process may send one content-creating request."""
-        while True:
-            now_ms = int(time.time() * 1000)
-            wait_ms = self._acquire(keys=[self._key], args=[now_ms, 60_000, self._per_minute, uuid.uuid4().hex])
-            if wait_ms <= 0:
-                return
-            log.info("write budget exhausted, waiting %.1f s", wait_ms / 1000)
-            self._sleep(wait_ms / 1000)
+    def acquire(self, installation_id: int) -> None:
+        """Count one content-creating request of the installation; raises WriteBudgetSpent when
+        its budget for the minute is spent."""
+        wait = self._run(installation_id, needed=1, take=True)
+        if wait > 0:
+            raise WriteBudgetSpent(installation_id, wait)
+
+    def wait_for(self, installation_id: int, writes: int) -> float:
+        """Seconds until the installation may make `writes` requests (0 when it may now)."""
+        return self._run(installation_id, needed=min(writes, self._per_minute), take=False)
+
+    def _run(self, installation_id: int, *, needed: int, take: bool) -> float:
+        now_ms = int(time.time() * 1000)
+        wait_ms = self._take(
+            keys=[f"goreef:write-budget:{installation_id}"],
+            args=[now_ms, self.WINDOW_MS, self._per_minute, needed, "1" if take else "0", uuid.uuid4().hex],
+        )
+        return max(0, wait_ms) / 1000
 
 
 class GitHubApp:
@@ -398,7 +415,7 @@ class RepositoryClient:
 
     def _write(self, operation: Callable[[Repository], T]) -> T:
         def budgeted(repo: Repository) -> T:
-            self._app.writes.acquire()
+            self._app.writes.acquire(self._installation_id)
             return operation(repo)
 
         return self._call(budgeted)

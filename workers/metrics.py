@@ -13,6 +13,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 DELIVERIES = "goreef:metrics:deliveries"  # "event|outcome" → count
+# Label values come from closed sets, so no sender can add a series: events goreef knows by
+# name, any other counted as `other`.
+EVENTS = frozenset(
+    {"pull_request", "check_run", "check_suite", "merge_group", "installation", "installation_repositories", "ping"}
+)
 FINDINGS = "goreef:metrics:findings"  # rule id → count
 REVIEWS = "goreef:metrics:reviews"  # outcome → count
 DURATIONS = "goreef:metrics:review-seconds"  # "le=<bound>" buckets, "count", "sum"
@@ -20,7 +25,8 @@ DURATION_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 def count_delivery(store: redis.Redis, event: str, outcome: str) -> None:
-    store.hincrby(DELIVERIES, f"{event}|{outcome}", 1)
+    """Count a delivery whose signature was verified; `outcome` is one of the endpoint's own words."""
+    store.hincrby(DELIVERIES, f"{event if event in EVENTS else 'other'}|{outcome}", 1)
 
 
 def record_review(store: redis.Redis, seconds: float, outcome: str, rules: Iterable[str]) -> None:

@@ -8,6 +8,11 @@ The steps, each safe to repeat (a retried task or a redelivered webhook runs the
    on the pull request yet, each checked against the lines GitHub accepts comments on;
 5. mark comments whose finding is gone as fixed (thread resolved, comment edited), and
    complete the check run.
+
+The gate never opens by failing. Files not read by the reading deadline are reviewed from
+their diff alone, and the review then concludes `failure` when its findings reach `fail_on`,
+else `on_error` (default `failure`): it could not read everything. A review that fails later
+on still completes its check run, with what it found when it got that far.
 """
 
 from __future__ import annotations
@@ -41,15 +46,21 @@ MAX_LISTED_FILES = 3000  # GitHub's files list of a pull request stops there
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # 'success' | 'failure' | 'superseded' | an on_error conclusion
+    status: str  # 'success' | 'failure' | 'superseded' | 'duplicate' | an on_error conclusion
     check_run_id: int | None = None
     rules: tuple[str, ...] = ()  # the rule of each finding
     comments_posted: int = 0
     comments_marked_fixed: int = 0
+    complete: bool = True  # False when the review could not read or finish everything
 
 
 class Superseded(Exception):
     """The pull request moved on (new head, closed) while it was being reviewed."""
+
+
+class CheckRunNotCompleted(Exception):
+    """A review failed and its check run could not be completed either (no installation token,
+    GitHub unreachable): nothing on GitHub says so, and the review must run again."""
 
 
 @dataclass
@@ -61,10 +72,14 @@ class Review:
     docs_url: str | None
     check_runs: CheckRunRegistry
     last_on_error: LastOnError
+    read_until: float | None = None  # time.monotonic() past which no file is read from GitHub
     repo: RepositoryClient = field(init=False)
     config: Config | None = None  # None until read from the base branch
     check_run_id: int | None = None
     step: str = "starting"  # what the review is doing: a failure's title names it
+    result: ReviewResult | None = None  # the findings, once analysed
+    commented: int = 0  # how many of the findings have an inline comment
+    unread: list[str] = field(default_factory=list)  # files left unread at the reading deadline
 
     def __post_init__(self) -> None:
         self.repo = self.github.repository(self.job.installation_id, self.job.repository)
@@ -92,21 +107,38 @@ class Review:
             config=config,
         )
         result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]
+        if self.unread:
+            result.notes.append(_unread_note(self.unread))
+        self.result = result
+        self.commented = len(result.findings)  # a merge group has no pull request: the check run holds all
 
         posted = marked_fixed = 0
-        commented = len(result.findings)  # a merge group has no pull request: the check run holds all
         if job.pull_number is not None:
             self.step = "posting the review"
-            posted, marked_fixed, commented = self._comment(result, changes, config.comment_cap)
+            posted, marked_fixed, self.commented = self._comment(result, changes, config.comment_cap)
 
         self.step = "completing the check run"
-        conclusion = "failure" if config.fails(result.findings) else "success"
-        self._complete(
-            conclusion,
-            _output(result, config, self.docs_url, commented),
-            render.annotations(result.findings, self.docs_url),
+        conclusion, output = self._judged(config)
+        self._complete(conclusion, output, render.annotations(result.findings, self.docs_url))
+        rules = tuple(f.rule for f in result.findings)
+        return Outcome(conclusion, self.check_run_id, rules, posted, marked_fixed, complete=not self.unread)
+
+    def _judged(self, config: Config, failure: str | None = None) -> tuple[str, dict[str, Any]]:
+        """The conclusion and output of the findings. A review left incomplete (files not read,
+        or `failure` after the analysis) fails when its findings reach `fail_on`, and
+        otherwise concludes as `on_error` says: what it could not do may hide a trap."""
+        output = _output(self.result, config, self.docs_url, self.commented)
+        fails = config.fails(self.result.findings)
+        why = failure or (self.unread and f"{len(self.unread)} file(s) could not be read in time")
+        if not why:
+            return ("failure" if fails else "success"), output
+        conclusion = "failure" if fails else config.on_error
+        verdict = "The findings fail the check." if fails else f"The conclusion is `{conclusion}` (`on_error`)."
+        output["title"] = f"{output['title']}; {why}: Re-run to finish"
+        output["summary"] = (
+            f"**Incomplete review: {why}.** {verdict} Re-run the check to finish it.\n\n{output['summary']}"
         )
-        return Outcome(conclusion, self.check_run_id, tuple(f.rule for f in result.findings), posted, marked_fixed)
+        return conclusion, output
 
     def _comment(self, result: ReviewResult, changes: list[ChangedFile], comment_cap: int) -> tuple[int, int, int]:
         """Post the new findings as one review and mark the comments of vanished ones fixed.
@@ -184,19 +216,30 @@ class Review:
         self.check_run_id = self.check_run_id or self.check_runs.known()
         if self.check_run_id is not None:
             self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason}, [])
-        return Outcome("superseded", self.check_run_id)
+        return Outcome("superseded", self.check_run_id, complete=False)  # reopened, it is reviewed again
 
     def fail(self, error: BaseException) -> Outcome:
-        """Complete the check run after an error no retry will cure, as `on_error` says."""
-        conclusion, chosen_by = self._on_error()
-        title = f"goreef could not finish: {_cause(error)} while {self.step}"
-        self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
-        summary = (
-            f"{title} (`{type(error).__name__}`).\n\n"
-            f"The conclusion is `{conclusion}` ({chosen_by}). Re-run the check to try again."
-        )
-        self._complete(conclusion, {"title": title, "summary": summary}, [])
-        return Outcome(conclusion, self.check_run_id)
+        """Complete the check run after an error no retry will cure: with what the review found
+        when it got that far, else as `on_error` says. Raises CheckRunNotCompleted when even
+        that cannot be done."""
+        cause = f"goreef could not finish: {_cause(error)} while {self.step}"
+        try:
+            self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
+            if self.result is not None:
+                conclusion, output = self._judged(self.config, cause)
+                annotations = render.annotations(self.result.findings, self.docs_url)
+            else:
+                conclusion, chosen_by = self._on_error()
+                summary = (
+                    f"{cause} (`{type(error).__name__}`).\n\n"
+                    f"The conclusion is `{conclusion}` ({chosen_by}). Re-run the check to try again."
+                )
+                output, annotations = {"title": f"{cause}: Re-run to try again", "summary": summary}, []
+            self._complete(conclusion, output, annotations)
+        except Exception as failed:
+            raise CheckRunNotCompleted(f"{cause}, then {_cause(failed)} while completing the check run") from error
+        rules = tuple(f.rule for f in self.result.findings) if self.result is not None else ()
+        return Outcome(conclusion, self.check_run_id, rules, complete=False)
 
     def _on_error(self) -> tuple[str, str]:
         """The conclusion of a review that failed, and what chose it.
@@ -247,7 +290,16 @@ class Review:
         return self.repo.compared_files(base_sha, self.job.head_sha)
 
     def _reader(self, ref: str) -> Callable[[str], bytes | None]:
-        return functools.cache(lambda path: self.repo.file(path, ref))
+        """A file's bytes at `ref`; None (the file is then reviewed from its diff) for the files
+        asked for after the reading deadline, which are listed in `unread`."""
+
+        def read(path: str) -> bytes | None:
+            if self.read_until is not None and time.monotonic() > self.read_until:
+                self.unread.append(path)
+                return None
+            return self.repo.file(path, ref)
+
+        return functools.cache(read)
 
     def _complete(self, conclusion: str, output: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
         if annotations:
@@ -323,11 +375,15 @@ def run_review(
     attempt_id: str,
     docs_url: str | None,
     retryable: Callable[[Exception], bool] = lambda error: False,
+    read_until: float | None = None,
 ) -> Outcome:
-    """Review `job` once. A superseded head completes quietly; an error the caller will retry
-    propagates, any other completes the check run as failed to review (see `on_error`)."""
+    """Review `job` once, reading from GitHub until `read_until` (time.monotonic()). A
+    superseded head completes quietly; an error the caller will retry propagates, any other
+    completes the check run as failed to review (see `Review.fail`)."""
     started = time.monotonic()
-    current = Review(github, job, docs_url, CheckRunRegistry(store, attempt_id), LastOnError(store, job.repository))
+    current = Review(
+        github, job, docs_url, CheckRunRegistry(store, attempt_id), LastOnError(store, job.repository), read_until
+    )
     try:
         outcome = current.run()
     except Superseded as moved:
@@ -357,6 +413,14 @@ def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> 
             + (", …" if len(deleted) > 10 else "")
         )
     return notes
+
+
+def _unread_note(paths: list[str]) -> str:
+    shown = ", ".join(paths[:10]) + (", …" if len(paths) > 10 else "")
+    return (
+        f"{len(paths)} file(s) could not be read from GitHub before the review had to finish, so only "
+        f"their diff was reviewed: {shown}"
+    )
 
 
 def _cause(error: BaseException) -> str:

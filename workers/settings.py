@@ -21,6 +21,7 @@ DEFAULT_TASK_TIME_LIMIT = 300.0
 DEFAULT_RETRY_DELAY = 5.0
 DEFAULT_HTTP_RETRY_DELAY = 0.5
 DEFAULT_WRITES_PER_MINUTE = 80  # GitHub's documented secondary limit on content-creating requests
+DEFAULT_CLIENT_TIMEOUT = 10.0
 # Settings field → the optional environment variable that tunes it, and its kind of number.
 TUNING_VARIABLES: dict[str, tuple[str, type[int] | type[float]]] = {
     "task_time_limit": ("GOREEF_TASK_TIME_LIMIT", float),
@@ -28,6 +29,7 @@ TUNING_VARIABLES: dict[str, tuple[str, type[int] | type[float]]] = {
     "http_retry_delay": ("GOREEF_HTTP_RETRY_DELAY", float),
     "visibility_timeout": ("GOREEF_VISIBILITY_TIMEOUT", float),
     "writes_per_minute": ("GOREEF_WRITES_PER_MINUTE", int),
+    "client_timeout": ("GOREEF_CLIENT_TIMEOUT", float),
 }
 
 
@@ -55,7 +57,9 @@ class Settings:
     # An unacknowledged task (its worker died) is handed to another worker after this long:
     # longer than any review may run. None: twice the task time limit.
     visibility_timeout: float | None = None
-    writes_per_minute: int = DEFAULT_WRITES_PER_MINUTE  # content-creating requests, all workers together
+    writes_per_minute: int = DEFAULT_WRITES_PER_MINUTE  # content-creating requests per installation, all workers
+    # The web process closes a connection whose client pauses this long while sending a request.
+    client_timeout: float = DEFAULT_CLIENT_TIMEOUT
 
     @property
     def redelivery_after(self) -> float:

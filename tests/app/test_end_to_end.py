@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from celery.result import AsyncResult
 
 from tests.app.changes import CLEAN_ADDITION, FIXED_PRICE, LEAK_LINE, LEAKING_PRICE, PRICE, many_leaks
 from tests.app.conftest import DOCS_URL, INSTALLATION, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
 from tests.app.webhooks import WebhookSender
+from workers.celery_app import app as celery_app
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -103,6 +105,23 @@ def test_the_same_delivery_twice_gives_one_review(
     assert len(emulator.reviews(repo, number)) == 1
 
 
+def test_one_push_seen_through_two_events_at_once_gives_one_review(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+
+    answers = [
+        webhooks.deliver("pull_request", webhooks.pull_request(repo, number, "synchronize")),
+        webhooks.deliver("check_suite", webhooks.check_suite(repo, number, "requested")),
+    ]
+
+    tasks = [task["task_id"] for answer in answers for task in answer.json()["tasks"]]
+    outcomes = [AsyncResult(task, app=celery_app).get(timeout=60)["status"] for task in tasks]
+    assert [o for o in outcomes if o != "duplicate"] == ["failure"]
+    assert len(emulator.check_runs(repo)) == 1
+    assert len(emulator.reviews(repo, number)) == 1
+
+
 def test_two_quick_pushes_review_only_the_newest_head(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
 ) -> None:
@@ -132,6 +151,21 @@ def test_a_head_that_moves_during_the_review_gets_nothing_posted(
     assert outcome["status"] == "superseded"
     assert (run["status"], run["conclusion"]) == ("completed", "skipped")  # never left in progress
     assert emulator.reviews(repo, number) == []
+
+
+def test_a_pull_request_closed_before_its_review_is_reviewed_when_reopened(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    opened = webhooks.pull_request(repo, number, "opened")
+    emulator.pull(repo, number).state = "closed"
+
+    [closed] = deliver("pull_request", opened)
+    emulator.pull(repo, number).state = "open"
+    [reopened] = deliver("pull_request", webhooks.pull_request(repo, number, "reopened"))
+
+    assert (closed["status"], reopened["status"]) == ("superseded", "failure")
+    assert only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)["conclusion"] == "failure"
 
 
 def test_the_rerun_button_redoes_the_check_run(

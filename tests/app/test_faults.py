@@ -19,8 +19,9 @@ from github import RateLimitExceededExceedsMaxWait
 from urllib3.util.retry import RequestHistory
 
 from tests.app.changes import LEAKING_PRICE, PRICE, leak_lines, many_leaks
-from tests.app.conftest import INSTALLATION, WEBHOOK_SECRET, free_port, only_check_run, repo_name, start_redis, stop
+from tests.app.conftest import INSTALLATION, WEBHOOK_SECRET, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
+from tests.app.processes import free_port, start_redis, stop
 from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
 from webapp import create_app
@@ -307,7 +308,11 @@ def test_redis_unreachable_means_503_and_both_recover_when_it_returns(
 # Retries that run out
 
 
-@pytest.mark.parametrize(("configuration", "conclusion"), [(None, "neutral"), (b"on_error: failure\n", "failure")])
+@pytest.mark.parametrize(
+    ("configuration", "conclusion"),
+    [(None, "failure"), (b"on_error: neutral\n", "neutral")],
+    ids=["default-on_error", "on_error-neutral"],
+)
 def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
     deliver,
     webhooks: WebhookSender,
@@ -327,15 +332,34 @@ def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
 
     run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
     assert (outcome["status"], run["status"], run["conclusion"]) == (conclusion, "completed", conclusion)
-    assert run["output"]["title"] == "goreef could not finish: GitHub answered 502 while listing the changed files"
+    assert (
+        run["output"]["title"]
+        == "goreef could not finish: GitHub answered 502 while listing the changed files: Re-run to try again"
+    )
     assert len(statuses(emulator, "GET", rf"/{repo}/pulls/\d+/files$")) == (tasks.MAX_RETRIES + 1) * 6
     assert emulator.reviews(repo, number) == []
-    emulator.clear_faults()
+
+
+def test_a_review_that_fails_after_its_analysis_still_reports_what_it_found(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    emulator.fail_next(10_000, 502, method="POST", path=r"/reviews$")
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    assert (outcome["status"], outcome["complete"], run["conclusion"]) == ("failure", False, "failure")
+    assert run["output"]["title"] == (
+        "1 Go trap found (1 error); goreef could not finish: GitHub answered 502 while posting the review: Re-run to finish"
+    )
+    assert [a["start_line"] for a in run["annotations"]] == leak_lines(LEAKING_PRICE)
+    assert emulator.reviews(repo, number) == []
 
 
 @pytest.mark.parametrize(
     ("read_before", "conclusion"),
-    [(True, "failure"), (False, "neutral")],
+    [(True, "neutral"), (False, "failure")],
     ids=["read-by-an-earlier-review", "never-read"],
 )
 def test_a_configuration_that_cannot_be_read_keeps_the_on_error_last_read(
@@ -348,7 +372,7 @@ def test_a_configuration_that_cannot_be_read_keeps_the_on_error_last_read(
     conclusion: str,
 ) -> None:
     repo = repo_name(request)
-    emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"on_error: failure\n"}, installation_id=INSTALLATION)
+    emulator.create_repo(repo, {**go_tree, ".github/goreef.yml": b"on_error: neutral\n"}, installation_id=INSTALLATION)
     if read_before:
         deliver("pull_request", webhooks.pull_request(repo, emulator.open_pull(repo, {}, head_ref="earlier"), "opened"))
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
@@ -358,6 +382,8 @@ def test_a_configuration_that_cannot_be_read_keeps_the_on_error_last_read(
 
     run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
     assert (outcome["status"], run["status"], run["conclusion"]) == (conclusion, "completed", conclusion)
-    assert run["output"]["title"] == "goreef could not finish: GitHub answered 502 while reading the configuration"
+    assert (
+        run["output"]["title"]
+        == "goreef could not finish: GitHub answered 502 while reading the configuration: Re-run to try again"
+    )
     assert f"The conclusion is `{conclusion}`" in run["output"]["summary"]
-    emulator.clear_faults()

@@ -1,4 +1,4 @@
-"""The GitHub client against the emulator: App JWT, shared token cache, retries, write budget."""
+"""The GitHub client against the emulator: App JWT, shared token cache, retries, write budgets."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from urllib3.exceptions import ReadTimeoutError
 from tests.app.changes import leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION
 from tests.app.emulator import GitHubEmulator
-from workers.github_client import RESOLVE_REVIEW_THREAD_MUTATION, GitHubApp, WriteBudget, retry_policy
+from workers.github_client import (
+    RESOLVE_REVIEW_THREAD_MUTATION,
+    GitHubApp,
+    WriteBudget,
+    WriteBudgetSpent,
+    retry_policy,
+)
 from workers.settings import Settings
 
 
@@ -148,22 +154,19 @@ def test_check_runs_and_reviews_round_trip(github: GitHubApp, emulator: GitHubEm
     assert [c["body"] for c in emulator.comments(repo, number)] == ["fixed"]
 
 
-def test_write_budget_is_shared_and_waits(redis_client: redis.Redis) -> None:
-    redis_client.delete("test:budget")
-    waits: list[float] = []
+def test_write_budgets_are_per_installation_shared_by_workers_and_never_wait(redis_client: redis.Redis) -> None:
+    redis_client.delete("goreef:write-budget:901", "goreef:write-budget:902")
+    first, second = (WriteBudget(redis_client, per_minute=3) for _ in range(2))  # two workers' budgets
 
-    def wait(seconds: float) -> None:
-        waits.append(seconds)
-        redis_client.delete("test:budget")  # as if the minute had passed
+    first.acquire(901)
+    second.acquire(901)
+    first.acquire(901)
+    with pytest.raises(WriteBudgetSpent) as spent:
+        second.acquire(901)  # the fourth write of the minute: says how long until it fits
+    second.acquire(902)  # another installation's budget is its own
 
-    first, second = (WriteBudget(redis_client, per_minute=3, key="test:budget", sleep=wait) for _ in range(2))
-    first.acquire()
-    second.acquire()
-    first.acquire()
-    assert waits == []
-
-    second.acquire()  # the fourth write in a minute waits for the oldest to leave the window
-    assert len(waits) == 1 and 59 < waits[0] <= 60
+    assert 59 < spent.value.wait <= 60 and 59 < first.wait_for(901, 1) <= 60
+    assert first.wait_for(902, 2) == 0 and 59 < first.wait_for(902, 3) <= 60
 
 
 def test_review_threads_are_read_and_resolved_through_graphql(

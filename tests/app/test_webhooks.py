@@ -6,19 +6,25 @@ No worker runs here: the jobs stay in the queue, where the tests read them.
 from __future__ import annotations
 
 import json
+import logging
 import re
+import secrets
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import redis
 import requests
 
-from tests.app.conftest import WEBHOOK_SECRET, free_port
+from tests.app.conftest import WEBHOOK_SECRET
 from tests.app.emulator import GitHubEmulator
+from tests.app.processes import free_port, private_redis
 from tests.app.serving import serve
 from tests.app.webhooks import BOT, WebhookSender, sign
 from webapp import create_app
 from webapp.markdown import to_html
+from workers.claims import HeadClaims
+from workers.jobs import ReviewJob
 from workers.settings import Settings
 
 
@@ -69,27 +75,34 @@ def test_a_signature_over_another_body_is_refused(
     assert queued() == []
 
 
-def test_the_same_delivery_twice_enqueues_once(
-    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
-) -> None:
-    payload = webhooks.pull_request(repo, emulator.open_pull(repo, {}))
-
-    first = webhooks.deliver("pull_request", payload, delivery="d-1")
-    second = webhooks.deliver("pull_request", payload, delivery="d-1")
-
-    assert (first.json()["status"], second.json()["status"]) == ("enqueued", "duplicate")
-    assert len(queued()) == 1
-
-
-def test_one_push_seen_through_two_events_is_enqueued_once(
-    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+def test_a_head_a_worker_has_taken_up_is_a_duplicate_whatever_the_event(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued, redis_client: redis.Redis
 ) -> None:
     number = emulator.open_pull(repo, {})
+    synchronize = webhooks.pull_request(repo, number, "synchronize")
+    assert webhooks.deliver("pull_request", synchronize, delivery="d-1").json()["status"] == "enqueued"
+    [job] = queued()
+    assert HeadClaims(redis_client).take(ReviewJob(**job), "task-1", ttl=60)  # as the worker does
 
-    webhooks.deliver("pull_request", webhooks.pull_request(repo, number, "synchronize"))
-    webhooks.deliver("check_suite", webhooks.check_suite(repo, number, "requested"))
+    redelivered = webhooks.deliver("pull_request", synchronize, delivery="d-1")
+    same_push = webhooks.deliver("check_suite", webhooks.check_suite(repo, number, "requested"))
 
+    assert [redelivered.json()["status"], same_push.json()["status"]] == ["duplicate", "duplicate"]
     assert len(queued()) == 1
+
+
+def test_a_head_no_worker_has_taken_up_yet_is_queued_again(
+    webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, queued
+) -> None:
+    # "duplicate" only ever answers for a job that is queued; the worker that comes second
+    # finds the head taken and stops there.
+    payload = webhooks.pull_request(repo, emulator.open_pull(repo, {}))
+
+    first = webhooks.deliver("pull_request", payload, delivery="d-2")
+    second = webhooks.deliver("pull_request", payload, delivery="d-2")
+
+    assert (first.json()["status"], second.json()["status"]) == ("enqueued", "enqueued")
+    assert len(queued()) == 2
 
 
 def test_the_rerun_button_enqueues_the_same_head_again(
@@ -257,6 +270,59 @@ def test_health_and_metrics(webapp_url: str, webhooks: WebhookSender) -> None:
     metrics = requests.get(webapp_url + "/metrics", timeout=10).text
     assert re.search(r'^goreef_webhook_deliveries_total\{event="ping",outcome="pong"\} [1-9]', metrics, re.M)
     assert "goreef_queue_depth " in metrics and "goreef_review_duration_seconds_bucket" in metrics
+
+
+# Nothing an unauthenticated request sends is kept (issue 12, failure 4)
+
+
+def snapshot(store: redis.Redis) -> dict[bytes, bytes]:
+    """Every key of the database and its serialized value."""
+    return {key: store.dump(key) for key in store.scan_iter()}
+
+
+def test_a_flood_of_unsigned_deliveries_leaves_redis_and_the_logs_as_they_were(
+    settings: Settings, emulator: GitHubEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with private_redis(tmp_path) as redis_url:
+        server, url = serve(create_app(replace(settings, redis_url=redis_url)))
+        try:
+            store = redis.Redis.from_url(redis_url)
+            session = requests.Session()
+            sender = WebhookSender(url, WEBHOOK_SECRET, emulator)
+            sender.deliver("ping", sender.ping())  # a signed delivery: counted, as it should be
+            before, memory = snapshot(store), store.info("memory")["used_memory"]
+            events = [f"ev-{secrets.token_hex(4096)}" for _ in range(200)]  # 8 KB each, all different
+
+            answers = [
+                session.post(
+                    url + "/webhooks/github",
+                    data=b"{}",
+                    headers={"X-GitHub-Event": event, "X-GitHub-Delivery": event, "X-Hub-Signature-256": "sha256=0"},
+                    timeout=10,
+                ).status_code
+                for event in events
+            ]
+
+            assert answers == [401] * len(events)
+            assert snapshot(store) == before
+            assert store.info("memory")["used_memory"] - memory < 64 * 1024  # 200 × 8 KB would be 1.6 MB
+            assert "refused a request to the webhook endpoint: unauthorized" in caplog.text
+            assert not any(event[:64] in caplog.text for event in events)
+            metrics = requests.get(url + "/metrics", timeout=10).text
+            assert 'goreef_webhook_refused_total{reason="unauthorized"} 200.0' in metrics
+        finally:
+            server.shutdown()
+
+
+def test_events_goreef_does_not_know_are_counted_as_other(webhooks: WebhookSender, webapp_url: str) -> None:
+    unknown = f"made-up-{secrets.token_hex(8)}"
+
+    assert webhooks.deliver(unknown, {}).json()["status"] == "ignored"
+
+    metrics = requests.get(webapp_url + "/metrics", timeout=10).text
+    assert re.search(r'^goreef_webhook_deliveries_total\{event="other",outcome="ignored"\} [1-9]', metrics, re.M)
+    assert unknown not in metrics
 
 
 def test_rule_pages_render_the_rule_docs(webapp_url: str) -> None:

@@ -92,7 +92,7 @@ def test_a_review_over_its_time_limit_is_stopped_and_the_worker_goes_on(
 ) -> None:
     slow, fast = (emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, head_ref=ref) for ref in ("slow", "fast"))
     reached, release = emulator.hold("GET", r"/pulls/1/files$")
-    worker_processes(pool="prefork", GOREEF_TASK_TIME_LIMIT="4")
+    worker_processes(pool="prefork", GOREEF_TASK_TIME_LIMIT="4", GOREEF_VISIBILITY_TIMEOUT="60")
 
     tasks = [
         webhooks.deliver("pull_request", webhooks.pull_request(repo, n, "opened")).json()["tasks"][0]
@@ -103,9 +103,9 @@ def test_a_review_over_its_time_limit_is_stopped_and_the_worker_goes_on(
 
     assert reached.is_set()
     timed_out = only_check_run(emulator, repo, emulator.pull(repo, slow).head_sha)
-    assert (timed_out["status"], timed_out["conclusion"]) == ("completed", "neutral")
+    assert (timed_out["status"], timed_out["conclusion"]) == ("completed", "failure")  # never open by failing
     assert (
         timed_out["output"]["title"]
-        == "goreef could not finish: the review ran out of time while listing the changed files"
+        == "goreef could not finish: the review ran out of time while listing the changed files: Re-run to try again"
     )
-    assert [o["status"] for o in outcomes] == ["neutral", "failure"]  # and the next review went on as usual
+    assert [o["status"] for o in outcomes] == ["failure", "failure"]  # and the next review went on as usual
