@@ -24,12 +24,10 @@ worker_prefetch_multiplier = 1
 task_time_limit = _settings.task_time_limit
 task_soft_time_limit = task_time_limit * 0.75  # leaves time to complete the check run
 # An unacknowledged task goes back to the queue after `visibility_timeout`: the task of a
-# worker that died (SIGKILL, lost machine) runs again elsewhere. Workers look for such tasks
-# a few times per timeout rather than kombu's default of every 100 s.
+# worker that died (SIGKILL, lost machine) runs again elsewhere (workers.redelivery looks
+# for such tasks a few times per timeout).
 broker_transport_options = {
     "visibility_timeout": _settings.redelivery_after,
-    "unacked_restore_interval": max(1, min(10, int(_settings.redelivery_after / 4))),
-    "unacked_restore_throttle": 1,
     "socket_timeout": SOCKET_TIMEOUT,
     "socket_connect_timeout": SOCKET_TIMEOUT,
     "health_check_interval": 30,
