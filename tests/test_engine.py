@@ -44,9 +44,18 @@ def test_diff_context_and_file_modes_widen_the_filter(repo):
     assert review(diff, head=head).findings == []
     assert [f.line for f in review(diff, head=head, config=Config(filter="diff_context")).findings] == []
     assert [f.line for f in review(diff, head=head, config=Config(filter="file")).findings] == [9]
-    near = before.replace("\t_ = ctx\n", "\t_ = ctx // used\n")
-    diff, head = change(repo, before, near)
-    assert [f.line for f in review(diff, head=head, config=Config(filter="diff_context")).findings] == [9]
+    # A context line that the change made a trap (its cancel no longer called) is shown
+    # with diff_context; an old trap on a context line is not (tests/test_preexisting.py).
+    cancelled = (
+        HEADER
+        + "func f(p context.Context) {\n\tctx, cancel := context.WithTimeout(p, time.Second)\n\t_ = ctx\n\tcancel()\n}\n"
+    )
+    diff, head = change(repo, cancelled, cancelled.replace("\tcancel()\n", "\t_ = cancel\n"))
+    base = lambda path: cancelled.encode()  # noqa: E731
+    assert [f.line for f in review(diff, head=head, base=base).findings] == []
+    assert [
+        (f.rule, f.line) for f in review(diff, head=head, base=base, config=Config(filter="diff_context")).findings
+    ] == [("GR204", 9)]
 
 
 def _ranges_over_ch(node):
@@ -82,6 +91,7 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     findings = review(diff, head=head, base=base, config=Config(filter="introduced")).findings
     assert [(f.rule, f.line) for f in findings] == [("GR199", 6)]  # where `defer close(ch)` was
     assert findings[0].message.startswith("This change makes line 8 a trap")
+    diff, head = change(repo, after, after.replace("ch <- 1", "ch <- 2"))
     unchanged_trap = review(diff, head=head, base=lambda path: after.encode(), config=Config(filter="introduced"))
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
 
