@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -31,12 +33,19 @@ SKIPPED_STATUSES = {"binary": "binary", "no_patch": "GitHub shows no diff for it
 
 ReadFile = Callable[[str], "bytes | None"]
 
+log = logging.getLogger(__name__)
+# Set (to anything but 0) by the test suite: a rule that raises fails the run instead of
+# becoming a note, so that no rule can fail quietly on the inputs the tests throw at it.
+STRICT_RULES = "GOREEF_STRICT_RULES"
+
 
 @dataclass
 class ReviewResult:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files_reviewed: int = 0
+    # The notes that say a rule raised on a file: the review is incomplete there.
+    rule_failures: list[str] = field(default_factory=list)
 
 
 # -- from a report to a finding ---------------------------------------------------------------
@@ -110,6 +119,7 @@ class Analyzer:
             for rule in (rules if rules is not None else all_rules())
             if (severity := self._severity(rule)) is not None
         ]
+        self.failures: list[str] = []
 
     def _severity(self, rule: Rule) -> Severity | None:
         if rule.off_by_default and rule.id not in self.config.rules:
@@ -130,7 +140,12 @@ class Analyzer:
             try:
                 reports = list(rule.check(file))
             except Exception as error:  # a rule bug must not lose the other rules' findings
-                notes.append(f"{file.path}: {rule.id} failed ({type(error).__name__}: {error}); other rules ran")
+                if os.environ.get(STRICT_RULES, "0") != "0":
+                    raise
+                log.exception("%s: rule %s failed", file.path, rule.id)
+                failure = f"{file.path}: {rule.id} failed ({type(error).__name__}: {error}); other rules ran"
+                notes.append(failure)
+                self.failures.append(failure)
                 continue
             for report in sorted(reports, key=lambda r: r.node.start_byte):
                 item = _locate(rule, severity, file, report, ordinals)
@@ -222,6 +237,7 @@ def check_files(
         for file in package:
             file.release()
     result.findings = _sorted(result.findings)
+    result.rule_failures = analyzer.failures
     return result
 
 
@@ -478,4 +494,5 @@ def review(
             )
         kept = kept_now
     result.findings = _sorted([finding for _, finding in kept])
+    result.rule_failures = analyzer.failures
     return result

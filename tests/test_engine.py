@@ -3,10 +3,12 @@ mode, partial files, big and broken files."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reviewers import Config, check_files, load_config, review
-from reviewers.engine import Analyzer
+from reviewers.engine import STRICT_RULES, Analyzer
 from reviewers.finding import Severity
 from reviewers.gosource import GoFile
 from reviewers.rule import Report, Rule
@@ -174,19 +176,38 @@ def test_big_broken_and_hostile_files_never_crash():
     assert check_files([("nested.go", lambda: nested)]).findings == []
 
 
-def test_a_failing_rule_loses_nothing_else():
-    def explode(file):
-        raise RuntimeError("boom")
-        yield  # pragma: no cover
+def _explode(file):
+    raise RuntimeError("boom")
+    yield  # pragma: no cover
 
-    broken = Rule("GR198", "explode", Severity.ERROR, "GR198 explode: test.", explode)
+
+BROKEN = Rule("GR198", "explode", Severity.ERROR, "GR198 explode: test.", _explode)
+
+
+def test_a_failing_rule_loses_nothing_else_and_is_never_silent(monkeypatch, caplog):
     from reviewers.registry import get_rule
+    from reviewers.render.sarif import render_sarif
 
-    analyzer = Analyzer(rules=[broken, get_rule("GR203")])
+    monkeypatch.setenv(STRICT_RULES, "0")  # as goreef runs for its users
+    only_rule(monkeypatch, BROKEN)
+    analyzer = Analyzer(rules=[BROKEN, get_rule("GR203")])
     notes: list[str] = []
     located = analyzer.analyze(GoFile("a.go", (HEADER + LEAKY).encode()), notes)
     assert [item.finding.rule for item in located] == ["GR203"]
-    assert notes == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+    assert notes == analyzer.failures == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+    assert "a.go: rule GR198 failed" in caplog.text and "RuntimeError: boom" in caplog.text  # logged with its traceback
+
+    result = check_files([("a.go", lambda: (HEADER + LEAKY).encode())])
+    assert result.rule_failures == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+    [invocation] = json.loads(render_sarif(result))["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["level"] == "error"
+
+
+def test_the_test_suite_runs_rules_strictly():
+    # Set by tests/conftest.py: a rule raising on any test input fails that test.
+    with pytest.raises(RuntimeError, match="boom"):
+        Analyzer(rules=[BROKEN]).analyze(GoFile("a.go", (HEADER + LEAKY).encode()), [])
 
 
 def test_go_version_comes_from_the_nearest_go_mod(monkeypatch):

@@ -89,9 +89,10 @@ def render_sarif(result: ReviewResult, docs_url: str | None = None, version: str
                 "results": [_result(finding, rule_index) for finding in result.findings],
                 "invocations": [
                     {
-                        "executionSuccessful": True,
+                        "executionSuccessful": not result.rule_failures,
                         "toolExecutionNotifications": [
-                            {"message": {"text": note}, "level": "note"} for note in result.notes
+                            {"message": {"text": note}, "level": "error" if note in result.rule_failures else "note"}
+                            for note in result.notes
                         ],
                     }
                 ],
