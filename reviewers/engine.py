@@ -483,8 +483,11 @@ def review(
             by_index = {id(item): first + offset for offset, item in enumerate(head_items[first:end])}
             extra = _introduced(head_items[first:end], base_items.get(changed.old_path or path, []), changed)
             kept.extend((by_index[id(item)], finding) for item, finding in extra)
+        written = {index for index, _ in kept}
         old = preexisting(
-            [item.identity for item in head_items], [item.identity for items in base_items.values() for item in items]
+            [item.identity for item in head_items],
+            [item.identity for items in base_items.values() for item in items],
+            untouched=[index for index in range(len(head_items)) if index not in written],
         )
         kept_now = [(index, finding) for index, finding in kept if index not in old]
         if len(kept_now) < len(kept):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -132,15 +132,20 @@ _PAIRINGS: tuple[Callable[[Identity, Identity], bool], ...] = (
 )
 
 
-def preexisting(head: Sequence[Identity], base: Sequence[Identity]) -> set[int]:
+def preexisting(head: Sequence[Identity], base: Sequence[Identity], untouched: Collection[int] = ()) -> set[int]:
     """The indexes of the `head` findings that have a counterpart among the `base` ones, each
-    base finding standing for one head finding at most."""
+    base finding standing for one head finding at most. `untouched` head findings (on lines
+    the change did not write) are paired first: they are old code for certain, so a new
+    statement identical to one of them is what stays new."""
     matched: set[int] = set()
     unpaired_base: dict[str, list[Identity]] = {}
     for item in base:
         unpaired_base.setdefault(item.rule, []).append(item)
+    first = set(untouched)
+    order = sorted(range(len(head)), key=lambda index: index not in first)
     for pairs in _PAIRINGS:
-        for index, item in enumerate(head):
+        for index in order:
+            item = head[index]
             if index in matched:
                 continue
             candidates = unpaired_base.get(item.rule, [])

@@ -108,3 +108,13 @@ def test_without_a_base_reader_the_base_is_rebuilt_from_the_diff(tmp_path):
     repo.write("a.go", PACKAGE + LEAKY.replace("func leaky(", "func renamed("))
     diff = repo.diff()
     assert review(diff).findings == []  # neither head nor base readable: both from the hunks
+
+
+def test_a_new_copy_of_an_old_statement_in_the_same_edited_function_is_reported(tmp_path):
+    # The old trap's lines are untouched; the change adds the same statement again above them.
+    guarded = LEAKY.replace(
+        "func leaky(p context.Context) {\n",
+        "func leaky(p context.Context) {\n\tif p == nil {\n\t\tctx, _ := context.WithTimeout(p, time.Second)\n\t\t_ = ctx\n\t\treturn\n\t}\n",
+    )
+    result = reviewed(tmp_path, {"a.go": PACKAGE + LEAKY}, {"a.go": PACKAGE + guarded})
+    assert rules_and_lines(result) == [("GR203", 13)]
