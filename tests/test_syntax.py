@@ -163,3 +163,17 @@ def test_top_level_specs_grouped_or_not_without_local_declarations():
     names = lambda specs: [file.text(n) for s in specs for n in s.children_by_field_name("name")]  # noqa: E731
     assert names(top_level_specs(file)) == ["x", "y", "z", "w"]
     assert names(top_level_specs(file, ("var", "const"))) == ["x", "y", "z", "w", "c"]
+
+
+def test_vendored_and_forwarding_imports_are_the_package_they_stand_for():
+    from reviewers.gosource import GoFile
+
+    source = (
+        b'package a\n\nimport (\n\t"github.com/acme/app/vendor/golang.org/x/net/context"\n'
+        b'\thttp2 "example.com/Godeps/_workspace/src/net/http"\n\t"golang.org/x/net/context/ctxhttp"\n)\n'
+    )
+    assert GoFile("a.go", source).imports == {
+        "context": "context",
+        "http2": "net/http",
+        "ctxhttp": "golang.org/x/net/context/ctxhttp",
+    }
