@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import expression_items, receiver_type, top_level_specs
+from ..syntax import expression_items, field_of, receiver_type, top_level_specs
 from .names import CONSTANT, FUNCTION, IMPORT, TYPE, VARIABLE, Binding, Resolution, is_field_key, resolve_declaration
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Package:
         for file in self.files:
             for node in file.root.named_children:
                 if node.type == "function_declaration":
-                    name = file.text(node.child_by_field_name("name"))  # type: ignore[arg-type]
+                    name = file.text(field_of(node, "name"))
                     if name not in ("init", "_"):
                         found.setdefault(name, Declared(file, node))
         return found
