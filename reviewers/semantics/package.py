@@ -2,8 +2,9 @@
 
 `Package` is built once per Go package (the files of one directory that share a package
 clause) and is what rules ask: `binding(identifier)`, `references(binding)`, `type_of(expr)`
-(see `types.py`), `cfg(function)` (see `cfg.py`) and `facts` (see `facts.py`). Each part is
-computed the first time it is asked for, one top-level declaration at a time.
+(see `types.py`), `cfg(function)` (see `cfg.py`), `facts` (see `facts.py`) and `effects`
+(see `effects.py`). Each part is computed the first time it is asked for, one top-level
+declaration at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .names import CONSTANT, FUNCTION, IMPORT, TYPE, VARIABLE, Binding, Resoluti
 
 if TYPE_CHECKING:
     from .cfg import CFG
+    from .effects import Effects
     from .facts import Facts
     from .types import Types
     from .values import Values
@@ -240,18 +242,25 @@ class Package:
                 binding.identifier, binding.declaration, binding.value, binding.index, binding.spread
             )
             found.append((binding.file, assignment))
+        for file, identifier in self.package_references(binding):
+            if self.is_write(file, identifier):
+                statement, value, index, spread = _assigned_value(file, identifier)
+                found.append((file, Assignment(identifier, statement, value, index, spread)))
+        return found
+
+    def package_references(self, binding: Binding) -> list[tuple[GoFile, Node]]:
+        """Uses of a package-level variable anywhere in the package, writes included, file by
+        file in source order. It resolves every top-level declaration that spells the name:
+        for rare questions."""
+        found: list[tuple[GoFile, Node]] = []
         name = binding.name.encode()
         for file in self.files:
             for top in file.root.named_children:
                 if file.source.find(name, top.start_byte, top.end_byte) < 0:
                     continue
                 resolution = self.resolution(file, top)
-                if resolution is None:
-                    continue
-                for identifier in resolution.references.get(id(binding), []):
-                    if identifier.id in resolution.writes:
-                        statement, value, index, spread = _assigned_value(file, identifier)
-                        found.append((file, Assignment(identifier, statement, value, index, spread)))
+                if resolution is not None:
+                    found.extend((file, identifier) for identifier in resolution.references.get(id(binding), []))
         return found
 
     def visible_bindings(self, file: GoFile, node: Node) -> list[Binding]:
@@ -305,6 +314,12 @@ class Package:
         from .facts import Facts
 
         return Facts(self)
+
+    @cached_property
+    def effects(self) -> Effects:
+        from .effects import Effects
+
+        return Effects(self)
 
 
 def package_of(file: GoFile) -> Package:

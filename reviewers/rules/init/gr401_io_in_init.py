@@ -61,7 +61,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ._calls import IO, init_chains, reached_through
+from ...semantics.effects import REMOTE
+from ._initialization import init_chains, reached_through
 
 REMEDIATION = """\
 func main() {
@@ -76,7 +77,7 @@ func main() {
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for chain in init_chains(file, IO):
+    for chain in init_chains(file, REMOTE):
         yield Report(
             node=chain.site,
             message=(

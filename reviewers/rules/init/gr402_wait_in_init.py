@@ -48,7 +48,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ._calls import WAIT, init_chains, reached_through
+from ...semantics.effects import WAIT
+from ._initialization import init_chains, reached_through
 
 REMEDIATION = """\
 func main() {
@@ -63,7 +64,7 @@ func main() {
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for chain in init_chains(file, WAIT):
+    for chain in init_chains(file, (WAIT,)):
         yield Report(
             node=chain.site,
             message=(

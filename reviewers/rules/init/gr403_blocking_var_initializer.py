@@ -39,7 +39,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ._calls import initializer_chains, reached_through
+from ...semantics.effects import REMOTE, WAIT
+from ._initialization import initializer_chains, reached_through
 
 REMEDIATION = """\
 var config = sync.OnceValues(func() (*Config, error) {
@@ -50,13 +51,13 @@ var config = sync.OnceValues(func() (*Config, error) {
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for initializer, chain in initializer_chains(file):
-        names = ", ".join(n for n in initializer.names if n != "_") or "_"
+    for initializer, chain in initializer_chains(file, REMOTE | {WAIT}):
         yield Report(
             node=initializer.spec,
             message=(
-                f"Package-level `var {names}` is initialized with {chain.effect.detail}{reached_through(chain)} "
-                f"({chain.text('var ' + names)}): it runs before `main` with no deadline and no error to return. "
+                f"Package-level `{initializer.label}` is initialized with {chain.effect.detail}"
+                f"{reached_through(chain)} ({chain.text(initializer.label)}): it runs before `main` with no deadline "
+                "and no error to return. "
                 "Initialize it lazily (`sync.OnceValues`) or in `main` with a timeout."
             ),
             remediation=REMEDIATION,
