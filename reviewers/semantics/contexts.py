@@ -297,15 +297,35 @@ def _every_value(
     holds: Callable[[Package, GoFile, Node, frozenset[int]], bool],
     seen: frozenset[int],
 ) -> bool:
-    """Whether every value a local variable is given `holds` (the first of a multi-valued
-    call's results counts as the call: `ctx, cancel := context.WithTimeout(...)`)."""
+    """Whether every value a local variable can hold where `identifier` reads it `holds`:
+    the last value given to it before, in a statement that surely ran (`ctx, cancel :=
+    context.WithTimeout(ctx, d)` overwrites a parameter), else every value it is ever given.
+    The first result of a multi-valued call counts as the call."""
     binding = package.binding(file, identifier)
-    if binding is None or not binding.is_local or binding.kind in ("parameter", "receiver") or id(binding) in seen:
+    if binding is None or not binding.is_local or id(binding) in seen:
         return False
     assignments = package.assignments(binding)
+    before = [a for a in assignments if a.target.start_byte < identifier.start_byte]
+    if before and _surely_ran(file, before[-1].statement, identifier):
+        assignments = before[-1:]
+    elif binding.kind in ("parameter", "receiver"):
+        return False  # the caller's value
     return bool(assignments) and all(
         a.value is not None
         and (not a.spread or a.index == 0)
         and holds(package, binding.file, a.value, seen | {id(binding)})
         for a in assignments
+    )
+
+
+def _surely_ran(file: GoFile, statement: Node | None, later: Node) -> bool:
+    """Whether `statement` runs before `later` whenever `later` runs: `later` follows it in
+    the statement list that holds it (no jump from elsewhere is considered)."""
+    statements = file.parent(statement) if statement is not None else None
+    return (
+        statement is not None
+        and statements is not None
+        and statements.type in ("statement_list", "block", "source_file")
+        and statement.end_byte <= later.start_byte
+        and later.end_byte <= statements.end_byte
     )

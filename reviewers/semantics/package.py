@@ -249,8 +249,8 @@ class Package:
         return found
 
     def package_references(self, binding: Binding) -> list[tuple[GoFile, Node]]:
-        """Uses of a package-level variable anywhere in the package, writes included, file by
-        file in source order. It resolves every top-level declaration that spells the name:
+        """Uses of a package-level variable anywhere in the package, writes included, the
+        declaring identifier not, file by file in source order. It resolves every top-level declaration that spells the name:
         for rare questions."""
         found: list[tuple[GoFile, Node]] = []
         name = binding.name.encode()
@@ -259,8 +259,11 @@ class Package:
                 if file.source.find(name, top.start_byte, top.end_byte) < 0:
                     continue
                 resolution = self.resolution(file, top)
-                if resolution is not None:
-                    found.extend((file, identifier) for identifier in resolution.references.get(id(binding), []))
+                if resolution is None:
+                    continue
+                for identifier in resolution.references.get(id(binding), []):
+                    if binding.identifier is None or identifier.id != binding.identifier.id:
+                        found.append((file, identifier))
         return found
 
     def visible_bindings(self, file: GoFile, node: Node) -> list[Binding]:
