@@ -187,6 +187,19 @@ def is_inside(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 
 
+def surely_ran_before(file: GoFile, statement: Node | None, later: Node) -> bool:
+    """Whether `statement` runs before `later` whenever `later` runs: `later` follows it in
+    the statement list that holds it (a `goto` into the list is not considered)."""
+    statements = file.parent(statement) if statement is not None else None
+    return (
+        statement is not None
+        and statements is not None
+        and statements.type in ("statement_list", "block", "source_file")
+        and statement.end_byte <= later.start_byte
+        and later.end_byte <= statements.end_byte
+    )
+
+
 # -- names --------------------------------------------------------------------------------
 def receiver_type(file: GoFile, method: Node) -> str | None:
     """`T` for `func (t *T) M()` and `func (t T) M()`, generics stripped."""

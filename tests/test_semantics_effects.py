@@ -219,3 +219,49 @@ def test_a_request_carries_a_deadline_only_from_a_context_that_has_one():
         assert arguments is not None
         bounded.append([request_has_deadline(model, file, argument) for argument in arguments.named_children])
     assert bounded == [[True, False, False, True, False], [True]]
+
+
+def test_a_mutex_locked_again_while_surely_held_waits_for_ever():
+    (file,) = package(
+        """
+        package p
+        import "sync"
+        type cache struct{ mu sync.RWMutex }
+        var mu sync.Mutex
+        func (c *cache) upgrade() {
+            c.mu.RLock()
+            defer c.mu.RUnlock()
+            if true {
+                c.mu.Lock()
+            }
+        }
+        func (c *cache) readers() { c.mu.RLock(); c.mu.RLock() }
+        func twice() {
+            mu.Lock()
+            defer mu.Unlock()
+            mu.Lock()
+        }
+        func released() { mu.Lock(); mu.Unlock(); mu.Lock() }
+        func branches(b bool) {
+            if b {
+                mu.Lock()
+            } else {
+                mu.Lock()
+            }
+        }
+        func helper() { mu.Unlock() }
+        func throughCall() { mu.Lock(); helper(); mu.Lock() }
+        """
+    )
+    effects = package_of(file).effects
+    upgrade = package_of(file).method("cache", "upgrade")
+    readers = package_of(file).method("cache", "readers")
+    assert upgrade is not None and readers is not None
+    assert [c.text("upgrade") for c in effects.region_chains(file, upgrade.node, (WAIT,))] == ["upgrade → c.mu.Lock"]
+    assert effects.region_chains(file, readers.node, (WAIT,)) == []
+    assert region_texts(file, "twice", WAIT) == ["twice → mu.Lock"]
+    assert (
+        file.line(effects.region_chains(file, function(file, "twice").node, (WAIT,))[0].site) == 16
+    )  # the second lock
+    for quiet in ("released", "branches", "throughCall"):
+        assert region_texts(file, quiet, WAIT) == [], quiet

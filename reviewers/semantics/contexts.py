@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, first_argument, is_goroutine_body, qualified_name, unparen
+from ..syntax import FUNCTION_TYPES, first_argument, is_goroutine_body, qualified_name, surely_ran_before, unparen
 from .names import Binding
 from .package import Package
 
@@ -306,7 +306,7 @@ def _every_value(
         return False
     assignments = package.assignments(binding)
     before = [a for a in assignments if a.target.start_byte < identifier.start_byte]
-    if before and _surely_ran(file, before[-1].statement, identifier):
+    if before and surely_ran_before(file, before[-1].statement, identifier):
         assignments = before[-1:]
     elif binding.kind in ("parameter", "receiver"):
         return False  # the caller's value
@@ -315,17 +315,4 @@ def _every_value(
         and (not a.spread or a.index == 0)
         and holds(package, binding.file, a.value, seen | {id(binding)})
         for a in assignments
-    )
-
-
-def _surely_ran(file: GoFile, statement: Node | None, later: Node) -> bool:
-    """Whether `statement` runs before `later` whenever `later` runs: `later` follows it in
-    the statement list that holds it (no jump from elsewhere is considered)."""
-    statements = file.parent(statement) if statement is not None else None
-    return (
-        statement is not None
-        and statements is not None
-        and statements.type in ("statement_list", "block", "source_file")
-        and statement.end_byte <= later.start_byte
-        and later.end_byte <= statements.end_byte
     )

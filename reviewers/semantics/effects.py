@@ -9,8 +9,9 @@ and runs `f` outside it).
 
 A region's *steps*, in source order, are its blocking effects — the library calls of
 `FUNCTIONS` and `METHODS` (receivers typed by types.py), channel receives, sends on channels
-not known to be buffered, ranges over channels, `select` without `default` — and its calls of
-the package's functions (`Facts.callee`: functions, methods, method values, local literals).
+not known to be buffered, ranges over channels, `select` without `default`, a mutex locked
+again where the region surely holds it — and its calls of the package's functions
+(`Facts.callee`: functions, methods, method values, local literals).
 `Effects.chain` follows those calls `MAX_DEPTH` functions deep and gives the shortest chain
 to an effect of the kinds asked: `loadConfig → fetch → http.Get`. Answers are memoised per
 package and depth; each depth asks only the one below it, so call cycles end.
@@ -25,8 +26,9 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import callee, has_default, qualified_name, unparen
+from ..syntax import call_method_name, callee, has_default, qualified_name, surely_ran_before, unparen
 from .package import Declared
+from .places import Place, place_of
 
 if TYPE_CHECKING:
     from .package import Package
@@ -99,6 +101,7 @@ METHODS: dict[tuple[str, str], tuple[str, str]] = {
 }
 # A client's health check, whatever the client: its library is rarely in the package.
 CLIENT_PINGS = frozenset({"Ping", "PingContext"})
+MUTEXES = ("sync.Mutex", "sync.RWMutex")
 
 _STEP_TYPES = ("call_expression", "unary_expression", "send_statement", "select_statement", "range_clause")
 
@@ -191,10 +194,11 @@ class Effects:
             if (communication := case.child_by_field_name("communication")) is not None
         ]
         steps = []
+        locks = _HeldLocks(self.package, file)
         for node in running_nodes(file, root, _STEP_TYPES):
             if node.type in ("unary_expression", "send_statement") and _inside_any(node, communications):
                 continue
-            effect = self._effect(file, node)
+            effect = self._effect(file, node) or (locks.relock(node) if node.type == "call_expression" else None)
             if effect is not None:
                 steps.append(Step(node, effect=effect))
                 continue
@@ -204,6 +208,7 @@ class Effects:
             called = self.package.facts.callee(file, node)
             if called is not None:
                 steps.append(Step(node, callee=called, name=callee(file, node)))
+                locks.held.clear()  # it may unlock them
         return steps
 
     def _effect(self, file: GoFile, node: Node) -> Effect | None:
@@ -256,6 +261,39 @@ class Effects:
         if method in CLIENT_PINGS:
             return Effect(NETWORK, "a client ping", _short(file, call), call)
         return None
+
+
+class _HeldLocks:
+    """The mutexes a region holds as its nodes run in source order: locking one again where
+    the first lock surely ran, with no unlock in between, waits for ever."""
+
+    def __init__(self, package: Package, file: GoFile):
+        self.package, self.file = package, file
+        self.held: dict[Place, Node] = {}  # the mutex -> the call that locked it
+
+    def relock(self, call: Node) -> Effect | None:
+        file = self.file
+        function = call.child_by_field_name("function")
+        operand = function.child_by_field_name("operand") if function is not None else None
+        method = call_method_name(file, call)
+        if operand is None or method not in ("Lock", "RLock", "Unlock", "RUnlock"):
+            return None
+        mutex = self.package.type_of(file, operand)
+        place = place_of(self.package, file, operand) if mutex is not None and mutex.is_named(*MUTEXES) else None
+        if place is None:
+            return None
+        if method in ("Unlock", "RUnlock"):
+            statement = file.parent(call)
+            if statement is None or statement.type != "defer_statement":  # a deferred one runs at the end
+                self.held.pop(place, None)
+            return None
+        first = self.held.get(place)
+        self.held[place] = call
+        if first is None or (method == "RLock" and call_method_name(file, first) == "RLock"):
+            return None
+        if not surely_ran_before(file, file.parent(first), call):
+            return None
+        return Effect(WAIT, "a lock it already holds", _short(file, call), call)
 
 
 def running_nodes(file: GoFile, root: Node, node_types: tuple[str, ...]) -> list[Node]:
