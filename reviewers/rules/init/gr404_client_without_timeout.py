@@ -30,12 +30,12 @@ var client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 ## Fix safety
 No suggestion: the right timeout depends on the calls, and `time` may not be imported. A
 client whose `Timeout` is set elsewhere in the package (`client.Timeout = ...`) is not
-flagged, nor is `http.DefaultClient` in a file that sets `http.DefaultClient.Timeout`, nor
-a client kept in a variable (a test hook: `var httpClient = http.DefaultClient`) whose every
-use sends a request whose context has a deadline
-(`http.NewRequestWithContext(ctx, ...)` with `ctx` from `context.WithTimeout`): the deadline
-bounds each request. Only `init` and package-level initializers are looked at, not the
-functions they call: GR401 follows those.
+flagged, nor is `http.DefaultClient` in a file that sets `http.DefaultClient.Timeout`, nor a
+client whose `Do` is given a request whose context has a deadline
+(`http.NewRequestWithContext(ctx, ...)` with `ctx` from `context.WithTimeout`), directly or
+kept in a variable (a test hook: `var httpClient = http.DefaultClient`) every use of which
+does so: the deadline bounds each request. Only `init` and package-level initializers are
+looked at, not the functions they call: GR401 follows those.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def _without_timeout(file: GoFile, node: Node) -> str | None:
             return None
         problem = "an `http.Client` is built without a `Timeout`"
     package = package_of(file)
+    if _sends_bounded_request(package, file, node):
+        return None  # `http.DefaultClient.Do(req)`
     holder = _holder(package, file, node)
     if holder is not None and (_timeout_assigned(package, holder) or _every_request_bounded(package, holder)):
         return None
@@ -175,19 +177,22 @@ def _timeout_assigned(package: Package, holder: Binding) -> bool:
 
 
 def _every_request_bounded(package: Package, holder: Binding) -> bool:
-    """Whether the variable is read, and only to send requests whose context has a deadline
-    (`client.Do(req)`); what replaces it (a test's fake client) does not count."""
+    """Whether the variable is read, and only to send requests whose context has a deadline;
+    what replaces it (a test's fake client) does not count."""
     reads = [(file, reference) for file, reference in _uses(package, holder) if not package.is_write(file, reference)]
-    for file, reference in reads:
-        selector = file.parent(reference)
-        call = file.parent(selector) if selector is not None and selector.type == "selector_expression" else None
-        function = call.child_by_field_name("function") if call is not None else None
-        if call is None or function is None or selector is None or unparen(function).id != selector.id:
-            return False  # handed on or stored: its requests are not seen
-        request = first_argument(call)
-        if call_method_name(file, call) != "Do" or request is None or not request_has_deadline(package, file, request):
-            return False
-    return bool(reads)
+    return bool(reads) and all(_sends_bounded_request(package, file, reference) for file, reference in reads)
+
+
+def _sends_bounded_request(package: Package, file: GoFile, client: Node) -> bool:
+    """`client.Do(req)` where `req` carries a context with a deadline: the deadline bounds the
+    request whatever the client's timeout."""
+    selector = file.parent(client)
+    call = file.parent(selector) if selector is not None and selector.type == "selector_expression" else None
+    function = call.child_by_field_name("function") if call is not None else None
+    if call is None or function is None or selector is None or unparen(function).id != selector.id:
+        return False  # handed on or stored: its requests are not seen
+    request = first_argument(call)
+    return call_method_name(file, call) == "Do" and request is not None and request_has_deadline(package, file, request)
 
 
 RULE = Rule(
