@@ -250,8 +250,8 @@ class Package:
 
     def package_references(self, binding: Binding) -> list[tuple[GoFile, Node]]:
         """Uses of a package-level variable anywhere in the package, writes included, the
-        declaring identifier not, file by file in source order. It resolves every top-level declaration that spells the name:
-        for rare questions."""
+        declaring identifier not, file by file in source order. It resolves every top-level
+        declaration that spells the name: for rare questions."""
         found: list[tuple[GoFile, Node]] = []
         name = binding.name.encode()
         for file in self.files:
