@@ -193,10 +193,12 @@ class Effects:
             for case in file.nodes("communication_case", within=root)
             if (communication := case.child_by_field_name("communication")) is not None
         ]
+        nodes = running_nodes(file, root, _STEP_TYPES)
+        in_cases = _inside([n for n in nodes if n.type in ("unary_expression", "send_statement")], communications)
         steps = []
         locks = _HeldLocks(self.package, file)
-        for node in running_nodes(file, root, _STEP_TYPES):
-            if node.type in ("unary_expression", "send_statement") and _inside_any(node, communications):
+        for node in nodes:
+            if node.id in in_cases:
                 continue
             effect = self._effect(file, node) or (locks.relock(node) if node.type == "call_expression" else None)
             if effect is not None:
@@ -308,7 +310,8 @@ def running_nodes(file: GoFile, root: Node, node_types: tuple[str, ...]) -> list
     started = {call.id for go in file.nodes("go_statement", within=root) for call in go.named_children}
     found = [node for node_type in node_types for node in file.nodes(node_type, within=root)]
     found.sort(key=lambda n: (n.start_byte, -n.end_byte))
-    return [node for node in found if node.id not in started and not _inside_any(node, skipped)]
+    left_out = started | _inside(found, skipped)
+    return [node for node in found if node.id not in left_out]
 
 
 def _called_on_the_spot(file: GoFile, literal: Node) -> bool:
@@ -321,8 +324,20 @@ def _called_on_the_spot(file: GoFile, literal: Node) -> bool:
     return function is not None and function.id == literal.id and (starter is None or starter.type != "go_statement")
 
 
-def _inside_any(node: Node, containers: list[Node]) -> bool:
-    return any(c.start_byte <= node.start_byte and node.end_byte <= c.end_byte for c in containers)
+def _inside(nodes: list[Node], containers: list[Node]) -> set[int]:
+    """The ids of the nodes (in source order) that one of the containers holds: one sweep
+    over both, so a region with many literals costs its size, not a product."""
+    spans: list[tuple[int, int]] = []
+    for container in sorted(containers, key=lambda c: c.start_byte):
+        if not spans or container.end_byte > spans[-1][1]:  # not nested in the last one
+            spans.append((container.start_byte, container.end_byte))
+    found, index = set(), 0
+    for node in nodes:
+        while index < len(spans) and spans[index][1] <= node.start_byte:
+            index += 1
+        if index < len(spans) and spans[index][0] <= node.start_byte and node.end_byte <= spans[index][1]:
+            found.add(node.id)
+    return found
 
 
 def _short(file: GoFile, call: Node) -> str:
