@@ -49,7 +49,7 @@ def reviewed(repo: str, commit: str, compare: bool) -> tuple[list, float]:
     diff = git(repo, "diff", "--no-color", "-M", parent, commit, "--", "*.go").decode("utf-8", "surrogateescape")
     saved = engine.preexisting
     if not compare:
-        engine.preexisting = lambda head, base: set()  # type: ignore[assignment]
+        engine.preexisting = lambda head, base, untouched=(): set()  # type: ignore[assignment]
     started = time.perf_counter()
     try:
         result = review(diff, head=reader(repo, commit), base=reader(repo, parent), package_paths=lister(repo, commit))
