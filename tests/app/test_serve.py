@@ -146,3 +146,20 @@ def test_a_review_queued_when_serve_stops_is_reviewed_by_the_next_serve(
     assert only_check_run(emulator, repo, queued_sha)["conclusion"] == "failure"
     assert [len(emulator.reviews(repo, n)) for n in (in_flight, queued)] == [1, 1]
     assert second.stop() == 0
+
+
+def test_serve_names_every_setting_that_is_wrong_before_starting_anything(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if k not in (*APP_VARIABLES, "REDIS_URL")}
+
+    finished = subprocess.run(
+        [GOREEF, "serve", "--data-dir", str(tmp_path)],
+        env={**environment, "GITHUB_APP_ID": "12", "GOREEF_TASK_TIME_LIMIT": "soon"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode == 2
+    problems = [line.split()[1] for line in finished.stdout.splitlines() if line.startswith("  - ")]
+    assert problems == ["GITHUB_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "GOREEF_TASK_TIME_LIMIT"]
+    assert not (tmp_path / "appendonly.aof").exists()

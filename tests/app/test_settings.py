@@ -90,3 +90,19 @@ def test_tuning_has_production_defaults_and_can_be_set(environ: dict[str, str]) 
 
     assert (defaults.task_time_limit, defaults.redelivery_after, defaults.writes_per_minute) == (300, 600, 80)
     assert (tuned.task_time_limit, tuned.redelivery_after, tuned.writes_per_minute) == (20, 2.5, 500)
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "celery"),
+    [
+        ("redis://127.0.0.1:7000/0", "redis://127.0.0.1:7000/0"),
+        ("unix:///run/goreef/redis.sock", "redis+socket:///run/goreef/redis.sock"),
+        ("unix:///run/goreef/redis.sock?db=2", "redis+socket:///run/goreef/redis.sock?virtual_host=2"),
+    ],
+)
+def test_celery_reaches_a_unix_socket_under_its_own_scheme(
+    environ: dict[str, str], redis_url: str, celery: str
+) -> None:
+    settings = Settings.from_env(environ | {"REDIS_URL": redis_url})
+
+    assert (settings.redis_url, settings.celery_redis_url) == (redis_url, celery)
