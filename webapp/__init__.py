@@ -6,8 +6,6 @@ no App credentials in the environment it starts in setup mode: no webhooks, the 
 
 from __future__ import annotations
 
-import os
-
 import redis
 from celery import Celery
 from flask import Flask, Response
@@ -15,20 +13,28 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 
 from webapp.ledger import Ledger
 from webapp.rule_pages import rule_pages
+from webapp.setup import setup_pages
 from webapp.webhooks import webhooks_blueprint
 from workers import metrics
 from workers.jobs import QUEUE, REVIEW_TASK, ReviewJob
 from workers.redaction import keep_secrets_out_of_logs
-from workers.settings import EMBEDDED_REDIS_VARIABLE, Settings, has_app_credentials, setup_redis_url
+from workers.settings import (
+    EMBEDDED_REDIS_VARIABLE,
+    Settings,
+    has_app_credentials,
+    process_environment,
+    setup_redis_url,
+)
 
 REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable Redis
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The web process; in setup mode when no App credentials are set in the environment."""
-    if settings is None and not has_app_credentials():
-        return _setup_app(setup_redis_url(), os.environ.get(EMBEDDED_REDIS_VARIABLE) or None)
-    settings = settings or Settings.from_env()
+    environment = process_environment()
+    if settings is None and not has_app_credentials(environment):
+        return _setup_app(setup_redis_url(environment), environment.get(EMBEDDED_REDIS_VARIABLE) or None)
+    settings = settings or Settings.from_env(environment)
     keep_secrets_out_of_logs(settings.webhook_secret, settings.private_key)
     app, store, refused = _base_app(settings.redis_url, settings.embedded_redis)
     # The web process only publishes, by task name: it needs none of the workers' code.
@@ -44,9 +50,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _setup_app(redis_url: str, embedded_redis: str | None) -> Flask:
-    """Before the App exists: health, readiness, metrics and rule pages; no webhook is accepted,
-    since none can be verified without the App's secret."""
-    app, _, _ = _base_app(redis_url, embedded_redis)
+    """Before the App exists: the registration pages, health, readiness, metrics and rule pages;
+    no webhook is accepted, since none can be verified without the App's secret."""
+    app, store, _ = _base_app(redis_url, embedded_redis)
+    app.register_blueprint(setup_pages(store))
 
     @app.post("/webhooks/github")
     def not_configured() -> tuple[dict[str, str], int]:

@@ -42,7 +42,10 @@ from workers.settings import (
     EMBEDDED_REDIS_VARIABLE,
     Settings,
     SettingsError,
+    env_file_path,
     has_app_credentials,
+    process_environment,
+    read_env_file,
     setup_redis_url,
     tuning_from_env,
 )
@@ -156,7 +159,7 @@ def serve(
     workers: int | None = None,
     data_dir: Path = Path(".goreef"),
 ) -> int:
-    environment = dict(os.environ)
+    environment = process_environment()  # the env file's credentials included
     try:
         port = port if port is not None else int(environment.get("PORT") or DEFAULT_PORT)
         workers = (
@@ -216,10 +219,9 @@ def serve(
                 say(f"{workers} review(s) at a time; Ctrl-C stops (reviews in flight are finished first)")
             else:
                 say(
-                    "no GitHub App credentials yet, so no review runs. Next: register the App from app.yml "
-                    "(README, 'Register the App') with its webhook URL at <your public URL>/webhooks/github, "
-                    "set GITHUB_APP_ID, GITHUB_PRIVATE_KEY_PATH (or GITHUB_PRIVATE_KEY) and "
-                    "GITHUB_WEBHOOK_SECRET, and run `goreef serve` again"
+                    f"no GitHub App credentials yet, so no review runs. Next: open {url}/setup in a browser "
+                    "to register the App on GitHub in two clicks (set GOREEF_PUBLIC_URL to the address GitHub "
+                    f"will reach first); reviews start once it wrote {env_file_path(environment)}"
                 )
             if host not in ("0.0.0.0", ""):
                 say(
@@ -227,6 +229,23 @@ def serve(
                 )
             while signals.count == 0:
                 _raise_if_one_exited(children)
+                if not credentials and (found := _credentials_written(environment)):
+                    credentials = True
+                    environment.update(found)
+                    try:
+                        Settings.from_env(environment)
+                    except SettingsError as error:
+                        raise ServeError(
+                            f"{env_file_path(environment)} does not make a usable set-up: {error}"
+                        ) from None
+                    say(
+                        f"App credentials found in {env_file_path(environment)}: the web process reloads them, "
+                        "the review worker starts"
+                    )
+                    web = next(c for c in children if c.name == "web")
+                    web.process.send_signal(signal.SIGHUP)  # gunicorn's new workers build the full app
+                    launch("worker", worker_command(workers), signal.SIGQUIT)
+                    say(f"worker pid {children[-1].process.pid}")
                 time.sleep(POLL)
         except _Stopped:
             pass
@@ -273,6 +292,12 @@ def _stop(children: list[Child], signals: Signals) -> None:
         if child.name == "redis" and child.process.poll() is None:
             child.process.terminate()
             child.process.wait()
+
+
+def _credentials_written(environment: dict[str, str]) -> dict[str, str]:
+    """What `/setup` wrote to the env file that the environment does not set, once it holds credentials."""
+    found = read_env_file(env_file_path(environment))
+    return {k: v for k, v in found.items() if k not in environment} if has_app_credentials(found) else {}
 
 
 def _raise_if_one_exited(children: list[Child]) -> None:

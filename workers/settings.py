@@ -138,5 +138,113 @@ def celery_url(redis_url: str) -> str:
 
 @functools.cache
 def get_settings() -> Settings:
-    """The process's settings, read from the environment once."""
-    return Settings.from_env()
+    """The process's settings, read from the environment (and the env file) once."""
+    return Settings.from_env(process_environment())
+
+
+def env_file_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where `/setup` writes the App's credentials and both processes read them."""
+    return Path(environ.get("GOREEF_ENV_FILE") or ".env")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines (a value may be in double quotes; `#` starts a comment line); {} when there is no file."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        name, equals, value = line.strip().removeprefix("export ").partition("=")
+        if equals and name and not name.startswith("#"):
+            value = value.strip()
+            values[name.strip()] = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+    return values
+
+
+def process_environment() -> dict[str, str]:
+    """The environment, over the env file: what a process reads its settings from."""
+    return {**read_env_file(env_file_path()), **os.environ}
+
+
+def _app_id(environ: Mapping[str, str], problems: list[str]) -> int:
+    raw = environ.get("GITHUB_APP_ID", "").strip()
+    if not raw:
+        problems.append("GITHUB_APP_ID is not set: use the App ID shown on the App's settings page")
+    elif not raw.isdigit() or int(raw) == 0:
+        problems.append(f"GITHUB_APP_ID must be a positive integer, got {raw!r}")
+    else:
+        return int(raw)
+    return 0
+
+
+def _private_key(environ: Mapping[str, str], problems: list[str]) -> str:
+    inline = environ.get("GITHUB_PRIVATE_KEY", "")
+    path = environ.get("GITHUB_PRIVATE_KEY_PATH", "")
+    if inline and path:
+        problems.append("set only one of GITHUB_PRIVATE_KEY and GITHUB_PRIVATE_KEY_PATH")
+        return ""
+    if path:
+        source = "GITHUB_PRIVATE_KEY_PATH"
+        try:
+            pem = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"GITHUB_PRIVATE_KEY_PATH: cannot read {path}: {exc.strerror or exc}")
+            return ""
+    elif inline:
+        source = "GITHUB_PRIVATE_KEY"
+        # Platforms that take one-line values carry the PEM with escaped newlines.
+        pem = inline.replace("\\n", "\n")
+    else:
+        problems.append("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH must be set to the App's private key (PEM)")
+        return ""
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        problems.append(f"{source} is not a PEM private key without a passphrase")
+        return ""
+    if not isinstance(key, RSAPrivateKey):
+        problems.append(f"{source} must be an RSA key (GitHub signs App JWTs with RS256)")
+        return ""
+    return pem
+
+
+def _url(
+    environ: Mapping[str, str], name: str, schemes: set[str], problems: list[str], *, required: bool = False
+) -> str | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        if required:
+            problems.append(f"{name} is not set")
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        problems.append(
+            f"{name} must be a URL starting with {' or '.join(sorted(f'{s}://' for s in schemes))}, got {raw!r}"
+        )
+        return None
+    return raw.rstrip("/")
+
+
+def _tuning(environ: Mapping[str, str], problems: list[str]) -> dict[str, int | float]:
+    return {
+        name: value
+        for name, (variable, kind) in TUNING_VARIABLES.items()
+        if (value := _positive(environ, variable, kind, problems)) is not None
+    }
+
+
+def _positive(
+    environ: Mapping[str, str], name: str, kind: type[int] | type[float], problems: list[str]
+) -> int | float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if not 0 < value < float("inf"):
+        problems.append(f"{name} must be a positive {'integer' if kind is int else 'number'}, got {raw!r}")
+        return None
+    return value

@@ -12,69 +12,19 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import redis
 import requests
 
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.conftest import WEBHOOK_SECRET, only_check_run
 from tests.app.emulator import GitHubEmulator
-from tests.app.processes import free_port, procfile_command, start
+from tests.app.processes import GOREEF, Serve, procfile_command, until
 from tests.app.webhooks import WebhookSender
 from webapp.serve import web_command, worker_command
 from workers.settings import APP_VARIABLES
-
-GOREEF = str(Path(sys.executable).parent / "goreef")
-
-
-class Serve:
-    """One `goreef serve` process and its output."""
-
-    def __init__(self, environment: dict[str, str], data_dir: Path, log: Path, *options: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        command = [GOREEF, "serve", "--port", str(self.port), "--data-dir", str(data_dir), *options]
-        self.process = start(command, environment, "goreef serve: ready on", log)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def pid(self, child: str) -> int:
-        return int(re.search(rf"\b{child} pid (\d+)", self.output())[1])
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-
-@pytest.fixture
-def serving(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
-    """Starts `goreef serve` processes (environment without REDIS_URL); kills the survivors at the end."""
-    started: list[Serve] = []
-
-    def serve(environment: dict[str, str], *options: str, data_dir: Path = tmp_path / "data") -> Serve:
-        without_redis = {k: v for k, v in environment.items() if k != "REDIS_URL"}
-        started.append(Serve(without_redis, data_dir, tmp_path / f"serve-{len(started)}.log", *options))
-        return started[-1]
-
-    yield serve
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
-
-
-def until(condition: Callable[[], object], what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_serve_runs_the_procfile_processes() -> None:
