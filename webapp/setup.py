@@ -139,7 +139,8 @@ def _manifest(public_url: str) -> dict[str, Any]:
 def _state_secret(store: redis.Redis) -> bytes:
     """One key for every web process and every request: a visitor of /setup writes nothing to Redis."""
     store.set(STATE_SECRET_KEY, secrets.token_bytes(32), nx=True)
-    return store.get(STATE_SECRET_KEY) or b""
+    secret: bytes = store.get(STATE_SECRET_KEY)  # type: ignore[assignment]  # a sync client
+    return secret
 
 
 def _sign(secret: bytes, issued: str) -> str:
