@@ -1,7 +1,8 @@
 """The web process: receives GitHub's webhooks and enqueues reviews; serves health, metrics and rule pages.
 
-`gunicorn 'webapp:create_app()'` builds it from the environment (see workers.settings). With
-no App credentials in the environment it starts in setup mode: no webhooks, the rest served.
+`gunicorn 'webapp:create_app()'` builds it from the environment and the env file (see
+workers.settings). With no App credentials in either it starts in setup mode: `/setup`
+registers the App, webhooks get 503, the rest is served.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable R
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The web process; in setup mode when no App credentials are set in the environment."""
+    """The web process; in setup mode when neither the environment nor the env file holds App credentials."""
     environment = process_environment()
     if settings is None and not has_app_credentials(environment):
         return _setup_app(setup_redis_url(environment), environment.get(EMBEDDED_REDIS_VARIABLE) or None)
