@@ -22,7 +22,7 @@ from .config import Config
 from .diffs import ChangedFile, parse_diff
 from .finding import Finding, Severity
 from .gosource import GoFile, go_version_of, is_generated
-from .preexisting import Identity, identity, preexisting
+from .preexisting import Identity, digest, identity, preexisting
 from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
@@ -63,8 +63,8 @@ def _normalized(text: str) -> str:
     return " ".join(text.split())
 
 
-def _fingerprint_key(rule_id: str, file: GoFile, statement: Node, declaration: str) -> str:
-    return f"{rule_id}\x00{declaration}\x00{_normalized(file.text(statement))}"
+def _fingerprint_key(rule_id: str, statement: str, declaration: str) -> str:
+    return f"{rule_id}\x00{declaration}\x00{_normalized(statement)}"
 
 
 def _fingerprint(path: str, key: str, ordinal: int) -> str:
@@ -82,11 +82,14 @@ class _Located:
     identity: Identity
 
 
-def _locate(rule: Rule, severity: Severity, file: GoFile, report: Report, ordinals: dict[str, int]) -> _Located:
+def _locate(
+    rule: Rule, severity: Severity, file: GoFile, report: Report, ordinals: dict[str, int], bodies: dict[int, str]
+) -> _Located:
     statement = _flagged_statement(file, report.node)
     declaration = enclosing_declaration(report.node, file)
     declaration_text = declaration_name(file, declaration)
-    key = _fingerprint_key(rule.id, file, statement, declaration_text)
+    statement_text = file.text(statement)
+    key = _fingerprint_key(rule.id, statement_text, declaration_text)
     ordinal = ordinals.get(key, 0)
     ordinals[key] = ordinal + 1
     line = report.fix.start_line if report.fix else file.line(report.node)
@@ -107,7 +110,15 @@ def _locate(rule: Rule, severity: Severity, file: GoFile, report: Report, ordina
         suggestion=report.fix.text if report.fix else None,
         fingerprint=_fingerprint(file.path, key, ordinal),
     )
-    return _Located(finding, key, ordinal, declaration, identity(rule.id, statement, declaration, declaration_text))
+    if declaration is None:
+        body = ""
+    elif declaration.start_byte not in bodies:
+        body = bodies[declaration.start_byte] = digest(
+            file.text(declaration.child_by_field_name("body") or declaration)
+        )
+    else:
+        body = bodies[declaration.start_byte]
+    return _Located(finding, key, ordinal, declaration, identity(rule.id, statement_text, declaration_text, body))
 
 
 # -- analysing one file -----------------------------------------------------------------------
@@ -132,6 +143,7 @@ class Analyzer:
             notes.append(f"{file.path}: does not parse cleanly; findings there may be incomplete")
         suppressed = suppressed_lines(file)
         located: list[_Located] = []
+        bodies: dict[int, str] = {}  # body digests by declaration, shared by the rules
         for rule, severity in self.rules:
             if not rule.applies_to(file):
                 continue
@@ -148,7 +160,7 @@ class Analyzer:
                 self.failures.append(failure)
                 continue
             for report in sorted(reports, key=lambda r: r.node.start_byte):
-                item = _locate(rule, severity, file, report, ordinals)
+                item = _locate(rule, severity, file, report, ordinals, bodies)
                 if item.finding.line in seen_lines or is_suppressed(suppressed, rule.id, item.finding.line):
                     continue
                 seen_lines.add(item.finding.line)

@@ -7,7 +7,7 @@ what is new relative to the base: a head finding is pre-existing when the base, 
 same changed files, has a finding of the same rule on the same code.
 
 "The same code" must survive what such changes do, so it is never a line number, a path or a
-count of occurrences. A finding is identified by its flagged statement's tokens (comments and
+count of occurrences. A finding is identified by its flagged statement's text (comments and
 layout left out) and by the function around it: its name and the tokens of its body. Head
 and base findings are paired greedily, closest first:
 
@@ -28,8 +28,6 @@ import hashlib
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-
-from tree_sitter import Node
 
 # Words of Go that say nothing about which code a statement is.
 _KEYWORDS = frozenset(
@@ -66,9 +64,13 @@ _KEYWORDS = frozenset(
         "err",
     ]
 )
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# How much of two statements' names must be shared for rule 4 (Jaccard similarity).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Comments, and any layout: what re-formatting and re-commenting change.
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+# How much of two statements' names must be shared for rule 5 (Jaccard similarity), and how
+# much of a statement's text its names are read from (a goroutine's statement holds its body).
 SIMILAR_NAMES = 0.5
+NAMES_FROM = 4096
 
 
 @dataclass(frozen=True)
@@ -76,44 +78,33 @@ class Identity:
     """What a finding is about, in terms that survive moves, renames and re-formatting."""
 
     rule: str
-    code: tuple[str, ...]  # the flagged statement's tokens
-    names: frozenset[str]  # the identifiers among them
+    code: str  # a digest of the flagged statement's text without comments and layout
+    names: frozenset[str]  # the identifiers in it
     function: str  # the enclosing declaration's name
-    body: str  # a digest of the enclosing declaration's body tokens
+    body: str  # a digest of the enclosing declaration's body, as `code` is made
 
 
-def tokens(node: Node) -> tuple[str, ...]:
-    """The source tokens under `node`, comments left out: its text without its layout."""
-    found: list[str] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type == "comment":
-            continue
-        if current.child_count == 0:
-            found.append((current.text or b"").decode("utf-8", "surrogateescape"))
-        else:
-            stack.extend(reversed(current.children))
-    return tuple(found)
+def _bare(text: str) -> str:
+    # Applied alike to head and base, so a `//` inside a string literal cuts both the same way.
+    return "".join(_COMMENT.sub(" ", text).split())
 
 
-def identity(rule: str, statement: Node, declaration: Node | None, function: str) -> Identity:
-    code = tokens(statement)
+def digest(text: str) -> str:
+    """A digest of source text that re-formatting and comments do not change."""
+    return hashlib.sha1(_bare(text).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def identity(rule: str, statement: str, function: str, body_digest: str) -> Identity:
+    """`statement` is the flagged statement's text; `body_digest` the `digest` of the body of
+    the declaration around it (a renamed function keeps its body)."""
+    names = _WORD.findall(_COMMENT.sub(" ", statement[:NAMES_FROM]))
     return Identity(
         rule=rule,
-        code=code,
-        names=frozenset(t for t in code if _WORD.match(t) and t not in _KEYWORDS),
+        code=digest(statement),
+        names=frozenset(name for name in names if name not in _KEYWORDS),
         function=function,
-        body=_body_digest(declaration),
+        body=body_digest,
     )
-
-
-def _body_digest(declaration: Node | None) -> str:
-    if declaration is None:
-        return ""
-    # The body alone: a renamed function keeps it; a re-formatted one too.
-    body = declaration.child_by_field_name("body") or declaration
-    return hashlib.sha256("\x00".join(tokens(body)).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _similar_names(head: Identity, base: Identity) -> bool:
