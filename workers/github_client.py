@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import posixpath
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -284,18 +286,23 @@ class GitHubApp:
     def repository(self, installation_id: int, full_name: str) -> RepositoryClient:
         return RepositoryClient(self, installation_id, full_name)
 
-    def installation_client(self, installation_id: int) -> Github:
-        token = self.tokens.get(installation_id)
+    def client_for_token(self, token: str) -> Github:
         return Github(auth=Auth.Token(token), lazy=True, **_pygithub_options(self._settings))
 
 
 class RepositoryClient:
-    """One repository as seen by one installation of the App."""
+    """One repository as seen by one installation of the App.
+
+    It keeps one PyGithub client (and so one pooled connection) per thread for as long as the
+    installation's token stays the same: PyGithub's requester is not thread-safe (a request's
+    method and URL are kept on the shared connection between sending and reading), so the
+    threads that fetch contents concurrently each hold their own."""
 
     def __init__(self, app: GitHubApp, installation_id: int, full_name: str):
         self._app = app
         self._installation_id = installation_id
         self.full_name = full_name
+        self._clients = threading.local()
 
     # Reads
 
@@ -330,6 +337,28 @@ class RepositoryClient:
             return base64.b64decode(repo.get_git_blob(content.sha).content)
 
         return self._call(fetch)
+
+    def tree(self, ref: str) -> dict[str, str]:
+        """Every file of the commit `ref`: path → blob sha, in one request while GitHub does not
+        truncate the recursive listing (past 100,000 entries), else a directory at a time."""
+        listing = self._call(lambda repo: repo.get_git_tree(ref, recursive=True))
+        if not listing.truncated:
+            return {e.path: e.sha for e in listing.tree if e.type == "blob"}
+        files: dict[str, str] = {}
+        directories = [("", ref)]
+        while directories:
+            directory, sha = directories.pop()
+            for entry in self._call(lambda repo, sha=sha: repo.get_git_tree(sha)).tree:
+                path = posixpath.join(directory, entry.path)
+                if entry.type == "tree":
+                    directories.append((path, entry.sha))
+                elif entry.type == "blob":
+                    files[path] = entry.sha
+        return files
+
+    def blob(self, sha: str) -> bytes:
+        """A blob's bytes, whatever its size (the contents API leaves out those over 1 MB)."""
+        return self._call(lambda repo: base64.b64decode(repo.get_git_blob(sha).content))
 
     def review_comments(self, number: int) -> list[ReviewComment]:
         def fetch(repo: Repository) -> list[ReviewComment]:
@@ -430,4 +459,9 @@ class RepositoryClient:
             return operation(self._repository())
 
     def _repository(self) -> Repository:
-        return self._app.installation_client(self._installation_id).get_repo(self.full_name)
+        token = self._app.tokens.get(self._installation_id)
+        clients = self._clients
+        if getattr(clients, "token", None) != token:
+            clients.token = token
+            clients.repository = self._app.client_for_token(token).get_repo(self.full_name)
+        return clients.repository

@@ -17,10 +17,12 @@ on still completes its check run, with what it found when it got that far.
 
 from __future__ import annotations
 
-import functools
 import logging
+import posixpath
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +34,7 @@ from github import GithubException
 from reviewers import ChangedFile, Config, ConfigError, Finding, ReviewResult, from_patches, load_config, review
 from reviewers.render import github as render
 from workers import metrics
+from workers.contents import CommitFiles, review_pool
 from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment, ReviewRefused
 from workers.jobs import ReviewJob
 
@@ -100,15 +103,21 @@ class Review:
         listed = self._changed_files(base_sha)
         changes = from_patches(listed)
         self.step = "reading and analysing the changed Go files"
-        result = review(
-            changes,
-            head=self._reader(job.head_sha),
-            base=self._reader(base_sha) if config.filter == "introduced" else None,
-            config=config,
-        )
+        with closing_pool() as pool:
+            head = CommitFiles(self.repo, job.head_sha, pool, self.read_until)
+            base = CommitFiles(self.repo, base_sha, pool, self.read_until) if config.filter == "introduced" else None
+            _prefetch(changes, config, head, base)
+            result = review(
+                changes,
+                head=head.read,
+                base=base.read if base is not None else None,
+                config=config,
+                package_paths=head.directory,
+            )
+        self.unread = head.unread + (base.unread if base is not None else [])
         result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]
         if self.unread:
-            result.notes.append(_unread_note(self.unread))
+            result.notes.append(_unread_note(self.unread, {c.path for c in changes}))
         self.result = result
         self.commented = len(result.findings)  # a merge group has no pull request: the check run holds all
 
@@ -289,18 +298,6 @@ class Review:
             return self.repo.changed_files(self.job.pull_number)
         return self.repo.compared_files(base_sha, self.job.head_sha)
 
-    def _reader(self, ref: str) -> Callable[[str], bytes | None]:
-        """A file's bytes at `ref`; None (the file is then reviewed from its diff) for the files
-        asked for after the reading deadline, which are listed in `unread`."""
-
-        def read(path: str) -> bytes | None:
-            if self.read_until is not None and time.monotonic() > self.read_until:
-                self.unread.append(path)
-                return None
-            return self.repo.file(path, ref)
-
-        return functools.cache(read)
-
     def _complete(self, conclusion: str, output: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
         if annotations:
             # An earlier attempt may have sent some (an update answered 5xx may have taken
@@ -415,12 +412,41 @@ def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> 
     return notes
 
 
-def _unread_note(paths: list[str]) -> str:
-    shown = ", ".join(paths[:10]) + (", …" if len(paths) > 10 else "")
-    return (
-        f"{len(paths)} file(s) could not be read from GitHub before the review had to finish, so only "
-        f"their diff was reviewed: {shown}"
-    )
+def _prefetch(changes: list[ChangedFile], config: Config, head: CommitFiles, base: CommitFiles | None) -> None:
+    """Start fetching what the review will read, in the order it reads: each package's go.mod,
+    the changed Go files, the other Go files of their packages; the old side last."""
+    changed = [c for c in changes if c.is_go and c.reviewable and not config.ignores(c.path)]
+    directories = dict.fromkeys(posixpath.dirname(c.path) for c in changed)
+    head.prefetch(filter(None, map(head.nearest_go_mod, directories)))
+    head.prefetch(c.path for c in changed)
+    head.prefetch(p for d in directories for p in head.directory(d) if p.endswith(".go"))
+    if base is not None:
+        base.prefetch(c.old_path for c in changed if c.old_path and c.status != "added")
+
+
+@contextmanager
+def closing_pool() -> Iterator[ThreadPoolExecutor]:
+    """The review's reading threads; what is still queued when it ends (a deadline, an error)
+    is dropped."""
+    pool = review_pool()
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _unread_note(paths: list[str], changed: set[str]) -> str:
+    def listed(some: list[str]) -> str:
+        return ", ".join(some[:10]) + (", …" if len(some) > 10 else "")
+
+    diffed = [p for p in paths if p in changed]
+    others = [p for p in paths if p not in changed]
+    parts = []
+    if diffed:
+        parts.append(f"only the diff of the changed ones was reviewed: {listed(diffed)}")
+    if others:
+        parts.append(f"the unchanged ones (other files of the packages, go.mod) were left out: {listed(others)}")
+    return f"{len(paths)} file(s) could not be read from GitHub before the review had to finish; " + "; ".join(parts)
 
 
 def _cause(error: BaseException) -> str:

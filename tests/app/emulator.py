@@ -5,7 +5,10 @@ GitHub refuses: an App JWT that does not verify, an unknown or expired installat
 review comment outside the diff, an unknown commit, more than 50 annotations in one request.
 Pull requests are built from real file trees; patches are unified diffs computed like git's.
 Faults (5xx, rate limits, 401) can be injected into the next calls. The GraphQL endpoint
-serves the review threads of a pull request and their resolution, and nothing else.
+serves the review threads of a pull request and their resolution, and nothing else. Git
+trees and blobs are git's own objects (the same shas git computes), served by the trees API
+(recursive listings truncated past `tree_entry_limit` entries, as GitHub truncates them) and
+the blobs API.
 
 The test drives it through Python methods (`create_repo`, `open_pull`, `push`, `fail_next`)
 and reads what goreef did through its state (`check_runs`, `reviews`, `comments`).
@@ -37,6 +40,7 @@ BOT_LOGIN = "goreef[bot]"
 MAX_LISTED_FILES = 3000  # GitHub lists at most this many files of a pull request
 CONTENTS_INLINE_LIMIT = 1024 * 1024  # the contents API leaves larger files out
 MAX_ANNOTATIONS = 50
+MAX_TREE_ENTRIES = 100_000  # GitHub truncates a recursive tree listing past this many entries
 ANNOTATION_LEVELS = {"notice", "warning", "failure"}
 CHECK_STATUSES = {"queued", "in_progress", "completed"}
 CHECK_CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"}
@@ -63,6 +67,17 @@ Tree = dict[str, bytes]
 
 def blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def tree_sha(entries: list[tuple[str, str, str]]) -> str:
+    """Git's sha of a tree of (mode, name, sha) entries, ordered as git orders them."""
+    ordered = sorted(entries, key=lambda e: e[1] + ("/" if e[0] == TREE_MODE else ""))
+    # The API shows a tree's mode as 040000; git's object writes it 40000.
+    body = b"".join(f"{mode.lstrip('0')} {name}".encode() + b"\0" + bytes.fromhex(sha) for mode, name, sha in ordered)
+    return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+
+
+BLOB_MODE, TREE_MODE = "100644", "040000"
 
 
 def unified_patch(old: bytes, new: bytes) -> str:
@@ -96,6 +111,7 @@ class Commit:
     tree: Tree
     parent: str | None
     message: str
+    tree_sha: str = ""  # the root tree object's sha
 
 
 @dataclass
@@ -124,6 +140,8 @@ class Repo:
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull number → reviews
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → review comment
+    blobs: dict[str, bytes] = field(default_factory=dict)  # sha → contents
+    trees: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → entries (path, mode, type, sha)
 
     @property
     def full_name(self) -> str:
@@ -166,6 +184,7 @@ class GitHubEmulator:
         self._diffs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # (repo, base, head) → files
         self.issued_tokens: list[str] = []  # every installation token and App JWT seen, for leak checks
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) in order
+        self.tree_entry_limit = MAX_TREE_ENTRIES
         self.url = ""
         self._server = None
 
@@ -359,8 +378,40 @@ class GitHubEmulator:
     def _commit(self, repo: Repo, tree: Tree, parent: str | None, message: str) -> str:
         digest = hashlib.sha1(repr((parent, message, sorted(tree.items()), next(self._ids))).encode())
         sha = digest.hexdigest()
-        repo.commits[sha] = Commit(sha, tree, parent, message)
+        repo.commits[sha] = Commit(sha, tree, parent, message, self._store_tree(repo, tree))
         return sha
+
+    def _store_tree(self, repo: Repo, tree: Tree) -> str:
+        """Store the blobs and tree objects of `tree` in the repository; answers the root tree's sha."""
+        directories: dict[str, list[dict[str, Any]]] = {"": []}
+        for path, data in tree.items():
+            sha = blob_sha(data)
+            repo.blobs[sha] = data
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                directories.setdefault("/".join(parts[:depth]), [])
+            entry = {"path": parts[-1], "mode": BLOB_MODE, "type": "blob", "sha": sha, "size": len(data)}
+            directories["/".join(parts[:-1])].append(entry)
+        # Deepest first, so that each directory's sha is known before its parent's.
+        for directory in sorted(directories, key=lambda d: -d.count("/") if d else 1):
+            entries = directories[directory]
+            sha = tree_sha([(e["mode"], e["path"], e["sha"]) for e in entries])
+            repo.trees[sha] = sorted(entries, key=lambda e: e["path"])
+            if directory:
+                parent, _, name = directory.rpartition("/")
+                directories[parent].append({"path": name, "mode": TREE_MODE, "type": "tree", "sha": sha})
+            else:
+                return sha
+        raise AssertionError("unreachable: the root directory is always last")
+
+    def _tree_entries(self, repo: Repo, sha: str, prefix: str = "") -> list[dict[str, Any]]:
+        """Every entry under the tree `sha`, with paths from it, directories before their contents."""
+        entries = []
+        for entry in repo.trees[sha]:
+            entries.append({**entry, "path": prefix + entry["path"]})
+            if entry["type"] == "tree":
+                entries += self._tree_entries(repo, entry["sha"], f"{prefix}{entry['path']}/")
+        return entries
 
     # The HTTP side
 
@@ -495,12 +546,37 @@ class GitHubEmulator:
         @app.get("/repos/<owner>/<name>/git/blobs/<sha>")
         def get_blob(owner: str, name: str, sha: str) -> Response:
             repo = emulator._repo_for_token(owner, name)
-            blob = next(
-                (data for c in repo.commits.values() for data in c.tree.values() if blob_sha(data) == sha), None
-            )
+            blob = repo.blobs.get(sha)
             if blob is None:
                 abort(404, "Not Found")
-            return jsonify({"sha": sha, "size": len(blob), "encoding": "base64", "content": _base64_lines(blob)})
+            return jsonify(
+                {
+                    "sha": sha,
+                    "size": len(blob),
+                    "encoding": "base64",
+                    "content": _base64_lines(blob),
+                    "url": f"{emulator.url}/repos/{repo.full_name}/git/blobs/{sha}",
+                }
+            )
+
+        @app.get("/repos/<owner>/<name>/git/trees/<path:tree_ish>")
+        def get_tree(owner: str, name: str, tree_ish: str) -> Response:
+            # Like GitHub: a tree's sha, or a commit's sha or a branch name for its root tree.
+            repo = emulator._repo_for_token(owner, name)
+            commit = repo.commits.get(repo.branches.get(tree_ish, tree_ish))
+            sha = commit.tree_sha if commit is not None else tree_ish
+            if sha not in repo.trees:
+                abort(404, "Not Found")
+            truncated = False
+            if "recursive" in request.args:
+                entries = emulator._tree_entries(repo, sha)
+                if len(entries) > emulator.tree_entry_limit:
+                    entries, truncated = entries[: emulator.tree_entry_limit], True
+            else:
+                entries = repo.trees[sha]
+            url = f"{emulator.url}/repos/{repo.full_name}/git"
+            listed = [{**e, "url": f"{url}/{'trees' if e['type'] == 'tree' else 'blobs'}/{e['sha']}"} for e in entries]
+            return jsonify({"sha": sha, "url": f"{url}/trees/{sha}", "tree": listed, "truncated": truncated})
 
         @app.post("/repos/<owner>/<name>/check-runs")
         def create_check_run(owner: str, name: str) -> tuple[Response, int]:
