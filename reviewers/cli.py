@@ -20,11 +20,11 @@ from pathlib import Path
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
 from .config import FAIL_ON, FILTERS
-from .diffs import parse_diff
+from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
 from .registry import all_rules, get_rule, rule_class
 from .render import render_json
-from .render.github import check_run_output, review_payload
+from .render.github import check_run_payload, plan_comments, review_payload
 from .render.sarif import render_sarif
 from .render.text import render_text
 
@@ -108,24 +108,25 @@ def _go_version(text: str | None) -> tuple[int, int] | None:
 
 
 # -- commands ------------------------------------------------------------------------------------
-def _review(args) -> tuple[ReviewResult, Config]:
+def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
     repo = Path(args.repo) if args.repo else (_repo_root(Path.cwd()) or Path.cwd())
     config = _config(args, repo)
     go_version = _go_version(args.go_version)
     if args.base:
         merge_base = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
         range_args = [merge_base, args.head] if args.head else [merge_base]
-        diff_text = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args)
+        changed = parse_diff(_git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args))
         head = _git_file(repo, args.head) if args.head else _disk_file(repo)
         listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
-        return review(
-            diff_text,
+        result = review(
+            changed,
             head=head,
             base=_git_file(repo, merge_base),
             config=config,
             go_version=go_version,
             package_paths=listing,
-        ), config
+        )
+        return result, config, changed
     if args.diff in (None, "-"):
         if args.diff is None and sys.stdin.isatty():
             raise UsageError("no diff: give a diff file, '-' for stdin, or --base REF")
@@ -152,9 +153,10 @@ def _review(args) -> tuple[ReviewResult, Config]:
         contents = head(change.path) if change else None
         return change.base_from_head(contents) if contents is not None else None
 
-    return review(
+    result = review(
         changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(repo)
-    ), config
+    )
+    return result, config, changed
 
 
 def _go_files(paths: list[str]) -> list[str]:
@@ -176,7 +178,7 @@ def _go_files(paths: list[str]) -> list[str]:
     return files
 
 
-def _check(args) -> tuple[ReviewResult, Config]:
+def _check(args) -> tuple[ReviewResult, Config, None]:
     config = _config(args, _repo_root(Path.cwd())).with_overrides(filter="file")
     cwd = Path.cwd()
 
@@ -191,7 +193,7 @@ def _check(args) -> tuple[ReviewResult, Config]:
         return None
 
     files = [(os.path.normpath(p), Path(p).read_bytes) for p in _go_files(args.paths)]
-    return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config
+    return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config, None
 
 
 def _print_rules(args) -> int:
@@ -225,7 +227,7 @@ def rules_table() -> str:
     return "\n".join(rows)
 
 
-def _emit(result: ReviewResult, config: Config, args) -> int:
+def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | None, args) -> int:
     docs_url = os.environ.get("GOREEF_DOCS_URL")
     if args.format == "json":
         print(render_json(result.findings))
@@ -234,12 +236,13 @@ def _emit(result: ReviewResult, config: Config, args) -> int:
     elif args.format == "github":
         import json
 
+        # What the app would post for this change on a pull request with no comment yet: the
+        # review (None when it has no comment) and the completed check run. Whole files
+        # (`check`) have no diff to comment on: the check run holds every finding.
+        plan = plan_comments(result.findings, changes, docs_url, config.comment_cap) if changes is not None else None
         payload = {
-            "review": review_payload(result.findings, docs_url, config.comment_cap),
-            "check_run": {
-                **check_run_output(result, config, docs_url),
-                "conclusion": "failure" if config.fails(result.findings) else "success",
-            },
+            "review": review_payload(plan) if plan is not None else None,
+            "check_run": check_run_payload(result, config, docs_url, plan),
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
@@ -291,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             from workers.replay import main as replay
 
             return replay(args.rest)
-        result, config = _review(args) if args.command == "review" else _check(args)
-        return _emit(result, config, args)
+        result, config, changes = _review(args) if args.command == "review" else _check(args)
+        return _emit(result, config, changes, args)
     except (UsageError, DiffError) as error:
         print(f"goreef: {error}", file=sys.stderr)
         return 2

@@ -160,6 +160,6 @@ def test_github_format_prints_the_review_that_would_be_posted(repo):
         in comment["body"]
     )
     assert "<!-- goreef:fp=" in comment["body"]
-    assert payload["check_run"]["conclusion"] == "failure" and payload["check_run"]["title"].startswith(
-        "1 Go trap found"
-    )
+    check_run = payload["check_run"]
+    assert check_run["conclusion"] == "failure" and check_run["output"]["title"].startswith("1 Go trap found")
+    assert check_run["output"]["annotations"] == []  # commented inline: shown once in Files changed

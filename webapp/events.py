@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reviewers.render.github import CHECK_NAME
 from workers.jobs import ReviewJob
 
-CHECK_NAME = "goreef"
 PULL_REQUEST_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
 CHECK_SUITE_ACTIONS = {"requested", "rerequested"}
 

@@ -31,7 +31,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from github import GithubException
 
-from reviewers import ChangedFile, Config, ConfigError, Finding, ReviewResult, from_patches, load_config, review
+from reviewers import ChangedFile, Config, ConfigError, ReviewResult, from_patches, load_config, review
 from reviewers.render import github as render
 from workers import metrics
 from workers.contents import CommitFiles, review_pool
@@ -40,10 +40,8 @@ from workers.jobs import ReviewJob
 
 log = logging.getLogger(__name__)
 
-CHECK_NAME = "goreef"
 CONFIG_PATH = ".github/goreef.yml"
 FIXED_MARK = "<!-- goreef:fixed -->"
-SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
 MAX_LISTED_FILES = 3000  # GitHub's files list of a pull request stops there
 
 
@@ -81,7 +79,7 @@ class Review:
     check_run_id: int | None = None
     step: str = "starting"  # what the review is doing: a failure's title names it
     result: ReviewResult | None = None  # the findings, once analysed
-    commented: int = 0  # how many of the findings have an inline comment
+    plan: render.CommentPlan | None = None  # the inline comments, once posted (None: the check run holds all)
     unread: list[str] = field(default_factory=list)  # files left unread at the reading deadline
 
     def __post_init__(self) -> None:
@@ -119,28 +117,30 @@ class Review:
         if self.unread:
             result.notes.append(_unread_note(self.unread, {c.path for c in changes}))
         self.result = result
-        self.commented = len(result.findings)  # a merge group has no pull request: the check run holds all
 
         posted = marked_fixed = 0
-        if job.pull_number is not None:
+        if job.pull_number is not None:  # a merge group has no pull request: the check run holds all
             self.step = "posting the review"
-            posted, marked_fixed, self.commented = self._comment(result, changes, config.comment_cap)
+            self.plan, marked_fixed = self._comment(result, changes, config)
+            posted = len(self.plan.comments)
 
         self.step = "completing the check run"
         conclusion, output = self._judged(config)
-        self._complete(conclusion, output, render.annotations(result.findings, self.docs_url))
+        self._complete(conclusion, output)
         rules = tuple(f.rule for f in result.findings)
         return Outcome(conclusion, self.check_run_id, rules, posted, marked_fixed, complete=not self.unread)
 
     def _judged(self, config: Config, failure: str | None = None) -> tuple[str, dict[str, Any]]:
-        """The conclusion and output of the findings. A review left incomplete (files not read,
+        """The conclusion and output (annotations included) of the findings, as
+        `goreef review --format github` shows them. A review left incomplete (files not read,
         or `failure` after the analysis) fails when its findings reach `fail_on`, and
         otherwise concludes as `on_error` says: what it could not do may hide a trap."""
-        output = _output(self.result, config, self.docs_url, self.commented)
+        payload = render.check_run_payload(self.result, config, self.docs_url, self.plan)
+        output = payload["output"]
         fails = config.fails(self.result.findings)
         why = failure or (self.unread and f"{len(self.unread)} file(s) could not be read in time")
         if not why:
-            return ("failure" if fails else "success"), output
+            return payload["conclusion"], output
         conclusion = "failure" if fails else config.on_error
         verdict = "The findings fail the check." if fails else f"The conclusion is `{conclusion}` (`on_error`)."
         output["title"] = f"{output['title']}; {why}: Re-run to finish"
@@ -149,35 +149,31 @@ class Review:
         )
         return conclusion, output
 
-    def _comment(self, result: ReviewResult, changes: list[ChangedFile], comment_cap: int) -> tuple[int, int, int]:
+    def _comment(
+        self, result: ReviewResult, changes: list[ChangedFile], config: Config
+    ) -> tuple[render.CommentPlan, int]:
         """Post the new findings as one review and mark the comments of vanished ones fixed.
 
-        Answers how many comments were posted, how many marked fixed, and how many of the
-        findings now have a comment."""
+        Answers the comments as posted (GitHub's refusals taken out), and how many comments
+        were marked fixed."""
         number, head_sha = self.job.pull_number, self.job.head_sha
         existing = [c for c in self.repo.review_comments(number) if c.author_is_bot]
         open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
-        new = [f for f in result.findings if f.fingerprint not in open_comments]
-        comments, off_diff = _comments_for(new, changes, self.docs_url)
-        # The cap is per push: the comments a cut-short run of this push posted count against it.
-        room = comment_cap - sum(1 for c in existing if c.commit_sha == head_sha)
-        comments = comments[: max(0, room)]
-        if off_diff:
-            result.notes.append(
-                f"{len(off_diff)} finding(s) are on lines outside the diff, where GitHub takes no comment: "
-                + ", ".join(f"{f.path}:{f.line}" for f in off_diff)
-            )
+        plan = render.plan_comments(
+            result.findings,
+            changes,
+            self.docs_url,
+            config.comment_cap,
+            # The cap is per push: the comments a cut-short run of this push posted count against it.
+            room=config.comment_cap - sum(1 for c in existing if c.commit_sha == head_sha),
+            commented=frozenset(open_comments),
+        )
         self._current_pull()  # nothing is posted for a head that is no longer current
-        comments, refused = self._post_review(comments)
-        if refused:
-            result.notes.append(
-                f"GitHub refused {len(refused)} inline comment(s), so they are reported here only: "
-                + "; ".join(f"{c['path']}:{c['line']} ({reason})" for c, reason in refused)
-            )
+        plan = self._post_review(plan)
         current = {f.fingerprint for f in result.findings}
         vanished = [c for fp, c in open_comments.items() if fp not in current]
         self._mark_fixed(vanished)
-        return len(comments), len(vanished), len(result.findings) - len(new) + len(comments)
+        return plan, len(vanished)
 
     def _mark_fixed(self, comments: list[ReviewComment]) -> None:
         """Resolve the threads of `comments`, whose findings are gone, and say so in each comment.
@@ -194,37 +190,36 @@ class Review:
                 self.repo.resolve_review_thread(thread.id)
             self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
 
-    def _post_review(
-        self, comments: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
-        """Post one review of `comments`; answers the comments posted, and those GitHub refused with why.
+    def _post_review(self, plan: render.CommentPlan) -> render.CommentPlan:
+        """Post the plan's review; answers the plan without the comments GitHub refused.
 
         GitHub refuses a whole review for one comment it does not take (422), at times even on
         a line inside the diff. The refused ones are found by bisection and the review is posted
         without them."""
-        if not comments:
-            return [], []
+        payload = render.review_payload(plan)
+        if payload is None:
+            return plan
         number, head_sha = self.job.pull_number, self.job.head_sha
         if discarded := self.repo.discard_pending_reviews(number):
             log.warning("%s: discarded %d pending review(s) left by a review cut short", self.job.head_key, discarded)
         try:
-            self.repo.create_review(number, head_sha, _review_body(len(comments)), comments)
-            return comments, []
+            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
+            return plan
         except ReviewRefused as refusal:
             self._current_pull()  # a head that moved on is refused too: that is no comment's fault
             refused = _refused_comments(
-                comments, refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
+                payload["comments"], refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
             )
-        accepted = [c for c in comments if not any(c is r for r, _ in refused)]
-        if accepted:
-            self.repo.create_review(number, head_sha, _review_body(len(accepted)), accepted)
-        return accepted, refused
+        plan = plan.without(refused)
+        if (payload := render.review_payload(plan)) is not None:
+            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
+        return plan
 
     def stop_superseded(self, reason: str) -> Outcome:
         # A check run opened by an earlier attempt of this task must not stay in progress.
         self.check_run_id = self.check_run_id or self.check_runs.known()
         if self.check_run_id is not None:
-            self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason}, [])
+            self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason})
         return Outcome("superseded", self.check_run_id, complete=False)  # reopened, it is reviewed again
 
     def fail(self, error: BaseException) -> Outcome:
@@ -236,15 +231,14 @@ class Review:
             self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
             if self.result is not None:
                 conclusion, output = self._judged(self.config, cause)
-                annotations = render.annotations(self.result.findings, self.docs_url)
             else:
                 conclusion, chosen_by = self._on_error()
                 summary = (
                     f"{cause} (`{type(error).__name__}`).\n\n"
                     f"The conclusion is `{conclusion}` ({chosen_by}). Re-run the check to try again."
                 )
-                output, annotations = {"title": f"{cause}: Re-run to try again", "summary": summary}, []
-            self._complete(conclusion, output, annotations)
+                output = {"title": f"{cause}: Re-run to try again", "summary": summary}
+            self._complete(conclusion, output)
         except Exception as failed:
             raise CheckRunNotCompleted(f"{cause}, then {_cause(failed)} while completing the check run") from error
         rules = tuple(f.rule for f in self.result.findings) if self.result is not None else ()
@@ -298,7 +292,9 @@ class Review:
             return self.repo.changed_files(self.job.pull_number)
         return self.repo.compared_files(base_sha, self.job.head_sha)
 
-    def _complete(self, conclusion: str, output: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
+    def _complete(self, conclusion: str, output: dict[str, Any]) -> None:
+        """Complete the check run with `output`, its annotations (if any) sent 50 a request."""
+        annotations = output.get("annotations", [])
         if annotations:
             # An earlier attempt may have sent some (an update answered 5xx may have taken
             # effect): GitHub appends annotations, in order, so the count says which it holds.
@@ -338,7 +334,7 @@ class CheckRunRegistry:
             return known
         check_run_id = repo.create_check_run(
             head_sha,
-            name=CHECK_NAME,
+            name=render.CHECK_NAME,
             status="in_progress",
             started_at=datetime.now(UTC),
             output={"title": "Reviewing", "summary": "goreef is reviewing the changed Go files."},
@@ -466,28 +462,6 @@ def _fingerprint(comment: ReviewComment) -> str | None:
     return match.group(1) if match else None
 
 
-def _comments_for(
-    findings: list[Finding], changes: list[ChangedFile], docs_url: str | None
-) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Review comments for the findings GitHub will accept a comment on, and the findings it would refuse.
-
-    One comment off the diff makes GitHub refuse the whole review (422), so each is checked
-    here: a multi-line comment whose first lines fall outside the diff keeps only its last line.
-    """
-    commentable = {c.path: c.commentable_lines for c in changes}
-    comments, refused = [], []
-    for finding in findings:
-        lines = commentable.get(finding.path, frozenset())
-        comment = render.review_comment(finding, docs_url)
-        if comment["line"] not in lines:
-            refused.append(finding)
-            continue
-        if "start_line" in comment and not set(range(comment["start_line"], comment["line"] + 1)) <= lines:
-            del comment["start_line"], comment["start_side"]
-        comments.append(comment)
-    return comments, refused
-
-
 def _refused_comments(
     comments: list[dict[str, Any]], reason: str, refusal: Callable[[list[dict[str, Any]]], str | None]
 ) -> list[tuple[dict[str, Any], str]]:
@@ -503,18 +477,7 @@ def _refused_comments(
     return refused
 
 
-def _review_body(count: int) -> str:
-    return f"goreef found {count} new Go trap{'s' if count != 1 else ''} in this push. See the `goreef` check for the summary."
-
-
 def _fixed_body(body: str, sha: str) -> str:
     return (
         f"✅ Fixed in {sha[:7]}. {FIXED_MARK}\n\n<details><summary>Original comment</summary>\n\n{body}\n\n</details>"
     )
-
-
-def _output(result: ReviewResult, config: Config, docs_url: str | None, commented: int) -> dict[str, Any]:
-    output = render.check_run_output(result, config, docs_url, commented=commented)
-    if len(output["summary"]) > SUMMARY_LIMIT:
-        output["summary"] = output["summary"][: SUMMARY_LIMIT - 100] + "\n\n… (summary truncated; see the annotations)"
-    return output

@@ -104,3 +104,44 @@ def test_a_call_into_an_unchanged_file_of_the_package_is_followed_as_on_the_comm
     assert [(c["path"], c["line"], c["body"]) for c in cli["review"]["comments"]] == [
         (comment["path"], comment["line"], comment["body"])
     ]
+
+
+def leak_function(name: str) -> bytes:
+    return f"\nfunc {name}(ctx context.Context) error {{\n\tctx, _ = context.WithTimeout(ctx, time.Second)\n\treturn ctx.Err()\n}}\n".encode()
+
+
+def test_the_command_line_prints_the_review_and_check_run_the_app_posts(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request, tmp_path: Path
+) -> None:
+    """Over the comment cap and outside the diff: the same comments, and the same annotations
+    for the findings left without one."""
+    repo = repo_name(request)
+    filler = b"".join(f"\nfunc Filler{i}() int {{ return {i} }}\n".encode() for i in range(12))
+    old = b'package fetch\n\nimport (\n\t"context"\n\t"time"\n)\n' + leak_function("Old") + filler
+    new = old + leak_function("New1") + leak_function("New2") + leak_function("New3")
+    tree = {**go_tree, "fetch/leaks.go": old, ".github/goreef.yml": b"comment_cap: 2\nfilter: file\n"}
+    emulator.create_repo(repo, tree, installation_id=INSTALLATION)
+    number = emulator.open_pull(repo, {"fetch/leaks.go": new})
+
+    deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    [review] = emulator.reviews(repo, number)
+    comments = sorted(emulator.comments(repo, number), key=lambda c: c["line"])
+    cli = cli_payload(tree, {"fetch/leaks.go": new}, tmp_path / "clone")
+    assert cli["review"]["body"] == review["body"]
+    assert [(c["path"], c["line"], c["body"]) for c in cli["review"]["comments"]] == [
+        (c["path"], c["line"], c["body"]) for c in comments
+    ]
+    assert len(comments) == 2  # the cap
+    assert cli["check_run"]["conclusion"] == run["conclusion"] == "failure"
+    assert {k: cli["check_run"]["output"][k] for k in ("title", "summary")} == run["output"]
+    assert cli["check_run"]["output"]["annotations"] == run["annotations"]
+    # Annotated: the old trap outside the diff and the one over the cap, not the two commented.
+    old_line = old.splitlines().index(b"\tctx, _ = context.WithTimeout(ctx, time.Second)") + 1
+    assert sorted(a["start_line"] for a in run["annotations"]) == [old_line, max(c["line"] for c in comments) + 5]
+    assert "1 finding(s) are shown here only" in run["output"]["summary"]
+    assert (
+        f"1 finding(s) are on lines outside the diff, where GitHub takes no comment: fetch/leaks.go:{old_line}"
+        in (run["output"]["summary"])
+    )
