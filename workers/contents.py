@@ -35,9 +35,9 @@ class CommitFiles:
 
     def __init__(self, repo: RepositoryClient, ref: str, pool: ThreadPoolExecutor, read_until: float | None):
         self._repo = repo
-        self._ref = ref
         self._pool = pool
         self._read_until = read_until
+        self._tree = pool.submit(repo.tree, ref)  # listed while the review does other things
         self._listing: dict[str, str] | None = None  # path → blob sha
         self._directories: dict[str, list[str]] = {}
         self._fetching: dict[str, Future[bytes | _Unread]] = {}
@@ -46,7 +46,7 @@ class CommitFiles:
     @property
     def listing(self) -> dict[str, str]:
         if self._listing is None:
-            self._listing = self._repo.tree(self._ref)
+            self._listing = self._tree.result()
             for path in sorted(self._listing):
                 self._directories.setdefault(posixpath.dirname(path), []).append(path)
         return self._listing

@@ -91,18 +91,23 @@ class Review:
         self.step = "reading the pull request"
         if job.pull_number is not None:
             base_sha = self._current_pull().base_sha
+        # The check run is opened (and remembered) before anything else is asked: a worker that
+        # dies later leaves no check run in progress that its retry does not know of.
         self.step = "opening the check run"
         self.check_run_id = self.check_runs.open(self.repo, job.head_sha)
-
-        self.step = "reading the configuration"
-        config, config_note = self._configuration(base_sha)
-        self.config = config
-        self.step = "listing the changed files"
-        listed = self._changed_files(base_sha)
-        changes = from_patches(listed)
-        self.step = "reading and analysing the changed Go files"
         with closing_pool() as pool:
+            # The reads that do not depend on each other are asked at once; each answer is then
+            # taken in the order of the steps, so that a failure names the step it belongs to.
+            configuring = pool.submit(self._configuration, base_sha)
+            listing = pool.submit(self._changed_files, base_sha)
             head = CommitFiles(self.repo, job.head_sha, pool, self.read_until)
+            self.step = "reading the configuration"
+            config, config_note = configuring.result()
+            self.config = config
+            self.step = "listing the changed files"
+            listed = listing.result()
+            changes = from_patches(listed)
+            self.step = "reading and analysing the changed Go files"
             base = CommitFiles(self.repo, base_sha, pool, self.read_until) if config.filter == "introduced" else None
             _prefetch(changes, config, head, base)
             result = review(
