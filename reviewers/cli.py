@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
@@ -49,12 +50,39 @@ def _repo_root(start: Path) -> Path | None:
     return Path(completed.stdout.strip()) if completed.returncode == 0 else None
 
 
-def _git_file(repo: Path, revision: str) -> Callable[[str], bytes | None]:
-    def read(path: str) -> bytes | None:
-        completed = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=repo, capture_output=True)
-        return completed.stdout if completed.returncode == 0 else None
+class _GitFiles:
+    """The files of one revision, read through one `git cat-file --batch` process (one `git
+    show` a file costs a process each: most of a review of a large package)."""
 
-    return read
+    OBJECT_TYPES = (b"blob", b"tree", b"commit", b"tag")
+
+    def __init__(self, repo: Path, revision: str):
+        self._repo = repo
+        self._revision = revision
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __call__(self, path: str) -> bytes | None:
+        """The file's bytes; None when the revision has no such file (or git lacks its blob)."""
+        if "\n" in path:  # the batch reads one name a line
+            return None
+        if self._process is None:
+            self._process = subprocess.Popen(
+                ["git", "cat-file", "--batch"], cwd=self._repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(f"{self._revision}:{path}\n".encode("utf-8", "surrogateescape"))
+        self._process.stdin.flush()
+        # "<sha> <type> <size>" then the contents and a newline; or "<name> missing" (or ambiguous).
+        fields = self._process.stdout.readline().split()
+        if len(fields) != 3 or fields[1] not in self.OBJECT_TYPES or not fields[2].isdigit():
+            return None
+        data = self._process.stdout.read(int(fields[2]) + 1)[:-1]
+        return data if fields[1] == b"blob" else None
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.communicate()
+            self._process = None
 
 
 def _git_directory(repo: Path, revision: str) -> Callable[[str], list[str]]:
@@ -115,17 +143,20 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
     if args.base:
         merge_base = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
         range_args = [merge_base, args.head] if args.head else [merge_base]
-        changed = parse_diff(_git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args))
-        head = _git_file(repo, args.head) if args.head else _disk_file(repo)
+        # Only the Go files: a blob goreef never reads (a testdata file a partial clone lacks)
+        # must not fail the review.
+        diff = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args, "--", "*.go")
+        changed = parse_diff(diff)
         listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
-        result = review(
-            changed,
-            head=head,
-            base=_git_file(repo, merge_base),
-            config=config,
-            go_version=go_version,
-            package_paths=listing,
-        )
+        with closing(_GitFiles(repo, merge_base)) as base, closing(_GitFiles(repo, args.head or "HEAD")) as at_head:
+            result = review(
+                changed,
+                head=at_head if args.head else _disk_file(repo),
+                base=base,
+                config=config,
+                go_version=go_version,
+                package_paths=listing,
+            )
         return result, config, changed
     if args.diff in (None, "-"):
         if args.diff is None and sys.stdin.isatty():
