@@ -190,17 +190,26 @@ def _pygithub_options(settings: Settings) -> dict[str, Any]:
 
 
 class InstallationTokens:
-    """Installation access tokens, cached in Redis for every process until shortly before expiry."""
+    """Installation access tokens, cached in Redis for every process until shortly before expiry.
+
+    The threads of a process that find no token (or the same one refused) at once fetch one
+    new token between them, not one each."""
 
     def __init__(self, integration: GithubIntegration, store: redis.Redis):
         self._integration = integration
         self._store = store
+        self._fetching = threading.Lock()
 
     def get(self, installation_id: int) -> str:
-        key = self._key(installation_id)
-        cached = self._store.get(key)
+        cached = self._store.get(self._key(installation_id))
         if cached is not None:
             return cached.decode()
+        with self._fetching:
+            cached = self._store.get(self._key(installation_id))  # another thread may have fetched it
+            return cached.decode() if cached is not None else self._fetch(installation_id)
+
+    def _fetch(self, installation_id: int) -> str:
+        key = self._key(installation_id)
         grant = self._integration.get_access_token(installation_id)
         expires_at = grant.expires_at.replace(tzinfo=grant.expires_at.tzinfo or UTC)
         ttl = expires_at - datetime.now(UTC) - TOKEN_EXPIRY_MARGIN
@@ -208,8 +217,11 @@ class InstallationTokens:
             self._store.set(key, grant.token, ex=int(ttl.total_seconds()))
         return grant.token
 
-    def invalidate(self, installation_id: int) -> None:
-        self._store.delete(self._key(installation_id))
+    def invalidate(self, installation_id: int, token: str) -> None:
+        """Forget `token`, which GitHub refused, unless another thread already replaced it."""
+        with self._fetching:
+            if self._store.get(self._key(installation_id)) == token.encode():
+                self._store.delete(self._key(installation_id))
 
     @staticmethod
     def _key(installation_id: int) -> str:
@@ -451,15 +463,15 @@ class RepositoryClient:
 
     def _call(self, operation: Callable[[Repository], T]) -> T:
         """Run `operation` on the repository; a token GitHub no longer accepts is replaced once."""
+        token = self._app.tokens.get(self._installation_id)
         try:
-            return operation(self._repository())
+            return operation(self._repository(token))
         except BadCredentialsException:
             log.warning("installation %s: token refused, fetching a new one", self._installation_id)
-            self._app.tokens.invalidate(self._installation_id)
-            return operation(self._repository())
+            self._app.tokens.invalidate(self._installation_id, token)
+            return operation(self._repository(self._app.tokens.get(self._installation_id)))
 
-    def _repository(self) -> Repository:
-        token = self._app.tokens.get(self._installation_id)
+    def _repository(self, token: str) -> Repository:
         clients = self._clients
         if getattr(clients, "token", None) != token:
             clients.token = token
