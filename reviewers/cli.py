@@ -37,12 +37,12 @@ class UsageError(Exception):
 
 
 # -- git ------------------------------------------------------------------------------------
-def _git(repo: Path, *args: str, binary: bool = False) -> bytes | str:
+def _git(repo: Path, *args: str) -> str:
     completed = subprocess.run(["git", *args], cwd=repo, capture_output=True)
     if completed.returncode != 0:
         message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         raise UsageError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
-    return completed.stdout if binary else completed.stdout.decode("utf-8", "surrogateescape")
+    return completed.stdout.decode("utf-8", "surrogateescape")
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -148,11 +148,11 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
         diff = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args, "--", "*.go")
         changed = parse_diff(diff)
         listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
-        with closing(_GitFiles(repo, merge_base)) as base, closing(_GitFiles(repo, args.head or "HEAD")) as at_head:
+        with closing(_GitFiles(repo, merge_base)) as at_base, closing(_GitFiles(repo, args.head or "HEAD")) as at_head:
             result = review(
                 changed,
                 head=at_head if args.head else _disk_file(repo),
-                base=base,
+                base=at_base,
                 config=config,
                 go_version=go_version,
                 package_paths=listing,
@@ -182,7 +182,7 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
     def base(path: str) -> bytes | None:
         change = next((c for c in changed if c.old_path == path), None)
         contents = head(change.path) if change else None
-        return change.base_from_head(contents) if contents is not None else None
+        return change.base_from_head(contents) if change is not None and contents is not None else None
 
     result = review(
         changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(repo)

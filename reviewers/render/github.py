@@ -71,14 +71,14 @@ def review_comment(finding: Finding, docs_url: str | None = None) -> dict:
     return comment
 
 
-def annotations(findings: list[Finding]) -> list[dict]:
+def annotations_of(findings: list[Finding]) -> list[dict]:
     return [
         {
             "path": f.path,
             "start_line": f.line,
             "end_line": f.end_line,
             "annotation_level": ANNOTATION_LEVELS[f.severity],
-            "title": f"{f.rule} {get_rule(f.rule).name if get_rule(f.rule) else ''}".strip(),
+            "title": f"{f.rule} {rule.name if (rule := get_rule(f.rule)) else ''}".strip(),
             "message": f.message,
             "raw_details": f.remediation,
         }
@@ -206,7 +206,7 @@ def check_run_payload(
         "conclusion": "failure" if config.fails(result.findings) else "success",
         "output": {
             **check_run_output(result, config, docs_url, plan.notes() if plan is not None else []),
-            "annotations": annotations(uncommented),
+            "annotations": annotations_of(uncommented),
         },
     }
 
