@@ -58,6 +58,10 @@ class Outcome:
 class Superseded(Exception):
     """The pull request moved on (new head, closed) while it was being reviewed."""
 
+    def __init__(self, reason: str, title: str):
+        super().__init__(reason)
+        self.title = title  # the title of the check run completed as skipped
+
 
 class CheckRunNotCompleted(Exception):
     """A review failed and its check run could not be completed either (no installation token,
@@ -76,6 +80,7 @@ class Review:
     read_until: float | None = None  # time.monotonic() past which no file is read from GitHub
     repo: RepositoryClient = field(init=False)
     config: Config | None = None  # None until read from the base branch
+    on_error_chosen_by: str = ""  # what set the configuration's `on_error`, as a failure's summary says
     check_run_id: int | None = None
     step: str = "starting"  # what the review is doing: a failure's title names it
     result: ReviewResult | None = None  # the findings, once analysed
@@ -94,7 +99,7 @@ class Review:
         # The check run is opened (and remembered) before anything else is asked: a worker that
         # dies later leaves no check run in progress that its retry does not know of.
         self.step = "opening the check run"
-        self.check_run_id = self.check_runs.open(self.repo, job.head_sha)
+        self.check_run_id = self.check_runs.open(self.repo, job)
         with closing_pool() as pool:
             # The reads that do not depend on each other are asked at once; each answer is then
             # taken in the order of the steps, so that a failure names the step it belongs to.
@@ -102,7 +107,7 @@ class Review:
             listing = pool.submit(self._changed_files, base_sha)
             head = CommitFiles(self.repo, job.head_sha, pool, self.read_until)
             self.step = "reading the configuration"
-            config, config_note = configuring.result()
+            config, config_note, self.on_error_chosen_by = configuring.result()
             self.config = config
             self.step = "listing the changed files"
             listed = listing.result()
@@ -220,11 +225,11 @@ class Review:
             self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
         return plan
 
-    def stop_superseded(self, reason: str) -> Outcome:
+    def stop_superseded(self, moved: Superseded) -> Outcome:
         # A check run opened by an earlier attempt of this task must not stay in progress.
         self.check_run_id = self.check_run_id or self.check_runs.known()
         if self.check_run_id is not None:
-            self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason})
+            self._complete("skipped", {"title": moved.title, "summary": f"goreef stopped: {moved}."})
         return Outcome("superseded", self.check_run_id, complete=False)  # reopened, it is reviewed again
 
     def fail(self, error: BaseException) -> Outcome:
@@ -233,7 +238,7 @@ class Review:
         that cannot be done."""
         cause = f"goreef could not finish: {_cause(error)} while {self.step}"
         try:
-            self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
+            self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job)
             if self.result is not None:
                 conclusion, output = self._judged(self.config, cause)
             else:
@@ -255,42 +260,53 @@ class Review:
         A configuration this review could not read (GitHub failing) is no reason to drop the
         team's choice: the one last read for the repository stands, else the default."""
         if self.config is not None:
-            return self.config.on_error, f"`on_error` in `{CONFIG_PATH}`"
+            return self.config.on_error, self.on_error_chosen_by
         if (remembered := self.last_on_error.recall()) is not None:
-            return remembered, f"`on_error` as last read from `{CONFIG_PATH}`, which could not be read this time"
-        return Config().on_error, f"the default `on_error`: `{CONFIG_PATH}` could not be read"
+            on_error, chosen_by = remembered
+            return on_error, f"{chosen_by}, as last read: the configuration could not be read this time"
+        return Config().on_error, "the default `on_error`: the configuration could not be read"
 
     def _current_pull(self) -> PullRequest:
         pull = self.repo.pull_request(self.job.pull_number)
         if pull.state != "open":
-            raise Superseded(f"pull request #{pull.number} is {pull.state}")
+            raise Superseded(
+                f"pull request #{pull.number} is {pull.state}", f"Not reviewed: the pull request is {pull.state}"
+            )
         if pull.head_sha != self.job.head_sha:
-            raise Superseded(f"pull request #{pull.number} moved on to {pull.head_sha[:7]}")
+            raise Superseded(
+                f"pull request #{pull.number} moved on to {pull.head_sha[:7]}", "Superseded by a newer commit"
+            )
         return pull
 
-    def _configuration(self, base_sha: str) -> tuple[Config, str | None]:
-        """The configuration, and a note when it is malformed (the defaults are used then).
+    def _configuration(self, base_sha: str) -> tuple[Config, str | None, str]:
+        """The configuration, a note when it is malformed (the defaults are used then), and
+        what set its `on_error` (a file, or the default when there is none).
 
         The `on_error` read is remembered for the reviews that will fail to read it."""
         text, source = self._configuration_file(base_sha)
-        try:
-            config = load_config(text)  # no file: the defaults
-        except ConfigError as error:
-            return Config(), f"{source} is malformed, so the defaults were used: {error}"
-        self.last_on_error.remember(config.on_error)
-        return config, None
+        if text is None:
+            config, chosen_by = (
+                Config(),
+                f"the default `on_error`: no `{CONFIG_PATH}` in the repository or its organisation",
+            )
+        else:
+            try:
+                config, chosen_by = load_config(text), f"`on_error` in `{source}`"
+            except ConfigError as error:
+                note = f"{source} is malformed, so the defaults were used: {error}"
+                return Config(), note, f"the default `on_error`: `{source}` is malformed"
+        self.last_on_error.remember(config.on_error, chosen_by)
+        return config, None, chosen_by
 
-    def _configuration_file(self, base_sha: str) -> tuple[bytes | None, str]:
+    def _configuration_file(self, base_sha: str) -> tuple[bytes | None, str | None]:
         """The repository's configuration on the base branch, else its organisation's (the Probot
         way), and where it comes from; None when neither has one."""
         text = self.repo.file(CONFIG_PATH, base_sha)
         if text is not None:
             return text, f"{self.job.repository}:{CONFIG_PATH}"
         owner = self.job.repository.split("/")[0]
-        return (
-            self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH),
-            f"{owner}/.github:{CONFIG_PATH}",
-        )
+        text = self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH)
+        return (text, f"{owner}/.github:{CONFIG_PATH}") if text is not None else (None, None)
 
     def _changed_files(self, base_sha: str) -> list[dict[str, Any]]:
         if self.job.pull_number is not None:
@@ -333,12 +349,15 @@ class CheckRunRegistry:
         check_run_id = self._store.get(self._key)
         return int(check_run_id) if check_run_id is not None else None
 
-    def open(self, repo: RepositoryClient, head_sha: str) -> int:
+    def open(self, repo: RepositoryClient, job: ReviewJob) -> int:
         known = self.known()
         if known is not None:
             return known
         check_run_id = repo.create_check_run(
-            head_sha,
+            job.head_sha,
+            # The Re-run button sends the check run back without its pull request when the head
+            # is in a fork: the number travels in the check run itself.
+            external_id=str(job.pull_number) if job.pull_number is not None else "",
             name=render.CHECK_NAME,
             status="in_progress",
             started_at=datetime.now(UTC),
@@ -357,12 +376,17 @@ class LastOnError:
         self._store = store
         self._key = f"goreef:on-error:{repository}"
 
-    def remember(self, on_error: str) -> None:
-        self._store.set(self._key, on_error, ex=self.TTL)
+    def remember(self, on_error: str, chosen_by: str) -> None:
+        """Remember `on_error` and what set it (a file, the default)."""
+        self._store.set(self._key, f"{on_error}\t{chosen_by}", ex=self.TTL)
 
-    def recall(self) -> str | None:
-        on_error = self._store.get(self._key)
-        return on_error.decode() if on_error is not None else None
+    def recall(self) -> tuple[str, str] | None:
+        remembered = self._store.get(self._key)
+        if remembered is None:
+            return None
+        on_error, _, chosen_by = remembered.decode().partition("\t")
+        # A value remembered before goreef kept what set it came from the file.
+        return on_error, chosen_by or f"`on_error` in `{CONFIG_PATH}`"
 
 
 def run_review(
@@ -386,7 +410,7 @@ def run_review(
         outcome = current.run()
     except Superseded as moved:
         log.info("%s: %s, not posting", job.head_key, moved)
-        return current.stop_superseded(str(moved))
+        return current.stop_superseded(moved)
     except Exception as error:
         if retryable(error):
             raise

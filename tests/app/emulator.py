@@ -121,6 +121,13 @@ class Pull:
     head_ref: str
     commits: list[str]  # oldest first; the last is the head
     state: str = "open"
+    fork_owner: str | None = None  # the head branch lives in this account's fork
+
+    def head_repo_json(self, base: dict[str, Any]) -> dict[str, Any]:
+        if self.fork_owner is None:
+            return base
+        full_name = f"{self.fork_owner}/{base['name']}"
+        return {**base, "id": base["id"] + 1, "full_name": full_name, "owner": {"login": self.fork_owner}, "fork": True}
 
     @property
     def head_sha(self) -> str:
@@ -221,15 +228,24 @@ class GitHubEmulator:
             self._repos[full_name] = repo
             repo.branches[default_branch] = self._commit(repo, dict(files), None, "initial commit")
 
-    def open_pull(self, full_name: str, files: Tree, *, head_ref: str = "feature", base_ref: str | None = None) -> int:
-        """Open a pull request whose head is the base branch with `files` written over it."""
+    def open_pull(
+        self,
+        full_name: str,
+        files: Tree,
+        *,
+        head_ref: str = "feature",
+        base_ref: str | None = None,
+        fork_owner: str | None = None,
+    ) -> int:
+        """Open a pull request whose head is the base branch with `files` written over it
+        (pushed to `fork_owner`'s fork, when given)."""
         with self._lock:
             repo = self._repos[full_name]
             base_ref = base_ref or repo.default_branch
             base_sha = repo.branches[base_ref]
             head_sha = self._commit(repo, {**repo.commits[base_sha].tree, **files}, base_sha, "change")
             number = len(repo.pulls) + 1
-            repo.pulls[number] = Pull(number, base_ref, head_ref, [head_sha])
+            repo.pulls[number] = Pull(number, base_ref, head_ref, [head_sha], fork_owner=fork_owner)
             repo.branches[head_ref] = head_sha
             return number
 
@@ -775,7 +791,7 @@ class GitHubEmulator:
             "state": pull.state,
             "draft": False,
             "url": f"{self.url}/repos/{repo.full_name}/pulls/{pull.number}",
-            "head": {"sha": pull.head_sha, "ref": pull.head_ref, "repo": repo_json},
+            "head": {"sha": pull.head_sha, "ref": pull.head_ref, "repo": pull.head_repo_json(repo_json)},
             "base": {"sha": repo.branches[pull.base_ref], "ref": pull.base_ref, "repo": repo_json},
             "user": {"login": "octocat", "type": "User"},
         }
@@ -789,8 +805,30 @@ class GitHubEmulator:
             "conclusion": run["conclusion"],
             "url": f"{self.url}/repos/{repo.full_name}/check-runs/{run['id']}",
             "output": {**run["output"], "annotations_count": len(run["annotations"])},
-            "check_suite": {"id": 1},
+            "check_suite": {"id": 1, "head_sha": run["head_sha"]},
+            "external_id": run.get("external_id", ""),
+            "pull_requests": self.pull_refs(repo.full_name, run["head_sha"]),
         }
+
+    def pull_refs(self, full_name: str, head_sha: str) -> list[dict[str, Any]]:
+        """The pull requests GitHub lists in a check run or check suite of `head_sha`: the open ones
+        of the repository whose head it is. Those from forks are left out, as GitHub leaves them out."""
+        with self._lock:
+            repo = self._repos[full_name]
+            return [
+                {
+                    "number": pull.number,
+                    "head": {"ref": pull.head_ref, "sha": pull.head_sha},
+                    "base": {"ref": pull.base_ref, "sha": repo.branches[pull.base_ref]},
+                }
+                for pull in repo.pulls.values()
+                if pull.head_sha == head_sha and pull.state == "open" and pull.fork_owner is None
+            ]
+
+    def check_run_json(self, full_name: str, run_id: int) -> dict[str, Any]:
+        with self._lock:
+            repo = self._repos[full_name]
+            return self._check_run_json(repo, repo.check_runs[run_id])
 
     def _comment_json(self, repo: Repo, comment: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -913,6 +951,8 @@ def _apply_check_run_update(run: dict[str, Any], body: dict[str, Any]) -> None:
             abort(422, f"Only {MAX_ANNOTATIONS} annotations may be sent per request, got {len(annotations)}")
         for annotation in annotations:
             _check_annotation(annotation)
+    if "external_id" in body:
+        run["external_id"] = str(body["external_id"])
     run["status"], run["conclusion"] = status, conclusion if status == "completed" else None
     if output is not None:
         run["output"] = {k: output[k] for k in ("title", "summary", "text") if k in output}

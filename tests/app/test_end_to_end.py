@@ -173,12 +173,47 @@ def test_the_rerun_button_redoes_the_check_run(
     head = emulator.pull(repo, number).head_sha
     deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
 
-    [outcome] = deliver("check_run", webhooks.check_run_rerequested(repo, number, head))
+    [outcome] = deliver("check_run", webhooks.check_run_rerequested(repo, head))
 
     runs = emulator.check_runs(repo, head)
     assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2
     assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
     assert len(emulator.comments(repo, number)) == 1  # the comment is already there
+
+
+def test_the_rerun_button_of_a_pull_request_from_a_fork_redoes_the_check_run(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, fork_owner="contributor")
+    head = emulator.pull(repo, number).head_sha
+    [first] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+    rerun = webhooks.check_run_rerequested(repo, head)
+    # GitHub lists no pull request in the check run of a fork's head; goreef's check run names it.
+    assert rerun["check_run"]["pull_requests"] == [] and rerun["check_run"]["external_id"] == str(number)
+
+    [outcome] = deliver("check_run", rerun)
+
+    runs = emulator.check_runs(repo, head)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2
+    assert (first["status"], outcome["status"]) == ("failure", "failure")
+    assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
+
+
+def test_a_pull_request_closed_during_its_review_is_not_called_superseded(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    head = emulator.pull(repo, number).head_sha
+    emulator.before("GET", f"/pulls/{number}/files", lambda: setattr(emulator.pull(repo, number), "state", "closed"))
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, head)
+    assert outcome["status"] == "superseded"
+    assert (run["status"], run["conclusion"]) == ("completed", "skipped")
+    assert run["output"]["title"] == "Not reviewed: the pull request is closed"
+    assert f"pull request #{number} is closed" in run["output"]["summary"]
+    assert emulator.reviews(repo, number) == []
 
 
 def test_a_merge_group_gets_a_check_run_and_no_review(

@@ -340,6 +340,13 @@ def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
     )
     assert len(statuses(emulator, "GET", rf"/{repo}/pulls/\d+/files$")) == (tasks.MAX_RETRIES + 1) * 6
     assert emulator.reviews(repo, number) == []
+    # The summary names what chose the conclusion, and cites no file that does not exist.
+    summary = run["output"]["summary"]
+    if configuration is None:
+        assert "`on_error` in" not in summary
+        assert "the default `on_error`: no `.github/goreef.yml` in the repository or its organisation" in summary
+    else:
+        assert f"(`on_error` in `{repo}:.github/goreef.yml`)" in summary
 
 
 def test_a_review_that_fails_after_its_analysis_still_reports_what_it_found(
