@@ -33,11 +33,21 @@ class CommitFiles:
 
     The paths asked for after the deadline are listed in `unread`."""
 
-    def __init__(self, repo: RepositoryClient, ref: str, pool: ThreadPoolExecutor, read_until: float | None):
+    def __init__(
+        self,
+        repo: RepositoryClient,
+        ref: str,
+        pool: ThreadPoolExecutor,
+        read_until: float | None,
+        *,
+        list_now: bool = True,
+    ):
         self._repo = repo
+        self._ref = ref
         self._pool = pool
         self._read_until = read_until
-        self._tree = pool.submit(repo.tree, ref)  # listed while the review does other things
+        # Listed while the review does other things, or when first needed.
+        self._tree: Future[dict[str, str]] | None = pool.submit(repo.tree, ref) if list_now else None
         self._listing: dict[str, str] | None = None  # path → blob sha
         self._directories: dict[str, list[str]] = {}
         self._fetching: dict[str, Future[bytes | _Unread]] = {}
@@ -46,7 +56,7 @@ class CommitFiles:
     @property
     def listing(self) -> dict[str, str]:
         if self._listing is None:
-            self._listing = self._tree.result()
+            self._listing = self._tree.result() if self._tree is not None else self._repo.tree(self._ref)
             for path in sorted(self._listing):
                 self._directories.setdefault(posixpath.dirname(path), []).append(path)
         return self._listing
@@ -75,6 +85,9 @@ class CommitFiles:
     def read(self, path: str) -> bytes | None:
         """The file's bytes; None when the commit has no such file, or when it could not be
         read by the deadline (then it is listed in `unread`)."""
+        if self._listing is None and self._tree is None and self._time_left() == 0:
+            self.unread.append(path)  # not even listed in time
+            return None
         sha = self.listing.get(path)
         if sha is None:
             return None

@@ -113,16 +113,18 @@ class Review:
             listed = listing.result()
             changes = from_patches(listed)
             self.step = "reading and analysing the changed Go files"
-            base = CommitFiles(self.repo, base_sha, pool, self.read_until) if config.filter == "introduced" else None
+            # The engine rebuilds most base files from the head ones: the base is listed only
+            # if it reads one (a deleted file, a head file left unread).
+            base = CommitFiles(self.repo, base_sha, pool, self.read_until, list_now=False)
             _prefetch(changes, config, head, base)
             result = review(
                 changes,
                 head=head.read,
-                base=base.read if base is not None else None,
+                base=base.read,
                 config=config,
                 package_paths=head.directory,
             )
-        self.unread = head.unread + (base.unread if base is not None else [])
+        self.unread = list(dict.fromkeys(head.unread + base.unread))
         result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]
         if self.unread:
             result.notes.append(_unread_note(self.unread, {c.path for c in changes}))
@@ -437,16 +439,20 @@ def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> 
     return notes
 
 
-def _prefetch(changes: list[ChangedFile], config: Config, head: CommitFiles, base: CommitFiles | None) -> None:
+def _prefetch(changes: list[ChangedFile], config: Config, head: CommitFiles, base: CommitFiles) -> None:
     """Start fetching what the review will read, in the order it reads: each package's go.mod,
-    the changed Go files, the other Go files of their packages; the old side last."""
+    the changed Go files, the other Go files of their packages; last, the deleted Go files at
+    base (the others are rebuilt from head)."""
     changed = [c for c in changes if c.is_go and c.reviewable and not config.ignores(c.path)]
     directories = dict.fromkeys(posixpath.dirname(c.path) for c in changed)
     head.prefetch(filter(None, map(head.nearest_go_mod, directories)))
     head.prefetch(c.path for c in changed)
     head.prefetch(p for d in directories for p in head.directory(d) if p.endswith(".go"))
-    if base is not None:
-        base.prefetch(c.old_path for c in changed if c.old_path and c.status != "added")
+    base.prefetch(
+        c.old_path
+        for c in changes
+        if c.is_go and c.status == "deleted" and c.old_path and not config.ignores(c.old_path)
+    )
 
 
 @contextmanager
