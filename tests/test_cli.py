@@ -222,3 +222,20 @@ def test_review_base_is_not_stopped_by_a_missing_blob_it_does_not_read(tmp_path)
         result = goreef("review", "--base", "main", *head, "--format", "json", cwd=repo.root)
         assert result.returncode == 1, result.stderr
         assert [(f["path"], f["line"]) for f in json.loads(result.stdout)] == [("main.go", 14)]
+
+
+def test_info_findings_are_annotated_not_commented(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("go.mod", "module demo\n\ngo 1.22\n")
+    repo.write("server.go", "package demo\n")
+    repo.commit("base")
+    repo.write(
+        "server.go",
+        'package demo\n\nimport "context"\n\ntype server struct {\n\tctx context.Context\n}\n\n'
+        "func (s *server) leak() {\n\tc, _ := context.WithCancel(s.ctx)\n\t_ = c\n}\n",
+    )
+    payload = json.loads(goreef("review", "-", "--format", "github", cwd=repo.root, stdin=repo.diff()).stdout)
+    assert [c["line"] for c in payload["review"]["comments"]] == [10]  # the GR203 error
+    [annotation] = payload["check_run"]["output"]["annotations"]
+    assert (annotation["start_line"], annotation["annotation_level"]) == (6, "notice")  # the GR209 info
+    assert "1 info finding(s) are shown here only" in payload["check_run"]["output"]["summary"]

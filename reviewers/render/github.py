@@ -104,12 +104,13 @@ class CommentPlan:
     already_commented: int = 0  # findings whose comment an earlier push posted
     over_cap: list[Finding] = field(default_factory=list)
     off_diff: list[Finding] = field(default_factory=list)
+    informational: list[Finding] = field(default_factory=list)  # info: the check run only
     refused: list[tuple[Finding, str]] = field(default_factory=list)  # GitHub refused the comment, and why
     comment_cap: int = 30
 
     @property
     def uncommented(self) -> list[Finding]:
-        return _sorted([*self.over_cap, *self.off_diff, *(finding for finding, _ in self.refused)])
+        return _sorted([*self.informational, *self.over_cap, *self.off_diff, *(finding for finding, _ in self.refused)])
 
     def without(self, refused: Iterable[tuple[dict[str, Any], str]]) -> CommentPlan:
         """The plan once GitHub refused these comments (with its reason for each)."""
@@ -122,6 +123,11 @@ class CommentPlan:
 
     def notes(self) -> list[str]:
         notes = []
+        if self.informational:
+            notes.append(
+                f"{len(self.informational)} info finding(s) are shown here only: goreef comments inline on "
+                "errors and warnings, the findings it is most often right about."
+            )
         if self.over_cap:
             notes.append(
                 f"{len(self.over_cap)} finding(s) are shown here only: inline comments are capped at "
@@ -156,13 +162,17 @@ def plan_comments(
     """Inline comments for the findings not `commented` yet (by fingerprint), at most `room`
     (default `comment_cap`), each on a line GitHub takes a comment on: one comment off the
     diff makes GitHub refuse the whole review (422). A multi-line comment whose first lines
-    fall outside the diff keeps only its last line."""
+    fall outside the diff keeps only its last line. Info findings get no comment: they are
+    the check run's (annotations and summary), so that a comment always means a likely trap."""
     commentable = {c.path: c.commentable_lines for c in changes}
     room = comment_cap if room is None else max(0, room)
     comments: list[tuple[Finding, dict[str, Any]]] = []
-    over_cap, off_diff = [], []
+    over_cap, off_diff, informational = [], [], []
     for finding in findings:
         if finding.fingerprint in commented:
+            continue
+        if finding.severity == "info":
+            informational.append(finding)
             continue
         lines = commentable.get(finding.path, frozenset())
         comment = review_comment(finding, docs_url)
@@ -176,7 +186,7 @@ def plan_comments(
             del comment["start_line"], comment["start_side"]
         comments.append((finding, comment))
     already = sum(1 for f in findings if f.fingerprint in commented)
-    return CommentPlan(comments, already, over_cap, off_diff, comment_cap=comment_cap)
+    return CommentPlan(comments, already, over_cap, off_diff, informational, comment_cap=comment_cap)
 
 
 def review_payload(plan: CommentPlan) -> dict[str, Any] | None:
