@@ -168,6 +168,14 @@ def unparen(node: Node) -> Node:
     return node
 
 
+def root_operand(node: Node) -> Node:
+    """The name a selector or index chain starts from: `s` of `s.conns[i].Close`."""
+    node = unparen(node)
+    while node.type in ("selector_expression", "index_expression"):
+        node = unparen(field_of(node, "operand"))
+    return node
+
+
 def first_argument(call: Node) -> Node | None:
     arguments = call.child_by_field_name("arguments")
     items = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []

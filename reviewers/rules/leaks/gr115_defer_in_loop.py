@@ -3,7 +3,10 @@
 ## What it does
 Flags a `defer` of a `Stop`, `Close`, `Unlock`/`RUnlock` or cancel function (a call of a
 name containing `cancel`, or a deferred closure making such a call) written in the body of
-a `for` loop, when the iteration does not return (or leave the loop) right after it.
+a `for` loop, when the iteration does not return (or leave the loop) right after it. A
+`Stop`, `Close` or cancel counts only when what it releases was acquired in the loop (a
+call's result assigned in its body): deferring the `Close` of each element of an existing
+collection, to close them all on return, is deliberate.
 
 ## Why is this bad?
 A deferred call runs when the *function* returns, not at the end of the iteration. Each
@@ -59,9 +62,11 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import call_method_name, calls_in, enclosing_loops, field_of, parent_of
+from ...semantics import Package, package_of
+from ...syntax import call_method_name, calls_in, enclosing_loops, field_of, is_inside, parent_of, root_operand, unparen
 
-RELEASES = frozenset({"Stop", "Close", "Unlock", "RUnlock"})
+UNLOCKS = frozenset({"Unlock", "RUnlock"})
+RELEASES = frozenset({"Stop", "Close", *UNLOCKS})
 CANCEL = re.compile(r"cancel", re.IGNORECASE)
 ENDINGS = ("return_statement", "break_statement")
 
@@ -78,8 +83,8 @@ for _, name := range names {
 }"""
 
 
-def _released(file: GoFile, deferred: Node) -> str | None:
-    """What the deferred call releases: `f.Close()`, `cancel()`; None if it is none of those."""
+def _released(file: GoFile, deferred: Node) -> Node | None:
+    """The deferred call that releases something: `f.Close()`, `cancel()`; None if none does."""
     call = deferred.named_children[0] if deferred.named_children else None
     if call is None or call.type != "call_expression":
         return None
@@ -88,8 +93,27 @@ def _released(file: GoFile, deferred: Node) -> str | None:
     for candidate in candidates:
         name = call_method_name(file, candidate) or ""
         if name in RELEASES or (field_of(candidate, "function").type == "identifier" and CANCEL.search(name)):
-            return file.text(candidate)
+            return candidate
     return None
+
+
+def _acquired_in(package: Package, file: GoFile, release: Node, loop: Node) -> bool:
+    """Whether what `release` releases is acquired in `loop`: its root name is given a call's
+    result by a statement in the loop's body (each iteration makes a new one)."""
+    if call_method_name(file, release) in UNLOCKS:
+        return True  # a lock taken again on the next iteration deadlocks, wherever it lives
+    root = root_operand(field_of(release, "function"))
+    binding = package.binding(file, root) if root.type == "identifier" else None
+    body = loop.child_by_field_name("body")
+    if binding is None or body is None:
+        return False
+    return any(
+        assignment.value is not None
+        and unparen(assignment.value).type == "call_expression"
+        and assignment.statement is not None
+        and is_inside(assignment.statement, body)
+        for assignment in package.assignments(binding)
+    )
 
 
 def _leaves_right_after(defer: Node, loop: Node) -> bool:
@@ -113,6 +137,7 @@ def _leaves_right_after(defer: Node, loop: Node) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    package = package_of(file)
     for defer in file.nodes("defer_statement"):
         loops = enclosing_loops(defer, file=file)
         if not loops:
@@ -120,9 +145,11 @@ def check(file: GoFile) -> Iterator[Report]:
         released = _released(file, defer)
         if released is None or _leaves_right_after(defer, loops[0]):
             continue
+        if not _acquired_in(package, file, released, loops[0]):
+            continue
         yield Report(
             defer,
-            f"`defer {released}` inside a loop runs only when the function returns: one more piles up on every "
+            f"`defer {file.text(released)}` inside a loop runs only when the function returns: one more piles up on every "
             "iteration. Call it at the end of the iteration, or move the loop body into a function.",
             REMEDIATION,
         )
