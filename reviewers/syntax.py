@@ -201,6 +201,17 @@ def declaration_name(file: GoFile, declaration: Node | None) -> str:
     return f"{declaration.type.split('_')[0]} {names[0] if names else ''}".strip()
 
 
+def function_label(file: GoFile, function: Node) -> str:
+    """How a message names a function: `Broker.loop`, `register`, `a closure in Broker.Start`."""
+    if function.type != "func_literal":
+        owner = receiver_type(file, function) if function.type == "method_declaration" else None
+        return f"{owner + '.' if owner else ''}{function_name(file, function)}"
+    outer = file.top_level(function)
+    if outer is None or outer.type not in ("function_declaration", "method_declaration"):
+        return "a function literal"
+    return f"a closure in {function_label(file, outer)}"
+
+
 def function_name(file: GoFile, function: Node) -> str | None:
     """The declared name of a function or method; None for a literal."""
     name = function.child_by_field_name("name") if function.type != "func_literal" else None

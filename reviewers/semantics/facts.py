@@ -5,15 +5,17 @@ returned and did nothing)."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import unparen
+from ..syntax import FUNCTION_TYPES, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
-from .places import LOCAL, Operations, Place, operations, place_of
+from .places import CHANNEL_OPERATIONS, FIELD, GLOBAL, LOCAL, Operation, Operations, Place, operations, place_of, place_type
+from .types import WAITGROUP
 
 if TYPE_CHECKING:
     from .ownership import Shape
@@ -28,6 +30,8 @@ class Facts:
         self._keeps: dict[tuple[int, Shape], bool] = {}
         self._operations: dict[int, Operations] = {}
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
+        self._spelling: dict[bytes, list[Declared]] = {}
+        self._waits: dict[int, Node | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -176,6 +180,100 @@ class Facts:
                     return place_of(self.package, parameter.file, parameter.identifier)
         return None
 
+    # -- every function of the package ------------------------------------------------------------
+    @cached_property
+    def functions(self) -> list[Declared]:
+        """Every function, method and function literal of the package, file by file in
+        source order."""
+        found = []
+        for file in self.package.files:
+            nodes = [n for node_type in FUNCTION_TYPES for n in file.nodes(node_type)]
+            found.extend(Declared(file, n) for n in sorted(nodes, key=lambda n: n.start_byte))
+        return found
+
+    def users(self, place: Place, *kinds: str) -> list[tuple[Declared, Operation]]:
+        """Every function of the package (literals included) that does one of `kinds` to
+        `place` itself, with the operation. Only functions whose text spells the operation
+        are looked at: most of a package's do not."""
+        found = []
+        for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
+            if word not in self._spelling:
+                self._spelling[word] = [
+                    d for d in self.functions if d.file.source.find(word, d.node.start_byte, d.node.end_byte) >= 0
+                ]
+            for declared in self._spelling[word]:
+                found.extend(
+                    (declared, op) for op in self.operations(declared).performed if op.kind in kinds and op.place == place
+                )
+        unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
+        return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
+
+    def owner_type(self, declared: Declared) -> str | None:
+        """The type whose method this is, or holds this literal: `Server` for
+        `func (s *Server) Close()` and the closures in it."""
+        method = declared.node if declared.node.type == "method_declaration" else declared.file.top_level(declared.node)
+        return receiver_type(declared.file, method) if method is not None and method.type == "method_declaration" else None
+
+    def within(self, declared: Declared) -> list[Operation]:
+        """What the function and the literals written in it do, each itself."""
+        literals = [n for n in declared.file.nodes("func_literal", within=declared.node) if n.id != declared.node.id]
+        found = list(self.operations(declared).performed)
+        for literal in literals:
+            found.extend(self.operations(Declared(declared.file, literal)).performed)
+        return found
+
+    def waits_on_peer(self, declared: Declared, depth: int = 2) -> Node | None:
+        """Where the function may wait for another goroutine, itself or through the
+        package's functions it calls (`depth` deep; not in the goroutines or deferred calls
+        it starts): a receive or a `range` on a channel, a send on a channel made without
+        a buffer, a `select` without `default`, or a WaitGroup's `Wait` — on a field or a
+        package variable, which other functions share (a channel of its own is its own
+        business). The operation, or the call that leads to one; None when none."""
+        key = declared.node.id
+        if key in self._waits:
+            return self._waits[key]
+        self._waits[key] = None  # a recursive call meanwhile: not through this one
+        found = self._waits_now(declared, depth)
+        self._waits[key] = found
+        return found
+
+    def _waits_now(self, declared: Declared, depth: int) -> Node | None:
+        file = declared.file
+        done = self.operations(declared)
+        candidates: list[Node] = []
+        for op in done.performed:
+            if op.place.kind not in (FIELD, GLOBAL) or in_communication(file, op.node):
+                continue
+            if op.kind in ("receive", "range") or (op.kind == "send" and self.unbuffered(file, op.node)):
+                candidates.append(op.node)
+            elif op.kind == "Wait" and _is_waitgroup(self.package, op.place):
+                candidates.append(op.node)
+        for select in own_nodes(file, declared.node, ("select_statement",)):
+            shared = [
+                op
+                for op in done.performed
+                if op.kind in CHANNEL_OPERATIONS
+                and op.place.kind in (FIELD, GLOBAL)
+                and select.start_byte <= op.node.start_byte < select.end_byte
+                and in_communication(file, op.node)
+            ]
+            if shared and not any(case.type == "default_case" for case in select.named_children):
+                candidates.append(select)
+        if depth > 0:
+            for call, callee, _ in done.calls:
+                statement = file.parent(call)
+                if statement is not None and statement.type in ("go_statement", "defer_statement"):
+                    continue
+                if self.waits_on_peer(callee, depth - 1) is not None:
+                    candidates.append(call)
+        return min(candidates, key=lambda n: n.start_byte) if candidates else None
+
+    def unbuffered(self, file: GoFile, send: Node) -> bool:
+        """Whether a send statement's channel is made without a buffer, as far as the
+        package shows every `make` of it."""
+        channel = send.child_by_field_name("channel")
+        return channel is not None and self.package.values.capacity(file, channel) == 0
+
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
         """Whether the function gives its parameter at `position` to a goroutine it starts
@@ -210,6 +308,30 @@ class Facts:
             if callee is not None and position is not None and self.hands_to_goroutine(callee, position, depth - 1):
                 return True
         return False
+
+
+# The text an operation of each kind needs: most functions lack it.
+_SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
+
+
+def _is_waitgroup(package: Package, place: Place) -> bool:
+    held = place_type(package, place)
+    return held is not None and held.is_named(WAITGROUP)
+
+
+def in_communication(file: GoFile, node: Node) -> bool:
+    """Whether an operation is the communication of a `select` case (`case v := <-ch:`):
+    the `select` waits, not the operation alone."""
+    current: Node | None = node
+    for _ in range(3):  # the operation, its expression statement or receive statement, the case
+        parent = file.parent(current) if current is not None else None
+        if parent is None:
+            return False
+        if parent.type == "communication_case":
+            communication = parent.child_by_field_name("communication")
+            return communication is not None and communication.start_byte <= node.start_byte < communication.end_byte
+        current = parent
+    return False
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:
