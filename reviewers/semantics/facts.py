@@ -225,7 +225,7 @@ class Facts:
     def waits_on_peer(self, declared: Declared, depth: int = 2) -> Node | None:
         """Where the function may wait for another goroutine, itself or through the
         package's functions it calls (`depth` deep; not in the goroutines or deferred calls
-        it starts): a receive or a `range` on a channel, a send on a channel made without
+        it starts): a receive or a `range` on a channel, a send on a channel not made with
         a buffer, a `select` without `default`, or a WaitGroup's `Wait` — on a field or a
         package variable, which other functions share (a channel of its own is its own
         business). The operation, or the call that leads to one; None when none."""
@@ -244,7 +244,7 @@ class Facts:
         for op in done.performed:
             if op.place.kind not in (FIELD, GLOBAL) or in_communication(file, op.node):
                 continue
-            if op.kind in ("receive", "range") or (op.kind == "send" and self.unbuffered(file, op.node)):
+            if op.kind in ("receive", "range") or (op.kind == "send" and not self.buffered(file, op.node)):
                 candidates.append(op.node)
             elif op.kind == "Wait" and _is_waitgroup(self.package, op.place):
                 candidates.append(op.node)
@@ -268,11 +268,12 @@ class Facts:
                     candidates.append(call)
         return min(candidates, key=lambda n: n.start_byte) if candidates else None
 
-    def unbuffered(self, file: GoFile, send: Node) -> bool:
-        """Whether a send statement's channel is made without a buffer, as far as the
-        package shows every `make` of it."""
+    def buffered(self, file: GoFile, send: Node) -> bool:
+        """Whether a send statement's channel is made with a buffer, as far as the package
+        shows every `make` of it: a send there has room, unless it is full."""
         channel = send.child_by_field_name("channel")
-        return channel is not None and self.package.values.capacity(file, channel) == 0
+        capacity = self.package.values.capacity(file, channel) if channel is not None else None
+        return capacity is not None and capacity != 0
 
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:

@@ -162,7 +162,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, str
     for op in function.done.performed:
         if not function._now(op.node) or in_communication(file, op.node) or op.place in tokens:
             continue
-        if op.kind in ("receive", "range") or (op.kind == "send" and not _buffered(package, file, op.node)):
+        if op.kind in ("receive", "range") or (op.kind == "send" and not facts.buffered(file, op.node)):
             yield op.node, op.kind, [op.place], op.node
         elif op.kind == "Wait" and _is(package, op.place, WAITGROUP):
             yield op.node, "wait", [op.place], op.node
@@ -179,19 +179,13 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, str
         channels = [
             op.place
             for op in cases
-            if op.place not in tokens and not (op.kind == "send" and _buffered(package, file, op.node))
+            if op.place not in tokens and not (op.kind == "send" and facts.buffered(file, op.node))
         ]
         if channels:
             yield select, "select", channels, cases[0].node
     for call, callee, _ in function.done.calls:
         if function._now(call) and facts.waits_on_peer(callee) is not None:
             yield call, "call", [], call
-
-
-def _buffered(package: Package, file: GoFile, send: Node) -> bool:
-    channel = send.child_by_field_name("channel")
-    capacity = package.values.capacity(file, channel) if channel is not None else None
-    return capacity is not None and capacity != 0
 
 
 def _contenders(package: Package, function: _Function, held: Held) -> list[Declared]:
