@@ -14,7 +14,18 @@ from ..gosource import GoFile
 from ..syntax import FUNCTION_TYPES, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
-from .places import CHANNEL_OPERATIONS, FIELD, GLOBAL, LOCAL, Operation, Operations, Place, operations, place_of, place_type
+from .places import (
+    CHANNEL_OPERATIONS,
+    FIELD,
+    GLOBAL,
+    LOCAL,
+    Operation,
+    Operations,
+    Place,
+    holds,
+    operations,
+    place_of,
+)
 from .types import WAITGROUP
 
 if TYPE_CHECKING:
@@ -203,7 +214,9 @@ class Facts:
                 ]
             for declared in self._spelling[word]:
                 found.extend(
-                    (declared, op) for op in self.operations(declared).performed if op.kind in kinds and op.place == place
+                    (declared, op)
+                    for op in self.operations(declared).performed
+                    if op.kind in kinds and op.place == place
                 )
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
@@ -212,7 +225,9 @@ class Facts:
         """The type whose method this is, or holds this literal: `Server` for
         `func (s *Server) Close()` and the closures in it."""
         method = declared.node if declared.node.type == "method_declaration" else declared.file.top_level(declared.node)
-        return receiver_type(declared.file, method) if method is not None and method.type == "method_declaration" else None
+        return (
+            receiver_type(declared.file, method) if method is not None and method.type == "method_declaration" else None
+        )
 
     def within(self, declared: Declared) -> list[Operation]:
         """What the function and the literals written in it do, each itself."""
@@ -244,9 +259,8 @@ class Facts:
         for op in done.performed:
             if op.place.kind not in (FIELD, GLOBAL) or in_communication(file, op.node):
                 continue
-            if op.kind in ("receive", "range") or (op.kind == "send" and not self.buffered(file, op.node)):
-                candidates.append(op.node)
-            elif op.kind == "Wait" and _is_waitgroup(self.package, op.place):
+            waits = op.kind in ("receive", "range") or (op.kind == "send" and not self.buffered(file, op.node))
+            if waits or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP)):
                 candidates.append(op.node)
         for select in own_nodes(file, declared.node, ("select_statement",)):
             shared = [
@@ -313,11 +327,6 @@ class Facts:
 
 # The text an operation of each kind needs: most functions lack it.
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
-
-
-def _is_waitgroup(package: Package, place: Place) -> bool:
-    held = place_type(package, place)
-    return held is not None and held.is_named(WAITGROUP)
 
 
 def in_communication(file: GoFile, node: Node) -> bool:

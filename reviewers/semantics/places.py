@@ -112,6 +112,12 @@ def place_type(package: Package, place: Place) -> Type | None:
     return package.types_model.of_binding(place.binding) if place.binding is not None else None
 
 
+def holds(package: Package, place: Place, *names: str) -> bool:
+    """Whether a place holds one of the named types (or a pointer to one): `sync.WaitGroup`."""
+    held = place_type(package, place)
+    return held is not None and held.is_named(*names)
+
+
 def operations(package: Package, file: GoFile, function: Node) -> Operations:
     """What `function` does itself (see the module docstring)."""
     assert function.type in FUNCTION_TYPES
@@ -152,7 +158,9 @@ def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None
         operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
         place = place_of(package, file, operand)
         if place is not None and field_node is not None:
-            found.performed.append(Operation(file.text(field_node), _promoted(package, file, operand, field_node, place), call))
+            found.performed.append(
+                Operation(file.text(field_node), _promoted(package, file, operand, field_node, place), call)
+            )
     callee = package.facts.callee(file, call)
     if callee is None:
         return

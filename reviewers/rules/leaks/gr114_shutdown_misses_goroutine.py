@@ -63,7 +63,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import statements_of
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Place, place_of, place_type
+from ...semantics.places import FIELD, Place, holds, place_of
 from ...semantics.types import WAITGROUP
 from ...syntax import call_method_name, go_statements, is_done_receive, scope_nodes, select_cases, unparen
 
@@ -160,17 +160,12 @@ def _joined(package: Package, started: Declared, waited: _Waited) -> bool:
     if any(s.node.id == f.node.id for s in waited.shutdowns for f in _reached(package, started, 2)):
         return True  # the watcher that shuts the type down
     done = facts.within(started)
-    if any(op.kind == "Done" and op.place != group and _is_waitgroup(package, op.place) for op in done):
+    if any(op.kind == "Done" and op.place != group and holds(package, op.place, WAITGROUP) for op in done):
         return True  # joined by another WaitGroup
     awaited = _done_by_shutdown(package, waited, "receive", "range")
     if any(op.kind in ("close", "send") and op.place in awaited for op in done):
         return True  # it signals a channel the shutdown waits on
     return _watcher(package, started, waited)
-
-
-def _is_waitgroup(package: Package, place: Place) -> bool:
-    held = place_type(package, place)
-    return held is not None and held.is_named(WAITGROUP)
 
 
 def _watcher(package: Package, started: Declared, waited: _Waited) -> bool:
@@ -196,7 +191,9 @@ def _waits_for_stop(package: Package, file: GoFile, statement: Node, waited: _Wa
     def stop(node: Node | None) -> bool:
         if node is None:
             return False
-        operands = [n.child_by_field_name("operand") for n in (node, *node.named_children) if n.type == "unary_expression"]
+        operands = [
+            n.child_by_field_name("operand") for n in (node, *node.named_children) if n.type == "unary_expression"
+        ]
         return is_done_receive(file, node) or any(place_of(package, file, o) in closed for o in operands)
 
     if statement.type == "select_statement":
@@ -211,14 +208,14 @@ def _relevant(package: Package, starter: Declared, started: Declared | None, cal
     """Whether a goroutine is the type's: started by one of its methods, or running one."""
     facts = package.facts
     if started is not None and started.node.type == "method_declaration":
-        owner = facts.owner_type(started)
-        if owner != type_name:
-            return False  # `go c.serve()` of another type: that type tracks its own goroutines
-        return True
+        # `go c.serve()` of another type: that type tracks its own goroutines.
+        return facts.owner_type(started) == type_name
     function = call.child_by_field_name("function")
     if started is None and function is not None and function.type == "selector_expression":
         operand = function.child_by_field_name("operand")
-        binding = package.binding(starter.file, operand) if operand is not None and operand.type == "identifier" else None
+        binding = (
+            package.binding(starter.file, operand) if operand is not None and operand.type == "identifier" else None
+        )
         if binding is None or binding.kind != "import":
             return False  # a method the package does not show: whose goroutine it is is unknown
     return starter.node.type == "method_declaration" and facts.owner_type(starter) == type_name
@@ -236,7 +233,9 @@ def _shown(file: GoFile, call: Node) -> str:
 def _spelled(file: GoFile, starter: Declared, group: Place) -> str:
     """How the starter spells the group: `s.wg` in a method with receiver `s`, else `Server.wg`."""
     receiver = starter.node.child_by_field_name("receiver") if starter.node.type == "method_declaration" else None
-    names = [n for p in (receiver.named_children if receiver is not None else []) for n in p.children_by_field_name("name")]
+    names = [
+        n for p in (receiver.named_children if receiver is not None else []) for n in p.children_by_field_name("name")
+    ]
     field_name = group.key.partition(".")[2]
     return f"{file.text(names[0])}.{field_name}" if names else group.key
 

@@ -69,7 +69,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.facts import in_communication
 from ...semantics.package import Declared, Package
-from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, place_type
+from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import MUTEXES, WAITGROUP
 from ...syntax import FUNCTION_TYPES, function_label, has_default, own_nodes
 
@@ -86,11 +86,6 @@ UNLOCKS = ("Unlock", "RUnlock")
 
 # What holds before an element: (the mutex, "Lock" or "RLock", the lock call).
 Held = tuple[Place, str, Node]
-
-
-def _is(package: Package, place: Place, *names: str) -> bool:
-    held = place_type(package, place)
-    return held is not None and held.is_named(*names)
 
 
 def _now(file: GoFile, node: Node, function: Node) -> bool:
@@ -113,7 +108,7 @@ class _Function:
         self.cfg = package.cfg(declared.file, declared.node)
         self.changes: dict[int, list[Operation]] = {}
         for op in self.done.performed:
-            if op.kind in LOCKS + UNLOCKS and self._now(op.node) and _is(package, op.place, *MUTEXES):
+            if op.kind in LOCKS + UNLOCKS and self._now(op.node) and holds(package, op.place, *MUTEXES):
                 element = self.cfg.element_of(op.node)
                 if element is not None:
                     self.changes.setdefault(element.id, []).append(op)
@@ -164,7 +159,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, str
             continue
         if op.kind in ("receive", "range") or (op.kind == "send" and not facts.buffered(file, op.node)):
             yield op.node, op.kind, [op.place], op.node
-        elif op.kind == "Wait" and _is(package, op.place, WAITGROUP):
+        elif op.kind == "Wait" and holds(package, op.place, WAITGROUP):
             yield op.node, "wait", [op.place], op.node
     for select in own_nodes(file, function.declared.node, ("select_statement",)):
         if has_default(select) or not function._now(select):

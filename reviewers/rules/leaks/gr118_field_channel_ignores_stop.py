@@ -153,9 +153,9 @@ def _inside_watching_select(package: Package, file: GoFile, operation: Node, own
     for ancestor in ancestors(operation, file):
         if ancestor.type in FUNCTION_TYPES:
             return False
-        if ancestor.type == "communication_case" and file.parent(ancestor) is not None:
-            if any(_watches_stop(package, file, case, owner) for case in select_cases(file.parent(ancestor))):
-                return True
+        select = file.parent(ancestor) if ancestor.type == "communication_case" else None
+        if select is not None and any(_watches_stop(package, file, case, owner) for case in select_cases(select)):
+            return True
     return False
 
 
@@ -292,7 +292,9 @@ def _spelled(declared: Declared, field_name: str, type_name: str) -> str:
     """`s.done` in a method with receiver `s` (or a closure in one), else `Server.done`."""
     method = declared.file.top_level(declared.node) or declared.node
     receiver = method.child_by_field_name("receiver") if method.type == "method_declaration" else None
-    names = [n for p in (receiver.named_children if receiver is not None else []) for n in p.children_by_field_name("name")]
+    names = [
+        n for p in (receiver.named_children if receiver is not None else []) for n in p.children_by_field_name("name")
+    ]
     return f"{declared.file.text(names[0])}.{field_name}" if names else f"{type_name}.{field_name}"
 
 
