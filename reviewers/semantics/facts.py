@@ -241,7 +241,7 @@ class Facts:
         """Where the function may wait for another goroutine, itself or through the
         package's functions it calls (`depth` deep; not in the goroutines or deferred calls
         it starts): a receive or a `range` on a channel, a send on a channel not made with
-        a buffer, a `select` without `default`, or a WaitGroup's `Wait` — on a field or a
+        a buffer (`send_waits`), a `select` without `default`, or a WaitGroup's `Wait` — on a field or a
         package variable, which other functions share (a channel of its own is its own
         business). The operation, or the call that leads to one; None when none."""
         key = declared.node.id
@@ -259,7 +259,7 @@ class Facts:
         for op in done.performed:
             if op.place.kind not in (FIELD, GLOBAL) or in_communication(file, op.node):
                 continue
-            waits = op.kind in ("receive", "range") or (op.kind == "send" and not self.buffered(file, op.node))
+            waits = op.kind in ("receive", "range") or (op.kind == "send" and self.send_waits(file, op.node, op.place))
             if waits or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP)):
                 candidates.append(op.node)
         for select in own_nodes(file, declared.node, ("select_statement",)):
@@ -282,12 +282,20 @@ class Facts:
                     candidates.append(call)
         return min(candidates, key=lambda n: n.start_byte) if candidates else None
 
-    def buffered(self, file: GoFile, send: Node) -> bool:
-        """Whether a send statement's channel is made with a buffer, as far as the package
-        shows every `make` of it: a send there has room, unless it is full."""
+    def buffered(self, file: GoFile, channel: Node) -> bool:
+        """Whether a channel expression holds a channel made with a buffer, as far as the
+        package shows every `make` of it."""
+        capacity = self.package.values.capacity(file, channel)
+        return capacity is not None and capacity != 0
+
+    def send_waits(self, file: GoFile, send: Node, place: Place) -> bool:
+        """Whether a send may wait for its receiver: its channel is made without a buffer,
+        or is a field or package variable whose `make` the package does not show (a local
+        channel the package cannot follow, a range variable over a slice of them, is
+        left alone)."""
         channel = send.child_by_field_name("channel")
         capacity = self.package.values.capacity(file, channel) if channel is not None else None
-        return capacity is not None and capacity != 0
+        return capacity == 0 or (capacity is None and place.kind in (FIELD, GLOBAL))
 
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:

@@ -147,20 +147,23 @@ def _order(held: Held) -> tuple[int, str]:
     return held[2].start_byte, held[0].key
 
 
-def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, str, list[Place], Node]]:
-    """(operation, kind, the channels or group it waits on, where to read what is held) for
-    each operation of the function that can wait for another goroutine."""
+def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, list[Operation], Node]]:
+    """(the operation, what in it waits: itself, or the cases of a `select`; nothing for a
+    call) for each operation of the function that can wait for another goroutine."""
     file, facts = function.file, package.facts
-    tokens = {op.place for op in facts.within(function.declared) if op.kind == "send"} & {
-        op.place for op in facts.within(function.declared) if op.kind in ("receive", "range")
+    within = facts.within(function.declared)
+    tokens = {op.place for op in within if op.kind == "send"} & {
+        op.place for op in within if op.kind in ("receive", "range")
     }
     for op in function.done.performed:
         if not function._now(op.node) or in_communication(file, op.node) or op.place in tokens:
             continue
-        if op.kind in ("receive", "range") or (op.kind == "send" and not facts.buffered(file, op.node)):
-            yield op.node, op.kind, [op.place], op.node
-        elif op.kind == "Wait" and holds(package, op.place, WAITGROUP):
-            yield op.node, "wait", [op.place], op.node
+        if (
+            op.kind in ("receive", "range")
+            or (op.kind == "send" and facts.send_waits(file, op.node, op.place))
+            or (op.kind == "Wait" and holds(package, op.place, WAITGROUP))
+        ):
+            yield op.node, [op], op.node
     for select in own_nodes(file, function.declared.node, ("select_statement",)):
         if has_default(select) or not function._now(select):
             continue
@@ -171,16 +174,16 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, str
             and select.start_byte <= op.node.start_byte < select.end_byte
             and in_communication(file, op.node)
         ]
-        channels = [
-            op.place
+        waiting = [
+            op
             for op in cases
-            if op.place not in tokens and not (op.kind == "send" and facts.buffered(file, op.node))
+            if op.place not in tokens and not (op.kind == "send" and not facts.send_waits(file, op.node, op.place))
         ]
-        if channels:
-            yield select, "select", channels, cases[0].node
+        if waiting:
+            yield select, waiting, cases[0].node
     for call, callee, _ in function.done.calls:
         if function._now(call) and facts.waits_on_peer(callee) is not None:
-            yield call, "call", [], call
+            yield call, [], call
 
 
 def _contenders(package: Package, function: _Function, held: Held) -> list[Declared]:
@@ -189,14 +192,21 @@ def _contenders(package: Package, function: _Function, held: Held) -> list[Decla
     return [d for d, _ in package.facts.users(held[0], *kinds) if d.node.id != function.declared.node.id]
 
 
-def _peer(package: Package, function: _Function, held: Held, channels: list[Place], kind: str) -> Declared | None:
-    """A function on the other side of the operation that takes the same mutex, itself or
-    one call deep: each then waits for the other."""
-    facts = package.facts
-    sides = ("Done",) if kind == "wait" else ("send", "receive", "range", "close")
+# The other side of each waiting operation.
+_SIDES = {"receive": ("send", "close"), "range": ("send", "close"), "send": ("receive", "range"), "Wait": ("Done",)}
+
+
+def _peer(package: Package, function: _Function, held: Held, waiting: list[Operation]) -> Declared | None:
+    """A function on the other side of a waiting operation that takes the same mutex,
+    itself or one call deep: each then waits for the other. A channel made with a buffer
+    is left out: what its receiver waits for may already be there."""
+    facts, file = package.facts, function.file
     locks = ("Lock",) if held[1] == "RLock" else LOCKS
-    for channel in channels:
-        for other, _ in facts.users(channel, *sides):
+    for op in waiting:
+        channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
+        if op.kind != "Wait" and (channel is None or facts.buffered(file, channel)):
+            continue
+        for other, _ in facts.users(op.place, *_SIDES[op.kind]):
             if other.node.id == function.declared.node.id:
                 continue
             if any(facts.performs(other, lock, held[0], 1) is not None for lock in locks):
@@ -216,21 +226,21 @@ def check(file: GoFile) -> Iterator[Report]:
         if not any(op.kind in LOCKS for op in package.facts.operations(declared).performed):
             continue
         function = _Function(package, declared)
-        for operation, kind, channels, where in _blocking(package, function):
-            report = _report(package, function, operation, kind, channels, function.held_at(where))
+        for operation, waiting, where in _blocking(package, function):
+            report = _report(package, function, operation, waiting, function.held_at(where))
             if report is not None:
                 yield report
 
 
 def _report(
-    package: Package, function: _Function, operation: Node, kind: str, channels: list[Place], held: list[Held]
+    package: Package, function: _Function, operation: Node, waiting: list[Operation], held: list[Held]
 ) -> Report | None:
     file = function.file
     contended = [(h, others) for h in held for others in [_contenders(package, function, h)] if others]
     if not contended:
         return None
-    shown = "`select`" if kind == "select" else f"`{file.text(operation).split(chr(10), 1)[0]}`"
-    if kind == "call":
+    shown = "`select`" if operation.type == "select_statement" else f"`{file.text(operation).split(chr(10), 1)[0]}`"
+    if not waiting:  # a call of a function that waits
         (mutex, _, lock), others = contended[0]
         callee = package.facts.callee(file, operation)
         if callee is None or function.unlocks(callee, _handed(function, operation), mutex):
@@ -246,9 +256,9 @@ def _report(
             REMEDIATION,
         )
     for (mutex, mode, lock), _ in contended:
-        peer = _peer(package, function, (mutex, mode, lock), channels, kind)
+        peer = _peer(package, function, (mutex, mode, lock), waiting)
         if peer is not None:
-            side = "calls Done on it" if kind == "wait" else "uses the same channel"
+            side = "calls Done on it" if waiting[0].kind == "Wait" else "uses the same channel"
             return Report(
                 operation,
                 f"{shown} blocks while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}), and "

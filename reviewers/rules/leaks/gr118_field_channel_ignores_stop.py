@@ -124,8 +124,7 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
 
 def _buffered(package: Package, file: GoFile, op: Operation) -> bool:
     channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
-    capacity = package.values.capacity(file, channel) if channel is not None else None
-    return capacity is not None and capacity != 0
+    return channel is not None and package.facts.buffered(file, channel)
 
 
 def _element_is_empty(field: Field) -> bool:
