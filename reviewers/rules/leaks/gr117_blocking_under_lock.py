@@ -187,9 +187,29 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, lis
 
 
 def _contenders(package: Package, function: _Function, held: Held) -> list[Declared]:
-    """The other functions that take the mutex in a way that waits for this hold."""
+    """The other functions that take the mutex in a way that waits for this hold; none when
+    a literal (a goroutine, a callback) releases it without taking it: the lock is handed
+    over to it."""
+    facts = package.facts
     kinds = ("Lock",) if held[1] == "RLock" else LOCKS
-    return [d for d, _ in package.facts.users(held[0], *kinds) if d.node.id != function.declared.node.id]
+    takers = facts.users(held[0], *LOCKS)
+    releasers = {d.node.id for d, _ in facts.users(held[0], *UNLOCKS) if d.node.type == "func_literal"}
+    if releasers - {d.node.id for d, _ in takers}:
+        return []
+    return [d for d, op in takers if op.kind in kinds and d.node.id != function.declared.node.id]
+
+
+def _own_goroutines(package: Package, function: _Function, held: Held, waiting: list[Operation]) -> bool:
+    """Whether everything on the other side of the wait is a literal the function itself
+    starts or hands on, none of which takes the mutex: the wait ends without the lock."""
+    facts, node = package.facts, function.declared.node
+    others = [d for op in waiting for d, _ in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id]
+    return bool(others) and all(
+        d.node.type == "func_literal"
+        and node.start_byte < d.node.start_byte < node.end_byte
+        and not any(facts.performs(d, lock, held[0], 1) is not None for lock in LOCKS)
+        for d in others
+    )
 
 
 # The other side of each waiting operation.
@@ -267,7 +287,9 @@ def _report(
                 REMEDIATION,
                 severity=Severity.ERROR,
             )
-    (mutex, _, lock), others = contended[0]
+    (mutex, mode, lock), others = contended[0]
+    if _own_goroutines(package, function, (mutex, mode, lock), waiting):
+        return None
     return Report(
         operation,
         f"{shown} can block while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}): {_listed(others)} "
