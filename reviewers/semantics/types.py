@@ -269,6 +269,8 @@ class Types:
                     for name in names:
                         found.append(Field(declared.file.text(name), field_type, False, declaration))
                     if not names and field_type is not None:
+                        if any(c.type == "*" for c in declaration.children):
+                            field_type = pointer(field_type)  # `*Base`: the grammar keeps the star apart
                         short = field_type.deref().name.rsplit(".", 1)[-1]
                         found.append(Field(short, field_type, True, declaration))
             self._fields[type_name] = found
