@@ -22,9 +22,7 @@ from .semantics.ownership import bound_results
 from .semantics.package import Declared
 from .semantics.places import Place, place_of
 from .syntax import (
-    FUNCTION_TYPES,
     ancestors,
-    is_goroutine_body,
     is_inside,
     parameters,
     scope_nodes,
@@ -150,18 +148,6 @@ def scope_goroutines(file: GoFile, function: Node) -> list[Goroutine]:
         if runner is None or runner.body == function or not is_inside(runner.body, function):
             result.append(goroutine)
     return result
-
-
-def scope_root(file: GoFile, node: Node) -> Node | None:
-    """The function whose scope `node` belongs to: the innermost declaration or goroutine body
-    around it, looking through plain closures."""
-    bodies = goroutine_of_body(file)
-    last = None
-    for function in (a for a in ancestors(node, file) if a.type in FUNCTION_TYPES):
-        last = function
-        if function.type != "func_literal" or is_goroutine_body(function) or node_key(function) in bodies:
-            return function
-    return last
 
 
 def running_goroutine(file: GoFile, node: Node) -> Goroutine | None:

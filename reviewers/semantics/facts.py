@@ -297,6 +297,17 @@ class Facts:
         capacity = self.package.values.capacity(file, channel) if channel is not None else None
         return capacity == 0 or (capacity is None and place.kind in (FIELD, GLOBAL))
 
+    def place_outside(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
+        """How the caller names a place the callee uses (the inverse of `place_in`): the
+        same place for a field, a package variable or a local a literal captures; the
+        argument for a parameter; None for the callee's own locals."""
+        if place.kind != LOCAL or (callee.node.type == "func_literal" and _encloses_place(callee, place)):
+            return place
+        for position, parameter in enumerate(self.parameters(callee)):
+            if parameter is not None and place.binding is parameter and position < len(handed):
+                return handed[position]
+        return None
+
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
         """Whether the function gives its parameter at `position` to a goroutine it starts

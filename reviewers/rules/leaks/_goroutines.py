@@ -122,19 +122,6 @@ def returns_between(function: Node, start: int, end: int) -> list[Node]:
 
 
 # -- WaitGroups ---------------------------------------------------------------------------------
-def method_calls(file: GoFile, nodes, receiver: str, method: str) -> list[Node]:
-    """Calls `receiver.method(...)` among `nodes` (`wg.Done()`, `s.wg.Add(1)`)."""
-    found = []
-    for node in nodes:
-        function = node.child_by_field_name("function") if node.type == "call_expression" else None
-        if function is None or function.type != "selector_expression":
-            continue
-        operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
-        if file.text(field_node) == method and file.text(operand).lstrip("&") == receiver:
-            found.append(node)
-    return found
-
-
 def call_receiver(file: GoFile, call: Node) -> str | None:
     """`s.wg` for `s.wg.Add(1)`."""
     function = call.child_by_field_name("function")
