@@ -57,7 +57,7 @@ from ...semantics import package_of
 from ...semantics.package import Declared
 from ...semantics.places import holds, place_of
 from ...semantics.types import WAITGROUP
-from ...syntax import FUNCTION_TYPES, go_statements
+from ...syntax import FUNCTION_TYPES, call_method_name, go_statements
 
 REMEDIATION = """\
 wg.Add(1) // before go: Wait cannot miss it
@@ -90,7 +90,14 @@ def check(file: GoFile) -> Iterator[Report]:
                 continue
             waits = [w for w in facts.performing(Declared(file, function), "Wait", outer) if w.start_byte > go.end_byte]
             if waits:
-                yield _report(file, add.node, outer.label, waits[0])
+                yield _report(file, add.node, _spelled(file, waits[0]) or outer.label, waits[0])
+
+
+def _spelled(file: GoFile, wait: Node) -> str | None:
+    """`self.group` for `self.group.Wait()`: how the starter names the group."""
+    function = wait.child_by_field_name("function")
+    operand = function.child_by_field_name("operand") if function is not None else None
+    return file.text(operand) if operand is not None and call_method_name(file, wait) == "Wait" else None
 
 
 def _report(file: GoFile, add: Node, group: str, wait: Node) -> Report:
