@@ -25,6 +25,7 @@ from .syntax import (
     ancestors,
     is_inside,
     parameters,
+    receiver_name,
     scope_nodes,
     unparen,
 )
@@ -83,14 +84,6 @@ def _target(file: GoFile, call: Node) -> tuple[Node | None, str | None]:
     return callee.node, file.text(operand) if operand is not None else None
 
 
-def _receiver_name(file: GoFile, method: Node) -> str | None:
-    receiver = method.child_by_field_name("receiver")
-    names = [
-        file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")
-    ]
-    return names[0] if names and names[0] != "_" else None
-
-
 def _argument_text(file: GoFile, argument: Node) -> str:
     text = file.text(argument)
     return text[1:] if text.startswith("&") else text
@@ -108,10 +101,10 @@ def _goroutine(file: GoFile, statement: Node) -> Goroutine:
     names = [p.name for p in parameters(body, file)]
     bindings = [(n, _argument_text(file, v)) for n, v in zip(names, values) if n and n != "_"]
     if receiver is not None and body.type == "method_declaration":
-        receiver_name = _receiver_name(file, body)
-        if receiver_name:
-            bindings.append((receiver_name, receiver))
-            names.append(receiver_name)
+        bound = receiver_name(file, body)
+        if bound:
+            bindings.append((bound, receiver))
+            names.append(bound)
     return Goroutine(statement, body, tuple(bindings), frozenset(n for n in names if n))
 
 

@@ -185,6 +185,15 @@ def receiver_type(file: GoFile, method: Node) -> str | None:
     return None
 
 
+def receiver_name(file: GoFile, method: Node) -> str | None:
+    """`s` for `func (s *Server) Close()`; None for an unnamed or `_` receiver."""
+    receiver = method.child_by_field_name("receiver")
+    names = [
+        file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")
+    ]
+    return names[0] if names and names[0] != "_" else None
+
+
 def declaration_name(file: GoFile, declaration: Node | None) -> str:
     """A stable name for a top-level declaration: `Serve`, `(*Server).Close`, `var config`."""
     if declaration is None:

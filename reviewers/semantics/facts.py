@@ -229,6 +229,14 @@ class Facts:
             receiver_type(declared.file, method) if method is not None and method.type == "method_declaration" else None
         )
 
+    def reached(self, declared: Declared, depth: int = 1) -> list[Declared]:
+        """The function and the package's functions it calls, `depth` calls deep."""
+        found = [declared]
+        if depth > 0:
+            for _, callee, _ in self.operations(declared).calls:
+                found.extend(self.reached(callee, depth - 1))
+        return found
+
     def within(self, declared: Declared) -> list[Operation]:
         """What the function and the literals written in it do, each itself."""
         literals = [n for n in declared.file.nodes("func_literal", within=declared.node) if n.id != declared.node.id]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, own_nodes, unparen
+from ..syntax import FUNCTION_TYPES, own_nodes, receiver_name, receiver_type, unparen
 from .types import Type, named
 
 if TYPE_CHECKING:
@@ -110,6 +110,21 @@ def place_type(package: Package, place: Place) -> Type | None:
         owner, _, name = place.key.partition(".")
         return package.types_model.field_type(named(owner), name)
     return package.types_model.of_binding(place.binding) if place.binding is not None else None
+
+
+def spelling(file: GoFile, function: Node, place: Place) -> str:
+    """How code in `function` (a method, or a literal written in one) names a place: a field
+    of the method's own type through its receiver (`s.wg`), any other field by its key
+    (`Server.wg`), a variable by its name."""
+    if place.kind != FIELD:
+        return place.key if place.kind == GLOBAL else place.label
+    method = function if function.type == "method_declaration" else file.top_level(function)
+    owner, _, name = place.key.partition(".")
+    if method is not None and method.type == "method_declaration" and receiver_type(file, method) == owner:
+        receiver = receiver_name(file, method)
+        if receiver:
+            return f"{receiver}.{name}"
+    return place.key
 
 
 def holds(package: Package, place: Place, *names: str) -> bool:

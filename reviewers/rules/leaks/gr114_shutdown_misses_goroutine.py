@@ -63,7 +63,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import statements_of
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Place, holds, place_of
+from ...semantics.places import FIELD, Place, holds, place_of, spelling
 from ...semantics.types import WAITGROUP
 from ...syntax import call_method_name, go_statements, is_done_receive, scope_nodes, select_cases, unparen
 
@@ -104,21 +104,12 @@ def _waited(package: Package, type_name: str) -> list[_Waited]:
     return found
 
 
-def _reached(package: Package, function: Declared, depth: int = 1) -> list[Declared]:
-    """The function and the package's functions it calls, `depth` deep."""
-    found = [function]
-    if depth > 0:
-        for _, callee, _ in package.facts.operations(function).calls:
-            found.extend(_reached(package, callee, depth - 1))
-    return found
-
-
 def _done_by_shutdown(package: Package, waited: _Waited, *kinds: str) -> set[Place]:
     """The places the shutdown methods (and what they call) do one of `kinds` to."""
     return {
         op.place
         for shutdown in waited.shutdowns
-        for function in _reached(package, shutdown)
+        for function in package.facts.reached(shutdown)
         for op in package.facts.operations(function).performed
         if op.kind in kinds
     }
@@ -131,7 +122,7 @@ def _covered(package: Package, starter: Declared, go: Node, started: Declared | 
     ]
     if any(node.start_byte < go.start_byte for node in added):
         return True  # counted before it starts
-    if any(starter.node.id == f.node.id for s in waited.shutdowns for f in _reached(package, s)):
+    if any(starter.node.id == f.node.id for s in waited.shutdowns for f in package.facts.reached(s)):
         return True  # the shutdown starts it itself
     if started is not None and _joined(package, started, waited):
         return True
@@ -157,7 +148,7 @@ def _joined(package: Package, started: Declared, waited: _Waited) -> bool:
         return False  # its own Add races the Wait (one for a child it then starts is fine)
     if any(facts.performs(started, kind, group, 1) is not None for kind in ("Done", "Wait")):
         return True  # counted by the caller's Add, or the waiter itself
-    if any(s.node.id == f.node.id for s in waited.shutdowns for f in _reached(package, started, 2)):
+    if any(s.node.id == f.node.id for s in waited.shutdowns for f in package.facts.reached(started, 2)):
         return True  # the watcher that shuts the type down
     done = facts.within(started)
     if any(op.kind == "Done" and op.place != group and holds(package, op.place, WAITGROUP) for op in done):
@@ -230,16 +221,6 @@ def _shown(file: GoFile, call: Node) -> str:
     return file.text(call)
 
 
-def _spelled(file: GoFile, starter: Declared, group: Place) -> str:
-    """How the starter spells the group: `s.wg` in a method with receiver `s`, else `Server.wg`."""
-    receiver = starter.node.child_by_field_name("receiver") if starter.node.type == "method_declaration" else None
-    names = [
-        n for p in (receiver.named_children if receiver is not None else []) for n in p.children_by_field_name("name")
-    ]
-    field_name = group.key.partition(".")[2]
-    return f"{file.text(names[0])}.{field_name}" if names else group.key
-
-
 def check(file: GoFile) -> Iterator[Report]:
     if not file.nodes("go_statement"):
         return
@@ -285,7 +266,7 @@ def _report(
     for each in waited:
         if _covered(package, starter, go, started, each):
             continue
-        group = _spelled(file, starter, each.group)
+        group = spelling(file, starter.node, each.group)
         name = each.shutdown.file.text(each.shutdown.node.child_by_field_name("name"))
         where = f" (line {each.shutdown.file.line(each.wait)})" if each.shutdown.file is file else ""
         return Report(

@@ -60,7 +60,7 @@ from ...semantics import package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.facts import in_communication
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Operation, Place, place_of
+from ...semantics.places import FIELD, Operation, Place, place_of, spelling
 from ...semantics.types import CONTEXT, Field
 from ...syntax import (
     FUNCTION_TYPES,
@@ -287,25 +287,15 @@ def check(file: GoFile) -> Iterator[Report]:
             )
 
 
-def _spelled(declared: Declared, field_name: str, type_name: str) -> str:
-    """`s.done` in a method with receiver `s` (or a closure in one), else `Server.done`."""
-    method = declared.file.top_level(declared.node) or declared.node
-    receiver = method.child_by_field_name("receiver") if method.type == "method_declaration" else None
-    names = [
-        n for p in (receiver.named_children if receiver is not None else []) for n in p.children_by_field_name("name")
-    ]
-    return f"{declared.file.text(names[0])}.{field_name}" if names else f"{type_name}.{field_name}"
-
-
 def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
     """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
     if owner.stops:
         place, closer = sorted(owner.stops.items(), key=lambda item: item[0].key)[0]
-        field_name = place.key.partition(".")[2]
         where = function_label(closer.file, closer.node)
-        return f"`{_spelled(declared, field_name, owner.name)}` is closed in `{where}`"
+        return f"`{spelling(declared.file, declared.node, place)}` is closed in `{where}`"
     if owner.contexts:
-        return f"the type holds a context (`{_spelled(declared, owner.contexts[0], owner.name)}`)"
+        context = Place(FIELD, f"{owner.name}.{owner.contexts[0]}", owner.contexts[0])
+        return f"the type holds a context (`{spelling(declared.file, declared.node, context)}`)"
     context = preferred(cancellable_contexts(package, declared.file, operation))
     if context is not None:
         return f"`{context.expression}` is in scope"
