@@ -52,8 +52,9 @@ func (b *Broker) Publish(e Event) {
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
 and WaitGroups whose type the package shows are followed. Not blocking, so not flagged: a
 send on a channel made with a buffer, a `select` with `default`, a channel the function
-both takes from and gives back to (a token), and a `sync.Cond`'s `Wait` (it releases its
-lock). A lock held on some paths only, or released by a function the code calls, is taken
+both takes from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its
+lock), and a wait that joins code which never takes the mutex (the function's own
+literals, or goroutines that close the channel or call `Done` as they finish). A lock held on some paths only, or released by a function the code calls, is taken
 as not held.
 """
 
@@ -71,7 +72,7 @@ from ...semantics.facts import in_communication
 from ...semantics.package import Declared, Package
 from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import MUTEXES, WAITGROUP
-from ...syntax import FUNCTION_TYPES, function_label, has_default, own_nodes
+from ...syntax import FUNCTION_TYPES, function_label, has_default, is_goroutine_body, own_nodes
 
 REMEDIATION = """\
 b.mu.Lock()
@@ -199,16 +200,21 @@ def _contenders(package: Package, function: _Function, held: Held) -> list[Decla
     return [d for d, op in takers if op.kind in kinds and d.node.id != function.declared.node.id]
 
 
-def _own_goroutines(package: Package, function: _Function, held: Held, waiting: list[Operation]) -> bool:
-    """Whether everything on the other side of the wait is a literal the function itself
-    starts or hands on, none of which takes the mutex: the wait ends without the lock."""
+def _joins(package: Package, function: _Function, held: Held, waiting: list[Operation]) -> bool:
+    """Whether the wait only joins code that never takes the mutex: everything on its other
+    side is a literal the function itself writes, or a goroutine that closes the channel
+    or calls `Done` as it finishes. The wait then ends without the lock."""
     facts, node = package.facts, function.declared.node
-    others = [d for op in waiting for d, _ in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id]
+    others = [
+        (d, side) for op in waiting for d, side in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id
+    ]
     return bool(others) and all(
-        d.node.type == "func_literal"
-        and node.start_byte < d.node.start_byte < node.end_byte
-        and not any(facts.performs(d, lock, held[0], 1) is not None for lock in LOCKS)
-        for d in others
+        not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
+        and (
+            (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
+            or (side.kind in ("close", "Done") and is_goroutine_body(d.node, d.file))
+        )
+        for d, side in others
     )
 
 
@@ -288,7 +294,7 @@ def _report(
                 severity=Severity.ERROR,
             )
     (mutex, mode, lock), others = contended[0]
-    if _own_goroutines(package, function, (mutex, mode, lock), waiting):
+    if _joins(package, function, (mutex, mode, lock), waiting):
         return None
     return Report(
         operation,
