@@ -126,7 +126,7 @@ def goroutine_of_body(file: GoFile) -> dict[tuple, Goroutine]:
     """Literal goroutine bodies (started directly or through a variable) -> their goroutine."""
     return file.cached(
         "goroutines.by_body",
-        lambda: {node_key(g.body): g for g in goroutines(file) if g.is_closure},
+        lambda: {node_key(g.body): g for g in goroutines(file) if g.body is not None and g.is_closure},
     )
 
 
@@ -138,7 +138,7 @@ def scope_goroutines(file: GoFile, function: Node) -> list[Goroutine]:
         if not is_inside(goroutine.statement, function):
             continue
         runner = running_goroutine(file, goroutine.statement)
-        if runner is None or runner.body == function or not is_inside(runner.body, function):
+        if runner is None or runner.body is None or runner.body == function or not is_inside(runner.body, function):
             result.append(goroutine)
     return result
 
@@ -211,11 +211,13 @@ def _made_channel(package: Package, file: GoFile, call: Node) -> Channel | None:
         return None
     arguments = call.child_by_field_name("arguments")
     values = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    function = call.child_by_field_name("function")
     if (
         not values
         or values[0].type != "channel_type"
-        or package.binding(file, call.child_by_field_name("function")) is not None
-    ):  # type: ignore[arg-type]
+        or function is None
+        or package.binding(file, function) is not None
+    ):
         return None
     bound = bound_results(package, file, call)
     result = bound.results[0] if bound is not None and len(bound.results) == 1 else None
@@ -279,7 +281,8 @@ def _collect(
                     continue  # a plain call of a package function: its facts speak for it below
                 channel.escapes = True
                 continue
-            _collect(package, file, channel, callee, inner, goroutine_at(file, statement), depth + 1)
+            if statement is not None:
+                _collect(package, file, channel, callee, inner, goroutine_at(file, statement), depth + 1)
 
 
 def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding) -> str | None:

@@ -196,7 +196,7 @@ class Facts:
     def functions(self) -> list[Declared]:
         """Every function, method and function literal of the package, file by file in
         source order."""
-        found = []
+        found: list[Declared] = []
         for file in self.package.files:
             nodes = [n for node_type in FUNCTION_TYPES for n in file.nodes(node_type)]
             found.extend(Declared(file, n) for n in sorted(nodes, key=lambda n: n.start_byte))
@@ -206,7 +206,7 @@ class Facts:
         """Every function of the package (literals included) that does one of `kinds` to
         `place` itself, with the operation. Only functions whose text spells the operation
         are looked at: most of a package's do not."""
-        found = []
+        found: list[tuple[Declared, Operation]] = []
         for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
             if word not in self._spelling:
                 self._spelling[word] = [

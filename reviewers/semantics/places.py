@@ -172,7 +172,7 @@ def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None
     if function.type == "selector_expression":
         operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
         place = place_of(package, file, operand)
-        if place is not None and field_node is not None:
+        if place is not None and operand is not None and field_node is not None:
             found.performed.append(
                 Operation(file.text(field_node), _promoted(package, file, operand, field_node, place), call)
             )

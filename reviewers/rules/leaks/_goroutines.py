@@ -125,9 +125,10 @@ def returns_between(function: Node, start: int, end: int) -> list[Node]:
 def call_receiver(file: GoFile, call: Node) -> str | None:
     """`s.wg` for `s.wg.Add(1)`."""
     function = call.child_by_field_name("function")
-    if function is None or function.type != "selector_expression":
+    operand = function.child_by_field_name("operand") if function is not None else None
+    if function is None or function.type != "selector_expression" or operand is None:
         return None
-    return file.text(function.child_by_field_name("operand"))
+    return file.text(operand)
 
 
 def preceding_add(file: GoFile, statement: Node) -> Node | None:

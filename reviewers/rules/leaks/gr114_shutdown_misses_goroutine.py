@@ -65,7 +65,15 @@ from ...semantics.cfg import statements_of
 from ...semantics.package import Declared, Package
 from ...semantics.places import FIELD, Place, holds, place_of, spelling
 from ...semantics.types import WAITGROUP
-from ...syntax import call_method_name, go_statements, is_done_receive, scope_nodes, select_cases, unparen
+from ...syntax import (
+    call_method_name,
+    function_label,
+    go_statements,
+    is_done_receive,
+    scope_nodes,
+    select_cases,
+    unparen,
+)
 
 REMEDIATION = """\
 s.wg.Add(1) // before go: Close's s.wg.Wait() now covers it
@@ -217,7 +225,10 @@ def _shown(file: GoFile, call: Node) -> str:
     function = call.child_by_field_name("function")
     if function is not None and function.type == "func_literal":
         arguments = call.child_by_field_name("arguments")
-        return f"func{file.text(function.child_by_field_name('parameters'))} {{...}}{file.text(arguments)}"
+        parameters = function.child_by_field_name("parameters")
+        return (
+            f"func{file.text(parameters) if parameters else '()'} {{...}}{file.text(arguments) if arguments else '()'}"
+        )
     return file.text(call)
 
 
@@ -267,7 +278,7 @@ def _report(
         if _covered(package, starter, go, started, each):
             continue
         group = spelling(file, starter.node, each.group)
-        name = each.shutdown.file.text(each.shutdown.node.child_by_field_name("name"))
+        name = function_label(each.shutdown.file, each.shutdown.node).rpartition(".")[2]
         where = f" (line {each.shutdown.file.line(each.wait)})" if each.shutdown.file is file else ""
         return Report(
             go,

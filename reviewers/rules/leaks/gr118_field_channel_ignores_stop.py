@@ -296,9 +296,9 @@ def _signal(package: Package, declared: Declared, operation: Node, owner: _Type)
     if owner.contexts:
         context = Place(FIELD, f"{owner.name}.{owner.contexts[0]}", owner.contexts[0])
         return f"the type holds a context (`{spelling(declared.file, declared.node, context)}`)"
-    context = preferred(cancellable_contexts(package, declared.file, operation))
-    if context is not None:
-        return f"`{context.expression}` is in scope"
+    in_scope = preferred(cancellable_contexts(package, declared.file, operation))
+    if in_scope is not None:
+        return f"`{in_scope.expression}` is in scope"
     return None
 
 

@@ -82,7 +82,7 @@ def _starts(package: Package, file: GoFile, function: Declared, body: Node, grou
     return [
         node
         for node in gos + [c for c in calls if is_inside(c, body)]
-        if node.start_byte < before and (enclosing_loops(node, file=file) or [None])[0] == loop
+        if node.start_byte < before and enclosing_loops(node, file=file)[:1] == [loop]
     ]
 
 
