@@ -221,6 +221,21 @@ class Facts:
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
 
+    @cached_property
+    def _started(self) -> frozenset[int]:
+        found = set()
+        for file in self.package.files:
+            for go in file.nodes("go_statement"):
+                call = go.named_children[0] if go.named_children else None
+                callee = self.callee(file, call) if call is not None and call.type == "call_expression" else None
+                if callee is not None:
+                    found.add(callee.node.id)
+        return frozenset(found)
+
+    def is_goroutine(self, declared: Declared) -> bool:
+        """Whether some `go` statement of the package runs this function or literal."""
+        return declared.node.id in self._started
+
     def owner_type(self, declared: Declared) -> str | None:
         """The type whose method this is, or holds this literal: `Server` for
         `func (s *Server) Close()` and the closures in it."""

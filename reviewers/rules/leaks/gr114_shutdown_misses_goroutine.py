@@ -43,7 +43,8 @@ func (s *Server) handle(conn net.Conn) {
 No suggestion: the `Add` must come before the `go` and the `Done` at every exit of the
 goroutine. Goroutines whose lifetime the shutdown covers some other way are not flagged:
 one that calls `Done` on the field (its `Add` is the caller's) or on another WaitGroup (it
-is joined there), one that closes or sends on a channel the shutdown waits on, one that
+is joined there), one that closes or sends on a channel the shutdown waits on or signals a
+`sync.Cond` it waits on, one that
 calls the shutdown method itself or waits on the group (the classic "close when all are
 done" goroutine), a watcher that only waits for the stop signal (`ctx.Done()`, a channel
 the shutdown closes) and then closes or cancels something, and one the shutdown starts
@@ -161,6 +162,13 @@ def _joined(package: Package, started: Declared, waited: _Waited) -> bool:
     done = facts.within(started)
     if any(op.kind == "Done" and op.place != group and holds(package, op.place, WAITGROUP) for op in done):
         return True  # joined by another WaitGroup
+    conditions = {p for p in _done_by_shutdown(package, waited, "Wait") if holds(package, p, "sync.Cond")}
+    if any(
+        op.kind in ("Signal", "Broadcast") and op.place in conditions
+        for function in facts.reached(started, 2)
+        for op in facts.operations(function).performed
+    ):
+        return True  # it signals a condition the shutdown waits on (`for len(s.conns) > 0 { s.cv.Wait() }`)
     awaited = _done_by_shutdown(package, waited, "receive", "range")
     if any(op.kind in ("close", "send") and op.place in awaited for op in done):
         return True  # it signals a channel the shutdown waits on

@@ -51,7 +51,8 @@ func (b *Broker) Publish(e Event) {
 ## Fix safety
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
 and WaitGroups whose type the package shows are followed. Not blocking, so not flagged: a
-send on a channel made with a buffer, a `select` with `default`, a channel the function
+send on a channel made with a buffer, a `select` with `default` or with a way out of its
+own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function
 both takes from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its
 lock), and a wait that joins code which never takes the mutex (the function's own
 literals, or goroutines that close the channel or call `Done` as they finish). A lock held on some paths only, or released by a function the code calls, is taken
@@ -72,7 +73,15 @@ from ...semantics.facts import in_communication
 from ...semantics.package import Declared, Package
 from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import MUTEXES, WAITGROUP
-from ...syntax import FUNCTION_TYPES, function_label, has_default, is_goroutine_body, own_nodes
+from ...syntax import (
+    FUNCTION_TYPES,
+    function_label,
+    has_default,
+    is_done_receive,
+    own_nodes,
+    qualified_name,
+    select_cases,
+)
 
 REMEDIATION = """\
 b.mu.Lock()
@@ -166,7 +175,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, lis
         ):
             yield op.node, [op], op.node
     for select in own_nodes(file, function.declared.node, ("select_statement",)):
-        if has_default(select) or not function._now(select):
+        if has_default(select) or _times_out(file, select) or not function._now(select):
             continue
         cases = [
             op
@@ -185,6 +194,21 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, lis
     for call, callee, _ in function.done.calls:
         if function._now(call) and facts.waits_on_peer(callee) is not None:
             yield call, [], call
+
+
+def _times_out(file: GoFile, select: Node) -> bool:
+    """Whether a `select` has a way out that no peer has to give: a context's `Done()`, a
+    timer (`time.After`)."""
+    for case in select_cases(select):
+        communication = case.child_by_field_name("communication")
+        if communication is None:
+            continue
+        if is_done_receive(file, communication) or any(
+            n.type == "call_expression" and qualified_name(file, n) in ("time.After", "time.Tick")
+            for n in file.nodes("call_expression", within=communication)
+        ):
+            return True
+    return False
 
 
 def _contenders(package: Package, function: _Function, held: Held) -> list[Declared]:
@@ -212,7 +236,7 @@ def _joins(package: Package, function: _Function, held: Held, waiting: list[Oper
         not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
         and (
             (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
-            or (side.kind in ("close", "Done") and is_goroutine_body(d.node, d.file))
+            or (side.kind in ("close", "Done") and facts.is_goroutine(d))
         )
         for d, side in others
     )
