@@ -833,3 +833,34 @@ def test_must_before_holds_what_every_path_brings():
     assert before[graph.element_of(send).id] == {"S.mu", "S.RWMutex"}
     go = next(n for n in file.nodes("go_statement"))
     assert before[graph.element_of(go).id] == {"S.RWMutex"}  # s.mu released on the way
+
+
+def test_places_map_between_a_goroutine_and_its_starter_and_are_spelled_through_receivers():
+    (file,) = package(
+        """
+        package p
+
+        import "sync"
+
+        type T struct{ wg sync.WaitGroup }
+
+        func worker(group *sync.WaitGroup) { group.Add(1) }
+
+        func (self *T) start(wg *sync.WaitGroup) {
+            go worker(wg)
+            go func() { self.wg.Done() }()
+        }
+        """
+    )
+    model = package_of(file)
+    facts = model.facts
+    from reviewers.semantics.places import place_of, spelling
+
+    start = _declared(file, "start")
+    call, callee, handed = facts.operations(start).calls[0]
+    add = facts.operations(callee).of("Add")[0]
+    assert facts.place_outside(callee, add.place, handed) == place_of(model, file, identifiers(file, "wg")[-1])
+    assert facts.is_goroutine(callee) and not facts.is_goroutine(start)
+    done = next(op for d in facts.functions for op in facts.operations(d).of("Done"))
+    assert spelling(file, start.node, done.place) == "self.wg"
+    assert spelling(file, _declared(file, "worker").node, done.place) == "T.wg"
