@@ -857,7 +857,7 @@ def test_places_map_between_a_goroutine_and_its_starter_and_are_spelled_through_
     from reviewers.semantics.places import place_of, spelling
 
     start = _declared(file, "start")
-    call, callee, handed = facts.operations(start).calls[0]
+    _, callee, handed = facts.operations(start).calls[0]
     add = facts.operations(callee).of("Add")[0]
     assert facts.place_outside(callee, add.place, handed) == place_of(model, file, identifiers(file, "wg")[-1])
     assert facts.is_goroutine(callee) and not facts.is_goroutine(start)
