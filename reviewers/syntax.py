@@ -466,6 +466,18 @@ def select_cases(select: Node) -> list[Node]:
     return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
 
 
+def communication_case(node: Node, file: GoFile | None = None) -> Node | None:
+    """The select case whose communication holds `node` (`case v := <-ch:`, `case ch <- v:`):
+    there the `select` waits, not the operation alone."""
+    for ancestor in ancestors(node, file):
+        if ancestor.type == "communication_case":
+            communication = ancestor.child_by_field_name("communication")
+            return ancestor if communication is not None and is_inside(node, communication) else None
+        if ancestor.type in ("statement_list", "block") or ancestor.type in FUNCTION_TYPES:
+            return None
+    return None
+
+
 def has_default(select: Node) -> bool:
     return any(case.type == "default_case" for case in select_cases(select))
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, own_nodes, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -280,7 +280,7 @@ class Facts:
         done = self.operations(declared)
         candidates: list[Node] = []
         for op in done.performed:
-            if op.place.kind not in (FIELD, GLOBAL) or in_communication(file, op.node):
+            if op.place.kind not in (FIELD, GLOBAL) or communication_case(op.node, file) is not None:
                 continue
             waits = op.kind in ("receive", "range") or (op.kind == "send" and self.send_waits(file, op.node, op.place))
             if waits or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP)):
@@ -292,7 +292,7 @@ class Facts:
                 if op.kind in CHANNEL_OPERATIONS
                 and op.place.kind in (FIELD, GLOBAL)
                 and select.start_byte <= op.node.start_byte < select.end_byte
-                and in_communication(file, op.node)
+                and communication_case(op.node, file) is not None
             ]
             if shared and not any(case.type == "default_case" for case in select.named_children):
                 candidates.append(select)
@@ -369,21 +369,6 @@ class Facts:
 
 # The text an operation of each kind needs: most functions lack it.
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
-
-
-def in_communication(file: GoFile, node: Node) -> bool:
-    """Whether an operation is the communication of a `select` case (`case v := <-ch:`):
-    the `select` waits, not the operation alone."""
-    current: Node | None = node
-    for _ in range(3):  # the operation, its expression statement or receive statement, the case
-        parent = file.parent(current) if current is not None else None
-        if parent is None:
-            return False
-        if parent.type == "communication_case":
-            communication = parent.child_by_field_name("communication")
-            return communication is not None and communication.start_byte <= node.start_byte < communication.end_byte
-        current = parent
-    return False
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:

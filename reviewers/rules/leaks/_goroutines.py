@@ -20,11 +20,9 @@ from ...gosource import GoFile
 from ...semantics import package_of
 from ...syntax import (
     FUNCTION_TYPES,
-    ancestors,
     call_method_name,
     descendants,
     enclosing_function,
-    is_inside,
     scope_nodes,
 )
 
@@ -46,17 +44,6 @@ def channel_expression(op: Node) -> Node | None:
 
 
 # -- selects and loops ------------------------------------------------------------------------
-def communication_case(node: Node) -> Node | None:
-    """The select case whose communication holds `node` (`case v := <-ch:`, `case ch <- v:`)."""
-    for ancestor in ancestors(node):
-        if ancestor.type == "communication_case":
-            communication = ancestor.child_by_field_name("communication")
-            return ancestor if communication is not None and is_inside(node, communication) else None
-        if ancestor.type in ("statement_list", "block") or ancestor.type in FUNCTION_TYPES:
-            return None
-    return None
-
-
 def _receive_operand(file: GoFile, node: Node) -> Node | None:
     receive = next(
         (n for n in (node, *descendants(node)) if n.type == "unary_expression" and file.text(n).startswith("<-")), None

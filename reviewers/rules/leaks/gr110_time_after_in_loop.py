@@ -56,8 +56,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...syntax import enclosing_function, enclosing_loops, qualified_calls, select_cases
-from ._goroutines import communication_case
+from ...syntax import communication_case, enclosing_function, enclosing_loops, qualified_calls, select_cases
 
 REMEDIATION = """\
 timer := time.NewTimer(time.Minute)

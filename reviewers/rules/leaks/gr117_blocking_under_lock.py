@@ -69,12 +69,12 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
-from ...semantics.facts import in_communication
 from ...semantics.package import Declared, Package
 from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import MUTEXES, WAITGROUP
 from ...syntax import (
     FUNCTION_TYPES,
+    communication_case,
     function_label,
     has_default,
     is_done_receive,
@@ -166,7 +166,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, lis
         op.place for op in within if op.kind in ("receive", "range")
     }
     for op in function.done.performed:
-        if not function._now(op.node) or in_communication(file, op.node) or op.place in tokens:
+        if not function._now(op.node) or communication_case(op.node, file) is not None or op.place in tokens:
             continue
         if (
             op.kind in ("receive", "range")
@@ -182,7 +182,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, lis
             for op in function.done.performed
             if op.kind in CHANNEL_OPERATIONS
             and select.start_byte <= op.node.start_byte < select.end_byte
-            and in_communication(file, op.node)
+            and communication_case(op.node, file) is not None
         ]
         waiting = [
             op

@@ -58,13 +58,13 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import cancellable_contexts, preferred
-from ...semantics.facts import in_communication
 from ...semantics.package import Declared, Package
 from ...semantics.places import FIELD, Operation, Place, place_of, spelling
 from ...semantics.types import CONTEXT, Field
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
+    communication_case,
     descendants,
     enclosing_loops,
     function_label,
@@ -236,7 +236,7 @@ def _can_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
 
 def _select_of(file: GoFile, operation: Node) -> Node | None:
     """The `select` whose case this operation is the communication of."""
-    if not in_communication(file, operation):
+    if not communication_case(operation, file) is not None:
         return None
     return next((a for a in ancestors(operation, file) if a.type == "select_statement"), None)
 
