@@ -809,9 +809,9 @@ def test_operations_name_promoted_fields_and_users_span_the_package():
     channel = next(op.place for op in facts.operations(run).performed if op.kind == "send")
     users = [(facts.owner_type(d), op.kind) for d, op in facts.users(channel, "send", "range")]
     assert users == [("S", "send"), ("S", "send"), ("S", "range")]  # Run, its goroutine, loop
-    assert facts.waits_on_peer(_declared(file, "helper")) is not None  # s.wg.Wait()
-    assert facts.waits_on_peer(run) is not None  # the unbuffered send
-    assert facts.waits_on_peer(_declared(file, "NewS")) is None
+    assert [op.kind for _, op in facts.waiting(_declared(file, "helper"))] == ["Wait"]
+    assert [(d.node.id == run.node.id, op.kind) for d, op in facts.waiting(run)] == [(True, "send"), (False, "Wait")]
+    assert facts.waiting(_declared(file, "NewS")) == []
 
 
 def test_must_before_holds_what_every_path_brings():

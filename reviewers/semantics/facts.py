@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, own_nodes, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
-    CHANNEL_OPERATIONS,
     FIELD,
     GLOBAL,
     LOCAL,
@@ -42,7 +41,7 @@ class Facts:
         self._operations: dict[int, Operations] = {}
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
         self._spelling: dict[bytes, list[Declared]] = {}
-        self._waits: dict[int, Node | None] = {}
+        self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -233,8 +232,12 @@ class Facts:
         return frozenset(found)
 
     def is_goroutine(self, declared: Declared) -> bool:
-        """Whether some `go` statement of the package runs this function or literal."""
-        return declared.node.id in self._started
+        """Whether some `go` statement of the package runs this function or literal, or
+        the function around this literal (`defer func() { close(done) }()` in one)."""
+        node: Node | None = declared.node
+        while node is not None and node.id not in self._started and node.type == "func_literal":
+            node = next((a for a in declared.file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+        return node is not None and node.id in self._started
 
     def owner_type(self, declared: Declared) -> str | None:
         """The type whose method this is, or holds this literal: `Server` for
@@ -260,50 +263,45 @@ class Facts:
             found.extend(self.operations(Declared(declared.file, literal)).performed)
         return found
 
-    def waits_on_peer(self, declared: Declared, depth: int = 2) -> Node | None:
-        """Where the function may wait for another goroutine, itself or through the
-        package's functions it calls (`depth` deep; not in the goroutines or deferred calls
-        it starts): a receive or a `range` on a channel, a send on a channel not made with
-        a buffer (`send_waits`), a `select` without `default`, or a WaitGroup's `Wait` — on a field or a
-        package variable, which other functions share (a channel of its own is its own
-        business). The operation, or the call that leads to one; None when none."""
+    def waiting(self, declared: Declared, depth: int = 2) -> list[tuple[Declared, Operation]]:
+        """The operations the function may wait on for another goroutine, itself or in the
+        package's functions it calls (`depth` deep; not in the goroutines or deferred calls it
+        starts), each with the function that does it: a receive or a `range` on a channel, a
+        send on a channel not made with a buffer (`send_waits`), the cases of a `select`
+        without `default`, a WaitGroup's `Wait` — on a field or a package variable, which
+        other functions share (a channel of its own is its own business)."""
         key = declared.node.id
-        if key in self._waits:
-            return self._waits[key]
-        self._waits[key] = None  # a recursive call meanwhile: not through this one
-        found = self._waits_now(declared, depth)
-        self._waits[key] = found
+        if key in self._waiting:
+            return self._waiting[key]
+        self._waiting[key] = []  # a recursive call meanwhile: not through this one
+        found = self._waiting_now(declared, depth)
+        self._waiting[key] = found
         return found
 
-    def _waits_now(self, declared: Declared, depth: int) -> Node | None:
+    def _waiting_now(self, declared: Declared, depth: int) -> list[tuple[Declared, Operation]]:
         file = declared.file
         done = self.operations(declared)
-        candidates: list[Node] = []
+        found: list[tuple[Declared, Operation]] = []
         for op in done.performed:
-            if op.place.kind not in (FIELD, GLOBAL) or communication_case(op.node, file) is not None:
+            if op.place.kind not in (FIELD, GLOBAL):
                 continue
-            waits = op.kind in ("receive", "range") or (op.kind == "send" and self.send_waits(file, op.node, op.place))
-            if waits or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP)):
-                candidates.append(op.node)
-        for select in own_nodes(file, declared.node, ("select_statement",)):
-            shared = [
-                op
-                for op in done.performed
-                if op.kind in CHANNEL_OPERATIONS
-                and op.place.kind in (FIELD, GLOBAL)
-                and select.start_byte <= op.node.start_byte < select.end_byte
-                and communication_case(op.node, file) is not None
-            ]
-            if shared and not any(case.type == "default_case" for case in select.named_children):
-                candidates.append(select)
+            case = communication_case(op.node, file)
+            if case is not None:
+                select = file.parent(case)
+                if select is None or any(c.type == "default_case" for c in select.named_children):
+                    continue
+            if (
+                op.kind in ("receive", "range")
+                or (op.kind == "send" and self.send_waits(file, op.node, op.place))
+                or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP))
+            ):
+                found.append((declared, op))
         if depth > 0:
             for call, callee, _ in done.calls:
                 statement = file.parent(call)
-                if statement is not None and statement.type in ("go_statement", "defer_statement"):
-                    continue
-                if self.waits_on_peer(callee, depth - 1) is not None:
-                    candidates.append(call)
-        return min(candidates, key=lambda n: n.start_byte) if candidates else None
+                if statement is None or statement.type not in ("go_statement", "defer_statement"):
+                    found.extend(self.waiting(callee, depth - 1))
+        return found
 
     def buffered(self, file: GoFile, channel: Node) -> bool:
         """Whether a channel expression holds a channel made with a buffer, as far as the

@@ -1,17 +1,18 @@
 """GR117 blocking-under-lock: a channel operation, `select` or `wg.Wait()` while a mutex is held.
 
 ## What it does
-Flags a channel send or receive, a `select` without `default`, a `wg.Wait()`, or a call of
-a function of the package that waits on a shared channel or WaitGroup (the package facts
-say so), reached while a `sync.Mutex`/`RWMutex` is held on every path to it — after its
-`Lock()`/`RLock()` with no unlock between (a deferred unlock runs at the end), as the
-control-flow graph shows — when another function of the package (another method of the
-type, a goroutine, a closure) locks the same mutex: the same field of the same type, or
-the same variable. A read lock contends only with functions that take the write lock.
+Flags a channel send or receive, a `select` without `default`, or a `wg.Wait()` reached
+while a `sync.Mutex`/`RWMutex` is held on every path to it — after its `Lock()`/`RLock()`
+with no unlock between (a deferred unlock runs at the end), as the control-flow graph
+shows — when another function of the package (another method of the type, a goroutine,
+a closure) locks the same mutex: the same field of the same type, or the same variable.
+A read lock contends only with functions that take the write lock.
 
 It is an error when a function on the other side of that operation — one that sends on,
 receives from or closes the same channel, or calls `Done` on the same WaitGroup — takes
-that mutex too, directly or one call deep: each waits for the other, for good.
+that mutex too, directly or one call deep: each waits for the other, for good. A call,
+under the lock, of a function of the package that waits on a shared channel or WaitGroup
+(the package facts say so) is that error too when such a peer exists.
 
 ## Why is this bad?
 A blocked channel operation holds the lock for as long as it waits, so every other user
@@ -50,13 +51,16 @@ func (b *Broker) Publish(e Event) {
 
 ## Fix safety
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
-and WaitGroups whose type the package shows are followed. Not blocking, so not flagged: a
-send on a channel made with a buffer, a `select` with `default` or with a way out of its
-own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function
-both takes from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its
-lock), and a wait that joins code which never takes the mutex (the function's own
-literals, or goroutines that close the channel or call `Done` as they finish). A lock held on some paths only, or released by a function the code calls, is taken
-as not held.
+and WaitGroups whose type the package shows are followed. Left alone, because what they
+wait for is not shown: a receive on a channel nothing in the package sends on or closes,
+and a call that may wait but has no peer that needs the lock. Not blocking, so not
+flagged: a send on a channel made with a buffer, a `select` with `default` or with a way
+out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
+from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
+wait that joins code which never takes the mutex (the function's own literals, or
+goroutines that close the channel or call `Done` as they finish). A lock held on some
+paths only, or released by a function the code calls or handed to a goroutine that
+unlocks it, is taken as not held.
 """
 
 from __future__ import annotations
@@ -157,24 +161,31 @@ def _order(held: Held) -> tuple[int, str]:
     return held[2].start_byte, held[0].key
 
 
-def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, list[Operation], Node]]:
-    """(the operation, what in it waits: itself, or the cases of a `select`; nothing for a
-    call) for each operation of the function that can wait for another goroutine."""
-    file, facts = function.file, package.facts
-    within = facts.within(function.declared)
+# What waits, and in which function.
+Waiting = list[tuple[Declared, Operation]]
+
+
+def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Waiting, Node]]:
+    """(the operation, what in it waits: itself, the cases of a `select`, or what a called
+    function of the package waits on, where to read what is held) for each operation of
+    the function that can wait for another goroutine."""
+    file, facts, declared = function.file, package.facts, function.declared
+    within = facts.within(declared)
     tokens = {op.place for op in within if op.kind == "send"} & {
         op.place for op in within if op.kind in ("receive", "range")
     }
     for op in function.done.performed:
         if not function._now(op.node) or communication_case(op.node, file) is not None or op.place in tokens:
             continue
+        if op.kind in ("receive", "range") and not facts.users(op.place, *_SIDES[op.kind]):
+            continue  # nothing in the package sends or closes: what it waits for is not shown
         if (
             op.kind in ("receive", "range")
             or (op.kind == "send" and facts.send_waits(file, op.node, op.place))
             or (op.kind == "Wait" and holds(package, op.place, WAITGROUP))
         ):
-            yield op.node, [op], op.node
-    for select in own_nodes(file, function.declared.node, ("select_statement",)):
+            yield op.node, [(declared, op)], op.node
+    for select in own_nodes(file, declared.node, ("select_statement",)):
         if has_default(select) or _times_out(file, select) or not function._now(select):
             continue
         cases = [
@@ -185,15 +196,16 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, lis
             and communication_case(op.node, file) is not None
         ]
         waiting = [
-            op
+            (declared, op)
             for op in cases
             if op.place not in tokens and not (op.kind == "send" and not facts.send_waits(file, op.node, op.place))
         ]
         if waiting:
             yield select, waiting, cases[0].node
     for call, callee, _ in function.done.calls:
-        if function._now(call) and facts.waits_on_peer(callee) is not None:
-            yield call, [], call
+        inner = facts.waiting(callee) if function._now(call) else []
+        if inner:
+            yield call, inner, call
 
 
 def _times_out(file: GoFile, select: Node) -> bool:
@@ -224,13 +236,13 @@ def _contenders(package: Package, function: _Function, held: Held) -> list[Decla
     return [d for d, op in takers if op.kind in kinds and d.node.id != function.declared.node.id]
 
 
-def _joins(package: Package, function: _Function, held: Held, waiting: list[Operation]) -> bool:
+def _joins(package: Package, function: _Function, held: Held, waiting: Waiting) -> bool:
     """Whether the wait only joins code that never takes the mutex: everything on its other
     side is a literal the function itself writes, or a goroutine that closes the channel
     or calls `Done` as it finishes. The wait then ends without the lock."""
     facts, node = package.facts, function.declared.node
     others = [
-        (d, side) for op in waiting for d, side in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id
+        (d, side) for _, op in waiting for d, side in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id
     ]
     return bool(others) and all(
         not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
@@ -246,21 +258,22 @@ def _joins(package: Package, function: _Function, held: Held, waiting: list[Oper
 _SIDES = {"receive": ("send", "close"), "range": ("send", "close"), "send": ("receive", "range"), "Wait": ("Done",)}
 
 
-def _peer(package: Package, function: _Function, held: Held, waiting: list[Operation]) -> Declared | None:
+def _peer(package: Package, function: _Function, held: Held, waiting: Waiting) -> tuple[Declared, Operation] | None:
     """A function on the other side of a waiting operation that takes the same mutex,
-    itself or one call deep: each then waits for the other. A channel made with a buffer
-    is left out: what its receiver waits for may already be there."""
-    facts, file = package.facts, function.file
+    itself or one call deep, with the operation it answers: each then waits for the other.
+    A channel made with a buffer is left out: what its receiver waits for may already be
+    there."""
+    facts = package.facts
     locks = ("Lock",) if held[1] == "RLock" else LOCKS
-    for op in waiting:
+    for waiter, op in waiting:
         channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
-        if op.kind != "Wait" and (channel is None or facts.buffered(file, channel)):
+        if op.kind != "Wait" and (channel is None or facts.buffered(waiter.file, channel)):
             continue
         for other, _ in facts.users(op.place, *_SIDES[op.kind]):
-            if other.node.id == function.declared.node.id:
+            if other.node.id in (function.declared.node.id, waiter.node.id):
                 continue
             if any(facts.performs(other, lock, held[0], 1) is not None for lock in locks):
-                return other
+                return other, op
     return None
 
 
@@ -283,40 +296,43 @@ def check(file: GoFile) -> Iterator[Report]:
 
 
 def _report(
-    package: Package, function: _Function, operation: Node, waiting: list[Operation], held: list[Held]
+    package: Package, function: _Function, operation: Node, waiting: Waiting, held: list[Held]
 ) -> Report | None:
     file = function.file
     contended = [(h, others) for h in held for others in [_contenders(package, function, h)] if others]
     if not contended:
         return None
     shown = "`select`" if operation.type == "select_statement" else f"`{file.text(operation).split(chr(10), 1)[0]}`"
-    if not waiting:  # a call of a function that waits
-        (mutex, _, lock), others = contended[0]
-        callee = package.facts.callee(file, operation)
-        if callee is None or function.unlocks(callee, _handed(function, operation), mutex):
-            return None  # it releases the lock before it waits
-        waits = package.facts.waits_on_peer(callee)
-        assert waits is not None
+    called = operation.type == "call_expression" and all(
+        op.kind != "Wait" or op.node.id != operation.id for _, op in waiting
+    )
+    for (mutex, mode, lock), _ in contended:
+        if called:
+            callee = package.facts.callee(file, operation)
+            if callee is None or function.unlocks(callee, _handed(function, operation), mutex):
+                continue  # it releases the lock before it waits
+        found = _peer(package, function, (mutex, mode, lock), waiting)
+        if found is None:
+            continue
+        peer, op = found
+        side = "calls Done on it" if op.kind == "Wait" else "uses the same channel"
+        blocks = "blocks"
+        if called:
+            waiter = next(d for d, o in waiting if o is op)
+            blocks = (
+                f"waits on `{waiter.file.text(op.node).split(chr(10), 1)[0]}` (in "
+                f"`{function_label(waiter.file, waiter.node)}`, line {waiter.file.line(op.node)})"
+            )
         return Report(
             operation,
-            f"{shown} can block while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}): "
-            f"`{function_label(callee.file, callee.node)}` waits on `{callee.file.text(waits).split(chr(10), 1)[0]}` "
-            f"(line {callee.file.line(waits)}), and {_listed(others)} wait{'s' if len(_names(others)) == 1 else ''} "
-            "for that lock meanwhile. Release the lock before the call.",
+            f"{shown} {blocks} while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}), and "
+            f"`{function_label(peer.file, peer.node)}`, which {side}, takes `{_spelled(file, lock)}` too: each can "
+            "wait for the other forever. Release the lock before blocking.",
             REMEDIATION,
+            severity=Severity.ERROR,
         )
-    for (mutex, mode, lock), _ in contended:
-        peer = _peer(package, function, (mutex, mode, lock), waiting)
-        if peer is not None:
-            side = "calls Done on it" if waiting[0].kind == "Wait" else "uses the same channel"
-            return Report(
-                operation,
-                f"{shown} blocks while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}), and "
-                f"`{function_label(peer.file, peer.node)}`, which {side}, takes `{_spelled(file, lock)}` too: each can "
-                "wait for the other forever. Release the lock before blocking.",
-                REMEDIATION,
-                severity=Severity.ERROR,
-            )
+    if called:
+        return None  # a call that may wait, with no peer that needs the lock: too uncertain to say
     (mutex, mode, lock), others = contended[0]
     if _joins(package, function, (mutex, mode, lock), waiting):
         return None
