@@ -12,7 +12,9 @@ It is an error when a function on the other side of that operation — one that 
 receives from or closes the same channel, or calls `Done` on the same WaitGroup — takes
 that mutex too, directly or one call deep: each waits for the other, for good. A call,
 under the lock, of a function of the package that waits on a shared channel or WaitGroup
-(the package facts say so) is that error too when such a peer exists.
+(the package facts say so) is that error too when such a peer exists; without one, it is
+a warning only when the callee sends on a channel that nothing in the package receives
+from by that name (its receiver is out of sight).
 
 ## Why is this bad?
 A blocked channel operation holds the lock for as long as it waits, so every other user
@@ -53,7 +55,7 @@ func (b *Broker) Publish(e Event) {
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
 and WaitGroups whose type the package shows are followed. Left alone, because what they
 wait for is not shown: a receive on a channel nothing in the package sends on or closes,
-and a call that may wait but has no peer that needs the lock. Not blocking, so not
+and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
 flagged: a send on a channel made with a buffer, a `select` with `default` or with a way
 out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
 from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
@@ -331,9 +333,30 @@ def _report(
             REMEDIATION,
             severity=Severity.ERROR,
         )
-    if called:
-        return None  # a call that may wait, with no peer that needs the lock: too uncertain to say
     (mutex, mode, lock), others = contended[0]
+    if called:
+        # With no peer that needs the lock, only a plain send in the callee on a channel no
+        # function of the package receives from by that name is said: its receiver is out
+        # of sight, and may be gone or need the lock (a receive or a Wait there mostly
+        # waits for work to finish).
+        sends = [
+            (d, op)
+            for d, op in waiting
+            if op.kind == "send"
+            and communication_case(op.node, d.file) is None
+            and not package.facts.users(op.place, *_SIDES["send"])
+        ]
+        if not sends:
+            return None
+        waiter, op = sends[0]
+        return Report(
+            operation,
+            f"{shown} can block while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}): "
+            f"`{function_label(waiter.file, waiter.node)}` sends on `{waiter.file.text(op.node).split(chr(10), 1)[0]}` "
+            f"(line {waiter.file.line(op.node)}) with no receiver in sight, and {_listed(others)} "
+            f"wait{'s' if len(_names(others)) == 1 else ''} for that lock meanwhile. Release the lock before the call.",
+            REMEDIATION,
+        )
     if _joins(package, function, (mutex, mode, lock), waiting):
         return None
     return Report(
