@@ -9,12 +9,16 @@ one of its methods, that does not watch it:
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
 
-A receive on the stop channel itself is what watching it means; timer channels are
-GR116's business; a send on a field made with a buffer (as the package shows it) is taken
-as a notification with room, and is not flagged. Neither is an operation in a loop that
-polls a stop flag each round (a `bool` or `sync/atomic` field, checked with a `return` or
-`break`), nor one on a channel the same method has just made and stored in the field: a
-fresh channel of its own, not a protocol with another goroutine.
+A receive on the stop channel itself is what watching it means, and so is a `select`
+case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
+Not flagged either: a send on a field made with a buffer (as the package shows it), a
+notification with room; a send by a goroutine counted in a WaitGroup that the receiving
+side waits on (it drains the channel, then joins the senders); an operation in the
+owner's own loop (a function that closes the stop channel, itself or through a call); an
+operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
+checked with a `return` or `break`); and one on a channel the same method has just made
+and stored in the field: a fresh channel of its own, not a protocol with another
+goroutine.
 
 ## Why is this bad?
 A goroutine blocked on a field channel is only released by its peer. After `Stop` or
@@ -57,10 +61,11 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
+from ...semantics.cfg import statements_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Operation, Place, place_of, spelling
-from ...semantics.types import CONTEXT, Field
+from ...semantics.places import FIELD, Operation, Place, holds, place_of, spelling
+from ...semantics.types import CONTEXT, WAITGROUP, Field
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -106,9 +111,14 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
     facts, file = package.facts, declared.file
     if op.place in owner.stops:
         return True  # the stop channel itself
-    if any(closer.node.id == declared.node.id for closer in owner.stops.values()):
+    if any(facts.performs(declared, "close", stop, 2) is not None for stop in owner.stops):
         return True  # the owner's own loop: it is the one that stops
+    case = communication_case(op.node, file)
+    if op.kind == "receive" and case is not None and _exits(case):
+        return True  # a way out itself: its case returns
     within = facts.within(declared)
+    if op.kind == "send" and _joined(package, within, op.place):
+        return True
     if any(o.kind == "send" and o.place == op.place for o in within) and any(
         o.kind == "receive" and o.place == op.place for o in within
     ):
@@ -120,6 +130,23 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
     if _made_here(package, declared, op.place):
         return True  # a channel this method made: not a protocol the type keeps
     return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
+
+
+def _exits(case: Node) -> bool:
+    """Whether a select case's body returns: receiving there is a way out."""
+    return any(s.type == "return_statement" for s in statements_of(case))
+
+
+def _joined(package: Package, within: list[Operation], channel: Place) -> bool:
+    """Whether the sender is counted in a WaitGroup that a receiver of the channel waits
+    on: the receiving side drains the channel before it waits for the senders (a join)."""
+    facts = package.facts
+    groups = {o.place for o in within if o.kind == "Done" and holds(package, o.place, WAITGROUP)}
+    return bool(groups) and any(
+        facts.performs(receiver, "Wait", group, 1) is not None
+        for receiver, _ in facts.users(channel, "receive", "range")
+        for group in groups
+    )
 
 
 def _buffered(package: Package, file: GoFile, op: Operation) -> bool:
@@ -230,13 +257,15 @@ def _can_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
         return True
     if channel.type == "call_expression" and qualified_name(file, channel) in ("time.After", "time.Tick"):
         return True
+    if communication.type != "send_statement" and _exits(case):
+        return True
     place = place_of(package, file, channel)
     return place is None or place in owner.stops or place not in owner.channels
 
 
 def _select_of(file: GoFile, operation: Node) -> Node | None:
     """The `select` whose case this operation is the communication of."""
-    if not communication_case(operation, file) is not None:
+    if communication_case(operation, file) is None:
         return None
     return next((a for a in ancestors(operation, file) if a.type == "select_statement"), None)
 
