@@ -41,14 +41,14 @@ func (s *Server) handle(conn net.Conn) {
 
 ## Fix safety
 No suggestion: the `Add` must come before the `go` and the `Done` at every exit of the
-goroutine. Goroutines whose lifetime the shutdown covers some other way are not flagged:
-one that calls `Done` on the field (its `Add` is the caller's) or on another WaitGroup (it
-is joined there), one that closes or sends on a channel the shutdown waits on or signals a
-`sync.Cond` it waits on, one that
-calls the shutdown method itself or waits on the group (the classic "close when all are
-done" goroutine), a watcher that only waits for the stop signal (`ctx.Done()`, a channel
-the shutdown closes) and then closes or cancels something, and one the shutdown starts
-itself. A goroutine whose function the package does not show is judged by its `go` line.
+goroutine. Goroutines whose lifetime is tied to the shutdown some other way are not
+flagged: one that calls `Done` on the field (its `Add` is the caller's) or on another
+WaitGroup (it is joined there); one that closes or sends on a channel the shutdown waits
+on, or signals a `sync.Cond` it waits on; one that waits for a channel the package closes
+(`for j := range p.jobs`, `<-s.quit`) or for a context's `Done()`, which the shutdown's
+close or cancel ends; one that calls the shutdown method itself or waits on the group (the
+classic "close when all are done" goroutine); and one the shutdown starts itself. A
+goroutine whose function the package does not show is judged by its `go` line.
 """
 
 from __future__ import annotations
@@ -62,18 +62,16 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
-from ...semantics.cfg import statements_of
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Place, holds, place_of, spelling
+from ...semantics.places import FIELD, Place, holds, spelling
 from ...semantics.types import WAITGROUP
 from ...syntax import (
     call_method_name,
     function_label,
     go_statements,
     is_done_receive,
+    own_nodes,
     scope_nodes,
-    select_cases,
-    unparen,
 )
 
 REMEDIATION = """\
@@ -172,43 +170,23 @@ def _joined(package: Package, started: Declared, waited: _Waited) -> bool:
     awaited = _done_by_shutdown(package, waited, "receive", "range")
     if any(op.kind in ("close", "send") and op.place in awaited for op in done):
         return True  # it signals a channel the shutdown waits on
-    return _watcher(package, started, waited)
+    return _ends_on_close(package, started)
 
 
-def _watcher(package: Package, started: Declared, waited: _Waited) -> bool:
-    """A goroutine that waits for the stop signal and then only closes or cancels things:
-    once the shutdown fires it, nothing of it outlives the shutdown's work."""
-    file = started.file
-    statements = [s for s in statements_of(started.node.child_by_field_name("body")) if s.type != "defer_statement"]
-    if len(statements) < 2 or not _waits_for_stop(package, file, statements[0], waited):
-        return False
-    for statement in statements[1:]:
-        if statement.type == "return_statement" and not statement.named_children:
-            continue
-        call = unparen(statement.named_children[0]) if statement.type == "expression_statement" else None
-        if call is None or call.type != "call_expression" or call_method_name(file, call) not in _RELEASES:
-            return False
-    return True
-
-
-def _waits_for_stop(package: Package, file: GoFile, statement: Node, waited: _Waited) -> bool:
-    """`<-ctx.Done()`, `<-s.quit` (a channel the shutdown closes), or a `select` of those."""
-    closed = _done_by_shutdown(package, waited, "close")
-
-    def stop(node: Node | None) -> bool:
-        if node is None:
-            return False
-        operands = [
-            n.child_by_field_name("operand") for n in (node, *node.named_children) if n.type == "unary_expression"
-        ]
-        return is_done_receive(file, node) or any(place_of(package, file, o) in closed for o in operands)
-
-    if statement.type == "select_statement":
-        cases = select_cases(statement)
-        return bool(cases) and all(
-            c.type == "communication_case" and stop(c.child_by_field_name("communication")) for c in cases
-        )
-    return statement.type == "expression_statement" and stop(statement)
+def _ends_on_close(package: Package, started: Declared) -> bool:
+    """Whether the goroutine waits for a channel that the package closes (`for j := range
+    p.jobs`, `<-s.quit`) or for a context's `Done()`: the shutdown's close or cancel is what
+    ends it, so its lifetime is tied to the shutdown already."""
+    facts, file = package.facts, started.file
+    if any(
+        op.kind in ("receive", "range") and facts.users(op.place, "close") for op in facts.operations(started).performed
+    ):
+        return True
+    return any(
+        is_done_receive(file, node)
+        for node in own_nodes(file, started.node, ("unary_expression",))
+        if file.text(node).startswith("<-")
+    )
 
 
 def _relevant(package: Package, starter: Declared, started: Declared | None, call: Node, type_name: str) -> bool:
