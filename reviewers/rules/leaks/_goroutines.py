@@ -25,6 +25,7 @@ from ...syntax import (
     enclosing_function,
     scope_nodes,
 )
+from ...syntax import communication_case as communication_case  # the select helper lives in syntax.py
 
 # Names that say a channel exists to tell a goroutine to stop.
 DONE_NAME = re.compile(r"(?i)(done|quit|stop|exit|clos|shutdown|cancel|die|dying|term|kill|abort|finish)")

@@ -72,8 +72,8 @@ from ...goroutines import Channel, Goroutine, channels, scope_goroutines
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import communication_case, descendants, enclosing_function, enclosing_loops, is_inside, select_cases
-from ._goroutines import channel_expression, returns_between
+from ...syntax import descendants, enclosing_function, enclosing_loops, is_inside, select_cases
+from ._goroutines import channel_expression, communication_case, returns_between
 
 REMEDIATION = """\
 ch := make(chan int, 1) // room for the one result: the send never blocks

@@ -60,8 +60,8 @@ from ...goroutines import ChannelOperation as Operation
 from ...goroutines import channels
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import communication_case, enclosing_loops, function_name, select_cases
-from ._goroutines import channel_expression, sees_close
+from ...syntax import enclosing_loops, function_name, select_cases
+from ._goroutines import channel_expression, communication_case, sees_close
 
 REMEDIATION = """\
 ch := make(chan int)

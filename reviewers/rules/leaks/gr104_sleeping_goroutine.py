@@ -57,8 +57,8 @@ from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.types import CANCEL, CANCEL_CAUSE
-from ...syntax import communication_case, qualified_name, select_cases
-from ._goroutines import is_done_case
+from ...syntax import qualified_name, select_cases
+from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\
 go func(ctx context.Context) {

@@ -56,7 +56,8 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...syntax import communication_case, enclosing_function, enclosing_loops, qualified_calls, select_cases
+from ...syntax import enclosing_function, enclosing_loops, qualified_calls, select_cases
+from ._goroutines import communication_case
 
 REMEDIATION = """\
 timer := time.NewTimer(time.Minute)

@@ -65,7 +65,8 @@ from ...goroutines import Channel, channels
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, communication_case, descendants, enclosing_loops, has_default, is_inside
+from ...syntax import ancestors, descendants, enclosing_loops, has_default, is_inside
+from ._goroutines import communication_case
 
 REMEDIATION = """\
 errc := make(chan error, len(urls)) // one slot per sender: none blocks
