@@ -4,6 +4,7 @@
     goreef review --base origin/main   review the local change since it left a branch
     goreef check PATH...               every rule over whole files or directories
     goreef rules [GRNNN]               the catalogue, or one rule's page
+    goreef serve                       the app on this machine (web, worker, Redis)
 
 Exit status: 0 when nothing reaches `fail_on`, 1 when something does (like a linter), 2 for
 bad input, with a one-line error.
@@ -279,6 +280,18 @@ def _parser() -> argparse.ArgumentParser:
 
     replay_command = commands.add_parser("replay", help="run the app's pipeline once on a saved webhook payload")
     replay_command.add_argument("rest", nargs=argparse.REMAINDER)
+
+    serve_command = commands.add_parser(
+        "serve", help="run the app on this machine: web process, review worker and (without REDIS_URL) Redis"
+    )
+    serve_command.add_argument("--port", type=int, help="the web port (default: $PORT, else 8000)")
+    serve_command.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"
+    )
+    serve_command.add_argument("--workers", type=int, help="reviews run at once (default: $WORKER_CONCURRENCY, else 4)")
+    serve_command.add_argument(
+        "--data-dir", type=Path, default=Path(".goreef"), help="the embedded Redis's data (default ./.goreef)"
+    )
     return parser
 
 
@@ -291,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
             from workers.replay import main as replay
 
             return replay(args.rest)
+        if args.command == "serve":
+            # Process management lives with the app: reviewers/ stays free of it.
+            from webapp.serve import serve
+
+            return serve(host=args.host, port=args.port, workers=args.workers, data_dir=args.data_dir)
         result, config = _review(args) if args.command == "review" else _check(args)
         return _emit(result, config, args)
     except (UsageError, DiffError) as error:

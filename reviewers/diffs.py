@@ -60,6 +60,11 @@ class ChangedFile:
         last = max(known)
         return "".join(known.get(n, "\n") for n in range(1, last + 1)).encode()
 
+    def old_text_from_hunks(self) -> bytes:
+        """The old file as far as the hunks show it, hunk after hunk (old line numbers are
+        not kept)."""
+        return "".join(text for hunk in self.hunks for text in hunk.old_lines).encode("utf-8", "surrogateescape")
+
     def base_from_head(self, head: bytes) -> bytes | None:
         """The old file, by undoing the hunks on the new one; None when the new file does
         not hold what the hunks say it does."""
@@ -96,7 +101,9 @@ def _changed_file(patched: unidiff.PatchedFile) -> ChangedFile:
     if patched.is_binary_file:
         return ChangedFile(new_path or old_path or patched.path, old_path, "binary")
     if patched.is_removed_file:
-        return ChangedFile(old_path or patched.path, old_path, "deleted")
+        # Its old side is kept: code moved out of a deleted file is not new where it lands.
+        old_side = tuple(line.value for hunk in patched for line in hunk if line.source_line_no is not None)
+        return ChangedFile(old_path or patched.path, old_path, "deleted", hunks=(Hunk((), old_side),))
     path = new_path or patched.path
     if patched.is_added_file:
         status = "added"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +22,7 @@ from .config import Config
 from .diffs import ChangedFile, parse_diff
 from .finding import Finding, Severity
 from .gosource import GoFile, go_version_of, is_generated
+from .preexisting import Identity, digest, identity, preexisting
 from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
@@ -30,12 +33,19 @@ SKIPPED_STATUSES = {"binary": "binary", "no_patch": "GitHub shows no diff for it
 
 ReadFile = Callable[[str], "bytes | None"]
 
+log = logging.getLogger(__name__)
+# Set (to anything but 0) by the test suite: a rule that raises fails the run instead of
+# becoming a note, so that no rule can fail quietly on the inputs the tests throw at it.
+STRICT_RULES = "GOREEF_STRICT_RULES"
+
 
 @dataclass
 class ReviewResult:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files_reviewed: int = 0
+    # The notes that say a rule raised on a file: the review is incomplete there.
+    rule_failures: list[str] = field(default_factory=list)
 
 
 # -- from a report to a finding ---------------------------------------------------------------
@@ -53,9 +63,8 @@ def _normalized(text: str) -> str:
     return " ".join(text.split())
 
 
-def _fingerprint_key(rule_id: str, file: GoFile, node: Node) -> str:
-    declaration = declaration_name(file, enclosing_declaration(node, file))
-    return f"{rule_id}\x00{declaration}\x00{_normalized(file.text(_flagged_statement(file, node)))}"
+def _fingerprint_key(rule_id: str, statement: str, declaration: str) -> str:
+    return f"{rule_id}\x00{declaration}\x00{_normalized(statement)}"
 
 
 def _fingerprint(path: str, key: str, ordinal: int) -> str:
@@ -70,10 +79,17 @@ class _Located:
     key: str
     ordinal: int
     declaration: Node | None
+    identity: Identity
 
 
-def _locate(rule: Rule, severity: Severity, file: GoFile, report: Report, ordinals: dict[str, int]) -> _Located:
-    key = _fingerprint_key(rule.id, file, report.node)
+def _locate(
+    rule: Rule, severity: Severity, file: GoFile, report: Report, ordinals: dict[str, int], bodies: dict[int, str]
+) -> _Located:
+    statement = _flagged_statement(file, report.node)
+    declaration = enclosing_declaration(report.node, file)
+    declaration_text = declaration_name(file, declaration)
+    statement_text = file.text(statement)
+    key = _fingerprint_key(rule.id, statement_text, declaration_text)
     ordinal = ordinals.get(key, 0)
     ordinals[key] = ordinal + 1
     line = report.fix.start_line if report.fix else file.line(report.node)
@@ -94,7 +110,15 @@ def _locate(rule: Rule, severity: Severity, file: GoFile, report: Report, ordina
         suggestion=report.fix.text if report.fix else None,
         fingerprint=_fingerprint(file.path, key, ordinal),
     )
-    return _Located(finding, key, ordinal, enclosing_declaration(report.node, file))
+    if declaration is None:
+        body = ""
+    elif declaration.start_byte not in bodies:
+        body = bodies[declaration.start_byte] = digest(
+            file.text(declaration.child_by_field_name("body") or declaration)
+        )
+    else:
+        body = bodies[declaration.start_byte]
+    return _Located(finding, key, ordinal, declaration, identity(rule.id, statement_text, declaration_text, body))
 
 
 # -- analysing one file -----------------------------------------------------------------------
@@ -106,6 +130,7 @@ class Analyzer:
             for rule in (rules if rules is not None else all_rules())
             if (severity := self._severity(rule)) is not None
         ]
+        self.failures: list[str] = []
 
     def _severity(self, rule: Rule) -> Severity | None:
         if rule.off_by_default and rule.id not in self.config.rules:
@@ -118,6 +143,7 @@ class Analyzer:
             notes.append(f"{file.path}: does not parse cleanly; findings there may be incomplete")
         suppressed = suppressed_lines(file)
         located: list[_Located] = []
+        bodies: dict[int, str] = {}  # body digests by declaration, shared by the rules
         for rule, severity in self.rules:
             if not rule.applies_to(file):
                 continue
@@ -126,10 +152,15 @@ class Analyzer:
             try:
                 reports = list(rule.check(file))
             except Exception as error:  # a rule bug must not lose the other rules' findings
-                notes.append(f"{file.path}: {rule.id} failed ({type(error).__name__}: {error}); other rules ran")
+                if os.environ.get(STRICT_RULES, "0") != "0":
+                    raise
+                log.exception("%s: rule %s failed", file.path, rule.id)
+                failure = f"{file.path}: {rule.id} failed ({type(error).__name__}: {error}); other rules ran"
+                notes.append(failure)
+                self.failures.append(failure)
                 continue
             for report in sorted(reports, key=lambda r: r.node.start_byte):
-                item = _locate(rule, severity, file, report, ordinals)
+                item = _locate(rule, severity, file, report, ordinals, bodies)
                 if item.finding.line in seen_lines or is_suppressed(suppressed, rule.id, item.finding.line):
                     continue
                 seen_lines.add(item.finding.line)
@@ -218,6 +249,7 @@ def check_files(
         for file in package:
             file.release()
     result.findings = _sorted(result.findings)
+    result.rule_failures = analyzer.failures
     return result
 
 
@@ -228,9 +260,12 @@ def _nearest_changed_line(changed: ChangedFile, declaration: Node, flagged_line:
     return min(touched, key=lambda line: (abs(line - flagged_line), line)) if touched else None
 
 
-def _introduced(head_items: list[_Located], base_items: list[_Located], changed: ChangedFile) -> Iterator[Finding]:
+def _introduced(
+    head_items: list[_Located], base_items: list[_Located], changed: ChangedFile
+) -> Iterator[tuple[_Located, Finding]]:
     """Findings present at head but not at base, on unedited lines of a function the change
-    touched, moved onto the nearest changed line of that function."""
+    touched, moved onto the nearest changed line of that function (with the head finding
+    each comes from)."""
     at_base = {(item.key, item.ordinal) for item in base_items}
     for item in head_items:
         finding = item.finding
@@ -239,16 +274,19 @@ def _introduced(head_items: list[_Located], base_items: list[_Located], changed:
         anchor = _nearest_changed_line(changed, item.declaration, finding.line)
         if anchor is None:
             continue
-        yield Finding(
-            rule=finding.rule,
-            severity=finding.severity,
-            path=finding.path,
-            line=anchor,
-            end_line=anchor,
-            message=f"This change makes line {finding.line} a trap: {finding.message}",
-            remediation=finding.remediation,
-            suggestion=None,  # the suggestion replaced other lines than the anchor
-            fingerprint=finding.fingerprint,
+        yield (
+            item,
+            Finding(
+                rule=finding.rule,
+                severity=finding.severity,
+                path=finding.path,
+                line=anchor,
+                end_line=anchor,
+                message=f"This change makes line {finding.line} a trap: {finding.message}",
+                remediation=finding.remediation,
+                suggestion=None,  # the suggestion replaced other lines than the anchor
+                fingerprint=finding.fingerprint,
+            ),
         )
 
 
@@ -274,6 +312,126 @@ def _head_source(
     return source, partial
 
 
+def _base_source(
+    changed: ChangedFile, base: ReadFile | None, head_source: tuple[bytes | None, bool]
+) -> tuple[bytes | None, bool]:
+    """A changed file's contents at base and whether they are partial: rebuilt by undoing the
+    hunks on the whole head file (no read needed), else read with `base`, else the old side of
+    the hunks alone."""
+    if changed.old_path is None or changed.status == "added":
+        return None, False
+    head_text, head_partial = head_source
+    source = changed.base_from_head(head_text) if head_text is not None and not head_partial else None
+    if source is None and base is not None:
+        source = base(changed.old_path)
+    if source is not None:
+        return source, False
+    old_side = changed.old_text_from_hunks()
+    return (old_side, True) if old_side else (None, False)
+
+
+def _base_sources(
+    changed_files: list[ChangedFile],
+    head_sources: dict[str, tuple[bytes | None, bool]],
+    base: ReadFile | None,
+    config: Config,
+) -> dict[str, tuple[bytes | None, bool]]:
+    """The base contents of every changed Go file that existed there, deleted ones included
+    (code moved out of them may be what a head finding is about), by old path."""
+    sources: dict[str, tuple[bytes | None, bool]] = {}
+    for changed in changed_files:
+        if not changed.is_go or changed.old_path is None or changed.status in SKIPPED_STATUSES:
+            continue
+        if config.ignores(changed.old_path):
+            continue
+        source, partial = _base_source(changed, base, head_sources.get(changed.path, (None, False)))
+        if source is not None and not _skipped(changed.old_path, source, config, []):
+            sources[changed.old_path] = (source, partial)
+    return sources
+
+
+def _analyzed(tree: _Tree, path: str, analyzer: Analyzer) -> list[_Located]:
+    file = tree.load(path)
+    items = analyzer.analyze(file, []) if file is not None else []
+    tree.done_with(path)
+    return items
+
+
+class _Tree:
+    """One side of the change (head or base): its changed Go files, each parsed when a rule
+    first needs it, grouped in packages by directory. The unchanged files of a directory that
+    `package_paths` lists join its package, parsed only if a rule asks for the package and
+    never reported on. A package is let go after its last changed file is analyzed, so that
+    memory, and time per file, stay flat however big the change."""
+
+    def __init__(
+        self,
+        sources: dict[str, tuple[bytes | None, bool]],
+        read: ReadFile | None,
+        package_paths: Callable[[str], list[str]] | None,
+        modules: GoModules,
+        max_file_bytes: int,
+        changed_paths: set[str],
+    ):
+        self.sources = sources
+        self.read = read
+        self.package_paths = package_paths if read is not None else None
+        self.modules = modules
+        self.max_file_bytes = max_file_bytes
+        self.changed_in: dict[str, list[str]] = {}
+        for path in sources:
+            self.changed_in.setdefault(posixpath.dirname(path), []).append(path)
+        self.left_in = {directory: len(paths) for directory, paths in self.changed_in.items()}
+        self.loaded: dict[str, GoFile | None] = {}
+        self.packages: dict[str, list[GoFile]] = {}
+        # Paths that changed, under either name: never read as unchanged members of a package.
+        self.changed_paths = changed_paths
+
+    def package_of(self, directory: str) -> list[GoFile]:
+        if directory not in self.packages:
+            files = [f for f in map(self.load, self.changed_in.get(directory, [])) if f is not None]
+            for path in self.package_paths(directory) if self.package_paths else ():
+                if path in self.changed_paths or not path.endswith(".go") or self.read is None:
+                    continue
+                source = self.read(path)
+                if source is not None and len(source) <= self.max_file_bytes:
+                    files.append(
+                        GoFile(
+                            path,
+                            source,
+                            self.modules.version_for(path),
+                            package_files=functools.partial(self.package_of, directory),
+                        )
+                    )
+            self.packages[directory] = files
+        return self.packages[directory]
+
+    def load(self, path: str) -> GoFile | None:
+        if path not in self.loaded:
+            source, partial = self.sources[path]
+            self.loaded[path] = (
+                None
+                if source is None
+                else GoFile(
+                    path,
+                    source,
+                    self.modules.version_for(path),
+                    partial=partial,
+                    package_files=functools.partial(self.package_of, posixpath.dirname(path)),
+                )
+            )
+        return self.loaded[path]
+
+    def done_with(self, path: str) -> None:
+        directory = posixpath.dirname(path)
+        self.left_in[directory] -= 1
+        if self.left_in[directory] == 0:
+            for file in self.packages.pop(directory, []):
+                file.release()
+            for changed_path in self.changed_in[directory]:
+                self.loaded.pop(changed_path, None)
+
+
 def review(
     changes: str | list[ChangedFile],
     head: ReadFile | None = None,
@@ -282,10 +440,12 @@ def review(
     go_version: tuple[int, int] | None = None,
     package_paths: Callable[[str], list[str]] | None = None,
 ) -> ReviewResult:
-    """Review a change: findings on what it added (or as `config.filter` says).
+    """Review a change: findings on what it made new (or as `config.filter` says).
 
     `head(path)` gives a changed file's new contents; where it gives None the file is
-    rebuilt from its hunks alone. `base(path)` gives old contents, used by `introduced`.
+    rebuilt from its hunks alone. `base(path)` gives old contents: a finding whose trap was
+    already there at base is not reported (reviewers.preexisting), except with the `file`
+    filter; without `base`, old contents are rebuilt from the head file and the hunks.
     The `go` version comes from the nearest go.mod that `head` can read, unless given.
     `package_paths(directory)` lists the files of a directory at head, so that rules can
     follow calls into the unchanged files of a changed package."""
@@ -299,72 +459,55 @@ def review(
         if changed.is_go and changed.status in SKIPPED_STATUSES:
             result.notes.append(f"{changed.path}: skipped, {SKIPPED_STATUSES[changed.status]}")
 
-    # Changed files of one directory are one package: rules that follow calls see them all,
-    # and the unchanged files of that package too when `package_paths` can list them (they
-    # are parsed only if a rule asks for the package, and never reported on). A package is
-    # parsed when its first file is analyzed and let go after its last one, so that memory,
-    # and time per file, stay flat however big the change.
-    changed_in: dict[str, list[ChangedFile]] = {}
+    changed_paths = {path for c in changed_files for path in (c.path, c.old_path) if path}
+    head_sources = {changed.path: _head_source(changed, head, config, result.notes) for changed in go_files}
+    head_tree = _Tree(head_sources, head, package_paths, modules, config.max_file_bytes, changed_paths)
+    # Every head finding of the changed files, and those the filter keeps (by index into it).
+    head_items: list[_Located] = []
+    kept: list[tuple[int, Finding]] = []
+    introduced_in: dict[str, tuple[ChangedFile, int, int]] = {}  # path: (change, first, end) in head_items
     for changed in go_files:
-        changed_in.setdefault(posixpath.dirname(changed.path), []).append(changed)
-    sources = {changed.path: _head_source(changed, head, config, result.notes) for changed in go_files}
-    loaded: dict[str, GoFile | None] = {}
-    packages: dict[str, list[GoFile]] = {}
-
-    def package_of(directory: str) -> list[GoFile]:
-        if directory not in packages:
-            changed_here = changed_in.get(directory, [])
-            files = [f for f in map(load, changed_here) if f is not None]
-            known = {c.path for c in changed_here}
-            for path in package_paths(directory) if package_paths and head else ():
-                source = head(path) if head is not None and path not in known and path.endswith(".go") else None
-                if source is not None and len(source) <= config.max_file_bytes:
-                    files.append(
-                        GoFile(path, source, modules.version_for(path), package_files=lambda: package_of(directory))
-                    )
-            packages[directory] = files
-        return packages[directory]
-
-    def load(changed: ChangedFile) -> GoFile | None:
-        if changed.path not in loaded:
-            source, partial = sources[changed.path]
-            directory = posixpath.dirname(changed.path)
-            loaded[changed.path] = (
-                None
-                if source is None
-                else GoFile(
-                    changed.path,
-                    source,
-                    modules.version_for(changed.path),
-                    partial=partial,
-                    package_files=functools.partial(package_of, directory),
-                )
-            )
-        return loaded[changed.path]
-
-    def release(directory: str) -> None:
-        for file in packages.pop(directory, []):
-            file.release()
-        for changed in changed_in[directory]:
-            loaded.pop(changed.path, None)
-
-    left_in = {directory: len(changed) for directory, changed in changed_in.items()}
-    for changed in go_files:
-        file = load(changed)
+        file = head_tree.load(changed.path)
         if file is not None:
             result.files_reviewed += 1
-            head_items = analyzer.analyze(file, result.notes)
-            result.findings.extend(
-                item.finding for item in head_items if _kept_by_filter(item.finding, changed, config.filter)
+            first = len(head_items)
+            head_items.extend(analyzer.analyze(file, result.notes))
+            kept.extend(
+                (index, head_items[index].finding)
+                for index in range(first, len(head_items))
+                if _kept_by_filter(head_items[index].finding, changed, config.filter)
             )
-            if config.filter == "introduced" and base is not None and changed.old_path and changed.status != "added":
-                base_source = base(changed.old_path)
-                if base_source is not None and len(base_source) <= config.max_file_bytes:
-                    base_file = GoFile(changed.path, base_source, file.go_version)
-                    result.findings.extend(_introduced(head_items, analyzer.analyze(base_file, []), changed))
-        directory = posixpath.dirname(changed.path)
-        left_in[directory] -= 1
-        if left_in[directory] == 0:
-            release(directory)
-    result.findings = _sorted(result.findings)
+            if config.filter == "introduced" and changed.status != "added":
+                introduced_in[changed.path] = (changed, first, len(head_items))
+        head_tree.done_with(changed.path)
+
+    if config.filter != "file" and (kept or introduced_in):
+        base_tree = _Tree(
+            _base_sources(changed_files, head_sources, base, config),
+            head,  # a package's unchanged files are the same at base
+            package_paths,
+            modules,
+            config.max_file_bytes,
+            changed_paths,
+        )
+        base_items = {path: _analyzed(base_tree, path, analyzer) for path in base_tree.sources}
+        for path, (changed, first, end) in introduced_in.items():
+            by_index = {id(item): first + offset for offset, item in enumerate(head_items[first:end])}
+            extra = _introduced(head_items[first:end], base_items.get(changed.old_path or path, []), changed)
+            kept.extend((by_index[id(item)], finding) for item, finding in extra)
+        written = {index for index, _ in kept}
+        old = preexisting(
+            [item.identity for item in head_items],
+            [item.identity for items in base_items.values() for item in items],
+            untouched=[index for index in range(len(head_items)) if index not in written],
+        )
+        kept_now = [(index, finding) for index, finding in kept if index not in old]
+        if len(kept_now) < len(kept):
+            result.notes.append(
+                f"{len(kept) - len(kept_now)} finding(s) on changed code were already in the base "
+                "(the same trap before this change): not commented"
+            )
+        kept = kept_now
+    result.findings = _sorted([finding for _, finding in kept])
+    result.rule_failures = analyzer.failures
     return result

@@ -23,6 +23,7 @@ from .semantics.package import Declared
 from .semantics.places import Place, place_of
 from .syntax import (
     ancestors,
+    field_of,
     is_inside,
     parameters,
     receiver_name,
@@ -76,7 +77,7 @@ def _target(file: GoFile, call: Node) -> tuple[Node | None, str | None]:
         return None, None
     if callee.node.type != "method_declaration":
         return callee.node, None
-    function = unparen(call.child_by_field_name("function"))  # type: ignore[arg-type]
+    function = unparen(field_of(call, "function"))
     if function.type == "identifier":
         binding = package_of(file).binding(file, function)
         function = unparen(binding.value) if binding is not None and binding.value is not None else function
@@ -211,13 +212,7 @@ def _made_channel(package: Package, file: GoFile, call: Node) -> Channel | None:
         return None
     arguments = call.child_by_field_name("arguments")
     values = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-    function = call.child_by_field_name("function")
-    if (
-        not values
-        or values[0].type != "channel_type"
-        or function is None
-        or package.binding(file, function) is not None
-    ):
+    if not values or values[0].type != "channel_type" or package.binding(file, field_of(call, "function")) is not None:
         return None
     bound = bound_results(package, file, call)
     result = bound.results[0] if bound is not None and len(bound.results) == 1 else None
@@ -274,15 +269,13 @@ def _collect(
             if place not in handed or callee.node.type == "func_literal":
                 continue
             statement = call.parent
-            started = statement is not None and statement.type == "go_statement"
+            if statement is None or statement.type != "go_statement":
+                continue  # a plain call of a package function: its facts speak for it below
             inner = package.facts.place_in(callee, place, handed)
-            if callee.file is not file or inner is None or depth >= 2 or not started:
-                if not started:
-                    continue  # a plain call of a package function: its facts speak for it below
+            if callee.file is not file or inner is None or depth >= 2:
                 channel.escapes = True
                 continue
-            if statement is not None:
-                _collect(package, file, channel, callee, inner, goroutine_at(file, statement), depth + 1)
+            _collect(package, file, channel, callee, inner, goroutine_at(file, statement), depth + 1)
 
 
 def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding) -> str | None:
@@ -303,8 +296,12 @@ def _escapes(package: Package, file: GoFile, channel: Channel, binding: Binding)
         if parent.type == "argument_list" and parent.parent is not None:
             call = parent.parent
             function = call.child_by_field_name("function")
-            name = file.text(function) if function is not None and function.type == "identifier" else ""
-            if name in ("close", "len", "cap") and package.binding(file, function) is None:  # type: ignore[arg-type]
+            if (
+                function is not None
+                and function.type == "identifier"
+                and file.text(function) in ("close", "len", "cap")
+                and package.binding(file, function) is None
+            ):
                 continue
             statement = call.parent
             callee = package.facts.callee(file, call)

@@ -88,6 +88,20 @@ def matches(pattern: str, node: Node) -> list[dict[str, Node]]:
 _UNKNOWN = object()
 
 
+# Packages that are another package under an older name: since Go 1.9 golang.org/x/net/context
+# forwards to context (its Context is an alias), so code written against it has the same traps.
+_SAME_PACKAGE = {"golang.org/x/net/context": "context"}
+# Vendoring roots: what follows is the vendored package's own import path.
+_VENDORED = re.compile(r"^(?:.*/)?(?:vendor|Godeps/_workspace/src)/")
+
+
+def canonical_import(import_path: str) -> str:
+    """The import path a package is known by: vendored copies and forwarding packages are
+    the package they copy or forward to."""
+    unvendored = _VENDORED.sub("", import_path)
+    return _SAME_PACKAGE.get(unvendored, unvendored)
+
+
 def _default_package_name(import_path: str) -> str:
     last = import_path.rstrip("/").rsplit("/", 1)[-1]
     # gopkg.in/yaml.v3 -> yaml; github.com/x/y/v2 -> y
@@ -178,7 +192,7 @@ class GoFile:
             path_node = spec.child_by_field_name("path")
             if path_node is None:
                 continue
-            import_path = self.text(path_node).strip('"`')
+            import_path = canonical_import(self.text(path_node).strip('"`'))
             name_node = spec.child_by_field_name("name")
             if name_node is None:
                 names[_default_package_name(import_path)] = import_path

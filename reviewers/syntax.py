@@ -43,6 +43,26 @@ def descendants(node: Node, skip: tuple[str, ...] = ()) -> Iterator[Node]:
             stack.extend(reversed(current.named_children))
 
 
+def field_of(node: Node, name: str) -> Node:
+    """The child in a field the grammar requires of `node` (a call's `function`, a `for`'s
+    `body`, a send's `channel`). tree-sitter never builds such a node without it, even from
+    code with errors (recovery inserts a zero-width MISSING token or leaves an ERROR node
+    instead), so its absence is a bug in the caller: asking a field the type does not have."""
+    child = node.child_by_field_name(name)
+    if child is None:
+        raise ValueError(f"a {node.type} at line {node.start_point[0] + 1} has no {name!r} field")
+    return child
+
+
+def parent_of(node: Node) -> Node:
+    """The node around one that the grammar never makes the root (a select case's `select`,
+    a statement list's block)."""
+    parent = node.parent
+    if parent is None:
+        raise ValueError(f"a {node.type} at line {node.start_point[0] + 1} has no parent")
+    return parent
+
+
 def scope_nodes(function: Node) -> Iterator[Node]:
     """Named nodes of a function's scope: its body and the closures in it, but not the bodies
     of goroutines it starts (those are scopes of their own)."""
@@ -165,6 +185,19 @@ def expression_items(node: Node | None) -> list[Node]:
 
 def is_inside(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
+
+
+def surely_ran_before(file: GoFile, statement: Node | None, later: Node) -> bool:
+    """Whether `statement` runs before `later` whenever `later` runs: `later` follows it in
+    the statement list that holds it (a `goto` into the list is not considered)."""
+    statements = file.parent(statement) if statement is not None else None
+    return (
+        statement is not None
+        and statements is not None
+        and statements.type in ("statement_list", "block", "source_file")
+        and statement.end_byte <= later.start_byte
+        and later.end_byte <= statements.end_byte
+    )
 
 
 # -- names --------------------------------------------------------------------------------

@@ -3,10 +3,12 @@ mode, partial files, big and broken files."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reviewers import Config, check_files, load_config, review
-from reviewers.engine import Analyzer
+from reviewers.engine import STRICT_RULES, Analyzer
 from reviewers.finding import Severity
 from reviewers.gosource import GoFile
 from reviewers.rule import Report, Rule
@@ -44,9 +46,18 @@ def test_diff_context_and_file_modes_widen_the_filter(repo):
     assert review(diff, head=head).findings == []
     assert [f.line for f in review(diff, head=head, config=Config(filter="diff_context")).findings] == []
     assert [f.line for f in review(diff, head=head, config=Config(filter="file")).findings] == [9]
-    near = before.replace("\t_ = ctx\n", "\t_ = ctx // used\n")
-    diff, head = change(repo, before, near)
-    assert [f.line for f in review(diff, head=head, config=Config(filter="diff_context")).findings] == [9]
+    # A context line that the change made a trap (its cancel no longer called) is shown
+    # with diff_context; an old trap on a context line is not (tests/test_preexisting.py).
+    cancelled = (
+        HEADER
+        + "func f(p context.Context) {\n\tctx, cancel := context.WithTimeout(p, time.Second)\n\t_ = ctx\n\tcancel()\n}\n"
+    )
+    diff, head = change(repo, cancelled, cancelled.replace("\tcancel()\n", "\t_ = cancel\n"))
+    base = lambda path: cancelled.encode()  # noqa: E731
+    assert [f.line for f in review(diff, head=head, base=base).findings] == []
+    assert [
+        (f.rule, f.line) for f in review(diff, head=head, base=base, config=Config(filter="diff_context")).findings
+    ] == [("GR204", 9)]
 
 
 def _ranges_over_ch(node):
@@ -82,6 +93,7 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     findings = review(diff, head=head, base=base, config=Config(filter="introduced")).findings
     assert [(f.rule, f.line) for f in findings] == [("GR199", 6)]  # where `defer close(ch)` was
     assert findings[0].message.startswith("This change makes line 8 a trap")
+    diff, head = change(repo, after, after.replace("ch <- 1", "ch <- 2"))
     unchanged_trap = review(diff, head=head, base=lambda path: after.encode(), config=Config(filter="introduced"))
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
 
@@ -164,19 +176,38 @@ def test_big_broken_and_hostile_files_never_crash():
     assert check_files([("nested.go", lambda: nested)]).findings == []
 
 
-def test_a_failing_rule_loses_nothing_else():
-    def explode(file):
-        raise RuntimeError("boom")
-        yield  # pragma: no cover
+def _explode(file):
+    raise RuntimeError("boom")
+    yield  # pragma: no cover
 
-    broken = Rule("GR198", "explode", Severity.ERROR, "GR198 explode: test.", explode)
+
+BROKEN = Rule("GR198", "explode", Severity.ERROR, "GR198 explode: test.", _explode)
+
+
+def test_a_failing_rule_loses_nothing_else_and_is_never_silent(monkeypatch, caplog):
     from reviewers.registry import get_rule
+    from reviewers.render.sarif import render_sarif
 
-    analyzer = Analyzer(rules=[broken, get_rule("GR203")])
+    monkeypatch.setenv(STRICT_RULES, "0")  # as goreef runs for its users
+    only_rule(monkeypatch, BROKEN)
+    analyzer = Analyzer(rules=[BROKEN, get_rule("GR203")])
     notes: list[str] = []
     located = analyzer.analyze(GoFile("a.go", (HEADER + LEAKY).encode()), notes)
     assert [item.finding.rule for item in located] == ["GR203"]
-    assert notes == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+    assert notes == analyzer.failures == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+    assert "a.go: rule GR198 failed" in caplog.text and "RuntimeError: boom" in caplog.text  # logged with its traceback
+
+    result = check_files([("a.go", lambda: (HEADER + LEAKY).encode())])
+    assert result.rule_failures == ["a.go: GR198 failed (RuntimeError: boom); other rules ran"]
+    [invocation] = json.loads(render_sarif(result))["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["level"] == "error"
+
+
+def test_the_test_suite_runs_rules_strictly():
+    # Set by tests/conftest.py: a rule raising on any test input fails that test.
+    with pytest.raises(RuntimeError, match="boom"):
+        Analyzer(rules=[BROKEN]).analyze(GoFile("a.go", (HEADER + LEAKY).encode()), [])
 
 
 def test_go_version_comes_from_the_nearest_go_mod(monkeypatch):

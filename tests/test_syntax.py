@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reviewers.gosource import GoFile, captures, go_version_of
 from reviewers.syntax import (
     FUNCTION_TYPES,
@@ -9,11 +11,13 @@ from reviewers.syntax import (
     enclosing_declaration,
     enclosing_handler,
     enclosing_loops,
+    field_of,
     function_label,
     go_statements,
     is_handler,
     own_nodes,
     owned_nodes,
+    parent_of,
     qualified_calls,
     qualified_name,
     scope_nodes,
@@ -214,3 +218,78 @@ def test_function_labels_name_methods_functions_and_closures():
     file = GoFile("p.go", NESTED)
     labels = [function_label(file, f) for node_type in FUNCTION_TYPES for f in file.nodes(node_type)]
     assert labels == ["outer", "S.m", "a closure in outer", "a closure in outer", "a closure in outer"]
+
+
+def test_vendored_and_forwarding_imports_are_the_package_they_stand_for():
+    from reviewers.gosource import GoFile
+
+    source = (
+        b'package a\n\nimport (\n\t"github.com/acme/app/vendor/golang.org/x/net/context"\n'
+        b'\thttp2 "example.com/Godeps/_workspace/src/net/http"\n\t"golang.org/x/net/context/ctxhttp"\n)\n'
+    )
+    assert GoFile("a.go", source).imports == {
+        "context": "context",
+        "http2": "net/http",
+        "ctxhttp": "golang.org/x/net/context/ctxhttp",
+    }
+
+
+WITH_CHANNELS = b"""package a
+
+func f(ch chan int, done chan struct{}) {
+	for x := range ch {
+		if x > 0 {
+			select {
+			case ch <- x:
+			case <-done:
+				return
+			}
+		}
+		v := <-ch
+		go func() { g(v) }()
+	}
+}
+"""
+
+# The fields the rules take for granted (`syntax.field_of`).
+REQUIRED_FIELDS = {
+    "call_expression": ("function", "arguments"),
+    "selector_expression": ("operand", "field"),
+    "send_statement": ("channel", "value"),
+    "unary_expression": ("operand",),
+    "for_statement": ("body",),
+    "range_clause": ("right",),
+    "communication_case": ("communication",),
+    "if_statement": ("condition",),
+    "short_var_declaration": ("left", "right"),
+    "func_literal": ("body",),
+}
+
+
+def test_required_fields_are_there_even_in_code_with_errors():
+    # Every cut of the file, and the file without each of its lines: recovery gives a node
+    # the children its grammar requires (zero-width MISSING ones) or no node (an ERROR).
+    sources = [SOURCE, WITH_CHANNELS]
+    broken = [source[:end] for source in sources for end in range(len(source))]
+    for source in sources:
+        lines = source.splitlines(keepends=True)
+        broken += [b"".join(lines[:i] + lines[i + 1 :]) for i in range(len(lines))]
+    checked = dict.fromkeys(REQUIRED_FIELDS, 0)
+    for source in broken:
+        file = GoFile("a.go", source)
+        for node_type, names in REQUIRED_FIELDS.items():
+            for node in file.nodes(node_type):
+                assert all(field_of(node, name) for name in names), (node_type, source)
+                checked[node_type] += 1
+    assert min(checked.values()) > 20, checked
+
+
+def test_a_missing_field_or_parent_is_an_error_that_says_which():
+    file = GoFile("a.go", WITH_CHANNELS)
+    call = file.nodes("call_expression")[-1]  # g(v)
+    assert file.text(field_of(call, "function")) == "g"
+    assert parent_of(call).type == "expression_statement"
+    with pytest.raises(ValueError, match="a call_expression at line 13 has no 'body' field"):
+        field_of(call, "body")
+    with pytest.raises(ValueError, match="a source_file at line 1 has no parent"):
+        parent_of(file.root)

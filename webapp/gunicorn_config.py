@@ -14,7 +14,7 @@ import socket
 import struct
 from typing import Any
 
-from workers.settings import get_settings
+from workers.settings import DEFAULT_CLIENT_TIMEOUT, process_environment, tuning_from_env
 
 worker_class = "gthread"
 threads = 16  # per worker process; WEB_CONCURRENCY processes
@@ -34,7 +34,8 @@ def when_ready(server: Any) -> None:
     SO_RCVTIMEO set on the listening sockets is inherited by every connection accepted from
     them, and bounds each wait for data the threads make, whatever gunicorn does with the
     socket's own (Python-level) timeout."""
-    seconds = get_settings().client_timeout
+    # Read alone: in setup mode (no App credentials yet) the full settings are not there.
+    seconds = tuning_from_env(process_environment()).get("client_timeout", DEFAULT_CLIENT_TIMEOUT)
     timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
     for listener in server.LISTENERS:
         listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)

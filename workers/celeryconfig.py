@@ -10,7 +10,7 @@ from workers.store import SOCKET_TIMEOUT
 
 _settings = get_settings()
 
-broker_url = result_backend = _settings.redis_url
+broker_url = result_backend = _settings.celery_redis_url
 task_default_queue = QUEUE
 task_serializer = result_serializer = "json"
 accept_content = ["json"]

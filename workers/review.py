@@ -103,7 +103,7 @@ class Review:
         result = review(
             changes,
             head=self._reader(job.head_sha),
-            base=self._reader(base_sha) if config.filter == "introduced" else None,
+            base=self._reader(base_sha),
             config=config,
         )
         result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -31,6 +31,12 @@ TUNING_VARIABLES: dict[str, tuple[str, type[int] | type[float]]] = {
     "writes_per_minute": ("GOREEF_WRITES_PER_MINUTE", int),
     "client_timeout": ("GOREEF_CLIENT_TIMEOUT", float),
 }
+# The App's own credentials. With none of them set the web process runs in setup mode: it
+# serves its health and rule pages and no webhooks (`goreef serve` before the App exists).
+APP_VARIABLES = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_WEBHOOK_SECRET")
+# Set by `goreef serve` to the data directory of the Redis it runs itself.
+EMBEDDED_REDIS_VARIABLE = "GOREEF_EMBEDDED_REDIS"
+REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
 class SettingsError(ValueError):
@@ -60,10 +66,15 @@ class Settings:
     writes_per_minute: int = DEFAULT_WRITES_PER_MINUTE  # content-creating requests per installation, all workers
     # The web process closes a connection whose client pauses this long while sending a request.
     client_timeout: float = DEFAULT_CLIENT_TIMEOUT
+    embedded_redis: str | None = None  # the data directory, when `goreef serve` runs Redis itself
 
     @property
     def redelivery_after(self) -> float:
         return self.visibility_timeout or 2 * self.task_time_limit
+
+    @property
+    def celery_redis_url(self) -> str:
+        return celery_url(self.redis_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -73,14 +84,10 @@ class Settings:
         webhook_secret = environ.get("GITHUB_WEBHOOK_SECRET", "")
         if not webhook_secret:
             problems.append("GITHUB_WEBHOOK_SECRET is not set: use the secret entered when registering the App")
-        redis_url = _url(environ, "REDIS_URL", {"redis", "rediss", "unix"}, problems, required=True)
+        redis_url = _url(environ, "REDIS_URL", REDIS_SCHEMES, problems, required=True)
         github_api_url = _url(environ, "GITHUB_API_URL", {"http", "https"}, problems) or DEFAULT_GITHUB_API_URL
         docs_url = _url(environ, "GOREEF_DOCS_URL", {"http", "https"}, problems)
-        tuning = {
-            name: value
-            for name, (variable, kind) in TUNING_VARIABLES.items()
-            if (value := _positive(environ, variable, kind, problems)) is not None
-        }
+        tuning = _tuning(environ, problems)
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -90,14 +97,74 @@ class Settings:
             redis_url=redis_url,
             github_api_url=github_api_url,
             docs_url=docs_url,
+            embedded_redis=environ.get(EMBEDDED_REDIS_VARIABLE) or None,
             **tuning,
         )
 
 
+def has_app_credentials(environ: Mapping[str, str] = os.environ) -> bool:
+    return any(environ.get(name, "").strip() for name in APP_VARIABLES)
+
+
+def setup_redis_url(environ: Mapping[str, str] = os.environ) -> str:
+    """REDIS_URL, checked, for the web process in setup mode (no App credentials yet)."""
+    problems: list[str] = []
+    redis_url = _url(environ, "REDIS_URL", REDIS_SCHEMES, problems, required=True)
+    if redis_url is None:
+        raise SettingsError(problems)
+    return redis_url
+
+
+def tuning_from_env(environ: Mapping[str, str] = os.environ) -> dict[str, int | float]:
+    """The tuning variables that are set, checked: what gunicorn's settings need in setup mode too."""
+    problems: list[str] = []
+    tuning = _tuning(environ, problems)
+    if problems:
+        raise SettingsError(problems)
+    return tuning
+
+
+def celery_url(redis_url: str) -> str:
+    """The same Redis for Celery, which names a Unix socket `redis+socket://` where redis-py
+    says `unix://` (and its database `virtual_host` where redis-py says `db`)."""
+    parts = urlsplit(redis_url)
+    if parts.scheme != "unix":
+        return redis_url
+    query = "&".join(
+        f"virtual_host={value}" if name == "db" else f"{name}={value}" for name, value in parse_qsl(parts.query)
+    )
+    return f"redis+socket://{parts.path}" + (f"?{query}" if query else "")
+
+
 @functools.cache
 def get_settings() -> Settings:
-    """The process's settings, read from the environment once."""
-    return Settings.from_env()
+    """The process's settings, read from the environment (and the env file) once."""
+    return Settings.from_env(process_environment())
+
+
+def env_file_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where `/setup` writes the App's credentials and both processes read them."""
+    return Path(environ.get("GOREEF_ENV_FILE") or ".env")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines (a value may be in double quotes; `#` starts a comment line); {} when there is no file."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        name, equals, value = line.strip().removeprefix("export ").partition("=")
+        if equals and name and not name.startswith("#"):
+            value = value.strip()
+            values[name.strip()] = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+    return values
+
+
+def process_environment() -> dict[str, str]:
+    """The environment, over the env file: what a process reads its settings from."""
+    return {**read_env_file(env_file_path()), **os.environ}
 
 
 def _app_id(environ: Mapping[str, str], problems: list[str]) -> int:
@@ -157,6 +224,14 @@ def _url(
         )
         return None
     return raw.rstrip("/")
+
+
+def _tuning(environ: Mapping[str, str], problems: list[str]) -> dict[str, int | float]:
+    return {
+        name: value
+        for name, (variable, kind) in TUNING_VARIABLES.items()
+        if (value := _positive(environ, variable, kind, problems)) is not None
+    }
 
 
 def _positive(

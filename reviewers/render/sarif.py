@@ -27,7 +27,7 @@ def _rule_descriptor(rule, docs_url: str | None) -> dict:
     return descriptor
 
 
-def _fix(finding: Finding) -> dict:
+def _fix(finding: Finding, suggestion: str) -> dict:
     return {
         "description": {"text": f"Apply goreef's suggestion for {finding.rule}"},
         "artifactChanges": [
@@ -41,7 +41,7 @@ def _fix(finding: Finding) -> dict:
                             "endLine": finding.end_line + 1,
                             "endColumn": 1,
                         },
-                        "insertedContent": {"text": finding.suggestion + "\n"},
+                        "insertedContent": {"text": suggestion + "\n"},
                     }
                 ],
             }
@@ -66,7 +66,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
         "partialFingerprints": {"goreef/v1": finding.fingerprint},
     }
     if finding.suggestion is not None:
-        result["fixes"] = [_fix(finding)]
+        result["fixes"] = [_fix(finding, finding.suggestion)]
     return result
 
 
@@ -89,9 +89,10 @@ def render_sarif(result: ReviewResult, docs_url: str | None = None, version: str
                 "results": [_result(finding, rule_index) for finding in result.findings],
                 "invocations": [
                     {
-                        "executionSuccessful": True,
+                        "executionSuccessful": not result.rule_failures,
                         "toolExecutionNotifications": [
-                            {"message": {"text": note}, "level": "note"} for note in result.notes
+                            {"message": {"text": note}, "level": "error" if note in result.rule_failures else "note"}
+                            for note in result.notes
                         ],
                     }
                 ],

@@ -5,17 +5,19 @@ A context in scope is a local binding of type `context.Context` (a parameter, a 
 one a closure sees), or an `*http.Request` parameter (`r.Context()`). It *can be cancelled*
 unless every value it is ever given comes from `context.Background()`/`TODO()` or
 `context.WithoutCancel`, possibly through `WithValue`: such a context never fires `Done()`,
-so telling code to watch it would be wrong.
+so telling code to watch it would be wrong. `has_deadline` says whether a context surely
+has a deadline, and `request_has_deadline` whether an HTTP request carries one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, is_goroutine_body, qualified_name, unparen
+from ..syntax import FUNCTION_TYPES, first_argument, is_goroutine_body, qualified_name, surely_ran_before, unparen
 from .names import Binding
 from .package import Package
 
@@ -234,3 +236,83 @@ def argument_of(binding: Binding) -> Node | None:
     arguments = call.child_by_field_name("arguments")
     values = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
     return values[position] if 0 <= position < len(values) else None
+
+
+# -- deadlines -------------------------------------------------------------------------------------
+WITH_DEADLINE = frozenset(
+    f"context.{name}" for name in ("WithTimeout", "WithDeadline", "WithTimeoutCause", "WithDeadlineCause")
+)
+KEEPING_DEADLINE = frozenset({"context.WithCancel", "context.WithCancelCause", "context.WithValue"})
+
+
+def has_deadline(package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()) -> bool:
+    """Whether the context an expression evaluates to surely has a deadline: made by
+    `context.WithTimeout`/`WithDeadline`, or derived from such a context by `WithCancel` or
+    `WithValue`; a variable has one when every value it is given has. A parameter or another
+    function's result is not known to."""
+    value = unparen(value)
+    if value.type == "identifier":
+        return _every_value(package, file, value, has_deadline, seen)
+    if value.type != "call_expression":
+        return False
+    name = qualified_name(file, value)
+    if name in WITH_DEADLINE:
+        return True
+    parent = first_argument(value) if name in KEEPING_DEADLINE else None
+    return parent is not None and has_deadline(package, file, parent, seen)
+
+
+def request_has_deadline(package: Package, file: GoFile, request: Node, seen: frozenset[int] = frozenset()) -> bool:
+    """Whether an `*http.Request` expression surely carries a context with a deadline: built by
+    `http.NewRequestWithContext(ctx, ...)`, `req.WithContext(ctx)` or `req.Clone(ctx)` with
+    such a `ctx`; a variable does when every value it is given does."""
+    request = unparen(request)
+    if request.type == "identifier":
+        return _every_value(package, file, request, request_has_deadline, seen)
+    if request.type != "call_expression":
+        return False
+    context = first_argument(request)
+    if context is None:
+        return False
+    if qualified_name(file, request) == "net/http.NewRequestWithContext":
+        return has_deadline(package, file, context, seen)
+    function = request.child_by_field_name("function")
+    if function is None or function.type != "selector_expression":
+        return False
+    operand, field = function.child_by_field_name("operand"), function.child_by_field_name("field")
+    operand_type = package.type_of(file, operand) if operand is not None else None
+    return (
+        field is not None
+        and file.text(field) in ("WithContext", "Clone")
+        and operand_type is not None
+        and operand_type.is_named(REQUEST)
+        and has_deadline(package, file, context, seen)
+    )
+
+
+def _every_value(
+    package: Package,
+    file: GoFile,
+    identifier: Node,
+    holds: Callable[[Package, GoFile, Node, frozenset[int]], bool],
+    seen: frozenset[int],
+) -> bool:
+    """Whether every value a local variable can hold where `identifier` reads it `holds`:
+    the last value given to it before, in a statement that surely ran (`ctx, cancel :=
+    context.WithTimeout(ctx, d)` overwrites a parameter), else every value it is ever given.
+    The first result of a multi-valued call counts as the call."""
+    binding = package.binding(file, identifier)
+    if binding is None or not binding.is_local or id(binding) in seen:
+        return False
+    assignments = package.assignments(binding)
+    before = [a for a in assignments if a.target.start_byte < identifier.start_byte]
+    if before and surely_ran_before(file, before[-1].statement, identifier):
+        assignments = before[-1:]
+    elif binding.kind in ("parameter", "receiver"):
+        return False  # the caller's value
+    return bool(assignments) and all(
+        a.value is not None
+        and (not a.spread or a.index == 0)
+        and holds(package, binding.file, a.value, seen | {id(binding)})
+        for a in assignments
+    )

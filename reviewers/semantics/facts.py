@@ -354,12 +354,11 @@ class Facts:
                 around.append(ancestor)
             if any(a.type == "go_statement" for a in around):
                 return True
-            arguments = around[0] if around and around[0].type == "argument_list" else None
-            call = around[1] if arguments is not None and len(around) > 1 else None
-            if call is None or depth == 0:
+            if depth == 0 or len(around) < 2 or around[0].type != "argument_list":
                 continue
+            arguments, call = around[0], around[1]
             callee = self.callee(file, call)
-            position = next((i for i, a in enumerate(arguments.named_children) if a.id == reference.id), None)  # type: ignore[union-attr]
+            position = next((i for i, a in enumerate(arguments.named_children) if a.id == reference.id), None)
             if callee is not None and position is not None and self.hands_to_goroutine(callee, position, depth - 1):
                 return True
         return False

@@ -2,8 +2,9 @@
 
 `Package` is built once per Go package (the files of one directory that share a package
 clause) and is what rules ask: `binding(identifier)`, `references(binding)`, `type_of(expr)`
-(see `types.py`), `cfg(function)` (see `cfg.py`) and `facts` (see `facts.py`). Each part is
-computed the first time it is asked for, one top-level declaration at a time.
+(see `types.py`), `cfg(function)` (see `cfg.py`), `facts` (see `facts.py`) and `effects`
+(see `effects.py`). Each part is computed the first time it is asked for, one top-level
+declaration at a time.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import expression_items, receiver_type, top_level_specs
+from ..syntax import expression_items, field_of, receiver_type, top_level_specs
 from .names import CONSTANT, FUNCTION, IMPORT, TYPE, VARIABLE, Binding, Resolution, is_field_key, resolve_declaration
 
 if TYPE_CHECKING:
     from .cfg import CFG
+    from .effects import Effects
     from .facts import Facts
     from .types import Types
     from .values import Values
@@ -94,7 +96,7 @@ class Package:
         for file in self.files:
             for node in file.root.named_children:
                 if node.type == "function_declaration":
-                    name = file.text(node.child_by_field_name("name"))  # type: ignore[arg-type]
+                    name = file.text(field_of(node, "name"))
                     if name not in ("init", "_"):
                         found.setdefault(name, Declared(file, node))
         return found
@@ -240,6 +242,17 @@ class Package:
                 binding.identifier, binding.declaration, binding.value, binding.index, binding.spread
             )
             found.append((binding.file, assignment))
+        for file, identifier in self.package_references(binding):
+            if self.is_write(file, identifier):
+                statement, value, index, spread = _assigned_value(file, identifier)
+                found.append((file, Assignment(identifier, statement, value, index, spread)))
+        return found
+
+    def package_references(self, binding: Binding) -> list[tuple[GoFile, Node]]:
+        """Uses of a package-level variable anywhere in the package, writes included, the
+        declaring identifier not, file by file in source order. It resolves every top-level
+        declaration that spells the name: for rare questions."""
+        found: list[tuple[GoFile, Node]] = []
         name = binding.name.encode()
         for file in self.files:
             for top in file.root.named_children:
@@ -249,9 +262,8 @@ class Package:
                 if resolution is None:
                     continue
                 for identifier in resolution.references.get(id(binding), []):
-                    if identifier.id in resolution.writes:
-                        statement, value, index, spread = _assigned_value(file, identifier)
-                        found.append((file, Assignment(identifier, statement, value, index, spread)))
+                    if binding.identifier is None or identifier.id != binding.identifier.id:
+                        found.append((file, identifier))
         return found
 
     def visible_bindings(self, file: GoFile, node: Node) -> list[Binding]:
@@ -305,6 +317,12 @@ class Package:
         from .facts import Facts
 
         return Facts(self)
+
+    @cached_property
+    def effects(self) -> Effects:
+        from .effects import Effects
+
+        return Effects(self)
 
 
 def package_of(file: GoFile) -> Package:

@@ -172,6 +172,8 @@ LIBRARY: dict[str, Type] = {
         for owner in ("DB", "Conn")
         for method in ("Begin", "BeginTx")
     },
+    **{f"os/exec.{name}": results(pointer(named("os/exec.Cmd"))) for name in ("Command", "CommandContext")},
+    "sync.NewCond": results(pointer(named("sync.Cond"))),
     "context.Background": results(CONTEXT),
     "context.TODO": results(CONTEXT),
     "context.WithValue": results(CONTEXT),

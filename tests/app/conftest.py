@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.app.emulator import GitHubEmulator
-from tests.app.processes import private_redis, procfile_command, start
+from tests.app.processes import Serve, private_redis, procfile_command, start
 from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
 from workers.jobs import QUEUE
@@ -143,6 +143,24 @@ def worker_processes(app_environment: None, tmp_path: Path) -> Iterator[Callable
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
+    """Starts `goreef serve` processes, with the given environment less REDIS_URL (its own Redis,
+    data in the test's folder); kills the survivors at the end."""
+    started: list[Serve] = []
+
+    def serve(environment: dict[str, str], *options: str) -> Serve:
+        without_redis = {k: v for k, v in environment.items() if k != "REDIS_URL"}
+        started.append(Serve(without_redis, tmp_path / "data", tmp_path / f"serve-{len(started)}.log", *options))
+        return started[-1]
+
+    yield serve
+    for serve_process in started:
+        if serve_process.process.poll() is None:
+            serve_process.process.kill()
+            serve_process.process.wait()
 
 
 @pytest.fixture(scope="session")

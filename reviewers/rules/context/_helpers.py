@@ -19,6 +19,7 @@ from ...syntax import (
     call_method_name,
     descendants,
     enclosing_handler,
+    field_of,
     is_done_receive,
     is_goroutine_body,
     request_context,
@@ -137,12 +138,12 @@ class HandlerContexts:
         """Whether the goroutine reports to a WaitGroup field (`s.wg.Done()`): it belongs to
         a long-lived owner whose shutdown waits for it, not to the request."""
         for call in self.file.nodes("call_expression", within=go_statement):
-            function = call.child_by_field_name("function")
+            function = field_of(call, "function")
             statement = call.parent
             if (
                 call_method_name(self.file, call) == "Done"
                 and function.type == "selector_expression"
-                and function.child_by_field_name("operand").type == "selector_expression"
+                and field_of(function, "operand").type == "selector_expression"
                 and statement is not None
                 and statement.type in ("expression_statement", "defer_statement")
             ):

@@ -67,8 +67,10 @@ from ...syntax import (
     FUNCTION_TYPES,
     descendants,
     enclosing_loops,
+    field_of,
     has_default,
     is_done_receive,
+    parent_of,
     qualified_name,
     select_cases,
 )
@@ -114,17 +116,16 @@ def _receive_statement(file: GoFile, node: Node) -> bool:
     notices a closed channel, and not a receive from `.Done()`)."""
     if not file.text(node).startswith("<-") or is_done_receive(file, node):
         return False
-    parent = node.parent
+    parent = parent_of(node)
     if parent.type == "expression_statement":
         return True
     statement = parent.parent if parent.type == "expression_list" else None
     if statement is None or statement.type not in ("short_var_declaration", "assignment_statement"):
         return False
-    left = statement.child_by_field_name("left")
     return (
         parent == statement.child_by_field_name("right")
         and len(parent.named_children) == 1
-        and len(left.named_children) == 1
+        and len(field_of(statement, "left").named_children) == 1
     )
 
 
@@ -197,7 +198,7 @@ def _in_go_statement(node: Node) -> bool:
 
 def check(file: GoFile) -> Iterator[Report]:
     operations = [(n, "select") for n in file.nodes("select_statement")]
-    operations += [(n, "send") for n in file.nodes("send_statement") if n.parent.type != "communication_case"]
+    operations += [(n, "send") for n in file.nodes("send_statement") if parent_of(n).type != "communication_case"]
     operations += [(n, "receive") for n in file.nodes("unary_expression") if _receive_statement(file, n)]
     for node, kind in sorted(operations, key=lambda pair: pair[0].start_byte):
         if not enclosing_loops(node, file=file):

@@ -54,7 +54,7 @@ from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.ownership import bound_results
-from ...syntax import call_method_name, qualified_name
+from ...syntax import call_method_name, field_of, qualified_name
 
 CONTEXT_FORMS = {
     "net/http.Get": '`http.NewRequestWithContext(ctx, "GET", url, nil)` and `Do`',
@@ -93,7 +93,7 @@ def _instead(file: GoFile, call: Node) -> tuple[str, str] | None:
 def _suggestion(file: GoFile, call: Node, context: str) -> Fix | None:
     if qualified_name(file, call) != "net/http.NewRequest":
         return None
-    function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    function, arguments = field_of(call, "function"), field_of(call, "arguments")
     if len([a for a in arguments.named_children if a.type != "comment"]) != 3:
         return None
     new_text = f"{file.text(function)}WithContext({context}, {file.text(arguments)[1:].lstrip()}"

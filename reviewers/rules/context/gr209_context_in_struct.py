@@ -47,7 +47,7 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, qualified_name, type_is
+from ...syntax import ancestors, field_of, qualified_name, type_is
 
 CANCEL_TYPES = frozenset({"context.CancelFunc", "context.CancelCauseFunc"})
 
@@ -75,7 +75,7 @@ def check(file: GoFile) -> Iterator[Report]:
         if _owns_cancel(file, field):
             continue
         spec = next((a for a in ancestors(field, file) if a.type == "type_spec"), None)
-        owner = f" of `{file.text(spec.child_by_field_name('name'))}`" if spec is not None else ""
+        owner = f" of `{file.text(field_of(spec, 'name'))}`" if spec is not None else ""
         yield Report(
             node=field,
             message=(

@@ -46,7 +46,7 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import DERIVING, DETACHING
-from ...syntax import call_method_name, first_argument, qualified_name
+from ...syntax import call_method_name, field_of, first_argument, qualified_name
 
 CONSTRUCTORS = DERIVING | {DETACHING, "context.AfterFunc"}
 
@@ -96,7 +96,7 @@ def check(file: GoFile) -> Iterator[Report]:
         yield Report(
             node=call,
             message=(
-                f"`nil` is passed as the context of `{file.text(call.child_by_field_name('function'))}`: it panics "
+                f"`nil` is passed as the context of `{file.text(field_of(call, 'function'))}`: it panics "
                 "as soon as the context is used. Pass the caller's `ctx` (`context.TODO()` at worst)."
             ),
             remediation=REMEDIATION,

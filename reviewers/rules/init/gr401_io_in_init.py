@@ -5,9 +5,10 @@ Flags, in `func init()`, HTTP requests (`http.Get/Post/Head/PostForm`, a client'
 `Do/Get/Post/Head/PostForm`), dials (`net.Dial*`, `tls.Dial`, `rpc.Dial*`, a `net.Dialer`'s
 `Dial`), DNS lookups (`net.Lookup*`), `sql.DB` pings, queries, statements and transactions,
 `grpc.Dial` with `grpc.WithBlock()`, `exec.Command(...).Run/Output/CombinedOutput`, and any
-client's `Ping`. Calls from `init` into functions of the same package (in the files given to
-the engine) are followed three functions deep; the finding is placed on the call in `init`
-that leads to the I/O, and its message gives the chain: `init → loadConfig → http.Get`.
+client's `Ping`. Calls from `init` into the package's functions (in the files given to the
+engine) are followed three functions deep — methods of its types, method values and local
+function literals included; the finding is placed on the call in `init` that leads to the
+I/O, and its message gives the chain: `init → loadConfig → http.Get`.
 
 ## Why is this bad?
 `init` runs before `main`, in package dependency order, with no context, no deadline and no
@@ -49,9 +50,10 @@ No suggestion: moving work out of `init` changes the program's order of initiali
 Registering handlers or flags, building requests and clients (`http.NewRequest`,
 `&http.Client{...}`, `sql.Open`, `grpc.Dial` without `WithBlock`, `exec.Command` alone) are not
 I/O and are not flagged, nor is anything inside a goroutine `init` starts or a function
-literal it only stores or passes on. Method calls are recognised by the declared type of
-their receiver only (a parameter, a local or a package-level `var`), and only calls of the
-package's own functions by name are followed: methods and other packages are not.
+literal it only stores or passes on, nor local file I/O (`os.Open`, `os.ReadFile`: a file
+answers or fails at once). Receivers are typed by the semantic model (declared types,
+constructors, the results of the package's functions); calls into other packages, through
+interfaces or through function values it cannot see are not followed.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ._calls import IO, init_chains, reached_through
+from ...semantics.effects import REMOTE
+from ._initialization import init_chains, reached_through
 
 REMEDIATION = """\
 func main() {
@@ -76,7 +79,7 @@ func main() {
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for chain in init_chains(file, IO):
+    for chain in init_chains(file, REMOTE):
         yield Report(
             node=chain.site,
             message=(

@@ -2,10 +2,12 @@
 
 ## What it does
 Flags, in `func init()`, `time.Sleep`, a channel receive (`<-ch`, `range ch`), a send on a
-channel not known to be buffered, a `select` without `default`, and `Wait` on a
-`sync.WaitGroup`, `sync.Cond` or `errgroup.Group`. Calls from `init` into functions of the
-same package are followed three functions deep; the finding is placed on the call in `init`
-that leads to the wait, with the chain in the message: `init → waitForDB → time.Sleep`.
+channel not known to be buffered, a `select` without `default`, `Wait` on a
+`sync.WaitGroup`, `sync.Cond` or `errgroup.Group`, and a mutex locked again where `init`
+surely holds it (`RLock` then `Lock`: a deadlock). Calls from `init` into the package's
+functions, methods and local function literals are followed three functions deep; the
+finding is placed on the call in `init` that leads to the wait, with the chain in the
+message: `init → waitForDB → time.Sleep`.
 
 ## Why is this bad?
 Nothing can cancel `init`: a wait for a signal that never comes (a goroutine that fails,
@@ -37,8 +39,9 @@ func main() {
 ## Fix safety
 No suggestion. A goroutine that `init` starts may wait as it likes: it does not block `init`
 (it is GR1xx's business whether it leaks). A `select` with a `default` case and a send on a
-channel made buffered (`make(chan T, n)`) are not waits. Receivers are recognised by their
-declared type only; methods and other packages are not followed.
+channel made buffered (`make(chan T, n)`) are not waits, nor is a lock taken again after
+an unlock, on another branch, or after a call of the package's that may release it.
+Receivers are typed by the semantic model; calls into other packages are not followed.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ._calls import WAIT, init_chains, reached_through
+from ...semantics.effects import WAIT
+from ._initialization import init_chains, reached_through
 
 REMEDIATION = """\
 func main() {
@@ -63,7 +67,7 @@ func main() {
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for chain in init_chains(file, WAIT):
+    for chain in init_chains(file, (WAIT,)):
         yield Report(
             node=chain.site,
             message=(

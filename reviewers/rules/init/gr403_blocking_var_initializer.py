@@ -3,7 +3,7 @@
 ## What it does
 Flags a package-level `var x = f()` whose value does what GR401 or GR402 flag in `init`
 (an HTTP request, a dial, a database round trip, a child process, a sleep, a channel wait),
-directly or through functions of the same package, followed three functions deep. The
+directly or through the package's functions and methods, followed three functions deep. The
 finding is placed on the `var` and names the chain: `var config → loadConfig → http.Get`.
 
 ## Why is this bad?
@@ -28,8 +28,8 @@ var config = sync.OnceValues(func() (*Config, error) {
 ## Fix safety
 No suggestion: the variable's users must change too. A function literal stored in the
 variable (`var load = func() {...}`) is not run by the initializer and is not flagged, nor
-is building a client (`&http.Client{...}`, `sql.Open`). Receivers are recognised by their
-declared type only; methods and other packages are not followed.
+is building a client (`&http.Client{...}`, `sql.Open`). Receivers are typed by the semantic
+model; calls into other packages are not followed.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ._calls import initializer_chains, reached_through
+from ...semantics.effects import REMOTE, WAIT
+from ._initialization import initializer_chains, reached_through
 
 REMEDIATION = """\
 var config = sync.OnceValues(func() (*Config, error) {
@@ -50,13 +51,13 @@ var config = sync.OnceValues(func() (*Config, error) {
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for initializer, chain in initializer_chains(file):
-        names = ", ".join(n for n in initializer.names if n != "_") or "_"
+    for initializer, chain in initializer_chains(file, REMOTE | {WAIT}):
         yield Report(
             node=initializer.spec,
             message=(
-                f"Package-level `var {names}` is initialized with {chain.effect.detail}{reached_through(chain)} "
-                f"({chain.text('var ' + names)}): it runs before `main` with no deadline and no error to return. "
+                f"Package-level `{initializer.label}` is initialized with {chain.effect.detail}"
+                f"{reached_through(chain)} ({chain.text(initializer.label)}): it runs before `main` with no deadline "
+                "and no error to return. "
                 "Initialize it lazily (`sync.OnceValues`) or in `main` with a timeout."
             ),
             remediation=REMEDIATION,

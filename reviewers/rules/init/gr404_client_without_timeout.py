@@ -30,13 +30,16 @@ var client = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 ## Fix safety
 No suggestion: the right timeout depends on the calls, and `time` may not be imported. A
 client whose `Timeout` is set elsewhere in the package (`client.Timeout = ...`) is not
-flagged, nor is `http.DefaultClient` in a file that sets `http.DefaultClient.Timeout`. Only `init` and package-level
-initializers are looked at, not the functions they call: GR401 follows those.
+flagged, nor is `http.DefaultClient` in a file that sets `http.DefaultClient.Timeout`, nor a
+client whose `Do` is given a request whose context has a deadline
+(`http.NewRequestWithContext(ctx, ...)` with `ctx` from `context.WithTimeout`), directly or
+kept in a variable (a test hook: `var httpClient = http.DefaultClient`) every use of which
+does so: the deadline bounds each request. Only `init` and package-level initializers are
+looked at, not the functions they call: GR401 follows those.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -44,10 +47,14 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import qualified_name
-from ._calls import init_functions, package_initializers, region_captures
+from ...semantics import Binding, Package, package_of
+from ...semantics.contexts import request_has_deadline
+from ...semantics.effects import running_nodes
+from ...syntax import call_method_name, expression_items, first_argument, qualified_name, unparen
+from ._initialization import regions
 
-CANDIDATES = "[(composite_literal) (selector_expression) (call_expression)] @node"
+CANDIDATES = ("composite_literal", "selector_expression", "call_expression")
+DEFAULT_CLIENT = "net/http.DefaultClient"
 DEFAULT_CLIENT_HELPERS = frozenset(f"net/http.{name}" for name in ("Get", "Post", "Head", "PostForm"))
 
 REMEDIATION = """\
@@ -56,57 +63,9 @@ var client = &http.Client{Timeout: 10 * time.Second}
 resp, err := client.Get(url)"""
 
 
-def _regions(file: GoFile) -> Iterator[tuple[Node, str]]:
-    for function in init_functions(file):
-        body = function.child_by_field_name("body")
-        if body is not None:
-            yield body, "in `init`"
-    for initializer in package_initializers(file):
-        yield initializer.value, f"in the initializer of `var {', '.join(initializer.names)}`"
-
-
-def _timeout_set_later(files: list[GoFile], name: str) -> bool:
-    pattern = re.compile(rb"(?<!\w)" + re.escape(name.encode()) + rb"\.Timeout\s*=[^=]")
-    return any(pattern.search(member.source) for member in files)
-
-
-def _assigned_name(file: GoFile, literal: Node) -> str | None:
-    """`client` in `client := &http.Client{}` / `var client = ...` / `client = ...`."""
-    value = literal.parent if literal.parent is not None and literal.parent.type == "unary_expression" else literal
-    values = value.parent
-    statement = values.parent if values is not None and values.type == "expression_list" else None
-    if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
-        return None
-    left = statement.child_by_field_name("left")
-    names = list(left.named_children) if left is not None else statement.children_by_field_name("name")
-    index = [v.id for v in values.named_children].index(value.id)
-    return file.text(names[index]) if index < len(names) else None
-
-
-def _without_timeout(file: GoFile, node: Node) -> str | None:
-    """What is wrong with `node`, if it is a client without a timeout (or the default one)."""
-    if node.type == "composite_literal" and qualified_name(file, node.child_by_field_name("type")) == "net/http.Client":
-        body = node.child_by_field_name("body")
-        keys = [file.text(e.child_by_field_name("key")) for e in body.named_children if e.type == "keyed_element"]
-        name = _assigned_name(file, node)
-        if "Timeout" in keys or (name is not None and _timeout_set_later(file.package_files, name)):
-            return None
-        literal = f"`{name}`" if name else "an `http.Client`"
-        return f"{literal} is built without a `Timeout`"
-    if node.type == "selector_expression" and qualified_name(file, node) == "net/http.DefaultClient":
-        problem = "`http.DefaultClient` (no timeout) is used"
-    elif node.type == "call_expression" and qualified_name(file, node) in DEFAULT_CLIENT_HELPERS:
-        problem = f"`{file.text(node.child_by_field_name('function'))}` goes through `http.DefaultClient`, which has no timeout,"
-    else:
-        return None
-    # A file that bounds the default client itself is trusted; elsewhere in the package, not.
-    bounded = file.cached("init.default_client_bounded", lambda: _timeout_set_later([file], "DefaultClient"))
-    return None if bounded else problem
-
-
 def check(file: GoFile) -> Iterator[Report]:
-    for root, where in _regions(file):
-        for node in region_captures(CANDIDATES, root):
+    for root, where in regions(file):
+        for node in running_nodes(file, root, CANDIDATES):
             problem = _without_timeout(file, node)
             if problem is None:
                 continue
@@ -119,6 +78,121 @@ def check(file: GoFile) -> Iterator[Report]:
                 ),
                 remediation=REMEDIATION,
             )
+
+
+def _without_timeout(file: GoFile, node: Node) -> str | None:
+    """What is wrong with `node`, if it is a client without a timeout (or the default one)."""
+    if node.type == "call_expression":
+        if qualified_name(file, node) not in DEFAULT_CLIENT_HELPERS or _bounds_default_client(file):
+            return None
+        function = node.child_by_field_name("function")
+        spelled = file.text(function) if function is not None else "http.Get"
+        return f"`{spelled}` goes through `http.DefaultClient`, which has no timeout,"
+    if node.type == "selector_expression":
+        if qualified_name(file, node) != DEFAULT_CLIENT or _bounds_default_client(file):
+            return None
+        problem = "`http.DefaultClient` (no timeout) is used"
+    else:
+        built = package_of(file).type_of(file, node)
+        if built is None or not built.is_named("net/http.Client") or _sets_timeout(file, node):
+            return None
+        problem = "an `http.Client` is built without a `Timeout`"
+    package = package_of(file)
+    if _sends_bounded_request(package, file, node):
+        return None  # `http.DefaultClient.Do(req)`
+    holder = _holder(package, file, node)
+    if holder is not None and (_timeout_assigned(package, holder) or _every_request_bounded(package, holder)):
+        return None
+    if node.type == "composite_literal" and holder is not None:
+        return f"`{holder.name}` is built without a `Timeout`"
+    return problem
+
+
+def _sets_timeout(file: GoFile, literal: Node) -> bool:
+    body = literal.child_by_field_name("body")
+    keys = [e.child_by_field_name("key") for e in body.named_children if e.type == "keyed_element"] if body else []
+    return any(key is not None and file.text(key) == "Timeout" for key in keys)
+
+
+def _bounds_default_client(file: GoFile) -> bool:
+    """Whether the file sets `http.DefaultClient.Timeout`: it is trusted to do so before its
+    initialization uses the client; elsewhere in the package, it is not."""
+
+    def build() -> bool:
+        for statement in file.nodes("assignment_statement"):
+            for target in expression_items(statement.child_by_field_name("left")):
+                operand = target.child_by_field_name("operand") if target.type == "selector_expression" else None
+                field = target.child_by_field_name("field")
+                timeout = field is not None and file.text(field) == "Timeout"
+                if timeout and operand is not None and qualified_name(file, operand) == DEFAULT_CLIENT:
+                    return True
+        return False
+
+    return file.cached("init.default_client_bounded", build)
+
+
+def _holder(package: Package, file: GoFile, client: Node) -> Binding | None:
+    """The variable a client is stored in: `client` in `client := &http.Client{}`,
+    `var client = ...` or `client = ...`."""
+    value = file.parent(client)
+    if value is None or not (value.type == "unary_expression" and file.text(value).startswith("&")):
+        value = client
+    values = file.parent(value)
+    statement = file.parent(values) if values is not None and values.type == "expression_list" else None
+    if values is None or statement is None:
+        return None
+    if statement.type == "var_spec":
+        names = statement.children_by_field_name("name")
+    elif statement.type in ("short_var_declaration", "assignment_statement"):
+        names = expression_items(statement.child_by_field_name("left"))
+    else:
+        return None
+    position = next((i for i, v in enumerate(expression_items(values)) if v.id == value.id), len(names))
+    if position >= len(names) or names[position].type != "identifier":
+        return None
+    return package.binding(file, names[position])
+
+
+def _uses(package: Package, holder: Binding) -> list[tuple[GoFile, Node]]:
+    if holder.is_local:
+        return [(holder.file, reference) for reference in package.references(holder)]
+    return package.package_references(holder)
+
+
+def _timeout_assigned(package: Package, holder: Binding) -> bool:
+    """`client.Timeout = ...` anywhere the variable is seen."""
+    for file, reference in _uses(package, holder):
+        selector = file.parent(reference)
+        if selector is None or selector.type != "selector_expression":
+            continue
+        field = selector.child_by_field_name("field")
+        targets = file.parent(selector)
+        statement = file.parent(targets) if targets is not None and targets.type == "expression_list" else None
+        if targets is None or statement is None or statement.type != "assignment_statement" or field is None:
+            continue
+        left = statement.child_by_field_name("left")
+        if left is not None and left.id == targets.id and file.text(field) == "Timeout":
+            return True
+    return False
+
+
+def _every_request_bounded(package: Package, holder: Binding) -> bool:
+    """Whether the variable is read, and only to send requests whose context has a deadline;
+    what replaces it (a test's fake client) does not count."""
+    reads = [(file, reference) for file, reference in _uses(package, holder) if not package.is_write(file, reference)]
+    return bool(reads) and all(_sends_bounded_request(package, file, reference) for file, reference in reads)
+
+
+def _sends_bounded_request(package: Package, file: GoFile, client: Node) -> bool:
+    """`client.Do(req)` where `req` carries a context with a deadline: the deadline bounds the
+    request whatever the client's timeout."""
+    selector = file.parent(client)
+    call = file.parent(selector) if selector is not None and selector.type == "selector_expression" else None
+    function = call.child_by_field_name("function") if call is not None else None
+    if call is None or function is None or selector is None or unparen(function).id != selector.id:
+        return False  # handed on or stored: its requests are not seen
+    request = first_argument(call)
+    return call_method_name(file, call) == "Do" and request is not None and request_has_deadline(package, file, request)
 
 
 RULE = Rule(

@@ -23,6 +23,7 @@ from ...syntax import (
     call_method_name,
     descendants,
     enclosing_function,
+    field_of,
     scope_nodes,
 )
 from ...syntax import communication_case as communication_case  # the select helper lives in syntax.py
@@ -31,17 +32,22 @@ from ...syntax import communication_case as communication_case  # the select hel
 DONE_NAME = re.compile(r"(?i)(done|quit|stop|exit|clos|shutdown|cancel|die|dying|term|kill|abort|finish)")
 
 
-def channel_expression(op: Node) -> Node | None:
-    """The channel an operation node works on: `ch` in `ch <- v`, `<-ch`, `range ch`, `close(ch)`."""
+def channel_expression(op: Node) -> Node:
+    """The channel the node of a `ChannelOperation` works on: `ch` in `ch <- v`, `<-ch`,
+    `for range ch`, `close(ch)`."""
     if op.type == "send_statement":
-        return op.child_by_field_name("channel")
+        return field_of(op, "channel")
     if op.type == "unary_expression":
-        return op.child_by_field_name("operand")
+        return field_of(op, "operand")
     if op.type == "for_statement":
         clause = next((c for c in op.named_children if c.type == "range_clause"), None)
-        return clause.child_by_field_name("right") if clause is not None else None
-    arguments = op.child_by_field_name("arguments")
-    return arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        if clause is not None:
+            return field_of(clause, "right")
+    elif op.type == "call_expression":
+        arguments = field_of(op, "arguments").named_children
+        if arguments:
+            return arguments[0]
+    raise ValueError(f"a {op.type} at line {op.start_point[0] + 1} is no channel operation")
 
 
 # -- selects and loops ------------------------------------------------------------------------
@@ -116,7 +122,7 @@ def call_receiver(file: GoFile, call: Node) -> str | None:
     operand = function.child_by_field_name("operand") if function is not None else None
     if function is None or function.type != "selector_expression" or operand is None:
         return None
-    return file.text(operand)
+    return file.text(field_of(function, "operand"))
 
 
 def preceding_add(file: GoFile, statement: Node) -> Node | None:

@@ -72,7 +72,7 @@ from ...goroutines import Channel, Goroutine, channels, scope_goroutines
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import descendants, enclosing_function, enclosing_loops, is_inside, select_cases
+from ...syntax import descendants, enclosing_function, enclosing_loops, is_inside, parent_of, select_cases
 from ._goroutines import channel_expression, communication_case, returns_between
 
 REMEDIATION = """\
@@ -92,8 +92,9 @@ def _way_out(file: GoFile, receive: Operation, scope: Node) -> Node | None:
     case = communication_case(receive.node)
     if case is None:
         return None
-    in_loop = bool(enclosing_loops(case.parent, file=file))
-    for other in select_cases(case.parent):
+    select = parent_of(case)
+    in_loop = bool(enclosing_loops(select, file=file))
+    for other in select_cases(select):
         if other == case:
             continue
         leaves = any(
@@ -110,7 +111,7 @@ def _bare_sends(channel: Channel, goroutine: Goroutine) -> list[Node]:
     sends = []
     for op in channel.of("send"):
         case = communication_case(op.node) if op.goroutine == goroutine else None
-        if op.goroutine == goroutine and (case is None or len(select_cases(case.parent)) == 1):
+        if op.goroutine == goroutine and (case is None or len(select_cases(parent_of(case))) == 1):
             sends.append(op.node)
     return sends
 
@@ -120,11 +121,12 @@ def _abandonment(file: GoFile, channel: Channel, goroutine: Goroutine) -> str | 
     receives = [op for op in channel.of("receive", "range") if op.goroutine != goroutine]
     if not receives:
         return f"nothing receives from `{channel.name}`"
-    waiting = [op for op in receives if _way_out(file, op, channel.scope) is None]
-    if not waiting:
-        case = _way_out(file, receives[0], channel.scope)
+    ways_out = [_way_out(file, op, channel.scope) for op in receives]
+    waiting = [op for op, way_out in zip(receives, ways_out) if way_out is None]
+    case = ways_out[0]
+    if not waiting and case is not None:
         head = file.text(case).split(":", 1)[0].strip() if case.type == "communication_case" else "default"
-        return f"the `select` at line {file.line(case.parent)} stops listening on `{head}`"
+        return f"the `select` at line {file.line(parent_of(case))} stops listening on `{head}`"
     if any(op.goroutine is not None for op in waiting):
         return None
     first = min(waiting, key=lambda op: op.node.start_byte)
@@ -150,7 +152,7 @@ def _blocks_in_scope(file: GoFile, channel: Channel) -> Node | None:
         if op.goroutine is not None or enclosing_function(op.node, file) != channel.scope:
             continue  # a closure handed to other code may run on another goroutine
         case = communication_case(op.node)
-        if case is None or len(select_cases(case.parent)) == 1:
+        if case is None or len(select_cases(parent_of(case))) == 1:
             return op.node
     return None
 

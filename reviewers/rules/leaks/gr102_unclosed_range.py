@@ -60,7 +60,7 @@ from ...goroutines import ChannelOperation as Operation
 from ...goroutines import channels
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import enclosing_loops, function_name, select_cases
+from ...syntax import enclosing_loops, function_name, parent_of, select_cases
 from ._goroutines import channel_expression, communication_case, sees_close
 
 REMEDIATION = """\
@@ -77,7 +77,7 @@ def _waits_for_close(op: Operation) -> bool:
     if op.kind == "range":
         return True
     case = communication_case(op.node)
-    alone = case is None or len(select_cases(case.parent)) == 1
+    alone = case is None or len(select_cases(parent_of(case))) == 1
     return sees_close(op.node) and alone and bool(enclosing_loops(op.node))
 
 
@@ -86,7 +86,7 @@ def _blocking_receive(op: Operation) -> bool:
     if op.kind == "range":
         return True
     case = communication_case(op.node)
-    return case is None or len(select_cases(case.parent)) == 1
+    return case is None or len(select_cases(parent_of(case))) == 1
 
 
 def check(file: GoFile) -> Iterator[Report]:

@@ -87,7 +87,29 @@ def _top_level_statements(function):
 ONCE_CALLS = frozenset({"sync.OnceFunc", "sync.OnceValue", "sync.OnceValues"})
 
 
-def _started_once(package: Package, file: GoFile, statement: Node) -> bool:
+def _run_once(package: Package, file: GoFile) -> list[Node]:
+    """The function literals of the file that run once for the life of the process: those
+    handed to `sync.OnceFunc` and its kin, or to a `sync.Once`'s `Do`."""
+    found = []
+    for call in file.nodes("call_expression"):
+        arguments = call.child_by_field_name("arguments")
+        literal = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        if literal is None or literal.type != "func_literal":
+            continue
+        if qualified_name(file, call) in ONCE_CALLS:
+            found.append(literal)
+            continue
+        function = call.child_by_field_name("function")
+        operand = (
+            function.child_by_field_name("operand") if function and function.type == "selector_expression" else None
+        )
+        receiver = package.type_of(file, operand) if operand is not None else None
+        if call_method_name(file, call) == "Do" and receiver is not None and receiver.is_named("sync.Once"):
+            found.append(literal)
+    return found
+
+
+def _started_once(file: GoFile, statement: Node, run_once: list[Node]) -> bool:
     """Started once for the life of the process, by construction: in `init` or `main`, in a
     package-level initializer, or in a function literal that a `sync.Once` runs."""
     declaration = enclosing_declaration(statement, file)
@@ -95,26 +117,14 @@ def _started_once(package: Package, file: GoFile, statement: Node) -> bool:
         return True
     if declaration_name(file, declaration) in ("init", "main"):
         return True
-    for literal in (a for a in file.ancestors(statement) if a.type == "func_literal"):
-        arguments = file.parent(literal)
-        call = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
-        function = call.child_by_field_name("function") if call is not None else None
-        if call is None or function is None:
-            continue
-        if qualified_name(file, call) in ONCE_CALLS:
-            return True
-        operand = function.child_by_field_name("operand") if function.type == "selector_expression" else None
-        receiver = package.type_of(file, operand) if operand is not None else None
-        if call_method_name(file, call) == "Do" and receiver is not None and receiver.is_named("sync.Once"):
-            return True
-    return False
+    return any(is_inside(statement, literal) for literal in run_once)
 
 
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
-    package = package_of(file)
+    run_once = _run_once(package_of(file), file)
     for goroutine in goroutines(file):
-        if goroutine.body is None or _started_once(package, file, goroutine.statement):
+        if goroutine.body is None or _started_once(file, goroutine.statement, run_once):
             continue
         for statement in _top_level_statements(goroutine.body):
             if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):

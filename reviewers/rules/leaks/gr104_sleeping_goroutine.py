@@ -57,7 +57,7 @@ from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.types import CANCEL, CANCEL_CAUSE
-from ...syntax import qualified_name, select_cases
+from ...syntax import parent_of, qualified_name, select_cases
 from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\
@@ -80,7 +80,7 @@ def _unwatched_wait(file: GoFile, call: Node) -> bool:
     if name != "time.After" or receive is None or receive.type != "unary_expression":
         return False
     case = communication_case(receive)
-    return case is None or not any(is_done_case(file, other) for other in select_cases(case.parent))
+    return case is None or not any(is_done_case(file, other) for other in select_cases(parent_of(case)))
 
 
 def _cancels(package: Package, file: GoFile, call: Node) -> bool:

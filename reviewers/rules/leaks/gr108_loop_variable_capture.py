@@ -47,7 +47,7 @@ from ...finding import Severity
 from ...goroutines import Goroutine, goroutines
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import enclosing_loops, is_inside
+from ...syntax import enclosing_loops, field_of, is_inside
 
 REMEDIATION = """\
 for _, item := range items {
@@ -66,30 +66,28 @@ def _loop_variables(file: GoFile, loop: Node) -> list[str]:
         if clause.type == "for_clause":
             initializer = clause.child_by_field_name("initializer")
             if initializer is not None and initializer.type == "short_var_declaration":
-                return [
-                    file.text(n) for n in initializer.child_by_field_name("left").named_children if file.text(n) != "_"
-                ]
+                return [file.text(n) for n in field_of(initializer, "left").named_children if file.text(n) != "_"]
     return []
 
 
-def _redeclared(file: GoFile, name: str, loop: Node, goroutine: Goroutine) -> bool:
+def _redeclared(file: GoFile, name: str, loop: Node, closure: Node) -> bool:
     """`v := v` (or any `:=` of `v`) in the loop body before the closure: a per-iteration copy."""
     body = loop.child_by_field_name("body")
     for declaration in captures("(short_var_declaration) @d", body).get("d", []) if body is not None else []:
-        if declaration.start_byte >= goroutine.body.start_byte or is_inside(goroutine.body, declaration):
+        if declaration.start_byte >= closure.start_byte or is_inside(closure, declaration):
             continue
-        if any(file.text(n) == name for n in declaration.child_by_field_name("left").named_children):
+        if any(file.text(n) == name for n in field_of(declaration, "left").named_children):
             return True
     return False
 
 
-def _captured(file: GoFile, goroutine: Goroutine) -> tuple[str, Node] | None:
-    used = {
-        file.text(n) for n in captures("(identifier) @id", goroutine.body.child_by_field_name("body")).get("id", [])
-    }
-    for loop in enclosing_loops(goroutine.body, file=file):
+def _captured(file: GoFile, goroutine: Goroutine, closure: Node) -> tuple[str, Node] | None:
+    """A variable of a loop around `closure` (the goroutine's body) that the closure uses as
+    the loop's own (not a parameter, not re-declared first), with that loop."""
+    used = {file.text(n) for n in captures("(identifier) @id", field_of(closure, "body")).get("id", [])}
+    for loop in enclosing_loops(closure, file=file):
         for name in _loop_variables(file, loop):
-            if name in used and name not in goroutine.hidden and not _redeclared(file, name, loop, goroutine):
+            if name in used and name not in goroutine.hidden and not _redeclared(file, name, loop, closure):
                 return name, loop
     return None
 
@@ -99,7 +97,8 @@ def check(file: GoFile) -> Iterator[Report]:
         return
     version = ".".join(map(str, file.go_version))
     for goroutine in goroutines(file):
-        captured = _captured(file, goroutine) if goroutine.is_closure else None
+        closure = goroutine.body if goroutine.is_closure else None
+        captured = _captured(file, goroutine, closure) if closure is not None else None
         if captured is None:
             continue
         name, loop = captured

@@ -61,11 +61,11 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...goroutines import Channel, channels
+from ...goroutines import Channel, Goroutine, channels
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, descendants, enclosing_loops, has_default, is_inside
+from ...syntax import ancestors, descendants, enclosing_loops, has_default, is_inside, parent_of
 from ._goroutines import communication_case
 
 REMEDIATION = """\
@@ -78,17 +78,15 @@ for _, u := range urls {
 def _blocking(send: Operation) -> bool:
     """A send that waits for a receiver: not a select case with another way out."""
     case = communication_case(send.node)
-    return case is None or (
-        not has_default(case.parent) and len([c for c in case.parent.named_children if c.type.endswith("_case")]) == 1
-    )
+    if case is None:
+        return True
+    select = parent_of(case)
+    return not has_default(select) and len([c for c in select.named_children if c.type.endswith("_case")]) == 1
 
 
-def _started_in_loop(channel: Channel, send: Operation) -> bool:
-    if send.goroutine is None:
-        return False
+def _started_in_loop(channel: Channel, goroutine: Goroutine) -> bool:
     return any(
-        is_inside(loop, channel.scope)
-        for loop in enclosing_loops(send.goroutine.statement, within=channel.scope.parent)
+        is_inside(loop, channel.scope) for loop in enclosing_loops(goroutine.statement, within=channel.scope.parent)
     )
 
 
@@ -185,13 +183,17 @@ def check(file: GoFile) -> Iterator[Report]:
         receive = _receives_fewer(file, channel)
         if receive is None:
             continue
-        looped = [s for s in channel.of("send") if _started_in_loop(channel, s) and _blocking(s)]
+        looped = [
+            (s, s.goroutine)
+            for s in channel.of("send")
+            if s.goroutine is not None and _started_in_loop(channel, s.goroutine) and _blocking(s)
+        ]
         if looped:
-            send = looped[0]
+            send, goroutine = looped[0]
             yield Report(
                 send.node,
                 f"`{channel.name}` is unbuffered and goroutines started in a loop each send on it (line "
-                f"{send.goroutine.statement.start_point[0] + 1}), but the function stops receiving after the first "
+                f"{goroutine.statement.start_point[0] + 1}), but the function stops receiving after the first "
                 f"(line {receive.start_point[0] + 1}): every other sender blocks forever. Buffer it for every sender "
                 f"(`make(chan {channel.element}, n)`) or use errgroup.",
                 REMEDIATION,

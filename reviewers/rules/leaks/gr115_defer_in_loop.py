@@ -59,7 +59,7 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
-from ...syntax import call_method_name, calls_in, enclosing_loops
+from ...syntax import call_method_name, calls_in, enclosing_loops, field_of, parent_of
 
 RELEASES = frozenset({"Stop", "Close", "Unlock", "RUnlock"})
 CANCEL = re.compile(r"cancel", re.IGNORECASE)
@@ -87,7 +87,7 @@ def _released(file: GoFile, deferred: Node) -> str | None:
     candidates = calls_in(file, function) if function is not None and function.type == "func_literal" else [call]
     for candidate in candidates:
         name = call_method_name(file, candidate) or ""
-        if name in RELEASES or (candidate.child_by_field_name("function").type == "identifier" and CANCEL.search(name)):
+        if name in RELEASES or (field_of(candidate, "function").type == "identifier" and CANCEL.search(name)):
             return file.text(candidate)
     return None
 
@@ -95,7 +95,7 @@ def _released(file: GoFile, deferred: Node) -> str | None:
 def _leaves_right_after(defer: Node, loop: Node) -> bool:
     """Whether every block from the defer up to the loop body ends with a `return` (or a
     `break` of the loop) after it, with no `continue` on the way: the loop runs it once."""
-    node = defer
+    node: Node | None = defer
     while node is not None and node != loop:
         statements = node.parent
         if statements is None or statements.type != "statement_list":
@@ -106,7 +106,7 @@ def _leaves_right_after(defer: Node, loop: Node) -> bool:
             return False
         if last.type in ENDINGS and last != node:
             return True
-        node = statements.parent.parent  # the statement that holds this block
+        node = parent_of(statements).parent  # the statement that holds this block
         if node is not None and node.type == "for_statement":
             return False
     return False

@@ -63,7 +63,15 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
-from ...syntax import FUNCTION_TYPES, ancestors, enclosing_function, enclosing_loops, has_default, select_cases
+from ...syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    enclosing_function,
+    enclosing_loops,
+    field_of,
+    has_default,
+    select_cases,
+)
 
 BEFORE_123 = """\
 if !t.Stop() {
@@ -85,7 +93,7 @@ def _timer_receives(file: GoFile, within: Node | None = None) -> list[Node]:
         operator, selector = unary.child_by_field_name("operator"), unary.child_by_field_name("operand")
         if operator is None or operator.type != "<-" or selector is None or selector.type != "selector_expression":
             continue
-        if file.text(selector.child_by_field_name("field")) == "C":
+        if file.text(field_of(selector, "field")) == "C":
             receives.append(unary)
     return receives
 
@@ -116,10 +124,7 @@ def _stop_guard(file: GoFile, receive: Node, timer: str) -> Node | None:
     for ancestor in ancestors(receive, file):
         if ancestor.type in FUNCTION_TYPES:
             return None
-        if (
-            ancestor.type == "if_statement"
-            and file.text(ancestor.child_by_field_name("condition")) == f"!{timer}.Stop()"
-        ):
+        if ancestor.type == "if_statement" and file.text(field_of(ancestor, "condition")) == f"!{timer}.Stop()":
             consequence = ancestor.child_by_field_name("consequence")
             if consequence is not None and consequence.start_byte <= receive.start_byte < consequence.end_byte:
                 return ancestor
@@ -176,7 +181,7 @@ def check(file: GoFile) -> Iterator[Report]:
     since_123 = _since_123(file)
     remediation = SINCE_123 if since_123 else BEFORE_123
     for receive in _timer_receives(file):
-        timer = file.text(receive.child_by_field_name("operand").child_by_field_name("operand"))
+        timer = file.text(field_of(field_of(receive, "operand"), "operand"))
         blocking = _blocking(receive)
         if blocking is None:
             continue
