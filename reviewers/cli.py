@@ -17,15 +17,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
 from .config import FAIL_ON, FILTERS
-from .diffs import parse_diff
+from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
 from .registry import all_rules, get_rule, rule_class
 from .render import render_json
-from .render.github import check_run_output, review_payload
+from .render.github import check_run_payload, plan_comments, review_payload
 from .render.sarif import render_sarif
 from .render.text import render_text
 
@@ -37,12 +38,12 @@ class UsageError(Exception):
 
 
 # -- git ------------------------------------------------------------------------------------
-def _git(repo: Path, *args: str, binary: bool = False) -> bytes | str:
+def _git(repo: Path, *args: str) -> str:
     completed = subprocess.run(["git", *args], cwd=repo, capture_output=True)
     if completed.returncode != 0:
         message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         raise UsageError(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
-    return completed.stdout if binary else completed.stdout.decode("utf-8", "surrogateescape")
+    return completed.stdout.decode("utf-8", "surrogateescape")
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -50,12 +51,39 @@ def _repo_root(start: Path) -> Path | None:
     return Path(completed.stdout.strip()) if completed.returncode == 0 else None
 
 
-def _git_file(repo: Path, revision: str) -> Callable[[str], bytes | None]:
-    def read(path: str) -> bytes | None:
-        completed = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=repo, capture_output=True)
-        return completed.stdout if completed.returncode == 0 else None
+class _GitFiles:
+    """The files of one revision, read through one `git cat-file --batch` process (one `git
+    show` a file costs a process each: most of a review of a large package)."""
 
-    return read
+    OBJECT_TYPES = (b"blob", b"tree", b"commit", b"tag")
+
+    def __init__(self, repo: Path, revision: str):
+        self._repo = repo
+        self._revision = revision
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __call__(self, path: str) -> bytes | None:
+        """The file's bytes; None when the revision has no such file (or git lacks its blob)."""
+        if "\n" in path:  # the batch reads one name a line
+            return None
+        if self._process is None:
+            self._process = subprocess.Popen(
+                ["git", "cat-file", "--batch"], cwd=self._repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(f"{self._revision}:{path}\n".encode("utf-8", "surrogateescape"))
+        self._process.stdin.flush()
+        # "<sha> <type> <size>" then the contents and a newline; or "<name> missing" (or ambiguous).
+        fields = self._process.stdout.readline().split()
+        if len(fields) != 3 or fields[1] not in self.OBJECT_TYPES or not fields[2].isdigit():
+            return None
+        data = self._process.stdout.read(int(fields[2]) + 1)[:-1]
+        return data if fields[1] == b"blob" else None
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.communicate()
+            self._process = None
 
 
 def _git_directory(repo: Path, revision: str) -> Callable[[str], list[str]]:
@@ -109,24 +137,28 @@ def _go_version(text: str | None) -> tuple[int, int] | None:
 
 
 # -- commands ------------------------------------------------------------------------------------
-def _review(args) -> tuple[ReviewResult, Config]:
+def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
     repo = Path(args.repo) if args.repo else (_repo_root(Path.cwd()) or Path.cwd())
     config = _config(args, repo)
     go_version = _go_version(args.go_version)
     if args.base:
         merge_base = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
         range_args = [merge_base, args.head] if args.head else [merge_base]
-        diff_text = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args)
-        head = _git_file(repo, args.head) if args.head else _disk_file(repo)
+        # Only the Go files: a blob goreef never reads (a testdata file a partial clone lacks)
+        # must not fail the review.
+        diff = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args, "--", "*.go")
+        changed = parse_diff(diff)
         listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
-        return review(
-            diff_text,
-            head=head,
-            base=_git_file(repo, merge_base),
-            config=config,
-            go_version=go_version,
-            package_paths=listing,
-        ), config
+        with closing(_GitFiles(repo, merge_base)) as at_base, closing(_GitFiles(repo, args.head or "HEAD")) as at_head:
+            result = review(
+                changed,
+                head=at_head if args.head else _disk_file(repo),
+                base=at_base,
+                config=config,
+                go_version=go_version,
+                package_paths=listing,
+            )
+        return result, config, changed
     if args.diff in (None, "-"):
         if args.diff is None and sys.stdin.isatty():
             raise UsageError("no diff: give a diff file, '-' for stdin, or --base REF")
@@ -151,11 +183,12 @@ def _review(args) -> tuple[ReviewResult, Config]:
     def base(path: str) -> bytes | None:
         change = next((c for c in changed if c.old_path == path), None)
         contents = head(change.path) if change else None
-        return change.base_from_head(contents) if contents is not None else None
+        return change.base_from_head(contents) if change is not None and contents is not None else None
 
-    return review(
+    result = review(
         changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(repo)
-    ), config
+    )
+    return result, config, changed
 
 
 def _go_files(paths: list[str]) -> list[str]:
@@ -177,7 +210,7 @@ def _go_files(paths: list[str]) -> list[str]:
     return files
 
 
-def _check(args) -> tuple[ReviewResult, Config]:
+def _check(args) -> tuple[ReviewResult, Config, None]:
     config = _config(args, _repo_root(Path.cwd())).with_overrides(filter="file")
     cwd = Path.cwd()
 
@@ -192,7 +225,7 @@ def _check(args) -> tuple[ReviewResult, Config]:
         return None
 
     files = [(os.path.normpath(p), Path(p).read_bytes) for p in _go_files(args.paths)]
-    return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config
+    return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config, None
 
 
 def _print_rules(args) -> int:
@@ -226,7 +259,7 @@ def rules_table() -> str:
     return "\n".join(rows)
 
 
-def _emit(result: ReviewResult, config: Config, args) -> int:
+def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | None, args) -> int:
     docs_url = os.environ.get("GOREEF_DOCS_URL")
     if args.format == "json":
         print(render_json(result.findings))
@@ -235,12 +268,13 @@ def _emit(result: ReviewResult, config: Config, args) -> int:
     elif args.format == "github":
         import json
 
+        # What the app would post for this change on a pull request with no comment yet: the
+        # review (None when it has no comment) and the completed check run. Whole files
+        # (`check`) have no diff to comment on: the check run holds every finding.
+        plan = plan_comments(result.findings, changes, docs_url, config.comment_cap) if changes is not None else None
         payload = {
-            "review": review_payload(result.findings, docs_url, config.comment_cap),
-            "check_run": {
-                **check_run_output(result, config, docs_url),
-                "conclusion": "failure" if config.fails(result.findings) else "success",
-            },
+            "review": review_payload(plan) if plan is not None else None,
+            "check_run": check_run_payload(result, config, docs_url, plan),
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
@@ -309,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
             from webapp.serve import serve
 
             return serve(host=args.host, port=args.port, workers=args.workers, data_dir=args.data_dir)
-        result, config = _review(args) if args.command == "review" else _check(args)
-        return _emit(result, config, args)
+        result, config, changes = _review(args) if args.command == "review" else _check(args)
+        return _emit(result, config, changes, args)
     except (UsageError, DiffError) as error:
         print(f"goreef: {error}", file=sys.stderr)
         return 2

@@ -160,6 +160,65 @@ def test_github_format_prints_the_review_that_would_be_posted(repo):
         in comment["body"]
     )
     assert "<!-- goreef:fp=" in comment["body"]
-    assert payload["check_run"]["conclusion"] == "failure" and payload["check_run"]["title"].startswith(
-        "1 Go trap found"
+    check_run = payload["check_run"]
+    assert check_run["conclusion"] == "failure" and check_run["output"]["title"].startswith("1 Go trap found")
+    assert check_run["output"]["annotations"] == []  # commented inline: shown once in Files changed
+
+
+def logging_git(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose `git` logs each of its invocations (one line each) before running git."""
+    log = tmp_path / "git.log"
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    wrapper = folder / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {log}\nexec {shutil.which("git")} "$@"\n')
+    wrapper.chmod(0o755)
+    return {**os.environ, "NO_COLOR": "1", "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def test_review_base_reads_a_packages_blobs_through_one_git_process_per_revision(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("go.mod", "module demo\n\ngo 1.22\n")
+    for i in range(40):  # a package whose every file is read to follow calls and types
+        repo.write(f"pkg/f{i:02d}.go", f"package pkg\n\nfunc F{i}() int {{ return {i} }}\n")
+    repo.write("pkg/run.go", BEFORE.replace("package main", "package pkg").replace("func main() {}\n", ""))
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("pkg/run.go", BEFORE.replace("package main", "package pkg").replace("func main() {}\n", ADDED))
+    repo.commit("change")
+    env, log = logging_git(tmp_path)
+
+    result = subprocess.run(
+        [GOREEF, "review", "--base", "main", "--head", "feature", "--format", "json"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
+
+    assert result.returncode == 1, result.stderr
+    assert [(f["path"], f["rule"]) for f in json.loads(result.stdout)] == [("pkg/run.go", "GR203")]
+    commands = log.read_text().split()
+    assert "show" not in commands and commands.count("cat-file") <= 2
+    assert len(commands) < 10
+
+
+def test_review_base_is_not_stopped_by_a_missing_blob_it_does_not_read(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("go.mod", "module demo\n\ngo 1.22\n")
+    repo.write("main.go", BEFORE)
+    repo.write("testdata/golden.txt", "old golden output\n")
+    repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("main.go", BEFORE.replace("func main() {}\n", ADDED.lstrip() + "\nfunc main() {}\n"))
+    repo.write("testdata/golden.txt", "new golden output\n")
+    repo.commit("change")
+    # The old testdata blob is gone, as in a partial clone or a damaged repository.
+    missing = repo.git("rev-parse", "main:testdata/golden.txt").strip()
+    (repo.root / ".git" / "objects" / missing[:2] / missing[2:]).unlink()
+
+    for head in (("--head", "feature"), ()):
+        result = goreef("review", "--base", "main", *head, "--format", "json", cwd=repo.root)
+        assert result.returncode == 1, result.stderr
+        assert [(f["path"], f["line"]) for f in json.loads(result.stdout)] == [("main.go", 14)]

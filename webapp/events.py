@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reviewers.render.github import CHECK_NAME
 from workers.jobs import ReviewJob
 
-CHECK_NAME = "goreef"
 PULL_REQUEST_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
 CHECK_SUITE_ACTIONS = {"requested", "rerequested"}
 
@@ -78,7 +78,11 @@ def _check_run(action: str, payload: dict[str, Any]) -> Decision:
     run = payload["check_run"]
     if action != "rerequested" or run.get("name") != CHECK_NAME:
         return Ignore(f"check_run.{action} of {run.get('name')!r} is not acted on")
-    return _reviews_of(payload, run["head_sha"], run.get("pull_requests", []), rerun=True)
+    # GitHub lists no pull request for a head in a fork: goreef's check run carries its number.
+    pulls = run.get("pull_requests") or (
+        [{"number": int(external_id)}] if (external_id := str(run.get("external_id") or "")).isdigit() else []
+    )
+    return _reviews_of(payload, run["head_sha"], pulls, rerun=True)
 
 
 def _check_suite(action: str, payload: dict[str, Any]) -> Decision:

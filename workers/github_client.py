@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import posixpath
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -188,17 +190,26 @@ def _pygithub_options(settings: Settings) -> dict[str, Any]:
 
 
 class InstallationTokens:
-    """Installation access tokens, cached in Redis for every process until shortly before expiry."""
+    """Installation access tokens, cached in Redis for every process until shortly before expiry.
+
+    The threads of a process that find no token (or the same one refused) at once fetch one
+    new token between them, not one each."""
 
     def __init__(self, integration: GithubIntegration, store: redis.Redis):
         self._integration = integration
         self._store = store
+        self._fetching = threading.Lock()
 
     def get(self, installation_id: int) -> str:
-        key = self._key(installation_id)
-        cached = self._store.get(key)
+        cached = self._store.get(self._key(installation_id))
         if cached is not None:
             return cached.decode()
+        with self._fetching:
+            cached = self._store.get(self._key(installation_id))  # another thread may have fetched it
+            return cached.decode() if cached is not None else self._fetch(installation_id)
+
+    def _fetch(self, installation_id: int) -> str:
+        key = self._key(installation_id)
         grant = self._integration.get_access_token(installation_id)
         expires_at = grant.expires_at.replace(tzinfo=grant.expires_at.tzinfo or UTC)
         ttl = expires_at - datetime.now(UTC) - TOKEN_EXPIRY_MARGIN
@@ -206,8 +217,11 @@ class InstallationTokens:
             self._store.set(key, grant.token, ex=int(ttl.total_seconds()))
         return grant.token
 
-    def invalidate(self, installation_id: int) -> None:
-        self._store.delete(self._key(installation_id))
+    def invalidate(self, installation_id: int, token: str) -> None:
+        """Forget `token`, which GitHub refused, unless another thread already replaced it."""
+        with self._fetching:
+            if self._store.get(self._key(installation_id)) == token.encode():
+                self._store.delete(self._key(installation_id))
 
     @staticmethod
     def _key(installation_id: int) -> str:
@@ -284,18 +298,23 @@ class GitHubApp:
     def repository(self, installation_id: int, full_name: str) -> RepositoryClient:
         return RepositoryClient(self, installation_id, full_name)
 
-    def installation_client(self, installation_id: int) -> Github:
-        token = self.tokens.get(installation_id)
+    def client_for_token(self, token: str) -> Github:
         return Github(auth=Auth.Token(token), lazy=True, **_pygithub_options(self._settings))
 
 
 class RepositoryClient:
-    """One repository as seen by one installation of the App."""
+    """One repository as seen by one installation of the App.
+
+    It keeps one PyGithub client (and so one pooled connection) per thread for as long as the
+    installation's token stays the same: PyGithub's requester is not thread-safe (a request's
+    method and URL are kept on the shared connection between sending and reading), so the
+    threads that fetch contents concurrently each hold their own."""
 
     def __init__(self, app: GitHubApp, installation_id: int, full_name: str):
         self._app = app
         self._installation_id = installation_id
         self.full_name = full_name
+        self._clients = threading.local()
 
     # Reads
 
@@ -330,6 +349,28 @@ class RepositoryClient:
             return base64.b64decode(repo.get_git_blob(content.sha).content)
 
         return self._call(fetch)
+
+    def tree(self, ref: str) -> dict[str, str]:
+        """Every file of the commit `ref`: path → blob sha, in one request while GitHub does not
+        truncate the recursive listing (past 100,000 entries), else a directory at a time."""
+        listing = self._call(lambda repo: repo.get_git_tree(ref, recursive=True))
+        if not listing.truncated:
+            return {e.path: e.sha for e in listing.tree if e.type == "blob"}
+        files: dict[str, str] = {}
+        directories = [("", ref)]
+        while directories:
+            directory, sha = directories.pop()
+            for entry in self._call(lambda repo, sha=sha: repo.get_git_tree(sha)).tree:
+                path = posixpath.join(directory, entry.path)
+                if entry.type == "tree":
+                    directories.append((path, entry.sha))
+                elif entry.type == "blob":
+                    files[path] = entry.sha
+        return files
+
+    def blob(self, sha: str) -> bytes:
+        """A blob's bytes, whatever its size (the contents API leaves out those over 1 MB)."""
+        return self._call(lambda repo: base64.b64decode(repo.get_git_blob(sha).content))
 
     def review_comments(self, number: int) -> list[ReviewComment]:
         def fetch(repo: Repository) -> list[ReviewComment]:
@@ -422,15 +463,20 @@ class RepositoryClient:
 
     def _call(self, operation: Callable[[Repository], T]) -> T:
         """Run `operation` on the repository; a token GitHub no longer accepts is replaced once."""
+        token = self._app.tokens.get(self._installation_id)
         try:
-            return operation(self._repository())
+            return operation(self._repository(token))
         except BadCredentialsException:
             log.warning("installation %s: token refused, fetching a new one", self._installation_id)
-            self._app.tokens.invalidate(self._installation_id)
-            return operation(self._repository())
+            self._app.tokens.invalidate(self._installation_id, token)
+            return operation(self._repository(self._app.tokens.get(self._installation_id)))
 
-    def _repository(self) -> Repository:
-        return self._app.installation_client(self._installation_id).get_repo(self.full_name)
+    def _repository(self, token: str) -> Repository:
+        clients = self._clients
+        if getattr(clients, "token", None) != token:
+            clients.token = token
+            clients.repository = self._app.client_for_token(token).get_repo(self.full_name)
+        return clients.repository
 
 
 class ManifestCodeRefused(Exception):

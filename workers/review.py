@@ -17,10 +17,12 @@ on still completes its check run, with what it found when it got that far.
 
 from __future__ import annotations
 
-import functools
 import logging
+import posixpath
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,18 +31,17 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from github import GithubException
 
-from reviewers import ChangedFile, Config, ConfigError, Finding, ReviewResult, from_patches, load_config, review
+from reviewers import ChangedFile, Config, ConfigError, ReviewResult, from_patches, load_config, review
 from reviewers.render import github as render
 from workers import metrics
+from workers.contents import CommitFiles, review_pool
 from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment, ReviewRefused
 from workers.jobs import ReviewJob
 
 log = logging.getLogger(__name__)
 
-CHECK_NAME = "goreef"
 CONFIG_PATH = ".github/goreef.yml"
 FIXED_MARK = "<!-- goreef:fixed -->"
-SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
 MAX_LISTED_FILES = 3000  # GitHub's files list of a pull request stops there
 
 
@@ -56,6 +57,10 @@ class Outcome:
 
 class Superseded(Exception):
     """The pull request moved on (new head, closed) while it was being reviewed."""
+
+    def __init__(self, reason: str, title: str):
+        super().__init__(reason)
+        self.title = title  # the title of the check run completed as skipped
 
 
 class CheckRunNotCompleted(Exception):
@@ -75,10 +80,11 @@ class Review:
     read_until: float | None = None  # time.monotonic() past which no file is read from GitHub
     repo: RepositoryClient = field(init=False)
     config: Config | None = None  # None until read from the base branch
+    on_error_chosen_by: str = ""  # what set the configuration's `on_error`, as a failure's summary says
     check_run_id: int | None = None
     step: str = "starting"  # what the review is doing: a failure's title names it
     result: ReviewResult | None = None  # the findings, once analysed
-    commented: int = 0  # how many of the findings have an inline comment
+    plan: render.CommentPlan | None = None  # the inline comments, once posted (None: the check run holds all)
     unread: list[str] = field(default_factory=list)  # files left unread at the reading deadline
 
     def __post_init__(self) -> None:
@@ -90,48 +96,63 @@ class Review:
         self.step = "reading the pull request"
         if job.pull_number is not None:
             base_sha = self._current_pull().base_sha
+        # The check run is opened (and remembered) before anything else is asked: a worker that
+        # dies later leaves no check run in progress that its retry does not know of.
         self.step = "opening the check run"
-        self.check_run_id = self.check_runs.open(self.repo, job.head_sha)
-
-        self.step = "reading the configuration"
-        config, config_note = self._configuration(base_sha)
-        self.config = config
-        self.step = "listing the changed files"
-        listed = self._changed_files(base_sha)
-        changes = from_patches(listed)
-        self.step = "reading and analysing the changed Go files"
-        result = review(
-            changes,
-            head=self._reader(job.head_sha),
-            base=self._reader(base_sha),
-            config=config,
-        )
+        self.check_run_id = self.check_runs.open(self.repo, job)
+        with closing_pool() as pool:
+            # The reads that do not depend on each other are asked at once; each answer is then
+            # taken in the order of the steps, so that a failure names the step it belongs to.
+            configuring = pool.submit(self._configuration, base_sha)
+            listing = pool.submit(self._changed_files, base_sha)
+            head = CommitFiles(self.repo, job.head_sha, pool, self.read_until)
+            self.step = "reading the configuration"
+            config, config_note, self.on_error_chosen_by = configuring.result()
+            self.config = config
+            self.step = "listing the changed files"
+            listed = listing.result()
+            changes = from_patches(listed)
+            self.step = "reading and analysing the changed Go files"
+            # The engine rebuilds most base files from the head ones: the base is listed only
+            # if it reads one (a deleted file, a head file left unread).
+            base = CommitFiles(self.repo, base_sha, pool, self.read_until, list_now=False)
+            _prefetch(changes, config, head, base)
+            result = review(
+                changes,
+                head=head.read,
+                base=base.read,
+                config=config,
+                package_paths=head.directory,
+            )
+        self.unread = list(dict.fromkeys(head.unread + base.unread))
         result.notes[:0] = [note for note in (config_note, *_listing_notes(listed, changes)) if note]
         if self.unread:
-            result.notes.append(_unread_note(self.unread))
+            result.notes.append(_unread_note(self.unread, {c.path for c in changes}))
         self.result = result
-        self.commented = len(result.findings)  # a merge group has no pull request: the check run holds all
 
         posted = marked_fixed = 0
-        if job.pull_number is not None:
+        if job.pull_number is not None:  # a merge group has no pull request: the check run holds all
             self.step = "posting the review"
-            posted, marked_fixed, self.commented = self._comment(result, changes, config.comment_cap)
+            self.plan, marked_fixed = self._comment(result, changes, config)
+            posted = len(self.plan.comments)
 
         self.step = "completing the check run"
         conclusion, output = self._judged(config)
-        self._complete(conclusion, output, render.annotations(result.findings, self.docs_url))
+        self._complete(conclusion, output)
         rules = tuple(f.rule for f in result.findings)
         return Outcome(conclusion, self.check_run_id, rules, posted, marked_fixed, complete=not self.unread)
 
     def _judged(self, config: Config, failure: str | None = None) -> tuple[str, dict[str, Any]]:
-        """The conclusion and output of the findings. A review left incomplete (files not read,
+        """The conclusion and output (annotations included) of the findings, as
+        `goreef review --format github` shows them. A review left incomplete (files not read,
         or `failure` after the analysis) fails when its findings reach `fail_on`, and
         otherwise concludes as `on_error` says: what it could not do may hide a trap."""
-        output = _output(self.result, config, self.docs_url, self.commented)
+        payload = render.check_run_payload(self.result, config, self.docs_url, self.plan)
+        output = payload["output"]
         fails = config.fails(self.result.findings)
         why = failure or (self.unread and f"{len(self.unread)} file(s) could not be read in time")
         if not why:
-            return ("failure" if fails else "success"), output
+            return payload["conclusion"], output
         conclusion = "failure" if fails else config.on_error
         verdict = "The findings fail the check." if fails else f"The conclusion is `{conclusion}` (`on_error`)."
         output["title"] = f"{output['title']}; {why}: Re-run to finish"
@@ -140,35 +161,31 @@ class Review:
         )
         return conclusion, output
 
-    def _comment(self, result: ReviewResult, changes: list[ChangedFile], comment_cap: int) -> tuple[int, int, int]:
+    def _comment(
+        self, result: ReviewResult, changes: list[ChangedFile], config: Config
+    ) -> tuple[render.CommentPlan, int]:
         """Post the new findings as one review and mark the comments of vanished ones fixed.
 
-        Answers how many comments were posted, how many marked fixed, and how many of the
-        findings now have a comment."""
+        Answers the comments as posted (GitHub's refusals taken out), and how many comments
+        were marked fixed."""
         number, head_sha = self.job.pull_number, self.job.head_sha
         existing = [c for c in self.repo.review_comments(number) if c.author_is_bot]
         open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
-        new = [f for f in result.findings if f.fingerprint not in open_comments]
-        comments, off_diff = _comments_for(new, changes, self.docs_url)
-        # The cap is per push: the comments a cut-short run of this push posted count against it.
-        room = comment_cap - sum(1 for c in existing if c.commit_sha == head_sha)
-        comments = comments[: max(0, room)]
-        if off_diff:
-            result.notes.append(
-                f"{len(off_diff)} finding(s) are on lines outside the diff, where GitHub takes no comment: "
-                + ", ".join(f"{f.path}:{f.line}" for f in off_diff)
-            )
+        plan = render.plan_comments(
+            result.findings,
+            changes,
+            self.docs_url,
+            config.comment_cap,
+            # The cap is per push: the comments a cut-short run of this push posted count against it.
+            room=config.comment_cap - sum(1 for c in existing if c.commit_sha == head_sha),
+            commented=frozenset(open_comments),
+        )
         self._current_pull()  # nothing is posted for a head that is no longer current
-        comments, refused = self._post_review(comments)
-        if refused:
-            result.notes.append(
-                f"GitHub refused {len(refused)} inline comment(s), so they are reported here only: "
-                + "; ".join(f"{c['path']}:{c['line']} ({reason})" for c, reason in refused)
-            )
+        plan = self._post_review(plan)
         current = {f.fingerprint for f in result.findings}
         vanished = [c for fp, c in open_comments.items() if fp not in current]
         self._mark_fixed(vanished)
-        return len(comments), len(vanished), len(result.findings) - len(new) + len(comments)
+        return plan, len(vanished)
 
     def _mark_fixed(self, comments: list[ReviewComment]) -> None:
         """Resolve the threads of `comments`, whose findings are gone, and say so in each comment.
@@ -185,37 +202,36 @@ class Review:
                 self.repo.resolve_review_thread(thread.id)
             self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
 
-    def _post_review(
-        self, comments: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
-        """Post one review of `comments`; answers the comments posted, and those GitHub refused with why.
+    def _post_review(self, plan: render.CommentPlan) -> render.CommentPlan:
+        """Post the plan's review; answers the plan without the comments GitHub refused.
 
         GitHub refuses a whole review for one comment it does not take (422), at times even on
         a line inside the diff. The refused ones are found by bisection and the review is posted
         without them."""
-        if not comments:
-            return [], []
+        payload = render.review_payload(plan)
+        if payload is None:
+            return plan
         number, head_sha = self.job.pull_number, self.job.head_sha
         if discarded := self.repo.discard_pending_reviews(number):
             log.warning("%s: discarded %d pending review(s) left by a review cut short", self.job.head_key, discarded)
         try:
-            self.repo.create_review(number, head_sha, _review_body(len(comments)), comments)
-            return comments, []
+            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
+            return plan
         except ReviewRefused as refusal:
             self._current_pull()  # a head that moved on is refused too: that is no comment's fault
             refused = _refused_comments(
-                comments, refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
+                payload["comments"], refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
             )
-        accepted = [c for c in comments if not any(c is r for r, _ in refused)]
-        if accepted:
-            self.repo.create_review(number, head_sha, _review_body(len(accepted)), accepted)
-        return accepted, refused
+        plan = plan.without(refused)
+        if (payload := render.review_payload(plan)) is not None:
+            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
+        return plan
 
-    def stop_superseded(self, reason: str) -> Outcome:
+    def stop_superseded(self, moved: Superseded) -> Outcome:
         # A check run opened by an earlier attempt of this task must not stay in progress.
         self.check_run_id = self.check_run_id or self.check_runs.known()
         if self.check_run_id is not None:
-            self._complete("skipped", {"title": "Superseded by a newer commit", "summary": reason}, [])
+            self._complete("skipped", {"title": moved.title, "summary": f"goreef stopped: {moved}."})
         return Outcome("superseded", self.check_run_id, complete=False)  # reopened, it is reviewed again
 
     def fail(self, error: BaseException) -> Outcome:
@@ -224,18 +240,17 @@ class Review:
         that cannot be done."""
         cause = f"goreef could not finish: {_cause(error)} while {self.step}"
         try:
-            self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job.head_sha)
+            self.check_run_id = self.check_run_id or self.check_runs.open(self.repo, self.job)
             if self.result is not None:
                 conclusion, output = self._judged(self.config, cause)
-                annotations = render.annotations(self.result.findings, self.docs_url)
             else:
                 conclusion, chosen_by = self._on_error()
                 summary = (
                     f"{cause} (`{type(error).__name__}`).\n\n"
                     f"The conclusion is `{conclusion}` ({chosen_by}). Re-run the check to try again."
                 )
-                output, annotations = {"title": f"{cause}: Re-run to try again", "summary": summary}, []
-            self._complete(conclusion, output, annotations)
+                output = {"title": f"{cause}: Re-run to try again", "summary": summary}
+            self._complete(conclusion, output)
         except Exception as failed:
             raise CheckRunNotCompleted(f"{cause}, then {_cause(failed)} while completing the check run") from error
         rules = tuple(f.rule for f in self.result.findings) if self.result is not None else ()
@@ -247,61 +262,62 @@ class Review:
         A configuration this review could not read (GitHub failing) is no reason to drop the
         team's choice: the one last read for the repository stands, else the default."""
         if self.config is not None:
-            return self.config.on_error, f"`on_error` in `{CONFIG_PATH}`"
+            return self.config.on_error, self.on_error_chosen_by
         if (remembered := self.last_on_error.recall()) is not None:
-            return remembered, f"`on_error` as last read from `{CONFIG_PATH}`, which could not be read this time"
-        return Config().on_error, f"the default `on_error`: `{CONFIG_PATH}` could not be read"
+            on_error, chosen_by = remembered
+            return on_error, f"{chosen_by}, as last read: the configuration could not be read this time"
+        return Config().on_error, "the default `on_error`: the configuration could not be read"
 
     def _current_pull(self) -> PullRequest:
         pull = self.repo.pull_request(self.job.pull_number)
         if pull.state != "open":
-            raise Superseded(f"pull request #{pull.number} is {pull.state}")
+            raise Superseded(
+                f"pull request #{pull.number} is {pull.state}", f"Not reviewed: the pull request is {pull.state}"
+            )
         if pull.head_sha != self.job.head_sha:
-            raise Superseded(f"pull request #{pull.number} moved on to {pull.head_sha[:7]}")
+            raise Superseded(
+                f"pull request #{pull.number} moved on to {pull.head_sha[:7]}", "Superseded by a newer commit"
+            )
         return pull
 
-    def _configuration(self, base_sha: str) -> tuple[Config, str | None]:
-        """The configuration, and a note when it is malformed (the defaults are used then).
+    def _configuration(self, base_sha: str) -> tuple[Config, str | None, str]:
+        """The configuration, a note when it is malformed (the defaults are used then), and
+        what set its `on_error` (a file, or the default when there is none).
 
         The `on_error` read is remembered for the reviews that will fail to read it."""
         text, source = self._configuration_file(base_sha)
-        try:
-            config = load_config(text)  # no file: the defaults
-        except ConfigError as error:
-            return Config(), f"{source} is malformed, so the defaults were used: {error}"
-        self.last_on_error.remember(config.on_error)
-        return config, None
+        if text is None:
+            config, chosen_by = (
+                Config(),
+                f"the default `on_error`: no `{CONFIG_PATH}` in the repository or its organisation",
+            )
+        else:
+            try:
+                config, chosen_by = load_config(text), f"`on_error` in `{source}`"
+            except ConfigError as error:
+                note = f"{source} is malformed, so the defaults were used: {error}"
+                return Config(), note, f"the default `on_error`: `{source}` is malformed"
+        self.last_on_error.remember(config.on_error, chosen_by)
+        return config, None, chosen_by
 
-    def _configuration_file(self, base_sha: str) -> tuple[bytes | None, str]:
+    def _configuration_file(self, base_sha: str) -> tuple[bytes | None, str | None]:
         """The repository's configuration on the base branch, else its organisation's (the Probot
         way), and where it comes from; None when neither has one."""
         text = self.repo.file(CONFIG_PATH, base_sha)
         if text is not None:
             return text, f"{self.job.repository}:{CONFIG_PATH}"
         owner = self.job.repository.split("/")[0]
-        return (
-            self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH),
-            f"{owner}/.github:{CONFIG_PATH}",
-        )
+        text = self.github.repository(self.job.installation_id, f"{owner}/.github").file(CONFIG_PATH)
+        return (text, f"{owner}/.github:{CONFIG_PATH}") if text is not None else (None, None)
 
     def _changed_files(self, base_sha: str) -> list[dict[str, Any]]:
         if self.job.pull_number is not None:
             return self.repo.changed_files(self.job.pull_number)
         return self.repo.compared_files(base_sha, self.job.head_sha)
 
-    def _reader(self, ref: str) -> Callable[[str], bytes | None]:
-        """A file's bytes at `ref`; None (the file is then reviewed from its diff) for the files
-        asked for after the reading deadline, which are listed in `unread`."""
-
-        def read(path: str) -> bytes | None:
-            if self.read_until is not None and time.monotonic() > self.read_until:
-                self.unread.append(path)
-                return None
-            return self.repo.file(path, ref)
-
-        return functools.cache(read)
-
-    def _complete(self, conclusion: str, output: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
+    def _complete(self, conclusion: str, output: dict[str, Any]) -> None:
+        """Complete the check run with `output`, its annotations (if any) sent 50 a request."""
+        annotations = output.get("annotations", [])
         if annotations:
             # An earlier attempt may have sent some (an update answered 5xx may have taken
             # effect): GitHub appends annotations, in order, so the count says which it holds.
@@ -335,13 +351,16 @@ class CheckRunRegistry:
         check_run_id = self._store.get(self._key)
         return int(check_run_id) if check_run_id is not None else None
 
-    def open(self, repo: RepositoryClient, head_sha: str) -> int:
+    def open(self, repo: RepositoryClient, job: ReviewJob) -> int:
         known = self.known()
         if known is not None:
             return known
         check_run_id = repo.create_check_run(
-            head_sha,
-            name=CHECK_NAME,
+            job.head_sha,
+            # The Re-run button sends the check run back without its pull request when the head
+            # is in a fork: the number travels in the check run itself.
+            external_id=str(job.pull_number) if job.pull_number is not None else "",
+            name=render.CHECK_NAME,
             status="in_progress",
             started_at=datetime.now(UTC),
             output={"title": "Reviewing", "summary": "goreef is reviewing the changed Go files."},
@@ -359,12 +378,17 @@ class LastOnError:
         self._store = store
         self._key = f"goreef:on-error:{repository}"
 
-    def remember(self, on_error: str) -> None:
-        self._store.set(self._key, on_error, ex=self.TTL)
+    def remember(self, on_error: str, chosen_by: str) -> None:
+        """Remember `on_error` and what set it (a file, the default)."""
+        self._store.set(self._key, f"{on_error}\t{chosen_by}", ex=self.TTL)
 
-    def recall(self) -> str | None:
-        on_error = self._store.get(self._key)
-        return on_error.decode() if on_error is not None else None
+    def recall(self) -> tuple[str, str] | None:
+        remembered = self._store.get(self._key)
+        if remembered is None:
+            return None
+        on_error, _, chosen_by = remembered.decode().partition("\t")
+        # A value remembered before goreef kept what set it came from the file.
+        return on_error, chosen_by or f"`on_error` in `{CONFIG_PATH}`"
 
 
 def run_review(
@@ -388,7 +412,7 @@ def run_review(
         outcome = current.run()
     except Superseded as moved:
         log.info("%s: %s, not posting", job.head_key, moved)
-        return current.stop_superseded(str(moved))
+        return current.stop_superseded(moved)
     except Exception as error:
         if retryable(error):
             raise
@@ -415,12 +439,45 @@ def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> 
     return notes
 
 
-def _unread_note(paths: list[str]) -> str:
-    shown = ", ".join(paths[:10]) + (", …" if len(paths) > 10 else "")
-    return (
-        f"{len(paths)} file(s) could not be read from GitHub before the review had to finish, so only "
-        f"their diff was reviewed: {shown}"
+def _prefetch(changes: list[ChangedFile], config: Config, head: CommitFiles, base: CommitFiles) -> None:
+    """Start fetching what the review will read, in the order it reads: each package's go.mod,
+    the changed Go files, the other Go files of their packages; last, the deleted Go files at
+    base (the others are rebuilt from head)."""
+    changed = [c for c in changes if c.is_go and c.reviewable and not config.ignores(c.path)]
+    directories = dict.fromkeys(posixpath.dirname(c.path) for c in changed)
+    head.prefetch(filter(None, map(head.nearest_go_mod, directories)))
+    head.prefetch(c.path for c in changed)
+    head.prefetch(p for d in directories for p in head.directory(d) if p.endswith(".go"))
+    base.prefetch(
+        c.old_path
+        for c in changes
+        if c.is_go and c.status == "deleted" and c.old_path and not config.ignores(c.old_path)
     )
+
+
+@contextmanager
+def closing_pool() -> Iterator[ThreadPoolExecutor]:
+    """The review's reading threads; what is still queued when it ends (a deadline, an error)
+    is dropped."""
+    pool = review_pool()
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _unread_note(paths: list[str], changed: set[str]) -> str:
+    def listed(some: list[str]) -> str:
+        return ", ".join(some[:10]) + (", …" if len(some) > 10 else "")
+
+    diffed = [p for p in paths if p in changed]
+    others = [p for p in paths if p not in changed]
+    parts = []
+    if diffed:
+        parts.append(f"only the diff of the changed ones was reviewed: {listed(diffed)}")
+    if others:
+        parts.append(f"the unchanged ones (other files of the packages, go.mod) were left out: {listed(others)}")
+    return f"{len(paths)} file(s) could not be read from GitHub before the review had to finish; " + "; ".join(parts)
 
 
 def _cause(error: BaseException) -> str:
@@ -440,28 +497,6 @@ def _fingerprint(comment: ReviewComment) -> str | None:
     return match.group(1) if match else None
 
 
-def _comments_for(
-    findings: list[Finding], changes: list[ChangedFile], docs_url: str | None
-) -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Review comments for the findings GitHub will accept a comment on, and the findings it would refuse.
-
-    One comment off the diff makes GitHub refuse the whole review (422), so each is checked
-    here: a multi-line comment whose first lines fall outside the diff keeps only its last line.
-    """
-    commentable = {c.path: c.commentable_lines for c in changes}
-    comments, refused = [], []
-    for finding in findings:
-        lines = commentable.get(finding.path, frozenset())
-        comment = render.review_comment(finding, docs_url)
-        if comment["line"] not in lines:
-            refused.append(finding)
-            continue
-        if "start_line" in comment and not set(range(comment["start_line"], comment["line"] + 1)) <= lines:
-            del comment["start_line"], comment["start_side"]
-        comments.append(comment)
-    return comments, refused
-
-
 def _refused_comments(
     comments: list[dict[str, Any]], reason: str, refusal: Callable[[list[dict[str, Any]]], str | None]
 ) -> list[tuple[dict[str, Any], str]]:
@@ -477,18 +512,7 @@ def _refused_comments(
     return refused
 
 
-def _review_body(count: int) -> str:
-    return f"goreef found {count} new Go trap{'s' if count != 1 else ''} in this push. See the `goreef` check for the summary."
-
-
 def _fixed_body(body: str, sha: str) -> str:
     return (
         f"✅ Fixed in {sha[:7]}. {FIXED_MARK}\n\n<details><summary>Original comment</summary>\n\n{body}\n\n</details>"
     )
-
-
-def _output(result: ReviewResult, config: Config, docs_url: str | None, commented: int) -> dict[str, Any]:
-    output = render.check_run_output(result, config, docs_url, commented=commented)
-    if len(output["summary"]) > SUMMARY_LIMIT:
-        output["summary"] = output["summary"][: SUMMARY_LIMIT - 100] + "\n\n… (summary truncated; see the annotations)"
-    return output

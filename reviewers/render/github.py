@@ -1,16 +1,32 @@
-"""What goreef posts on GitHub: review comments (Markdown, the fix, a one-click suggestion,
-a hidden fingerprint) and the check run's output (title, summary, annotations)."""
+"""What goreef posts on GitHub, built by pure functions that the app and `goreef review
+--format github` share, so that the command line shows exactly what the app posts.
+
+1. `plan_comments`: which findings get an inline comment now (each checked against the lines
+   GitHub takes a comment on, within the comment cap), and which do not (over the cap, off
+   the diff; the app adds those GitHub refused).
+2. `review_payload`: the body of the review holding those comments (Markdown, the fix, a
+   one-click suggestion, a hidden fingerprint).
+3. `check_run_payload`: the completed check run: conclusion, title, summary, and annotations
+   for the findings that have no inline comment (one finding never shows twice in Files
+   changed).
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..config import Config
+from ..diffs import ChangedFile
 from ..engine import ReviewResult
 from ..finding import Finding
 from ..registry import get_rule, rule_class
 
+CHECK_NAME = "goreef"
+SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
 FINGERPRINT_RE = re.compile(r"<!-- goreef:fp=([0-9a-f]+) -->")
 ANNOTATION_LEVELS = {"error": "failure", "warning": "warning", "info": "notice"}
 SEVERITY_ICONS = {"error": "🔴", "warning": "🟠", "info": "🔵"}
@@ -55,14 +71,14 @@ def review_comment(finding: Finding, docs_url: str | None = None) -> dict:
     return comment
 
 
-def annotations(findings: list[Finding], docs_url: str | None = None) -> list[dict]:
+def annotations_of(findings: list[Finding]) -> list[dict]:
     return [
         {
             "path": f.path,
             "start_line": f.line,
             "end_line": f.end_line,
             "annotation_level": ANNOTATION_LEVELS[f.severity],
-            "title": f"{f.rule} {get_rule(f.rule).name if get_rule(f.rule) else ''}".strip(),
+            "title": f"{f.rule} {rule.name if (rule := get_rule(f.rule)) else ''}".strip(),
             "message": f.message,
             "raw_details": f.remediation,
         }
@@ -80,11 +96,126 @@ def title(findings: list[Finding]) -> str:
     return f"{len(findings)} Go trap{'s' if len(findings) != 1 else ''} found ({detail})"
 
 
+@dataclass(frozen=True)
+class CommentPlan:
+    """Which findings are commented inline and which are left to the check run."""
+
+    comments: list[tuple[Finding, dict[str, Any]]] = field(default_factory=list)  # to post now
+    already_commented: int = 0  # findings whose comment an earlier push posted
+    over_cap: list[Finding] = field(default_factory=list)
+    off_diff: list[Finding] = field(default_factory=list)
+    refused: list[tuple[Finding, str]] = field(default_factory=list)  # GitHub refused the comment, and why
+    comment_cap: int = 30
+
+    @property
+    def uncommented(self) -> list[Finding]:
+        return _sorted([*self.over_cap, *self.off_diff, *(finding for finding, _ in self.refused)])
+
+    def without(self, refused: Iterable[tuple[dict[str, Any], str]]) -> CommentPlan:
+        """The plan once GitHub refused these comments (with its reason for each)."""
+        reasons = {id(comment): reason for comment, reason in refused}
+        return replace(
+            self,
+            comments=[(f, c) for f, c in self.comments if id(c) not in reasons],
+            refused=[*self.refused, *((f, reasons[id(c)]) for f, c in self.comments if id(c) in reasons)],
+        )
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.over_cap:
+            notes.append(
+                f"{len(self.over_cap)} finding(s) are shown here only: inline comments are capped at "
+                f"{self.comment_cap} per push (`comment_cap`)."
+            )
+        if self.off_diff:
+            notes.append(
+                f"{len(self.off_diff)} finding(s) are on lines outside the diff, where GitHub takes no comment: "
+                + ", ".join(f"{f.path}:{f.line}" for f in self.off_diff)
+            )
+        if self.refused:
+            notes.append(
+                f"GitHub refused {len(self.refused)} inline comment(s), so they are reported here only: "
+                + "; ".join(f"{f.path}:{f.end_line} ({reason})" for f, reason in self.refused)
+            )
+        return notes
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
+
+
+def plan_comments(
+    findings: list[Finding],
+    changes: list[ChangedFile],
+    docs_url: str | None,
+    comment_cap: int,
+    *,
+    room: int | None = None,
+    commented: frozenset[str] = frozenset(),
+) -> CommentPlan:
+    """Inline comments for the findings not `commented` yet (by fingerprint), at most `room`
+    (default `comment_cap`), each on a line GitHub takes a comment on: one comment off the
+    diff makes GitHub refuse the whole review (422). A multi-line comment whose first lines
+    fall outside the diff keeps only its last line."""
+    commentable = {c.path: c.commentable_lines for c in changes}
+    room = comment_cap if room is None else max(0, room)
+    comments: list[tuple[Finding, dict[str, Any]]] = []
+    over_cap, off_diff = [], []
+    for finding in findings:
+        if finding.fingerprint in commented:
+            continue
+        lines = commentable.get(finding.path, frozenset())
+        comment = review_comment(finding, docs_url)
+        if comment["line"] not in lines:
+            off_diff.append(finding)
+            continue
+        if len(comments) == room:
+            over_cap.append(finding)
+            continue
+        if "start_line" in comment and not set(range(comment["start_line"], comment["line"] + 1)) <= lines:
+            del comment["start_line"], comment["start_side"]
+        comments.append((finding, comment))
+    already = sum(1 for f in findings if f.fingerprint in commented)
+    return CommentPlan(comments, already, over_cap, off_diff, comment_cap=comment_cap)
+
+
+def review_payload(plan: CommentPlan) -> dict[str, Any] | None:
+    """The body of `POST /repos/{owner}/{repo}/pulls/{n}/reviews` (the app adds `commit_id`);
+    None when there is no new comment to post."""
+    if not plan.comments:
+        return None
+    count = len(plan.comments)
+    return {
+        "event": "COMMENT",
+        "body": f"goreef found {count} new Go trap{'s' if count != 1 else ''} in this push. "
+        f"See the `{CHECK_NAME}` check for the summary.",
+        "comments": [comment for _, comment in plan.comments],
+    }
+
+
+def check_run_payload(
+    result: ReviewResult, config: Config, docs_url: str | None = None, plan: CommentPlan | None = None
+) -> dict[str, Any]:
+    """The completed check run (`PATCH .../check-runs/{id}` before the app splits the
+    annotations into requests of 50): its conclusion, and an output whose annotations are the
+    findings without an inline comment (all of them when there is no pull request to comment on)."""
+    uncommented = plan.uncommented if plan is not None else result.findings
+    return {
+        "name": CHECK_NAME,
+        "status": "completed",
+        "conclusion": "failure" if config.fails(result.findings) else "success",
+        "output": {
+            **check_run_output(result, config, docs_url, plan.notes() if plan is not None else []),
+            "annotations": annotations_of(uncommented),
+        },
+    }
+
+
 def check_run_output(
-    result: ReviewResult, config: Config, docs_url: str | None = None, commented: int | None = None
-) -> dict:
+    result: ReviewResult, config: Config, docs_url: str | None = None, plan_notes: list[str] | None = None
+) -> dict[str, str]:
     """The check run's title and Markdown summary: traps by class and rule, what was not
-    commented inline (over the cap), and the notes (skipped files)."""
+    commented inline and why, and the notes (skipped files)."""
     findings = result.findings
     lines = [f"goreef reviewed {result.files_reviewed} changed Go file{'s' if result.files_reviewed != 1 else ''}."]
     if findings:
@@ -97,23 +228,11 @@ def check_run_output(
             )
         verdict = "fail" if config.fails(findings) else "do not fail"
         lines += ["", f"These findings {verdict} the check (`fail_on: {config.fail_on}`)."]
-    if commented is not None and commented < len(findings):
-        lines += [
-            "",
-            f"{len(findings) - commented} finding(s) are shown here only: inline comments are capped at {config.comment_cap} per push (`comment_cap`).",
-        ]
+    for note in plan_notes or ():
+        lines += ["", note]
     if result.notes:
         lines += ["", "**Notes**", *(f"- {note}" for note in result.notes)]
-    return {"title": title(findings), "summary": "\n".join(lines)}
-
-
-def review_payload(findings: list[Finding], docs_url: str | None = None, cap: int = 30) -> dict:
-    """The body of `POST /repos/{owner}/{repo}/pulls/{n}/reviews` for these findings."""
-    shown = findings[:cap]
-    count = len(findings)
-    body = (
-        f"goreef found {count} Go trap{'s' if count != 1 else ''} in this change."
-        if findings
-        else "goreef found no Go traps."
-    )
-    return {"event": "COMMENT", "body": body, "comments": [review_comment(f, docs_url) for f in shown]}
+    summary = "\n".join(lines)
+    if len(summary) > SUMMARY_LIMIT:
+        summary = summary[: SUMMARY_LIMIT - 100] + "\n\n… (summary truncated; see the annotations)"
+    return {"title": title(findings), "summary": summary}

@@ -5,9 +5,12 @@ GitHub refuses: an App JWT that does not verify, an unknown or expired installat
 review comment outside the diff, an unknown commit, more than 50 annotations in one request.
 Pull requests are built from real file trees; patches are unified diffs computed like git's.
 Faults (5xx, rate limits, 401) can be injected into the next calls. The GraphQL endpoint
-serves the review threads of a pull request and their resolution, and nothing else. The App
-manifest flow is served too: the new-App pages (the user's confirmation taken as given) and the
-conversion of their one-time code into the App's credentials.
+serves the review threads of a pull request and their resolution, and nothing else. Git
+trees and blobs are git's own objects (the same shas git computes), served by the trees API
+(recursive listings truncated past `tree_entry_limit` entries, as GitHub truncates them) and
+the blobs API. The App manifest flow is served too: the new-App pages (the user's
+confirmation taken as given) and the conversion of their one-time code into the App's
+credentials.
 
 The test drives it through Python methods (`create_repo`, `open_pull`, `push`, `fail_next`)
 and reads what goreef did through its state (`check_runs`, `reviews`, `comments`).
@@ -43,6 +46,7 @@ BOT_LOGIN = "goreef[bot]"
 MAX_LISTED_FILES = 3000  # GitHub lists at most this many files of a pull request
 CONTENTS_INLINE_LIMIT = 1024 * 1024  # the contents API leaves larger files out
 MAX_ANNOTATIONS = 50
+MAX_TREE_ENTRIES = 100_000  # GitHub truncates a recursive tree listing past this many entries
 ANNOTATION_LEVELS = {"notice", "warning", "failure"}
 CHECK_STATUSES = {"queued", "in_progress", "completed"}
 CHECK_CONCLUSIONS = {"action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"}
@@ -69,6 +73,17 @@ Tree = dict[str, bytes]
 
 def blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def tree_sha(entries: list[tuple[str, str, str]]) -> str:
+    """Git's sha of a tree of (mode, name, sha) entries, ordered as git orders them."""
+    ordered = sorted(entries, key=lambda e: e[1] + ("/" if e[0] == TREE_MODE else ""))
+    # The API shows a tree's mode as 040000; git's object writes it 40000.
+    body = b"".join(f"{mode.lstrip('0')} {name}".encode() + b"\0" + bytes.fromhex(sha) for mode, name, sha in ordered)
+    return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+
+
+BLOB_MODE, TREE_MODE = "100644", "040000"
 
 
 def unified_patch(old: bytes, new: bytes) -> str:
@@ -102,6 +117,7 @@ class Commit:
     tree: Tree
     parent: str | None
     message: str
+    tree_sha: str = ""  # the root tree object's sha
 
 
 @dataclass
@@ -111,6 +127,13 @@ class Pull:
     head_ref: str
     commits: list[str]  # oldest first; the last is the head
     state: str = "open"
+    fork_owner: str | None = None  # the head branch lives in this account's fork
+
+    def head_repo_json(self, base: dict[str, Any]) -> dict[str, Any]:
+        if self.fork_owner is None:
+            return base
+        full_name = f"{self.fork_owner}/{base['name']}"
+        return {**base, "id": base["id"] + 1, "full_name": full_name, "owner": {"login": self.fork_owner}, "fork": True}
 
     @property
     def head_sha(self) -> str:
@@ -130,6 +153,8 @@ class Repo:
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull number → reviews
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id → review comment
+    blobs: dict[str, bytes] = field(default_factory=dict)  # sha → contents
+    trees: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → entries (path, mode, type, sha)
 
     @property
     def full_name(self) -> str:
@@ -174,6 +199,7 @@ class GitHubEmulator:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) in order
         self._manifest_codes: dict[str, dict[str, Any]] = {}  # one-time code → the App made from a manifest
         self.registered_apps: list[dict[str, Any]] = []  # Apps made from manifests, with the manifest
+        self.tree_entry_limit = MAX_TREE_ENTRIES
         self.url = ""
         self._server = None
 
@@ -210,15 +236,24 @@ class GitHubEmulator:
             self._repos[full_name] = repo
             repo.branches[default_branch] = self._commit(repo, dict(files), None, "initial commit")
 
-    def open_pull(self, full_name: str, files: Tree, *, head_ref: str = "feature", base_ref: str | None = None) -> int:
-        """Open a pull request whose head is the base branch with `files` written over it."""
+    def open_pull(
+        self,
+        full_name: str,
+        files: Tree,
+        *,
+        head_ref: str = "feature",
+        base_ref: str | None = None,
+        fork_owner: str | None = None,
+    ) -> int:
+        """Open a pull request whose head is the base branch with `files` written over it
+        (pushed to `fork_owner`'s fork, when given)."""
         with self._lock:
             repo = self._repos[full_name]
             base_ref = base_ref or repo.default_branch
             base_sha = repo.branches[base_ref]
             head_sha = self._commit(repo, {**repo.commits[base_sha].tree, **files}, base_sha, "change")
             number = len(repo.pulls) + 1
-            repo.pulls[number] = Pull(number, base_ref, head_ref, [head_sha])
+            repo.pulls[number] = Pull(number, base_ref, head_ref, [head_sha], fork_owner=fork_owner)
             repo.branches[head_ref] = head_sha
             return number
 
@@ -367,8 +402,40 @@ class GitHubEmulator:
     def _commit(self, repo: Repo, tree: Tree, parent: str | None, message: str) -> str:
         digest = hashlib.sha1(repr((parent, message, sorted(tree.items()), next(self._ids))).encode())
         sha = digest.hexdigest()
-        repo.commits[sha] = Commit(sha, tree, parent, message)
+        repo.commits[sha] = Commit(sha, tree, parent, message, self._store_tree(repo, tree))
         return sha
+
+    def _store_tree(self, repo: Repo, tree: Tree) -> str:
+        """Store the blobs and tree objects of `tree` in the repository; answers the root tree's sha."""
+        directories: dict[str, list[dict[str, Any]]] = {"": []}
+        for path, data in tree.items():
+            sha = blob_sha(data)
+            repo.blobs[sha] = data
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                directories.setdefault("/".join(parts[:depth]), [])
+            entry = {"path": parts[-1], "mode": BLOB_MODE, "type": "blob", "sha": sha, "size": len(data)}
+            directories["/".join(parts[:-1])].append(entry)
+        # Deepest first, so that each directory's sha is known before its parent's.
+        for directory in sorted(directories, key=lambda d: -d.count("/") if d else 1):
+            entries = directories[directory]
+            sha = tree_sha([(e["mode"], e["path"], e["sha"]) for e in entries])
+            repo.trees[sha] = sorted(entries, key=lambda e: e["path"])
+            if directory:
+                parent, _, name = directory.rpartition("/")
+                directories[parent].append({"path": name, "mode": TREE_MODE, "type": "tree", "sha": sha})
+            else:
+                return sha
+        raise AssertionError("unreachable: the root directory is always last")
+
+    def _tree_entries(self, repo: Repo, sha: str, prefix: str = "") -> list[dict[str, Any]]:
+        """Every entry under the tree `sha`, with paths from it, directories before their contents."""
+        entries = []
+        for entry in repo.trees[sha]:
+            entries.append({**entry, "path": prefix + entry["path"]})
+            if entry["type"] == "tree":
+                entries += self._tree_entries(repo, entry["sha"], f"{prefix}{entry['path']}/")
+        return entries
 
     # The HTTP side
 
@@ -549,12 +616,37 @@ class GitHubEmulator:
         @app.get("/repos/<owner>/<name>/git/blobs/<sha>")
         def get_blob(owner: str, name: str, sha: str) -> Response:
             repo = emulator._repo_for_token(owner, name)
-            blob = next(
-                (data for c in repo.commits.values() for data in c.tree.values() if blob_sha(data) == sha), None
-            )
+            blob = repo.blobs.get(sha)
             if blob is None:
                 abort(404, "Not Found")
-            return jsonify({"sha": sha, "size": len(blob), "encoding": "base64", "content": _base64_lines(blob)})
+            return jsonify(
+                {
+                    "sha": sha,
+                    "size": len(blob),
+                    "encoding": "base64",
+                    "content": _base64_lines(blob),
+                    "url": f"{emulator.url}/repos/{repo.full_name}/git/blobs/{sha}",
+                }
+            )
+
+        @app.get("/repos/<owner>/<name>/git/trees/<path:tree_ish>")
+        def get_tree(owner: str, name: str, tree_ish: str) -> Response:
+            # Like GitHub: a tree's sha, or a commit's sha or a branch name for its root tree.
+            repo = emulator._repo_for_token(owner, name)
+            commit = repo.commits.get(repo.branches.get(tree_ish, tree_ish))
+            sha = commit.tree_sha if commit is not None else tree_ish
+            if sha not in repo.trees:
+                abort(404, "Not Found")
+            truncated = False
+            if "recursive" in request.args:
+                entries = emulator._tree_entries(repo, sha)
+                if len(entries) > emulator.tree_entry_limit:
+                    entries, truncated = entries[: emulator.tree_entry_limit], True
+            else:
+                entries = repo.trees[sha]
+            url = f"{emulator.url}/repos/{repo.full_name}/git"
+            listed = [{**e, "url": f"{url}/{'trees' if e['type'] == 'tree' else 'blobs'}/{e['sha']}"} for e in entries]
+            return jsonify({"sha": sha, "url": f"{url}/trees/{sha}", "tree": listed, "truncated": truncated})
 
         @app.post("/repos/<owner>/<name>/check-runs")
         def create_check_run(owner: str, name: str) -> tuple[Response, int]:
@@ -753,7 +845,7 @@ class GitHubEmulator:
             "state": pull.state,
             "draft": False,
             "url": f"{self.url}/repos/{repo.full_name}/pulls/{pull.number}",
-            "head": {"sha": pull.head_sha, "ref": pull.head_ref, "repo": repo_json},
+            "head": {"sha": pull.head_sha, "ref": pull.head_ref, "repo": pull.head_repo_json(repo_json)},
             "base": {"sha": repo.branches[pull.base_ref], "ref": pull.base_ref, "repo": repo_json},
             "user": {"login": "octocat", "type": "User"},
         }
@@ -767,8 +859,30 @@ class GitHubEmulator:
             "conclusion": run["conclusion"],
             "url": f"{self.url}/repos/{repo.full_name}/check-runs/{run['id']}",
             "output": {**run["output"], "annotations_count": len(run["annotations"])},
-            "check_suite": {"id": 1},
+            "check_suite": {"id": 1, "head_sha": run["head_sha"]},
+            "external_id": run.get("external_id", ""),
+            "pull_requests": self.pull_refs(repo.full_name, run["head_sha"]),
         }
+
+    def pull_refs(self, full_name: str, head_sha: str) -> list[dict[str, Any]]:
+        """The pull requests GitHub lists in a check run or check suite of `head_sha`: the open ones
+        of the repository whose head it is. Those from forks are left out, as GitHub leaves them out."""
+        with self._lock:
+            repo = self._repos[full_name]
+            return [
+                {
+                    "number": pull.number,
+                    "head": {"ref": pull.head_ref, "sha": pull.head_sha},
+                    "base": {"ref": pull.base_ref, "sha": repo.branches[pull.base_ref]},
+                }
+                for pull in repo.pulls.values()
+                if pull.head_sha == head_sha and pull.state == "open" and pull.fork_owner is None
+            ]
+
+    def check_run_json(self, full_name: str, run_id: int) -> dict[str, Any]:
+        with self._lock:
+            repo = self._repos[full_name]
+            return self._check_run_json(repo, repo.check_runs[run_id])
 
     def _comment_json(self, repo: Repo, comment: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -891,6 +1005,8 @@ def _apply_check_run_update(run: dict[str, Any], body: dict[str, Any]) -> None:
             abort(422, f"Only {MAX_ANNOTATIONS} annotations may be sent per request, got {len(annotations)}")
         for annotation in annotations:
             _check_annotation(annotation)
+    if "external_id" in body:
+        run["external_id"] = str(body["external_id"])
     run["status"], run["conclusion"] = status, conclusion if status == "completed" else None
     if output is not None:
         run["output"] = {k: output[k] for k in ("title", "summary", "text") if k in output}

@@ -14,7 +14,7 @@ import pytest
 import requests
 from celery.result import AsyncResult
 
-from tests.app.changes import CLEAN_ADDITION, FIXED_PRICE, LEAK_LINE, LEAKING_PRICE, PRICE, many_leaks
+from tests.app.changes import CLEAN_ADDITION, FIXED_PRICE, LEAK_LINE, LEAKING_PRICE, PRICE, leak_lines, many_leaks
 from tests.app.conftest import DOCS_URL, INSTALLATION, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
 from tests.app.webhooks import WebhookSender
@@ -38,9 +38,7 @@ def test_a_leak_added_fails_the_check_with_a_comment_on_its_line(
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
     assert run["output"]["title"] == "1 Go trap found (1 error)"
     assert f"[GR203 cancel-discarded]({DOCS_URL}/GR203)" in run["output"]["summary"]
-    assert [(a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]] == [
-        (PRICE, LEAK_LINE, "failure")
-    ]
+    assert run["annotations"] == []  # the finding is commented inline: shown once in Files changed
     [review] = emulator.reviews(repo, number)
     assert (review["commit_id"], review["state"]) == (head, "COMMENTED")
     [comment] = emulator.comments(repo, number)
@@ -175,12 +173,47 @@ def test_the_rerun_button_redoes_the_check_run(
     head = emulator.pull(repo, number).head_sha
     deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
 
-    [outcome] = deliver("check_run", webhooks.check_run_rerequested(repo, number, head))
+    [outcome] = deliver("check_run", webhooks.check_run_rerequested(repo, head))
 
     runs = emulator.check_runs(repo, head)
     assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2
     assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
     assert len(emulator.comments(repo, number)) == 1  # the comment is already there
+
+
+def test_the_rerun_button_of_a_pull_request_from_a_fork_redoes_the_check_run(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, fork_owner="contributor")
+    head = emulator.pull(repo, number).head_sha
+    [first] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+    rerun = webhooks.check_run_rerequested(repo, head)
+    # GitHub lists no pull request in the check run of a fork's head; goreef's check run names it.
+    assert rerun["check_run"]["pull_requests"] == [] and rerun["check_run"]["external_id"] == str(number)
+
+    [outcome] = deliver("check_run", rerun)
+
+    runs = emulator.check_runs(repo, head)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2
+    assert (first["status"], outcome["status"]) == ("failure", "failure")
+    assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
+
+
+def test_a_pull_request_closed_during_its_review_is_not_called_superseded(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
+    head = emulator.pull(repo, number).head_sha
+    emulator.before("GET", f"/pulls/{number}/files", lambda: setattr(emulator.pull(repo, number), "state", "closed"))
+
+    [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+
+    run = only_check_run(emulator, repo, head)
+    assert outcome["status"] == "superseded"
+    assert (run["status"], run["conclusion"]) == ("completed", "skipped")
+    assert run["output"]["title"] == "Not reviewed: the pull request is closed"
+    assert f"pull request #{number} is closed" in run["output"]["summary"]
+    assert emulator.reviews(repo, number) == []
 
 
 def test_a_merge_group_gets_a_check_run_and_no_review(
@@ -255,7 +288,8 @@ def test_findings_over_the_comment_cap_go_to_the_check_run_only(
 
     run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
     assert len(emulator.comments(repo, number)) == 30  # the default comment_cap
-    assert len(run["annotations"]) == 60  # the emulator, like GitHub, takes at most 50 per request
+    # Only the 30 left uncommented are annotated, so none shows twice in Files changed.
+    assert [a["start_line"] for a in run["annotations"]] == leak_lines(many_leaks(60))[30:]
     assert "30 finding(s) are shown here only" in run["output"]["summary"]
     assert run["output"]["title"] == "60 Go traps found (60 errors)"
 

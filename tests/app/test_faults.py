@@ -61,13 +61,13 @@ CALLS = [  # every call of a review, in order
     ("POST", r"/check-runs$"),
     ("GET", r"/contents/\.github/goreef\.yml$"),
     ("GET", r"/pulls/\d+/files$"),
-    ("GET", r"/contents/fetch/price\.go$"),
+    ("GET", r"/git/trees/[0-9a-f]+$"),
+    ("GET", r"/git/blobs/[0-9a-f]+$"),
     ("GET", r"/pulls/\d+/comments$"),
     ("GET", r"/pulls/\d+/reviews$"),
     ("POST", r"/pulls/\d+/reviews$"),
-    ("GET", r"/check-runs/\d+$"),
     ("PATCH", r"/check-runs/\d+$"),
-]
+]  # and GET /check-runs/N when there are annotations to send (findings without a comment)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -99,8 +99,9 @@ def test_server_errors_on_any_call_are_retried(
 def test_annotations_are_not_sent_twice_when_their_update_was_answered_502_after_taking_effect(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str, leaks: int
 ) -> None:
-    number = emulator.open_pull(repo, {"fetch/leaks.go": many_leaks(leaks)})
-    # The first update carrying annotations: 50 of 60 while in progress, or all 6 with the completion.
+    # 30 findings are commented (the cap), the rest annotated: the first update carrying
+    # annotations sends 50 of 60 while in progress, or all 6 with the completion.
+    number = emulator.open_pull(repo, {"fetch/leaks.go": many_leaks(30 + leaks)})
     emulator.fail_next(1, 502, method="PATCH", path=r"/check-runs/\d+$", after_effect=True)
 
     [outcome] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
@@ -112,7 +113,7 @@ def test_annotations_are_not_sent_twice_when_their_update_was_answered_502_after
     assert sorted(annotated) == sorted(set(annotated)) and len(annotated) == leaks
     # The retried review posted nothing twice, and no more than the comment cap.
     assert len(emulator.reviews(repo, number)) == 1
-    assert len(emulator.comments(repo, number)) == min(leaks, 30)
+    assert len(emulator.comments(repo, number)) == 30
 
 
 def test_task_retries_back_off_exponentially_with_jitter() -> None:
@@ -259,7 +260,8 @@ def test_comments_github_refuses_go_to_the_summary_and_the_rest_are_posted(
     summary = run["output"]["summary"]
     assert f"GitHub refused {len(refused)} inline comment(s)" in summary and error in summary
     assert all(f"fetch/leaks.go:{line} " in summary for line in refused_lines)
-    assert len(run["annotations"]) == LEAKS_IN_FILE  # every finding still annotates the check run
+    # Only the findings left without a comment annotate the check run.
+    assert {a["start_line"] for a in run["annotations"]} == refused_lines
     assert outcome["comments_posted"] == LEAKS_IN_FILE - len(refused)
 
 
@@ -338,6 +340,13 @@ def test_when_retries_run_out_the_check_run_is_completed_and_says_what_failed(
     )
     assert len(statuses(emulator, "GET", rf"/{repo}/pulls/\d+/files$")) == (tasks.MAX_RETRIES + 1) * 6
     assert emulator.reviews(repo, number) == []
+    # The summary names what chose the conclusion, and cites no file that does not exist.
+    summary = run["output"]["summary"]
+    if configuration is None:
+        assert "`on_error` in" not in summary
+        assert "the default `on_error`: no `.github/goreef.yml` in the repository or its organisation" in summary
+    else:
+        assert f"(`on_error` in `{repo}:.github/goreef.yml`)" in summary
 
 
 def test_a_review_that_fails_after_its_analysis_still_reports_what_it_found(

@@ -61,6 +61,26 @@ def test_large_files_come_from_the_blob_api(github: GitHubApp, emulator: GitHubE
     assert calls(emulator, "GET", f"/repos/{repo}/git/blobs/") == [200]
 
 
+@pytest.mark.parametrize("limit", [100_000, 3], ids=["one-request", "truncated-listing"])
+def test_a_commit_is_listed_through_the_trees_api_and_read_as_blobs(
+    github: GitHubApp, emulator: GitHubEmulator, go_tree: dict[str, bytes], repo: str, limit: int
+) -> None:
+    files = {"a/b/c/deep.go": b"package c\n", "a/top.go": b"package a\n", "big.go": b"package big\n" * 100_000}
+    number = emulator.open_pull(repo, files)
+    emulator.tree_entry_limit = limit
+    try:
+        client = github.repository(INSTALLATION, repo)
+        listing = client.tree(client.pull_request(number).head_sha)
+    finally:
+        emulator.tree_entry_limit = 100_000
+
+    tree = {**go_tree, **files}
+    assert sorted(listing) == sorted(tree)
+    assert all(client.blob(listing[path]) == tree[path] for path in files)
+    # Truncated, the listing is walked a tree at a time: root, a, a/b, a/b/c and fetch.
+    assert len(calls(emulator, "GET", f"/repos/{repo}/git/trees/")) == (1 if limit > 3 else 6)
+
+
 def test_installation_token_is_shared_through_redis(
     settings: Settings, redis_client: redis.Redis, github: GitHubApp, emulator: GitHubEmulator, repo: str
 ) -> None:

@@ -112,7 +112,7 @@ def test_the_rerun_button_enqueues_the_same_head_again(
     head = emulator.pull(repo, number).head_sha
 
     webhooks.deliver("pull_request", webhooks.pull_request(repo, number))
-    webhooks.deliver("check_run", webhooks.check_run_rerequested(repo, number, head))
+    webhooks.deliver("check_run", webhooks.check_run_rerequested(repo, head))
     webhooks.deliver("check_suite", webhooks.check_suite(repo, number, "rerequested"))
 
     assert [(job["head_sha"], job["rerun"]) for job in queued()] == [(head, False), (head, True), (head, True)]

@@ -59,24 +59,34 @@ class WebhookSender:
             "head_branch": pull["head"]["ref"],
             "head_sha": pull["head"]["sha"],
             "status": "queued",
-            "pull_requests": [self._pull_ref(pull)],
+            "pull_requests": self._github.pull_refs(repo, pull["head"]["sha"]),
             "app": {"id": self._github.app_id, "slug": "goreef"},
         }
         return {"action": action, "check_suite": suite, **self._envelope(repo, sender)}
 
-    def check_run_rerequested(self, repo: str, number: int, head_sha: str) -> dict:
-        pull = self._github.pull_json(repo, number)
-        run = {
-            "id": 9,
-            "name": "goreef",
-            "head_sha": head_sha,
-            "status": "completed",
-            "conclusion": "failure",
-            "check_suite": {"id": 5, "head_sha": head_sha},
-            "pull_requests": [self._pull_ref(pull)],
-            "app": {"id": self._github.app_id, "slug": "goreef"},
+    def check_run_rerequested(self, repo: str, head_sha: str) -> dict:
+        """The Re-run button pressed on goreef's latest check run of `head_sha` (one made up like
+        it when the emulator holds none)."""
+        runs = self._github.check_runs(repo, head_sha)
+        run = (
+            self._github.check_run_json(repo, runs[-1]["id"])
+            if runs
+            else {
+                "id": 9,
+                "name": "goreef",
+                "head_sha": head_sha,
+                "status": "completed",
+                "conclusion": "failure",
+                "check_suite": {"id": 5, "head_sha": head_sha},
+                "external_id": "",
+                "pull_requests": self._github.pull_refs(repo, head_sha),
+            }
+        )
+        return {
+            "action": "rerequested",
+            "check_run": {**run, "app": {"id": self._github.app_id, "slug": "goreef"}},
+            **self._envelope(repo, USER),
         }
-        return {"action": "rerequested", "check_run": run, **self._envelope(repo, USER)}
 
     def merge_group(self, repo: str, head_sha: str, base_sha: str) -> dict:
         group = {
@@ -117,12 +127,4 @@ class WebhookSender:
             },
             "installation": {"id": state.installation_id, "node_id": f"MDIz{state.installation_id}"},
             "sender": sender,
-        }
-
-    @staticmethod
-    def _pull_ref(pull: dict) -> dict:
-        return {
-            "number": pull["number"],
-            "head": {"ref": pull["head"]["ref"], "sha": pull["head"]["sha"]},
-            "base": {"ref": pull["base"]["ref"], "sha": pull["base"]["sha"]},
         }
