@@ -22,12 +22,11 @@ from .semantics.ownership import bound_results
 from .semantics.package import Declared
 from .semantics.places import Place, place_of
 from .syntax import (
-    FUNCTION_TYPES,
     ancestors,
     field_of,
-    is_goroutine_body,
     is_inside,
     parameters,
+    receiver_name,
     scope_nodes,
     unparen,
 )
@@ -86,14 +85,6 @@ def _target(file: GoFile, call: Node) -> tuple[Node | None, str | None]:
     return callee.node, file.text(operand) if operand is not None else None
 
 
-def _receiver_name(file: GoFile, method: Node) -> str | None:
-    receiver = method.child_by_field_name("receiver")
-    names = [
-        file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")
-    ]
-    return names[0] if names and names[0] != "_" else None
-
-
 def _argument_text(file: GoFile, argument: Node) -> str:
     text = file.text(argument)
     return text[1:] if text.startswith("&") else text
@@ -111,10 +102,10 @@ def _goroutine(file: GoFile, statement: Node) -> Goroutine:
     names = [p.name for p in parameters(body, file)]
     bindings = [(n, _argument_text(file, v)) for n, v in zip(names, values) if n and n != "_"]
     if receiver is not None and body.type == "method_declaration":
-        receiver_name = _receiver_name(file, body)
-        if receiver_name:
-            bindings.append((receiver_name, receiver))
-            names.append(receiver_name)
+        bound = receiver_name(file, body)
+        if bound:
+            bindings.append((bound, receiver))
+            names.append(bound)
     return Goroutine(statement, body, tuple(bindings), frozenset(n for n in names if n))
 
 
@@ -151,18 +142,6 @@ def scope_goroutines(file: GoFile, function: Node) -> list[Goroutine]:
         if runner is None or runner.body is None or runner.body == function or not is_inside(runner.body, function):
             result.append(goroutine)
     return result
-
-
-def scope_root(file: GoFile, node: Node) -> Node | None:
-    """The function whose scope `node` belongs to: the innermost declaration or goroutine body
-    around it, looking through plain closures."""
-    bodies = goroutine_of_body(file)
-    last = None
-    for function in (a for a in ancestors(node, file) if a.type in FUNCTION_TYPES):
-        last = function
-        if function.type != "func_literal" or is_goroutine_body(function) or node_key(function) in bodies:
-            return function
-    return last
 
 
 def running_goroutine(file: GoFile, node: Node) -> Goroutine | None:

@@ -226,6 +226,15 @@ def receiver_type(file: GoFile, method: Node) -> str | None:
     return None
 
 
+def receiver_name(file: GoFile, method: Node) -> str | None:
+    """`s` for `func (s *Server) Close()`; None for an unnamed or `_` receiver."""
+    receiver = method.child_by_field_name("receiver")
+    names = [
+        file.text(n) for p in (receiver.named_children if receiver else []) for n in p.children_by_field_name("name")
+    ]
+    return names[0] if names and names[0] != "_" else None
+
+
 def declaration_name(file: GoFile, declaration: Node | None) -> str:
     """A stable name for a top-level declaration: `Serve`, `(*Server).Close`, `var config`."""
     if declaration is None:
@@ -240,6 +249,17 @@ def declaration_name(file: GoFile, declaration: Node | None) -> str:
         return function_name(file, declaration) or ""
     names = [file.text(n) for n in descendants(declaration) if n.type in ("identifier", "type_identifier")][:1]
     return f"{declaration.type.split('_')[0]} {names[0] if names else ''}".strip()
+
+
+def function_label(file: GoFile, function: Node) -> str:
+    """How a message names a function: `Broker.loop`, `register`, `a closure in Broker.Start`."""
+    if function.type != "func_literal":
+        owner = receiver_type(file, function) if function.type == "method_declaration" else None
+        return f"{owner + '.' if owner else ''}{function_name(file, function)}"
+    outer = file.top_level(function)
+    if outer is None or outer.type not in ("function_declaration", "method_declaration"):
+        return "a function literal"
+    return f"a closure in {function_label(file, outer)}"
 
 
 def function_name(file: GoFile, function: Node) -> str | None:
@@ -485,6 +505,18 @@ def go_statements(function: Node) -> list[Node]:
 
 def select_cases(select: Node) -> list[Node]:
     return [c for c in select.named_children if c.type in ("communication_case", "default_case")]
+
+
+def communication_case(node: Node, file: GoFile | None = None) -> Node | None:
+    """The select case whose communication holds `node` (`case v := <-ch:`, `case ch <- v:`):
+    there the `select` waits, not the operation alone."""
+    for ancestor in ancestors(node, file):
+        if ancestor.type == "communication_case":
+            communication = ancestor.child_by_field_name("communication")
+            return ancestor if communication is not None and is_inside(node, communication) else None
+        if ancestor.type in ("statement_list", "block") or ancestor.type in FUNCTION_TYPES:
+            return None
+    return None
 
 
 def has_default(select: Node) -> bool:

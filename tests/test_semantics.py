@@ -717,3 +717,150 @@ def test_facts_know_which_parameters_a_function_hands_to_a_goroutine():
     start, use = Declared(file, function(file, "start")), Declared(file, function(file, "use"))
     assert facts.hands_to_goroutine(start, 0) and facts.hands_to_goroutine(start, 1)
     assert not facts.hands_to_goroutine(use, 0)
+
+
+# -- struct fields, method sets and what functions do to shared places ------------------------
+SHARED = """
+    package p
+
+    import (
+        "sync"
+        "time"
+    )
+
+    type S struct {
+        mu   sync.Mutex
+        wg   sync.WaitGroup
+        ch   chan int
+        done chan struct{}
+        sync.RWMutex
+        t    *time.Timer
+    }
+
+    type Holder struct {
+        cfg  [2]Inner
+        next *S
+    }
+
+    type Inner struct{ once sync.Once }
+
+    func NewS() *S { return &S{ch: make(chan int), done: make(chan struct{})} }
+
+    func (s *S) Run() {
+        s.mu.Lock()
+        if s.t == nil {
+            s.mu.Unlock()
+            return
+        }
+        s.Lock()
+        s.ch <- 1
+        s.helper()
+        s.mu.Unlock()
+        go func() { s.ch <- 2 }()
+    }
+
+    func (s *S) helper() { s.wg.Wait() }
+
+    func (s *S) loop() {
+        for v := range s.ch {
+            _ = v
+        }
+    }
+"""
+
+
+def _declared(file: GoFile, name: str):
+    from reviewers.semantics.package import Declared
+
+    node = next(
+        n
+        for n in file.root.named_children
+        if n.type.endswith("_declaration") and file.text(n.child_by_field_name("name") or n) == name
+    )
+    return Declared(file, node)
+
+
+def test_struct_fields_embedded_method_sets_and_held_locks():
+    (file,) = package(SHARED)
+    model = package_of(file)
+    types = model.types_model
+    assert [(f.name, str(f.type), f.embedded) for f in types.fields("S")][:5] == [
+        ("mu", "sync.Mutex", False),
+        ("wg", "sync.WaitGroup", False),
+        ("ch", "chan int", False),
+        ("done", "chan struct", False),
+        ("RWMutex", "sync.RWMutex", True),
+    ]
+    from reviewers.semantics.types import named, pointer
+
+    assert types.promoted(pointer(named("S")), "RLock").name == "RWMutex"
+    assert types.promoted(named("S"), "Wait") is None  # no embedded WaitGroup
+    assert types.held_lock(named("Holder")) == "sync.Once"  # through an array of a struct
+    assert types.held_lock(pointer(named("S"))) is None  # a pointer copies no lock
+
+
+def test_operations_name_promoted_fields_and_users_span_the_package():
+    (file,) = package(SHARED)
+    model = package_of(file)
+    facts = model.facts
+    run = _declared(file, "Run")
+    ops = [(op.kind, op.place.key) for op in facts.operations(run).performed]
+    assert ("Lock", "S.mu") in ops and ("Lock", "S.RWMutex") in ops and ("send", "S.ch") in ops
+    channel = next(op.place for op in facts.operations(run).performed if op.kind == "send")
+    users = [(facts.owner_type(d), op.kind) for d, op in facts.users(channel, "send", "range")]
+    assert users == [("S", "send"), ("S", "send"), ("S", "range")]  # Run, its goroutine, loop
+    assert [op.kind for _, op in facts.waiting(_declared(file, "helper"))] == ["Wait"]
+    assert [(d.node.id == run.node.id, op.kind) for d, op in facts.waiting(run)] == [(True, "send"), (False, "Wait")]
+    assert facts.waiting(_declared(file, "NewS")) == []
+
+
+def test_must_before_holds_what_every_path_brings():
+    (file,) = package(SHARED)
+    model = package_of(file)
+    run = _declared(file, "Run")
+    done = model.facts.operations(run)
+    graph = model.cfg(file, run.node)
+
+    def transfer(element, held):
+        for op in done.performed:
+            element_of = graph.element_of(op.node)
+            if element_of is not None and element_of.id == element.id and op.kind in ("Lock", "Unlock"):
+                held = held | {op.place.key} if op.kind == "Lock" else held - {op.place.key}
+        return held
+
+    before = graph.must_before(transfer)
+    send = next(op.node for op in done.performed if op.kind == "send")
+    assert before[graph.element_of(send).id] == {"S.mu", "S.RWMutex"}
+    go = next(n for n in file.nodes("go_statement"))
+    assert before[graph.element_of(go).id] == {"S.RWMutex"}  # s.mu released on the way
+
+
+def test_places_map_between_a_goroutine_and_its_starter_and_are_spelled_through_receivers():
+    (file,) = package(
+        """
+        package p
+
+        import "sync"
+
+        type T struct{ wg sync.WaitGroup }
+
+        func worker(group *sync.WaitGroup) { group.Add(1) }
+
+        func (self *T) start(wg *sync.WaitGroup) {
+            go worker(wg)
+            go func() { self.wg.Done() }()
+        }
+        """
+    )
+    model = package_of(file)
+    facts = model.facts
+    from reviewers.semantics.places import place_of, spelling
+
+    start = _declared(file, "start")
+    _, callee, handed = facts.operations(start).calls[0]
+    add = facts.operations(callee).of("Add")[0]
+    assert facts.place_outside(callee, add.place, handed) == place_of(model, file, identifiers(file, "wg")[-1])
+    assert facts.is_goroutine(callee) and not facts.is_goroutine(start)
+    done = next(op for d in facts.functions for op in facts.operations(d).of("Done"))
+    assert spelling(file, start.node, done.place) == "self.wg"
+    assert spelling(file, _declared(file, "worker").node, done.place) == "T.wg"

@@ -6,13 +6,17 @@ import pytest
 
 from reviewers.gosource import GoFile, captures, go_version_of
 from reviewers.syntax import (
+    FUNCTION_TYPES,
     declaration_name,
     enclosing_declaration,
     enclosing_handler,
     enclosing_loops,
     field_of,
+    function_label,
     go_statements,
     is_handler,
+    own_nodes,
+    owned_nodes,
     parent_of,
     qualified_calls,
     qualified_name,
@@ -167,6 +171,53 @@ def test_top_level_specs_grouped_or_not_without_local_declarations():
     names = lambda specs: [file.text(n) for s in specs for n in s.children_by_field_name("name")]  # noqa: E731
     assert names(top_level_specs(file)) == ["x", "y", "z", "w"]
     assert names(top_level_specs(file, ("var", "const"))) == ["x", "y", "z", "w", "c"]
+
+
+NESTED = b"""package p
+
+func outer(ch chan int) {
+	a := make(chan int)
+	f := func(x [len("ab")]int) { // the literal's signature is neither its body nor outer's
+		var b = <-a
+		go func() { ch <- b }()
+	}
+	func() { close(a) }()
+	for v := range ch {
+		f(v)
+	}
+}
+
+func (s *S) m() { s.g() }
+"""
+
+
+def _body_walk(function):
+    """Named nodes of a function's body, not entering the literals in it."""
+    stack = list(reversed(function.child_by_field_name("body").named_children))
+    while stack:
+        current = stack.pop()
+        yield current
+        if current.type != "func_literal":
+            stack.extend(reversed(current.named_children))
+
+
+def test_nodes_are_owned_by_the_function_whose_body_holds_them():
+    file = GoFile("p.go", NESTED)
+    for node_types in (
+        ("call_expression", "send_statement", "unary_expression", "range_clause"),
+        ("var_spec", "short_var_declaration", "range_clause", "receive_statement"),
+    ):
+        owned = owned_nodes(file, node_types)
+        for function in (f for node_type in FUNCTION_TYPES for f in file.nodes(node_type)):
+            walked = [n for n in _body_walk(function) if n.type in node_types]
+            assert owned.get(function.start_byte, []) == walked, file.text(function)
+            assert own_nodes(file, function, node_types) == walked, file.text(function)
+
+
+def test_function_labels_name_methods_functions_and_closures():
+    file = GoFile("p.go", NESTED)
+    labels = [function_label(file, f) for node_type in FUNCTION_TYPES for f in file.nodes(node_type)]
+    assert labels == ["outer", "S.m", "a closure in outer", "a closure in outer", "a closure in outer"]
 
 
 def test_vendored_and_forwarding_imports_are_the_package_they_stand_for():

@@ -205,6 +205,32 @@ class CFG:
                     work.append(edge.target)
         return False
 
+    def must_before(self, transfer: Callable[[Node, frozenset], frozenset]) -> dict[int, frozenset]:
+        """What holds on every path from the entry to each element (by element id): facts
+        start empty, each element turns the set before it into the set after it
+        (`transfer`), and where paths meet only what all of them bring holds. An opaque
+        graph knows nothing: an empty answer."""
+        if self.opaque:
+            return {}
+        entering: dict[int, frozenset | None] = {block.index: None for block in self.blocks}
+        entering[self.entry.index] = frozenset()
+        before: dict[int, frozenset] = {}
+        work = [self.entry]
+        while work:
+            block = work.pop()
+            state = entering[block.index]
+            assert state is not None
+            for element in block.elements:
+                before[element.id] = state
+                state = transfer(element, state)
+            for edge in block.edges:
+                known = entering[edge.target.index]
+                merged = state if known is None else known & state
+                if merged != known:
+                    entering[edge.target.index] = merged
+                    work.append(edge.target)
+        return before
+
     def reaches_exit(self) -> bool:
         """Whether some path from the entry returns (false for a function that always
         panics, exits or loops forever)."""

@@ -5,15 +5,27 @@ returned and did nothing)."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import unparen
+from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
-from .places import LOCAL, Operations, Place, operations, place_of
+from .places import (
+    FIELD,
+    GLOBAL,
+    LOCAL,
+    Operation,
+    Operations,
+    Place,
+    holds,
+    operations,
+    place_of,
+)
+from .types import WAITGROUP
 
 if TYPE_CHECKING:
     from .ownership import Shape
@@ -28,6 +40,8 @@ class Facts:
         self._keeps: dict[tuple[int, Shape], bool] = {}
         self._operations: dict[int, Operations] = {}
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
+        self._spelling: dict[bytes, list[Declared]] = {}
+        self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -176,6 +190,145 @@ class Facts:
                     return place_of(self.package, parameter.file, parameter.identifier)
         return None
 
+    # -- every function of the package ------------------------------------------------------------
+    @cached_property
+    def functions(self) -> list[Declared]:
+        """Every function, method and function literal of the package, file by file in
+        source order."""
+        found: list[Declared] = []
+        for file in self.package.files:
+            nodes = [n for node_type in FUNCTION_TYPES for n in file.nodes(node_type)]
+            found.extend(Declared(file, n) for n in sorted(nodes, key=lambda n: n.start_byte))
+        return found
+
+    def users(self, place: Place, *kinds: str) -> list[tuple[Declared, Operation]]:
+        """Every function of the package (literals included) that does one of `kinds` to
+        `place` itself, with the operation. Only functions whose text spells the operation
+        are looked at: most of a package's do not."""
+        found: list[tuple[Declared, Operation]] = []
+        for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
+            if word not in self._spelling:
+                self._spelling[word] = [
+                    d for d in self.functions if d.file.source.find(word, d.node.start_byte, d.node.end_byte) >= 0
+                ]
+            for declared in self._spelling[word]:
+                found.extend(
+                    (declared, op)
+                    for op in self.operations(declared).performed
+                    if op.kind in kinds and op.place == place
+                )
+        unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
+        return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
+
+    @cached_property
+    def _started(self) -> frozenset[int]:
+        found = set()
+        for file in self.package.files:
+            for go in file.nodes("go_statement"):
+                call = go.named_children[0] if go.named_children else None
+                callee = self.callee(file, call) if call is not None and call.type == "call_expression" else None
+                if callee is not None:
+                    found.add(callee.node.id)
+        return frozenset(found)
+
+    def is_goroutine(self, declared: Declared) -> bool:
+        """Whether some `go` statement of the package runs this function or literal, or
+        the function around this literal (`defer func() { close(done) }()` in one)."""
+        node: Node | None = declared.node
+        while node is not None and node.id not in self._started and node.type == "func_literal":
+            node = next((a for a in declared.file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+        return node is not None and node.id in self._started
+
+    def owner_type(self, declared: Declared) -> str | None:
+        """The type whose method this is, or holds this literal: `Server` for
+        `func (s *Server) Close()` and the closures in it."""
+        method = declared.node if declared.node.type == "method_declaration" else declared.file.top_level(declared.node)
+        return (
+            receiver_type(declared.file, method) if method is not None and method.type == "method_declaration" else None
+        )
+
+    def reached(self, declared: Declared, depth: int = 1) -> list[Declared]:
+        """The function and the package's functions it calls, `depth` calls deep."""
+        found = [declared]
+        if depth > 0:
+            for _, callee, _ in self.operations(declared).calls:
+                found.extend(self.reached(callee, depth - 1))
+        return found
+
+    def within(self, declared: Declared) -> list[Operation]:
+        """What the function and the literals written in it do, each itself."""
+        literals = [n for n in declared.file.nodes("func_literal", within=declared.node) if n.id != declared.node.id]
+        found = list(self.operations(declared).performed)
+        for literal in literals:
+            found.extend(self.operations(Declared(declared.file, literal)).performed)
+        return found
+
+    def waiting(self, declared: Declared, depth: int = 2) -> list[tuple[Declared, Operation]]:
+        """The operations the function may wait on for another goroutine, itself or in the
+        package's functions it calls (`depth` deep; not in the goroutines or deferred calls it
+        starts), each with the function that does it: a receive or a `range` on a channel, a
+        send on a channel not made with a buffer (`send_waits`), the cases of a `select`
+        without `default`, a WaitGroup's `Wait` — on a field or a package variable, which
+        other functions share (a channel of its own is its own business)."""
+        key = declared.node.id
+        if key in self._waiting:
+            return self._waiting[key]
+        self._waiting[key] = []  # a recursive call meanwhile: not through this one
+        found = self._waiting_now(declared, depth)
+        self._waiting[key] = found
+        return found
+
+    def _waiting_now(self, declared: Declared, depth: int) -> list[tuple[Declared, Operation]]:
+        file = declared.file
+        done = self.operations(declared)
+        found: list[tuple[Declared, Operation]] = []
+        for op in done.performed:
+            if op.place.kind not in (FIELD, GLOBAL):
+                continue
+            case = communication_case(op.node, file)
+            if case is not None:
+                select = file.parent(case)
+                if select is None or any(c.type == "default_case" for c in select.named_children):
+                    continue
+            if (
+                op.kind in ("receive", "range")
+                or (op.kind == "send" and self.send_waits(file, op.node, op.place))
+                or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP))
+            ):
+                found.append((declared, op))
+        if depth > 0:
+            for call, callee, _ in done.calls:
+                statement = file.parent(call)
+                if statement is None or statement.type not in ("go_statement", "defer_statement"):
+                    found.extend(self.waiting(callee, depth - 1))
+        return found
+
+    def buffered(self, file: GoFile, channel: Node) -> bool:
+        """Whether a channel expression holds a channel made with a buffer, as far as the
+        package shows every `make` of it."""
+        capacity = self.package.values.capacity(file, channel)
+        return capacity is not None and capacity != 0
+
+    def send_waits(self, file: GoFile, send: Node, place: Place) -> bool:
+        """Whether a send may wait for its receiver: its channel is made without a buffer,
+        or is a field or package variable whose `make` the package does not show (a local
+        channel the package cannot follow, a range variable over a slice of them, is
+        left alone)."""
+        channel = send.child_by_field_name("channel")
+        capacity = self.package.values.capacity(file, channel) if channel is not None else None
+        return capacity == 0 or (capacity is None and place.kind in (FIELD, GLOBAL))
+
+    def place_outside(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
+        """How the caller names a place the callee uses (the inverse of `place_in`): the
+        same place for a field, a package variable or a local a literal captures; the
+        argument for a parameter; None for the callee's own locals."""
+        if place.kind != LOCAL or (callee.node.type == "func_literal" and _encloses_place(callee, place)):
+            return place
+        for position, parameter in enumerate(self.parameters(callee)):
+            if parameter is not None and place.binding is parameter and position < len(handed):
+                return handed[position]
+        return None
+
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
         """Whether the function gives its parameter at `position` to a goroutine it starts
@@ -209,6 +362,10 @@ class Facts:
             if callee is not None and position is not None and self.hands_to_goroutine(callee, position, depth - 1):
                 return True
         return False
+
+
+# The text an operation of each kind needs: most functions lack it.
+_SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, own_nodes, unparen
+from ..syntax import FUNCTION_TYPES, own_nodes, receiver_name, receiver_type, unparen
+from .types import Type, named
 
 if TYPE_CHECKING:
     from .names import Binding
@@ -93,6 +94,45 @@ def place_of(package: Package, file: GoFile, expression: Node | None) -> Place |
     return None
 
 
+def _promoted(package: Package, file: GoFile, operand: Node, method: Node, place: Place) -> Place:
+    """The embedded `sync` field a method call reaches (`s.Lock()` locks `Server.Mutex`),
+    else the place the call is made on."""
+    owner = package.type_of(file, operand)
+    field_ = package.types_model.promoted(owner, file.text(method)) if owner is not None else None
+    if owner is None or field_ is None:
+        return place
+    return Place(FIELD, f"{owner.deref().name}.{field_.name}", file.text(operand))
+
+
+def place_type(package: Package, place: Place) -> Type | None:
+    """The declared type of what a place holds."""
+    if place.kind == FIELD:
+        owner, _, name = place.key.partition(".")
+        return package.types_model.field_type(named(owner), name)
+    return package.types_model.of_binding(place.binding) if place.binding is not None else None
+
+
+def spelling(file: GoFile, function: Node, place: Place) -> str:
+    """How code in `function` (a method, or a literal written in one) names a place: a field
+    of the method's own type through its receiver (`s.wg`), any other field by its key
+    (`Server.wg`), a variable by its name."""
+    if place.kind != FIELD:
+        return place.key if place.kind == GLOBAL else place.label
+    method = function if function.type == "method_declaration" else file.top_level(function)
+    owner, _, name = place.key.partition(".")
+    if method is not None and method.type == "method_declaration" and receiver_type(file, method) == owner:
+        receiver = receiver_name(file, method)
+        if receiver:
+            return f"{receiver}.{name}"
+    return place.key
+
+
+def holds(package: Package, place: Place, *names: str) -> bool:
+    """Whether a place holds one of the named types (or a pointer to one): `sync.WaitGroup`."""
+    held = place_type(package, place)
+    return held is not None and held.is_named(*names)
+
+
 def operations(package: Package, file: GoFile, function: Node) -> Operations:
     """What `function` does itself (see the module docstring)."""
     assert function.type in FUNCTION_TYPES
@@ -132,8 +172,10 @@ def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None
     if function.type == "selector_expression":
         operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
         place = place_of(package, file, operand)
-        if place is not None and field_node is not None:
-            found.performed.append(Operation(file.text(field_node), place, call))
+        if place is not None and operand is not None and field_node is not None:
+            found.performed.append(
+                Operation(file.text(field_node), _promoted(package, file, operand, field_node, place), call)
+            )
     callee = package.facts.callee(file, call)
     if callee is None:
         return

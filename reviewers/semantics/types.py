@@ -127,6 +127,17 @@ STMT = pointer(named("database/sql.Stmt"))
 TICKER = pointer(named("time.Ticker"))
 TIMER = pointer(named("time.Timer"))
 TIME_CHANNEL = Type("chan", elem=named("time.Time"), direction="receive")
+MUTEXES = ("sync.Mutex", "sync.RWMutex")
+WAITGROUP = "sync.WaitGroup"
+# The `sync` types that must not be copied, and the method sets a struct that embeds one of
+# them gets from it (`s.Lock()` locks the embedded `s.Mutex`).
+SYNC_METHODS: dict[str, frozenset[str]] = {
+    "sync.Mutex": frozenset({"Lock", "Unlock", "TryLock"}),
+    "sync.RWMutex": frozenset({"Lock", "Unlock", "TryLock", "RLock", "RUnlock", "TryRLock", "RLocker"}),
+    "sync.WaitGroup": frozenset({"Add", "Done", "Wait", "Go"}),
+    "sync.Once": frozenset({"Do"}),
+    "sync.Cond": frozenset({"Wait", "Signal", "Broadcast"}),
+}
 
 # Results of the library calls the rules care about: qualified function, or
 # `(receiver type).Method` with the receiver named by import path.
@@ -226,11 +237,87 @@ _ARITHMETIC = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "&^"})
 _UNTYPED_LITERALS = ("int_literal", "float_literal", "imaginary_literal", "rune_literal")
 
 
+@dataclass(frozen=True)
+class Field:
+    """A field of one of the package's struct types: an embedded one is named after its type
+    (`Mutex` for `sync.Mutex`, `Base` for `*Base`)."""
+
+    name: str
+    type: Type | None
+    embedded: bool
+    node: Node  # the field declaration
+
+
 class Types:
     def __init__(self, package: Package):
         self.package = package
         self._memo: dict[int, Type | None] = {}
         self._resolving: set[int] = set()
+        self._fields: dict[str, list[Field]] = {}
+        self._holds: dict[str, str | None] = {}
+
+    # -- the package's struct types --------------------------------------------------------------
+    def fields(self, type_name: str) -> list[Field]:
+        """The fields of a struct type of the package, in order (none for another type)."""
+        if type_name not in self._fields:
+            declared = self.package.types.get(type_name)
+            struct = declared.node.child_by_field_name("type") if declared is not None else None
+            found: list[Field] = []
+            if declared is not None and struct is not None and struct.type == "struct_type":
+                for declaration in _struct_fields(struct):
+                    type_node = declaration.child_by_field_name("type")
+                    field_type = self.from_node(declared.file, type_node)
+                    names = declaration.children_by_field_name("name")
+                    for name in names:
+                        found.append(Field(declared.file.text(name), field_type, False, declaration))
+                    if not names and field_type is not None:
+                        if any(c.type == "*" for c in declaration.children):
+                            field_type = pointer(field_type)  # `*Base`: the grammar keeps the star apart
+                        short = field_type.deref().name.rsplit(".", 1)[-1]
+                        found.append(Field(short, field_type, True, declaration))
+            self._fields[type_name] = found
+        return self._fields[type_name]
+
+    def promoted(self, owner: Type, method: str) -> Field | None:
+        """The embedded `sync` field whose method `method` a call on a value of one of the
+        package's types reaches (`s.Lock()` with `sync.Mutex` embedded); None when the type
+        declares the method itself, or embeds no such field."""
+        target = owner.deref()
+        if target.kind != "named" or target.name not in self.package.types:
+            return None
+        if self.package.method(target.name, method) is not None:
+            return None
+        return next(
+            (
+                f
+                for f in self.fields(target.name)
+                if f.embedded
+                and f.type is not None
+                and f.type.kind == "named"
+                and method in SYNC_METHODS.get(f.type.name, ())
+            ),
+            None,
+        )
+
+    def held_lock(self, value_type: Type | None) -> str | None:
+        """The `sync` type a value of this type holds by value, so that copying the value
+        copies it: the type itself (`sync.Mutex`), or a struct of the package that holds one
+        in a field, an array field or an embedded struct (not through a pointer)."""
+        while value_type is not None and value_type.kind == "array":
+            value_type = value_type.elem
+        if value_type is None or value_type.kind != "named":
+            return None
+        if value_type.name in SYNC_METHODS:
+            return value_type.name
+        name = value_type.name
+        if name not in self.package.types:
+            return None
+        if name not in self._holds:
+            self._holds[name] = None  # a recursive type meanwhile: it holds nothing more
+            self._holds[name] = next(
+                (lock for lock in (self.held_lock(f.type) for f in self.fields(name)) if lock is not None), None
+            )
+        return self._holds[name]
 
     # -- type nodes ----------------------------------------------------------------------------
     def from_node(self, file: GoFile, node: Node | None) -> Type | None:
@@ -479,19 +566,12 @@ class Types:
         method = self.package.method(target.name, name)
         if method is not None:
             return self.signature(method.file, method.node)
-        struct = declared.node.child_by_field_name("type")
-        if struct is None or struct.type != "struct_type":
-            return None
         embedded: list[Type] = []
-        for field_declaration in _struct_fields(struct):
-            type_node = field_declaration.child_by_field_name("type")
-            names = [declared.file.text(n) for n in field_declaration.children_by_field_name("name")]
-            if name in names:
-                return self.from_node(declared.file, type_node)
-            if not names and type_node is not None:
-                inner = self.from_node(declared.file, type_node)
-                if inner is not None:
-                    embedded.append(inner)
+        for field in self.fields(target.name):
+            if field.embedded and field.type is not None:
+                embedded.append(field.type)
+            elif field.name == name:
+                return field.type
         for inner in embedded:
             if inner.deref().name.rsplit(".", 1)[-1] == name:
                 return inner  # the embedded field itself: `s.Mutex`

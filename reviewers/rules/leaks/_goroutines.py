@@ -20,14 +20,13 @@ from ...gosource import GoFile
 from ...semantics import package_of
 from ...syntax import (
     FUNCTION_TYPES,
-    ancestors,
     call_method_name,
     descendants,
     enclosing_function,
     field_of,
-    is_inside,
     scope_nodes,
 )
+from ...syntax import communication_case as communication_case  # the select helper lives in syntax.py
 
 # Names that say a channel exists to tell a goroutine to stop.
 DONE_NAME = re.compile(r"(?i)(done|quit|stop|exit|clos|shutdown|cancel|die|dying|term|kill|abort|finish)")
@@ -52,17 +51,6 @@ def channel_expression(op: Node) -> Node:
 
 
 # -- selects and loops ------------------------------------------------------------------------
-def communication_case(node: Node) -> Node | None:
-    """The select case whose communication holds `node` (`case v := <-ch:`, `case ch <- v:`)."""
-    for ancestor in ancestors(node):
-        if ancestor.type == "communication_case":
-            communication = ancestor.child_by_field_name("communication")
-            return ancestor if communication is not None and is_inside(node, communication) else None
-        if ancestor.type in ("statement_list", "block") or ancestor.type in FUNCTION_TYPES:
-            return None
-    return None
-
-
 def _receive_operand(file: GoFile, node: Node) -> Node | None:
     receive = next(
         (n for n in (node, *descendants(node)) if n.type == "unary_expression" and file.text(n).startswith("<-")), None
@@ -128,23 +116,11 @@ def returns_between(function: Node, start: int, end: int) -> list[Node]:
 
 
 # -- WaitGroups ---------------------------------------------------------------------------------
-def method_calls(file: GoFile, nodes, receiver: str, method: str) -> list[Node]:
-    """Calls `receiver.method(...)` among `nodes` (`wg.Done()`, `s.wg.Add(1)`)."""
-    found = []
-    for node in nodes:
-        function = node.child_by_field_name("function") if node.type == "call_expression" else None
-        if function is None or function.type != "selector_expression":
-            continue
-        operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
-        if file.text(field_node) == method and file.text(operand).lstrip("&") == receiver:
-            found.append(node)
-    return found
-
-
 def call_receiver(file: GoFile, call: Node) -> str | None:
     """`s.wg` for `s.wg.Add(1)`."""
     function = call.child_by_field_name("function")
-    if function is None or function.type != "selector_expression":
+    operand = function.child_by_field_name("operand") if function is not None else None
+    if function is None or function.type != "selector_expression" or operand is None:
         return None
     return file.text(field_of(function, "operand"))
 

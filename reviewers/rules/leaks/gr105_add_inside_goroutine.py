@@ -3,8 +3,9 @@
 ## What it does
 Flags `wg.Add(n)` in the body of a goroutine when the function that starts the goroutine
 later calls `wg.Wait()` on the same WaitGroup. The goroutine may be a literal, a closure
-started through a variable, or a function of the same file handed the WaitGroup
-(`go worker(&wg)`). A goroutine that calls `Add` for a child goroutine it starts right after
+started through a variable, a method on the same value, or a function of the same file
+handed the WaitGroup (`go worker(&wg)`): the WaitGroup is the same place (semantics/places.py)
+on both sides. A goroutine that calls `Add` for a child goroutine it starts right after
 (a recursive walk) is not flagged: that `Add` happens before its own `Done`.
 
 ## Why is this bad?
@@ -47,12 +48,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
-from ...goroutines import body_nodes, goroutines, scope_root
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import scope_nodes
-from ._goroutines import call_receiver, method_calls
+from ...semantics import package_of
+from ...semantics.package import Declared
+from ...semantics.places import holds, place_of
+from ...semantics.types import WAITGROUP
+from ...syntax import FUNCTION_TYPES, call_method_name, go_statements
 
 REMEDIATION = """\
 wg.Add(1) // before go: Wait cannot miss it
@@ -64,31 +69,46 @@ wg.Wait()"""
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for goroutine in goroutines(file):
-        if goroutine.body is None:
+    if b".Add(" not in file.source:
+        return
+    package = package_of(file)
+    facts = package.facts
+    for go in file.nodes("go_statement"):
+        function = next((a for a in file.ancestors(go) if a.type in FUNCTION_TYPES), None)
+        call = go.named_children[0] if go.named_children else None
+        started = facts.callee(file, call) if call is not None and call.type == "call_expression" else None
+        if function is None or call is None or started is None or started.file is not file:
             continue
-        nodes = list(body_nodes(goroutine))
-        for add in (n for n in nodes if n.type == "call_expression"):
-            inner = call_receiver(file, add)
-            outer = goroutine.outer(inner) if inner and add in method_calls(file, [add], inner, "Add") else None
-            if outer is None or any(n.type == "go_statement" and n.start_byte > add.end_byte for n in nodes):
-                continue  # not an Add, or an Add for a child goroutine started right after
-            starter = scope_root(file, goroutine.statement)
-            waits = [
-                w
-                for w in method_calls(file, scope_nodes(starter), outer, "Wait")
-                if w.start_byte > goroutine.statement.end_byte
-            ]
-            if not waits:
+        arguments = call.child_by_field_name("arguments")
+        handed = [place_of(package, file, a) for a in (arguments.named_children if arguments is not None else [])]
+        children = go_statements(started.node)
+        for add in facts.operations(started).of("Add"):
+            if any(child.start_byte > add.node.end_byte for child in children):
+                continue  # an Add for a child goroutine started right after
+            outer = facts.place_outside(started, add.place, handed)
+            if outer is None or not holds(package, outer, WAITGROUP):
                 continue
-            yield Report(
-                node=add,
-                message=(
-                    f"`{file.text(add)}` runs inside the goroutine that `{outer}.Wait()` (line {file.line(waits[0])}) "
-                    f"waits for: Wait can run first and return while the work goes on. Call `{outer}.Add` before `go`."
-                ),
-                remediation=REMEDIATION,
-            )
+            waits = [w for w in facts.performing(Declared(file, function), "Wait", outer) if w.start_byte > go.end_byte]
+            if waits:
+                yield _report(file, add.node, _spelled(file, waits[0]) or outer.label, waits[0])
+
+
+def _spelled(file: GoFile, wait: Node) -> str | None:
+    """`self.group` for `self.group.Wait()`: how the starter names the group."""
+    function = wait.child_by_field_name("function")
+    operand = function.child_by_field_name("operand") if function is not None else None
+    return file.text(operand) if operand is not None and call_method_name(file, wait) == "Wait" else None
+
+
+def _report(file: GoFile, add: Node, group: str, wait: Node) -> Report:
+    return Report(
+        node=add,
+        message=(
+            f"`{file.text(add)}` runs inside the goroutine that `{group}.Wait()` (line {file.line(wait)}) "
+            f"waits for: Wait can run first and return while the work goes on. Call `{group}.Add` before `go`."
+        ),
+        remediation=REMEDIATION,
+    )
 
 
 RULE = Rule(

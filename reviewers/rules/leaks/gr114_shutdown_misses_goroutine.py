@@ -1,11 +1,12 @@
 """GR114 shutdown-misses-goroutine: a goroutine the shutdown's `wg.Wait()` does not cover.
 
 ## What it does
-Looks at the types of the file whose `Close`, `Stop`, `Shutdown` or `GracefulStop` method
-waits on a `sync.WaitGroup` field (directly, or through one method call). Flags every
-goroutine started by a method of that type (or by a function of the file, on a value of
+Looks at the types of the package whose `Close`, `Stop`, `Shutdown` or `GracefulStop`
+method waits on a `sync.WaitGroup` field (directly, or through one call). Flags every
+goroutine started by a method of that type (or by a function of the package, on a value of
 that type) that neither `Add`s to that field before its `go` nor is waited for inside the
-method itself (a `Wait()` or a receive after the start).
+method itself (a `Wait()` or a receive after the start). A goroutine that `Add`s to the
+field itself races the `Wait`, and is flagged too.
 
 ## Why is this bad?
 The shutdown method promises that nothing of the type runs once it returns: the caller
@@ -40,23 +41,38 @@ func (s *Server) handle(conn net.Conn) {
 
 ## Fix safety
 No suggestion: the `Add` must come before the `go` and the `Done` at every exit of the
-goroutine. Goroutines that already call `Done` on the field (their `Add` is the caller's),
-that call the shutdown method themselves, or that wait on the group (the classic
-"close when all are done" goroutine) are not flagged; neither is a goroutine started
-through a helper of another file, which syntax cannot see.
+goroutine. Goroutines whose lifetime is tied to the shutdown some other way are not
+flagged: one that calls `Done` on the field (its `Add` is the caller's) or on another
+WaitGroup (it is joined there); one that closes or sends on a channel the shutdown waits
+on, or signals a `sync.Cond` it waits on; one that waits for a channel the package closes
+(`for j := range p.jobs`, `<-s.quit`) or for a context's `Done()`, which the shutdown's
+close or cancel ends; one that calls the shutdown method itself or waits on the group (the
+classic "close when all are done" goroutine); and one the shutdown starts itself. A
+goroutine whose function the package does not show is judged by its `go` line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, go_statements, is_inside, scope_nodes
-from ._types import SHUTDOWN_METHODS, WAITGROUP, TypeIndex, Unit, field_expression, started_unit, type_index
+from ...semantics import package_of
+from ...semantics.package import Declared, Package
+from ...semantics.places import FIELD, Place, holds, spelling
+from ...semantics.types import WAITGROUP
+from ...syntax import (
+    call_method_name,
+    function_label,
+    go_statements,
+    is_done_receive,
+    own_nodes,
+    scope_nodes,
+)
 
 REMEDIATION = """\
 s.wg.Add(1) // before go: Close's s.wg.Wait() now covers it
@@ -65,67 +81,61 @@ go func() {
     s.serve(conn)
 }()"""
 
-
-def _waited_groups(index: TypeIndex, type_name: str) -> dict[str, Unit]:
-    """WaitGroup field key -> the shutdown method that waits on it."""
-    struct = index.types[type_name]
-    groups = [f"{type_name}.{name}" for name, kind in struct.kinds.items() if kind == WAITGROUP]
-    waited: dict[str, Unit] = {}
-    if not groups:
-        return waited  # no need to look at the units of the file
-    for unit in index.methods(type_name):
-        if unit.key.partition(".")[2] in SHUTDOWN_METHODS:
-            for key in groups:
-                if key not in waited and index.reaches(unit, "wait", key):
-                    waited[key] = unit
-    return waited
+SHUTDOWN_METHODS = ("Close", "Stop", "Shutdown", "GracefulStop")
+# What a watcher goroutine does once the stop signal fires.
+_RELEASES = frozenset({"Close", "Stop", "Shutdown", "Cancel", "cancel", "close", "Interrupt", "Kill"})
 
 
-def _starters(index: TypeIndex, type_name: str) -> Iterator[tuple[Unit, Node]]:
-    """(unit, go statement) for the goroutines started by the type's methods, and by
-    functions of the file on one of its values (`go s.loop()` in a constructor)."""
-    for unit in index.units.values():
-        if unit.node.type == "func_literal":
-            continue
-        for go in go_statements(unit.node):
-            started = started_unit(index, go)
-            if _other_type(index, go, started, type_name):
-                continue  # `go c.serve()` of another type: that type tracks its own goroutines
-            if (unit.node.type == "method_declaration" and unit.type_name == type_name) or (
-                started is not None and started.type_name == type_name and started.node.type == "method_declaration"
-            ):
-                yield unit, go
+@dataclass(frozen=True)
+class _Waited:
+    group: Place  # `Server.wg`
+    shutdown: Declared  # the method that waits on it
+    wait: Node  # its Wait, or the call that leads to it
+    shutdowns: tuple[Declared, ...]  # every shutdown method of the type
 
 
-def _other_type(index: TypeIndex, go: Node, started: Unit | None, type_name: str) -> bool:
-    if started is not None:
-        return started.node.type == "method_declaration" and started.type_name != type_name
-    call = go.named_children[0] if go.named_children else None
-    function = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
-    return (
-        function is not None
-        and function.type == "selector_expression"
-        and index.file.imports.get(index.file.text(function.child_by_field_name("operand"))) is None
-    )
+def _waited(package: Package, type_name: str) -> list[_Waited]:
+    """The WaitGroup fields of a type that one of its shutdown methods waits on."""
+    fields = [f for f in package.types_model.fields(type_name) if f.type is not None and f.type.is_named(WAITGROUP)]
+    if not fields:
+        return []
+    shutdowns = tuple(m for m in (package.method(type_name, name) for name in SHUTDOWN_METHODS) if m is not None)
+    found: list[_Waited] = []
+    for field in fields:
+        group = Place(FIELD, f"{type_name}.{field.name}", field.name)
+        for shutdown in shutdowns:
+            wait = package.facts.performs(shutdown, "Wait", group, 1)
+            if wait is not None:
+                found.append(_Waited(group, shutdown, wait, shutdowns))
+                break
+    return found
 
 
-def _covered(file: GoFile, index: TypeIndex, unit: Unit, go: Node, key: str, shutdowns: set[str]) -> bool:
-    # An Add to the field before the go, in the method or a closure of it.
-    for other in index.units.values():
-        if is_inside(other.node, unit.node) and any(
-            op.kind == "add" and op.key == key and op.node.start_byte < go.start_byte for op in other.ops
-        ):
-            return True
-    started = started_unit(index, go)
-    if started is not None:
-        if any(index.reaches(started, kind, key) for kind in ("done", "add", "wait")):
-            return True  # counted by the caller's Add, GR105's business, or the waiter itself
-        callees = [started, *index.unit_keys_called(started)]
-        if any(s in callee.calls for callee in callees for s in shutdowns):
-            return True  # the watcher that shuts the type down: it cannot be counted
+def _done_by_shutdown(package: Package, waited: _Waited, *kinds: str) -> set[Place]:
+    """The places the shutdown methods (and what they call) do one of `kinds` to."""
+    return {
+        op.place
+        for shutdown in waited.shutdowns
+        for function in package.facts.reached(shutdown)
+        for op in package.facts.operations(function).performed
+        if op.kind in kinds
+    }
+
+
+def _covered(package: Package, starter: Declared, go: Node, started: Declared | None, waited: _Waited) -> bool:
+    facts, file, group = package.facts, starter.file, waited.group
+    added = facts.performing(starter, "Add", group) + [
+        op.node for op in facts.within(starter) if op.kind == "Add" and op.place == group
+    ]
+    if any(node.start_byte < go.start_byte for node in added):
+        return True  # counted before it starts
+    if any(starter.node.id == f.node.id for s in waited.shutdowns for f in package.facts.reached(s)):
+        return True  # the shutdown starts it itself
+    if started is not None and _joined(package, started, waited):
+        return True
     # Waited for in the method: a Wait() or a receive after the start (the goroutine may
-    # answer through a channel syntax cannot connect to it).
-    for node in scope_nodes(unit.node):
+    # answer through a channel the model cannot connect to it).
+    for node in scope_nodes(starter.node):
         if node.start_byte < go.end_byte:
             continue
         if node.type == "call_expression" and call_method_name(file, node) == "Wait":
@@ -135,47 +145,135 @@ def _covered(file: GoFile, index: TypeIndex, unit: Unit, go: Node, key: str, shu
     return False
 
 
-def _shown(file: GoFile, go: Node) -> str:
+def _joined(package: Package, started: Declared, waited: _Waited) -> bool:
+    """Whether the goroutine's lifetime is tied to the shutdown some way other than the
+    `Add` it lacks."""
+    facts, group = package.facts, waited.group
+    adds = facts.performing(started, "Add", group, 1)
+    children = started.file.nodes("go_statement", within=started.node)
+    if adds and not any(child.start_byte > adds[0].start_byte for child in children):
+        return False  # its own Add races the Wait (one for a child it then starts is fine)
+    if any(facts.performs(started, kind, group, 1) is not None for kind in ("Done", "Wait")):
+        return True  # counted by the caller's Add, or the waiter itself
+    if any(s.node.id == f.node.id for s in waited.shutdowns for f in package.facts.reached(started, 2)):
+        return True  # the watcher that shuts the type down
+    done = facts.within(started)
+    if any(op.kind == "Done" and op.place != group and holds(package, op.place, WAITGROUP) for op in done):
+        return True  # joined by another WaitGroup
+    conditions = {p for p in _done_by_shutdown(package, waited, "Wait") if holds(package, p, "sync.Cond")}
+    if any(
+        op.kind in ("Signal", "Broadcast") and op.place in conditions
+        for function in facts.reached(started, 2)
+        for op in facts.operations(function).performed
+    ):
+        return True  # it signals a condition the shutdown waits on (`for len(s.conns) > 0 { s.cv.Wait() }`)
+    awaited = _done_by_shutdown(package, waited, "receive", "range")
+    if any(op.kind in ("close", "send") and op.place in awaited for op in done):
+        return True  # it signals a channel the shutdown waits on
+    return _ends_on_close(package, started)
+
+
+def _ends_on_close(package: Package, started: Declared) -> bool:
+    """Whether the goroutine waits for a channel that the package closes (`for j := range
+    p.jobs`, `<-s.quit`) or for a context's `Done()`: the shutdown's close or cancel is what
+    ends it, so its lifetime is tied to the shutdown already."""
+    facts, file = package.facts, started.file
+    if any(
+        op.kind in ("receive", "range") and facts.users(op.place, "close") for op in facts.operations(started).performed
+    ):
+        return True
+    return any(
+        is_done_receive(file, node)
+        for node in own_nodes(file, started.node, ("unary_expression",))
+        if file.text(node).startswith("<-")
+    )
+
+
+def _relevant(package: Package, starter: Declared, started: Declared | None, call: Node, type_name: str) -> bool:
+    """Whether a goroutine is the type's: started by one of its methods, or running one."""
+    facts = package.facts
+    if started is not None and started.node.type == "method_declaration":
+        # `go c.serve()` of another type: that type tracks its own goroutines.
+        return facts.owner_type(started) == type_name
+    function = call.child_by_field_name("function")
+    if started is None and function is not None and function.type == "selector_expression":
+        operand = function.child_by_field_name("operand")
+        binding = (
+            package.binding(starter.file, operand) if operand is not None and operand.type == "identifier" else None
+        )
+        if binding is None or binding.kind != "import":
+            return False  # a method the package does not show: whose goroutine it is is unknown
+    return starter.node.type == "method_declaration" and facts.owner_type(starter) == type_name
+
+
+def _shown(file: GoFile, call: Node) -> str:
     """`s.serve(conn)`, or `func() {...}()` for a literal."""
-    call = go.named_children[0] if go.named_children else None
-    if call is None or call.type != "call_expression":
-        return "..."
     function = call.child_by_field_name("function")
     if function is not None and function.type == "func_literal":
         arguments = call.child_by_field_name("arguments")
-        return f"func{file.text(function.child_by_field_name('parameters'))} {{...}}{file.text(arguments)}"
+        parameters = function.child_by_field_name("parameters")
+        return (
+            f"func{file.text(parameters) if parameters else '()'} {{...}}{file.text(arguments) if arguments else '()'}"
+        )
     return file.text(call)
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if not file.nodes("go_statement") or b"WaitGroup" not in file.source:
-        return  # no goroutine, or no WaitGroup field to count it
-    index = type_index(file)
-    for type_name in index.types:
-        waited = _waited_groups(index, type_name)
-        if not waited:
+    if not file.nodes("go_statement"):
+        return
+    package = package_of(file)
+    waited_by_type: dict[str, list[_Waited]] = {}
+    for top in file.root.named_children:
+        if top.type not in ("function_declaration", "method_declaration"):
             continue
-        shutdowns = {u.key for u in waited.values()}
-        for unit, go in _starters(index, type_name):
-            for key, shutdown in waited.items():
-                if _covered(file, index, unit, go, key, shutdowns):
-                    continue
-                group = field_expression(file, unit, key)
-                started = _shown(file, go)
-                wait = (
-                    next(op for op in shutdown.ops if op.kind == "wait" and op.key == key)
-                    if any(op.kind == "wait" and op.key == key for op in shutdown.ops)
-                    else None
-                )
-                where = f" (line {file.line(wait.node)})" if wait is not None else ""
-                yield Report(
-                    go,
-                    f"`go {started}` is not counted in `{group}`: `{shutdown.key.partition('.')[2]}` waits on it{where}, "
-                    f"but nothing `Add`s to it before this goroutine starts, so shutdown can return while it still runs. "
-                    f"`{group}.Add(1)` before `go`, `defer {group}.Done()` inside.",
-                    REMEDIATION,
-                )
-                break
+        starter = Declared(file, top)
+        for go in go_statements(top):
+            call, started = _started(package, file, go)
+            if call is None:
+                continue
+            owners = {package.facts.owner_type(starter), package.facts.owner_type(started) if started else None}
+            for type_name in sorted(o for o in owners if o):
+                if type_name not in waited_by_type:
+                    waited_by_type[type_name] = _waited(package, type_name)
+                report = _report(package, file, starter, go, call, started, type_name, waited_by_type[type_name])
+                if report is not None:
+                    yield report
+                    break
+
+
+def _started(package: Package, file: GoFile, go: Node) -> tuple[Node | None, Declared | None]:
+    call = go.named_children[0] if go.named_children else None
+    if call is None or call.type != "call_expression":
+        return None, None
+    return call, package.facts.callee(file, call)
+
+
+def _report(
+    package: Package,
+    file: GoFile,
+    starter: Declared,
+    go: Node,
+    call: Node,
+    started: Declared | None,
+    type_name: str,
+    waited: list[_Waited],
+) -> Report | None:
+    if not waited or not _relevant(package, starter, started, call, type_name):
+        return None
+    for each in waited:
+        if _covered(package, starter, go, started, each):
+            continue
+        group = spelling(file, starter.node, each.group)
+        name = function_label(each.shutdown.file, each.shutdown.node).rpartition(".")[2]
+        where = f" (line {each.shutdown.file.line(each.wait)})" if each.shutdown.file is file else ""
+        return Report(
+            go,
+            f"`go {_shown(file, call)}` is not counted in `{group}`: `{name}` waits on it{where}, "
+            f"but nothing `Add`s to it before this goroutine starts, so shutdown can return while it still runs. "
+            f"`{group}.Add(1)` before `go`, `defer {group}.Done()` inside.",
+            REMEDIATION,
+        )
+    return None
 
 
 RULE = Rule(

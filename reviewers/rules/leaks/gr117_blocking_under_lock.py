@@ -2,14 +2,19 @@
 
 ## What it does
 Flags a channel send or receive, a `select` without `default`, or a `wg.Wait()` reached
-while a `sync.Mutex`/`RWMutex` is held — after its `Lock()`/`RLock()` and before the
-matching unlock, or anywhere after it under a deferred unlock — when another function of
-the file (another method of the type, a goroutine, a closure) locks the same mutex: the
-same field of the same type, or the same variable.
+while a `sync.Mutex`/`RWMutex` is held on every path to it — after its `Lock()`/`RLock()`
+with no unlock between (a deferred unlock runs at the end), as the control-flow graph
+shows — when another function of the package (another method of the type, a goroutine,
+a closure) locks the same mutex: the same field of the same type, or the same variable.
+A read lock contends only with functions that take the write lock.
 
 It is an error when a function on the other side of that operation — one that sends on,
 receives from or closes the same channel, or calls `Done` on the same WaitGroup — takes
-that mutex too, directly or one call deep: each waits for the other, for good.
+that mutex too, directly or one call deep: each waits for the other, for good. A call,
+under the lock, of a function of the package that waits on a shared channel or WaitGroup
+(the package facts say so) is that error too when such a peer exists; without one, it is
+a warning only when the callee sends on a channel that nothing in the package receives
+from by that name (its receiver is out of sight).
 
 ## Why is this bad?
 A blocked channel operation holds the lock for as long as it waits, so every other user
@@ -48,9 +53,16 @@ func (b *Broker) Publish(e Event) {
 
 ## Fix safety
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
-and WaitGroups the file declares (a field of a struct of the file, a variable made with
-`make(chan ...)` or declared `sync.Mutex`) are followed; a lock taken in another file of
-the package is not seen. A `sync.Cond`'s `Wait` releases its lock and is not flagged.
+and WaitGroups whose type the package shows are followed. Left alone, because what they
+wait for is not shown: a receive on a channel nothing in the package sends on or closes,
+and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
+flagged: a send on a channel made with a buffer, a `select` with `default` or with a way
+out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
+from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
+wait that joins code which never takes the mutex (the function's own literals, or
+goroutines that close the channel or call `Done` as they finish). A lock held on some
+paths only, or released by a function the code calls or handed to a goroutine that
+unlocks it, is taken as not held.
 """
 
 from __future__ import annotations
@@ -62,8 +74,20 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, has_default
-from ._types import CHAN, MUTEX, WAITGROUP, TypeIndex, Unit, type_index, unit_label
+from ...semantics import package_of
+from ...semantics.package import Declared, Package
+from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
+from ...semantics.types import MUTEXES, WAITGROUP
+from ...syntax import (
+    FUNCTION_TYPES,
+    communication_case,
+    function_label,
+    has_default,
+    is_done_receive,
+    own_nodes,
+    qualified_name,
+    select_cases,
+)
 
 REMEDIATION = """\
 b.mu.Lock()
@@ -73,224 +97,294 @@ if !closed {
     b.events <- e // block without the lock
 }"""
 
-_CASES = ("expression_case", "default_case", "type_case", "communication_case")
-_SKIPPED = ("func_literal", "go_statement", "defer_statement")
-_COMPOUND = (
-    "if_statement",
-    "for_statement",
-    "expression_switch_statement",
-    "type_switch_statement",
-    "labeled_statement",
-)
+LOCKS = ("Lock", "RLock")
+UNLOCKS = ("Unlock", "RUnlock")
+
+# What holds before an element: (the mutex, "Lock" or "RLock", the lock call).
+Held = tuple[Place, str, Node]
 
 
-def _lock_call(file: GoFile, index: TypeIndex, statement: Node) -> tuple[str, str] | None:
-    """("lock"|"unlock"|"deferred", key) for `mu.Lock()`, `s.mu.Unlock()`, `defer mu.Unlock()`."""
-    deferred = statement.type == "defer_statement"
-    if statement.type not in ("expression_statement", "defer_statement") or not statement.named_children:
-        return None
-    call = statement.named_children[0]
-    if call.type != "call_expression":
-        return None
-    function = call.child_by_field_name("function")
-    if function is None or function.type != "selector_expression":
-        return None
-    name = call_method_name(file, call)
-    operand = function.child_by_field_name("operand")
-    if name not in ("Lock", "RLock", "Unlock", "RUnlock"):
-        return None
-    key = index.key(operand, MUTEX) or index.embedded_key(operand, MUTEX)
-    if key is None:
-        return None
-    if name in ("Lock", "RLock"):
-        return None if deferred else ("lock", key)
-    return ("deferred" if deferred else "unlock", key)
+def _now(file: GoFile, node: Node, function: Node) -> bool:
+    """Whether a node runs when its function reaches it: not in a `defer` or `go` statement."""
+    for ancestor in file.ancestors(node):
+        if ancestor.id == function.id:
+            return True
+        if ancestor.type in ("defer_statement", "go_statement"):
+            return False
+    return True
 
 
-class _Held:
-    """Walks a unit's statements knowing which mutexes are held, and collects the blocking
-    operations reached while one is."""
+class _Function:
+    """One function that locks a mutex: what is held before each element of its graph."""
 
-    def __init__(self, file: GoFile, index: TypeIndex):
-        self.file, self.index = file, index
-        self.found: list[tuple[Node, str, dict[str, Node]]] = []  # (operation, kind, held)
+    def __init__(self, package: Package, declared: Declared):
+        self.package, self.declared, self.file = package, declared, declared.file
+        facts = package.facts
+        self.done = facts.operations(declared)
+        self.cfg = package.cfg(declared.file, declared.node)
+        self.changes: dict[int, list[Operation]] = {}
+        for op in self.done.performed:
+            if op.kind in LOCKS + UNLOCKS and self._now(op.node) and holds(package, op.place, *MUTEXES):
+                element = self.cfg.element_of(op.node)
+                if element is not None:
+                    self.changes.setdefault(element.id, []).append(op)
+        self.calls: dict[int, list[tuple[Declared, list[Place | None]]]] = {}
+        for call, callee, handed in self.done.calls:
+            element = self.cfg.element_of(call)
+            if element is not None and self._now(call):
+                self.calls.setdefault(element.id, []).append((callee, handed))
+        self.before = self.cfg.must_before(self._transfer)
 
-    def statements(self, statements: list[Node], held: dict[str, Node]) -> None:
-        for statement in statements:
-            lock = _lock_call(self.file, self.index, statement)
-            if lock is not None:
-                kind, key = lock
-                if kind == "lock":
-                    held[key] = statement
-                elif kind == "unlock":
-                    held.pop(key, None)
-                continue
-            self.statement(statement, held)
+    def _now(self, node: Node) -> bool:
+        return _now(self.file, node, self.declared.node)
 
-    def statement(self, statement: Node, held: dict[str, Node]) -> None:
-        if statement.type in _SKIPPED:
-            return
-        if statement.type == "block":
-            self.block(statement, held)
-            return
-        if statement.type == "select_statement":
-            if held and not has_default(statement):
-                self.found.append((statement, "select", dict(held)))
-            for case in statement.named_children:
-                self.case(case, held)
-            return
-        compound = statement.type in _COMPOUND
-        for child in statement.named_children if compound else []:
-            if child.type == "block":
-                self.block(child, held)
-            elif child.type in _CASES:
-                self.case(child, held)
-            elif child.type in _COMPOUND or child.type == "block":
-                self.statement(child, dict(held))  # `else if`, a labelled statement
-            elif held:
-                self.expression(child, held)  # a header: initializer, condition, range
-        if not compound and held:
-            self.expression(statement, held)
+    def _transfer(self, element: Node, held: frozenset) -> frozenset:
+        for op in sorted(self.changes.get(element.id, []), key=lambda o: o.node.start_byte):
+            if op.kind in LOCKS:
+                held = held | {(op.place, op.kind, op.node)}
+            else:
+                held = frozenset(h for h in held if h[0] != op.place)
+        for callee, handed in self.calls.get(element.id, []):
+            held = frozenset(h for h in held if not self.unlocks(callee, handed, h[0]))
+        return held
 
-    def block(self, block: Node, held: dict[str, Node]) -> None:
-        statements = next((c for c in block.named_children if c.type == "statement_list"), None)
-        if statements is not None:
-            self.statements(statements.named_children, dict(held))
+    def unlocks(self, callee: Declared, handed: list[Place | None], mutex: Place) -> bool:
+        """Whether a call releases the mutex (a helper that unlocks, or waits like a Cond)."""
+        facts = self.package.facts
+        inner = facts.place_in(callee, mutex, handed)
+        return inner is not None and any(facts.performs(callee, kind, inner, 2) is not None for kind in UNLOCKS)
 
-    def case(self, case: Node, held: dict[str, Node]) -> None:
-        statements = next((c for c in case.named_children if c.type == "statement_list"), None)
-        if statements is not None:
-            self.statements(statements.named_children, dict(held))
-
-    def expression(self, node: Node, held: dict[str, Node]) -> None:
-        """Blocking operations in a simple statement or a header (not in literals)."""
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if current.type in _SKIPPED:
-                continue
-            if current.type == "send_statement":
-                self.found.append((current, "send", dict(held)))
-            elif current.type == "unary_expression" and self.file.text(current).startswith("<-"):
-                self.found.append((current, "receive", dict(held)))
-            elif current.type == "range_clause":
-                ranged = current.child_by_field_name("right")
-                if ranged is not None and self.index.key(ranged, CHAN):
-                    self.found.append((current, "receive", dict(held)))
-            elif current.type == "call_expression" and call_method_name(self.file, current) == "Wait":
-                operand = current.child_by_field_name("function").child_by_field_name("operand")
-                if operand is not None and (
-                    self.index.key(operand, WAITGROUP) or self.index.embedded_key(operand, WAITGROUP)
-                ):
-                    self.found.append((current, "wait", dict(held)))
-            stack.extend(current.named_children)
+    def held_at(self, node: Node) -> list[Held]:
+        element = self.cfg.element_of(node)
+        return sorted(self.before.get(element.id, frozenset()) if element is not None else (), key=_order)
 
 
-def _channel_keys(file: GoFile, index: TypeIndex, operation: Node, kind: str) -> set[str]:
-    if kind == "send":
-        key = index.key(operation.child_by_field_name("channel"), CHAN)
-        return {key} if key else set()
-    if kind == "receive":
-        target = (
-            operation.child_by_field_name("operand")
-            if operation.type == "unary_expression"
-            else operation.child_by_field_name("right")
-        )
-        key = index.key(target, CHAN) if target is not None else None
-        return {key} if key else set()
-    if kind == "wait":
-        operand = operation.child_by_field_name("function").child_by_field_name("operand")
-        key = index.key(operand, WAITGROUP) or index.embedded_key(operand, WAITGROUP)
-        return {key} if key else set()
-    keys = set()  # a select: the channels of its cases
-    for case in operation.named_children:
-        communication = case.child_by_field_name("communication") if case.type == "communication_case" else None
+def _order(held: Held) -> tuple[int, str]:
+    return held[2].start_byte, held[0].key
+
+
+# What waits, and in which function.
+Waiting = list[tuple[Declared, Operation]]
+
+
+def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Waiting, Node]]:
+    """(the operation, what in it waits: itself, the cases of a `select`, or what a called
+    function of the package waits on, where to read what is held) for each operation of
+    the function that can wait for another goroutine."""
+    file, facts, declared = function.file, package.facts, function.declared
+    within = facts.within(declared)
+    tokens = {op.place for op in within if op.kind == "send"} & {
+        op.place for op in within if op.kind in ("receive", "range")
+    }
+    for op in function.done.performed:
+        if not function._now(op.node) or communication_case(op.node, file) is not None or op.place in tokens:
+            continue
+        if op.kind in ("receive", "range") and not facts.users(op.place, *_SIDES[op.kind]):
+            continue  # nothing in the package sends or closes: what it waits for is not shown
+        if (
+            op.kind in ("receive", "range")
+            or (op.kind == "send" and facts.send_waits(file, op.node, op.place))
+            or (op.kind == "Wait" and holds(package, op.place, WAITGROUP))
+        ):
+            yield op.node, [(declared, op)], op.node
+    for select in own_nodes(file, declared.node, ("select_statement",)):
+        if has_default(select) or _times_out(file, select) or not function._now(select):
+            continue
+        cases = [
+            op
+            for op in function.done.performed
+            if op.kind in CHANNEL_OPERATIONS
+            and select.start_byte <= op.node.start_byte < select.end_byte
+            and communication_case(op.node, file) is not None
+        ]
+        waiting = [
+            (declared, op)
+            for op in cases
+            if op.place not in tokens and not (op.kind == "send" and not facts.send_waits(file, op.node, op.place))
+        ]
+        if waiting:
+            yield select, waiting, cases[0].node
+    for call, callee, _ in function.done.calls:
+        inner = facts.waiting(callee) if function._now(call) else []
+        if inner:
+            yield call, inner, call
+
+
+def _times_out(file: GoFile, select: Node) -> bool:
+    """Whether a `select` has a way out that no peer has to give: a context's `Done()`, a
+    timer (`time.After`)."""
+    for case in select_cases(select):
+        communication = case.child_by_field_name("communication")
         if communication is None:
             continue
-        for node in [communication, *communication.named_children]:
-            if node.type == "send_statement":
-                keys |= _channel_keys(file, index, node, "send")
-            elif node.type == "unary_expression":
-                keys |= _channel_keys(file, index, node, "receive")
-    return keys
+        if is_done_receive(file, communication) or any(
+            n.type == "call_expression" and qualified_name(file, n) in ("time.After", "time.Tick")
+            for n in file.nodes("call_expression", within=communication)
+        ):
+            return True
+    return False
 
 
-def _peer(index: TypeIndex, unit: Unit, mutex: str, channels: set[str], kind: str) -> Unit | None:
-    """Another unit on the other side of the operation that takes the same mutex."""
-    sides = ("done",) if kind == "wait" else ("send", "receive", "close")
-    for other in index.units.values():
-        if other is unit or not index.reaches(other, "lock", mutex):
+def _contenders(package: Package, function: _Function, held: Held) -> list[Declared]:
+    """The other functions that take the mutex in a way that waits for this hold; none when
+    a literal (a goroutine, a callback) releases it without taking it: the lock is handed
+    over to it."""
+    facts = package.facts
+    kinds = ("Lock",) if held[1] == "RLock" else LOCKS
+    takers = facts.users(held[0], *LOCKS)
+    releasers = {d.node.id for d, _ in facts.users(held[0], *UNLOCKS) if d.node.type == "func_literal"}
+    if releasers - {d.node.id for d, _ in takers}:
+        return []
+    return [d for d, op in takers if op.kind in kinds and d.node.id != function.declared.node.id]
+
+
+def _joins(package: Package, function: _Function, held: Held, waiting: Waiting) -> bool:
+    """Whether the wait only joins code that never takes the mutex: everything on its other
+    side is a literal the function itself writes, or a goroutine that closes the channel
+    or calls `Done` as it finishes. The wait then ends without the lock."""
+    facts, node = package.facts, function.declared.node
+    others = [
+        (d, side) for _, op in waiting for d, side in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id
+    ]
+    return bool(others) and all(
+        not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
+        and (
+            (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
+            or (side.kind in ("close", "Done") and facts.is_goroutine(d))
+        )
+        for d, side in others
+    )
+
+
+# The other side of each waiting operation.
+_SIDES = {"receive": ("send", "close"), "range": ("send", "close"), "send": ("receive", "range"), "Wait": ("Done",)}
+
+
+def _peer(package: Package, function: _Function, held: Held, waiting: Waiting) -> tuple[Declared, Operation] | None:
+    """A function on the other side of a waiting operation that takes the same mutex,
+    itself or one call deep, with the operation it answers: each then waits for the other.
+    A channel made with a buffer is left out: what its receiver waits for may already be
+    there."""
+    facts = package.facts
+    locks = ("Lock",) if held[1] == "RLock" else LOCKS
+    for waiter, op in waiting:
+        channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
+        if op.kind != "Wait" and (channel is None or facts.buffered(waiter.file, channel)):
             continue
-        if any(op.kind in sides and op.key in channels for op in other.ops):
-            return other
+        for other, _ in facts.users(op.place, *_SIDES[op.kind]):
+            if other.node.id in (function.declared.node.id, waiter.node.id):
+                continue
+            if any(facts.performs(other, lock, held[0], 1) is not None for lock in locks):
+                return other, op
     return None
-
-
-def _name(file: GoFile, operation: Node, kind: str) -> str:
-    if kind == "select":
-        return "`select`"
-    text = file.text(operation).split("\n", 1)[0]
-    return f"`{text}`"
 
 
 def check(file: GoFile) -> Iterator[Report]:
     if b"Lock" not in file.source:
         return  # no `Lock()` or `RLock()` anywhere: nothing is ever held
-    index = type_index(file)
-    locking = index.locking_units()
-    lockers: dict[str, list[Unit]] = {}
-    for unit in locking:
-        for key in unit.keys("lock"):
-            lockers.setdefault(key, []).append(unit)
-    for unit in locking:
-        body = unit.node.child_by_field_name("body")
-        if body is None:
+    package = package_of(file)
+    functions = sorted((f for t in FUNCTION_TYPES for f in file.nodes(t)), key=lambda f: f.start_byte)
+    for node in functions:
+        if file.source.find(b"Lock", node.start_byte, node.end_byte) < 0:
             continue
-        walk = _Held(file, index)
-        walk.block(body, {})
-        for operation, kind, held in walk.found:
-            report = _report(file, index, unit, operation, kind, held, lockers)
+        declared = Declared(file, node)
+        if not any(op.kind in LOCKS for op in package.facts.operations(declared).performed):
+            continue
+        function = _Function(package, declared)
+        for operation, waiting, where in _blocking(package, function):
+            report = _report(package, function, operation, waiting, function.held_at(where))
             if report is not None:
                 yield report
 
 
-def _report(file, index, unit, operation, kind, held, lockers) -> Report | None:
-    contended = [(key, lock) for key, lock in held.items() if any(other is not unit for other in lockers.get(key, []))]
+def _report(
+    package: Package, function: _Function, operation: Node, waiting: Waiting, held: list[Held]
+) -> Report | None:
+    file = function.file
+    contended = [(h, others) for h in held for others in [_contenders(package, function, h)] if others]
     if not contended:
         return None
-    channels = _channel_keys(file, index, operation, kind)
-    if kind != "wait":
-        # Only channels the file declares; a buffered send has room, and a channel the same
-        # function both takes from and gives back to is a token (a lock of its own).
-        channels -= unit.family_keys(index, "send") & unit.family_keys(index, "receive")
-        if kind == "send":
-            channels = {c for c in channels if not index.buffered(c)}
-        if not channels:
-            return None
-    shown = _name(file, operation, kind)
-    unbuffered = {c for c in channels if not index.buffered(c)}
-    for key, lock in contended:
-        peer = _peer(index, unit, key, unbuffered, kind)
-        if peer is not None:
-            mutex = file.text(lock.named_children[0].child_by_field_name("function").child_by_field_name("operand"))
-            side = "calls Done on it" if kind == "wait" else "uses the same channel"
-            return Report(
-                operation,
-                f"{shown} blocks while `{mutex}` is held (locked on line {file.line(lock)}), and `{unit_label(file, peer)}`, which "
-                f"{side}, takes `{mutex}` too: each can wait for the other forever. Release the lock before blocking.",
-                REMEDIATION,
-                severity=Severity.ERROR,
+    shown = "`select`" if operation.type == "select_statement" else f"`{file.text(operation).split(chr(10), 1)[0]}`"
+    called = operation.type == "call_expression" and all(
+        op.kind != "Wait" or op.node.id != operation.id for _, op in waiting
+    )
+    for (mutex, mode, lock), _ in contended:
+        if called:
+            callee = package.facts.callee(file, operation)
+            if callee is None or function.unlocks(callee, _handed(function, operation), mutex):
+                continue  # it releases the lock before it waits
+        found = _peer(package, function, (mutex, mode, lock), waiting)
+        if found is None:
+            continue
+        peer, op = found
+        side = "calls Done on it" if op.kind == "Wait" else "uses the same channel"
+        blocks = "blocks"
+        if called:
+            waiter = next(d for d, o in waiting if o is op)
+            blocks = (
+                f"waits on `{waiter.file.text(op.node).split(chr(10), 1)[0]}` (in "
+                f"`{function_label(waiter.file, waiter.node)}`, line {waiter.file.line(op.node)})"
             )
-    key, lock = contended[0]
-    mutex = file.text(lock.named_children[0].child_by_field_name("function").child_by_field_name("operand"))
-    others = sorted({f"`{unit_label(file, u)}`" for u in lockers[key] if u is not unit})
+        return Report(
+            operation,
+            f"{shown} {blocks} while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}), and "
+            f"`{function_label(peer.file, peer.node)}`, which {side}, takes `{_spelled(file, lock)}` too: each can "
+            "wait for the other forever. Release the lock before blocking.",
+            REMEDIATION,
+            severity=Severity.ERROR,
+        )
+    (mutex, mode, lock), others = contended[0]
+    if called:
+        # With no peer that needs the lock, only a plain send in the callee on a channel no
+        # function of the package receives from by that name is said: its receiver is out
+        # of sight, and may be gone or need the lock (a receive or a Wait there mostly
+        # waits for work to finish).
+        sends = [
+            (d, op)
+            for d, op in waiting
+            if op.kind == "send"
+            and communication_case(op.node, d.file) is None
+            and not package.facts.users(op.place, *_SIDES["send"])
+        ]
+        if not sends:
+            return None
+        waiter, op = sends[0]
+        return Report(
+            operation,
+            f"{shown} can block while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}): "
+            f"`{function_label(waiter.file, waiter.node)}` sends on `{waiter.file.text(op.node).split(chr(10), 1)[0]}` "
+            f"(line {waiter.file.line(op.node)}) with no receiver in sight, and {_listed(others)} "
+            f"wait{'s' if len(_names(others)) == 1 else ''} for that lock meanwhile. Release the lock before the call.",
+            REMEDIATION,
+        )
+    if _joins(package, function, (mutex, mode, lock), waiting):
+        return None
     return Report(
         operation,
-        f"{shown} can block while `{mutex}` is held (locked on line {file.line(lock)}): {', '.join(others[:3])} "
-        f"wait{'s' if len(others) == 1 else ''} for that lock meanwhile. Release the lock before blocking, or make the "
-        "operation non-blocking.",
+        f"{shown} can block while `{_spelled(file, lock)}` is held (locked on line {file.line(lock)}): {_listed(others)} "
+        f"wait{'s' if len(_names(others)) == 1 else ''} for that lock meanwhile. Release the lock before blocking, or "
+        "make the operation non-blocking.",
         REMEDIATION,
     )
+
+
+def _handed(function: _Function, call: Node) -> list[Place | None]:
+    return next(handed for c, _, handed in function.done.calls if c.id == call.id)
+
+
+def _spelled(file: GoFile, lock: Node) -> str:
+    """`b.mu` for `b.mu.Lock()`."""
+    selector = lock.child_by_field_name("function")
+    operand = selector.child_by_field_name("operand") if selector is not None else None
+    return file.text(operand) if operand is not None else file.text(lock)
+
+
+def _names(functions: list[Declared]) -> list[str]:
+    return sorted({function_label(d.file, d.node) for d in functions})
+
+
+def _listed(functions: list[Declared]) -> str:
+    return ", ".join(f"`{name}`" for name in _names(functions)[:3])
 
 
 RULE = Rule(

@@ -1,17 +1,24 @@
 """GR118 field-channel-ignores-stop: a send or receive on a field channel that ignores the type's stop signal.
 
 ## What it does
-In a type that has a stop signal — a channel field that some function of the file closes
-(`close(s.done)`), a `context.Context` field, or a context in scope where the operation
-is written — flags a send or receive on another channel field of the type that does not
-watch it:
+In a type that has a stop signal — a channel field that some function of the package
+closes (`close(s.done)`), a `context.Context` field, or a context in scope where the
+operation is written — flags a send or receive on another channel field of the type, in
+one of its methods, that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
 
-A receive on the stop channel itself is what watching it means; timer channels are
-GR116's business; a send on a field made with a buffer somewhere in the file is taken as
-a notification with room, and is not flagged.
+A receive on the stop channel itself is what watching it means, and so is a `select`
+case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
+Not flagged either: a send on a field made with a buffer (as the package shows it), a
+notification with room; a send by a goroutine counted in a WaitGroup that the receiving
+side waits on (it drains the channel, then joins the senders); an operation in the
+owner's own loop (a function that closes the stop channel, itself or through a call); an
+operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
+checked with a `return` or `break`); and one on a channel the same method has just made
+and stored in the field: a fresh channel of its own, not a protocol with another
+goroutine.
 
 ## Why is this bad?
 A goroutine blocked on a field channel is only released by its peer. After `Stop` or
@@ -40,8 +47,8 @@ func (w *Worker) emit(r Result) {
 
 ## Fix safety
 No suggestion: which signal to watch, and what to do when it fires, is the author's call.
-Only channel fields of struct types declared in the file are followed, through a method's
-receiver or a variable of that type.
+Only channel fields of struct types declared in the package are followed, through a
+method's receiver or a variable of that type.
 """
 
 from __future__ import annotations
@@ -54,9 +61,23 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
+from ...semantics.cfg import statements_of
 from ...semantics.contexts import cancellable_contexts, preferred
-from ...syntax import ancestors, has_default, is_done_receive, qualified_name, select_cases
-from ._types import CHAN, CONTEXT, TypeIndex, Unit, field_expression, type_index, unit_label
+from ...semantics.package import Declared, Package
+from ...semantics.places import FIELD, Operation, Place, holds, place_of, spelling
+from ...semantics.types import CONTEXT, WAITGROUP, Field
+from ...syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    communication_case,
+    descendants,
+    enclosing_loops,
+    function_label,
+    has_default,
+    is_done_receive,
+    qualified_name,
+    select_cases,
+)
 
 REMEDIATION = """\
 select {
@@ -66,42 +87,159 @@ case <-w.done: // the stop signal: give up instead of blocking forever
 }"""
 
 
-def _stop_channels(index: TypeIndex, type_name: str) -> dict[str, Unit]:
-    """Channel field key -> a unit that closes it."""
-    closed: dict[str, Unit] = {}
-    for unit in index.units.values():
-        for op in unit.of("close"):
-            if op.key.startswith(f"{type_name}.") and op.key not in closed:
-                closed[op.key] = unit
-    return closed
+class _Type:
+    """A type of the package with channel fields, and its stop signals."""
+
+    def __init__(self, package: Package, name: str):
+        self.name = name
+        fields = package.types_model.fields(name)
+        self.channels = {_place(name, f): f for f in fields if f.type is not None and f.type.kind == "chan"}
+        self.contexts = [f.name for f in fields if f.type is not None and f.type == CONTEXT]
+        self.stops: dict[Place, Declared] = {}  # a channel field -> a function that closes it
+        for place in self.channels:
+            closers = package.facts.users(place, "close")
+            if closers:
+                self.stops[place] = closers[0][0]
 
 
-def _operations(unit: Unit) -> Iterator[tuple[Node, str, str]]:
-    for op in unit.of("send", "receive"):
-        if op.node.type != "range_clause":
-            yield op.node, op.kind, op.key
+def _place(type_name: str, field: Field) -> Place:
+    return Place(FIELD, f"{type_name}.{field.name}", field.name)
 
 
-def _communication_of(operation: Node) -> Node | None:
-    """The `select` whose case this operation is, if it is one."""
-    node = operation
-    if node.parent is not None and node.parent.type == "receive_statement":
-        node = node.parent
-    case = node.parent
-    if case is not None and case.type == "communication_case" and case.child_by_field_name("communication") == node:
-        return case.parent
-    return None
+def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) -> bool:
+    """The shapes that are not a forgotten stop signal."""
+    facts, file = package.facts, declared.file
+    if op.place in owner.stops:
+        return True  # the stop channel itself
+    if any(facts.performs(declared, "close", stop, 2) is not None for stop in owner.stops):
+        return True  # the owner's own loop: it is the one that stops
+    case = communication_case(op.node, file)
+    if op.kind == "receive" and case is not None and _exits(case):
+        return True  # a way out itself: its case returns
+    within = facts.within(declared)
+    if op.kind == "send" and _joined(package, within, op.place):
+        return True
+    if any(o.kind == "send" and o.place == op.place for o in within) and any(
+        o.kind == "receive" and o.place == op.place for o in within
+    ):
+        return True  # a token passed back and forth: a channel used as a lock
+    if op.kind == "receive" and not facts.users(op.place, "send"):
+        return True  # nobody in the package sends: it is released by a close we may not see
+    if _buffered(package, file, op) and (op.kind == "send" or _element_is_empty(owner.channels[op.place])):
+        return True  # a notification with room, or a semaphore
+    if _made_here(package, declared, op.place):
+        return True  # a channel this method made: not a protocol the type keeps
+    return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
 
 
-def _can_stop(file: GoFile, index: TypeIndex, case: Node, stops: set[str], fields: set[str]) -> bool:
+def _exits(case: Node) -> bool:
+    """Whether a select case's body returns: receiving there is a way out."""
+    return any(s.type == "return_statement" for s in statements_of(case))
+
+
+def _joined(package: Package, within: list[Operation], channel: Place) -> bool:
+    """Whether the sender is counted in a WaitGroup that a receiver of the channel waits
+    on: the receiving side drains the channel before it waits for the senders (a join)."""
+    facts = package.facts
+    groups = {o.place for o in within if o.kind == "Done" and holds(package, o.place, WAITGROUP)}
+    return bool(groups) and any(
+        facts.performs(receiver, "Wait", group, 1) is not None
+        for receiver, _ in facts.users(channel, "receive", "range")
+        for group in groups
+    )
+
+
+def _buffered(package: Package, file: GoFile, op: Operation) -> bool:
+    channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
+    return channel is not None and package.facts.buffered(file, channel)
+
+
+def _element_is_empty(field: Field) -> bool:
+    element = field.type.elem if field.type is not None else None
+    return element is not None and element.kind == "struct"
+
+
+def _made_here(package: Package, declared: Declared, place: Place) -> bool:
+    """Whether the method (around a literal: the method holding it) stores a new channel in
+    the field itself."""
+    method = declared.file.top_level(declared.node) or declared.node
+    owner, _, name = place.key.partition(".")
+    return any(
+        stored.file is declared.file
+        and method.start_byte <= stored.value.start_byte < method.end_byte
+        and stored.value.type == "call_expression"
+        and stored.file.text(stored.value.child_by_field_name("function") or stored.value) == "make"
+        for stored in package.values.field_values(owner, name)
+    )
+
+
+def _inside_watching_select(package: Package, file: GoFile, operation: Node, owner: _Type) -> bool:
+    """Whether the operation is in the body of a case of a `select` that watches the stop
+    signal: a handshake that the select already guards (not its `default:`)."""
+    for ancestor in ancestors(operation, file):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        select = file.parent(ancestor) if ancestor.type == "communication_case" else None
+        if select is not None and any(_watches_stop(package, file, case, owner) for case in select_cases(select)):
+            return True
+    return False
+
+
+def _watches_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
+    """A case receiving from a `Done()` channel or from one of the type's stop channels."""
+    communication = case.child_by_field_name("communication") if case.type == "communication_case" else None
+    if communication is None:
+        return False
+    if is_done_receive(file, communication):
+        return True
+    return any(
+        node.type == "unary_expression" and place_of(package, file, node.child_by_field_name("operand")) in owner.stops
+        for node in (communication, *communication.named_children)
+    )
+
+
+def _polls_flag(package: Package, file: GoFile, operation: Node) -> bool:
+    """Whether the loop around the operation checks a stop flag each round: its condition,
+    or an `if` of its body that returns or breaks, reads a `bool` or `sync/atomic` field
+    (`s.closed`, `s.stopped.Load()`, `atomic.LoadInt32(&s.state)`)."""
+    loops = enclosing_loops(operation, file=file)
+    if not loops:
+        return False
+    loop = loops[0]
+    checks = [c for c in loop.named_children if c.type not in ("block", "comment")]
+    body = loop.child_by_field_name("body")
+    for statement in body.named_children if body is not None else []:
+        for inner in [statement, *(s for s in statement.named_children if s.type == "statement_list")]:
+            for candidate in [inner, *inner.named_children]:
+                if candidate.type == "if_statement" and any(
+                    n.type in ("return_statement", "break_statement")
+                    for n in descendants(candidate.child_by_field_name("consequence") or candidate)
+                ):
+                    checks.append(candidate.child_by_field_name("condition") or candidate)
+    return any(_reads_flag(package, file, check) for check in checks)
+
+
+def _reads_flag(package: Package, file: GoFile, condition: Node) -> bool:
+    for node in (condition, *descendants(condition)):
+        if node.type == "call_expression" and (qualified_name(file, node) or "").startswith("sync/atomic.Load"):
+            return True
+        if node.type == "selector_expression":
+            value = package.type_of(file, node)
+            if value is not None and (
+                (value.kind == "basic" and value.name == "bool")
+                or (value.deref().kind == "named" and value.deref().name.startswith("sync/atomic."))
+            ):
+                return True
+    return False
+
+
+def _can_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
     """Whether a select case can end the wait: a receive on a stop signal, a timeout, a
     channel that is not a field of the type (we cannot tell), or a default."""
     if case.type == "default_case":
         return True
     communication = case.child_by_field_name("communication")
-    if communication is None:
-        return True
-    if is_done_receive(file, communication):
+    if communication is None or is_done_receive(file, communication):
         return True
     channel = (
         communication.child_by_field_name("channel")
@@ -109,7 +247,7 @@ def _can_stop(file: GoFile, index: TypeIndex, case: Node, stops: set[str], field
         else next(
             (
                 n.child_by_field_name("operand")
-                for n in [communication, *communication.named_children]
+                for n in (communication, *communication.named_children)
                 if n.type == "unary_expression"
             ),
             None,
@@ -119,109 +257,77 @@ def _can_stop(file: GoFile, index: TypeIndex, case: Node, stops: set[str], field
         return True
     if channel.type == "call_expression" and qualified_name(file, channel) in ("time.After", "time.Tick"):
         return True
-    key = index.key(channel, CHAN)
-    return key is None or key in stops or key not in fields
+    if communication.type != "send_statement" and _exits(case):
+        return True
+    place = place_of(package, file, channel)
+    return place is None or place in owner.stops or place not in owner.channels
 
 
-def _skipped(
-    file: GoFile, index: TypeIndex, unit: Unit, operation: Node, kind: str, key: str, stops: dict[str, Unit]
-) -> bool:
-    """The shapes that are not a forgotten stop signal."""
-    if key in stops:
-        return True  # the stop channel itself
-    if any(closer is unit for closer in stops.values()):
-        return True  # the owner's own loop: it is the one that stops
-    if unit.family_keys(index, "send") & unit.family_keys(index, "receive") & {key}:
-        return True  # a token passed back and forth: a channel used as a lock
-    sent = any(op.kind == "send" and op.key == key for other in index.units.values() for op in other.ops)
-    if kind == "receive" and not sent:
-        return True  # nobody in the file sends: it is released by a close we may not see
-    if index.buffered(key) and (kind == "send" or _element_is_empty(file, index, key)):
-        return True  # a notification with room, or a semaphore
-    return _inside_watching_select(file, index, operation, set(stops))
-
-
-def _element_is_empty(file: GoFile, index: TypeIndex, key: str) -> bool:
-    type_name, _, field_name = key.partition(".")
-    type_node = index.types[type_name].fields.get(field_name)
-    return type_node is not None and file.text(type_node).replace(" ", "").endswith("struct{}")
-
-
-def _inside_watching_select(file: GoFile, index: TypeIndex, operation: Node, stops: set[str]) -> bool:
-    """Whether the operation is in the body of a case of a `select` that watches the stop
-    signal: a handshake that the select already guards (not its `default:`)."""
-    for ancestor in ancestors(operation, file):
-        if ancestor.type in ("func_literal", "function_declaration", "method_declaration"):
-            return False
-        if ancestor.type == "communication_case" and ancestor.parent is not None:
-            for case in select_cases(ancestor.parent):
-                communication = case.child_by_field_name("communication") if case.type == "communication_case" else None
-                if communication is None:
-                    continue
-                if is_done_receive(file, communication):
-                    return True
-                for node in [communication, *communication.named_children]:
-                    if (
-                        node.type == "unary_expression"
-                        and index.key(node.child_by_field_name("operand"), CHAN) in stops
-                    ):
-                        return True
-    return False
+def _select_of(file: GoFile, operation: Node) -> Node | None:
+    """The `select` whose case this operation is the communication of."""
+    if communication_case(operation, file) is None:
+        return None
+    return next((a for a in ancestors(operation, file) if a.type == "select_statement"), None)
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if b"chan" not in file.source:
-        return  # no channel type: no channel field
-    index = type_index(file)
-    for type_name, struct in index.types.items():
-        fields = {f"{type_name}.{name}" for name, kind in struct.kinds.items() if kind == CHAN}
-        if not fields:
+    if b"<-" not in file.source:
+        return  # no channel operation
+    package = package_of(file)
+    facts = package.facts
+    types: dict[str, _Type] = {}
+    functions = sorted((f for t in FUNCTION_TYPES for f in file.nodes(t)), key=lambda f: f.start_byte)
+    for node in functions:
+        if file.source.find(b"<-", node.start_byte, node.end_byte) < 0:
             continue
-        stops = _stop_channels(index, type_name)
-        contexts = [name for name, kind in struct.kinds.items() if kind == CONTEXT]
-        for unit in index.units.values():
-            if unit.type_name != type_name:
+        declared = Declared(file, node)
+        type_name = facts.owner_type(declared)
+        if type_name is None:
+            continue
+        if type_name not in types:
+            types[type_name] = _Type(package, type_name)
+        owner = types[type_name]
+        if not owner.channels:
+            continue
+        for op in facts.operations(declared).performed:
+            if op.kind not in ("send", "receive") or op.place not in owner.channels:
                 continue
-            for operation, kind, key in _operations(unit):
-                if key not in fields or _skipped(file, index, unit, operation, kind, key, stops):
-                    continue
-                select = _communication_of(operation)
-                if select is not None and (
-                    has_default(select)
-                    or any(
-                        _can_stop(file, index, case, set(stops), fields)
-                        for case in select_cases(select)
-                        if not _holds(case, operation)
-                    )
-                ):
-                    continue
-                signal = _signal(file, unit, operation, stops, contexts)
-                if signal is None:
-                    continue
-                shown = file.text(operation).split("\n", 1)[0]
-                yield Report(
-                    operation,
-                    f"`{shown}` ignores the stop signal: {signal}, but this {kind} does not watch it and blocks forever "
-                    f"once its peer is gone. `select` on the stop signal alongside it.",
-                    REMEDIATION,
+            if _skipped(package, declared, op, owner):
+                continue
+            select = _select_of(file, op.node)
+            if select is not None and (
+                has_default(select)
+                or any(
+                    _can_stop(package, file, case, owner)
+                    for case in select_cases(select)
+                    if not (case.start_byte <= op.node.start_byte < case.end_byte)
                 )
+            ):
+                continue
+            signal = _signal(package, declared, op.node, owner)
+            if signal is None:
+                continue
+            shown = file.text(op.node).split("\n", 1)[0]
+            yield Report(
+                op.node,
+                f"`{shown}` ignores the stop signal: {signal}, but this {op.kind} does not watch it and blocks forever "
+                f"once its peer is gone. `select` on the stop signal alongside it.",
+                REMEDIATION,
+            )
 
 
-def _holds(case: Node, operation: Node) -> bool:
-    return case.start_byte <= operation.start_byte < case.end_byte
-
-
-def _signal(file: GoFile, unit: Unit, operation: Node, stops: dict[str, Unit], contexts: list[str]) -> str | None:
+def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
     """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
-    if stops:
-        key, closer = sorted(stops.items())[0]
-        where = unit_label(file, closer)
-        return f"`{field_expression(file, unit, key)}` is closed in `{where}`"
-    if contexts:
-        return f"the type holds a context (`{field_expression(file, unit, unit.type_name + '.' + contexts[0])}`)"
-    context = preferred(cancellable_contexts(package_of(file), file, operation))
-    if context is not None:
-        return f"`{context.expression}` is in scope"
+    if owner.stops:
+        place, closer = sorted(owner.stops.items(), key=lambda item: item[0].key)[0]
+        where = function_label(closer.file, closer.node)
+        return f"`{spelling(declared.file, declared.node, place)}` is closed in `{where}`"
+    if owner.contexts:
+        context = Place(FIELD, f"{owner.name}.{owner.contexts[0]}", owner.contexts[0])
+        return f"the type holds a context (`{spelling(declared.file, declared.node, context)}`)"
+    in_scope = preferred(cancellable_contexts(package, declared.file, operation))
+    if in_scope is not None:
+        return f"`{in_scope.expression}` is in scope"
     return None
 
 

@@ -3,8 +3,10 @@
 ## What it does
 Flags `wg.Wait()` (or an errgroup's `g.Wait()`) written directly in the body of the
 innermost loop that starts a goroutine counted by that group — `wg.Add` before the `go`,
-`wg.Done` or `wg` inside it, or `g.Go(...)` — after that start in the same iteration,
-when that iteration starts exactly one goroutine.
+`wg.Done` inside it, the group handed to it, or `g.Go(...)` — after that start in the same
+iteration, when that iteration starts exactly one goroutine. The group is a place of the
+semantic model (a variable or a field, whatever it is called where it is used), of type
+`sync.WaitGroup` or `errgroup.Group`.
 
 ## Why is this bad?
 The first iteration starts one goroutine and then waits for it: the loop runs the work
@@ -52,7 +54,11 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import call_method_name, calls_in, enclosing_loops
+from ...semantics import package_of
+from ...semantics.package import Declared, Package
+from ...semantics.places import Place, holds, place_of
+from ...semantics.types import WAITGROUP
+from ...syntax import FUNCTION_TYPES, enclosing_loops, is_inside
 
 REMEDIATION = """\
 for _, item := range items {
@@ -64,69 +70,87 @@ for _, item := range items {
 }
 wg.Wait() // once, after every goroutine has started"""
 
+GROUPS = (WAITGROUP, "golang.org/x/sync/errgroup.Group")
 
-def _starts(file: GoFile, body: Node, group: str, before: int) -> list[Node]:
+
+def _starts(package: Package, file: GoFile, function: Declared, body: Node, group: Place, before: int) -> list[Node]:
     """The goroutine starts of one iteration before `before`, outside nested loops: `go`
     statements and `group.Go(...)` calls."""
-    starts = []
-    for node in file.nodes("go_statement", within=body) + [
-        call for call in calls_in(file, body) if file.text(call).startswith(f"{group}.Go(")
-    ]:
-        if (
-            node.start_byte < before
-            and enclosing_loops(node, file=file)
-            and enclosing_loops(node, file=file)[0] == body.parent
-        ):
-            starts.append(node)
-    return starts
+    gos = [g for g in file.nodes("go_statement", within=body) if _enclosing_function(file, g) == function.node.id]
+    calls = [op.node for op in package.facts.operations(function).of("Go") if op.place == group]
+    loop = file.parent(body)
+    return [
+        node
+        for node in gos + [c for c in calls if is_inside(c, body)]
+        if node.start_byte < before and enclosing_loops(node, file=file)[:1] == [loop]
+    ]
 
 
-def _counted(file: GoFile, body: Node, start: Node, group: str) -> bool:
-    """Whether the start belongs to `group`: `group.Go`, `group.Add` before it, `group.Done`
-    in the goroutine, or the group handed to it (`go worker(&wg)`)."""
+def _enclosing_function(file: GoFile, node: Node) -> int | None:
+    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    return function.id if function is not None else None
+
+
+def _counted(package: Package, function: Declared, body: Node, start: Node, group: Place) -> bool:
+    """Whether the start belongs to `group`: `group.Go`, `group.Add` before it in the
+    iteration, `group.Done` in the goroutine, or the group handed to it (`go worker(&wg)`)."""
     if start.type == "call_expression":
         return True
-    before = file.source[body.start_byte : start.start_byte].decode("utf-8", "replace")
+    facts, file = package.facts, function.file
+    if any(body.start_byte <= add.start_byte < start.start_byte for add in facts.performing(function, "Add", group, 0)):
+        return True
     call = start.named_children[0] if start.named_children else None
-    arguments = call.child_by_field_name("arguments") if call is not None and call.type == "call_expression" else None
-    handed = arguments is not None and any(file.text(a).lstrip("&") == group for a in arguments.named_children)
-    return f"{group}.Add(" in before or f"{group}.Done()" in file.text(start) or handed
-
-
-def _wait_statements(file: GoFile) -> Iterator[tuple[Node, Node]]:
-    """(statement, call) for every statement `x.Wait(...)`."""
-    if b"Wait" not in file.source:
-        return  # most files: no need to look at their calls
-    for call in calls_in(file, file.root):
-        function = call.child_by_field_name("function")
-        if function is None or function.type != "selector_expression" or call_method_name(file, call) != "Wait":
-            continue
-        statement = call.parent
-        if statement is not None and statement.type == "expression_statement":
-            yield statement, call
+    if call is None or call.type != "call_expression":
+        return False
+    arguments = call.child_by_field_name("arguments")
+    handed = [place_of(package, file, a) for a in (arguments.named_children if arguments is not None else [])]
+    if group in handed:
+        return True
+    started = facts.callee(file, call)
+    inner = facts.place_in(started, group, handed) if started is not None else None
+    return started is not None and inner is not None and facts.performs(started, "Done", inner) is not None
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    for statement, call in _wait_statements(file):
-        if call.child_by_field_name("arguments").named_children:
+    if b"Wait" not in file.source:
+        return  # most files: no need to look at their calls
+    package = package_of(file)
+    functions = sorted((f for t in FUNCTION_TYPES for f in file.nodes(t)), key=lambda f: f.start_byte)
+    for node in functions:
+        if file.source.find(b"Wait", node.start_byte, node.end_byte) < 0:
             continue
-        group = file.text(call.child_by_field_name("function").child_by_field_name("operand"))
-        loops = enclosing_loops(statement, file=file)
-        if not loops:
-            continue
-        body = loops[0].child_by_field_name("body")
-        statements = statement.parent
-        if body is None or statements is None or statements.parent != body:
-            continue  # under a condition, or in a nested block: deliberate batching
-        starts = _starts(file, body, group, statement.start_byte)
-        if len(starts) != 1 or not _counted(file, body, starts[0], group):
-            continue
-        yield Report(
-            call,
-            f"`{group}.Wait()` inside the loop waits, on the first iteration, for the goroutine that iteration just "
-            f"started (line {file.line(starts[0])}): the loop runs one item at a time. Move `{group}.Wait()` after the loop.",
-            REMEDIATION,
-        )
+        function = Declared(file, node)
+        for wait in package.facts.operations(function).of("Wait"):
+            report = _judge(package, function, wait.node, wait.place)
+            if report is not None:
+                yield report
+
+
+def _judge(package: Package, function: Declared, call: Node, group: Place) -> Report | None:
+    file = function.file
+    arguments = call.child_by_field_name("arguments")
+    statement = file.parent(call)
+    if arguments is None or arguments.named_children or statement is None or statement.type != "expression_statement":
+        return None
+    if not holds(package, group, *GROUPS):
+        return None
+    loops = enclosing_loops(statement, file=file)
+    body = loops[0].child_by_field_name("body") if loops else None
+    statements = file.parent(statement)
+    if body is None or statements is None or file.parent(statements) != body:
+        return None  # under a condition, or in a nested block: deliberate batching
+    starts = _starts(package, file, function, body, group, statement.start_byte)
+    if len(starts) != 1 or not _counted(package, function, body, starts[0], group):
+        return None
+    selector = call.child_by_field_name("function")
+    operand = selector.child_by_field_name("operand") if selector is not None else None
+    shown = file.text(operand) if operand is not None else group.label
+    return Report(
+        call,
+        f"`{shown}.Wait()` inside the loop waits, on the first iteration, for the goroutine that iteration just "
+        f"started (line {file.line(starts[0])}): the loop runs one item at a time. Move `{shown}.Wait()` after the loop.",
+        REMEDIATION,
+    )
 
 
 RULE = Rule(
