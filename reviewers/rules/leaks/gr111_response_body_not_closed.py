@@ -3,11 +3,17 @@
 ## What it does
 Flags an `*http.Response` — from `http.Get`, `Post`, `Head`, `PostForm`, a client's `Do`,
 `Get`, `Post`, `Head`, `PostForm`, a `RoundTrip`, a function of the package that returns
-one, or any call whose result's `Body` is then read or closed — whose `Body` is never
+a live one, or any call whose result's `Body` is then read or closed — whose `Body` is never
 closed in the function and that is not returned, stored or handed to another function.
 Reading the body with `io.ReadAll`, `io.Copy`, `json.NewDecoder` or `bufio.NewReader` is
 not handing it on: they do not close it. A response thrown away (`http.Get(url)` as a
 statement, or `_, err := http.Get(url)`) is flagged too.
+
+A function of the package returns a live response when every response it returns comes
+from those library calls (or another such function) and is not closed in it: a helper that
+closes the body on some path (`if o.NoResponse { resp.Body.Close() }`) may hand back a
+closed one, so its callers are not blamed. In a `_test.go` file the finding is a warning:
+the connection lives as long as the test process.
 
 It is a warning when the body is closed or handed on along some paths, but an exit after
 the error check skips that: a `return` on a bad status code placed before the
@@ -56,15 +62,17 @@ or closed: other clients have methods of those names.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from tree_sitter import Node
 
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...semantics import Package, package_of
+from ...semantics import Binding, Package, package_of
 from ...semantics.ownership import BODY_CLOSE, READERS, Owned, bound_results
-from ...syntax import call_method_name, qualified_name
+from ...semantics.package import Declared
+from ...syntax import call_method_name, own_nodes, qualified_name, unparen
 from ._resources import defer_close_fix, describe_leak
 
 REMEDIATION = """\
@@ -87,6 +95,55 @@ def _returns_response(package: Package, file: GoFile, call: Node) -> bool | None
         return None
     first = called.result(0) if called.kind == "tuple" else called
     return first is not None and first.kind == "pointer" and first.is_named("net/http.Response") and not first.detached
+
+
+def _closes_body(package: Package, file: GoFile, binding: Binding) -> bool:
+    """Whether the function closes `binding`'s Body somewhere (`resp.Body.Close()`)."""
+    for reference in package.references(binding):
+        selector = reference.parent
+        outer = selector.parent if selector is not None else None
+        if outer is not None and file.text(outer) == f"{binding.name}.Body.Close":
+            return True
+    return False
+
+
+def _hands_back_live(package: Package, function: Declared, seen: frozenset[int] = frozenset()) -> bool:
+    """Whether a function of the package returns a response whose body is still open: every
+    response it returns comes from the library's calls (or from such a function of the
+    package) and is not closed in it first. A helper that closes the body on some path
+    (`if o.NoResponse { resp.Body.Close() }`), or passes on a response from a package the
+    review cannot read, may return a closed one: its callers are not to blame."""
+    if function.node.id in seen:
+        return False
+    seen = seen | {function.node.id}
+    file = function.file
+    returns = own_nodes(file, function.node, ("return_statement",))
+    if not returns:
+        return False
+    for statement in returns:
+        values = statement.named_children[0].named_children if statement.named_children else []
+        value = unparen(values[0]) if values else None
+        if value is None or value.type == "nil":
+            continue
+        if value.type == "call_expression":
+            if not _live_from(package, file, value, seen):
+                return False
+            continue
+        binding = package.binding(file, value) if value.type == "identifier" else None
+        if binding is None or not binding.is_local or _closes_body(package, file, binding):
+            return False
+        for assignment in package.assignments(binding):
+            made = unparen(assignment.value) if assignment.value is not None else None
+            if made is None or made.type != "call_expression" or not _live_from(package, file, made, seen):
+                return False
+    return True
+
+
+def _live_from(package: Package, file: GoFile, call: Node, seen: frozenset[int]) -> bool:
+    declared = package.facts.callee(file, call)
+    if declared is not None:
+        return _hands_back_live(package, declared, seen)
+    return call_method_name(file, call) in RESPONSE_CALLS and _returns_response(package, file, call) is True
 
 
 def _body_is_read(owned: Owned) -> bool:
@@ -145,10 +202,13 @@ def _response_names(package: Package) -> frozenset[str]:
 
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
+    testing = file.path.endswith("_test.go")
     for call in file.nodes("call_expression"):
         if not _may_return_a_response(package, file, call):
             continue
         report = _check_call(package, file, call)
+        if report is not None and testing and report.severity is None:
+            report = replace(report, severity=Severity.WARNING)
         if report is not None:
             yield report
 
@@ -156,6 +216,9 @@ def check(file: GoFile) -> Iterator[Report]:
 def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
     certain = _returns_response(package, file, call)
     if certain is False:
+        return None
+    declared = package.facts.callee(file, call)
+    if declared is not None and not _hands_back_live(package, declared):
         return None
     function = call.child_by_field_name("function")
     shown = file.text(function) if function is not None else "call"
