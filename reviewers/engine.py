@@ -265,7 +265,8 @@ def _introduced(
 ) -> Iterator[tuple[_Located, Finding]]:
     """Findings present at head but not at base, on unedited lines of a function the change
     touched, moved onto the nearest changed line of that function (with the head finding
-    each comes from)."""
+    each comes from). They are info: read on real commits, such a finding is most often a
+    rule newly able to see old code (a context now in scope), not a trap the edit made."""
     at_base = {(item.key, item.ordinal) for item in base_items}
     for item in head_items:
         finding = item.finding
@@ -278,7 +279,7 @@ def _introduced(
             item,
             Finding(
                 rule=finding.rule,
-                severity=finding.severity,
+                severity=Severity.INFO.value,
                 path=finding.path,
                 line=anchor,
                 end_line=anchor,

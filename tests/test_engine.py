@@ -93,6 +93,7 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     findings = review(diff, head=head, base=base, config=Config(filter="introduced")).findings
     assert [(f.rule, f.line) for f in findings] == [("GR199", 6)]  # where `defer close(ch)` was
     assert findings[0].message.startswith("This change makes line 8 a trap")
+    assert findings[0].severity == "info"  # annotated, not commented: rarely right on real commits
     diff, head = change(repo, after, after.replace("ch <- 1", "ch <- 2"))
     unchanged_trap = review(diff, head=head, base=lambda path: after.encode(), config=Config(filter="introduced"))
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
