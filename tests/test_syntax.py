@@ -293,3 +293,23 @@ def test_a_missing_field_or_parent_is_an_error_that_says_which():
         field_of(call, "body")
     with pytest.raises(ValueError, match="a source_file at line 1 has no parent"):
         parent_of(file.root)
+
+
+def test_go_1_26_new_of_an_expression_parses_and_keeps_its_text():
+    from reviewers import check_files
+    from reviewers.gosource import GoFile
+
+    source = (
+        b'package a\n\nimport "context"\n\nfunc f(p context.Context) *int {\n'
+        b"\tdone := new(make(chan struct{}))\n\t_ = done\n"
+        b"\tctx, _ := context.WithCancel(p)\n\t_ = ctx\n\treturn new(42)\n}\n"
+    )
+    file = GoFile("a.go", source)
+    assert not file.has_errors
+    assert [file.text(call) for call in file.nodes("call_expression")][:2] == [
+        "new(make(chan struct{}))",
+        "make(chan struct{})",
+    ]
+    result = check_files([("a.go", lambda: source)])
+    assert [(f.rule, f.line) for f in result.findings] == [("GR203", 8)]
+    assert not any("does not parse" in note for note in result.notes)
