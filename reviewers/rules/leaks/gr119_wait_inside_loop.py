@@ -4,7 +4,7 @@
 Flags `wg.Wait()` (or an errgroup's `g.Wait()`) written directly in the body of the
 innermost loop that starts a goroutine counted by that group — `wg.Add` before the `go`,
 `wg.Done` inside it, the group handed to it, or `g.Go(...)` — after that start in the same
-iteration, when that iteration starts exactly one goroutine. The group is a place of the
+iteration, when that iteration starts exactly one goroutine (none in a nested loop). The group is a place of the
 semantic model (a variable or a field, whatever it is called where it is used), of type
 `sync.WaitGroup` or `errgroup.Group`.
 
@@ -73,17 +73,17 @@ wg.Wait() // once, after every goroutine has started"""
 GROUPS = (WAITGROUP, "golang.org/x/sync/errgroup.Group")
 
 
-def _starts(package: Package, file: GoFile, function: Declared, body: Node, group: Place, before: int) -> list[Node]:
-    """The goroutine starts of one iteration before `before`, outside nested loops: `go`
-    statements and `group.Go(...)` calls."""
+def _starts(
+    package: Package, file: GoFile, function: Declared, body: Node, group: Place, before: int
+) -> tuple[list[Node], bool]:
+    """The goroutine starts of one iteration before `before` (`go` statements and
+    `group.Go(...)` calls) outside nested loops, and whether a nested loop starts more."""
     gos = [g for g in file.nodes("go_statement", within=body) if _enclosing_function(file, g) == function.node.id]
     calls = [op.node for op in package.facts.operations(function).of("Go") if op.place == group]
     loop = file.parent(body)
-    return [
-        node
-        for node in gos + [c for c in calls if is_inside(c, body)]
-        if node.start_byte < before and enclosing_loops(node, file=file)[:1] == [loop]
-    ]
+    started = [node for node in gos + [c for c in calls if is_inside(c, body)] if node.start_byte < before]
+    direct = [node for node in started if enclosing_loops(node, file=file)[:1] == [loop]]
+    return direct, len(direct) < len(started)
 
 
 def _enclosing_function(file: GoFile, node: Node) -> int | None:
@@ -139,9 +139,9 @@ def _judge(package: Package, function: Declared, call: Node, group: Place) -> Re
     statements = file.parent(statement)
     if body is None or statements is None or file.parent(statements) != body:
         return None  # under a condition, or in a nested block: deliberate batching
-    starts = _starts(package, file, function, body, group, statement.start_byte)
-    if len(starts) != 1 or not _counted(package, function, body, starts[0], group):
-        return None
+    starts, batched = _starts(package, file, function, body, group, statement.start_byte)
+    if batched or len(starts) != 1 or not _counted(package, function, body, starts[0], group):
+        return None  # a nested loop starting more makes each iteration a batch
     selector = call.child_by_field_name("function")
     operand = selector.child_by_field_name("operand") if selector is not None else None
     shown = file.text(operand) if operand is not None else group.label
