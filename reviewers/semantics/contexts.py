@@ -81,9 +81,25 @@ def callers_contexts(package: Package, file: GoFile, node: Node, cross_goroutine
     found = []
     for context in cancellable_contexts(package, file, node, cross_goroutines):
         identifier = context.binding.identifier
-        if identifier is None or origins(package, context.binding.file, identifier) != {FRESH}:
-            found.append(context)
+        if identifier is not None and origins(package, context.binding.file, identifier) == {FRESH}:
+            continue
+        if _rooted_here_before(package, context.binding, node):
+            continue
+        found.append(context)
     return found
+
+
+def _rooted_here_before(package: Package, binding: Binding, node: Node) -> bool:
+    """Whether the variable surely holds, at `node`, a context the function rooted in
+    `Background()` itself: `ctx, cancel := context.WithCancel(context.Background())` over a
+    `ctx` parameter, in a statement that surely ran before."""
+    before = [a for a in package.assignments(binding) if a.target.start_byte < node.start_byte]
+    if not before or not surely_ran_before(binding.file, before[-1].statement, node):
+        return False
+    last = before[-1]
+    if last.value is None or (last.spread and last.index != 0):
+        return False
+    return origins(package, binding.file, last.value) == {FRESH}
 
 
 def preferred(contexts: list[ContextInScope]) -> ContextInScope | None:
