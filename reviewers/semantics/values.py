@@ -17,10 +17,11 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import unparen
+from .places import place_of
 
 if TYPE_CHECKING:
     from .names import Binding
-    from .package import Package
+    from .package import Assignment, Package
 
 # A channel made with a buffer whose size the code computes (`make(chan T, n)`).
 BUFFERED = -1
@@ -102,7 +103,7 @@ class Values:
                 for a in assignments
                 if not (a.value is None and a.statement is not None and a.statement.type == "var_spec")
             ]
-            if not given or any(a.value is None or a.spread for a in given):
+            if not given or any(a.value is None or (a.spread and not _received(a)) for a in given):
                 return None
             return [Stored(binding.file, a.value) for a in given if a.value is not None]
         if expression.type == "selector_expression":
@@ -185,7 +186,10 @@ class Values:
 
     def _made(self, file: GoFile, value: Node, depth: int) -> int | None:
         """The capacity of the channel a `make` call, or a package function returning one,
-        creates; None for anything else."""
+        creates, or that a receive from a channel of channels hands over (the channels sent
+        on it anywhere in the package); None for anything else."""
+        if value.type == "unary_expression" and file.text(value).startswith("<-"):
+            return self._handed_over(file, value, depth)
         if value.type != "call_expression":
             return None
         function = value.child_by_field_name("function")
@@ -216,6 +220,28 @@ class Values:
             )
             capacities.add(self.capacity(callee.file, first, depth + 1) if first is not None else None)
         return capacities.pop() if len(capacities) == 1 else None
+
+    def _handed_over(self, file: GoFile, receive: Node, depth: int) -> int | None:
+        """The capacity shared by every channel the package sends on the channel `receive`
+        reads (`replies <- make(chan error, 1)` for `reply := <-replies`)."""
+        source = place_of(self.package, file, receive.child_by_field_name("operand"))
+        if source is None or depth > 3:
+            return None
+        capacities = set()
+        for other in self.package.files:
+            for send in other.nodes("send_statement"):
+                if place_of(self.package, other, send.child_by_field_name("channel")) != source:
+                    continue
+                value = send.child_by_field_name("value")
+                capacities.add(self.capacity(other, value, depth + 1) if value is not None else None)
+        return capacities.pop() if len(capacities) == 1 else None
+
+
+def _received(assignment: Assignment) -> bool:
+    """`v = <-ch` or the `v` of `v, ok = <-ch`: the value received, not a tuple's part."""
+    return (
+        assignment.index == 0 and assignment.statement is not None and assignment.statement.type == "receive_statement"
+    )
 
 
 def _arguments(call: Node) -> list[Node]:
