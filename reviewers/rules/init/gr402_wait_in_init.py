@@ -85,4 +85,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     doc=__doc__,
     check=check,
+    in_tests=False,
 )

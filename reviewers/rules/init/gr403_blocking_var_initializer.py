@@ -70,4 +70,5 @@ RULE = Rule(
     severity=Severity.ERROR,
     doc=__doc__,
     check=check,
+    in_tests=False,
 )

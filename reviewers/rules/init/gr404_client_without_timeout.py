@@ -202,4 +202,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("net/http",),
+    in_tests=False,
 )

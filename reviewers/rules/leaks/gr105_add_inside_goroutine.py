@@ -118,4 +118,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("sync",),
+    in_tests=False,
 )

@@ -161,4 +161,5 @@ RULE = Rule(
     severity=Severity.WARNING,
     doc=__doc__,
     check=check,
+    in_tests=False,
 )

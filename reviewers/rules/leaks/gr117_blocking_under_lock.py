@@ -394,4 +394,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("sync",),
+    in_tests=False,
 )

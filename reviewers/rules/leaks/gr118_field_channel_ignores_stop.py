@@ -337,4 +337,5 @@ RULE = Rule(
     severity=Severity.WARNING,
     doc=__doc__,
     check=check,
+    in_tests=False,
 )

@@ -160,4 +160,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     imports=("sync", "golang.org/x/sync/errgroup"),
+    in_tests=False,
 )
