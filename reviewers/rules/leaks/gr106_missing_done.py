@@ -106,11 +106,19 @@ def _handed_on(package: Package, body: Declared, place: Place) -> bool:
 
 
 def _done_in_callback(package: Package, file: GoFile, arguments: Node | None, place: Place) -> bool:
-    """Whether a function literal given to the goroutine calls `Done` on the WaitGroup."""
+    """Whether the goroutine is handed the WaitGroup's `Done`: a function literal that calls
+    it, or the method value itself (`go watch(ctx, wg.Done)`)."""
     for argument in arguments.named_children if arguments is not None else []:
         if (
             argument.type == "func_literal"
             and package.facts.performs(Declared(file, argument), "Done", place) is not None
+        ):
+            return True
+        field = argument.child_by_field_name("field") if argument.type == "selector_expression" else None
+        if (
+            field is not None
+            and file.text(field) == "Done"
+            and place_of(package, file, argument.child_by_field_name("operand")) == place
         ):
             return True
     return False
