@@ -459,6 +459,31 @@ def request_context(file: GoFile, handler: Node) -> str | None:
 
 
 # -- loops, goroutines, select ----------------------------------------------------------------
+def guarded_once(file: GoFile, node: Node, within: Node) -> bool:
+    """Whether `node` runs at most once however often the code around it does: it sits in an
+    `if !started { started = true; ... }` (a flag the block itself sets) inside `within`."""
+    for ancestor in ancestors(node, file):
+        if ancestor.id == within.id:
+            return False
+        if ancestor.type != "if_statement":
+            continue
+        condition = ancestor.child_by_field_name("condition")
+        consequence = ancestor.child_by_field_name("consequence")
+        if condition is None or consequence is None or not is_inside(node, consequence):
+            continue
+        negated = [
+            file.text(field_of(n, "operand"))
+            for n in descendants(condition)
+            if n.type == "unary_expression" and file.text(n).startswith("!")
+        ]
+        for assignment in consequence.named_children[0].named_children if consequence.named_children else []:
+            if assignment.type == "assignment_statement" and file.text(assignment).replace(" ", "") in {
+                f"{flag}=true" for flag in negated
+            }:
+                return True
+    return False
+
+
 def enclosing_loops(node: Node, within: Node | None = None, file: GoFile | None = None) -> list[Node]:
     """The `for` statements around `node`, innermost first, stopping at `within` or at a
     function boundary."""

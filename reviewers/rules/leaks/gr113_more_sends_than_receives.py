@@ -65,7 +65,7 @@ from ...goroutines import Channel, Goroutine, channels
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, descendants, enclosing_loops, has_default, is_inside, parent_of
+from ...syntax import ancestors, descendants, enclosing_loops, guarded_once, has_default, is_inside, parent_of
 from ._goroutines import communication_case
 
 REMEDIATION = """\
@@ -84,10 +84,14 @@ def _blocking(send: Operation) -> bool:
     return not has_default(select) and len([c for c in select.named_children if c.type.endswith("_case")]) == 1
 
 
-def _started_in_loop(channel: Channel, goroutine: Goroutine) -> bool:
-    return any(
-        is_inside(loop, channel.scope) for loop in enclosing_loops(goroutine.statement, within=channel.scope.parent)
-    )
+def _started_in_loop(file: GoFile, channel: Channel, goroutine: Goroutine) -> bool:
+    """Started by each round of a loop of the channel's scope, not once behind a flag."""
+    loops = [
+        loop
+        for loop in enclosing_loops(goroutine.statement, within=channel.scope.parent)
+        if is_inside(loop, channel.scope)
+    ]
+    return bool(loops) and not guarded_once(file, goroutine.statement, loops[-1])
 
 
 def _receives_fewer(file: GoFile, channel: Channel) -> Node | None:
@@ -186,7 +190,7 @@ def check(file: GoFile) -> Iterator[Report]:
         looped = [
             (s, s.goroutine)
             for s in channel.of("send")
-            if s.goroutine is not None and _started_in_loop(channel, s.goroutine) and _blocking(s)
+            if s.goroutine is not None and _started_in_loop(file, channel, s.goroutine) and _blocking(s)
         ]
         if looped:
             send, goroutine = looped[0]
