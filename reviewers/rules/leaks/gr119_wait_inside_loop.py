@@ -4,7 +4,8 @@
 Flags `wg.Wait()` (or an errgroup's `g.Wait()`) written directly in the body of the
 innermost loop that starts a goroutine counted by that group — `wg.Add` before the `go`,
 `wg.Done` inside it, the group handed to it, or `g.Go(...)` — after that start in the same
-iteration, when that iteration starts exactly one goroutine (none in a nested loop). The group is a place of the
+iteration, when that iteration starts exactly one goroutine (none in a nested loop) and
+waits for it straight away. The group is a place of the
 semantic model (a variable or a field, whatever it is called where it is used), of type
 `sync.WaitGroup` or `errgroup.Group`.
 
@@ -86,6 +87,16 @@ def _starts(
     return direct, len(direct) < len(started)
 
 
+def _works_meanwhile(statements: Node, start: Node, wait: Node) -> bool:
+    """Whether the iteration runs statements between starting the goroutine and waiting."""
+    between = [
+        s
+        for s in statements.named_children
+        if s.type != "comment" and s.start_byte > start.end_byte and s.end_byte <= wait.start_byte
+    ]
+    return bool(between)
+
+
 def _enclosing_function(file: GoFile, node: Node) -> int | None:
     function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
     return function.id if function is not None else None
@@ -142,6 +153,8 @@ def _judge(package: Package, function: Declared, call: Node, group: Place) -> Re
     starts, batched = _starts(package, file, function, body, group, statement.start_byte)
     if batched or len(starts) != 1 or not _counted(package, function, body, starts[0], group):
         return None  # a nested loop starting more makes each iteration a batch
+    if _works_meanwhile(statements, starts[0], statement):
+        return None  # the iteration works (feeds it, often) while the goroutine runs
     selector = call.child_by_field_name("function")
     operand = selector.child_by_field_name("operand") if selector is not None else None
     shown = file.text(operand) if operand is not None else group.label
