@@ -89,6 +89,7 @@ class CFG:
         self._position: dict[int, tuple[Block, int]] = {}
         self._returns: dict[int, Node] = {}  # block index -> the `return` that ends it
         self._loop_heads: dict[int, Block] = {}  # for statement id -> the block that starts each round
+        self._range_ends: dict[int, Block] = {}  # range loop id -> where it goes once the range is over
 
     def new_block(self) -> Block:
         block = Block(len(self.blocks))
@@ -185,12 +186,14 @@ class CFG:
             yield from current.elements
             work.extend(edge.target for edge in current.edges)
 
-    def can_leave(self, loop: Node) -> bool:
+    def can_leave(self, loop: Node, range_ends: bool = True) -> bool:
         """Whether some path leaves a `for` loop: to a statement after it, out through a
-        `return`, a `goto`, a `panic` or a call that never returns."""
+        `return`, a `goto`, a `panic` or a call that never returns. With `range_ends=False`
+        a range loop's range is taken never to end (a channel nobody closes, `time.Tick`)."""
         head = self._loop_heads.get(loop.id)
         if head is None or self.opaque:
             return True  # not a loop of this function: nothing to say
+        range_end = None if range_ends else self._range_ends.get(loop.id)
         seen = {head.index}
         work = [head]
         while work:
@@ -200,6 +203,8 @@ class CFG:
             if any(not (loop.start_byte <= e.start_byte and e.end_byte <= loop.end_byte) for e in block.elements):
                 return True
             for edge in block.edges:
+                if block is head and edge.target is range_end:
+                    continue
                 if edge.target.index not in seen:
                     seen.add(edge.target.index)
                     work.append(edge.target)
@@ -437,6 +442,7 @@ class _Builder:
             current.link(loop_head)
             loop_head.link(body)
             loop_head.link(after)
+            cfg._range_ends[statement.id] = after
             reachable_after = True
             continues = loop_head
         else:

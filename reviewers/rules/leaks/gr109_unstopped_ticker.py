@@ -4,7 +4,8 @@
 When the module's `go.mod` says `go 1.22` or older, flags `t := time.NewTicker(d)` and
 `t := time.NewTimer(d)` whose variable is never stopped (`t.Stop()`, deferred or not) in the
 function, its closures and goroutines included, and is not returned, stored or handed on
-(any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`.
+(any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`, unless
+it drives a `for range` loop that nothing leaves (its ticker lives exactly as long as the loop).
 Silent from Go 1.23, and when the version is unknown.
 
 ## Why is this bad?
@@ -47,18 +48,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.ownership import STOP, bound_results
-from ...syntax import declaration_name, enclosing_declaration, qualified_calls
+from ...syntax import declaration_name, enclosing_declaration, enclosing_function, qualified_calls
 
 CONSTRUCTORS = frozenset({"time.NewTicker", "time.NewTimer"})
 
 REMEDIATION = """\
 t := time.NewTicker(time.Second)
 defer t.Stop() // before Go 1.23 an unstopped ticker is never freed"""
+
+
+def _ticks_forever(file: GoFile, call: Node) -> bool:
+    """`for range time.Tick(d)` in a loop nothing else leaves: the ticker lives exactly as
+    long as the loop, which is meant to run for the life of the process."""
+    clause = file.parent(call)
+    loop = file.parent(clause) if clause is not None and clause.type == "range_clause" else None
+    function = enclosing_function(loop, file) if loop is not None else None
+    if loop is None or function is None:
+        return False
+    return not package_of(file).cfg(file, function).can_leave(loop, range_ends=False)
 
 
 def check(file: GoFile) -> Iterator[Report]:
@@ -69,7 +83,7 @@ def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, CONSTRUCTORS | {"time.Tick"}):
         function = call.child_by_field_name("function")
         if function is not None and file.text(function).endswith("Tick"):
-            if declaration_name(file, enclosing_declaration(call, file)) != "main":
+            if declaration_name(file, enclosing_declaration(call, file)) != "main" and not _ticks_forever(file, call):
                 yield Report(
                     node=call,
                     message=(
