@@ -12,7 +12,7 @@ from tree_sitter import Node
 from ...gosource import GoFile
 from ...semantics import package_of
 from ...semantics.effects import Chain
-from ...syntax import top_level_specs
+from ...syntax import calls_in, qualified_name, top_level_specs
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,36 @@ class Initializer:
 
 
 def init_functions(file: GoFile) -> list[Node]:
+    """The file's `func init()`s, but for those that return at once unless the environment
+    says this process is a helper the program re-executed (`if os.Getenv("X") == "" {
+    return }`): there `init` is that helper's entry point, meant to block."""
     return [
         node
         for node in file.root.named_children
         if node.type == "function_declaration"
         and (name := node.child_by_field_name("name"))
         and file.text(name) == "init"
+        and not _entry_point_of_a_helper(file, node)
     ]
+
+
+ENVIRONMENT = frozenset({"os.Getenv", "os.LookupEnv"})
+
+
+def _entry_point_of_a_helper(file: GoFile, function: Node) -> bool:
+    body = function.child_by_field_name("body")
+    statements = body.named_children[0].named_children if body is not None and body.named_children else []
+    first = next((s for s in statements if s.type != "comment"), None)
+    if first is None or first.type != "if_statement":
+        return False
+    condition, consequence = first.child_by_field_name("condition"), first.child_by_field_name("consequence")
+    if condition is None or consequence is None or first.child_by_field_name("alternative") is not None:
+        return False
+    returns_only = [
+        s.type for block in consequence.named_children for s in block.named_children if s.type != "comment"
+    ] == ["return_statement"]
+    asks_environment = any(qualified_name(file, call) in ENVIRONMENT for call in calls_in(file, condition))
+    return returns_only and asks_environment
 
 
 def package_initializers(file: GoFile) -> list[Initializer]:
