@@ -8,7 +8,9 @@ be a literal, a closure started through a variable or a function of the same fil
 (`go leakyWorker(ch)`); the `range` or receive line is reported, where it is written. Also
 flags a receive that waits (bare, or the only case of a `select`) on such a channel that
 nothing sends on either — say a done channel handed to a goroutine that never signals it:
-whoever receives waits forever.
+whoever receives waits forever. And flags `for range t.C` over a `time.Ticker` or `Timer`
+that the package stops somewhere: `Stop` does not close `C`, so a loop meant to end with the
+ticker waits forever instead.
 
 ## Why is this bad?
 `range` over a channel ends only when the channel is closed. When the senders are done and
@@ -60,7 +62,9 @@ from ...goroutines import ChannelOperation as Operation
 from ...goroutines import channels
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import enclosing_loops, function_name, parent_of, select_cases
+from ...semantics import package_of
+from ...semantics.places import place_of
+from ...syntax import call_method_name, enclosing_loops, field_of, function_name, parent_of, select_cases, unparen
 from ._goroutines import channel_expression, communication_case, sees_close
 
 REMEDIATION = """\
@@ -89,7 +93,60 @@ def _blocking_receive(op: Operation) -> bool:
     return case is None or len(select_cases(parent_of(case))) == 1
 
 
+def _stopped_timer_ranges(file: GoFile) -> Iterator[Report]:
+    """`for range t.C` over a ticker or timer that the package stops somewhere."""
+    package = package_of(file)
+    for loop in file.nodes("for_statement"):
+        clause = next((c for c in loop.named_children if c.type == "range_clause"), None)
+        ranged = unparen(field_of(clause, "right")) if clause is not None else None
+        if ranged is None or ranged.type != "selector_expression" or file.text(field_of(ranged, "field")) != "C":
+            continue
+        holder = field_of(ranged, "operand")
+        holder_type = package.type_of(file, holder)
+        place = place_of(package, file, holder)
+        if holder_type is None or place is None or not holder_type.deref().is_named("time.Ticker", "time.Timer"):
+            continue
+        stop = next(
+            (
+                (other, call)
+                for other in package.files
+                for call in other.nodes("call_expression")
+                if call_method_name(other, call) == "Stop"
+                and (function := call.child_by_field_name("function")) is not None
+                and function.type == "selector_expression"
+                and place_of(package, other, field_of(function, "operand")) == place
+            ),
+            None,
+        )
+        if stop is None:
+            continue  # never stopped: a loop for the life of the process
+        other, call = stop
+        where = f"line {other.line(call)}" if other is file else f"{other.path}:{other.line(call)}"
+        yield Report(
+            node=loop,
+            message=(
+                f"`for range {file.text(ranged)}` never ends: `{other.text(call)}` ({where}) stops the "
+                f"{'ticker' if holder_type.deref().is_named('time.Ticker') else 'timer'} but does not close its "
+                "channel, so this loop waits forever once it stops. Select on a done channel that the stopper "
+                "closes as well."
+            ),
+            remediation=STOPPED_REMEDIATION,
+        )
+
+
+STOPPED_REMEDIATION = """for {
+    select {
+    case <-done: // closed by whoever stops the ticker
+        return
+    case <-ticker.C:
+        flush()
+    }
+}"""
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    if b".C" in file.source:
+        yield from _stopped_timer_ranges(file)
     for channel in channels(file):
         if channel.escapes or channel.of("close"):
             continue
