@@ -57,6 +57,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...goroutines import ChannelOperation as Operation
 from ...goroutines import channels
@@ -64,7 +66,16 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.places import place_of
-from ...syntax import call_method_name, enclosing_loops, field_of, function_name, parent_of, select_cases, unparen
+from ...syntax import (
+    call_method_name,
+    enclosing_function,
+    enclosing_loops,
+    field_of,
+    function_name,
+    parent_of,
+    select_cases,
+    unparen,
+)
 from ._goroutines import channel_expression, communication_case, sees_close
 
 REMEDIATION = """\
@@ -106,6 +117,7 @@ def _stopped_timer_ranges(file: GoFile) -> Iterator[Report]:
         place = place_of(package, file, holder)
         if holder_type is None or place is None or not holder_type.deref().is_named("time.Ticker", "time.Timer"):
             continue
+        looping = enclosing_function(loop, file)
         stop = next(
             (
                 (other, call)
@@ -115,11 +127,12 @@ def _stopped_timer_ranges(file: GoFile) -> Iterator[Report]:
                 and (function := call.child_by_field_name("function")) is not None
                 and function.type == "selector_expression"
                 and place_of(package, other, field_of(function, "operand")) == place
+                and _stops_from_elsewhere(other, call, looping)
             ),
             None,
         )
         if stop is None:
-            continue  # never stopped: a loop for the life of the process
+            continue  # never stopped, or only as clean-up after the loop: it runs for good
         other, call = stop
         where = f"line {other.line(call)}" if other is file else f"{other.path}:{other.line(call)}"
         yield Report(
@@ -132,6 +145,14 @@ def _stopped_timer_ranges(file: GoFile) -> Iterator[Report]:
             ),
             remediation=STOPPED_REMEDIATION,
         )
+
+
+def _stops_from_elsewhere(file: GoFile, stop: Node, looping: Node | None) -> bool:
+    """A `Stop` meant to end the loop: called, not deferred, from another function than the
+    one that loops (a `defer t.Stop()` beside the loop is clean-up once it is over)."""
+    statement = file.parent(stop)
+    deferred = statement is not None and statement.type == "defer_statement"
+    return not deferred and (looping is None or enclosing_function(stop, file) != looping)
 
 
 STOPPED_REMEDIATION = """for {
