@@ -7,7 +7,9 @@ of that loop, no `goto`, no `panic`/`os.Exit`/`log.Fatal`, no `<-ctx.Done()` or 
 goroutine may be a literal, a closure started through a variable, or a function or method of
 the same file (`go s.loop()`); the `for` line is reported. Goroutines started once for the
 life of the process by construction are left alone: in `func init` or `func main`, in a
-package-level initializer, or in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs. Also flags
+package-level initializer, or in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs. In
+`package main` the loop is a warning: a command's background loops usually live as long as
+the process by design, while a library's callers cannot stop them. Also flags
 a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
 elsewhere, where parking the caller for good may be deliberate (a debug flag, a fatal
 state).
@@ -60,6 +62,7 @@ from ...goroutines import goroutines, running_goroutine
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
+from ...semantics.package import package_clause
 from ...syntax import call_method_name, declaration_name, enclosing_declaration, is_inside, qualified_name, select_cases
 from ._goroutines import has_way_out
 
@@ -123,6 +126,9 @@ def _started_once(file: GoFile, statement: Node, run_once: list[Node]) -> bool:
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
     run_once = _run_once(package_of(file), file)
+    # In a command (`package main`) a background loop usually lives as long as the process
+    # by design: a warning there, an error in a library, whose callers cannot stop it.
+    severity = Severity.WARNING if package_clause(file) == "main" else None
     for goroutine in goroutines(file):
         if goroutine.body is None or _started_once(file, goroutine.statement, run_once):
             continue
@@ -138,6 +144,7 @@ def check(file: GoFile) -> Iterator[Report]:
                     "`<-ctx.Done()` or a done channel."
                 ),
                 remediation=REMEDIATION,
+                severity=severity,
             )
     for select in file.nodes("select_statement"):
         if select_cases(select) or declaration_name(file, enclosing_declaration(select, file)) == "main":
