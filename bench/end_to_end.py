@@ -21,11 +21,9 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.webhook_load import SECRET, app_environment, app_key, percentile
+from bench.webhook_load import SECRET, app_environment, app_key, percentile, public_pem
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import gunicorn, private_redis, procfile_command, running
@@ -73,12 +71,8 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's request log
     key = app_key()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    emulator = GitHubEmulator(1, public_pem).start()
+    public_key = public_pem(key)
+    emulator = GitHubEmulator(1, public_key).start()
     emulator.install(INSTALLATION, "acme")
     emulator.create_repo(
         REPOSITORY,

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.webhook_load import app_key
+from bench.webhook_load import app_key, public_pem
 from tests.app.changes import LEAKING_PRICE
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import private_redis
@@ -91,15 +91,11 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's request log
     key = app_key()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    public_key = public_pem(key)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    emulator = GitHubEmulator(1, public_pem).start()
+    emulator = GitHubEmulator(1, public_key).start()
     emulator.install(INSTALLATION, "acme")
     with tempfile.TemporaryDirectory() as scratch, private_redis(Path(scratch)) as redis_url:
         settings = Settings(

@@ -70,6 +70,15 @@ def app_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    """The App key's public half, as the emulator checks the App's JWTs with it."""
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
 def app_environment(redis_url: str, key: rsa.RSAPrivateKey | None = None, **extra: str) -> dict[str, str]:
     """The web and worker processes' environment."""
     pem = (key or app_key()).private_bytes(

@@ -22,11 +22,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import redis
-from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.webhook_load import SECRET, app_environment, app_key
+from bench.webhook_load import SECRET, app_environment, app_key, public_pem
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import gunicorn, private_redis, procfile_command, running
@@ -53,12 +52,8 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's request log
     key = app_key()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    emulator = GitHubEmulator(1, public_pem).start()
+    public_key = public_pem(key)
+    emulator = GitHubEmulator(1, public_key).start()
     tree = {str(p.relative_to(GOTREE)): p.read_bytes() for p in GOTREE.rglob("*.*")}
     repositories = {}
     for installation in range(BUSY, BUSY + args.installations):

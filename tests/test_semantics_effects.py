@@ -3,21 +3,12 @@ through the package's functions it calls, and the regions that run with it."""
 
 from __future__ import annotations
 
-import textwrap
-
 from reviewers.gosource import GoFile
 from reviewers.semantics import package_of
 from reviewers.semantics.contexts import request_has_deadline
 from reviewers.semantics.effects import FILE, REMOTE, WAIT, Chain, running_nodes
 from reviewers.semantics.package import Declared
-
-
-def package(*sources: str) -> list[GoFile]:
-    files: list[GoFile] = []
-    for number, source in enumerate(sources):
-        text = textwrap.dedent(source).lstrip()
-        files.append(GoFile(f"p/f{number}.go", text.encode(), package_files=lambda: files))
-    return files
+from tests.test_semantics import package
 
 
 def function(file: GoFile, name: str) -> Declared:
