@@ -215,7 +215,8 @@ class Owned:
 
     def _prunes(self, edge: Edge) -> bool:
         """The edge only taken when there is nothing to release: the error of the call that
-        made the value is non-nil, or the value itself is nil."""
+        made the value is non-nil, or the value itself (or the part released, `resp.Body`)
+        is nil."""
         condition = edge.condition
         if condition is None:
             return False
@@ -229,13 +230,15 @@ class Owned:
                 continue
             left, right = part.child_by_field_name("left"), part.child_by_field_name("right")
             operator = part.child_by_field_name("operator")
-            if (
-                left is None
-                or right is None
-                or operator is None
-                or self.file.text(right) != "nil"
-                or left.type != "identifier"
-            ):
+            if left is None or right is None or operator is None or self.file.text(right) != "nil":
+                continue
+            if left.type == "selector_expression" and self.through:
+                # `resp.Body != nil`: a nil Body is nothing to close.
+                operand, field_node = left.child_by_field_name("operand"), left.child_by_field_name("field")
+                if field_node is None or self.file.text(field_node) != self.through or operand is None:
+                    continue
+                left = operand
+            if left.type != "identifier":
                 continue
             binding = self.package.binding(self.file, left)
             text = self.file.text(operator)
