@@ -496,10 +496,10 @@ def enclosing_loops(node: Node, within: Node | None = None, file: GoFile | None 
     return loops
 
 
-def _in_goroutine_scope(node: Node, body: Node) -> bool:
+def _in_goroutine_scope(node: Node, body: Node, file: GoFile | None = None) -> bool:
     """Whether `scope_nodes` reaches `node` under `body`: no `go` statement between them
     hides it (only a `go` call's arguments and non-literal callee are the starter's)."""
-    for ancestor in ancestors(node):
+    for ancestor in ancestors(node, file):
         if ancestor == body:
             return True
         if ancestor.type != "go_statement":
@@ -518,14 +518,15 @@ def _in_goroutine_scope(node: Node, body: Node) -> bool:
     return True
 
 
-def go_statements(function: Node) -> list[Node]:
-    """The `go` statements of a function's scope (not those nested in other goroutines)."""
+def go_statements(function: Node, file: GoFile | None = None) -> list[Node]:
+    """The `go` statements of a function's scope (not those nested in other goroutines);
+    given the file, parents come from its index (linear on deep nesting)."""
     body = function.child_by_field_name("body")
     if body is None:
         return []
     # A query runs in C: far cheaper than walking the scope in Python.
     found = captures("(go_statement) @go", body).get("go", [])
-    return [statement for statement in found if _in_goroutine_scope(statement, body)]
+    return [statement for statement in found if _in_goroutine_scope(statement, body, file)]
 
 
 def select_cases(select: Node) -> list[Node]:

@@ -81,7 +81,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         arguments = call.child_by_field_name("arguments")
         handed = [place_of(package, file, a) for a in (arguments.named_children if arguments is not None else [])]
-        children = go_statements(started.node)
+        children = go_statements(started.node, started.file)
         for add in facts.operations(started).of("Add"):
             if any(child.start_byte > add.node.end_byte for child in children):
                 continue  # an Add for a child goroutine started right after

@@ -227,7 +227,7 @@ def check(file: GoFile) -> Iterator[Report]:
         if top.type not in ("function_declaration", "method_declaration"):
             continue
         starter = Declared(file, top)
-        for go in go_statements(top):
+        for go in go_statements(top, file):
             call, started = _started(package, file, go)
             if call is None:
                 continue
