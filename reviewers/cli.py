@@ -16,8 +16,8 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
@@ -329,18 +329,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _app_needed(command: str) -> Iterator[None]:
+    """Import the app for `command`: `pip install goreef` leaves its libraries out."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] in ("webapp", "workers"):
+            raise
+        raise UsageError(
+            f"`goreef {command}` needs the app's dependencies ({error.name} is not installed): pip install 'goreef[app]'"
+        ) from error
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "rules":
             return _print_rules(args)
         if args.command == "replay":
-            from workers.replay import main as replay
+            with _app_needed("replay"):
+                from workers.replay import main as replay
 
             return replay(args.rest)
         if args.command == "serve":
             # Process management lives with the app: reviewers/ stays free of it.
-            from webapp.serve import serve
+            with _app_needed("serve"):
+                from webapp.serve import serve
 
             return serve(host=args.host, port=args.port, workers=args.workers, data_dir=args.data_dir)
         result, config, changes = _review(args) if args.command == "review" else _check(args)
