@@ -2,6 +2,7 @@
 
     goreef review [DIFF | -]           review a unified diff (file or stdin) in a local repo
     goreef review --base origin/main   review the local change since it left a branch
+    goreef review --staged             review the staged change (the commit being made)
     goreef check PATH...               every rule over whole files or directories
     goreef rules [GRNNN]               the catalogue, or one rule's page
     goreef serve                       the app on this machine (web, worker, Redis)
@@ -94,6 +95,20 @@ def _git_directory(repo: Path, revision: str) -> Callable[[str], list[str]]:
     return list_paths
 
 
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's, for a repository with no commit yet
+
+
+def _index_directory(repo: Path) -> Callable[[str], list[str]]:
+    """The staged files directly in a directory."""
+
+    def list_paths(directory: str) -> list[str]:
+        prefix = f"{directory}/" if directory else ""
+        listing = _git(repo, "ls-files", "-z", "--", prefix or ".").split("\0")
+        return [path for path in listing if path and "/" not in path.removeprefix(prefix)]
+
+    return list_paths
+
+
 def _disk_directory(root: Path) -> Callable[[str], list[str]]:
     def list_paths(directory: str) -> list[str]:
         folder = root / directory
@@ -141,18 +156,31 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
     repo = Path(args.repo) if args.repo else (_repo_root(Path.cwd()) or Path.cwd())
     config = _config(args, repo)
     go_version = _go_version(args.go_version)
-    if args.base:
-        merge_base = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
-        range_args = [merge_base, args.head] if args.head else [merge_base]
+    if args.staged and (args.base or args.head or args.diff):
+        raise UsageError("--staged reviews the index against HEAD: give no diff, --base or --head with it")
+    if args.base or args.staged:
+        if args.staged:
+            # The commit being made: the index against HEAD (nothing before a first commit).
+            # ":path" names a file's staged blob, for `git cat-file` as for `git show`.
+            has_head = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo, capture_output=True)
+            base_revision = "HEAD" if has_head.returncode == 0 else _EMPTY_TREE
+            range_args, head_revision, listing = ["--cached", base_revision], "", _index_directory(repo)
+        else:
+            base_revision = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
+            range_args = [base_revision, args.head] if args.head else [base_revision]
+            head_revision = args.head or "HEAD"
+            listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
         # Only the Go files: a blob goreef never reads (a testdata file a partial clone lacks)
         # must not fail the review.
         diff = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args, "--", "*.go")
         changed = parse_diff(diff)
-        listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
-        with closing(_GitFiles(repo, merge_base)) as at_base, closing(_GitFiles(repo, args.head or "HEAD")) as at_head:
+        with (
+            closing(_GitFiles(repo, base_revision)) as at_base,
+            closing(_GitFiles(repo, head_revision)) as at_head,
+        ):
             result = review(
                 changed,
-                head=at_head if args.head else _disk_file(repo),
+                head=at_head if args.head or args.staged else _disk_file(repo),
                 base=at_base,
                 config=config,
                 go_version=go_version,
@@ -300,6 +328,9 @@ def _parser() -> argparse.ArgumentParser:
     review_command.add_argument("diff", nargs="?", help="a unified diff file, or - for stdin")
     review_command.add_argument("--base", help="review the change since this ref (merge base with --head)")
     review_command.add_argument("--head", help="the head ref to review with --base (default: the work tree)")
+    review_command.add_argument(
+        "--staged", action="store_true", help="review the staged change (the index against HEAD), as a pre-commit hook"
+    )
     review_command.add_argument("--repo", help="the repository the diff applies to (default: the current one)")
     review_command.add_argument("--filter", choices=FILTERS, help="which findings to keep (default: added)")
     output_options(review_command)
