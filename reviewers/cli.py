@@ -197,11 +197,20 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
         except OSError as error:
             raise UsageError(f"{args.diff}: {error.strerror}") from error
     changed = parse_diff(diff_text)
-    disk = _disk_file(repo)
+    return review_work_tree(changed, repo, config, go_version), config, changed
+
+
+def review_work_tree(
+    changed: list[ChangedFile], root: Path, config: Config, go_version: tuple[int, int] | None = None
+) -> ReviewResult:
+    """Review `changed` (a diff's files) with the head read from the work tree at `root` and
+    the base rebuilt from it by the diff. A file on disk that does not hold what the diff added
+    is not taken for the head (the diff alone is reviewed then). The GitHub Action reviews a
+    pull request's checkout this way too."""
+    disk = _disk_file(root)
     by_path = {c.path: c for c in changed}
 
     def head(path: str) -> bytes | None:
-        # A file on disk counts as the head only if it holds what the diff added.
         contents = disk(path)
         change = by_path.get(path)
         if contents is None or change is None or change.matches_head(contents):
@@ -213,10 +222,9 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
         contents = head(change.path) if change else None
         return change.base_from_head(contents) if change is not None and contents is not None else None
 
-    result = review(
-        changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(repo)
+    return review(
+        changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(root)
     )
-    return result, config, changed
 
 
 def _go_files(paths: list[str]) -> list[str]:

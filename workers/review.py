@@ -168,20 +168,11 @@ class Review:
 
         Answers the comments as posted (GitHub's refusals taken out), and how many comments
         were marked fixed."""
-        number, head_sha = self.job.pull_number, self.job.head_sha
-        existing = [c for c in self.repo.review_comments(number) if c.author_is_bot]
-        open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
-        plan = render.plan_comments(
-            result.findings,
-            changes,
-            self.docs_url,
-            config.comment_cap,
-            # The cap is per push: the comments a cut-short run of this push posted count against it.
-            room=config.comment_cap - sum(1 for c in existing if c.commit_sha == head_sha),
-            commented=frozenset(open_comments),
+        plan, open_comments = plan_new_comments(
+            self.repo, self.job.pull_number, self.job.head_sha, result, changes, config, self.docs_url
         )
         self._current_pull()  # nothing is posted for a head that is no longer current
-        plan = self._post_review(plan)
+        plan = post_review(self.repo, self.job.pull_number, self.job.head_sha, plan, self._current_pull)
         current = {f.fingerprint for f in result.findings}
         vanished = [c for fp, c in open_comments.items() if fp not in current]
         self._mark_fixed(vanished)
@@ -201,31 +192,6 @@ class Review:
             if thread is not None and not thread.resolved:
                 self.repo.resolve_review_thread(thread.id)
             self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
-
-    def _post_review(self, plan: render.CommentPlan) -> render.CommentPlan:
-        """Post the plan's review; answers the plan without the comments GitHub refused.
-
-        GitHub refuses a whole review for one comment it does not take (422), at times even on
-        a line inside the diff. The refused ones are found by bisection and the review is posted
-        without them."""
-        payload = render.review_payload(plan)
-        if payload is None:
-            return plan
-        number, head_sha = self.job.pull_number, self.job.head_sha
-        if discarded := self.repo.discard_pending_reviews(number):
-            log.warning("%s: discarded %d pending review(s) left by a review cut short", self.job.head_key, discarded)
-        try:
-            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
-            return plan
-        except ReviewRefused as refusal:
-            self._current_pull()  # a head that moved on is refused too: that is no comment's fault
-            refused = _refused_comments(
-                payload["comments"], refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
-            )
-        plan = plan.without(refused)
-        if (payload := render.review_payload(plan)) is not None:
-            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
-        return plan
 
     def stop_superseded(self, moved: Superseded) -> Outcome:
         # A check run opened by an earlier attempt of this task must not stay in progress.
@@ -389,6 +355,66 @@ class LastOnError:
         on_error, _, chosen_by = remembered.decode().partition("\t")
         # A value remembered before goreef kept what set it came from the file.
         return on_error, chosen_by or f"`on_error` in `{CONFIG_PATH}`"
+
+
+def plan_new_comments(
+    repo: RepositoryClient,
+    number: int,
+    head_sha: str,
+    result: ReviewResult,
+    changes: list[ChangedFile],
+    config: Config,
+    docs_url: str | None,
+) -> tuple[render.CommentPlan, dict[str, ReviewComment]]:
+    """The comments to post for `result` on the pull request, leaving out the findings already
+    commented (their fingerprint is on an open comment of goreef's), and those open comments by
+    fingerprint. The app and the Action (workers/action.py) plan alike."""
+    existing = [c for c in repo.review_comments(number) if c.author_is_bot]
+    open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
+    plan = render.plan_comments(
+        result.findings,
+        changes,
+        docs_url,
+        config.comment_cap,
+        # The cap is per push: the comments a cut-short run of this push posted count against it.
+        room=config.comment_cap - sum(1 for c in existing if c.commit_sha == head_sha),
+        commented=frozenset(open_comments),
+    )
+    return plan, open_comments
+
+
+def post_review(
+    repo: RepositoryClient,
+    number: int,
+    head_sha: str,
+    plan: render.CommentPlan,
+    still_current: Callable[[], object] = lambda: None,
+) -> render.CommentPlan:
+    """Post the plan's review; answers the plan without the comments GitHub refused.
+
+    GitHub refuses a whole review for one comment it does not take (422), at times even on
+    a line inside the diff. The refused ones are found by bisection and the review is posted
+    without them. `still_current` raises when the head moved on (then the refusal is no
+    comment's fault)."""
+    payload = render.review_payload(plan)
+    if payload is None:
+        return plan
+    if discarded := repo.discard_pending_reviews(number):
+        log.warning(
+            "%s#%d: discarded %d pending review(s) left by a review cut short", repo.full_name, number, discarded
+        )
+    try:
+        repo.create_review(number, head_sha, payload["body"], payload["comments"])
+        return plan
+    except ReviewRefused as refusal:
+        still_current()
+        refused = _refused_comments(
+            payload["comments"], refusal.reason, lambda some: repo.review_refusal(number, head_sha, some)
+        )
+    plan = plan.without(refused)
+    if (payload := render.review_payload(plan)) is not None:
+        repo.create_review(number, head_sha, payload["body"], payload["comments"])
+    return plan
 
 
 def run_review(
