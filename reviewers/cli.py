@@ -22,7 +22,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
-from .config import FAIL_ON, FILTERS
+from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
 from .registry import all_rules, get_rule, rule_class
@@ -128,7 +128,7 @@ def _disk_file(root: Path) -> Callable[[str], bytes | None]:
 
 # -- configuration ------------------------------------------------------------------------------
 def _config(args, repo: Path | None) -> Config:
-    path = Path(args.config) if args.config else (repo / ".github" / "goreef.yml" if repo else None)
+    path = Path(args.config) if args.config else (repo / CONFIG_PATH if repo else None)
     if path is not None and path.is_file():
         try:
             config = load_config(path.read_text())

@@ -41,6 +41,9 @@ def requirements(*extras: str) -> dict[str, str]:
     for requirement in project["dependencies"] + [
         r for extra in extras for r in project["optional-dependencies"][extra]
     ]:
+        if own := re.fullmatch(rf"{project['name']}\[([\w,-]+)\]", requirement):  # an extra naming others
+            declared.update(requirements(*own.group(1).split(",")))
+            continue
         name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)
         declared[normalized(name)] = requirement
     return declared
@@ -104,3 +107,17 @@ def test_serve_without_the_app_extra_says_what_to_install() -> None:
     assert completed.returncode == 2
     assert "needs the app's dependencies" in completed.stderr
     assert "pip install 'goreef[app]'" in completed.stderr
+
+
+def test_the_action_needs_only_the_action_extra() -> None:
+    # action.yml installs goreef[action]: its entry point must not reach the server's libraries.
+    probe = "import sys, workers.action; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    distributions = packages_distributions()
+    server = set(requirements("app")) - set(requirements("action"))
+    reached = {
+        module: distributions[module]
+        for module in completed.stdout.split()
+        if any(normalized(d) in server for d in distributions.get(module, []))
+    }
+    assert reached == {}

@@ -28,12 +28,12 @@ from github import GithubException
 
 from reviewers import Config, ConfigError, from_patches, load_config
 from reviewers.cli import review_work_tree
-from reviewers.config import FAIL_ON
+from reviewers.config import CONFIG_PATH, FAIL_ON
 from reviewers.render import github as render
 from reviewers.render.sarif import render_sarif
 from reviewers.render.text import render_text
 from workers.github_client import RepositoryClient, WorkflowGitHub
-from workers.review import CONFIG_PATH, plan_new_comments, post_review
+from workers.posting import plan_new_comments, post_review
 
 DEFAULT_API_URL = "https://api.github.com"
 
