@@ -151,3 +151,16 @@ def test_the_readme_workflow_uses_the_actions_real_inputs() -> None:
     assert checkout_step["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
     assert action["runs"]["using"] == "composite"
     assert any("workers.action" in step.get("run", "") for step in action["runs"]["steps"])
+
+
+def test_a_read_only_token_warns_and_still_fails_on_the_trap(tmp_path, emulator: GitHubEmulator, repo: str) -> None:
+    # A fork's pull request: GitHub gives the job a token that may not post the review.
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, fork_owner="contributor")
+    emulator.fail_next(5, 403, message="Resource not accessible by integration", method="POST", path="/reviews$")
+
+    result = run_action(tmp_path, emulator, repo, number)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "::warning title=goreef::the workflow's token may not post a review" in result.stdout
+    assert f"{PRICE}:{LEAK_LINE}: GR203 [error]" in result.stdout
+    assert emulator.comments(repo, number) == []
