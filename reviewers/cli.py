@@ -2,6 +2,7 @@
 
     goreef review [DIFF | -]           review a unified diff (file or stdin) in a local repo
     goreef review --base origin/main   review the local change since it left a branch
+    goreef review --staged             review the staged change (the commit being made)
     goreef check PATH...               every rule over whole files or directories
     goreef rules [GRNNN]               the catalogue, or one rule's page
     goreef serve                       the app on this machine (web, worker, Redis)
@@ -16,12 +17,12 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from . import Config, ConfigError, DiffError, check_files, load_config, review
-from .config import FAIL_ON, FILTERS
+from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
 from .registry import all_rules, get_rule, rule_class
@@ -94,6 +95,20 @@ def _git_directory(repo: Path, revision: str) -> Callable[[str], list[str]]:
     return list_paths
 
 
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's, for a repository with no commit yet
+
+
+def _index_directory(repo: Path) -> Callable[[str], list[str]]:
+    """The staged files directly in a directory."""
+
+    def list_paths(directory: str) -> list[str]:
+        prefix = f"{directory}/" if directory else ""
+        listing = _git(repo, "ls-files", "-z", "--", prefix or ".").split("\0")
+        return [path for path in listing if path and "/" not in path.removeprefix(prefix)]
+
+    return list_paths
+
+
 def _disk_directory(root: Path) -> Callable[[str], list[str]]:
     def list_paths(directory: str) -> list[str]:
         folder = root / directory
@@ -113,7 +128,7 @@ def _disk_file(root: Path) -> Callable[[str], bytes | None]:
 
 # -- configuration ------------------------------------------------------------------------------
 def _config(args, repo: Path | None) -> Config:
-    path = Path(args.config) if args.config else (repo / ".github" / "goreef.yml" if repo else None)
+    path = Path(args.config) if args.config else (repo / CONFIG_PATH if repo else None)
     if path is not None and path.is_file():
         try:
             config = load_config(path.read_text())
@@ -141,18 +156,31 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
     repo = Path(args.repo) if args.repo else (_repo_root(Path.cwd()) or Path.cwd())
     config = _config(args, repo)
     go_version = _go_version(args.go_version)
-    if args.base:
-        merge_base = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
-        range_args = [merge_base, args.head] if args.head else [merge_base]
+    if args.staged and (args.base or args.head or args.diff):
+        raise UsageError("--staged reviews the index against HEAD: give no diff, --base or --head with it")
+    if args.base or args.staged:
+        if args.staged:
+            # The commit being made: the index against HEAD (nothing before a first commit).
+            # ":path" names a file's staged blob, for `git cat-file` as for `git show`.
+            has_head = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo, capture_output=True)
+            base_revision = "HEAD" if has_head.returncode == 0 else _EMPTY_TREE
+            range_args, head_revision, listing = ["--cached", base_revision], "", _index_directory(repo)
+        else:
+            base_revision = _git(repo, "merge-base", args.base, args.head or "HEAD").strip()
+            range_args = [base_revision, args.head] if args.head else [base_revision]
+            head_revision = args.head or "HEAD"
+            listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
         # Only the Go files: a blob goreef never reads (a testdata file a partial clone lacks)
         # must not fail the review.
         diff = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args, "--", "*.go")
         changed = parse_diff(diff)
-        listing = _git_directory(repo, args.head) if args.head else _disk_directory(repo)
-        with closing(_GitFiles(repo, merge_base)) as at_base, closing(_GitFiles(repo, args.head or "HEAD")) as at_head:
+        with (
+            closing(_GitFiles(repo, base_revision)) as at_base,
+            closing(_GitFiles(repo, head_revision)) as at_head,
+        ):
             result = review(
                 changed,
-                head=at_head if args.head else _disk_file(repo),
+                head=at_head if args.head or args.staged else _disk_file(repo),
                 base=at_base,
                 config=config,
                 go_version=go_version,
@@ -169,11 +197,20 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
         except OSError as error:
             raise UsageError(f"{args.diff}: {error.strerror}") from error
     changed = parse_diff(diff_text)
-    disk = _disk_file(repo)
+    return review_work_tree(changed, repo, config, go_version), config, changed
+
+
+def review_work_tree(
+    changed: list[ChangedFile], root: Path, config: Config, go_version: tuple[int, int] | None = None
+) -> ReviewResult:
+    """Review `changed` (a diff's files) with the head read from the work tree at `root` and
+    the base rebuilt from it by the diff. A file on disk that does not hold what the diff added
+    is not taken for the head (the diff alone is reviewed then). The GitHub Action reviews a
+    pull request's checkout this way too."""
+    disk = _disk_file(root)
     by_path = {c.path: c for c in changed}
 
     def head(path: str) -> bytes | None:
-        # A file on disk counts as the head only if it holds what the diff added.
         contents = disk(path)
         change = by_path.get(path)
         if contents is None or change is None or change.matches_head(contents):
@@ -185,10 +222,9 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
         contents = head(change.path) if change else None
         return change.base_from_head(contents) if change is not None and contents is not None else None
 
-    result = review(
-        changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(repo)
+    return review(
+        changed, head=head, base=base, config=config, go_version=go_version, package_paths=_disk_directory(root)
     )
-    return result, config, changed
 
 
 def _go_files(paths: list[str]) -> list[str]:
@@ -300,6 +336,9 @@ def _parser() -> argparse.ArgumentParser:
     review_command.add_argument("diff", nargs="?", help="a unified diff file, or - for stdin")
     review_command.add_argument("--base", help="review the change since this ref (merge base with --head)")
     review_command.add_argument("--head", help="the head ref to review with --base (default: the work tree)")
+    review_command.add_argument(
+        "--staged", action="store_true", help="review the staged change (the index against HEAD), as a pre-commit hook"
+    )
     review_command.add_argument("--repo", help="the repository the diff applies to (default: the current one)")
     review_command.add_argument("--filter", choices=FILTERS, help="which findings to keep (default: added)")
     output_options(review_command)
@@ -329,18 +368,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _app_needed(command: str) -> Iterator[None]:
+    """Import the app for `command`: `pip install goreef` leaves its libraries out."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if error.name is None or error.name.split(".")[0] in ("webapp", "workers"):
+            raise
+        raise UsageError(
+            f"`goreef {command}` needs the app's dependencies ({error.name} is not installed): pip install 'goreef[app]'"
+        ) from error
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "rules":
             return _print_rules(args)
         if args.command == "replay":
-            from workers.replay import main as replay
+            with _app_needed("replay"):
+                from workers.replay import main as replay
 
             return replay(args.rest)
         if args.command == "serve":
             # Process management lives with the app: reviewers/ stays free of it.
-            from webapp.serve import serve
+            with _app_needed("serve"):
+                from webapp.serve import serve
 
             return serve(host=args.host, port=args.port, workers=args.workers, data_dir=args.data_dir)
         result, config, changes = _review(args) if args.command == "review" else _check(args)

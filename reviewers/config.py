@@ -27,6 +27,7 @@ import yaml
 
 from .finding import Finding, Severity
 
+CONFIG_PATH = ".github/goreef.yml"  # in the repository reviewed
 FILTERS = ("added", "diff_context", "introduced", "file")
 FAIL_ON = ("error", "warning", "never")
 ON_ERROR = ("neutral", "failure")

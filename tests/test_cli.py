@@ -239,3 +239,25 @@ def test_info_findings_are_annotated_not_commented(tmp_path):
     [annotation] = payload["check_run"]["output"]["annotations"]
     assert (annotation["start_line"], annotation["annotation_level"]) == (6, "notice")  # the GR209 info
     assert "1 info finding(s) are shown here only" in payload["check_run"]["output"]["summary"]
+
+
+def test_review_staged_reads_the_index_not_the_work_tree(repo):
+    repo.git("add", "main.go")
+    repo.write("main.go", BEFORE)  # the work tree lost the trap again; the index still holds it
+    result = goreef("review", "--staged", "--format", "json", cwd=repo.root)
+    assert result.returncode == 1, result.stderr
+    assert [(f["path"], f["line"]) for f in json.loads(result.stdout)] == [("main.go", 14)]
+    repo.git("add", "main.go")
+    result = goreef("review", "--staged", cwd=repo.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert goreef("review", "--staged", "--base", "HEAD", cwd=repo.root).returncode == 2
+
+
+def test_review_staged_in_a_repository_with_no_commit_yet(tmp_path):
+    repo = GitRepo(tmp_path / "fresh")
+    repo.write("go.mod", "module demo\n\ngo 1.22\n")
+    repo.write("main.go", BEFORE.replace("func main() {}\n", ADDED.lstrip() + "\nfunc main() {}\n"))
+    repo.git("add", "-A")
+    result = goreef("review", "--staged", "--format", "json", cwd=repo.root)
+    assert result.returncode == 1, result.stderr
+    assert sorted(f["line"] for f in json.loads(result.stdout)) == [9, 14]

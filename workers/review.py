@@ -32,16 +32,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 from github import GithubException
 
 from reviewers import ChangedFile, Config, ConfigError, ReviewResult, from_patches, load_config, review
+from reviewers.config import CONFIG_PATH
 from reviewers.render import github as render
-from workers import metrics
+from workers import metrics, posting
 from workers.contents import CommitFiles, review_pool
-from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment, ReviewRefused
+from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment
 from workers.jobs import ReviewJob
+from workers.posting import FIXED_MARK
 
 log = logging.getLogger(__name__)
 
-CONFIG_PATH = ".github/goreef.yml"
-FIXED_MARK = "<!-- goreef:fixed -->"
 MAX_LISTED_FILES = 3000  # GitHub's files list of a pull request stops there
 
 
@@ -168,20 +168,11 @@ class Review:
 
         Answers the comments as posted (GitHub's refusals taken out), and how many comments
         were marked fixed."""
-        number, head_sha = self.job.pull_number, self.job.head_sha
-        existing = [c for c in self.repo.review_comments(number) if c.author_is_bot]
-        open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
-        plan = render.plan_comments(
-            result.findings,
-            changes,
-            self.docs_url,
-            config.comment_cap,
-            # The cap is per push: the comments a cut-short run of this push posted count against it.
-            room=config.comment_cap - sum(1 for c in existing if c.commit_sha == head_sha),
-            commented=frozenset(open_comments),
+        plan, open_comments = posting.plan_new_comments(
+            self.repo, self.job.pull_number, self.job.head_sha, result, changes, config, self.docs_url
         )
         self._current_pull()  # nothing is posted for a head that is no longer current
-        plan = self._post_review(plan)
+        plan = posting.post_review(self.repo, self.job.pull_number, self.job.head_sha, plan, self._current_pull)
         current = {f.fingerprint for f in result.findings}
         vanished = [c for fp, c in open_comments.items() if fp not in current]
         self._mark_fixed(vanished)
@@ -201,31 +192,6 @@ class Review:
             if thread is not None and not thread.resolved:
                 self.repo.resolve_review_thread(thread.id)
             self.repo.edit_review_comment(number, comment.id, _fixed_body(comment.body, head_sha))
-
-    def _post_review(self, plan: render.CommentPlan) -> render.CommentPlan:
-        """Post the plan's review; answers the plan without the comments GitHub refused.
-
-        GitHub refuses a whole review for one comment it does not take (422), at times even on
-        a line inside the diff. The refused ones are found by bisection and the review is posted
-        without them."""
-        payload = render.review_payload(plan)
-        if payload is None:
-            return plan
-        number, head_sha = self.job.pull_number, self.job.head_sha
-        if discarded := self.repo.discard_pending_reviews(number):
-            log.warning("%s: discarded %d pending review(s) left by a review cut short", self.job.head_key, discarded)
-        try:
-            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
-            return plan
-        except ReviewRefused as refusal:
-            self._current_pull()  # a head that moved on is refused too: that is no comment's fault
-            refused = _refused_comments(
-                payload["comments"], refusal.reason, lambda some: self.repo.review_refusal(number, head_sha, some)
-            )
-        plan = plan.without(refused)
-        if (payload := render.review_payload(plan)) is not None:
-            self.repo.create_review(number, head_sha, payload["body"], payload["comments"])
-        return plan
 
     def stop_superseded(self, moved: Superseded) -> Outcome:
         # A check run opened by an earlier attempt of this task must not stay in progress.
@@ -490,26 +456,6 @@ def _cause(error: BaseException) -> str:
             return "Redis was unreachable"
         case _:
             return f"an internal error ({type(error).__name__})"
-
-
-def _fingerprint(comment: ReviewComment) -> str | None:
-    match = render.FINGERPRINT_RE.search(comment.body)
-    return match.group(1) if match else None
-
-
-def _refused_comments(
-    comments: list[dict[str, Any]], reason: str, refusal: Callable[[list[dict[str, Any]]], str | None]
-) -> list[tuple[dict[str, Any], str]]:
-    """The comments GitHub refuses, and why, among `comments`, which it refused together for
-    `reason`: bisection, asking `refusal` about each half (log2 n questions for one bad comment)."""
-    if len(comments) == 1:
-        return [(comments[0], reason)]
-    middle = len(comments) // 2
-    refused = []
-    for half in (comments[:middle], comments[middle:]):
-        if (why := refusal(half)) is not None:
-            refused += _refused_comments(half, why, refusal)
-    return refused
 
 
 def _fixed_body(body: str, sha: str) -> str:

@@ -219,6 +219,14 @@ class GitHubEmulator:
         with self._lock:
             self._installations[installation_id] = account
 
+    def grant_token(self, installation_id: int) -> str:
+        """A token of the installation, as GitHub Actions hands a job its GITHUB_TOKEN."""
+        with self._lock:
+            token = "ghs_" + secrets.token_urlsafe(27)
+            self._tokens[token] = (installation_id, time.time() + self._token_lifetime)
+            self.issued_tokens.append(token)
+            return token
+
     def suspend(self, installation_id: int) -> None:
         """Suspend the installation, as its owner or GitHub can: no token is granted for it, and
         the tokens it has stop working."""

@@ -27,7 +27,7 @@ from tests.app.webhooks import WebhookSender
 from webapp import create_app
 from workers import tasks
 from workers.github_client import retry_policy
-from workers.review import _refused_comments
+from workers.posting import _refused_comments
 from workers.settings import Settings
 
 TOKEN_CACHE = f"goreef:token:{INSTALLATION}"
