@@ -8,7 +8,7 @@ same changed files, has a finding of the same rule on the same code.
 
 "The same code" must survive what such changes do, so it is never a line number, a path or a
 count of occurrences. A finding is identified by its flagged statement's text (comments and
-layout left out) and by the function around it: its name and the tokens of its body. Head
+layout left out) and by the function around it: its name and a digest of its body. Head
 and base findings are paired greedily, closest first:
 
 1. the same statement in a function of the same name and body (untouched or moved code);
@@ -113,14 +113,18 @@ def _similar_names(head: Identity, base: Identity) -> bool:
     return len(head.names & base.names) / len(head.names | base.names) >= SIMILAR_NAMES
 
 
-# Rules 1 to 5 of the module's docstring, closest first.
-_PAIRINGS: tuple[Callable[[Identity, Identity], bool], ...] = (
-    lambda h, b: h.code == b.code and h.body == b.body and h.function == b.function,
-    lambda h, b: h.code == b.code and h.body == b.body,
-    lambda h, b: h.code == b.code and h.function == b.function,
-    lambda h, b: h.code == b.code,
-    lambda h, b: (h.function == b.function or h.body == b.body) and _similar_names(h, b),
+# Rules 1 to 5 of the module's docstring, closest first; the first four need the same
+# statement, the fifth the same function.
+_SAME_STATEMENT: tuple[Callable[[Identity, Identity], bool], ...] = (
+    lambda h, b: h.body == b.body and h.function == b.function,
+    lambda h, b: h.body == b.body,
+    lambda h, b: h.function == b.function,
+    lambda h, b: True,
 )
+
+
+def _rewritten(head: Identity, base: Identity) -> bool:
+    return (head.function == base.function or head.body == base.body) and _similar_names(head, base)
 
 
 def preexisting(head: Sequence[Identity], base: Sequence[Identity], untouched: Collection[int] = ()) -> set[int]:
@@ -128,20 +132,27 @@ def preexisting(head: Sequence[Identity], base: Sequence[Identity], untouched: C
     base finding standing for one head finding at most. `untouched` head findings (on lines
     the change did not write) are paired first: they are old code for certain, so a new
     statement identical to one of them is what stays new."""
-    matched: set[int] = set()
-    unpaired_base: dict[str, list[Identity]] = {}
-    for item in base:
-        unpaired_base.setdefault(item.rule, []).append(item)
+    by_statement: dict[tuple[str, str], list[int]] = {}
+    by_rule: dict[str, list[int]] = {}
+    for index, item in enumerate(base):
+        by_statement.setdefault((item.rule, item.code), []).append(index)
+        by_rule.setdefault(item.rule, []).append(index)
+    paired: set[int] = set()  # base indexes
+    matched: set[int] = set()  # head indexes
     first = set(untouched)
     order = sorted(range(len(head)), key=lambda index: index not in first)
-    for pairs in _PAIRINGS:
+
+    def pair(index: int, candidates: list[int], fits: Callable[[Identity, Identity], bool]) -> None:
+        counterpart = next((b for b in candidates if b not in paired and fits(head[index], base[b])), None)
+        if counterpart is not None:
+            paired.add(counterpart)
+            matched.add(index)
+
+    for fits in _SAME_STATEMENT:
         for index in order:
-            item = head[index]
-            if index in matched:
-                continue
-            candidates = unpaired_base.get(item.rule, [])
-            counterpart = next((b for b in candidates if pairs(item, b)), None)
-            if counterpart is not None:
-                candidates.remove(counterpart)
-                matched.add(index)
+            if index not in matched:
+                pair(index, by_statement.get((head[index].rule, head[index].code), []), fits)
+    for index in order:
+        if index not in matched:
+            pair(index, by_rule.get(head[index].rule, []), _rewritten)
     return matched
