@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import socket
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.webhook_load import SECRET, app_environment
-from tests.app.processes import gunicorn, private_redis
+from tests.app.processes import gunicorn, private_redis, stalled_upload
 from tests.app.webhooks import sign
 
 SENDERS = 32
@@ -55,16 +54,6 @@ def flood(url: str, count: int) -> float:
     if statuses != {401}:
         raise RuntimeError(f"unsigned requests were answered {statuses}")
     return time.monotonic() - started
-
-
-def stalled_upload(url: str) -> socket.socket:
-    host, port = url.removeprefix("http://").split(":")
-    connection = socket.create_connection((host, int(port)))
-    connection.sendall(
-        b"POST /webhooks/github HTTP/1.1\r\nHost: goreef\r\nX-GitHub-Event: push\r\n"
-        b"Content-Length: 100000\r\n\r\n" + b'{"partial": '
-    )
-    return connection
 
 
 def timed(request: Callable[[], object]) -> float:

@@ -87,6 +87,13 @@ def scope_nodes(function: Node) -> Iterator[Node]:
         stack.extend(reversed(current.named_children))
 
 
+def functions_in_order(file: GoFile) -> list[Node]:
+    """Every function, method and function literal of the file, in source order."""
+    return sorted(
+        (f for function_type in FUNCTION_TYPES for f in file.nodes(function_type)), key=lambda f: f.start_byte
+    )
+
+
 def enclosing_function(node: Node, file: GoFile | None = None) -> Node | None:
     """The innermost function declaration, method or function literal around `node`."""
     return next((a for a in ancestors(node, file) if a.type in FUNCTION_TYPES), None)

@@ -171,3 +171,14 @@ def until(condition: Callable[[], object], what: str, seconds: float = 60) -> No
     while not condition():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.1)
+
+
+def stalled_upload(url: str) -> socket.socket:
+    """A connection that sent a delivery's headers and the start of its body, then stopped."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)))
+    connection.sendall(
+        b"POST /webhooks/github HTTP/1.1\r\nHost: goreef\r\nContent-Type: application/json\r\n"
+        b"X-GitHub-Event: pull_request\r\nContent-Length: 100000\r\n\r\n" + b'{"action": "opened", '
+    )
+    return connection

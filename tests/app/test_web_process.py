@@ -18,7 +18,7 @@ import requests
 
 from tests.app.conftest import WEBHOOK_SECRET
 from tests.app.emulator import GitHubEmulator
-from tests.app.processes import gunicorn, private_redis
+from tests.app.processes import gunicorn, private_redis, stalled_upload
 from tests.app.webhooks import WebhookSender
 
 STALLED = 8
@@ -32,17 +32,6 @@ def web_url(app_environment: None, tmp_path: Path) -> Iterator[str]:
         gunicorn({**os.environ, "REDIS_URL": redis_url, "GOREEF_CLIENT_TIMEOUT": CLIENT_TIMEOUT}, tmp_path) as url,
     ):
         yield url
-
-
-def stalled_upload(url: str) -> socket.socket:
-    """A connection that sent a delivery's headers and the start of its body, then stopped."""
-    host, port = url.removeprefix("http://").split(":")
-    connection = socket.create_connection((host, int(port)))
-    connection.sendall(
-        b"POST /webhooks/github HTTP/1.1\r\nHost: goreef\r\nContent-Type: application/json\r\n"
-        b"X-GitHub-Event: pull_request\r\nContent-Length: 100000\r\n\r\n" + b'{"action": "opened", '
-    )
-    return connection
 
 
 def stalled_request_line(url: str) -> socket.socket:

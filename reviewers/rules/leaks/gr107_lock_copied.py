@@ -47,7 +47,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.package import Package
 from ...semantics.types import SYNC_METHODS, Type, named
-from ...syntax import FUNCTION_TYPES, expression_items, own_nodes
+from ...syntax import expression_items, functions_in_order, own_nodes
 
 # Each lock type, and what working on a copy of it does.
 CONSEQUENCES = {
@@ -174,9 +174,7 @@ def check(file: GoFile) -> Iterator[Report]:
     spellings = _lock_spellings(package, file)
     if spellings is None or not spellings.search(file.source):
         return
-    functions = sorted(
-        (f for function_type in FUNCTION_TYPES for f in file.nodes(function_type)), key=lambda f: f.start_byte
-    )
+    functions = functions_in_order(file)
     for function in functions:
         if not spellings.search(file.source, function.start_byte, function.end_byte):
             continue

@@ -79,9 +79,9 @@ from ...semantics.package import Declared, Package
 from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import MUTEXES, WAITGROUP
 from ...syntax import (
-    FUNCTION_TYPES,
     communication_case,
     function_label,
+    functions_in_order,
     has_default,
     is_done_receive,
     own_nodes,
@@ -283,7 +283,7 @@ def check(file: GoFile) -> Iterator[Report]:
     if b"Lock" not in file.source:
         return  # no `Lock()` or `RLock()` anywhere: nothing is ever held
     package = package_of(file)
-    functions = sorted((f for t in FUNCTION_TYPES for f in file.nodes(t)), key=lambda f: f.start_byte)
+    functions = functions_in_order(file)
     for node in functions:
         if file.source.find(b"Lock", node.start_byte, node.end_byte) < 0:
             continue

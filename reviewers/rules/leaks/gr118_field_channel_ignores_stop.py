@@ -73,6 +73,7 @@ from ...syntax import (
     descendants,
     enclosing_loops,
     function_label,
+    functions_in_order,
     has_default,
     is_done_receive,
     qualified_name,
@@ -276,7 +277,7 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     facts = package.facts
     types: dict[str, _Type] = {}
-    functions = sorted((f for t in FUNCTION_TYPES for f in file.nodes(t)), key=lambda f: f.start_byte)
+    functions = functions_in_order(file)
     for node in functions:
         if file.source.find(b"<-", node.start_byte, node.end_byte) < 0:
             continue

@@ -59,7 +59,7 @@ from ...semantics import package_of
 from ...semantics.package import Declared, Package
 from ...semantics.places import Place, holds, place_of
 from ...semantics.types import WAITGROUP
-from ...syntax import FUNCTION_TYPES, enclosing_loops, is_inside
+from ...syntax import FUNCTION_TYPES, enclosing_loops, functions_in_order, is_inside
 
 REMEDIATION = """\
 for _, item := range items {
@@ -126,7 +126,7 @@ def check(file: GoFile) -> Iterator[Report]:
     if b"Wait" not in file.source:
         return  # most files: no need to look at their calls
     package = package_of(file)
-    functions = sorted((f for t in FUNCTION_TYPES for f in file.nodes(t)), key=lambda f: f.start_byte)
+    functions = functions_in_order(file)
     for node in functions:
         if file.source.find(b"Wait", node.start_byte, node.end_byte) < 0:
             continue
