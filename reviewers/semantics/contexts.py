@@ -19,7 +19,7 @@ from tree_sitter import Node
 from ..gosource import GoFile
 from ..syntax import FUNCTION_TYPES, first_argument, is_goroutine_body, qualified_name, surely_ran_before, unparen
 from .names import Binding
-from .package import Package
+from .package import Assignment, Package
 
 FRESH_CONTEXTS = frozenset({"context.Background", "context.TODO"})
 DETACHING = "context.WithoutCancel"
@@ -93,11 +93,8 @@ def _rooted_here_before(package: Package, binding: Binding, node: Node) -> bool:
     """Whether the variable surely holds, at `node`, a context the function rooted in
     `Background()` itself: `ctx, cancel := context.WithCancel(context.Background())` over a
     `ctx` parameter, in a statement that surely ran before."""
-    before = [a for a in package.assignments(binding) if a.target.start_byte < node.start_byte]
-    if not before or not surely_ran_before(binding.file, before[-1].statement, node):
-        return False
-    last = before[-1]
-    if last.value is None or (last.spread and last.index != 0):
+    last = _surely_last(package, binding, node)
+    if last is None or last.value is None or (last.spread and last.index != 0):
         return False
     return origins(package, binding.file, last.value) == {FRESH}
 
@@ -306,6 +303,13 @@ def request_has_deadline(package: Package, file: GoFile, request: Node, seen: fr
     )
 
 
+def _surely_last(package: Package, binding: Binding, node: Node) -> Assignment | None:
+    """The last value given to a local variable before `node`, when its statement surely ran
+    before `node` does: what the variable holds there."""
+    before = [a for a in package.assignments(binding) if a.target.start_byte < node.start_byte]
+    return before[-1] if before and surely_ran_before(binding.file, before[-1].statement, node) else None
+
+
 def _every_value(
     package: Package,
     file: GoFile,
@@ -320,11 +324,9 @@ def _every_value(
     binding = package.binding(file, identifier)
     if binding is None or not binding.is_local or id(binding) in seen:
         return False
-    assignments = package.assignments(binding)
-    before = [a for a in assignments if a.target.start_byte < identifier.start_byte]
-    if before and surely_ran_before(file, before[-1].statement, identifier):
-        assignments = before[-1:]
-    elif binding.kind in ("parameter", "receiver"):
+    last = _surely_last(package, binding, identifier)
+    assignments = [last] if last is not None else package.assignments(binding)
+    if last is None and binding.kind in ("parameter", "receiver"):
         return False  # the caller's value
     return bool(assignments) and all(
         a.value is not None
