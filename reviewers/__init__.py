@@ -4,10 +4,21 @@ No network, no Redis, no GitHub types: the app and the command line both call `r
 (a change) or `check_files` (whole files).
 """
 
+from importlib import metadata
+
 from .config import Config, ConfigError, load_config
 from .diffs import ChangedFile, DiffError, from_patches, parse_diff
 from .engine import ReviewResult, check_files, review
 from .finding import Finding, Severity
+
+
+def goreef_version() -> str:
+    """The installed distribution's version (`goreef --version`, SARIF's tool version)."""
+    try:
+        return metadata.version("goreef")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
 
 __all__ = [
     "ChangedFile",
@@ -19,6 +30,7 @@ __all__ = [
     "Severity",
     "check_files",
     "from_patches",
+    "goreef_version",
     "load_config",
     "parse_diff",
     "review",

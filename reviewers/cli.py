@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from . import Config, ConfigError, DiffError, check_files, load_config, review
+from . import Config, ConfigError, DiffError, check_files, goreef_version, load_config, review
 from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
-from .registry import all_rules, get_rule, rule_class
+from .registry import all_rules, get_rule, rule_class, rule_page
 from .render import render_json
 from .render.github import check_run_payload, plan_comments, review_payload
 from .render.sarif import render_sarif
@@ -128,16 +128,19 @@ def _disk_file(root: Path) -> Callable[[str], bytes | None]:
 
 # -- configuration ------------------------------------------------------------------------------
 def _config(args, repo: Path | None) -> Config:
+    config = Config()
     path = Path(args.config) if args.config else (repo / CONFIG_PATH if repo else None)
-    if path is not None and path.is_file():
+    # --config is read whatever it is (a pipe from `--config <(...)` too); the repository's
+    # file only when there is one.
+    if path is not None and (args.config or path.is_file()):
         try:
-            config = load_config(path.read_text())
+            text = path.read_bytes()
+        except OSError as error:
+            raise UsageError(f"{args.config}: {error.strerror}") from error
+        try:
+            config = load_config(text)
         except ConfigError as error:
             raise UsageError(f"{path}: {error}") from error
-    elif args.config:
-        raise UsageError(f"{args.config}: no such configuration file")
-    else:
-        config = Config()
     return config.with_overrides(filter=getattr(args, "filter", None), fail_on=args.fail_on)
 
 
@@ -173,6 +176,8 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
         # Only the Go files: a blob goreef never reads (a testdata file a partial clone lacks)
         # must not fail the review.
         diff = _git(repo, "diff", "--no-color", "--no-ext-diff", "-M", *range_args, "--", "*.go")
+        if not args.head and not args.staged:
+            diff += _untracked_diff(repo)
         changed = parse_diff(diff)
         with (
             closing(_GitFiles(repo, base_revision)) as at_base,
@@ -187,17 +192,38 @@ def _review(args) -> tuple[ReviewResult, Config, list[ChangedFile]]:
                 package_paths=listing,
             )
         return result, config, changed
-    if args.diff in (None, "-"):
-        if args.diff is None and sys.stdin.isatty():
-            raise UsageError("no diff: give a diff file, '-' for stdin, or --base REF")
-        diff_text = sys.stdin.read()
+    if args.diff is None:
+        # Never an implicit read of stdin: one left open would wait for ever.
+        raise UsageError("no diff: give a diff file, '-' for standard input, --base REF or --staged")
+    if args.diff == "-":
+        source, diff_text = "standard input", sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     else:
         try:
-            diff_text = Path(args.diff).read_text(errors="surrogateescape")
+            source, diff_text = args.diff, Path(args.diff).read_text(errors="surrogateescape")
         except OSError as error:
             raise UsageError(f"{args.diff}: {error.strerror}") from error
     changed = parse_diff(diff_text)
-    return review_work_tree(changed, repo, config, go_version), config, changed
+    result = review_work_tree(changed, repo, config, go_version)
+    if not diff_text.strip():
+        result.notes.append(f"the diff read from {source} is empty: nothing to review")
+    return result, config, changed
+
+
+def _untracked_diff(repo: Path) -> str:
+    """New Go files of the work tree git does not track yet (and does not ignore), as added
+    files: the work tree is what `review --base` reviews without --head."""
+    listing = _git(repo, "ls-files", "-z", "--others", "--exclude-standard", "--", "*.go")
+    diffs = []
+    for path in filter(None, listing.split("\0")):
+        completed = subprocess.run(
+            ["git", "diff", "--no-color", "--no-ext-diff", "--no-index", "--", "/dev/null", path],
+            cwd=repo,
+            capture_output=True,
+        )
+        if completed.returncode not in (0, 1):  # 1: the files differ
+            raise UsageError(f"git diff --no-index {path}: failed")
+        diffs.append(completed.stdout.decode("utf-8", "surrogateescape"))
+    return "".join(diffs)
 
 
 def review_work_tree(
@@ -230,7 +256,9 @@ def review_work_tree(
 def _go_files(paths: list[str]) -> list[str]:
     files = []
     for given in paths:
-        path = Path(given)
+        # The go tool's pattern: `./...` is the directory and everything below it, as goreef
+        # reads a directory anyway.
+        path = Path(given.removesuffix("...").removesuffix("/") or ".") if given.endswith("...") else Path(given)
         if path.is_file():
             files.append(str(path))
             continue
@@ -247,20 +275,27 @@ def _go_files(paths: list[str]) -> list[str]:
 
 
 def _check(args) -> tuple[ReviewResult, Config, None]:
-    config = _config(args, _repo_root(Path.cwd())).with_overrides(filter="file")
-    cwd = Path.cwd()
+    repo = _repo_root(Path.cwd())
+    config = _config(args, repo).with_overrides(filter="file")
+    # Paths are the repository's (as in a diff, ignore_paths and SARIF), wherever goreef runs
+    # from and however the files are named; outside a repository, the working directory's.
+    root = (repo or Path.cwd()).resolve()
 
     def read(path: str) -> bytes | None:
-        target = cwd / path
+        target = root / path
         if target.is_file():
             return target.read_bytes()
-        if path == "go.mod":  # above the working directory: the nearest enclosing module
-            for parent in cwd.parents:
+        if path == "go.mod":  # above the root: the nearest enclosing module
+            for parent in root.parents:
                 if (parent / "go.mod").is_file():
                     return (parent / "go.mod").read_bytes()
         return None
 
-    files = [(os.path.normpath(p), Path(p).read_bytes) for p in _go_files(args.paths)]
+    def relative(path: str) -> str:
+        absolute = Path(path).resolve()
+        return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else absolute.as_posix()
+
+    files = [(relative(p), Path(p).read_bytes) for p in _go_files(args.paths)]
     return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config, None
 
 
@@ -269,12 +304,7 @@ def _print_rules(args) -> int:
         rule = get_rule(args.rule)
         if rule is None:
             raise UsageError(f"{args.rule}: no such rule (see `goreef rules`)")
-        print(f"{rule.id} {rule.name} ({rule.severity.value}, {rule_class(rule.id)})\n")
-        print(rule.doc.strip())
-        if not rule.in_tests:
-            print(
-                "\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test."
-            )
+        print(rule_page(rule))
         return 0
     if args.markdown:
         print(rules_table())
@@ -324,6 +354,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="goreef", description="Review Go changes for the traps that cause silent outages."
     )
+    parser.add_argument("--version", action="version", version=f"goreef {goreef_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     def output_options(command: argparse.ArgumentParser) -> None:
@@ -352,7 +383,10 @@ def _parser() -> argparse.ArgumentParser:
     rules_command.add_argument("--markdown", action="store_true", help="print the README's rule table")
 
     replay_command = commands.add_parser("replay", help="run the app's pipeline once on a saved webhook payload")
-    replay_command.add_argument("rest", nargs=argparse.REMAINDER)
+    replay_command.add_argument("--event", required=True, help="the X-GitHub-Event name, e.g. pull_request")
+    replay_command.add_argument(
+        "--payload", required=True, help="the delivery's JSON payload, a file or - for standard input"
+    )
 
     serve_command = commands.add_parser(
         "serve", help="run the app on this machine: web process, review worker and (without REDIS_URL) Redis"
@@ -390,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             with _app_needed("replay"):
                 from workers.replay import main as replay
 
-            return replay(args.rest)
+            return replay(["--event", args.event, "--payload", args.payload])
         if args.command == "serve":
             # Process management lives with the app: reviewers/ stays free of it.
             with _app_needed("serve"):

@@ -137,7 +137,27 @@ def load_config(text: str | bytes | None) -> Config:
     if text is None:
         return Config()
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(_utf8(text))
+    except yaml.MarkedYAMLError as error:
+        raise ConfigError(_yaml_error(error)) from error
     except yaml.YAMLError as error:
         raise ConfigError(f"not valid YAML: {error}".splitlines()[0]) from error
     return config_from_dict(data, [rule.id for rule in all_rules()])
+
+
+def _utf8(text: str | bytes) -> str:
+    if isinstance(text, str):
+        return text
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = text.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"not UTF-8 text: byte 0x{text[error.start]:02x} on line {line}") from None
+
+
+def _yaml_error(error: yaml.MarkedYAMLError) -> str:
+    """'line L, column C: what is wrong' (1-based, where PyYAML noticed the problem)."""
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or error.context or "not valid YAML"
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"not valid YAML: {where}{problem}"

@@ -58,7 +58,7 @@ class ChangedFile:
         if not known:
             return b""
         last = max(known)
-        return "".join(known.get(n, "\n") for n in range(1, last + 1)).encode()
+        return "".join(known.get(n, "\n") for n in range(1, last + 1)).encode("utf-8", "surrogateescape")
 
     def old_text_from_hunks(self) -> bytes:
         """The old file as far as the hunks show it, hunk after hunk (old line numbers are

@@ -44,3 +44,12 @@ def get_rule(rule_id: str) -> Rule | None:
 
 def rule_class(rule_id: str) -> str:
     return CLASSES.get(rule_id[2:3], "other")
+
+
+def rule_page(rule: Rule) -> str:
+    """One rule's page, in Markdown: what `goreef rules GRNNN` prints and what SARIF carries as
+    the rule's help, so code scanning explains a finding with no link to follow."""
+    page = f"{rule.id} {rule.name} ({rule.severity.value}, {rule_class(rule.id)})\n\n{rule.doc.strip()}"
+    if not rule.in_tests:
+        page += "\n\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test."
+    return page

@@ -261,3 +261,127 @@ def test_review_staged_in_a_repository_with_no_commit_yet(tmp_path):
     result = goreef("review", "--staged", "--format", "json", cwd=repo.root)
     assert result.returncode == 1, result.stderr
     assert sorted(f["line"] for f in json.loads(result.stdout)) == [9, 14]
+
+
+def test_version_names_the_installed_distribution(repo):
+    from importlib.metadata import version
+
+    result = goreef("--version", cwd=repo.root)
+    assert result.returncode == 0 and result.stdout.strip() == f"goreef {version('goreef')}"
+    sarif = json.loads(goreef("review", "-", "--format", "sarif", cwd=repo.root, stdin=repo.diff()).stdout)
+    assert sarif["runs"][0]["tool"]["driver"]["version"] == version("goreef")
+
+
+def test_replay_shows_and_takes_its_options(repo, tmp_path):
+    assert "--event EVENT --payload PAYLOAD" in goreef("replay", "--help", cwd=repo.root).stdout
+    delivery = tmp_path / "delivery.json"
+    delivery.write_text('{"action": "opened"}')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "REDIS_URL"))}
+    result = subprocess.run(
+        [GOREEF, "replay", "--event", "pull_request", "--payload", str(delivery)],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    # The options reach replay: it stops at the missing App settings, not at argparse.
+    assert result.returncode == 2 and "unrecognized" not in result.stderr and "GITHUB_APP_ID" in result.stderr
+
+
+def test_check_takes_the_go_tools_dot_dot_dot_pattern(repo):
+    repo.write("pkg/inner/leak.go", BEFORE.replace("package main", "package inner"))
+    for pattern, expected in [("./...", ["main.go", "pkg/inner/leak.go"]), ("./pkg/...", ["pkg/inner/leak.go"])]:
+        result = goreef("check", pattern, "--format", "json", cwd=repo.root)
+        assert result.returncode == 1, result.stderr
+        assert sorted({f["path"] for f in json.loads(result.stdout)}) == expected
+
+
+def test_paths_are_the_repositorys_wherever_goreef_runs_from(repo):
+    repo.write("pkg/inner/leak.go", BEFORE.replace("package main", "package inner"))
+    inner = repo.root / "pkg" / "inner"
+    for cwd, path in [(repo.root, str(repo.root)), (inner, "."), (inner, str(inner)), (repo.root / "pkg", "../pkg")]:
+        log = json.loads(goreef("check", path, "--format", "sarif", cwd=cwd).stdout)
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+        assert "pkg/inner/leak.go" in uris and not any(u.startswith(("/", "..")) for u in uris), (cwd, path)
+    repo.write(".github/goreef.yml", 'ignore_paths: ["pkg/**"]\n')
+    from_inside = goreef("check", ".", "--format", "json", cwd=inner)
+    assert json.loads(from_inside.stdout) == [] and from_inside.returncode == 0
+    absolute = goreef("check", str(repo.root), "--format", "json", cwd=inner)
+    assert {f["path"] for f in json.loads(absolute.stdout)} == {"main.go"}
+
+
+def test_configuration_errors_are_one_line_naming_where(repo):
+    cases = [
+        (b"rules:\n  GR101: off\n x: 1\n", "line 3, column 2"),
+        (b"comment_cap: [1,\n", "line 2, column 1"),
+        (b"fail_on: warning # caf\xe9\n", "not UTF-8 text: byte 0xe9 on line 1"),
+    ]
+    for text, expected in cases:
+        repo.write(".github/goreef.yml", text)
+        result = goreef("review", "-", cwd=repo.root, stdin=repo.diff())
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("goreef: ") and expected in result.stderr, result.stderr
+
+
+def test_config_can_be_a_pipe(repo):
+    # What `--config <(echo 'fail_on: never')` hands goreef: a path to a FIFO, not a regular file.
+    fifo = repo.root.parent / "config.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"echo 'fail_on: never' > {fifo}"])
+    try:
+        result = goreef("review", "-", "--config", str(fifo), cwd=repo.root, stdin=repo.diff())
+    finally:
+        writer.wait(timeout=30)
+    assert result.returncode == 0 and "GR203" in result.stdout, result.stderr
+    shell = subprocess.run(
+        ["bash", "-c", f"{GOREEF} review - --config <(echo 'fail_on: bogus')"],
+        cwd=repo.root,
+        input=repo.diff(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.returncode == 2 and "fail_on: 'bogus' is not one of" in shell.stderr
+
+
+def test_review_never_waits_on_stdin_and_says_when_the_diff_is_empty(repo):
+    # No argument: stdin is not read, even when it is a pipe left open.
+    with subprocess.Popen([GOREEF, "review"], cwd=repo.root, stdin=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.wait(timeout=60) == 2  # stdin still open
+        stderr = process.stderr.read()
+    assert b"give a diff file, '-' for standard input" in stderr
+    empty = goreef("review", "-", cwd=repo.root, stdin="")
+    assert empty.returncode == 0 and "the diff read from standard input is empty" in empty.stdout + empty.stderr
+
+
+def test_a_non_utf8_diff_of_a_file_not_on_disk_is_reviewed(repo):
+    diff = repo.diff().replace("func main() {}", "func main() {} // caf\udce9")
+    (repo.root / "main.go").unlink()
+    result = subprocess.run(
+        [GOREEF, "review", "-", "--format", "json"],
+        cwd=repo.root,
+        input=diff.encode("utf-8", "surrogateescape"),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert [f["rule"] for f in json.loads(result.stdout)] == ["GR203"]
+
+
+def test_review_base_includes_new_files_git_does_not_track_yet(repo):
+    repo.git("checkout", "--", "main.go")
+    repo.write("worker.go", 'package main\n\nimport "context"\n' + ADDED)
+    repo.write("ignored.go", 'package main\n\nimport "context"\n' + ADDED.replace("fetch", "fetch2"))
+    repo.write(".gitignore", "ignored.go\n")
+    result = goreef("review", "--base", "HEAD", "--format", "json", cwd=repo.root)
+    assert result.returncode == 1, result.stderr
+    assert [(f["rule"], f["path"]) for f in json.loads(result.stdout)] == [("GR203", "worker.go")]
+
+
+def test_sarif_rules_carry_the_rule_page(repo):
+    log = json.loads(goreef("review", "-", "--format", "sarif", cwd=repo.root, stdin=repo.diff()).stdout)
+    descriptors = {d["id"]: d for d in log["runs"][0]["tool"]["driver"]["rules"]}
+    page = goreef("rules", "GR203", cwd=repo.root).stdout.strip()
+    assert descriptors["GR203"]["help"]["markdown"] == page
+    assert descriptors["GR203"]["help"]["text"] == page and "helpUri" not in descriptors["GR203"]

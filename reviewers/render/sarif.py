@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from .. import goreef_version
 from ..engine import ReviewResult
 from ..finding import Finding
-from ..registry import all_rules
+from ..registry import all_rules, rule_page
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -18,7 +19,9 @@ def _rule_descriptor(rule, docs_url: str | None) -> dict:
         "name": "".join(part.capitalize() for part in rule.name.split("-")),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.summary},
-        "help": {"text": rule.doc.strip(), "markdown": rule.doc.strip()},
+        # The rule's whole page, as `goreef rules GRNNN` shows it: code scanning explains the
+        # finding without GOREEF_DOCS_URL.
+        "help": {"text": rule_page(rule), "markdown": rule_page(rule)},
         "defaultConfiguration": {"level": LEVELS[rule.severity.value]},
         "properties": {"tags": ["go", "reliability"]},
     }
@@ -70,7 +73,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict:
     return result
 
 
-def render_sarif(result: ReviewResult, docs_url: str | None = None, version: str = "0.1.0") -> str:
+def render_sarif(result: ReviewResult, docs_url: str | None = None) -> str:
     rules = all_rules()
     rule_index = {rule.id: index for index, rule in enumerate(rules)}
     log = {
@@ -81,7 +84,7 @@ def render_sarif(result: ReviewResult, docs_url: str | None = None, version: str
                 "tool": {
                     "driver": {
                         "name": "goreef",
-                        "version": version,
+                        "version": goreef_version(),
                         "informationUri": docs_url or "https://github.com/apps/goreef",
                         "rules": [_rule_descriptor(rule, docs_url) for rule in rules],
                     }
