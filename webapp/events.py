@@ -102,7 +102,13 @@ def _merge_group(action: str, payload: dict[str, Any]) -> Decision:
 def _reviews_of(payload: dict[str, Any], head_sha: str, pulls: Iterable[dict[str, Any]], *, rerun: bool) -> Decision:
     # GitHub lists only the pull requests of this repository whose head is this commit.
     jobs = tuple(_job(payload, head_sha, pull["number"], rerun=rerun) for pull in pulls)
-    return Review(jobs) if jobs else Ignore("the commit belongs to no open pull request")
+    if jobs:
+        return Review(jobs)
+    if rerun:
+        # Re-run pressed on a fork's head, where GitHub lists no pull request: the worker looks
+        # up the open pull request whose head this is.
+        return Review((_job(payload, head_sha, None, rerun=True, pull_by_head=True),))
+    return Ignore("the commit belongs to no open pull request")
 
 
 def _job(payload: dict[str, Any], head_sha: str, number: int | None, **extra: Any) -> ReviewJob:

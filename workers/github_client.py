@@ -365,6 +365,15 @@ class RepositoryClient:
 
         return self._call(fetch)
 
+    def pulls_of_head(self, head_sha: str) -> list[int]:
+        """The open pull requests whose head is `head_sha`, forks' included (GitHub's check runs
+        and suites list only the repository's own)."""
+
+        def fetch(repo: Repository) -> list[int]:
+            return [pull.number for pull in repo.get_pulls(state="open") if pull.head.sha == head_sha]
+
+        return self._call(fetch)
+
     def changed_files(self, number: int) -> list[dict[str, Any]]:
         """The pull request's files list, as GitHub's raw dicts (filename, status, patch, ...)."""
         return self._call(lambda repo: [f.raw_data for f in repo.get_pull(number).get_files()])

@@ -19,7 +19,7 @@ import redis
 from webapp.events import Ignore, Review, decide
 from workers.github_client import GitHubApp
 from workers.redaction import keep_secrets_out_of_logs
-from workers.review import run_review
+from workers.review import pull_request_jobs, run_review
 from workers.settings import SettingsError, get_settings
 
 
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_secrets_out_of_logs(settings.webhook_secret, settings.private_key)
     store = redis.Redis.from_url(settings.redis_url)
     github = GitHubApp(settings, store)
-    for job in decision.jobs:
+    for job in (found for asked in decision.jobs for found in pull_request_jobs(github, asked)):
         outcome = run_review(github, store, job, attempt_id=f"replay-{uuid.uuid4()}", docs_url=settings.docs_url)
         print(json.dumps({"head": job.head_key, **asdict(outcome)}))
     return 0

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,7 +47,7 @@ MAX_LISTED_FILES = 3000  # GitHub's files list of a pull request stops there
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # 'success' | 'failure' | 'superseded' | 'duplicate' | an on_error conclusion
+    status: str  # 'success' | 'failure' | 'superseded' | 'duplicate' | 'no-pull-request' | an on_error conclusion
     check_run_id: int | None = None
     rules: tuple[str, ...] = ()  # the rule of each finding
     comments_posted: int = 0
@@ -355,6 +355,15 @@ class LastOnError:
         on_error, _, chosen_by = remembered.decode().partition("\t")
         # A value remembered before goreef kept what set it came from the file.
         return on_error, chosen_by or f"`on_error` in `{CONFIG_PATH}`"
+
+
+def pull_request_jobs(github: GitHubApp, job: ReviewJob) -> list[ReviewJob]:
+    """`job`, or for a job whose pull request is to be looked up by its head (a re-run on a
+    fork's head), one job per open pull request whose head it is (none when it has none)."""
+    if not job.pull_by_head:
+        return [job]
+    numbers = github.repository(job.installation_id, job.repository).pulls_of_head(job.head_sha)
+    return [replace(job, pull_number=number, pull_by_head=False) for number in numbers]
 
 
 def run_review(

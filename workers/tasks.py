@@ -32,7 +32,7 @@ from workers.claims import HeadClaims, ParkedReviews
 from workers.github_client import GitHubApp, WriteBudgetSpent, rate_limit_reset_wait
 from workers.jobs import REVIEW_TASK, ReviewJob
 from workers.redaction import keep_secrets_out_of_logs
-from workers.review import CheckRunNotCompleted, Outcome, run_review
+from workers.review import CheckRunNotCompleted, Outcome, pull_request_jobs, run_review
 from workers.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,19 @@ def review_head(self: Task, **job_fields: Any) -> dict[str, Any]:
     github, store = _services()
     settings = get_settings()
     task_id = self.request.id
+    if job.pull_by_head:
+        try:
+            found = pull_request_jobs(github, job)
+        except Exception as error:
+            if self.request.retries >= MAX_RETRIES:
+                raise
+            raise self.retry(exc=error, countdown=retry_countdown(self.request.retries, error)) from error
+        if not found:
+            log.info("%s: no open pull request has this head", job.head_key)
+            return asdict(Outcome("no-pull-request"))
+        for other in found[1:]:  # one head, several pull requests: a review each
+            review_head.apply_async(kwargs=other.as_task_kwargs())
+        job = found[0]
     claims = HeadClaims(store)
     # The claim outlives this attempt by as long as a dead worker's task takes to come back.
     if not claims.take(job, task_id, ttl=settings.redelivery_after + settings.task_time_limit + 60):

@@ -557,6 +557,22 @@ class GitHubEmulator:
         def get_repo(owner: str, name: str) -> Response:
             return jsonify(emulator._repo_json(emulator._repo_for_token(owner, name)))
 
+        @app.get("/repos/<owner>/<name>/pulls")
+        def list_pulls(owner: str, name: str) -> Response:
+            """GitHub's list of pull requests: open ones by default (state=open|closed|all),
+            newest first, forks' included, paginated."""
+            repo = emulator._repo_for_token(owner, name)
+            state = request.args.get("state", "open")
+            if state not in ("open", "closed", "all"):
+                abort(422, "Validation Failed")
+            with emulator._lock:
+                pulls = [
+                    emulator._pull_json(repo, pull)
+                    for pull in sorted(repo.pulls.values(), key=lambda p: -p.number)
+                    if state == "all" or pull.state == state
+                ]
+            return _paginated(pulls)
+
         @app.get("/repos/<owner>/<name>/pulls/<int:number>")
         def get_pull(owner: str, name: str, number: int) -> Response:
             repo = emulator._repo_for_token(owner, name)
@@ -1054,9 +1070,11 @@ def _paginated(items: list[Any]) -> Response:
     response = jsonify(items[(page - 1) * per_page : page * per_page])
     last = max(1, -(-len(items) // per_page))
     links = []
+    # The other parameters of the request (state=...) stay in the links, as GitHub keeps them.
+    kept = "".join(f"&{urlencode({k: v})}" for k, v in request.args.items() if k not in ("per_page", "page"))
     if page < last:
-        links.append(f'<{request.base_url}?per_page={per_page}&page={page + 1}>; rel="next"')
-        links.append(f'<{request.base_url}?per_page={per_page}&page={last}>; rel="last"')
+        links.append(f'<{request.base_url}?per_page={per_page}&page={page + 1}{kept}>; rel="next"')
+        links.append(f'<{request.base_url}?per_page={per_page}&page={last}{kept}>; rel="last"')
     if links:
         response.headers["Link"] = ", ".join(links)
     return response

@@ -199,6 +199,55 @@ def test_the_rerun_button_of_a_pull_request_from_a_fork_redoes_the_check_run(
     assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
 
 
+def test_rerun_all_checks_of_a_pull_request_from_a_fork_finds_it_by_its_head(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    other = emulator.open_pull(repo, {PRICE: FIXED_PRICE})  # another open pull request, not this head
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, fork_owner="contributor")
+    head = emulator.pull(repo, number).head_sha
+    [first] = deliver("pull_request", webhooks.pull_request(repo, number, "opened"))
+    suite = webhooks.check_suite(repo, number, "rerequested")
+    # "Re-run all checks" sends a check suite; GitHub lists no pull request of a fork in it.
+    assert suite["check_suite"]["pull_requests"] == []
+
+    [outcome] = deliver("check_suite", suite)
+
+    runs = emulator.check_runs(repo, head)
+    assert [(r["status"], r["conclusion"]) for r in runs] == [("completed", "failure")] * 2
+    assert (first["status"], outcome["status"]) == ("failure", "failure")
+    assert outcome["check_run_id"] == runs[-1]["id"] != runs[0]["id"]
+    assert runs[-1]["external_id"] == str(number)
+    assert len(emulator.comments(repo, number)) == 1 and emulator.comments(repo, other) == []
+    assert any(method == "GET" and path.startswith(f"/repos/{repo}/pulls?") for method, path, _ in emulator.requests)
+
+
+def test_rerun_of_a_fork_check_run_without_its_number_finds_the_pull_request_by_its_head(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, fork_owner="contributor")
+    head = emulator.pull(repo, number).head_sha
+    rerun = webhooks.check_run_rerequested(repo, head)  # a check run made up with no external_id
+    assert rerun["check_run"]["pull_requests"] == [] and rerun["check_run"]["external_id"] == ""
+
+    [outcome] = deliver("check_run", rerun)
+
+    run = only_check_run(emulator, repo, head)
+    assert (outcome["status"], run["conclusion"], run["external_id"]) == ("failure", "failure", str(number))
+    assert len(emulator.comments(repo, number)) == 1
+
+
+def test_rerun_of_a_head_no_open_pull_request_has_reviews_nothing(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE}, fork_owner="contributor")
+    head = emulator.pull(repo, number).head_sha
+    emulator.pull(repo, number).state = "closed"
+
+    [outcome] = deliver("check_run", webhooks.check_run_rerequested(repo, head))
+
+    assert outcome["status"] == "no-pull-request" and emulator.check_runs(repo, head) == []
+
+
 def test_a_pull_request_closed_during_its_review_is_not_called_superseded(
     deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
 ) -> None:
