@@ -7,7 +7,7 @@ No network, no Redis, no GitHub types: the app and the command line both call `r
 from importlib import metadata
 
 from .config import Config, ConfigError, load_config
-from .diffs import ChangedFile, DiffError, from_patches, parse_diff
+from .diffs import ChangedFile, DiffError, diff_of_contents, from_patches, parse_diff
 from .engine import ReviewResult, check_files, review
 from .finding import Finding, Severity
 
@@ -29,6 +29,7 @@ __all__ = [
     "ReviewResult",
     "Severity",
     "check_files",
+    "diff_of_contents",
     "from_patches",
     "goreef_version",
     "load_config",

@@ -7,6 +7,7 @@ change wrote. Both use 1-based line numbers of the new (head) file.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -169,3 +170,23 @@ def from_patches(entries: Iterable[dict]) -> list[ChangedFile]:
         (parsed,) = parse_diff(header + patch + ("" if patch.endswith("\n") else "\n"))
         files.append(replace(parsed, old_path=old_path, status="renamed" if status == "renamed" else parsed.status))
     return files
+
+
+def diff_of_contents(path: str, old_path: str | None, old: bytes | None, new: bytes) -> ChangedFile:
+    """The change from `old` (None: an added file) to `new`, computed here. GitHub's files list
+    leaves out the patch of a file whose diff is over its size limit: the app reads both blobs
+    and diffs them. No line of it is commentable (GitHub shows no diff to comment on): its
+    findings are annotations."""
+    if b"\0" in new or (old is not None and b"\0" in old):
+        return ChangedFile(path, old_path, "binary")
+    old_lines = (old or b"").decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    new_lines = new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    header = f"--- {'/dev/null' if old is None else 'a/' + (old_path or path)}\n+++ b/{path}\n"
+    hunks = []
+    for line in list(difflib.unified_diff(old_lines, new_lines, n=3))[2:]:  # past its ---/+++ lines
+        hunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    if not hunks:  # the same contents (a mode change): nothing was added
+        return ChangedFile(path, old_path, "modified")
+    (parsed,) = parse_diff(header + "".join(hunks))
+    status = "added" if old is None else "renamed" if old_path not in (None, path) else "modified"
+    return replace(parsed, old_path=old_path, status=status, commentable_lines=frozenset())

@@ -29,7 +29,10 @@ from .suppressions import is_suppressed, suppressed_lines
 from .syntax import ancestors, declaration_name, enclosing_declaration
 
 # Changed Go files that cannot be reviewed, and the note that says why.
-SKIPPED_STATUSES = {"binary": "binary", "no_patch": "GitHub shows no diff for it (binary or too large)"}
+SKIPPED_STATUSES = {
+    "binary": "binary",
+    "no_patch": "GitHub's files list gives no patch for it, and its blobs were not read",
+}
 
 ReadFile = Callable[[str], "bytes | None"]
 
@@ -170,7 +173,9 @@ class Analyzer:
 
 def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
     if size > config.max_file_bytes:
-        notes.append(f"{path}: skipped, {size / 1e6:.1f} MB is over the {config.max_file_bytes / 1e6:g} MB limit")
+        notes.append(
+            f"{path}: skipped, {size / 1e6:.1f} MB is over the {config.max_file_bytes / 1e6:g} MB limit (`max_file_bytes`)"
+        )
         return True
     return False
 

@@ -118,3 +118,38 @@ def test_text_that_is_not_a_diff_is_refused():
     with pytest.raises(DiffError):
         parse_diff("hello\nworld\n")
     assert parse_diff("") == []
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        BASE.replace("\t_ = x\n", "\t_ = x\n\ty := 2\n\t_ = y\n"),
+        BASE.replace("\tx := 1\n", "") + "\nfunc g() {}",  # a deletion, and no newline at the end
+        "package a\n\n" + "".join(f"const c{i} = {i}\n" for i in range(400)) + BASE.removeprefix("package a\n\n"),
+    ],
+    ids=["added-lines", "deleted-line-no-final-newline", "many-lines-before"],
+)
+def test_a_diff_computed_from_both_files_adds_the_lines_git_adds(repo, new):
+    # What the app does for a file whose patch GitHub leaves out: it diffs the two blobs.
+    from reviewers import diff_of_contents
+
+    repo.write("a.go", new)
+    git = by_path(repo.diff())["a.go"]
+    computed = diff_of_contents("a.go", "a.go", BASE.encode(), new.encode())
+    assert (computed.status, computed.added_lines, computed.deletion_lines) == (
+        "modified",
+        git.added_lines,
+        git.deletion_lines,
+    )
+    assert computed.commentable_lines == frozenset()  # GitHub shows no diff of it to comment on
+    assert computed.base_from_head(new.encode()) == BASE.encode()
+
+
+def test_a_diff_computed_from_blobs_of_an_added_renamed_or_binary_file():
+    from reviewers import diff_of_contents
+
+    added = diff_of_contents("n.go", "n.go", None, b"package a\n\nfunc n() {}\n")
+    assert (added.status, added.added_lines) == ("added", {1, 2, 3})
+    renamed = diff_of_contents("new.go", "old.go", b"package a\n", b"package a\n\nfunc r() {}\n")
+    assert (renamed.status, renamed.old_path, renamed.added_lines) == ("renamed", "old.go", {2, 3})
+    assert diff_of_contents("b.go", "b.go", b"package a\n", b"package a\n\x00").status == "binary"

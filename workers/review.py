@@ -31,7 +31,16 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from github import GithubException
 
-from reviewers import ChangedFile, Config, ConfigError, ReviewResult, from_patches, load_config, review
+from reviewers import (
+    ChangedFile,
+    Config,
+    ConfigError,
+    ReviewResult,
+    diff_of_contents,
+    from_patches,
+    load_config,
+    review,
+)
 from reviewers.config import CONFIG_PATH
 from reviewers.render import github as render
 from workers import metrics, posting
@@ -114,8 +123,9 @@ class Review:
             changes = from_patches(listed)
             self.step = "reading and analysing the changed Go files"
             # The engine rebuilds most base files from the head ones: the base is listed only
-            # if it reads one (a deleted file, a head file left unread).
+            # if it reads one (a deleted file, a head file left unread, a file with no patch).
             base = CommitFiles(self.repo, base_sha, pool, self.read_until, list_now=False)
+            changes = _patched_from_blobs(changes, listed, config, head, base)
             _prefetch(changes, config, head, base)
             result = review(
                 changes,
@@ -412,6 +422,29 @@ def _listing_notes(listed: list[dict[str, Any]], changes: list[ChangedFile]) -> 
             + (", …" if len(deleted) > 10 else "")
         )
     return notes
+
+
+def _patched_from_blobs(
+    changes: list[ChangedFile], listed: list[dict[str, Any]], config: Config, head: CommitFiles, base: CommitFiles
+) -> list[ChangedFile]:
+    """The Go files GitHub lists with no patch (their diff is over its size limit, or binary)
+    diffed here from their blobs, so that they are reviewed like the others (`max_file_bytes`
+    still applies); left as they are when a blob cannot be read in time."""
+    missing = [c for c in changes if c.status == "no_patch" and c.is_go and not config.ignores(c.path)]
+    if not missing:
+        return changes
+    added = {entry["filename"] for entry in listed if entry.get("status") == "added"}
+    head.prefetch(c.path for c in missing)
+    base.prefetch(c.old_path for c in missing if c.old_path and c.path not in added)
+    diffed: dict[str, ChangedFile] = {}
+    for change in missing:
+        new = head.read(change.path)
+        old = None if change.path in added or change.old_path is None else base.read(change.old_path)
+        if new is not None and len(new) > config.max_file_bytes:  # not diffed: the engine says which limit
+            diffed[change.path] = replace(change, status="modified")
+        elif new is not None and (old is not None or change.path in added):
+            diffed[change.path] = diff_of_contents(change.path, change.old_path, old, new)
+    return [diffed.get(c.path, c) for c in changes]
 
 
 def _prefetch(changes: list[ChangedFile], config: Config, head: CommitFiles, base: CommitFiles) -> None:

@@ -45,6 +45,9 @@ from tests.app.serving import serve
 BOT_LOGIN = "goreef[bot]"
 MAX_LISTED_FILES = 3000  # GitHub lists at most this many files of a pull request
 CONTENTS_INLINE_LIMIT = 1024 * 1024  # the contents API leaves larger files out
+# GitHub leaves a file's `patch` out of the files list when its diff is over a limit ("No single
+# file's diff may exceed ... 100 KB of raw diff data"), as it does for a binary file.
+PATCH_LIMIT = 100 * 1024
 MAX_ANNOTATIONS = 50
 MAX_TREE_ENTRIES = 100_000  # GitHub truncates a recursive tree listing past this many entries
 ANNOTATION_LEVELS = {"notice", "warning", "failure"}
@@ -399,7 +402,9 @@ class GitHubEmulator:
             if path in renames:
                 entry["previous_filename"] = old_path
             if b"\0" not in (old or b"") + (new or b"") and (old or b"") != (new or b""):
-                entry["patch"] = unified_patch(old or b"", new or b"")
+                patch = unified_patch(old or b"", new or b"")
+                if len(patch.encode()) <= PATCH_LIMIT:
+                    entry["patch"] = patch
             patch_lines = entry.get("patch", "").splitlines()
             entry["additions"] = sum(1 for line in patch_lines if line.startswith("+"))
             entry["deletions"] = sum(1 for line in patch_lines if line.startswith("-"))

@@ -35,10 +35,10 @@ def review_summary(deliver, webhooks: WebhookSender, emulator: GitHubEmulator, r
 @pytest.mark.parametrize(
     ("path", "source", "note"),
     [
-        ("big/big.go", FIVE_MB, "big/big.go: skipped, 5.1 MB is over the 1 MB limit"),
+        ("big/big.go", FIVE_MB, "big/big.go: skipped, 5.1 MB is over the 1 MB limit (`max_file_bytes`)"),
         ("deep/deep.go", NESTED_BLOCKS, None),
         ("text/text.go", INVALID_UTF8, None),
-        ("nul/nul.go", NUL_BYTES, "nul/nul.go: skipped, GitHub shows no diff for it (binary or too large)"),
+        ("nul/nul.go", NUL_BYTES, "nul/nul.go: skipped, binary"),
         ("script/script.go", NOT_GO, "script/script.go: does not parse cleanly"),
     ],
     ids=["5-MB", "10000-nested-blocks", "invalid-UTF-8", "NUL-bytes", "not-Go"],
@@ -70,7 +70,7 @@ def test_deleted_renamed_and_binary_files(
     summary = review_summary(deliver, webhooks, emulator, repo, number)
 
     assert "1 deleted Go file(s), nothing to review: main.go" in summary
-    assert "gen/table.go: skipped, GitHub shows no diff for it (binary or too large)" in summary
+    assert "gen/table.go: skipped, binary" in summary
     assert "goreef reviewed 1 changed Go file." in summary  # the renamed one
 
 
@@ -90,3 +90,28 @@ def test_a_3000_file_pull_request_is_reviewed_through_the_files_list(
     assert len(file_pages) == 30
     assert "goreef reviewed 3000 changed Go files." in summary
     assert "GitHub lists only the first 3,000 files of a pull request" in summary
+
+
+def test_a_file_whose_diff_github_leaves_out_is_reviewed_from_its_blobs(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, repo: str
+) -> None:
+    # 453 KB of Go, under the 1 MB limit: GitHub's files list gives no patch for a diff this big.
+    table = b"".join(b"\t%s = %d\n" % (b"Entry%06d" % i, i) for i in range(23_000))
+    leak = b"\nfunc Lookup(ctx context.Context) error {\n\tctx, _ = context.WithTimeout(ctx, time.Second)\n\treturn ctx.Err()\n}\n"
+    source = b'package table\n\nimport (\n\t"context"\n\t"time"\n)\n\nconst (\n' + table + b")\n" + leak
+    assert 450_000 < len(source) < 1_000_000
+    number = emulator.open_pull(repo, {"table/table.go": source, PRICE: LEAKING_PRICE})
+    listed = {
+        e["filename"]: e
+        for e in emulator.diff_files(repo, emulator.repo(repo).branches["main"], emulator.pull(repo, number).head_sha)
+    }
+    assert "patch" not in listed["table/table.go"] and "patch" in listed[PRICE]
+
+    summary = review_summary(deliver, webhooks, emulator, repo, number)
+
+    assert "goreef reviewed 2 changed Go files." in summary and "skipped" not in summary
+    run = only_check_run(emulator, repo, emulator.pull(repo, number).head_sha)
+    leak_line = source.splitlines().index(b"\tctx, _ = context.WithTimeout(ctx, time.Second)") + 1
+    # GitHub shows no diff of it to comment on: its finding is an annotation, the other a comment.
+    assert [(a["path"], a["start_line"]) for a in run["annotations"]] == [("table/table.go", leak_line)]
+    assert [(c["path"], c["line"]) for c in emulator.comments(repo, number)] == [(PRICE, LEAK_LINE)]
