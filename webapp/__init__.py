@@ -12,7 +12,6 @@ from celery import Celery
 from flask import Flask, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from webapp.ledger import Ledger
 from webapp.rule_pages import rule_pages
 from webapp.setup import setup_pages
 from webapp.webhooks import webhooks_blueprint
@@ -46,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # No publish retries: GitHub's redelivery is the retry, and the endpoint must answer fast.
         return producer.send_task(REVIEW_TASK, kwargs=job.as_task_kwargs(), retry=False).id
 
-    app.register_blueprint(webhooks_blueprint(settings.webhook_secret, Ledger(store), store, enqueue, refused))
+    app.register_blueprint(webhooks_blueprint(settings.webhook_secret, store, enqueue, refused))
     return app
 
 

@@ -30,11 +30,11 @@ class Ping:
 
 @dataclass(frozen=True)
 class InstallationChange:
+    """An installation created, suspended, given new permissions...: reviews parked for want of
+    its token may run again."""
+
     installation_id: int
-    account: str
     action: str
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
 
 
 Decision = Review | Ignore | Ping | InstallationChange
@@ -122,11 +122,4 @@ def _job(payload: dict[str, Any], head_sha: str, number: int | None, **extra: An
 
 
 def _installation_change(action: str, payload: dict[str, Any]) -> InstallationChange:
-    installation = payload["installation"]
-    return InstallationChange(
-        installation_id=installation["id"],
-        account=installation.get("account", {}).get("login", ""),
-        action=action,
-        added=tuple(r["full_name"] for r in payload.get("repositories_added", payload.get("repositories", []))),
-        removed=tuple(r["full_name"] for r in payload.get("repositories_removed", [])),
-    )
+    return InstallationChange(installation_id=payload["installation"]["id"], action=action)

@@ -4,7 +4,7 @@ Answers: 401 bad or missing signature; 400 missing headers or a body that is not
 the event it claims; 408 a body that stops arriving; 413 over `MAX_BODY_BYTES`; 503 when
 Redis is unreachable (GitHub shows a failed delivery, which can be redelivered); 202
 otherwise, with a JSON body that says what was done: enqueued, duplicate, ignored (and why)
-or recorded; 200 for `ping`.
+or noted (an installation event, which can resume parked reviews); 200 for `ping`.
 
 Nothing a request sends is stored, logged or counted under a name it chose until its
 signature is verified: a refusal is counted in this process only, under a fixed reason.
@@ -29,7 +29,6 @@ from prometheus_client import Counter
 from werkzeug.exceptions import ClientDisconnected
 
 from webapp.events import Ignore, InstallationChange, Ping, Review, decide
-from webapp.ledger import Ledger
 from workers import metrics
 from workers.claims import HeadClaims, ParkedReviews
 from workers.jobs import ReviewJob
@@ -49,9 +48,7 @@ def signature_matches(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(expected.encode(), header.encode())
 
 
-def webhooks_blueprint(
-    secret: str, ledger: Ledger, store: redis.Redis, enqueue: Enqueue, refused: Counter
-) -> Blueprint:
+def webhooks_blueprint(secret: str, store: redis.Redis, enqueue: Enqueue, refused: Counter) -> Blueprint:
     """The endpoint; `refused` counts the requests turned away before their signature was checked."""
     blueprint = Blueprint("webhooks", __name__)
     claims, parked = HeadClaims(store), ParkedReviews(store)
@@ -102,9 +99,8 @@ def webhooks_blueprint(
                 case Ignore(reason):
                     return answer(202, event, "ignored", reason=reason)
                 case InstallationChange():
-                    ledger.record_installation(decision)
                     tasks = resume_parked(decision) if decision.action in INSTALLATION_BACK else []
-                    return answer(202, event, "recorded", tasks=tasks)
+                    return answer(202, event, "noted", tasks=tasks)
                 case Review(jobs):
                     return enqueue_reviews(event, jobs)
         except (redis.RedisError, kombu.exceptions.OperationalError):

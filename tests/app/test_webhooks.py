@@ -194,13 +194,15 @@ def test_ping_answers(webhooks: WebhookSender) -> None:
     assert (response.status_code, response.json()["status"]) == (200, "pong")
 
 
-def test_installations_are_recorded(webhooks: WebhookSender, redis_client: redis.Redis, queued) -> None:
-    webhooks.deliver("installation", webhooks.installation(901, "initech", "created", ["initech/api"]))
-
-    assert json.loads(redis_client.hget("goreef:installations", "901"))["account"] == "initech"
-    assert redis_client.smembers("goreef:installation:901:repositories") == {b"initech/api"}
-    webhooks.deliver("installation", webhooks.installation(901, "initech", "deleted", []))
-    assert redis_client.hget("goreef:installations", "901") is None
+def test_installation_events_are_answered_and_kept_nowhere(
+    webhooks: WebhookSender, redis_client: redis.Redis, queued
+) -> None:
+    # Nothing reads a list of installations (a review asks GitHub for its token): none is kept.
+    before = set(redis_client.keys("goreef:*"))
+    for action in ("created", "deleted"):
+        answer = webhooks.deliver("installation", webhooks.installation(901, "initech", action, ["initech/api"]))
+        assert (answer.status_code, answer.json()["status"]) == (202, "noted")
+    assert not {k for k in set(redis_client.keys("goreef:*")) - before if b"installation" in k}
     assert queued() == []
 
 
