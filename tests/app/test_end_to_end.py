@@ -346,13 +346,14 @@ def test_findings_over_the_comment_cap_go_to_the_check_run_only(
 def test_replay_runs_the_pipeline_in_process(
     emulator: GitHubEmulator, webhooks: WebhookSender, repo: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    from workers.replay import main
+    from reviewers.cli import main
 
     number = emulator.open_pull(repo, {PRICE: LEAKING_PRICE})
     payload = tmp_path / "delivery.json"
     payload.write_text(json.dumps(webhooks.pull_request(repo, number, "opened")))
 
-    assert main(["--event", "pull_request", "--payload", str(payload)]) == 0
+    # The README's `goreef replay --event pull_request --payload delivery.json`.
+    assert main(["replay", "--event", "pull_request", "--payload", str(payload)]) == 0
 
     [printed] = capsys.readouterr().out.splitlines()
     assert json.loads(printed)["status"] == "failure"
