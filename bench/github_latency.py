@@ -28,14 +28,14 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from appcore.settings import Settings
 from bench.webhook_load import app_key, public_pem
+from reviewers.github_core import ReviewJob
 from tests.app.changes import LEAKING_PRICE
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import private_redis
 from workers.github_client import GitHubApp
-from workers.jobs import ReviewJob
 from workers.review import run_review
-from workers.settings import Settings
 
 INSTALLATION = 1
 GOTREE = Path(__file__).resolve().parent.parent / "tests" / "app" / "gotree"

@@ -39,8 +39,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from reviewers.github_core import QUEUE  # noqa: E402
 from tests.app.processes import gunicorn, private_redis  # noqa: E402
-from workers.jobs import QUEUE  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 REPOSITORY = "acme/load"

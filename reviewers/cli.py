@@ -25,9 +25,9 @@ from . import Config, ConfigError, DiffError, check_files, goreef_version, load_
 from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
+from .github_core import check_run_payload, plan_comments, review_payload
 from .registry import all_rules, get_rule, rule_class, rule_page
 from .render import render_json
-from .render.github import check_run_payload, plan_comments, review_payload
 from .render.sarif import render_sarif
 from .render.text import render_text
 
@@ -408,7 +408,7 @@ def _app_needed(command: str) -> Iterator[None]:
     try:
         yield
     except ModuleNotFoundError as error:
-        if error.name is None or error.name.split(".")[0] in ("webapp", "workers"):
+        if error.name is None or error.name.split(".")[0] in ("appcore", "webapp", "workers"):
             raise
         raise UsageError(
             f"`goreef {command}` needs the app's dependencies ({error.name} is not installed): pip install 'goreef[app]'"

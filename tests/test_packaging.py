@@ -13,7 +13,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("reviewers", "webapp", "workers")
+PACKAGES = ("reviewers", "appcore", "webapp", "workers")
 
 
 def imported_modules(packages: tuple[str, ...] = PACKAGES) -> set[str]:
@@ -79,7 +79,7 @@ def test_the_command_line_imports_no_app_module() -> None:
     probe = (
         "import sys, reviewers.cli; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('flask', 'celery', 'github', 'redis', 'gunicorn', 'jwt', 'webapp', 'workers')))"
+        "('flask', 'celery', 'github', 'redis', 'gunicorn', 'jwt', 'appcore', 'webapp', 'workers')))"
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert completed.stdout.strip() == "[]"
@@ -121,3 +121,64 @@ def test_the_action_needs_only_the_action_extra() -> None:
         if any(normalized(d) in server for d in distributions.get(module, []))
     }
     assert reached == {}
+
+
+def goreef_imports(path: Path, *, top_level_only: bool = False) -> set[str]:
+    """The goreef modules `path` imports (relative imports resolved), at module level only when asked."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}".rstrip(".")
+            found.add(base)
+    return {name for name in found if name.split(".")[0] in PACKAGES}
+
+
+def test_the_layers_import_only_downwards() -> None:
+    # reviewers (with the GitHub core, reviewers.github_core) < appcore < the web process and the
+    # worker, which never import each other.
+    allowed = {
+        "reviewers": ("reviewers",),
+        "appcore": ("reviewers", "appcore"),
+        "webapp": ("reviewers", "appcore", "webapp"),
+        "workers": ("reviewers", "appcore", "workers"),
+    }
+    wrong = []
+    for package, may_import in allowed.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            # The command line's app commands (`goreef serve`, `goreef replay`) import the app
+            # when run, inside the command: its module imports stay within the library.
+            top_level_only = path == ROOT / "reviewers" / "cli.py"
+            for name in goreef_imports(path, top_level_only=top_level_only):
+                if name.split(".")[0] not in may_import:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert wrong == []
+
+
+def test_the_github_core_is_pure() -> None:
+    # Decisions, job and payloads: no I/O library, nothing of the processes above it.
+    core = ROOT / "reviewers" / "github_core.py"
+    probe = (
+        "import sys, reviewers.github_core; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'flask', 'celery', 'github', 'redis', 'requests', 'urllib3', 'appcore', 'webapp', 'workers'}))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert completed.stdout.strip() == "[]"
+    defined = {n.name for n in ast.parse(core.read_text()).body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    assert {"decide", "ReviewJob"} <= defined
+    # CHECK_NAME is defined once, in the payload builder the core re-exports.
+    definitions = [
+        path
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if re.search(r"^CHECK_NAME\s*=", path.read_text(), re.MULTILINE)
+    ]
+    assert [p.relative_to(ROOT).as_posix() for p in definitions] == ["reviewers/render/github.py"]

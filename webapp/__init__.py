@@ -1,7 +1,7 @@
 """The web process: receives GitHub's webhooks and enqueues reviews; serves health, metrics and rule pages.
 
 `gunicorn 'webapp:create_app()'` builds it from the environment and the env file (see
-workers.settings). With no App credentials in either it starts in setup mode: `/setup`
+appcore.settings). With no App credentials in either it starts in setup mode: `/setup`
 registers the App, webhooks get 503, the rest is served.
 """
 
@@ -12,19 +12,19 @@ from celery import Celery
 from flask import Flask, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
-from webapp.rule_pages import rule_pages
-from webapp.setup import setup_pages
-from webapp.webhooks import webhooks_blueprint
-from workers import metrics
-from workers.jobs import QUEUE, REVIEW_TASK, ReviewJob
-from workers.redaction import keep_secrets_out_of_logs
-from workers.settings import (
+from appcore import metrics
+from appcore.redaction import keep_secrets_out_of_logs
+from appcore.settings import (
     EMBEDDED_REDIS_VARIABLE,
     Settings,
     has_app_credentials,
     process_environment,
     setup_redis_url,
 )
+from reviewers.github_core import QUEUE, REVIEW_TASK, ReviewJob
+from webapp.rule_pages import rule_pages
+from webapp.setup import setup_pages
+from webapp.webhooks import webhooks_blueprint
 
 REDIS_TIMEOUT = 2  # seconds: a webhook answer must not hang on an unreachable Redis
 

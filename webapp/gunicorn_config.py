@@ -14,7 +14,7 @@ import socket
 import struct
 from typing import Any
 
-from workers.settings import DEFAULT_CLIENT_TIMEOUT, process_environment, tuning_from_env
+from appcore.settings import DEFAULT_CLIENT_TIMEOUT, process_environment, tuning_from_env
 
 worker_class = "gthread"
 threads = 16  # per worker process; WEB_CONCURRENCY processes

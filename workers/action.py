@@ -27,9 +27,9 @@ from typing import Any
 from github import GithubException
 
 from reviewers import Config, ConfigError, from_patches, load_config
+from reviewers import github_core as core
 from reviewers.cli import review_work_tree
 from reviewers.config import CONFIG_PATH, FAIL_ON
-from reviewers.render import github as render
 from reviewers.render.sarif import render_sarif
 from reviewers.render.text import render_text
 from workers.github_client import RepositoryClient, WorkflowGitHub
@@ -80,7 +80,7 @@ def run(environ: Mapping[str, str]) -> int:
     if environ.get("GOREEF_POST_REVIEW", "true").strip().lower() == "true":
         plan = _post(repo, number, head_sha, result, changes, config, docs_url)
     if summary_path := environ.get("GITHUB_STEP_SUMMARY"):
-        output = render.check_run_payload(result, config, docs_url, plan)["output"]
+        output = core.check_run_payload(result, config, docs_url, plan)["output"]
         with open(summary_path, "a", encoding="utf-8") as summary:
             summary.write(f"## {output['title']}\n\n{output['summary']}\n")
     return 1 if config.fails(result.findings) else 0

@@ -4,8 +4,8 @@ Importing this module validates every setting, so a worker with a broken environ
 at start with the list of what is wrong.
 """
 
-from workers.jobs import QUEUE
-from workers.settings import get_settings
+from appcore.settings import get_settings
+from reviewers.github_core import QUEUE
 from workers.store import SOCKET_TIMEOUT
 
 _settings = get_settings()

@@ -37,7 +37,7 @@ from github import (
 )
 from github.Repository import Repository
 
-from workers.settings import DEFAULT_HTTP_RETRY_DELAY, Settings
+from appcore.settings import DEFAULT_HTTP_RETRY_DELAY, Settings
 
 log = logging.getLogger(__name__)
 
@@ -526,25 +526,3 @@ class RepositoryClient:
             clients.token = token
             clients.repository = self._app.client_for_token(token).get_repo(self.full_name)
         return clients.repository
-
-
-class ManifestCodeRefused(Exception):
-    """GitHub would not convert a manifest code: used already, expired, or never issued."""
-
-    def __init__(self, status: int):
-        super().__init__(f"GitHub answered {status}")
-        self.status = status
-
-
-def convert_manifest(github_api_url: str, code: str) -> dict[str, Any]:
-    """The App GitHub made from a manifest: its id, slug, html_url, pem and webhook_secret.
-
-    The code GitHub hands back after the App was created is the only credential: good once,
-    for an hour."""
-    try:
-        _, app = Github(base_url=github_api_url).requester.requestJsonAndCheck(
-            "POST", f"/app-manifests/{code}/conversions"
-        )
-    except GithubException as error:
-        raise ManifestCodeRefused(error.status) from None
-    return app

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reviewers import ChangedFile, Config, ReviewResult
-from reviewers.render import github as render
+from reviewers import github_core as core
 from workers.github_client import RepositoryClient, ReviewComment, ReviewRefused
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,13 @@ def plan_new_comments(
     changes: list[ChangedFile],
     config: Config,
     docs_url: str | None,
-) -> tuple[render.CommentPlan, dict[str, ReviewComment]]:
+) -> tuple[core.CommentPlan, dict[str, ReviewComment]]:
     """The comments to post for `result` on the pull request, leaving out the findings already
     commented (their fingerprint is on an open comment of goreef's), and those open comments by
     fingerprint. The app and the Action (workers/action.py) plan alike."""
     existing = [c for c in repo.review_comments(number) if c.author_is_bot]
     open_comments = {fp: c for c in existing if (fp := _fingerprint(c)) and FIXED_MARK not in c.body}
-    plan = render.plan_comments(
+    plan = core.plan_comments(
         result.findings,
         changes,
         docs_url,
@@ -47,16 +47,16 @@ def post_review(
     repo: RepositoryClient,
     number: int,
     head_sha: str,
-    plan: render.CommentPlan,
+    plan: core.CommentPlan,
     still_current: Callable[[], object] = lambda: None,
-) -> render.CommentPlan:
+) -> core.CommentPlan:
     """Post the plan's review; answers the plan without the comments GitHub refused.
 
     GitHub refuses a whole review for one comment it does not take (422), at times even on
     a line inside the diff. The refused ones are found by bisection and the review is posted
     without them. `still_current` raises when the head moved on (then the refusal is no
     comment's fault)."""
-    payload = render.review_payload(plan)
+    payload = core.review_payload(plan)
     if payload is None:
         return plan
     if discarded := repo.discard_pending_reviews(number):
@@ -72,13 +72,13 @@ def post_review(
             payload["comments"], refusal.reason, lambda some: repo.review_refusal(number, head_sha, some)
         )
     plan = plan.without(refused)
-    if (payload := render.review_payload(plan)) is not None:
+    if (payload := core.review_payload(plan)) is not None:
         repo.create_review(number, head_sha, payload["body"], payload["comments"])
     return plan
 
 
 def _fingerprint(comment: ReviewComment) -> str | None:
-    match = render.FINGERPRINT_RE.search(comment.body)
+    match = core.FINGERPRINT_RE.search(comment.body)
     return match.group(1) if match else None
 
 

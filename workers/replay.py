@@ -16,11 +16,11 @@ from dataclasses import asdict
 
 import redis
 
-from webapp.events import Ignore, Review, decide
+from appcore.redaction import keep_secrets_out_of_logs
+from appcore.settings import SettingsError, get_settings
+from reviewers.github_core import Ignore, Review, decide
 from workers.github_client import GitHubApp
-from workers.redaction import keep_secrets_out_of_logs
 from workers.review import pull_request_jobs, run_review
-from workers.settings import SettingsError, get_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from github import GithubException
 
+from appcore import metrics
 from reviewers import (
     ChangedFile,
     Config,
@@ -41,12 +42,12 @@ from reviewers import (
     load_config,
     review,
 )
+from reviewers import github_core as core
 from reviewers.config import CONFIG_PATH
-from reviewers.render import github as render
-from workers import metrics, posting
+from reviewers.github_core import ReviewJob
+from workers import posting
 from workers.contents import CommitFiles, review_pool
 from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment
-from workers.jobs import ReviewJob
 from workers.posting import FIXED_MARK
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Review:
     check_run_id: int | None = None
     step: str = "starting"  # what the review is doing: a failure's title names it
     result: ReviewResult | None = None  # the findings, once analysed
-    plan: render.CommentPlan | None = None  # the inline comments, once posted (None: the check run holds all)
+    plan: core.CommentPlan | None = None  # the inline comments, once posted (None: the check run holds all)
     unread: list[str] = field(default_factory=list)  # files left unread at the reading deadline
 
     def __post_init__(self) -> None:
@@ -157,7 +158,7 @@ class Review:
         `goreef review --format github` shows them. A review left incomplete (files not read,
         or `failure` after the analysis) fails when its findings reach `fail_on`, and
         otherwise concludes as `on_error` says: what it could not do may hide a trap."""
-        payload = render.check_run_payload(self.result, config, self.docs_url, self.plan)
+        payload = core.check_run_payload(self.result, config, self.docs_url, self.plan)
         output = payload["output"]
         fails = config.fails(self.result.findings)
         why = failure or (self.unread and f"{len(self.unread)} file(s) could not be read in time")
@@ -173,7 +174,7 @@ class Review:
 
     def _comment(
         self, result: ReviewResult, changes: list[ChangedFile], config: Config
-    ) -> tuple[render.CommentPlan, int]:
+    ) -> tuple[core.CommentPlan, int]:
         """Post the new findings as one review and mark the comments of vanished ones fixed.
 
         Answers the comments as posted (GitHub's refusals taken out), and how many comments
@@ -299,8 +300,8 @@ class Review:
             # effect): GitHub appends annotations, in order, so the count says which it holds.
             annotations = annotations[self.repo.annotation_count(self.check_run_id) :]
         batches = [
-            annotations[i : i + render.MAX_ANNOTATIONS_PER_REQUEST]
-            for i in range(0, len(annotations), render.MAX_ANNOTATIONS_PER_REQUEST)
+            annotations[i : i + core.MAX_ANNOTATIONS_PER_REQUEST]
+            for i in range(0, len(annotations), core.MAX_ANNOTATIONS_PER_REQUEST)
         ] or [[]]
         # GitHub appends each request's annotations: all but the last batch go while in progress.
         for batch in batches[:-1]:
@@ -336,7 +337,7 @@ class CheckRunRegistry:
             # The Re-run button sends the check run back without its pull request when the head
             # is in a fork: the number travels in the check run itself.
             external_id=str(job.pull_number) if job.pull_number is not None else "",
-            name=render.CHECK_NAME,
+            name=core.CHECK_NAME,
             status="in_progress",
             started_at=datetime.now(UTC),
             output={"title": "Reviewing", "summary": "goreef is reviewing the changed Go files."},

@@ -26,14 +26,14 @@ from celery.exceptions import SoftTimeLimitExceeded
 from github import RateLimitExceededExceedsMaxWait
 from redis.exceptions import LockError
 
+from appcore.claims import HeadClaims, ParkedReviews
+from appcore.redaction import keep_secrets_out_of_logs
+from appcore.settings import get_settings
+from reviewers.github_core import REVIEW_TASK, ReviewJob
 from workers import store as worker_store
 from workers.celery_app import app
-from workers.claims import HeadClaims, ParkedReviews
 from workers.github_client import GitHubApp, WriteBudgetSpent, rate_limit_reset_wait
-from workers.jobs import REVIEW_TASK, ReviewJob
-from workers.redaction import keep_secrets_out_of_logs
 from workers.review import CheckRunNotCompleted, Outcome, pull_request_jobs, run_review
-from workers.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from appcore.settings import TUNING_VARIABLES, Settings
+from reviewers.github_core import QUEUE
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import Serve, private_redis, procfile_command, start
 from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
-from workers.jobs import QUEUE
-from workers.settings import TUNING_VARIABLES, Settings
 
 APP_ID = 4242
 WEBHOOK_SECRET = "webhook-secret-for-tests"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from reviewers.render.github import FINGERPRINT_RE
+from reviewers.github_core import FINGERPRINT_RE
 from tests.app.changes import CLEAN_ADDITION, LEAK_LINE, LEAKING_PRICE, PRICE
 from tests.app.conftest import INSTALLATION
 from tests.app.emulator import GitHubEmulator

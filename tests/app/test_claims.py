@@ -19,6 +19,7 @@ from pathlib import Path
 import redis
 from celery.result import AsyncResult
 
+from appcore.settings import Settings
 from tests.app.changes import FIXED_PRICE, LEAKING_PRICE, PRICE
 from tests.app.conftest import WEBHOOK_SECRET, only_check_run
 from tests.app.emulator import GitHubEmulator
@@ -27,7 +28,6 @@ from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
 from webapp import create_app
 from workers.celery_app import app as celery_app
-from workers.settings import Settings
 
 SUSPENDED = 78  # an installation of its own, suspended by the test
 VISIBILITY_TIMEOUT = 2  # seconds before a dead worker's task is handed out again

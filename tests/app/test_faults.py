@@ -18,6 +18,7 @@ import requests
 from github import RateLimitExceededExceedsMaxWait
 from urllib3.util.retry import RequestHistory
 
+from appcore.settings import Settings
 from tests.app.changes import LEAKING_PRICE, PRICE, leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION, WEBHOOK_SECRET, only_check_run, repo_name
 from tests.app.emulator import GitHubEmulator
@@ -28,7 +29,6 @@ from webapp import create_app
 from workers import tasks
 from workers.github_client import retry_policy
 from workers.posting import _refused_comments
-from workers.settings import Settings
 
 TOKEN_CACHE = f"goreef:token:{INSTALLATION}"
 

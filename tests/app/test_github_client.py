@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from github import GithubException, UnknownObjectException
 from urllib3.exceptions import ReadTimeoutError
 
+from appcore.settings import Settings
 from tests.app.changes import leak_lines, many_leaks
 from tests.app.conftest import INSTALLATION
 from tests.app.emulator import GitHubEmulator
@@ -23,7 +24,6 @@ from workers.github_client import (
     WriteBudgetSpent,
     retry_policy,
 )
-from workers.settings import Settings
 
 
 @pytest.fixture

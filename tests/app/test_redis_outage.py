@@ -21,6 +21,7 @@ import pytest
 from celery import Celery
 from celery.result import AsyncResult
 
+from appcore.settings import Settings
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.conftest import WEBHOOK_SECRET, only_check_run
 from tests.app.emulator import GitHubEmulator
@@ -28,7 +29,6 @@ from tests.app.processes import free_port, procfile_command, start, start_redis,
 from tests.app.serving import serve
 from tests.app.webhooks import WebhookSender
 from webapp import create_app
-from workers.settings import Settings
 
 OUTAGE = 2.0  # seconds Redis stays away
 

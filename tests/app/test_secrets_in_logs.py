@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from appcore.settings import Settings
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.emulator import GitHubEmulator
 from tests.app.webhooks import WebhookSender
-from workers.settings import Settings
 
 
 class Lines(logging.Handler):

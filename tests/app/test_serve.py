@@ -18,13 +18,13 @@ from pathlib import Path
 import redis
 import requests
 
+from appcore.settings import APP_VARIABLES
 from tests.app.changes import LEAKING_PRICE, PRICE
 from tests.app.conftest import WEBHOOK_SECRET, only_check_run
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import GOREEF, Serve, procfile_command, until
 from tests.app.webhooks import WebhookSender
 from webapp.serve import web_command, worker_command
-from workers.settings import APP_VARIABLES
 
 
 def test_serve_runs_the_procfile_processes() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.settings import DEFAULT_GITHUB_API_URL, Settings, SettingsError, read_env_file
+from appcore.settings import DEFAULT_GITHUB_API_URL, Settings, SettingsError, read_env_file
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from appcore.settings import APP_VARIABLES, read_env_file
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import Serve, until
 from tests.app.webhooks import WebhookSender
-from workers.settings import APP_VARIABLES, read_env_file
 
 CHROMEDRIVER = shutil.which("chromedriver")
 

@@ -16,6 +16,9 @@ import pytest
 import redis
 import requests
 
+from appcore.claims import HeadClaims
+from appcore.settings import Settings
+from reviewers.github_core import ReviewJob
 from tests.app.conftest import WEBHOOK_SECRET
 from tests.app.emulator import GitHubEmulator
 from tests.app.processes import free_port, private_redis
@@ -23,9 +26,6 @@ from tests.app.serving import serve
 from tests.app.webhooks import BOT, WebhookSender, sign
 from webapp import create_app
 from webapp.markdown import to_html
-from workers.claims import HeadClaims
-from workers.jobs import ReviewJob
-from workers.settings import Settings
 
 
 def test_a_push_to_a_pull_request_enqueues_its_head(

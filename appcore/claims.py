@@ -13,7 +13,7 @@ import json
 
 import redis
 
-from workers.jobs import ReviewJob
+from reviewers.github_core import ReviewJob
 
 # One push arrives as several events (pull_request.synchronize, check_suite.requested): a head
 # judged this recently is not reviewed again unless a re-run asks for it.

@@ -1,14 +1,80 @@
-"""Which webhook deliveries goreef acts on, and what each asks for. Pure: payload in, decision out."""
+"""goreef's GitHub core, without I/O (gidgethub's sans-I/O, for goreef): which webhook
+deliveries start which reviews (`decide`), the review job the web process queues and a worker
+runs (`ReviewJob`), and the payloads of a review and a check run (`reviews.render.github`,
+re-exported here). The web process, the worker, the GitHub Action and the command line
+(`--format github`, `replay`) all import this module; none of them imports another, and only
+the worker's client talks to GitHub.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from reviewers.render.github import CHECK_NAME
-from workers.jobs import ReviewJob
+from .render.github import (
+    CHECK_NAME,
+    FINGERPRINT_RE,
+    MAX_ANNOTATIONS_PER_REQUEST,
+    CommentPlan,
+    check_run_payload,
+    plan_comments,
+    review_payload,
+)
 
+__all__ = [
+    "CHECK_NAME",
+    "FINGERPRINT_RE",
+    "MAX_ANNOTATIONS_PER_REQUEST",
+    "QUEUE",
+    "REVIEW_TASK",
+    "CommentPlan",
+    "Decision",
+    "Ignore",
+    "InstallationChange",
+    "Ping",
+    "Review",
+    "ReviewJob",
+    "check_run_payload",
+    "decide",
+    "plan_comments",
+    "review_payload",
+]
+
+# -- the job: what the web process queues for a worker ------------------------------------------
+REVIEW_TASK = "goreef.review"
+QUEUE = "goreef"
+
+
+@dataclass(frozen=True)
+class ReviewJob:
+    installation_id: int
+    repository: str  # owner/name
+    head_sha: str
+    pull_number: int | None = None  # None for a merge group
+    base_sha: str | None = None  # a merge group is reviewed against this commit
+    rerun: bool = False  # the Re-run button: review again even if this head was reviewed
+    # The pull request is the open one whose head this is, to be looked up: GitHub names none
+    # in a check suite of a fork's head (and goreef's check run carried no number).
+    pull_by_head: bool = False
+
+    @property
+    def head_key(self) -> str:
+        """Identifies the head under review, whatever event asked for it."""
+        if self.pull_by_head:
+            target = "pull-of-head"
+        else:
+            target = f"pull/{self.pull_number}" if self.pull_number is not None else "merge-group"
+        return f"{self.repository}/{target}@{self.head_sha}"
+
+    def as_task_kwargs(self) -> dict[str, Any]:
+        kwargs = asdict(self)
+        if not self.pull_by_head:  # a job workers of the previous release can still take
+            del kwargs["pull_by_head"]
+        return kwargs
+
+
+# -- the decisions: which deliveries goreef acts on, and what each asks for ----------------------
 PULL_REQUEST_ACTIONS = {"opened", "synchronize", "reopened", "ready_for_review"}
 CHECK_SUITE_ACTIONS = {"requested", "rerequested"}
 
