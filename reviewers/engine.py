@@ -143,7 +143,11 @@ class Analyzer:
     def analyze(self, file: GoFile, notes: list[str]) -> list[_Located]:
         """Every finding in the file, suppressions applied, one per rule and line."""
         if file.has_errors and not file.partial:
-            notes.append(f"{file.path}: does not parse cleanly; findings there may be incomplete")
+            where = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in file.error_lines())
+            notes.append(
+                f"{file.path}: does not parse cleanly (lines {where}, which the rules read as best they can);"
+                " findings there may be incomplete"
+            )
         suppressed = suppressed_lines(file)
         located: list[_Located] = []
         bodies: dict[int, str] = {}  # body digests by declaration, shared by the rules

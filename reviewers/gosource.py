@@ -188,6 +188,25 @@ class GoFile:
     def has_errors(self) -> bool:
         return self.root.has_error
 
+    def error_lines(self) -> list[tuple[int, int]]:
+        """The 1-based line ranges the parser could not read (its ERROR and missing nodes),
+        merged, in order. Only the branches that hold an error are walked."""
+        ranges: list[tuple[int, int]] = []
+        pending = [self.root]
+        while pending:
+            node = pending.pop()
+            if node.is_error or node.is_missing:
+                ranges.append((node.start_point[0] + 1, node.end_point[0] + 1))
+            elif node.has_error:
+                pending.extend(node.children)
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(ranges):
+            if merged and start <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
+
     # -- imports ---------------------------------------------------------------------------
     @cached_property
     def imports(self) -> dict[str, str]:
