@@ -385,3 +385,14 @@ def test_sarif_rules_carry_the_rule_page(repo):
     page = goreef("rules", "GR203", cwd=repo.root).stdout.strip()
     assert descriptors["GR203"]["help"]["markdown"] == page
     assert descriptors["GR203"]["help"]["text"] == page and "helpUri" not in descriptors["GR203"]
+
+
+def test_review_from_a_subdirectory_reads_the_repository_root(repo):
+    repo.write("pkg/inner/keep.go", "package inner\n")
+    inner = repo.root / "pkg" / "inner"
+    for args, stdin in [(("review", "-"), repo.diff()), (("review", "--base", "HEAD"), None)]:
+        result = goreef(*args, "--format", "json", cwd=inner, stdin=stdin)
+        assert result.returncode == 1 and [f["path"] for f in json.loads(result.stdout)] == ["main.go"], args
+    repo.write(".github/goreef.yml", 'ignore_paths: ["main.go"]\n')
+    ignored = goreef("review", "--base", "HEAD", "--format", "json", cwd=inner)
+    assert ignored.returncode == 0 and json.loads(ignored.stdout) == []
