@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,42 @@ def test_the_command_line_prints_the_review_and_check_run_the_app_posts(
         f"1 finding(s) are on lines outside the diff, where GitHub takes no comment: fetch/leaks.go:{old_line}"
         in (run["output"]["summary"])
     )
+
+
+def test_a_review_reads_only_its_packages_blobs_concurrently_with_one_token(
+    deliver, webhooks: WebhookSender, emulator: GitHubEmulator, go_tree: dict[str, bytes], request
+) -> None:
+    """Issue 13's scale: the changed package's files (and go.mod) are read, nothing of the
+    packages the change does not touch; the reads overlap; the installation's token is fetched
+    at most once for two reviews."""
+    from tests.app.emulator import blob_sha
+
+    repo = repo_name(request)
+    boot = {f"boot/f{i}.go": b"package boot\n\nconst C%d = %d\n" % (i, i) for i in range(10)}
+    other = {f"other/g{i}.go": b"package other\n\nconst D%d = %d\n" % (i, i) for i in range(10)}
+    tree = {**go_tree, **boot, **other}
+    emulator.create_repo(repo, tree, installation_id=INSTALLATION)
+    first = emulator.open_pull(repo, {"boot/init.go": INIT_GO})
+    changed_f0 = boot["boot/f0.go"] + b"\nconst E = 1\n"
+    second = emulator.open_pull(repo, {"boot/f0.go": changed_f0})
+    delay = 0.3
+    emulator.delay(delay, method="GET", path="/git/blobs/")
+    tokens_before = sum(p.endswith("/access_tokens") for _, p, _ in emulator.requests)
+    try:
+        started = time.monotonic()
+        deliver("pull_request", webhooks.pull_request(repo, first, "opened"))
+        elapsed = time.monotonic() - started
+        deliver("pull_request", webhooks.pull_request(repo, second, "opened"))
+    finally:
+        emulator.clear_faults()
+
+    by_sha = {blob_sha(data): path for path, data in {**tree, "boot/init.go": INIT_GO}.items()}
+    by_sha[blob_sha(changed_f0)] = "boot/f0.go"
+    blobs = f"/repos/{repo}/git/blobs/"
+    read = [by_sha.get(p.rsplit("/", 1)[-1]) for m, p, _ in emulator.requests if m == "GET" and blobs in p]
+    assert read and all(path is not None for path in read)
+    assert not any(path.startswith("other/") for path in read)
+    assert {"boot/init.go", *boot} <= set(read)
+    first_reads = len(set(boot) | {"boot/init.go"})
+    assert elapsed < first_reads * delay / 2, f"{first_reads} blob reads of {delay} s took {elapsed:.1f} s"
+    assert sum(p.endswith("/access_tokens") for _, p, _ in emulator.requests) - tokens_before <= 1
