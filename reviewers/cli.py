@@ -25,6 +25,7 @@ from . import Config, ConfigError, DiffError, check_files, load_config, review
 from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
+from .locale import ENGLISH, LANGUAGES, LanguageError, checked_language, gettext, note, rule_page, rule_summary
 from .registry import all_rules, get_rule, rule_class
 from .render import render_json
 from .render.github import check_run_payload, plan_comments, review_payload
@@ -138,7 +139,17 @@ def _config(args, repo: Path | None) -> Config:
         raise UsageError(f"{args.config}: no such configuration file")
     else:
         config = Config()
-    return config.with_overrides(filter=getattr(args, "filter", None), fail_on=args.fail_on)
+    return config.with_overrides(filter=getattr(args, "filter", None), fail_on=args.fail_on, language=_language(args))
+
+
+def _language(args) -> str | None:
+    """`--lang`, which wins over the configuration's `language`; None when not given."""
+    if args.lang is None:
+        return None
+    try:
+        return checked_language(args.lang)
+    except LanguageError as error:
+        raise UsageError(f"--lang: {error}") from None
 
 
 def _go_version(text: str | None) -> tuple[int, int] | None:
@@ -269,19 +280,26 @@ def _print_rules(args) -> int:
         rule = get_rule(args.rule)
         if rule is None:
             raise UsageError(f"{args.rule}: no such rule (see `goreef rules`)")
-        print(f"{rule.id} {rule.name} ({rule.severity.value}, {rule_class(rule.id)})\n")
-        print(rule.doc.strip())
+        language = _language(args) or ENGLISH
+        severity, kind = gettext(language, rule.severity.value), gettext(language, rule_class(rule.id))
+        print(f"{rule.id} {rule.name} ({severity}, {kind})\n")
+        print(rule_page(rule.id, rule.doc, language))
         if not rule.in_tests:
             print(
-                "\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test."
+                gettext(
+                    language,
+                    "\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test.",
+                )
             )
         return 0
     if args.markdown:
         print(rules_table())
         return 0
+    language = _language(args) or ENGLISH
     for rule in all_rules():
-        off = " (off by default)" if rule.off_by_default else ""
-        print(f"{rule.id}  {rule.severity.value:<7}  {rule.name:<32} {rule.summary.split(': ', 1)[-1]}{off}")
+        off = gettext(language, " (off by default)") if rule.off_by_default else ""
+        summary = rule_summary(rule.id, rule.doc, language).split(": ", 1)[-1]
+        print(f"{rule.id}  {rule.severity.value:<7}  {rule.name:<32} {summary}{off}")
     return 0
 
 
@@ -297,26 +315,32 @@ def rules_table() -> str:
 
 def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | None, args) -> int:
     docs_url = os.environ.get("GOREEF_DOCS_URL")
+    language = config.language
     if args.format == "json":
         print(render_json(result.findings))
     elif args.format == "sarif":
-        print(render_sarif(result, docs_url))
+        print(render_sarif(result, docs_url, language=language))
     elif args.format == "github":
         import json
 
         # What the app would post for this change on a pull request with no comment yet: the
         # review (None when it has no comment) and the completed check run. Whole files
         # (`check`) have no diff to comment on: the check run holds every finding.
-        plan = plan_comments(result.findings, changes, docs_url, config.comment_cap) if changes is not None else None
+        plan = (
+            plan_comments(result.findings, changes, docs_url, config.comment_cap, language=language)
+            if changes is not None
+            else None
+        )
         payload = {
             "review": review_payload(plan) if plan is not None else None,
             "check_run": check_run_payload(result, config, docs_url, plan),
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        sys.stdout.write(render_text(result, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
-    for note in result.notes if args.format != "text" else ():
-        print(f"note: {note}", file=sys.stderr)
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(render_text(result, colour=colour, language=language))
+    for text in result.notes if args.format != "text" else ():
+        print(gettext(language, "note: {note}", note=note(text, language)), file=sys.stderr)
     return 1 if config.fails(result.findings) else 0
 
 
@@ -331,6 +355,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--config", help="a goreef.yml (default: .github/goreef.yml of the repository)")
         command.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit status 1")
         command.add_argument("--go-version", help="the Go version to assume instead of go.mod's (e.g. 1.21)")
+        language_option(command)
+
+    def language_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--lang",
+            help=f"the language of messages and rule pages: {' | '.join(LANGUAGES)} (default: the configuration's, else en)",
+        )
 
     review_command = commands.add_parser("review", help="review a unified diff or a git range")
     review_command.add_argument("diff", nargs="?", help="a unified diff file, or - for stdin")
@@ -350,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     rules_command = commands.add_parser("rules", help="list the rules, or show one rule's page")
     rules_command.add_argument("rule", nargs="?")
     rules_command.add_argument("--markdown", action="store_true", help="print the README's rule table")
+    language_option(rules_command)
 
     replay_command = commands.add_parser("replay", help="run the app's pipeline once on a saved webhook payload")
     replay_command.add_argument("rest", nargs=argparse.REMAINDER)
