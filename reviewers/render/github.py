@@ -264,8 +264,14 @@ def check_run_output(
                 f"| {gettext(language, rule_class(rule_id))} | {rule_link(rule_id, docs_url, language)} "
                 f"| {gettext(language, severities[rule_id])} | {by_rule[rule_id]} |"
             )
-        verdict = "These findings fail the check" if config.fails(findings) else "These findings do not fail the check"
-        lines += ["", gettext(language, verdict + " (`fail_on: {fail_on}`).", fail_on=config.fail_on)]
+        verdict = (
+            gettext(language, "These findings fail the check (`fail_on: {fail_on}`).", fail_on=config.fail_on)
+            if config.fails(findings)
+            else gettext(
+                language, "These findings do not fail the check (`fail_on: {fail_on}`).", fail_on=config.fail_on
+            )
+        )
+        lines += ["", verdict]
     for plan_note in plan_notes or ():
         lines += ["", plan_note]
     if result.notes:
