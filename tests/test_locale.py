@@ -152,6 +152,13 @@ def test_placeholders_keep_the_code_and_translate_the_prose():
     assert "`results`" in translated and "`make(chan error, 1)`" in translated
     assert "第 12 行接收之前，已在第 9 行返回" in translated
     assert book.message("GR101", message.replace("the function returns", "the function leaves")) is None
+    # Several placeholders in a row bind where their phrases fit, not at the first comma.
+    fields = book.message(
+        "GR209",
+        "Fields `parent`, `child` of `Job` store a context.Context: it outlives the call it belongs to. "
+        "Pass the context as the first parameter of each method instead.",
+    )
+    assert fields is not None and fields.startswith("`Job` 的字段 `parent`, `child` 保存了 context.Context")
 
 
 def test_engine_notes_are_translated():
