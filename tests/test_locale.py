@@ -166,6 +166,14 @@ def test_engine_notes_are_translated():
         "a.go：已跳过，这是生成的代码（`// Code generated ... DO NOT EDIT.`）"
     )
     assert note("b.go: skipped, GitHub shows no diff for it (binary or too large)", ZH).endswith("文件过大）")
+    unread = (
+        "3 file(s) could not be read from GitHub before the review had to finish; only the diff of the changed "
+        "ones was reviewed: a.go; the unchanged ones (other files of the packages, go.mod) were left out: b.go, go.mod"
+    )
+    assert note(unread, ZH) == (
+        "有 3 个文件未能在审查必须结束之前从 GitHub 读取：有改动的文件只审查了其 diff：a.go；"
+        "未改动的文件（包中的其他文件、go.mod）被略过：b.go, go.mod"
+    )
 
 
 # -- the switches ---------------------------------------------------------------------------------
