@@ -26,7 +26,8 @@ from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
 from .github_core import check_run_payload, plan_comments, review_payload
-from .registry import all_rules, get_rule, rule_class, rule_page
+from .locale import ENGLISH, LANGUAGES, LanguageError, checked_language, gettext, note, rule_summary
+from .registry import all_rules, get_rule, rule_class, rule_help
 from .render import render_json
 from .render.sarif import render_sarif
 from .render.text import render_text
@@ -141,7 +142,17 @@ def _config(args, repo: Path | None) -> Config:
             config = load_config(text)
         except ConfigError as error:
             raise UsageError(f"{path}: {error}") from error
-    return config.with_overrides(filter=getattr(args, "filter", None), fail_on=args.fail_on)
+    return config.with_overrides(filter=getattr(args, "filter", None), fail_on=args.fail_on, language=_language(args))
+
+
+def _language(args) -> str | None:
+    """`--lang`, which wins over the configuration's `language`; None when not given."""
+    if args.lang is None:
+        return None
+    try:
+        return checked_language(args.lang)
+    except LanguageError as error:
+        raise UsageError(f"--lang: {error}") from None
 
 
 def _go_version(text: str | None) -> tuple[int, int] | None:
@@ -304,14 +315,16 @@ def _print_rules(args) -> int:
         rule = get_rule(args.rule)
         if rule is None:
             raise UsageError(f"{args.rule}: no such rule (see `goreef rules`)")
-        print(rule_page(rule))
+        print(rule_help(rule, _language(args) or ENGLISH))
         return 0
     if args.markdown:
         print(rules_table())
         return 0
+    language = _language(args) or ENGLISH
     for rule in all_rules():
-        off = " (off by default)" if rule.off_by_default else ""
-        print(f"{rule.id}  {rule.severity.value:<7}  {rule.name:<32} {rule.summary.split(': ', 1)[-1]}{off}")
+        off = gettext(language, " (off by default)") if rule.off_by_default else ""
+        summary = rule_summary(rule.id, rule.doc, language).split(": ", 1)[-1]
+        print(f"{rule.id}  {rule.severity.value:<7}  {rule.name:<32} {summary}{off}")
     return 0
 
 
@@ -327,26 +340,32 @@ def rules_table() -> str:
 
 def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | None, args) -> int:
     docs_url = os.environ.get("GOREEF_DOCS_URL")
+    language = config.language
     if args.format == "json":
         print(render_json(result.findings))
     elif args.format == "sarif":
-        print(render_sarif(result, docs_url))
+        print(render_sarif(result, docs_url, language=language))
     elif args.format == "github":
         import json
 
         # What the app would post for this change on a pull request with no comment yet: the
         # review (None when it has no comment) and the completed check run. Whole files
         # (`check`) have no diff to comment on: the check run holds every finding.
-        plan = plan_comments(result.findings, changes, docs_url, config.comment_cap) if changes is not None else None
+        plan = (
+            plan_comments(result.findings, changes, docs_url, config.comment_cap, language=language)
+            if changes is not None
+            else None
+        )
         payload = {
             "review": review_payload(plan) if plan is not None else None,
             "check_run": check_run_payload(result, config, docs_url, plan),
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        sys.stdout.write(render_text(result, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
-    for note in result.notes if args.format != "text" else ():
-        print(f"note: {note}", file=sys.stderr)
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(render_text(result, colour=colour, language=language))
+    for text in result.notes if args.format != "text" else ():
+        print(gettext(language, "note: {note}", note=note(text, language)), file=sys.stderr)
     return 1 if config.fails(result.findings) else 0
 
 
@@ -362,6 +381,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--config", help="a goreef.yml (default: .github/goreef.yml of the repository)")
         command.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit status 1")
         command.add_argument("--go-version", help="the Go version to assume instead of go.mod's (e.g. 1.21)")
+        language_option(command)
+
+    def language_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--lang",
+            help=f"the language of messages and rule pages: {' | '.join(LANGUAGES)} (default: the configuration's, else en)",
+        )
 
     review_command = commands.add_parser("review", help="review a unified diff or a git range")
     review_command.add_argument("diff", nargs="?", help="a unified diff file, or - for stdin")
@@ -381,6 +407,7 @@ def _parser() -> argparse.ArgumentParser:
     rules_command = commands.add_parser("rules", help="list the rules, or show one rule's page")
     rules_command.add_argument("rule", nargs="?")
     rules_command.add_argument("--markdown", action="store_true", help="print the README's rule table")
+    language_option(rules_command)
 
     replay_command = commands.add_parser("replay", help="run the app's pipeline once on a saved webhook payload")
     replay_command.add_argument("--event", required=True, help="the X-GitHub-Event name, e.g. pull_request")

@@ -13,6 +13,7 @@ on_error: failure   # conclusion when goreef cannot finish a review: failure | n
 comment_cap: 30     # inline comments per push; the rest go to the check run
 filter: added       # added | diff_context | introduced | file
 max_file_bytes: 1000000
+language: en        # en | zh-CN: the language of messages, summaries and rule pages
 ```
 """
 
@@ -26,6 +27,7 @@ from fnmatch import fnmatchcase
 import yaml
 
 from .finding import Finding, Severity
+from .locale import ENGLISH, LanguageError, checked_language
 
 CONFIG_PATH = ".github/goreef.yml"  # in the repository reviewed
 FILTERS = ("added", "diff_context", "introduced", "file")
@@ -47,6 +49,7 @@ class Config:
     comment_cap: int = 30
     filter: str = "added"
     max_file_bytes: int = 1_000_000
+    language: str = ENGLISH
 
     def severity_of(self, rule_id: str, default: Severity) -> Severity | None:
         """The configured severity of a rule, None when it is off."""
@@ -94,6 +97,13 @@ def _positive_int(data: dict, key: str, default: int) -> int:
     return value
 
 
+def _language(data: dict) -> str:
+    try:
+        return checked_language(data.get("language", ENGLISH))
+    except LanguageError as error:
+        raise ConfigError(f"language: {error}") from None
+
+
 def config_from_dict(data: dict | None, known_rules: Iterable[str] | None = None) -> Config:
     if data is None:
         return Config()
@@ -127,6 +137,7 @@ def config_from_dict(data: dict | None, known_rules: Iterable[str] | None = None
         comment_cap=_positive_int(data, "comment_cap", 30),
         filter=_choice(data, "filter", FILTERS, "added"),
         max_file_bytes=_positive_int(data, "max_file_bytes", 1_000_000),
+        language=_language(data),
     )
 
 

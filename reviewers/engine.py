@@ -22,6 +22,7 @@ from .config import Config
 from .diffs import ChangedFile, parse_diff
 from .finding import Finding, Severity
 from .gosource import GoFile, go_version_of, is_generated
+from .locale import translate_finding
 from .preexisting import Identity, digest, identity, preexisting
 from .registry import all_rules
 from .rule import Report, Rule
@@ -198,6 +199,12 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
 
 
+def _in_language(findings: list[Finding], config: Config) -> list[Finding]:
+    """The findings' messages and remediations in the configured language (the rules write
+    English): the last step, so that nothing before it depends on the wording."""
+    return [translate_finding(finding, config.language) for finding in findings]
+
+
 class GoModules:
     """The `go` version of the module a path belongs to (nearest go.mod upwards)."""
 
@@ -257,7 +264,7 @@ def check_files(
             result.files_reviewed += 1
         for file in package:
             file.release()
-    result.findings = _sorted(result.findings)
+    result.findings = _in_language(_sorted(result.findings), config)
     result.rule_failures = analyzer.failures
     return result
 
@@ -518,6 +525,6 @@ def review(
                 "(the same trap before this change): not commented"
             )
         kept = kept_now
-    result.findings = _sorted([finding for _, finding in kept])
+    result.findings = _in_language(_sorted([finding for _, finding in kept]), config)
     result.rule_failures = analyzer.failures
     return result

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from . import rules as rules_package
+from .locale import ENGLISH, gettext, rule_page
 from .rule import Rule
 
 RULE_ID = re.compile(r"^GR[1-4]\d\d$")
@@ -46,10 +47,14 @@ def rule_class(rule_id: str) -> str:
     return CLASSES.get(rule_id[2:3], "other")
 
 
-def rule_page(rule: Rule) -> str:
+def rule_help(rule: Rule, language: str = ENGLISH) -> str:
     """One rule's page, in Markdown: what `goreef rules GRNNN` prints and what SARIF carries as
     the rule's help, so code scanning explains a finding with no link to follow."""
-    page = f"{rule.id} {rule.name} ({rule.severity.value}, {rule_class(rule.id)})\n\n{rule.doc.strip()}"
+    severity, kind = gettext(language, rule.severity.value), gettext(language, rule_class(rule.id))
+    page = f"{rule.id} {rule.name} ({severity}, {kind})\n\n{rule_page(rule.id, rule.doc, language)}"
     if not rule.in_tests:
-        page += "\n\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test."
+        page += gettext(
+            language,
+            "\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test.",
+        ).replace("\n", "\n\n", 1)
     return page

@@ -71,10 +71,10 @@ def run(environ: Mapping[str, str]) -> int:
     result = review_work_tree(changes, workspace, config)
     if note:
         result.notes.insert(0, note)
-    sys.stdout.write(render_text(result, colour=False))
+    sys.stdout.write(render_text(result, colour=False, language=config.language))
 
     if sarif_file := environ.get("GOREEF_SARIF_FILE", "").strip():
-        (workspace / sarif_file).write_text(render_sarif(result, docs_url))
+        (workspace / sarif_file).write_text(render_sarif(result, docs_url, language=config.language))
         print(f"SARIF written to {sarif_file}")
     plan = None
     if environ.get("GOREEF_POST_REVIEW", "true").strip().lower() == "true":

@@ -39,6 +39,7 @@ def plan_new_comments(
         # The cap is per push: the comments a cut-short run of this push posted count against it.
         room=config.comment_cap - sum(1 for c in existing if c.commit_sha == head_sha),
         commented=frozenset(open_comments),
+        language=config.language,
     )
     return plan, open_comments
 

@@ -45,6 +45,7 @@ from reviewers import (
 from reviewers import github_core as core
 from reviewers.config import CONFIG_PATH
 from reviewers.github_core import ReviewJob
+from reviewers.locale import gettext
 from workers import posting
 from workers.contents import CommitFiles, review_pool
 from workers.github_client import GitHubApp, PullRequest, RepositoryClient, ReviewComment
@@ -161,14 +162,24 @@ class Review:
         payload = core.check_run_payload(self.result, config, self.docs_url, self.plan)
         output = payload["output"]
         fails = config.fails(self.result.findings)
-        why = failure or (self.unread and f"{len(self.unread)} file(s) could not be read in time")
+        language = config.language
+        unread = self.unread and gettext(language, "{count} file(s) could not be read in time", count=len(self.unread))
+        why = failure or unread
         if not why:
             return payload["conclusion"], output
         conclusion = "failure" if fails else config.on_error
-        verdict = "The findings fail the check." if fails else f"The conclusion is `{conclusion}` (`on_error`)."
-        output["title"] = f"{output['title']}; {why}: Re-run to finish"
-        output["summary"] = (
-            f"**Incomplete review: {why}.** {verdict} Re-run the check to finish it.\n\n{output['summary']}"
+        verdict = (
+            gettext(language, "The findings fail the check.")
+            if fails
+            else gettext(language, "The conclusion is `{conclusion}` (`on_error`).", conclusion=conclusion)
+        )
+        output["title"] = gettext(language, "{title}; {why}: Re-run to finish", title=output["title"], why=why)
+        output["summary"] = gettext(
+            language,
+            "**Incomplete review: {why}.** {verdict} Re-run the check to finish it.\n\n{summary}",
+            why=why,
+            verdict=verdict,
+            summary=output["summary"],
         )
         return conclusion, output
 

@@ -23,7 +23,9 @@ from ..config import Config
 from ..diffs import ChangedFile
 from ..engine import ReviewResult
 from ..finding import Finding
+from ..locale import ENGLISH, gettext, note
 from ..registry import get_rule, rule_class
+from . import plural, severity_counts
 
 CHECK_NAME = "goreef"
 SUMMARY_LIMIT = 65_535  # GitHub's limit on a check run's summary
@@ -33,10 +35,11 @@ SEVERITY_ICONS = {"error": "🔴", "warning": "🟠", "info": "🔵"}
 MAX_ANNOTATIONS_PER_REQUEST = 50
 
 
-def rule_link(rule_id: str, docs_url: str | None) -> str:
+def rule_link(rule_id: str, docs_url: str | None, language: str = ENGLISH) -> str:
     rule = get_rule(rule_id)
     label = f"{rule_id} {rule.name}" if rule else rule_id
-    return f"[{label}]({docs_url.rstrip('/')}/{rule_id})" if docs_url else f"`{label}`"
+    query = f"?lang={language}" if language != ENGLISH else ""  # the page in the review's language
+    return f"[{label}]({docs_url.rstrip('/')}/{rule_id}{query})" if docs_url else f"`{label}`"
 
 
 def _fence(text: str, language: str) -> str:
@@ -46,25 +49,27 @@ def _fence(text: str, language: str) -> str:
     return f"{fence}{language}\n{text}\n{fence}"
 
 
-def comment_body(finding: Finding, docs_url: str | None = None) -> str:
+def comment_body(finding: Finding, docs_url: str | None = None, language: str = ENGLISH) -> str:
+    severity = gettext(language, finding.severity)
     parts = [
-        f"{SEVERITY_ICONS[finding.severity]} **{rule_link(finding.rule, docs_url)}** ({finding.severity}): {finding.message}",
+        f"{SEVERITY_ICONS[finding.severity]} **{rule_link(finding.rule, docs_url, language)}** ({severity}): {finding.message}",
         "",
-        "**Fix**",
+        gettext(language, "**Fix**"),
         _fence(finding.remediation, "go"),
     ]
     if finding.suggestion is not None:
         parts += ["", _fence(finding.suggestion, "suggestion")]
     parts += [
         "",
-        f"<sub>Silence with `//goreef:ignore {finding.rule} <reason>`.</sub>",
+        gettext(language, "<sub>Silence with `//goreef:ignore {rule} <reason>`.</sub>", rule=finding.rule),
         f"<!-- goreef:fp={finding.fingerprint} -->",
     ]
     return "\n".join(parts)
 
 
-def review_comment(finding: Finding, docs_url: str | None = None) -> dict:
-    comment = {"path": finding.path, "line": finding.end_line, "side": "RIGHT", "body": comment_body(finding, docs_url)}
+def review_comment(finding: Finding, docs_url: str | None = None, language: str = ENGLISH) -> dict:
+    body = comment_body(finding, docs_url, language)
+    comment = {"path": finding.path, "line": finding.end_line, "side": "RIGHT", "body": body}
     if finding.end_line > finding.line:
         # GitHub anchors a multi-line comment on its last line, starting at start_line.
         comment.update(start_line=finding.line, start_side="RIGHT")
@@ -86,14 +91,12 @@ def annotations_of(findings: list[Finding]) -> list[dict]:
     ]
 
 
-def title(findings: list[Finding]) -> str:
+def title(findings: list[Finding], language: str = ENGLISH) -> str:
     if not findings:
-        return "No Go traps found"
-    counts = Counter(f.severity for f in findings)
-    detail = ", ".join(
-        f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in ("error", "warning", "info") if counts[s]
-    )
-    return f"{len(findings)} Go trap{'s' if len(findings) != 1 else ''} found ({detail})"
+        return gettext(language, "No Go traps found")
+    detail = severity_counts(Counter(f.severity for f in findings), language)
+    count = len(findings)
+    return gettext(language, "{count} Go trap{s} found ({detail})", count=count, s=plural(count), detail=detail)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class CommentPlan:
     informational: list[Finding] = field(default_factory=list)  # info: the check run only
     refused: list[tuple[Finding, str]] = field(default_factory=list)  # GitHub refused the comment, and why
     comment_cap: int = 30
+    language: str = ENGLISH
 
     @property
     def uncommented(self) -> list[Finding]:
@@ -122,26 +126,43 @@ class CommentPlan:
         )
 
     def notes(self) -> list[str]:
-        notes = []
+        notes, language = [], self.language
         if self.informational:
             notes.append(
-                f"{len(self.informational)} info finding(s) are shown here only: goreef comments inline on "
-                "errors and warnings, the findings it is most often right about."
+                gettext(
+                    language,
+                    "{count} info finding(s) are shown here only: goreef comments inline on errors and warnings, "
+                    "the findings it is most often right about.",
+                    count=len(self.informational),
+                )
             )
         if self.over_cap:
             notes.append(
-                f"{len(self.over_cap)} finding(s) are shown here only: inline comments are capped at "
-                f"{self.comment_cap} per push (`comment_cap`)."
+                gettext(
+                    language,
+                    "{count} finding(s) are shown here only: inline comments are capped at {cap} per push "
+                    "(`comment_cap`).",
+                    count=len(self.over_cap),
+                    cap=self.comment_cap,
+                )
             )
         if self.off_diff:
             notes.append(
-                f"{len(self.off_diff)} finding(s) are on lines outside the diff, where GitHub takes no comment: "
-                + ", ".join(f"{f.path}:{f.line}" for f in self.off_diff)
+                gettext(
+                    language,
+                    "{count} finding(s) are on lines outside the diff, where GitHub takes no comment: {places}",
+                    count=len(self.off_diff),
+                    places=", ".join(f"{f.path}:{f.line}" for f in self.off_diff),
+                )
             )
         if self.refused:
             notes.append(
-                f"GitHub refused {len(self.refused)} inline comment(s), so they are reported here only: "
-                + "; ".join(f"{f.path}:{f.end_line} ({reason})" for f, reason in self.refused)
+                gettext(
+                    language,
+                    "GitHub refused {count} inline comment(s), so they are reported here only: {places}",
+                    count=len(self.refused),
+                    places="; ".join(f"{f.path}:{f.end_line} ({reason})" for f, reason in self.refused),
+                )
             )
         return notes
 
@@ -158,6 +179,7 @@ def plan_comments(
     *,
     room: int | None = None,
     commented: frozenset[str] = frozenset(),
+    language: str = ENGLISH,
 ) -> CommentPlan:
     """Inline comments for the findings not `commented` yet (by fingerprint), at most `room`
     (default `comment_cap`), each on a line GitHub takes a comment on: one comment off the
@@ -175,7 +197,7 @@ def plan_comments(
             informational.append(finding)
             continue
         lines = commentable.get(finding.path, frozenset())
-        comment = review_comment(finding, docs_url)
+        comment = review_comment(finding, docs_url, language)
         if comment["line"] not in lines:
             off_diff.append(finding)
             continue
@@ -186,7 +208,7 @@ def plan_comments(
             del comment["start_line"], comment["start_side"]
         comments.append((finding, comment))
     already = sum(1 for f in findings if f.fingerprint in commented)
-    return CommentPlan(comments, already, over_cap, off_diff, informational, comment_cap=comment_cap)
+    return CommentPlan(comments, already, over_cap, off_diff, informational, comment_cap=comment_cap, language=language)
 
 
 def review_payload(plan: CommentPlan) -> dict[str, Any] | None:
@@ -197,8 +219,13 @@ def review_payload(plan: CommentPlan) -> dict[str, Any] | None:
     count = len(plan.comments)
     return {
         "event": "COMMENT",
-        "body": f"goreef found {count} new Go trap{'s' if count != 1 else ''} in this push. "
-        f"See the `{CHECK_NAME}` check for the summary.",
+        "body": gettext(
+            plan.language,
+            "goreef found {count} new Go trap{s} in this push. See the `{check}` check for the summary.",
+            count=count,
+            s=plural(count),
+            check=CHECK_NAME,
+        ),
         "comments": [comment for _, comment in plan.comments],
     }
 
@@ -226,23 +253,30 @@ def check_run_output(
 ) -> dict[str, str]:
     """The check run's title and Markdown summary: traps by class and rule, what was not
     commented inline and why, and the notes (skipped files)."""
-    findings = result.findings
-    lines = [f"goreef reviewed {result.files_reviewed} changed Go file{'s' if result.files_reviewed != 1 else ''}."]
+    findings, language, files = result.findings, config.language, result.files_reviewed
+    lines = [gettext(language, "goreef reviewed {files} changed Go file{s}.", files=files, s=plural(files))]
     if findings:
-        lines += ["", "| class | rule | severity | count |", "|---|---|---|---|"]
+        lines += ["", gettext(language, "| class | rule | severity | count |"), "|---|---|---|---|"]
         by_rule = Counter(f.rule for f in findings)
         severities = {f.rule: f.severity for f in findings}
         for rule_id in sorted(by_rule):
             lines.append(
-                f"| {rule_class(rule_id)} | {rule_link(rule_id, docs_url)} | {severities[rule_id]} | {by_rule[rule_id]} |"
+                f"| {gettext(language, rule_class(rule_id))} | {rule_link(rule_id, docs_url, language)} "
+                f"| {gettext(language, severities[rule_id])} | {by_rule[rule_id]} |"
             )
-        verdict = "fail" if config.fails(findings) else "do not fail"
-        lines += ["", f"These findings {verdict} the check (`fail_on: {config.fail_on}`)."]
-    for note in plan_notes or ():
-        lines += ["", note]
+        verdict = (
+            gettext(language, "These findings fail the check (`fail_on: {fail_on}`).", fail_on=config.fail_on)
+            if config.fails(findings)
+            else gettext(
+                language, "These findings do not fail the check (`fail_on: {fail_on}`).", fail_on=config.fail_on
+            )
+        )
+        lines += ["", verdict]
+    for plan_note in plan_notes or ():
+        lines += ["", plan_note]
     if result.notes:
-        lines += ["", "**Notes**", *(f"- {note}" for note in result.notes)]
+        lines += ["", gettext(language, "**Notes**"), *(f"- {note(text, language)}" for text in result.notes)]
     summary = "\n".join(lines)
     if len(summary) > SUMMARY_LIMIT:
-        summary = summary[: SUMMARY_LIMIT - 100] + "\n\n… (summary truncated; see the annotations)"
-    return {"title": title(findings), "summary": summary}
+        summary = summary[: SUMMARY_LIMIT - 100] + gettext(language, "\n\n… (summary truncated; see the annotations)")
+    return {"title": title(findings, language), "summary": summary}

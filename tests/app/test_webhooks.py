@@ -337,6 +337,22 @@ def test_rule_pages_render_the_rule_docs(webapp_url: str) -> None:
     assert requests.get(webapp_url + "/rules/GR999", timeout=10).status_code == 404
 
 
+def test_rule_pages_in_chinese(webapp_url: str) -> None:
+    index = requests.get(webapp_url + "/rules?lang=zh-CN", timeout=10)
+    page = requests.get(webapp_url + "/rules/GR203?lang=zh-CN", timeout=10)
+    english = requests.get(webapp_url + "/rules/GR203", timeout=10)
+
+    assert (
+        index.status_code == 200 and 'href="/rules/GR203?lang=zh-CN"' in index.text and "context 取消失效" in index.text
+    )
+    assert page.status_code == 200 and '<html lang="zh-CN">' in page.text
+    assert "<h1>GR203 cancel-discarded</h1>" in page.text and "<h2>为什么这是问题？</h2>" in page.text
+    assert '<a href="/rules?lang=zh-CN">全部规则</a> · 严重程度 <strong>错误</strong>' in page.text
+    # The same code examples as the English page.
+    assert re.findall(r"<pre>.*?</pre>", page.text, re.S) == re.findall(r"<pre>.*?</pre>", english.text, re.S)
+    assert requests.get(webapp_url + "/rules/GR203?lang=fr", timeout=10).status_code == 404
+
+
 def test_markdown_is_escaped_and_structured() -> None:
     html = to_html("# Title <b>\n\nUse `ctx <- x` **now**.\n\n```go\nif a < b {}\n```\n- one\n- two")
 
