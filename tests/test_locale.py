@@ -16,7 +16,7 @@ import yaml
 
 from reviewers import Config, ConfigError, ReviewResult, check_files, load_config
 from reviewers.locale import CATALOGUES, catalogue, gettext, note, rule_page, translate_finding
-from reviewers.registry import CLASSES, all_rules
+from reviewers.registry import CLASSES, all_rules, get_rule, rule_help
 from reviewers.render.github import check_run_payload, plan_comments, review_payload
 from reviewers.render.sarif import render_sarif
 from reviewers.render.text import render_text
@@ -233,9 +233,11 @@ def test_default_output_is_the_rules_own_english(module):
 
     assert result.findings and result.findings[0].message.startswith("This send on unbuffered `ch`")
     assert all(translate_finding(finding, "en") is finding for finding in result.findings)
+    # The page `goreef rules GRNNN` prints: the rule's own docstring under its heading line.
     assert [rule["help"]["markdown"] for rule in sarif["tool"]["driver"]["rules"]] == [
-        rule.doc.strip() for rule in all_rules()
+        rule_help(rule) for rule in all_rules()
     ]
+    assert all(rule.doc.strip() in rule_help(rule) for rule in all_rules())
     assert sarif["results"][0]["message"]["text"] == result.findings[0].message
     for render in (render_text(result), json.dumps(check_run_payload(result, Config()), ensure_ascii=False)):
         assert not CJK.search(render)
@@ -275,7 +277,12 @@ def test_sarif_in_zh_cn_carries_the_chinese_messages_and_rule_pages(module):
     gr101 = next(rule for rule in run["tool"]["driver"]["rules"] if rule["id"] == "GR101")
 
     assert CJK.search(run["results"][0]["message"]["text"])
-    assert gr101["help"]["markdown"] == rule_page("GR101", "", ZH)
+    # `goreef rules GR101 --lang zh-CN`: the Chinese page under its Chinese heading line.
+    assert gr101["help"]["markdown"] == rule_help(get_rule("GR101"), ZH)
+    assert (
+        rule_page("GR101", "", ZH) in gr101["help"]["markdown"]
+        and "(错误, goroutine 泄漏)" in gr101["help"]["markdown"]
+    )
     assert CJK.search(gr101["shortDescription"]["text"]) and gr101["helpUri"].endswith("/GR101?lang=zh-CN")
 
 
