@@ -162,6 +162,7 @@ class GoFile:
         self._package_files = package_files
         self._cache: dict[str, object] = {}
         self._package_cache: dict[str, object] = {}
+        self._starts: dict[str, list[int]] = {}  # start bytes of the indexed nodes, by type
         self._chain: list[Node] = [self.root]  # the last path walked down from the root
         self._parents: dict[int, Node | None] = {self.root.id: None}
 
@@ -243,8 +244,11 @@ class GoFile:
         everywhere = self._index.get(node_type, [])
         if within is None:
             return everywhere
-        first = bisect_left(everywhere, within.start_byte, key=lambda n: n.start_byte)
-        last = bisect_right(everywhere, within.end_byte, key=lambda n: n.start_byte)
+        starts = self._starts.get(node_type)
+        if starts is None:
+            starts = self._starts[node_type] = [n.start_byte for n in everywhere]
+        first = bisect_left(starts, within.start_byte)
+        last = bisect_right(starts, within.end_byte, first)
         return [n for n in everywhere[first:last] if n.end_byte <= within.end_byte]
 
     # -- ancestors -------------------------------------------------------------------------------
@@ -272,7 +276,8 @@ class GoFile:
     def top_level(self, node: Node) -> Node | None:
         """The top-level declaration holding `node` (found by position, not by walking up)."""
         tops = self.cached("gosource.tops", lambda: list(self.root.named_children))
-        position = bisect_right(tops, node.start_byte, key=lambda n: n.start_byte) - 1
+        starts = self.cached("gosource.top_starts", lambda: [n.start_byte for n in tops])
+        position = bisect_right(starts, node.start_byte) - 1
         if position < 0 or tops[position].end_byte < node.end_byte or tops[position].id == node.id:
             return None
         return tops[position]
@@ -302,6 +307,7 @@ class GoFile:
         trees, and their memory (tree-sitter's) does not hasten it."""
         self._cache.clear()
         self._package_cache.clear()
+        self._starts.clear()
         self._package_files = None
         self._chain = [self.root]
         self._parents = {self.root.id: None}

@@ -67,6 +67,7 @@ class Resolution:
     references: dict[int, list[Node]] = field(default_factory=dict)  # id(binding) -> identifiers
     locals: list[Binding] = field(default_factory=list)  # every local binding, in source order
     writes: set[int] = field(default_factory=set)  # identifier ids assigned to (`x = ...`, `x++`, `x, err := ...`)
+    field_keys: set[int] = field(default_factory=set)  # identifier ids of struct field keys (`T{name: v}`)
 
 
 _SCOPES = (
@@ -100,6 +101,7 @@ _PATTERN = (
     + " "
     + " ".join(f"({t}) @declaration" for t in _DECLARATIONS)
     + " (identifier) @identifier"
+    + " (literal_element (identifier) @element)"
 )
 
 # Sweep events at one byte: a scope closes before a binding there takes effect, which comes
@@ -151,6 +153,7 @@ class _Sweep:
                 events.append((start, _ACTIVATE, 0, binding))
         for identifier in found.get("identifier", []):
             events.append((identifier.start_byte, _USE, 0, identifier))
+        self.result.field_keys = {i.id for i in found.get("element", []) if is_field_key(self.file, i)}
         events.sort(key=lambda event: event[:3])
         visible: dict[str, list[Binding]] = {}
         open_scopes: list[tuple[Node, list[Binding]]] = []
