@@ -27,9 +27,6 @@ from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
 from .registry import all_rules, get_rule, rule_class
 from .render import render_json
-from .render.github import check_run_payload, plan_comments, review_payload
-from .render.sarif import render_sarif
-from .render.text import render_text
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -300,9 +297,13 @@ def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | Non
     if args.format == "json":
         print(render_json(result.findings))
     elif args.format == "sarif":
+        from .render.sarif import render_sarif
+
         print(render_sarif(result, docs_url))
     elif args.format == "github":
         import json
+
+        from .render.github import check_run_payload, plan_comments, review_payload
 
         # What the app would post for this change on a pull request with no comment yet: the
         # review (None when it has no comment) and the completed check run. Whole files
@@ -314,6 +315,8 @@ def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | Non
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
+        from .render.text import render_text
+
         sys.stdout.write(render_text(result, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     for note in result.notes if args.format != "text" else ():
         print(f"note: {note}", file=sys.stderr)

@@ -23,8 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
-import yaml
-
 from .finding import Finding, Severity
 
 CONFIG_PATH = ".github/goreef.yml"  # in the repository reviewed
@@ -136,6 +134,8 @@ def load_config(text: str | bytes | None) -> Config:
 
     if text is None:
         return Config()
+    import yaml  # here, not at the top: most runs have no configuration file to read
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import unidiff
+if TYPE_CHECKING:
+    import unidiff
 
 
 class DiffError(ValueError):
@@ -140,6 +142,8 @@ def parse_diff(text: str) -> list[ChangedFile]:
     """Every file of a unified diff (`git diff` output, with or without the git headers)."""
     if not text.strip():
         return []
+    import unidiff  # here, not at the top: `goreef check` reads no diff
+
     try:
         patch_set = unidiff.PatchSet(text)
     except unidiff.UnidiffParseError as error:
