@@ -213,10 +213,14 @@ class GoFile:
                 names[self.text(name_node)] = import_path
         return names
 
+    @cached_property
+    def _imported(self) -> frozenset[str]:
+        return frozenset(self.imports.values())
+
     def imports_path(self, import_path: str) -> bool:
         """Whether the file imports the package; a partial file with no import
         declaration in view is given the benefit of the doubt."""
-        if import_path in self.imports.values():
+        if import_path in self._imported:
             return True
         return self.partial and not self.imports
 

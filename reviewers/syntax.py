@@ -298,7 +298,15 @@ def call_method_name(file: GoFile, call: Node) -> str | None:
 
 def qualified_name(file: GoFile, node: Node) -> str | None:
     """`context.WithCancel` for a selector `pkg.Name` (or a call of one) whose operand is an
-    imported package, named by the import path: `net/http.Get`."""
+    imported package, named by the import path: `net/http.Get`. Remembered per node: the
+    rules ask it of the same calls many times over."""
+    known = file.cached("syntax.qualified_names", dict)
+    if node.id not in known:
+        known[node.id] = _qualified_name(file, node)
+    return known[node.id]
+
+
+def _qualified_name(file: GoFile, node: Node) -> str | None:
     if node.type == "call_expression":
         function = node.child_by_field_name("function")
         if function is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
@@ -318,6 +319,11 @@ class Types:
                 (lock for lock in (self.held_lock(f.type) for f in self.fields(name)) if lock is not None), None
             )
         return self._holds[name]
+
+    @cached_property
+    def lock_holders(self) -> list[str]:
+        """The package's types that hold a lock by value (see `held_lock`), in declaration order."""
+        return [name for name in self.package.types if self.held_lock(named(name)) is not None]
 
     # -- type nodes ----------------------------------------------------------------------------
     def from_node(self, file: GoFile, node: Node | None) -> Type | None:
