@@ -12,6 +12,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from operator import attrgetter
 from typing import TypeVar
 
 import tree_sitter_go
@@ -48,10 +49,13 @@ def query(pattern: str) -> Query:
     return compiled
 
 
+_START = attrgetter("start_byte")
+
+
 def captures(pattern: str, node: Node) -> dict[str, list[Node]]:
     """The captures of `pattern` under `node`, each list in source order."""
     found = QueryCursor(query(pattern)).captures(node)
-    return {name: sorted(nodes, key=lambda n: n.start_byte) for name, nodes in found.items()}
+    return {name: sorted(nodes, key=_START) for name, nodes in found.items()}
 
 
 # Node types that rules look for across a whole file. One query finds them all in a single

@@ -149,17 +149,17 @@ class _Sweep:
         visible: dict[str, list[Binding]] = {}
         open_scopes: list[tuple[Node, list[Binding]]] = []
         for _, kind, _, item in events:
-            if kind == _OPEN:
+            if kind == _USE:  # the most frequent
+                if item.id not in self.declaring:  # type: ignore[attr-defined]
+                    self._use(item, visible)  # type: ignore[arg-type]
+            elif kind == _OPEN:
                 open_scopes.append((item, []))  # type: ignore[arg-type]
             elif kind == _CLOSE:
                 if open_scopes and open_scopes[-1][0].id == item.id:  # type: ignore[attr-defined]
                     for binding in open_scopes.pop()[1]:
                         visible[binding.name].pop()
-            elif kind == _ACTIVATE:
-                if open_scopes:
-                    self._activate(item, open_scopes, visible)  # type: ignore[arg-type]
-            elif item.id not in self.declaring:  # type: ignore[attr-defined]
-                self._use(item, visible)  # type: ignore[arg-type]
+            elif open_scopes:  # _ACTIVATE
+                self._activate(item, open_scopes, visible)  # type: ignore[arg-type]
         return self.result
 
     def _activate(
