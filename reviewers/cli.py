@@ -25,12 +25,9 @@ from . import Config, ConfigError, DiffError, check_files, goreef_version, load_
 from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
 from .engine import ReviewResult
-from .github_core import check_run_payload, plan_comments, review_payload
 from .locale import ENGLISH, LANGUAGES, LanguageError, checked_language, gettext, note, rule_summary
 from .registry import all_rules, get_rule, rule_class, rule_help
 from .render import render_json
-from .render.sarif import render_sarif
-from .render.text import render_text
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -344,9 +341,13 @@ def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | Non
     if args.format == "json":
         print(render_json(result.findings))
     elif args.format == "sarif":
+        from .render.sarif import render_sarif
+
         print(render_sarif(result, docs_url, language=language))
     elif args.format == "github":
         import json
+
+        from .render.github import check_run_payload, plan_comments, review_payload
 
         # What the app would post for this change on a pull request with no comment yet: the
         # review (None when it has no comment) and the completed check run. Whole files
@@ -362,6 +363,8 @@ def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | Non
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
+        from .render.text import render_text
+
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         sys.stdout.write(render_text(result, colour=colour, language=language))
     for text in result.notes if args.format != "text" else ():

@@ -23,11 +23,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-
-import yaml
+from typing import TYPE_CHECKING
 
 from .finding import Finding, Severity
 from .locale import ENGLISH, LanguageError, checked_language
+
+if TYPE_CHECKING:
+    import yaml
 
 CONFIG_PATH = ".github/goreef.yml"  # in the repository reviewed
 FILTERS = ("added", "diff_context", "introduced", "file")
@@ -147,6 +149,8 @@ def load_config(text: str | bytes | None) -> Config:
 
     if text is None:
         return Config()
+    import yaml  # here, not at the top: most runs have no configuration file to read
+
     try:
         data = yaml.safe_load(_utf8(text))
     except yaml.MarkedYAMLError as error:

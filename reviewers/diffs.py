@@ -10,8 +10,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import unidiff
+if TYPE_CHECKING:
+    import unidiff
 
 
 class DiffError(ValueError):
@@ -141,6 +143,8 @@ def parse_diff(text: str) -> list[ChangedFile]:
     """Every file of a unified diff (`git diff` output, with or without the git headers)."""
     if not text.strip():
         return []
+    import unidiff  # here, not at the top: `goreef check` reads no diff
+
     try:
         patch_set = unidiff.PatchSet(text)
     except unidiff.UnidiffParseError as error:

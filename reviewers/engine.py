@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import os
 import posixpath
 import re
@@ -37,7 +36,6 @@ SKIPPED_STATUSES = {
 
 ReadFile = Callable[[str], "bytes | None"]
 
-log = logging.getLogger(__name__)
 # Set (to anything but 0) by the test suite: a rule that raises fails the run instead of
 # becoming a note, so that no rule can fail quietly on the inputs the tests throw at it.
 STRICT_RULES = "GOREEF_STRICT_RULES"
@@ -162,7 +160,9 @@ class Analyzer:
             except Exception as error:  # a rule bug must not lose the other rules' findings
                 if os.environ.get(STRICT_RULES, "0") != "0":
                     raise
-                log.exception("%s: rule %s failed", file.path, rule.id)
+                import logging  # here, not at the top: only a failing rule needs it (and it is slow to import)
+
+                logging.getLogger(__name__).exception("%s: rule %s failed", file.path, rule.id)
                 failure = f"{file.path}: {rule.id} failed ({type(error).__name__}: {error}); other rules ran"
                 notes.append(failure)
                 self.failures.append(failure)

@@ -12,6 +12,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from functools import cached_property
+from operator import attrgetter
 from typing import TypeVar
 
 import tree_sitter_go
@@ -48,10 +49,13 @@ def query(pattern: str) -> Query:
     return compiled
 
 
+_START = attrgetter("start_byte")
+
+
 def captures(pattern: str, node: Node) -> dict[str, list[Node]]:
     """The captures of `pattern` under `node`, each list in source order."""
     found = QueryCursor(query(pattern)).captures(node)
-    return {name: sorted(nodes, key=lambda n: n.start_byte) for name, nodes in found.items()}
+    return {name: sorted(nodes, key=_START) for name, nodes in found.items()}
 
 
 # Node types that rules look for across a whole file. One query finds them all in a single
@@ -162,6 +166,7 @@ class GoFile:
         self._package_files = package_files
         self._cache: dict[str, object] = {}
         self._package_cache: dict[str, object] = {}
+        self._starts: dict[str, list[int]] = {}  # start bytes of the indexed nodes, by type
         self._chain: list[Node] = [self.root]  # the last path walked down from the root
         self._parents: dict[int, Node | None] = {self.root.id: None}
 
@@ -231,10 +236,14 @@ class GoFile:
                 names[self.text(name_node)] = import_path
         return names
 
+    @cached_property
+    def _imported(self) -> frozenset[str]:
+        return frozenset(self.imports.values())
+
     def imports_path(self, import_path: str) -> bool:
         """Whether the file imports the package; a partial file with no import
         declaration in view is given the benefit of the doubt."""
-        if import_path in self.imports.values():
+        if import_path in self._imported:
             return True
         return self.partial and not self.imports
 
@@ -262,8 +271,11 @@ class GoFile:
         everywhere = self._index.get(node_type, [])
         if within is None:
             return everywhere
-        first = bisect_left(everywhere, within.start_byte, key=lambda n: n.start_byte)
-        last = bisect_right(everywhere, within.end_byte, key=lambda n: n.start_byte)
+        starts = self._starts.get(node_type)
+        if starts is None:
+            starts = self._starts[node_type] = [n.start_byte for n in everywhere]
+        first = bisect_left(starts, within.start_byte)
+        last = bisect_right(starts, within.end_byte, first)
         return [n for n in everywhere[first:last] if n.end_byte <= within.end_byte]
 
     # -- ancestors -------------------------------------------------------------------------------
@@ -291,7 +303,8 @@ class GoFile:
     def top_level(self, node: Node) -> Node | None:
         """The top-level declaration holding `node` (found by position, not by walking up)."""
         tops = self.cached("gosource.tops", lambda: list(self.root.named_children))
-        position = bisect_right(tops, node.start_byte, key=lambda n: n.start_byte) - 1
+        starts = self.cached("gosource.top_starts", lambda: [n.start_byte for n in tops])
+        position = bisect_right(starts, node.start_byte) - 1
         if position < 0 or tops[position].end_byte < node.end_byte or tops[position].id == node.id:
             return None
         return tops[position]
@@ -321,6 +334,7 @@ class GoFile:
         trees, and their memory (tree-sitter's) does not hasten it."""
         self._cache.clear()
         self._package_cache.clear()
+        self._starts.clear()
         self._package_files = None
         self._chain = [self.root]
         self._parents = {self.root.id: None}

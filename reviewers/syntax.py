@@ -111,23 +111,23 @@ def enclosing_declaration(node: Node, file: GoFile | None = None) -> Node | None
     return top
 
 
-def owned_nodes(file: GoFile, node_types: tuple[str, ...], within: Node | None = None) -> dict[int, list[Node]]:
+def owned_nodes(file: GoFile, node_types: tuple[str, ...]) -> dict[int, list[Node]]:
     """The nodes of these (indexed) types, grouped by the function whose body holds them
     directly (not through a function literal in it), keyed by the function's start byte; each
-    list in source order, outer nodes first. One sweep over the file's node index (or, given
-    a function `within`, over its part) instead of a walk of every function's body."""
+    list in source order, outer nodes first. One sweep over the file's node index instead of
+    a walk of every function's body."""
     # Regions, nested as the tree nests them: a function's body belongs to the function; a
     # literal's signature belongs to no one (it is neither the literal's body nor its outer's).
     events: list[tuple[int, int, int, Node, int | None]] = []
     for node_type in FUNCTION_TYPES:
-        for function in file.nodes(node_type, within=within):
+        for function in file.nodes(node_type):
             if function.type == "func_literal":
                 events.append((function.start_byte, -function.end_byte, 0, function, None))
             body = function.child_by_field_name("body")
             if body is not None:
                 events.append((body.start_byte, -body.end_byte, 0, body, function.start_byte))
     for node_type in node_types:
-        events.extend((node.start_byte, -node.end_byte, 1, node, None) for node in file.nodes(node_type, within=within))
+        events.extend((node.start_byte, -node.end_byte, 1, node, None) for node in file.nodes(node_type))
     # Sorted by (start, -end): a region comes before what it holds, a call `func(){...}()`
     # before the literal it starts with.
     events.sort(key=lambda event: event[:3])
@@ -146,8 +146,10 @@ def owned_nodes(file: GoFile, node_types: tuple[str, ...], within: Node | None =
 def own_nodes(file: GoFile, function: Node, node_types: tuple[str, ...]) -> list[Node]:
     """The function's nodes of these (indexed) types that no function literal in it holds,
     in source order (an outer node before those nested in it): what a walk of its body that
-    does not enter nested functions would find, without the walk."""
-    return owned_nodes(file, node_types, within=function).get(function.start_byte, [])
+    does not enter nested functions would find, without the walk. The file's sweep is made
+    once for each set of types and shared by every function asked about."""
+    owned = file.cached(f"syntax.owned_nodes:{node_types}", lambda: owned_nodes(file, node_types))
+    return owned.get(function.start_byte, [])
 
 
 def top_level_specs(file: GoFile, kinds: tuple[str, ...] = ("var",)) -> list[Node]:
@@ -296,7 +298,15 @@ def call_method_name(file: GoFile, call: Node) -> str | None:
 
 def qualified_name(file: GoFile, node: Node) -> str | None:
     """`context.WithCancel` for a selector `pkg.Name` (or a call of one) whose operand is an
-    imported package, named by the import path: `net/http.Get`."""
+    imported package, named by the import path: `net/http.Get`. Remembered per node: the
+    rules ask it of the same calls many times over."""
+    known = file.cached("syntax.qualified_names", dict)
+    if node.id not in known:
+        known[node.id] = _qualified_name(file, node)
+    return known[node.id]
+
+
+def _qualified_name(file: GoFile, node: Node) -> str | None:
     if node.type == "call_expression":
         function = node.child_by_field_name("function")
         if function is None:
@@ -531,8 +541,12 @@ def go_statements(function: Node, file: GoFile | None = None) -> list[Node]:
     body = function.child_by_field_name("body")
     if body is None:
         return []
-    # A query runs in C: far cheaper than walking the scope in Python.
-    found = captures("(go_statement) @go", body).get("go", [])
+    # The file's index, else a query (in C: far cheaper than walking the scope in Python).
+    found = (
+        file.nodes("go_statement", within=body)
+        if file is not None
+        else captures("(go_statement) @go", body).get("go", [])
+    )
     return [statement for statement in found if _in_goroutine_scope(statement, body, file)]
 
 

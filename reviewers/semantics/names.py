@@ -15,7 +15,9 @@ cost is linear in the function's size, whatever its nesting.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from tree_sitter import Node
 
@@ -67,6 +69,7 @@ class Resolution:
     references: dict[int, list[Node]] = field(default_factory=dict)  # id(binding) -> identifiers
     locals: list[Binding] = field(default_factory=list)  # every local binding, in source order
     writes: set[int] = field(default_factory=set)  # identifier ids assigned to (`x = ...`, `x++`, `x, err := ...`)
+    field_keys: set[int] = field(default_factory=set)  # identifier ids of struct field keys (`T{name: v}`)
 
 
 _SCOPES = (
@@ -100,28 +103,12 @@ _PATTERN = (
     + " "
     + " ".join(f"({t}) @declaration" for t in _DECLARATIONS)
     + " (identifier) @identifier"
+    + " (literal_element (identifier) @element)"
 )
 
 # Sweep events at one byte: a scope closes before a binding there takes effect, which comes
 # before a scope opening and before an identifier using it.
 _CLOSE, _ACTIVATE, _OPEN, _USE = 0, 1, 2, 3
-
-
-def _signature_owner(file: GoFile, declaration: Node) -> Node | None:
-    """The function or literal whose receiver, parameter or result list holds a parameter
-    declaration; None for one of a function type or an interface method (no binding)."""
-    parameter_list = file.parent(declaration)
-    owner = file.parent(parameter_list) if parameter_list is not None else None
-    return owner if owner is not None and owner.type in FUNCTION_TYPES else None
-
-
-def _parameter_kind(file: GoFile, declaration: Node, owner: Node) -> str:
-    parameter_list = file.parent(declaration)
-    for kind, field_name in ((RECEIVER, "receiver"), (RESULT, "result")):
-        holder = owner.child_by_field_name(field_name)
-        if holder is not None and parameter_list is not None and holder.id == parameter_list.id:
-            return kind
-    return PARAMETER
 
 
 class _Sweep:
@@ -136,9 +123,15 @@ class _Sweep:
         # that assignments write.
         self.declaring: dict[int, Binding] = {}
         self.written: set[int] = set()
+        # The functions and literals of the declaration in source order, each with the
+        # position of the innermost one around it (-1: none): see `_function`.
+        self.functions: list[Node] = []
+        self.function_starts: list[int] = []
+        self.outer: list[int] = []
 
     def run(self) -> Resolution:
         found = captures(_PATTERN, self.top)
+        self._nest_functions([s for s in found.get("scope", []) if s.type == "func_literal"])
         events: list[tuple[int, int, int, object]] = []
         for scope in found.get("scope", []):
             events.append((scope.start_byte, _OPEN, -scope.end_byte, scope))
@@ -151,21 +144,22 @@ class _Sweep:
                 events.append((start, _ACTIVATE, 0, binding))
         for identifier in found.get("identifier", []):
             events.append((identifier.start_byte, _USE, 0, identifier))
-        events.sort(key=lambda event: event[:3])
+        self.result.field_keys = {i.id for i in found.get("element", []) if is_field_key(self.file, i)}
+        events.sort(key=itemgetter(0, 1, 2))
         visible: dict[str, list[Binding]] = {}
         open_scopes: list[tuple[Node, list[Binding]]] = []
         for _, kind, _, item in events:
-            if kind == _OPEN:
+            if kind == _USE:  # the most frequent
+                if item.id not in self.declaring:  # type: ignore[attr-defined]
+                    self._use(item, visible)  # type: ignore[arg-type]
+            elif kind == _OPEN:
                 open_scopes.append((item, []))  # type: ignore[arg-type]
             elif kind == _CLOSE:
                 if open_scopes and open_scopes[-1][0].id == item.id:  # type: ignore[attr-defined]
                     for binding in open_scopes.pop()[1]:
                         visible[binding.name].pop()
-            elif kind == _ACTIVATE:
-                if open_scopes:
-                    self._activate(item, open_scopes, visible)  # type: ignore[arg-type]
-            elif item.id not in self.declaring:  # type: ignore[attr-defined]
-                self._use(item, visible)  # type: ignore[arg-type]
+            elif open_scopes:  # _ACTIVATE
+                self._activate(item, open_scopes, visible)  # type: ignore[arg-type]
         return self.result
 
     def _activate(
@@ -239,9 +233,37 @@ class _Sweep:
         self._mark_writes(declaration)
         return []
 
+    def _nest_functions(self, literals: list[Node]) -> None:
+        self.functions = [self.top, *literals] if self.top.type in FUNCTION_TYPES[:2] else literals
+        self.function_starts = [f.start_byte for f in self.functions]
+        around: list[int] = []
+        for position, function in enumerate(self.functions):
+            while around and self.functions[around[-1]].end_byte <= function.start_byte:
+                around.pop()
+            self.outer.append(around[-1] if around else -1)
+            around.append(position)
+
     def _function(self, node: Node) -> Node | None:
-        """The function or literal whose body holds `node`."""
-        return next((a for a in self.file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+        """The innermost function or literal around `node`: among those that start before
+        it, the last one, or the first one around that one that also ends after it (no walk
+        up the tree)."""
+        position = bisect_right(self.function_starts, node.start_byte) - 1
+        while position >= 0 and self.functions[position].end_byte < node.end_byte:
+            position = self.outer[position]
+        return self.functions[position] if position >= 0 else None
+
+    def _signature(self, declaration: Node) -> tuple[Node, str] | None:
+        """The function or literal whose receiver, parameter or result list holds a parameter
+        declaration, and which list; None for one of a function type or an interface method
+        (no binding)."""
+        owner = self._function(declaration)
+        if owner is None:
+            return None
+        for kind, field_name in ((RECEIVER, "receiver"), (RESULT, "result"), (PARAMETER, "parameters")):
+            holder = owner.child_by_field_name(field_name)
+            if holder is not None and holder.start_byte <= declaration.start_byte < holder.end_byte:
+                return (owner, kind) if any(c.id == declaration.id for c in holder.named_children) else None
+        return None
 
     def _declare(self, identifier: Node, binding: Binding, start: int) -> tuple[Binding, int] | None:
         if self.file.text(identifier) == "_":
@@ -250,11 +272,13 @@ class _Sweep:
         return binding, start
 
     def _parameters(self, declaration: Node) -> list[tuple[Binding, int]]:
-        owner = _signature_owner(self.file, declaration)
-        body = owner.child_by_field_name("body") if owner is not None else None
-        if owner is None or body is None:
+        signature = self._signature(declaration)
+        if signature is None:
             return []
-        kind = _parameter_kind(self.file, declaration, owner)
+        owner, kind = signature
+        body = owner.child_by_field_name("body")
+        if body is None:
+            return []
         type_node = declaration.child_by_field_name("type")
         declared = []
         for identifier in declaration.children_by_field_name("name"):

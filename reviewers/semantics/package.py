@@ -17,7 +17,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import expression_items, field_of, receiver_type, top_level_specs
-from .names import CONSTANT, FUNCTION, IMPORT, TYPE, VARIABLE, Binding, Resolution, is_field_key, resolve_declaration
+from .names import CONSTANT, FUNCTION, IMPORT, TYPE, VARIABLE, Binding, Resolution, resolve_declaration
 
 if TYPE_CHECKING:
     from .cfg import CFG
@@ -74,11 +74,16 @@ class Declared:
 
 
 def package_clause(file: GoFile) -> str | None:
-    for node in file.root.named_children:
-        if node.type == "package_clause":
-            name = node.named_children[0] if node.named_children else None
-            return file.text(name) if name is not None else None
-    return None
+    """The package name the file declares (read once per file)."""
+
+    def read() -> str | None:
+        for node in file.root.named_children:
+            if node.type == "package_clause":
+                name = node.named_children[0] if node.named_children else None
+                return file.text(name) if name is not None else None
+        return None
+
+    return file.cached("semantics.package_clause", read)
 
 
 class Package:
@@ -200,10 +205,10 @@ class Package:
     def binding(self, file: GoFile, identifier: Node) -> Binding | None:
         """The binding an identifier refers to (or declares); None for a predeclared name
         (`nil`, `len`), a struct field key, or a name the package does not show."""
-        if identifier.type != "identifier" or is_field_key(file, identifier):
+        if identifier.type != "identifier":
             return None
         resolution = self.resolution(file, identifier)
-        if resolution is None:
+        if resolution is None or identifier.id in resolution.field_keys:
             return None
         return resolution.bindings.get(identifier.id)
 
@@ -215,7 +220,7 @@ class Package:
         resolution = self.resolution(binding.file, binding.identifier)
         if resolution is None:
             return []
-        return [n for n in resolution.references.get(id(binding), []) if not is_field_key(binding.file, n)]
+        return [n for n in resolution.references.get(id(binding), []) if n.id not in resolution.field_keys]
 
     def assignments(self, binding: Binding) -> list[Assignment]:
         """What a local binding is given: its declaration's value, then every `=` to it, in

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
@@ -248,6 +249,15 @@ class Field:
     node: Node  # the field declaration
 
 
+def _spells_sync(file: GoFile) -> bool:
+    """Whether the file may write a type of package `sync` (`sync.Mutex`, by the import's
+    local name)."""
+    names = [local for local, path in file.imports.items() if path == "sync"]
+    if file.partial and not file.imports:
+        names.append("sync")  # only hunks are known: the conventional name
+    return any(f"{name}.".encode() in file.source for name in names)
+
+
 class Types:
     def __init__(self, package: Package):
         self.package = package
@@ -255,6 +265,7 @@ class Types:
         self._resolving: set[int] = set()
         self._fields: dict[str, list[Field]] = {}
         self._holds: dict[str, str | None] = {}
+        self._spelled: dict[int, Type | None] = {}  # type node id -> the type it spells
 
     # -- the package's struct types --------------------------------------------------------------
     def fields(self, type_name: str) -> list[Field]:
@@ -319,11 +330,26 @@ class Types:
             )
         return self._holds[name]
 
+    @cached_property
+    def lock_holders(self) -> list[str]:
+        """The package's types that hold a lock by value (see `held_lock`), in declaration
+        order. None when no file of the package spells a `sync` type: then no field is read
+        (a large generated file costs nothing)."""
+        if not any(_spells_sync(file) for file in self.package.files):
+            return []
+        return [name for name in self.package.types if self.held_lock(named(name)) is not None]
+
     # -- type nodes ----------------------------------------------------------------------------
     def from_node(self, file: GoFile, node: Node | None) -> Type | None:
-        """The type a type node spells."""
+        """The type a type node spells (read once per node: a declared type is asked for at
+        every use of what it declares)."""
         if node is None:
             return None
+        if node.id not in self._spelled:
+            self._spelled[node.id] = self._from_node(file, node)
+        return self._spelled[node.id]
+
+    def _from_node(self, file: GoFile, node: Node) -> Type | None:
         kind = node.type
         children = node.named_children
         if kind == "parenthesized_type" and children:

@@ -46,7 +46,7 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.package import Package
-from ...semantics.types import SYNC_METHODS, Type, named
+from ...semantics.types import SYNC_METHODS, Type
 from ...syntax import expression_items, functions_in_order, own_nodes
 
 # Each lock type, and what working on a copy of it does.
@@ -159,14 +159,9 @@ def _lock_spellings(package: Package, file: GoFile) -> re.Pattern | None:
     if file.partial and not file.imports:
         sync_names.append("sync")
     locks = [f"{re.escape(local)}\\.{lock.split('.')[1]}" for local in sync_names for lock in CONSEQUENCES]
-    holders = [re.escape(name) for name in _holders(package)]
+    holders = [re.escape(name) for name in package.types_model.lock_holders]
     words = locks + holders
     return re.compile(rb"\b(?:" + "|".join(words).encode() + rb")\b") if words else None
-
-
-def _holders(package: Package) -> list[str]:
-    """The package's types that hold a lock by value."""
-    return [name for name in package.types if package.types_model.held_lock(named(name)) is not None]
 
 
 def check(file: GoFile) -> Iterator[Report]:
