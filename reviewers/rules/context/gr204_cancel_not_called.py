@@ -7,7 +7,9 @@ function. Any use releases a path: a call, a `defer`, a `return`, a store into a
 slice, an argument, a closure that captures it. An error when no path uses it (only
 `_ = cancel`, or overwritten first); a warning when some `return`, or the end of the block
 that declares it, is reached without a use — typically an early `return err` placed before
-`defer cancel()`.
+`defer cancel()`. A deferred closure that calls it only under `if err != nil` (`err` a named
+result) releases it on the failing returns only: a `return` that gives back a `nil` error
+without handing the cancel function on is a way out too.
 
 ## Why is this bad?
 Until it is cancelled, the derived context stays registered with its parent and, for
@@ -33,6 +35,24 @@ if err != nil {
     return err
 }
 ```
+
+Cancelled on failure only, while the successful return keeps nothing that could cancel it:
+```go
+func dial(parent context.Context, addr string) (conn net.Conn, err error) {
+    ctx, cancel := context.WithTimeout(parent, 5*time.Second)
+    defer func() {
+        if err != nil {
+            cancel()
+        }
+    }()
+    conn, err = dialer.DialContext(ctx, "tcp", addr)
+    if err != nil {
+        return nil, err
+    }
+    return conn, nil // cancel is never called
+}
+```
+Use `defer cancel()`, or hand `cancel` on with the result (`&session{conn: conn, stop: cancel}`).
 
 ## Fix safety
 No suggestion: where the `defer` belongs depends on the code. The paths are followed
