@@ -303,6 +303,27 @@ class Facts:
                     found.extend(self.waiting(callee, depth - 1))
         return found
 
+    @cached_property
+    def _read_fields(self) -> frozenset[str]:
+        """The names of the fields some code of the package reads, calls or hands on: every
+        selector that is not the target of an assignment."""
+        found = set()
+        for file in self.package.files:
+            for selector in file.nodes("selector_expression"):
+                field_node = selector.child_by_field_name("field")
+                if field_node is not None and not _assigned(file, selector):
+                    found.add(file.text(field_node))
+        return frozenset(found)
+
+    def field_never_read(self, place: Place) -> bool:
+        """Whether the package only ever stores into an unexported field (`Rows.cancel`):
+        nothing calls, reads or hands on what is kept there. Any read of a field of that name,
+        whatever it is reached through, counts; an exported field may be read elsewhere."""
+        if place.kind != FIELD:
+            return False
+        name = place.key.rsplit(".", 1)[-1]
+        return name[:1].islower() and name not in self._read_fields
+
     def buffered(self, file: GoFile, channel: Node) -> bool:
         """Whether a channel expression holds a channel made with a buffer, as far as the
         package shows every `make` of it."""
@@ -366,6 +387,18 @@ class Facts:
 
 # The text an operation of each kind needs: most functions lack it.
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
+
+
+def _assigned(file: GoFile, node: Node) -> bool:
+    """`node` is one of the targets of an assignment (`x.f = v`, `a, x.f = g()`)."""
+    holder = file.parent(node)
+    statement = file.parent(holder) if holder is not None and holder.type == "expression_list" else None
+    return (
+        statement is not None
+        and statement.type == "assignment_statement"
+        and statement.child_by_field_name("left") == holder
+        and file.text(statement.child_by_field_name("operator") or statement)[:1] == "="
+    )
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:

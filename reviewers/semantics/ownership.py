@@ -30,7 +30,7 @@ from tree_sitter import Node
 from ..gosource import GoFile
 from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, unparen
 from .cfg import Edge, Escape
-from .names import RESULT, Binding
+from .names import RESULT, VARIABLE, Binding
 from .package import Package
 from .types import LIBRARY, Type
 
@@ -416,6 +416,34 @@ class Bound:
         return Owned(
             package, result.binding, self.statement, shape.methods, shape.through, shape.call_releases, self.error()
         )
+
+    def owned_in_field(self, package: Package, file: GoFile, result: Result) -> Owned | None:
+        """A result stored into a field of a struct this function made and has not handed
+        on yet (`s := &stream{...}; s.ctx, s.cancel = context.WithCancel(parent)`): the
+        struct owns it until it is returned, stored or passed on, and calling the field
+        (`s.cancel()`) releases it."""
+        target = result.target
+        operand, field_node = target.child_by_field_name("operand"), target.child_by_field_name("field")
+        if target.type != "selector_expression" or operand is None or field_node is None:
+            return None
+        if operand.type != "identifier" or result.shape is not CANCEL:
+            return None
+        holder = package.binding(file, operand)
+        if holder is None or not holder.is_local or holder.kind != VARIABLE or not _made_here(holder):
+            return None
+        owned = Owned(package, holder, self.statement, frozenset({file.text(field_node)}), error=self.error())
+        before = [r for r in owned.references() if r.start_byte < self.statement.start_byte]
+        if any(owned.use(r) == MOVE for r in before):
+            return None  # handed on before: whoever holds it may cancel
+        return owned
+
+
+def _made_here(binding: Binding) -> bool:
+    """A variable declared with a composite literal (`s := &T{...}`, `var s = T{}`)."""
+    value = unparen(binding.value) if binding.value is not None and not binding.spread else None
+    if value is not None and value.type == "unary_expression" and binding.file.text(value).startswith("&"):
+        value = value.child_by_field_name("operand")
+    return value is not None and value.type == "composite_literal"
 
 
 def bound_results(package: Package, file: GoFile, call: Node) -> Bound | None:

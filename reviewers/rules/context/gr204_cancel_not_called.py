@@ -11,6 +11,12 @@ that declares it, is reached without a use — typically an early `return err` p
 result) releases it on the failing returns only: a `return` that gives back a `nil` error
 without handing the cancel function on is a way out too.
 
+A cancel function stored into a field is followed too, in two cases: the field is
+unexported and nothing in the package ever calls or reads it (an error: the context can
+never be cancelled), or the field belongs to a struct this function made (`s := &T{...}`)
+and has not handed on yet: until the struct is returned, stored or passed on, a `return`
+that drops it without calling `s.cancel()` is a way out (a warning).
+
 ## Why is this bad?
 Until it is cancelled, the derived context stays registered with its parent and, for
 `WithTimeout`/`WithDeadline`, keeps a runtime timer: on a long-lived parent every call
@@ -54,6 +60,17 @@ func dial(parent context.Context, addr string) (conn net.Conn, err error) {
 ```
 Use `defer cancel()`, or hand `cancel` on with the result (`&session{conn: conn, stop: cancel}`).
 
+Kept in a struct that an early return drops before anything else can call it:
+```go
+c := &call{id: id}
+c.ctx, c.cancel = context.WithTimeout(parent, timeout)
+if !r.open {
+    return nil, errClosed // c, and its cancel function, are lost
+}
+r.active[id] = c
+```
+Call `c.cancel()` before that `return`.
+
 ## Fix safety
 No suggestion: where the `defer` belongs depends on the code. The paths are followed
 syntactically: `panic`, `os.Exit`, `log.Fatal` and `t.Fatal` end a path, `break`,
@@ -70,7 +87,8 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import Escape
-from ...semantics.ownership import CANCEL, cancel_results
+from ...semantics.ownership import CANCEL, Owned, cancel_results
+from ...semantics.places import place_of
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 3*time.Second)
@@ -92,29 +110,48 @@ def _where(file: GoFile, escape: Escape) -> str:
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for call, constructor, bound in cancel_results(package, file):
-        cancel = next((r for r in bound.results if r.shape is CANCEL and r.binding is not None), None)
-        if cancel is None or cancel.binding is None or not cancel.binding.is_local:
-            continue  # `_` is GR203's; a cancel stored in a field or a package variable is handed on
-        owned = bound.owned(package, cancel)
-        leaks = owned.leaks()
-        if not leaks:
+        cancel = next((r for r in bound.results if r.shape is CANCEL), None)
+        if cancel is None or file.text(cancel.target) == "_":
+            continue  # `_` is GR203's
+        name = file.text(cancel.target)
+        if cancel.binding is not None:
+            if not cancel.binding.is_local:
+                continue  # a package variable: something else calls it
+            owned: Owned | None = bound.owned(package, cancel)
+        else:
+            place = place_of(package, file, cancel.target)
+            if place is not None and package.facts.field_never_read(place):
+                yield Report(
+                    node=call,
+                    message=(
+                        f"`{name}` keeps the cancel function of {constructor}, but nothing in the package ever "
+                        f"calls or reads the field `{place.key}`: the context is never cancelled. Call "
+                        f"`{name}()` where its owner is closed."
+                    ),
+                    remediation=REMEDIATION,
+                )
+                continue
+            owned = bound.owned_in_field(package, file, cancel)
+        leaks = owned.leaks() if owned is not None else []
+        if owned is None or not leaks:
             continue
-        name = cancel.binding.name
-        deferred = f"defer {name}(nil)" if constructor.endswith("WithCancelCause") else f"defer {name}()"
+        called = f"{name}(nil)" if constructor.endswith("WithCancelCause") else f"{name}()"
+        # A struct that keeps it outlives the function on the good path: cancel on the others.
+        advice = f"`defer {called}` right after the call" if cancel.binding is not None else f"call `{called}` there"
         if not owned.ever_released_or_moved():
             yield Report(
                 node=call,
                 message=(
                     f"`{name}` from {constructor} is never called, deferred, returned or handed on before "
                     f"{_where(file, leaks[0])}: the context and its resources stay alive until the parent "
-                    f"is cancelled. `{deferred}` right after the call."
+                    f"is cancelled. {advice[0].upper()}{advice[1:]}."
                 ),
                 remediation=REMEDIATION,
             )
             continue
         yield Report(
             node=call,
-            message=f"`{name}` from {constructor} is not called on the path to {_where(file, leaks[0])}: `{deferred}` right after the call.",
+            message=f"`{name}` from {constructor} is not called on the path to {_where(file, leaks[0])}: {advice}.",
             remediation=REMEDIATION,
             severity=Severity.WARNING,
         )
