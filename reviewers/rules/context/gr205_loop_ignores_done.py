@@ -8,7 +8,9 @@ In a function with a context in scope (a `context.Context` parameter or variable
   two-value receive `v, ok := <-ch` that notices a closed channel;
 - a bare channel send or receive statement (`ch <- v`, `v := <-ch`, `<-ch`), unless it
   waits on the function's own work: a send on a channel made with a buffer (a semaphore
-  such as `sem <- token{}`), a receive from a method's result (`<-q.Idle()`), or a receive
+  such as `sem <- token{}`; not a channel parameter that carries values, `out chan Item`:
+  the function then produces for a reader elsewhere, which may leave once the buffer is
+  full), a receive from a method's result (`<-q.Idle()`), or a receive
   from a channel that a goroutine started by the same function was given (collecting its
   result).
 
@@ -63,6 +65,7 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.names import PARAMETER
 from ...syntax import (
     FUNCTION_TYPES,
     descendants,
@@ -141,7 +144,7 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     capacity = package.values.capacity(file, channel)
     buffered = capacity is not None and capacity != 0
     if kind == "send":
-        return buffered
+        return buffered and not _handed_stream(package, file, channel)
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
     if buffered and _released_slot(package, file, node, channel):
@@ -151,6 +154,19 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     if binding is None or not binding.is_local:
         return False
     return any(_in_go_statement(reference) for reference in package.references(binding))
+
+
+def _handed_stream(package: Package, file: GoFile, channel: Node) -> bool:
+    """A channel parameter that carries values (not `chan struct{}` tokens): the function
+    produces for a receiver elsewhere, which may stop receiving whatever the buffer holds."""
+    if channel.type != "identifier":
+        return False
+    binding = package.binding(file, channel)
+    if binding is None or binding.kind != PARAMETER:
+        return False
+    channel_type = package.type_of(file, channel)
+    element = channel_type.elem if channel_type is not None and channel_type.kind == "chan" else None
+    return element is not None and element.kind != "struct"
 
 
 def _released_slot(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
