@@ -81,6 +81,7 @@ class Owned:
     call_releases: bool = False
     error: Binding | None = None  # the error result of the call that made it
     drained_by: str = ""
+    holder: bool = False  # a struct that keeps the value in a field: its own methods may release it
     _uses: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -134,6 +135,8 @@ class Owned:
             ):
                 if path == self.through and selected in self.methods:
                     return RELEASE
+                if self.holder and not path:
+                    return MOVE  # `s.Close()` may call `s.cancel()`: the struct's business now
                 return READ  # a method call on it, or on a part of it, that is not the release
             path = f"{path}.{selected}" if path else selected
             if not (self.through == path or self.through.startswith(path + ".")):
@@ -420,8 +423,8 @@ class Bound:
     def owned_in_field(self, package: Package, file: GoFile, result: Result) -> Owned | None:
         """A result stored into a field of a struct this function made and has not handed
         on yet (`s := &stream{...}; s.ctx, s.cancel = context.WithCancel(parent)`): the
-        struct owns it until it is returned, stored or passed on, and calling the field
-        (`s.cancel()`) releases it."""
+        struct owns it until it is returned, stored or passed on, or one of its methods is
+        called (which may call the field), and calling the field (`s.cancel()`) releases it."""
         target = result.target
         operand, field_node = target.child_by_field_name("operand"), target.child_by_field_name("field")
         if target.type != "selector_expression" or operand is None or field_node is None:
@@ -431,7 +434,9 @@ class Bound:
         holder = package.binding(file, operand)
         if holder is None or not holder.is_local or holder.kind != VARIABLE or not _made_here(holder):
             return None
-        owned = Owned(package, holder, self.statement, frozenset({file.text(field_node)}), error=self.error())
+        owned = Owned(
+            package, holder, self.statement, frozenset({file.text(field_node)}), error=self.error(), holder=True
+        )
         before = [r for r in owned.references() if r.start_byte < self.statement.start_byte]
         if any(owned.use(r) == MOVE for r in before):
             return None  # handed on before: whoever holds it may cancel

@@ -15,7 +15,9 @@ A cancel function stored into a field is followed too, in two cases: the field i
 unexported and nothing in the package ever calls or reads it (an error: the context can
 never be cancelled), or the field belongs to a struct this function made (`s := &T{...}`)
 and has not handed on yet: until the struct is returned, stored or passed on, a `return`
-that drops it without calling `s.cancel()` is a way out (a warning).
+that drops it without calling `s.cancel()` is a way out (a warning; not for a
+`WithCancel` of `context.Background()`, which arms no timer and registers with no parent,
+so that a dropped one holds nothing).
 
 ## Why is this bad?
 Until it is cancelled, the derived context stays registered with its parent and, for
@@ -87,8 +89,10 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import Escape
+from ...semantics.contexts import expression_can_be_cancelled
 from ...semantics.ownership import CANCEL, Owned, cancel_results
 from ...semantics.places import place_of
+from ...syntax import first_argument
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 3*time.Second)
@@ -131,6 +135,13 @@ def check(file: GoFile) -> Iterator[Report]:
                     remediation=REMEDIATION,
                 )
                 continue
+            parent = first_argument(call)
+            if (
+                "Cancel" in constructor
+                and parent is not None
+                and not expression_can_be_cancelled(package, file, parent)
+            ):
+                continue  # a dropped child of `Background()` with no timer holds nothing
             owned = bound.owned_in_field(package, file, cancel)
         leaks = owned.leaks() if owned is not None else []
         if owned is None or not leaks:
