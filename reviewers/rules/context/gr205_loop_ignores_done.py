@@ -3,7 +3,8 @@
 ## What it does
 In a function with a context in scope (a `context.Context` parameter or variable, or an
 `*http.Request`), flags inside a `for` loop:
-- a `select` with no `default` and no `.Done()` case (`<-ctx.Done()`, `<-s.ctx.Done()`), and
+- a `select` with no `default` and no `.Done()` case (`<-ctx.Done()`, `<-s.ctx.Done()`, or a
+  variable that holds one: `done := ctx.Done()` then `case <-done:`), and
   no other way out of the loop: a case that returns, `goto`s or breaks to a label, or a
   two-value receive `v, ok := <-ch` that notices a closed channel;
 - a bare channel send or receive statement (`ch <- v`, `v := <-ch`, `<-ch`), unless it
@@ -64,7 +65,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import cancellable_contexts, preferred, watches_done
 from ...semantics.names import PARAMETER
 from ...syntax import (
     FUNCTION_TYPES,
@@ -72,7 +73,6 @@ from ...syntax import (
     enclosing_loops,
     field_of,
     has_default,
-    is_done_receive,
     parent_of,
     qualified_name,
     select_cases,
@@ -109,15 +109,16 @@ def _blocking_select(file: GoFile, select: Node) -> bool:
     if has_default(select):
         return False
     cases = select_cases(select)
+    package = package_of(file)
     return not any(
-        is_done_receive(file, case.child_by_field_name("communication") or case) for case in cases
+        watches_done(package, file, case.child_by_field_name("communication") or case) for case in cases
     ) and not any(_leaves_loop(file, case) for case in cases)
 
 
 def _receive_statement(file: GoFile, node: Node) -> bool:
     """`<-ch`, `v := <-ch` or `v = <-ch` as a statement of its own (not `v, ok := <-ch`, which
     notices a closed channel, and not a receive from `.Done()`)."""
-    if not file.text(node).startswith("<-") or is_done_receive(file, node):
+    if not file.text(node).startswith("<-") or watches_done(package_of(file), file, node):
         return False
     parent = parent_of(node)
     if parent.type == "expression_statement":
