@@ -19,6 +19,11 @@ that drops it without calling `s.cancel()` is a way out (a warning; not for a
 `WithCancel` of `context.Background()`, which arms no timer and registers with no parent,
 so that a dropped one holds nothing).
 
+Across calls: a function of the package that gives its caller the only way to cancel a
+context it derives — it returns the cancel function, or a struct it makes that keeps it and
+that nothing else holds (the methods it calls on the struct only read its fields) — makes a
+call statement that drops its results an error, reported on that call.
+
 ## Why is this bad?
 Until it is cancelled, the derived context stays registered with its parent and, for
 `WithTimeout`/`WithDeadline`, keeps a runtime timer: on a long-lived parent every call
@@ -73,6 +78,19 @@ r.active[id] = c
 ```
 Call `c.cancel()` before that `return`.
 
+Dropping the result that holds the cancel function:
+```go
+func acquire(parent context.Context, ttl time.Duration) *lease {
+    ctx, cancel := context.WithTimeout(parent, ttl)
+    l := &lease{ctx: ctx, cancel: cancel}
+    go l.expire() // waits on l.ctx.Done()
+    return l
+}
+
+acquire(ctx, time.Minute) // nothing can cancel that context now
+```
+Keep the result and release it: `l := acquire(ctx, time.Minute); defer l.Release()`.
+
 ## Fix safety
 No suggestion: where the `defer` belongs depends on the code. The paths are followed
 syntactically: `panic`, `os.Exit`, `log.Fatal` and `t.Fatal` end a path, `break`,
@@ -91,8 +109,9 @@ from ...semantics import package_of
 from ...semantics.cfg import Escape
 from ...semantics.contexts import expression_can_be_cancelled
 from ...semantics.ownership import CANCEL, Owned, cancel_results
+from ...semantics.package import Package
 from ...semantics.places import place_of
-from ...syntax import first_argument
+from ...syntax import first_argument, function_label, unparen
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 3*time.Second)
@@ -113,6 +132,7 @@ def _where(file: GoFile, escape: Escape) -> str:
 
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
+    yield from _dropped_results(package, file)
     for call, constructor, bound in cancel_results(package, file):
         cancel = next((r for r in bound.results if r.shape is CANCEL), None)
         if cancel is None or file.text(cancel.target) == "_":
@@ -165,6 +185,30 @@ def check(file: GoFile) -> Iterator[Report]:
             message=f"`{name}` from {constructor} is not called on the path to {_where(file, leaks[0])}: {advice}.",
             remediation=REMEDIATION,
             severity=Severity.WARNING,
+        )
+
+
+def _dropped_results(package: Package, file: GoFile) -> Iterator[Report]:
+    """A call statement that drops the results of a function of the package that gives its
+    caller the only way to cancel a context it derived."""
+    for statement in file.nodes("expression_statement"):
+        call = unparen(statement.named_children[0]) if statement.named_children else None
+        if call is None or call.type != "call_expression":
+            continue
+        callee = package.facts.callee(file, call)
+        kept = package.facts.result_keeps_cancel(callee) if callee is not None else None
+        if callee is None or kept is None:
+            continue
+        made, constructor = kept
+        name = function_label(callee.file, callee.node)
+        yield Report(
+            node=call,
+            message=(
+                f"`{name}` gives back the only way to cancel the context it derives with {constructor} "
+                f"(line {callee.file.line(made)}), and this call drops its result: that context is never "
+                f"cancelled. Keep the result and cancel or close it when done."
+            ),
+            remediation=REMEDIATION,
         )
 
 
