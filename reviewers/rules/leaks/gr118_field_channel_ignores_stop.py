@@ -4,7 +4,9 @@
 In a type that has a stop signal — a channel field that some function of the package
 closes (`close(s.done)`), a `context.Context` field, or a context in scope where the
 operation is written — flags a send or receive on another channel field of the type, in
-one of its methods, that does not watch it:
+one of its methods, or a send on a channel the method is handed as a parameter
+(`errc chan<- error`) when the type has a stop channel or a context field (in a loop with
+a context in scope that send is GR205's), that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
@@ -45,6 +47,9 @@ func (w *Worker) emit(r Result) {
 }
 ```
 
+A channel handed in is no better: `func (s *scraper) report(errc chan<- error)` that does
+`errc <- err` while `s.ctx` is cancelled waits for a reader that has gone.
+
 ## Fix safety
 No suggestion: which signal to watch, and what to do when it fires, is the author's call.
 Only channel fields of struct types declared in the package are followed, through a
@@ -63,8 +68,9 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import statements_of
 from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.names import PARAMETER
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Operation, Place, holds, place_of, spelling
+from ...semantics.places import FIELD, LOCAL, Operation, Place, holds, place_of, spelling
 from ...semantics.types import CONTEXT, WAITGROUP, Field
 from ...syntax import (
     FUNCTION_TYPES,
@@ -95,7 +101,9 @@ class _Type:
         self.name = name
         fields = package.types_model.fields(name)
         self.channels = {_place(name, f): f for f in fields if f.type is not None and f.type.kind == "chan"}
-        self.contexts = [f.name for f in fields if f.type is not None and f.type == CONTEXT]
+        self.contexts = sorted(  # the type's own `ctx` first
+            (f.name for f in fields if f.type is not None and f.type == CONTEXT), key=lambda name: name != "ctx"
+        )
         self.stops: dict[Place, Declared] = {}  # a channel field -> a function that closes it
         for place in self.channels:
             closers = package.facts.users(place, "close")
@@ -288,10 +296,12 @@ def check(file: GoFile) -> Iterator[Report]:
         if type_name not in types:
             types[type_name] = _Type(package, type_name)
         owner = types[type_name]
-        if not owner.channels:
+        if not owner.channels and not owner.contexts:
             continue
         for op in facts.operations(declared).performed:
-            if op.kind not in ("send", "receive") or op.place not in owner.channels:
+            if op.kind not in ("send", "receive"):
+                continue
+            if op.place not in owner.channels and not _handed_in(package, declared, op, owner):
                 continue
             if _skipped(package, declared, op, owner):
                 continue
@@ -317,10 +327,24 @@ def check(file: GoFile) -> Iterator[Report]:
             )
 
 
+def _handed_in(package: Package, declared: Declared, op: Operation, owner: _Type) -> bool:
+    """A send on a channel parameter of the method (`errc chan<- error`) in a type whose
+    own stop signal it ignores; in a loop with a context in scope it is GR205's."""
+    binding = op.place.binding
+    if op.kind != "send" or op.place.kind != LOCAL or binding is None or binding.kind != PARAMETER:
+        return False
+    if binding.function != declared.node or not (owner.stops or owner.contexts):
+        return False
+    return not (enclosing_loops(op.node, file=declared.file) and cancellable_contexts(package, declared.file, op.node))
+
+
 def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
     """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
-    if owner.stops:
-        place, closer = sorted(owner.stops.items(), key=lambda item: item[0].key)[0]
+    stops = sorted(owner.stops.items(), key=lambda item: item[0].key)
+    # A stop channel closed by the very function that calls this one is a poor one to name.
+    outside = [item for item in stops if declared not in package.facts.reached(item[1], 2)]
+    if stops and (outside or not owner.contexts):
+        place, closer = (outside or stops)[0]
         where = function_label(closer.file, closer.node)
         return f"`{spelling(declared.file, declared.node, place)}` is closed in `{where}`"
     if owner.contexts:
