@@ -6,7 +6,8 @@ one a closure sees), or an `*http.Request` parameter (`r.Context()`). It *can be
 unless every value it is ever given comes from `context.Background()`/`TODO()` or
 `context.WithoutCancel`, possibly through `WithValue`: such a context never fires `Done()`,
 so telling code to watch it would be wrong. `watches_done` says whether a receive waits on
-a `Done()` channel, called there or kept in a variable first. `has_deadline` says whether a context surely
+a `Done()` channel, called there or kept in a variable first, and `done_before` whether
+every path to a statement has already received from one. `has_deadline` says whether a context surely
 has a deadline, and `request_has_deadline` whether an HTTP request carries one.
 """
 
@@ -193,6 +194,28 @@ def watches_done(package: Package, file: GoFile, node: Node) -> bool:
         ):
             return True
     return False
+
+
+def done_before(package: Package, file: GoFile, node: Node) -> bool:
+    """Whether every path through its function to `node` has already received from a
+    `Done()` channel (`select { case out <- v: return; case <-ctx.Done(): }` then `out <- err`):
+    the context has fired, so watching it again cannot release the operation."""
+    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    if function is None:
+        return False
+    cfg = package.cfg(file, function)
+    element = cfg.element_of(node)
+    if element is None:
+        return False
+
+    def transfer(candidate: Node, state: frozenset) -> frozenset:
+        wait = candidate.named_children[0] if candidate.type == "expression_statement" else candidate
+        receives = wait.type == "receive_statement" or (
+            wait.type == "unary_expression" and file.text(wait).startswith("<-")
+        )
+        return state | {"done"} if receives and watches_done(package, file, wait) else state
+
+    return "done" in cfg.must_before(transfer).get(element.id, frozenset())
 
 
 def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()) -> set[str]:

@@ -13,7 +13,8 @@ a context in scope that send is GR205's), that does not watch it:
 
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
-Not flagged either: a send on a field made with a buffer (as the package shows it), a
+Not flagged either: an operation that every path reaches after receiving from a `Done()`
+channel (the context already fired: watching it again cannot help); a send on a field made with a buffer (as the package shows it), a
 notification with room; a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
@@ -67,7 +68,7 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import statements_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import cancellable_contexts, done_before, preferred
 from ...semantics.names import PARAMETER
 from ...semantics.package import Declared, Package
 from ...semantics.places import FIELD, LOCAL, Operation, Place, holds, place_of, spelling
@@ -138,6 +139,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a notification with room, or a semaphore
     if _made_here(package, declared, op.place):
         return True  # a channel this method made: not a protocol the type keeps
+    if done_before(package, file, op.node):
+        return True  # the context already fired on every path here: watching it cannot help
     return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
 
 
