@@ -13,6 +13,10 @@ a context in scope that send is GR205's), that does not watch it:
 
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
+An operation in the body of a `select` case is guarded by that `select` when it watches
+the stop signal, unless the body fires the signal itself first (`s.cancel()`,
+`close(s.done)`): the peers that watch it then leave.
+
 Not flagged either: an operation that every path reaches after receiving from a `Done()`
 channel (the context already fired: watching it again cannot help); a send on a field made with a buffer (as the package shows it), a
 notification with room; a send by a goroutine counted in a WaitGroup that the receiving
@@ -72,7 +76,7 @@ from ...semantics.contexts import cancellable_contexts, done_before, preferred
 from ...semantics.names import PARAMETER
 from ...semantics.package import Declared, Package
 from ...semantics.places import FIELD, LOCAL, Operation, Place, holds, place_of, spelling
-from ...semantics.types import CONTEXT, WAITGROUP, Field
+from ...semantics.types import CANCEL, CONTEXT, WAITGROUP, Field
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -105,6 +109,7 @@ class _Type:
         self.contexts = sorted(  # the type's own `ctx` first
             (f.name for f in fields if f.type is not None and f.type == CONTEXT), key=lambda name: name != "ctx"
         )
+        self.cancels = {_place(name, f) for f in fields if f.type is not None and f.type == CANCEL}
         self.stops: dict[Place, Declared] = {}  # a channel field -> a function that closes it
         for place in self.channels:
             closers = package.facts.users(place, "close")
@@ -193,7 +198,25 @@ def _inside_watching_select(package: Package, file: GoFile, operation: Node, own
             return False
         select = file.parent(ancestor) if ancestor.type == "communication_case" else None
         if select is not None and any(_watches_stop(package, file, case, owner) for case in select_cases(select)):
+            return not _fires_stop_first(package, file, ancestor, operation, owner)
+    return False
+
+
+def _fires_stop_first(package: Package, file: GoFile, case: Node, operation: Node, owner: _Type) -> bool:
+    """Whether the case body, before the operation, fires the type's own stop signal (calls
+    its cancel field, `s.cancel()`, or closes its stop channel): the peers that watch it leave,
+    and the select no longer guards what follows."""
+    for call in descendants(case, skip=FUNCTION_TYPES):
+        if call.type != "call_expression" or call.start_byte >= operation.start_byte:
+            continue
+        function = call.child_by_field_name("function")
+        if function is not None and place_of(package, file, function) in owner.cancels:
             return True
+        if function is not None and file.text(function) == "close":
+            arguments = call.child_by_field_name("arguments")
+            closed = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+            if place_of(package, file, closed) in owner.stops:
+                return True
     return False
 
 
