@@ -133,6 +133,7 @@ def _where(file: GoFile, escape: Escape) -> str:
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     yield from _dropped_results(package, file)
+    reported: set[tuple[str, int]] = set()  # (name, first way out): `if` / `else` constructors of one value
     for call, constructor, bound in cancel_results(package, file):
         cancel = next((r for r in bound.results if r.shape is CANCEL), None)
         if cancel is None or file.text(cancel.target) == "_":
@@ -164,8 +165,9 @@ def check(file: GoFile) -> Iterator[Report]:
                 continue  # a dropped child of `Background()` with no timer holds nothing
             owned = bound.owned_in_field(package, file, cancel)
         leaks = owned.leaks() if owned is not None else []
-        if owned is None or not leaks:
+        if owned is None or not leaks or (name, leaks[0].node.id) in reported:
             continue
+        reported.add((name, leaks[0].node.id))
         called = f"{name}(nil)" if constructor.endswith("WithCancelCause") else f"{name}()"
         # A struct that keeps it outlives the function on the good path: cancel on the others.
         advice = f"`defer {called}` right after the call" if cancel.binding is not None else f"call `{called}` there"
