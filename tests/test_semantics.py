@@ -568,6 +568,124 @@ def test_ownership_moves_to_fields_returns_closures_and_helpers_that_keep_it():
     assert leaks_of(source, 'c.Get("u")') == [("return", 16)]
 
 
+def test_a_release_deferred_under_the_error_check_leaks_on_the_returns_that_give_back_nil():
+    source = """
+        package p
+        import "context"
+        type conn struct{ stop context.CancelFunc }
+        func dial(p context.Context) (c *conn, err error) {
+            ctx, cancel := context.WithCancel(p)
+            defer func() {
+                if err != nil {
+                    cancel()
+                }
+            }()
+            if err = ctx.Err(); err != nil {
+                return nil, err
+            }
+            if p == nil {
+                return &conn{stop: cancel}, nil
+            }
+            return &conn{}, nil
+        }
+        """
+    # the failing return is covered by the deferred closure, the one that hands cancel on too
+    assert leaks_of(source, "context.WithCancel(") == [("return", 17)]
+
+
+def test_a_cancel_kept_in_a_struct_made_here_leaks_until_the_struct_is_handed_on():
+    from reviewers.semantics.ownership import bound_results
+
+    (file,) = package(
+        """
+        package p
+        import "context"
+        type call struct{ ctx context.Context; cancel context.CancelFunc }
+        func (c *call) close() { c.cancel() }
+        var live []*call
+        func begin(p context.Context, ok, closed bool) *call {
+            c := &call{}
+            c.ctx, c.cancel = context.WithCancel(p)
+            if !ok {
+                return nil
+            }
+            if closed {
+                c.close()
+                return nil
+            }
+            live = append(live, c)
+            return c
+        }
+        """
+    )
+    model = package_of(file)
+    made = next(c for c in captures("(call_expression) @c", file.root)["c"] if file.text(c).startswith("context."))
+    bound = bound_results(model, file, made)
+    assert bound is not None
+    owned = bound.owned_in_field(model, file, bound.results[1])
+    assert owned is not None
+    assert [(e.kind, file.line(e.node)) for e in owned.leaks()] == [("return", 10)]
+
+
+def test_facts_know_a_field_nothing_reads_and_a_result_that_keeps_the_only_cancel():
+    from reviewers.semantics.package import Declared
+    from reviewers.semantics.places import FIELD, Place
+
+    files = package(
+        """
+        package p
+        import "context"
+        type rows struct{ cancel, stop context.CancelFunc; ctx context.Context }
+        func (r *rows) init(p context.Context) { r.ctx, r.cancel = context.WithCancel(p) }
+        func (r *rows) wait() { <-r.ctx.Done() }
+        func (r *rows) halt() { r.stop() }
+        func open(p context.Context) *rows {
+            ctx, cancel := context.WithCancel(p)
+            r := &rows{ctx: ctx, cancel: cancel}
+            go r.wait()
+            return r
+        }
+        func openHalting(p context.Context) *rows {
+            ctx, stop := context.WithCancel(p)
+            r := &rows{ctx: ctx, stop: stop}
+            r.halt()
+            return r
+        }
+        """
+    )
+    model = package_of(files[0])
+    facts = model.facts
+    assert facts.field_never_read(Place(FIELD, "rows.cancel", "r.cancel"))
+    assert not facts.field_never_read(Place(FIELD, "rows.stop", "r.stop"))
+    assert not facts.field_never_read(Place(FIELD, "rows.ctx", "r.ctx"))
+    opened = facts.result_keeps_cancel(Declared(files[0], model.functions["open"].node))
+    assert opened is not None and opened[1] == "context.WithCancel"
+    assert facts.result_keeps_cancel(Declared(files[0], model.functions["openHalting"].node)) is None
+
+
+def test_a_variable_holding_a_done_channel_is_watching_the_context():
+    from reviewers.semantics.contexts import watches_done
+
+    (file,) = package(
+        """
+        package p
+        import "context"
+        func f(ctx context.Context, in, other chan int) {
+            done := ctx.Done()
+            next := other
+            select {
+            case <-done:
+            case <-next:
+            case <-in:
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    receives = [n for n in captures("(unary_expression) @u", file.root)["u"] if file.text(n).startswith("<-")]
+    assert [watches_done(model, file, r) for r in receives] == [True, False, False]
+
+
 def body_leaks(body: str) -> list[tuple[int, str]]:
     """The leaks of `resp` in `func f() error { <body> }`, `get` returning a response."""
     source = (

@@ -42,6 +42,7 @@ class Facts:
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
         self._spelling: dict[bytes, list[Declared]] = {}
         self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
+        self._result_cancels: dict[int, tuple[Node, str] | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -138,6 +139,120 @@ class Facts:
             owned = Owned(self.package, parameter, callee.node, shape.methods, shape.through, shape.call_releases)
             self._keeps[key] = any(owned.use(r) in (RELEASE, MOVE) for r in self.package.references(parameter))
         return self._keeps[key]
+
+    def result_keeps_cancel(self, declared: Declared) -> tuple[Node, str] | None:
+        """The `context.With*` call (and its name) whose cancel function the function gives
+        its caller through its results only: returned itself (`return ctx, cancel`), or kept
+        by a struct it makes and returns (`tx := &Tx{cancel: cancel}; return tx`) whose
+        methods it calls do not touch that field or hand the struct on. A caller that drops
+        the results drops the only way to cancel. None when anything else may call or keep it."""
+        key = declared.node.id
+        if key not in self._result_cancels:
+            self._result_cancels[key] = None
+            self._result_cancels[key] = self._result_keeps_cancel(declared)
+        return self._result_cancels[key]
+
+    def _result_keeps_cancel(self, declared: Declared) -> tuple[Node, str] | None:
+        from .ownership import CANCEL, MOVE, RELEASE, cancel_results
+
+        file, function = declared.file, declared.node
+        for call, constructor, bound in cancel_results(self.package, file):
+            if next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None) != function:
+                continue
+            cancel = next((r for r in bound.results if r.shape is CANCEL and r.binding is not None), None)
+            if cancel is None or cancel.binding is None or not cancel.binding.is_local:
+                continue
+            owned = bound.owned(self.package, cancel)
+            uses = [(r, owned.use(r)) for r in owned.references() if r.start_byte > bound.statement.start_byte]
+            moves = [r for r, kind in uses if kind == MOVE]
+            released = any(kind == RELEASE for _, kind in uses)
+            if moves and not released and all(self._given_back(file, r) for r in moves):
+                return call, constructor
+        return None
+
+    def _given_back(self, file: GoFile, value: Node) -> bool:
+        """Whether `value` only reaches the caller: it is returned, or is an element of a
+        struct literal that is returned, directly or through a variable that is returned
+        and otherwise only read field by field (its methods included)."""
+        holder = file.parent(value)
+        if holder is not None and holder.type == "expression_list":
+            holder = file.parent(holder)
+        if holder is not None and holder.type == "return_statement":
+            return True
+        element = holder if holder is not None and holder.type == "literal_element" else value
+        keyed = file.parent(element)
+        literal_value = file.parent(keyed) if keyed is not None and keyed.type == "keyed_element" else keyed
+        literal = file.parent(literal_value) if literal_value is not None else None
+        if literal is None or literal.type != "composite_literal":
+            return False
+        outer = file.parent(literal)
+        if outer is not None and outer.type == "unary_expression":
+            literal, outer = outer, file.parent(outer)
+        if outer is not None and outer.type == "expression_list":
+            outer = file.parent(outer)
+        if outer is None:
+            return False
+        if outer.type == "return_statement":
+            return True
+        if outer.type != "short_var_declaration":
+            return False
+        left = outer.child_by_field_name("left")
+        names = left.named_children if left is not None else []
+        if len(names) != 1:
+            return False
+        variable = self.package.binding(file, names[0])
+        if variable is None:
+            return False
+        returned = False
+        for reference in self.package.references(variable):
+            if reference.start_byte <= literal.start_byte:
+                continue
+            parent = file.parent(reference)
+            if parent is not None and parent.type == "expression_list":
+                parent = file.parent(parent)
+            if parent is not None and parent.type == "return_statement":
+                returned = True
+            elif not self._read_by_field(file, reference):
+                return False
+        return returned
+
+    def _read_by_field(self, file: GoFile, reference: Node) -> bool:
+        """`tx.id`, or `tx.watch()` where the method only reads fields of its receiver other
+        than function fields (it cannot call a cancel function or hand the struct on)."""
+        selector = file.parent(reference)
+        if selector is None or selector.type != "selector_expression":
+            return False
+        call = file.parent(selector)
+        if call is None or call.type != "call_expression" or call.child_by_field_name("function") != selector:
+            value_type = self.package.type_of(file, selector)
+            return value_type is not None and value_type.kind != "func"
+        method = self._method_value(file, selector)
+        if method is None or method.node.type != "method_declaration":
+            return False
+        receiver = method.node.child_by_field_name("receiver")
+        names = [
+            n
+            for d in (receiver.named_children if receiver is not None else [])
+            for n in d.children_by_field_name("name")
+        ]
+        binding = self.package.binding(method.file, names[0]) if names else None
+        if binding is None:
+            return not names  # `func (*T) m()`: it cannot touch its receiver
+        for use in self.package.references(binding):
+            selected = method.file.parent(use)
+            if selected is None or selected.type != "selector_expression":
+                return False  # the receiver itself is handed on
+            above = method.file.parent(selected)
+            if (
+                above is not None
+                and above.type == "call_expression"
+                and above.child_by_field_name("function") == selected
+            ):
+                return False  # `t.m()`, `t.cancel()`: a call through the receiver
+            value_type = self.package.type_of(method.file, selected)
+            if value_type is None or value_type.kind == "func":
+                return False
+        return True
 
     # -- what a function does to channels, locks, WaitGroups... ---------------------------------
     def operations(self, declared: Declared) -> Operations:
@@ -303,6 +418,27 @@ class Facts:
                     found.extend(self.waiting(callee, depth - 1))
         return found
 
+    @cached_property
+    def _read_fields(self) -> frozenset[str]:
+        """The names of the fields some code of the package reads, calls or hands on: every
+        selector that is not the target of an assignment."""
+        found = set()
+        for file in self.package.files:
+            for selector in file.nodes("selector_expression"):
+                field_node = selector.child_by_field_name("field")
+                if field_node is not None and not _assigned(file, selector):
+                    found.add(file.text(field_node))
+        return frozenset(found)
+
+    def field_never_read(self, place: Place) -> bool:
+        """Whether the package only ever stores into an unexported field (`Rows.cancel`):
+        nothing calls, reads or hands on what is kept there. Any read of a field of that name,
+        whatever it is reached through, counts; an exported field may be read elsewhere."""
+        if place.kind != FIELD:
+            return False
+        name = place.key.rsplit(".", 1)[-1]
+        return name[:1].islower() and name not in self._read_fields
+
     def buffered(self, file: GoFile, channel: Node) -> bool:
         """Whether a channel expression holds a channel made with a buffer, as far as the
         package shows every `make` of it."""
@@ -366,6 +502,18 @@ class Facts:
 
 # The text an operation of each kind needs: most functions lack it.
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
+
+
+def _assigned(file: GoFile, node: Node) -> bool:
+    """`node` is one of the targets of an assignment (`x.f = v`, `a, x.f = g()`)."""
+    holder = file.parent(node)
+    statement = file.parent(holder) if holder is not None and holder.type == "expression_list" else None
+    return (
+        statement is not None
+        and statement.type == "assignment_statement"
+        and statement.child_by_field_name("left") == holder
+        and file.text(statement.child_by_field_name("operator") or statement)[:1] == "="
+    )
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:

@@ -4,14 +4,21 @@
 In a type that has a stop signal — a channel field that some function of the package
 closes (`close(s.done)`), a `context.Context` field, or a context in scope where the
 operation is written — flags a send or receive on another channel field of the type, in
-one of its methods, that does not watch it:
+one of its methods, or a send on a channel the method is handed as a parameter
+(`errc chan<- error`) when the type has a stop channel or a context field (in a loop with
+a context in scope that send is GR205's), that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
 
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
-Not flagged either: a send on a field made with a buffer (as the package shows it), a
+An operation in the body of a `select` case is guarded by that `select` when it watches
+the stop signal, unless the body fires the signal itself first (`s.cancel()`,
+`close(s.done)`): the peers that watch it then leave.
+
+Not flagged either: an operation that every path reaches after receiving from a `Done()`
+channel (the context already fired: watching it again cannot help); a send on a field made with a buffer (as the package shows it), a
 notification with room; a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
@@ -45,6 +52,9 @@ func (w *Worker) emit(r Result) {
 }
 ```
 
+A channel handed in is no better: `func (s *scraper) report(errc chan<- error)` that does
+`errc <- err` while `s.ctx` is cancelled waits for a reader that has gone.
+
 ## Fix safety
 No suggestion: which signal to watch, and what to do when it fires, is the author's call.
 Only channel fields of struct types declared in the package are followed, through a
@@ -62,10 +72,11 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import statements_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import cancellable_contexts, done_before, preferred
+from ...semantics.names import PARAMETER
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Operation, Place, holds, place_of, spelling
-from ...semantics.types import CONTEXT, WAITGROUP, Field
+from ...semantics.places import FIELD, LOCAL, Operation, Place, holds, place_of, spelling
+from ...semantics.types import CANCEL, CONTEXT, WAITGROUP, Field
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -95,7 +106,10 @@ class _Type:
         self.name = name
         fields = package.types_model.fields(name)
         self.channels = {_place(name, f): f for f in fields if f.type is not None and f.type.kind == "chan"}
-        self.contexts = [f.name for f in fields if f.type is not None and f.type == CONTEXT]
+        self.contexts = sorted(  # the type's own `ctx` first
+            (f.name for f in fields if f.type is not None and f.type == CONTEXT), key=lambda name: name != "ctx"
+        )
+        self.cancels = {_place(name, f) for f in fields if f.type is not None and f.type == CANCEL}
         self.stops: dict[Place, Declared] = {}  # a channel field -> a function that closes it
         for place in self.channels:
             closers = package.facts.users(place, "close")
@@ -130,6 +144,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a notification with room, or a semaphore
     if _made_here(package, declared, op.place):
         return True  # a channel this method made: not a protocol the type keeps
+    if done_before(package, file, op.node):
+        return True  # the context already fired on every path here: watching it cannot help
     return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
 
 
@@ -182,7 +198,25 @@ def _inside_watching_select(package: Package, file: GoFile, operation: Node, own
             return False
         select = file.parent(ancestor) if ancestor.type == "communication_case" else None
         if select is not None and any(_watches_stop(package, file, case, owner) for case in select_cases(select)):
+            return not _fires_stop_first(package, file, ancestor, operation, owner)
+    return False
+
+
+def _fires_stop_first(package: Package, file: GoFile, case: Node, operation: Node, owner: _Type) -> bool:
+    """Whether the case body, before the operation, fires the type's own stop signal (calls
+    its cancel field, `s.cancel()`, or closes its stop channel): the peers that watch it leave,
+    and the select no longer guards what follows."""
+    for call in descendants(case, skip=FUNCTION_TYPES):
+        if call.type != "call_expression" or call.start_byte >= operation.start_byte:
+            continue
+        function = call.child_by_field_name("function")
+        if function is not None and place_of(package, file, function) in owner.cancels:
             return True
+        if function is not None and file.text(function) == "close":
+            arguments = call.child_by_field_name("arguments")
+            closed = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+            if place_of(package, file, closed) in owner.stops:
+                return True
     return False
 
 
@@ -288,10 +322,12 @@ def check(file: GoFile) -> Iterator[Report]:
         if type_name not in types:
             types[type_name] = _Type(package, type_name)
         owner = types[type_name]
-        if not owner.channels:
+        if not owner.channels and not owner.contexts:
             continue
         for op in facts.operations(declared).performed:
-            if op.kind not in ("send", "receive") or op.place not in owner.channels:
+            if op.kind not in ("send", "receive"):
+                continue
+            if op.place not in owner.channels and not _handed_in(package, declared, op, owner):
                 continue
             if _skipped(package, declared, op, owner):
                 continue
@@ -317,10 +353,24 @@ def check(file: GoFile) -> Iterator[Report]:
             )
 
 
+def _handed_in(package: Package, declared: Declared, op: Operation, owner: _Type) -> bool:
+    """A send on a channel parameter of the method (`errc chan<- error`) in a type whose
+    own stop signal it ignores; in a loop with a context in scope it is GR205's."""
+    binding = op.place.binding
+    if op.kind != "send" or op.place.kind != LOCAL or binding is None or binding.kind != PARAMETER:
+        return False
+    if binding.function != declared.node or not (owner.stops or owner.contexts):
+        return False
+    return not (enclosing_loops(op.node, file=declared.file) and cancellable_contexts(package, declared.file, op.node))
+
+
 def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
     """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
-    if owner.stops:
-        place, closer = sorted(owner.stops.items(), key=lambda item: item[0].key)[0]
+    stops = sorted(owner.stops.items(), key=lambda item: item[0].key)
+    # A stop channel closed by the very function that calls this one is a poor one to name.
+    outside = [item for item in stops if declared not in package.facts.reached(item[1], 2)]
+    if stops and (outside or not owner.contexts):
+        place, closer = (outside or stops)[0]
         where = function_label(closer.file, closer.node)
         return f"`{spelling(declared.file, declared.node, place)}` is closed in `{where}`"
     if owner.contexts:
