@@ -45,6 +45,16 @@ class ChangedFile:
     def changed_lines(self) -> frozenset[int]:
         return self.added_lines | self.deletion_lines
 
+    def changes_at(self) -> dict[int, str]:
+        """Each changed line with what the change did there: the text it removed before the
+        line, then the line itself when the change added it."""
+        found = dict(self.removed)
+        for hunk in self.hunks:
+            for number, text in hunk.new_lines:
+                if number in self.added_lines:
+                    found[number] = found.get(number, "") + text
+        return found
+
     @property
     def is_go(self) -> bool:
         return self.path.endswith(".go")

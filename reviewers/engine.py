@@ -277,14 +277,17 @@ def _nearest_changed_line(changed: ChangedFile, declaration: Node, flagged_line:
     return min(touched, key=lambda line: (abs(line - flagged_line), line)) if touched else None
 
 
-def _deletion_that_made_it(changed: ChangedFile, declaration: Node, item: _Located) -> int | None:
-    """Where, in the function, the change removed code naming what the finding names (the
-    `defer t.Stop()` of the flagged `t := time.NewTicker(d)`): the trap is that deletion's
-    doing, so it anchors there, the removal sharing the most names first, then the nearest."""
+def _change_that_made_it(
+    changed: ChangedFile, changes: dict[int, str], declaration: Node, item: _Located
+) -> int | None:
+    """Where, in the function, the change removed or wrote code naming what the finding
+    names (the deleted `defer t.Stop()` of the flagged `t := time.NewTicker(d)`, the
+    `make(chan T)` that lost its buffer): the trap is that change's doing, so it anchors
+    there, the change sharing the most names first, then the nearest."""
     first, last = declaration.start_point[0] + 1, declaration.end_point[0] + 1
     flagged = item.finding.line
     ranked = []
-    for line, text in changed.removed:
+    for line, text in changes.items():
         if first <= line <= last and line in changed.commentable_lines:
             shared = len(item.identity.names & names_in(text))
             if shared:
@@ -300,11 +303,12 @@ def _introduced(
     each comes from). They are info: read on real commits, such a finding is most often a
     rule newly able to see old code (a context now in scope), not a trap the edit made."""
     at_base = {(item.key, item.ordinal) for item in base_items}
+    changes = changed.changes_at()
     for item in head_items:
         finding = item.finding
         if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
             continue
-        anchor = _deletion_that_made_it(changed, item.declaration, item) or _nearest_changed_line(
+        anchor = _change_that_made_it(changed, changes, item.declaration, item) or _nearest_changed_line(
             changed, item.declaration, finding.line
         )
         if anchor is None:
