@@ -864,3 +864,47 @@ def test_places_map_between_a_goroutine_and_its_starter_and_are_spelled_through_
     done = next(op for d in facts.functions for op in facts.operations(d).of("Done"))
     assert spelling(file, start.node, done.place) == "self.wg"
     assert spelling(file, _declared(file, "worker").node, done.place) == "T.wg"
+
+
+def test_a_receive_from_a_method_that_returns_a_field_receives_from_that_field():
+    (file,) = package(
+        """
+        package p
+
+        type Stopper struct {
+            quit chan struct{}
+            jobs chan int
+        }
+
+        func (s *Stopper) Quit() <-chan struct{} {
+            if s == nil {
+                return nil
+            }
+            return s.quit
+        }
+
+        func (s *Stopper) Either(first bool) chan int {
+            if first {
+                return s.jobs
+            }
+            return make(chan int)
+        }
+
+        func (s *Stopper) Stop() { close(s.quit) }
+
+        type Worker struct{ stopper *Stopper }
+
+        func (w *Worker) wait() {
+            <-w.stopper.Quit()
+            <-w.stopper.Either(true)
+        }
+        """
+    )
+    facts = package_of(file).facts
+    assert facts.returned_place(_declared(file, "Quit")).key == "Stopper.quit"  # `return nil` aside
+    assert facts.returned_place(_declared(file, "Either")) is None  # a field on one path only
+    received = [op.place.key for op in facts.operations(_declared(file, "wait")).of("receive")]
+    assert received == ["Stopper.quit"]
+    assert [facts.owner_type(d) for d, _ in facts.users(facts.returned_place(_declared(file, "Quit")), "close")] == [
+        "Stopper"
+    ]

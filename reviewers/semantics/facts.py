@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -42,6 +42,7 @@ class Facts:
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
         self._spelling: dict[bytes, list[Declared]] = {}
         self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
+        self._returned: dict[int, Place | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -302,6 +303,33 @@ class Facts:
                 if statement is None or statement.type not in ("go_statement", "defer_statement"):
                     found.extend(self.waiting(callee, depth - 1))
         return found
+
+    def returned_place(self, declared: Declared) -> Place | None:
+        """The field or package variable every non-nil `return` of the function hands back
+        (`func (s *Stopper) ShouldStop() <-chan struct{} { return s.stopper }`): a call of
+        it names that place."""
+        key = declared.node.id
+        if key not in self._returned:
+            found: set[Place | None] = set()
+            for statement in own_nodes(declared.file, declared.node, ("return_statement",)):
+                values = statement.named_children[0].named_children if statement.named_children else []
+                if len(values) != 1:
+                    found.add(None)
+                elif unparen(values[0]).type != "nil":
+                    place = place_of(self.package, declared.file, values[0])
+                    found.add(place if place is not None and place.kind in (FIELD, GLOBAL) else None)
+            self._returned[key] = found.pop() if len(found) == 1 else None
+        return self._returned[key]
+
+    def channel_place(self, file: GoFile, expression: Node) -> Place | None:
+        """The place a channel expression names: `s.done`, or `s.stopper.ShouldStop()` when
+        that method of the package returns a field (`returned_place`)."""
+        expression = unparen(expression)
+        if expression.type != "call_expression":
+            return place_of(self.package, file, expression)
+        arguments = expression.child_by_field_name("arguments")
+        callee = self.callee(file, expression) if arguments is not None and not arguments.named_children else None
+        return self.returned_place(callee) if callee is not None else None
 
     def buffered(self, file: GoFile, channel: Node) -> bool:
         """Whether a channel expression holds a channel made with a buffer, as far as the
