@@ -9,6 +9,7 @@ from tree_sitter import Node
 from reviewers.gosource import GoFile, captures
 from reviewers.semantics import package_of
 from reviewers.semantics.cfg import Escape
+from reviewers.semantics.package import Declared
 
 
 def package(*sources: str) -> list[GoFile]:
@@ -908,3 +909,67 @@ def test_a_receive_from_a_method_that_returns_a_field_receives_from_that_field()
     assert [facts.owner_type(d) for d, _ in facts.users(facts.returned_place(_declared(file, "Quit")), "close")] == [
         "Stopper"
     ]
+
+
+def test_a_function_kept_in_a_field_is_the_callee_and_its_call_sites_are_known():
+    (file,) = package(
+        """
+        package p
+
+        type job struct {
+            run  func()
+            Hook func()
+        }
+
+        type other struct{ run func(int) }
+
+        func plan(n int) []job {
+            ready := make(chan int)
+            var got chan int
+            got = ready
+            jobs := make([]job, n)
+            for i := range jobs {
+                jobs[i].run = func() { <-got }
+            }
+            return jobs
+        }
+
+        func work(j *job, o *other) {
+            j.run()
+            o.run(1)
+        }
+
+        func (j *job) later() { go j.run() }
+        """
+    )
+    facts = package_of(file).facts
+    work = _declared(file, "work")
+    [(_, callee, _)] = [c for c in facts.operations(work).calls if file.text(c[0]) == "j.run()"]
+    assert callee.node.type == "func_literal" and file.line(callee.node) == 16
+    # The only call `go j.run()` is a goroutine: not all calls are plain ones.
+    assert facts.call_sites(callee) is None
+    [receive] = facts.operations(callee).of("receive")
+    assert [p.label for p in facts.channel_aliases(receive.place)] == ["got", "ready"]
+    assert [op.kind for _, op in facts.waiting(callee)] == ["receive"]  # a captured channel is shared
+
+
+def test_call_sites_list_every_call_and_give_up_on_a_value_use():
+    source = """
+        package p
+
+        type job struct{ run func() }
+
+        func (j *job) set() { j.run = func() {} }
+
+        func (j *job) twice() {
+            j.run()
+            j.run()
+        }
+        """
+    (file,) = package(source)
+    facts = package_of(file).facts
+    literal = next(iter(file.nodes("func_literal")))
+    assert [file.line(call) for _, call in facts.call_sites(Declared(file, literal))] == [8, 9]
+    (file,) = package(source + "\nfunc (j *job) hand() func() { return j.run }\n")
+    literal = next(iter(file.nodes("func_literal")))
+    assert package_of(file).facts.call_sites(Declared(file, literal)) is None  # handed on as a value
