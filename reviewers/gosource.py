@@ -135,8 +135,10 @@ def is_generated(source: bytes) -> bool:
 _GO_DIRECTIVE = re.compile(rb"^go\s+(\d+)\.(\d+)", re.MULTILINE)
 
 
-# Code built in GOPATH mode (no go.mod in its tree at all) gets the runtime defaults (GODEBUG)
-# of Go 1.20, whatever the toolchain: cmd/go's defaultGODEBUGGoVersion.
+# A tree with no go.mod at all is code of before modules, built in GOPATH mode
+# (GO111MODULE=off), which gets the runtime defaults (GODEBUG) of Go 1.20 whatever the
+# toolchain: cmd/go's defaultGODEBUGGoVersion. (A lone `go run x.go` outside any module gets
+# the toolchain's; a module importing such a package, its own go line's.)
 GOPATH_RUNTIME = (1, 20)
 
 
