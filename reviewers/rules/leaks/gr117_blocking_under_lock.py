@@ -16,10 +16,11 @@ under the lock, of a function of the package that waits on a shared channel or W
 a warning only when the callee sends on a channel that nothing in the package receives
 from by that name (its receiver is out of sight).
 
-A call under the lock is an error too when the function it runs (a method, a function, or
-the one function the package keeps in an unexported field: a callback) waits on a receive
-whose only ways out — the sends and closes of that channel, under any name the package
-copies it to — are in functions that run only under the same lock: every call of them in
+It is an error too when what waits — the operation itself, or the function a call under
+the lock runs (a method, a function, or the one function the package keeps in an
+unexported field: a callback) — waits on a receive or a `Wait` whose only ways out (the
+sends and closes of that channel, under any name the package copies it to; the `Done`s of
+that WaitGroup) are in functions that run only under the same lock: every call of them in
 the package holds it. The waiter keeps out the very code that would release it.
 
 ## Why is this bad?
@@ -325,10 +326,10 @@ def _guarded_peer(
     facts, mutex = package.facts, held[0]
     callers: dict[int, _Function] = {}
     for waiter, op in waiting:
-        if op.kind not in ("receive", "range"):
+        if op.kind not in _SIDES or op.kind == "send":
             continue
         for channel in facts.channel_aliases(op.place):
-            for other, side in facts.users(channel, "send", "close"):
+            for other, side in facts.users(channel, *_SIDES[op.kind]):
                 given = side.node if side.node.type.endswith("_statement") else waiter.file.parent(side.node)
                 if other.node.id == waiter.node.id and surely_ran_before(waiter.file, given, op.node):
                     continue  # its own signal, given before it waits
@@ -350,24 +351,29 @@ def _report(
     package: Package, function: _Function, operation: Node, waiting: Waiting, held: list[Held]
 ) -> Report | None:
     file = function.file
-    if operation.type == "call_expression":
-        for mutex, mode, lock in held:
-            guarded = _guarded_peer(package, function, (mutex, mode, lock), waiting)
-            if guarded is None:
-                continue
-            peer, signal, receive = guarded
-            waiter = next(d for d, o in waiting if o.node.id == receive.id)
-            spelled, peer_file = _spelled(file, lock), peer.file
-            return Report(
-                operation,
-                f"`{file.text(operation).split(chr(10), 1)[0]}` waits on `{waiter.file.text(receive)}` (in "
-                f"`{function_label(waiter.file, waiter.node)}`, line {waiter.file.line(receive)}) while `{spelled}` "
-                f"is held (locked on line {file.line(lock)}), and what would end that wait, "
-                f"`{peer_file.text(signal.node).split(chr(10), 1)[0]}` (line {peer_file.line(signal.node)}), is only "
-                f"reached under `{spelled}` too: each waits for the other forever. Release the lock before the call.",
-                REMEDIATION,
-                severity=Severity.ERROR,
+    for mutex, mode, lock in held:
+        guarded = _guarded_peer(package, function, (mutex, mode, lock), waiting)
+        if guarded is None:
+            continue
+        peer, signal, receive = guarded
+        waiter = next(d for d, o in waiting if o.node.id == receive.id)
+        spelled, peer_file = _spelled(file, lock), peer.file
+        shown = "`select`" if operation.type == "select_statement" else f"`{file.text(operation).split(chr(10), 1)[0]}`"
+        if waiter.node.id != function.declared.node.id:
+            shown += (
+                f" waits on `{waiter.file.text(receive).split(chr(10), 1)[0]}` (in "
+                f"`{function_label(waiter.file, waiter.node)}`, line {waiter.file.line(receive)})"
             )
+        else:
+            shown += " waits"
+        return Report(
+            operation,
+            f"{shown} while `{spelled}` is held (locked on line {file.line(lock)}), and what would end that "
+            f"wait, `{peer_file.text(signal.node).split(chr(10), 1)[0]}` (line {peer_file.line(signal.node)}), is "
+            f"only reached under `{spelled}` too: each waits for the other forever. Release the lock before blocking.",
+            REMEDIATION,
+            severity=Severity.ERROR,
+        )
     contended = [(h, others) for h in held for others in [_contenders(package, function, h)] if others]
     if not contended:
         return None
