@@ -22,7 +22,7 @@ from .diffs import ChangedFile, parse_diff
 from .finding import Finding, Severity
 from .gosource import GoFile, go_version_of, is_generated
 from .locale import translate_finding
-from .preexisting import Identity, digest, identity, preexisting
+from .preexisting import Identity, digest, identity, names_in, preexisting
 from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
@@ -206,28 +206,37 @@ def _in_language(findings: list[Finding], config: Config) -> list[Finding]:
 
 
 class GoModules:
-    """The `go` version of the module a path belongs to (nearest go.mod upwards)."""
+    """The `go` version of the module a path belongs to (nearest go.mod upwards), and whether
+    there is no module at all: a tree that can be read and holds no go.mod up to its root
+    builds in GOPATH mode."""
 
     def __init__(self, read: ReadFile | None, version: tuple[int, int] | None = None):
         self._read = read
         self._fixed = version
-        self._by_directory: dict[str, tuple[int, int] | None] = {}
+        # directory -> (a go.mod was found, its `go` version)
+        self._by_directory: dict[str, tuple[bool, tuple[int, int] | None]] = {}
 
     def version_for(self, path: str) -> tuple[int, int] | None:
         if self._fixed is not None or self._read is None:
             return self._fixed
-        return self._directory_version(posixpath.dirname(path))
+        return self._directory_module(posixpath.dirname(path))[1]
 
-    def _directory_version(self, directory: str) -> tuple[int, int] | None:
+    def without_module(self, path: str) -> bool:
+        """Whether no go.mod encloses the path (and no version was given instead)."""
+        if self._fixed is not None or self._read is None:
+            return False
+        return not self._directory_module(posixpath.dirname(path))[0]
+
+    def _directory_module(self, directory: str) -> tuple[bool, tuple[int, int] | None]:
         if directory not in self._by_directory:
             path = posixpath.join(directory, "go.mod") if directory else "go.mod"
             go_mod = self._read(path) if self._read is not None else None
             if go_mod is not None:
-                self._by_directory[directory] = go_version_of(go_mod)
+                self._by_directory[directory] = (True, go_version_of(go_mod))
             elif directory in ("", "/", "."):
-                self._by_directory[directory] = None
+                self._by_directory[directory] = (False, None)
             else:
-                self._by_directory[directory] = self._directory_version(posixpath.dirname(directory))
+                self._by_directory[directory] = self._directory_module(posixpath.dirname(directory))
         return self._by_directory[directory]
 
 
@@ -258,7 +267,15 @@ def check_files(
             source = load()
             if _skipped(path, source, config, result.notes):
                 continue
-            package.append(GoFile(path, source, modules.version_for(path), package_files=files_of))
+            package.append(
+                GoFile(
+                    path,
+                    source,
+                    modules.version_for(path),
+                    package_files=files_of,
+                    gopath=modules.without_module(path),
+                )
+            )
         for file in package:
             result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
             result.files_reviewed += 1
@@ -276,6 +293,24 @@ def _nearest_changed_line(changed: ChangedFile, declaration: Node, flagged_line:
     return min(touched, key=lambda line: (abs(line - flagged_line), line)) if touched else None
 
 
+def _change_that_made_it(
+    changed: ChangedFile, changes: dict[int, str], declaration: Node, item: _Located
+) -> int | None:
+    """Where, in the function, the change removed or wrote code naming what the finding
+    names (the deleted `defer t.Stop()` of the flagged `t := time.NewTicker(d)`, the
+    `make(chan T)` that lost its buffer): the trap is that change's doing, so it anchors
+    there, the change sharing the most names first, then the nearest."""
+    first, last = declaration.start_point[0] + 1, declaration.end_point[0] + 1
+    flagged = item.finding.line
+    ranked = []
+    for line, text in changes.items():
+        if first <= line <= last and line in changed.commentable_lines:
+            shared = len(item.identity.names & names_in(text))
+            if shared:
+                ranked.append((-shared, abs(line - flagged), line))
+    return min(ranked)[2] if ranked else None
+
+
 def _introduced(
     head_items: list[_Located], base_items: list[_Located], changed: ChangedFile
 ) -> Iterator[tuple[_Located, Finding]]:
@@ -284,11 +319,14 @@ def _introduced(
     each comes from). They are info: read on real commits, such a finding is most often a
     rule newly able to see old code (a context now in scope), not a trap the edit made."""
     at_base = {(item.key, item.ordinal) for item in base_items}
+    changes = changed.changes_at()
     for item in head_items:
         finding = item.finding
         if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
             continue
-        anchor = _nearest_changed_line(changed, item.declaration, finding.line)
+        anchor = _change_that_made_it(changed, changes, item.declaration, item) or _nearest_changed_line(
+            changed, item.declaration, finding.line
+        )
         if anchor is None:
             continue
         yield (
@@ -418,6 +456,7 @@ class _Tree:
                             source,
                             self.modules.version_for(path),
                             package_files=functools.partial(self.package_of, directory),
+                            gopath=self.modules.without_module(path),
                         )
                     )
             self.packages[directory] = files
@@ -435,6 +474,7 @@ class _Tree:
                     self.modules.version_for(path),
                     partial=partial,
                     package_files=functools.partial(self.package_of, posixpath.dirname(path)),
+                    gopath=self.modules.without_module(path),
                 )
             )
         return self.loaded[path]

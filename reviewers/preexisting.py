@@ -94,14 +94,18 @@ def digest(text: str) -> str:
     return hashlib.sha1(_bare(text).encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def names_in(text: str) -> frozenset[str]:
+    """The identifiers a piece of Go code names, keywords and comments left out."""
+    return frozenset(name for name in _WORD.findall(_COMMENT.sub(" ", text[:NAMES_FROM])) if name not in _KEYWORDS)
+
+
 def identity(rule: str, statement: str, function: str, body_digest: str) -> Identity:
     """`statement` is the flagged statement's text; `body_digest` the `digest` of the body of
     the declaration around it (a renamed function keeps its body)."""
-    names = _WORD.findall(_COMMENT.sub(" ", statement[:NAMES_FROM]))
     return Identity(
         rule=rule,
         code=digest(statement),
-        names=frozenset(name for name in names if name not in _KEYWORDS),
+        names=names_in(statement),
         function=function,
         body=body_digest,
     )

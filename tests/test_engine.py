@@ -99,6 +99,35 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
 
 
+def unclosed_ranges(file):
+    """A stand-in rule: each `range X` of a function that never calls `close(X)`."""
+    for function in file.root.named_children:
+        stack = [function] if function.type == "function_declaration" else []
+        while stack:
+            current = stack.pop()
+            stack.extend(current.named_children)
+            ranged = current.text.decode().split("range ", 1)[-1].split(" ", 1)[0]
+            if current.type == "for_statement" and f"close({ranged})".encode() not in function.text:
+                yield Report(current, f"`{ranged}` is never closed", f"defer close({ranged})")
+
+
+def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, monkeypatch):
+    only_rule(monkeypatch, Rule("GR199", "test-range", Severity.ERROR, "GR199 test-range: test.", unclosed_ranges))
+    before = (
+        "package a\n\nfunc f() {\n\ta := make(chan int)\n\tb := make(chan int)\n\tgo func() {\n"
+        "\t\tdefer close(b)\n\t\ta <- 1\n\t\tclose(a)\n\t\tb <- 2\n\t}()\n"
+        "\tfor v := range b {\n\t\t_ = v\n\t}\n\tfor v := range a {\n\t\t_ = v\n\t}\n}\n"
+    )
+    after = before.replace("\t\tdefer close(b)\n", "").replace("\t\tclose(a)\n", "")
+    diff, head = change(repo, before, after)
+    findings = review(diff, head=head, base=lambda path: before.encode(), config=Config(filter="introduced")).findings
+    # `range b` (line 10) is nearest to where `close(a)` was (line 8), but `defer close(b)` made it.
+    assert sorted((f.line, f.message.split(":")[0]) for f in findings) == [
+        (7, "This change makes line 10 a trap"),
+        (8, "This change makes line 13 a trap"),
+    ]
+
+
 def test_suppression_comments(repo):
     body = (
         HEADER
@@ -223,6 +252,25 @@ def test_go_version_comes_from_the_nearest_go_mod(monkeypatch):
     mods = {"go.mod": b"module x\n\ngo 1.21\n", "sub/go.mod": b"module y\n\ngo 1.23.4\n"}
     check_files([("a.go", lambda: b"package a"), ("sub/deep/b.go", lambda: b"package b")], read=mods.get)
     assert seen == {"a.go": (1, 21), "sub/deep/b.go": (1, 23)}
+
+
+def test_a_tree_without_go_mod_builds_in_gopath_mode(monkeypatch):
+    seen = {}
+
+    def spy(file):
+        seen[file.path] = (file.go_version, file.gopath, file.runtime_version)
+        return iter(())
+
+    only_rule(monkeypatch, Rule("GR197", "spy", Severity.INFO, "GR197 spy: test.", spy))
+    mods = {"mod/go.mod": b"module y\n"}  # a module without a `go` line is still a module
+    files = [("a.go", lambda: b"package a"), ("mod/b.go", lambda: b"package b")]
+    check_files(files, read=mods.get)
+    # GOPATH mode: no language version to go by, Go 1.20's runtime defaults (cmd/go).
+    assert seen == {"a.go": (None, True, (1, 20)), "mod/b.go": (None, False, None)}
+    check_files(files)  # nothing can be read: unknown, not GOPATH
+    assert seen["a.go"] == (None, False, None)
+    check_files(files, read=mods.get, go_version=(1, 24))  # told the version
+    assert seen["a.go"] == ((1, 24), False, (1, 24))
 
 
 def test_calls_are_followed_into_unchanged_files_of_the_package(repo):

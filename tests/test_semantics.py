@@ -9,6 +9,7 @@ from tree_sitter import Node
 from reviewers.gosource import GoFile, captures
 from reviewers.semantics import package_of
 from reviewers.semantics.cfg import Escape
+from reviewers.semantics.package import Declared
 
 
 def package(*sources: str) -> list[GoFile]:
@@ -982,3 +983,111 @@ def test_places_map_between_a_goroutine_and_its_starter_and_are_spelled_through_
     done = next(op for d in facts.functions for op in facts.operations(d).of("Done"))
     assert spelling(file, start.node, done.place) == "self.wg"
     assert spelling(file, _declared(file, "worker").node, done.place) == "T.wg"
+
+
+def test_a_receive_from_a_method_that_returns_a_field_receives_from_that_field():
+    (file,) = package(
+        """
+        package p
+
+        type Stopper struct {
+            quit chan struct{}
+            jobs chan int
+        }
+
+        func (s *Stopper) Quit() <-chan struct{} {
+            if s == nil {
+                return nil
+            }
+            return s.quit
+        }
+
+        func (s *Stopper) Either(first bool) chan int {
+            if first {
+                return s.jobs
+            }
+            return make(chan int)
+        }
+
+        func (s *Stopper) Stop() { close(s.quit) }
+
+        type Worker struct{ stopper *Stopper }
+
+        func (w *Worker) wait() {
+            <-w.stopper.Quit()
+            <-w.stopper.Either(true)
+        }
+        """
+    )
+    facts = package_of(file).facts
+    assert facts.returned_place(_declared(file, "Quit")).key == "Stopper.quit"  # `return nil` aside
+    assert facts.returned_place(_declared(file, "Either")) is None  # a field on one path only
+    received = [op.place.key for op in facts.operations(_declared(file, "wait")).of("receive")]
+    assert received == ["Stopper.quit"]
+    assert [facts.owner_type(d) for d, _ in facts.users(facts.returned_place(_declared(file, "Quit")), "close")] == [
+        "Stopper"
+    ]
+
+
+def test_a_function_kept_in_a_field_is_the_callee_and_its_call_sites_are_known():
+    (file,) = package(
+        """
+        package p
+
+        type job struct {
+            run  func()
+            Hook func()
+        }
+
+        type other struct{ run func(int) }
+
+        func plan(n int) []job {
+            ready := make(chan int)
+            var got chan int
+            got = ready
+            jobs := make([]job, n)
+            for i := range jobs {
+                jobs[i].run = func() { <-got }
+            }
+            return jobs
+        }
+
+        func work(j *job, o *other) {
+            j.run()
+            o.run(1)
+        }
+
+        func (j *job) later() { go j.run() }
+        """
+    )
+    facts = package_of(file).facts
+    work = _declared(file, "work")
+    [(_, callee, _)] = [c for c in facts.operations(work).calls if file.text(c[0]) == "j.run()"]
+    assert callee.node.type == "func_literal" and file.line(callee.node) == 16
+    # The only call `go j.run()` is a goroutine: not all calls are plain ones.
+    assert facts.call_sites(callee) is None
+    [receive] = facts.operations(callee).of("receive")
+    assert [p.label for p in facts.channel_aliases(receive.place)] == ["got", "ready"]
+    assert [op.kind for _, op in facts.waiting(callee)] == ["receive"]  # a captured channel is shared
+
+
+def test_call_sites_list_every_call_and_give_up_on_a_value_use():
+    source = """
+        package p
+
+        type job struct{ run func() }
+
+        func (j *job) set() { j.run = func() {} }
+
+        func (j *job) twice() {
+            j.run()
+            j.run()
+        }
+        """
+    (file,) = package(source)
+    facts = package_of(file).facts
+    literal = next(iter(file.nodes("func_literal")))
+    assert [file.line(call) for _, call in facts.call_sites(Declared(file, literal))] == [8, 9]
+    (file,) = package(source + "\nfunc (j *job) hand() func() { return j.run }\n")
+    literal = next(iter(file.nodes("func_literal")))
+    assert package_of(file).facts.call_sites(Declared(file, literal)) is None  # handed on as a value

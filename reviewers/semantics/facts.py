@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, function_name, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -43,6 +43,7 @@ class Facts:
         self._spelling: dict[bytes, list[Declared]] = {}
         self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
         self._result_cancels: dict[int, tuple[Node, str] | None] = {}
+        self._returned: dict[int, Place | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -56,7 +57,8 @@ class Facts:
     # -- what a function does with its arguments --------------------------------------------------
     def callee(self, file: GoFile, call: Node) -> Declared | None:
         """The function of the package a call runs: a function by name, a method of one of
-        the package's types, or a function literal held by a local variable."""
+        the package's types, a function literal held by a local variable, or the one function
+        an unexported field is given."""
         function = call.child_by_field_name("function")
         if function is None:
             return None
@@ -81,7 +83,25 @@ class Facts:
                 return Declared(binding.file, value)
             return self._method_value(binding.file, value) if value.type == "selector_expression" else None
         if function.type == "selector_expression":
-            return self._method_value(file, function)
+            return self._method_value(file, function) or self._field_function(file, function)
+        return None
+
+    def _field_function(self, file: GoFile, selector: Node) -> Declared | None:
+        """The function an unexported field of the package's types holds, when the package
+        gives it one function only (`rc.release()` runs the literal of `rcs[i].release =
+        func() {...}`); an exported field may be set outside the package."""
+        field = selector.child_by_field_name("field")
+        if field is None or not file.text(field)[:1].islower():
+            return None
+        stored = self.package.values.sources(file, selector)
+        if not stored or len({(s.file.path, s.value.start_byte) for s in stored}) != 1:
+            return None
+        value = unparen(stored[0].value)
+        if value.type == "func_literal":
+            return Declared(stored[0].file, value)
+        binding = self.package.binding(stored[0].file, value) if value.type == "identifier" else None
+        if binding is not None and binding.kind == FUNCTION and binding.declaration is not None:
+            return Declared(binding.file, binding.declaration)
         return None
 
     def _method_value(self, file: GoFile, selector: Node) -> Declared | None:
@@ -383,8 +403,9 @@ class Facts:
         package's functions it calls (`depth` deep; not in the goroutines or deferred calls it
         starts), each with the function that does it: a receive or a `range` on a channel, a
         send on a channel not made with a buffer (`send_waits`), the cases of a `select`
-        without `default`, a WaitGroup's `Wait` — on a field or a package variable, which
-        other functions share (a channel of its own is its own business)."""
+        without `default`, a WaitGroup's `Wait` — on a field, a package variable or a variable
+        a literal captures, which other functions share (a channel of its own is its own
+        business)."""
         key = declared.node.id
         if key in self._waiting:
             return self._waiting[key]
@@ -398,8 +419,10 @@ class Facts:
         done = self.operations(declared)
         found: list[tuple[Declared, Operation]] = []
         for op in done.performed:
-            if op.place.kind not in (FIELD, GLOBAL):
-                continue
+            if op.place.kind not in (FIELD, GLOBAL) and not (
+                declared.node.type == "func_literal" and _encloses_place(declared, op.place)
+            ):
+                continue  # a channel of its own: a literal's captured ones are shared
             case = communication_case(op.node, file)
             if case is not None:
                 select = file.parent(case)
@@ -438,6 +461,124 @@ class Facts:
             return False
         name = place.key.rsplit(".", 1)[-1]
         return name[:1].islower() and name not in self._read_fields
+
+    def returned_place(self, declared: Declared) -> Place | None:
+        """The field or package variable every non-nil `return` of the function hands back
+        (`func (s *Stopper) ShouldStop() <-chan struct{} { return s.stopper }`): a call of
+        it names that place."""
+        key = declared.node.id
+        if key not in self._returned:
+            found: set[Place | None] = set()
+            for statement in own_nodes(declared.file, declared.node, ("return_statement",)):
+                values = statement.named_children[0].named_children if statement.named_children else []
+                if len(values) != 1:
+                    found.add(None)
+                elif unparen(values[0]).type != "nil":
+                    place = place_of(self.package, declared.file, values[0])
+                    found.add(place if place is not None and place.kind in (FIELD, GLOBAL) else None)
+            self._returned[key] = found.pop() if len(found) == 1 else None
+        return self._returned[key]
+
+    def channel_place(self, file: GoFile, expression: Node) -> Place | None:
+        """The place a channel expression names: `s.done`, or `s.stopper.ShouldStop()` when
+        that method of the package returns a field (`returned_place`)."""
+        expression = unparen(expression)
+        if expression.type != "call_expression":
+            return place_of(self.package, file, expression)
+        arguments = expression.child_by_field_name("arguments")
+        callee = self.callee(file, expression) if arguments is not None and not arguments.named_children else None
+        return self.returned_place(callee) if callee is not None else None
+
+    def channel_aliases(self, place: Place) -> list[Place]:
+        """The place and, for a local variable that only ever copies another channel
+        variable (`rcNextc = nextc`), that one too: the same channel under two names."""
+        binding = place.binding if place.kind == LOCAL else None
+        if binding is None:
+            return [place]
+        copied = set()
+        for assignment in self.package.assignments(binding):
+            value = unparen(assignment.value) if assignment.value is not None else None
+            if value is None:
+                if assignment.statement is not None and assignment.statement.type == "var_spec":
+                    continue  # `var ch chan T`: the zero value, replaced before use
+                return [place]
+            other = place_of(self.package, binding.file, value) if value.type == "identifier" else None
+            if other is None:
+                return [place]
+            copied.add(other)
+        return [place, *sorted(copied - {place}, key=lambda p: p.key)]
+
+    def call_sites(self, declared: Declared) -> list[tuple[Declared, Node]] | None:
+        """Every call of an unexported function, method or field-held function of the
+        package, with the function that makes it; None when it may also run otherwise: its
+        name is exported, it is started as a goroutine or deferred, or it is used as a value
+        (a method value, a function handed on)."""
+        name = self._called_name(declared)
+        if name is None or not name[:1].islower():
+            return None
+        sites: list[tuple[Declared, Node]] = []
+        for file in self.package.files:
+            if name.encode() not in file.source:
+                continue
+            mentions = {
+                n.id: n
+                for kind in ("selector_expression", "identifier")
+                for n in file.nodes(kind)
+                if (n.type == "identifier" and file.text(n) == name)
+                or (n.type == "selector_expression" and _field_text(file, n) == name)
+            }
+            for call in file.nodes("call_expression"):
+                function = call.child_by_field_name("function")
+                if function is None or function.id not in mentions:
+                    continue
+                called = self.callee(file, call)
+                if called is None or called.node.id != declared.node.id:
+                    continue
+                starter = file.parent(call)
+                if starter is not None and starter.type in ("go_statement", "defer_statement"):
+                    return None
+                caller = next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None)
+                if caller is None:
+                    return None
+                sites.append((Declared(file, caller), call))
+                del mentions[function.id]
+            if any(
+                not _names_itself(file, n, declared) and self._may_name(file, n, declared) for n in mentions.values()
+            ):
+                return None  # used as a value somewhere
+        return sites
+
+    def _may_name(self, file: GoFile, mention: Node, declared: Declared) -> bool:
+        """Whether a mention of the function's name may be the function: not when it names
+        a member of another type or another binding."""
+        if mention.type == "identifier":
+            binding = self.package.binding(file, mention)
+            return binding is None or binding.declaration is None or binding.declaration.id == declared.node.id
+        operand = mention.child_by_field_name("operand")
+        if operand is None or self.package.type_of(file, operand) is None:
+            return True  # of a type the package cannot tell
+        found = self._method_value(file, mention) or self._field_function(file, mention)
+        return found is not None and found.node.id == declared.node.id
+
+    def _called_name(self, declared: Declared) -> str | None:
+        """The name calls use: the function's, or the field's that holds a literal."""
+        if declared.node.type != "func_literal":
+            return function_name(declared.file, declared.node)
+        holder = declared.file.parent(declared.node)
+        if holder is not None and holder.type == "expression_list":
+            statement = declared.file.parent(holder)
+            if statement is None or statement.type != "assignment_statement":
+                return None
+            targets = statement.child_by_field_name("left")
+            index = holder.named_children.index(declared.node) if declared.node in holder.named_children else -1
+            items = targets.named_children if targets is not None else []
+            target = items[index] if 0 <= index < len(items) else None
+            return _field_text(declared.file, target) if target is not None else None
+        if holder is not None and holder.type == "literal_element":
+            keyed = declared.file.parent(holder)
+            key = keyed.child_by_field_name("key") if keyed is not None and keyed.type == "keyed_element" else None
+            return declared.file.text(key) if key is not None else None
+        return None
 
     def buffered(self, file: GoFile, channel: Node) -> bool:
         """Whether a channel expression holds a channel made with a buffer, as far as the
@@ -522,3 +663,25 @@ def _encloses_place(literal: Declared, place: Place) -> bool:
     return place.key.startswith(f"{literal.file.path}:") and not (
         literal.node.start_byte <= place.declared_at < literal.node.end_byte
     )
+
+
+def _field_text(file: GoFile, selector: Node) -> str | None:
+    """`f` for `x.f`; None for anything but a selector."""
+    field = selector.child_by_field_name("field") if selector.type == "selector_expression" else None
+    return file.text(field) if field is not None else None
+
+
+def _names_itself(file: GoFile, mention: Node, declared: Declared) -> bool:
+    """A mention of a function's name that is not a use of it: its declaration's name, the
+    target that stores the literal, a key of a struct literal, the field of a selector
+    already counted."""
+    parent = file.parent(mention)
+    if parent is None:
+        return False
+    if parent.id == declared.node.id or parent.type in ("keyed_element", "literal_element"):
+        return True
+    if parent.type == "expression_list":
+        statement = file.parent(parent)
+        left = statement.child_by_field_name("left") if statement is not None else None
+        return left is not None and left.id == parent.id
+    return False

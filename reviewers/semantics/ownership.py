@@ -14,7 +14,8 @@ Each use of a binding is one of:
 
 `Owned.leaks()` then follows the control-flow graph from where the value is made to every
 exit and returns the ways out that meet neither a release nor a move; the branch of an
-error check on the call that made it (`if err != nil`) and of a nil check on it is not
+error check on the call that made it (`if err != nil`, while `err` still holds that call's
+error: not after `b, err := io.ReadAll(resp.Body)`) and of a nil check on it is not
 followed: there is nothing to release there.
 A deferred closure that releases the value only under `if err != nil` (`err` a named
 result of the function) releases it on the returns that set that error only: a `return`
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, unparen
+from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, surely_ran_before, unparen
 from .cfg import Edge, Escape
 from .names import RESULT, VARIABLE, Binding
 from .package import Package
@@ -305,10 +306,26 @@ class Owned:
             binding = self.package.binding(self.file, left)
             text = self.file.text(operator)
             if binding is self.error and self.error is not None and text == wanted_operator:
-                return True
+                return self._error_of_made(part)
             if binding is self.binding and text == nil_operator:
                 return True
         return False
+
+    def _error_of_made(self, check: Node) -> bool:
+        """Whether the error variable may still hold the error of the call that made the
+        value where `check` reads it: not when an assignment that surely ran in between gave
+        it another error (`b, err := io.ReadAll(resp.Body)`), whose check says nothing about
+        the value."""
+        error, made = self.error, self.made
+        assert error is not None
+        before = [a for a in self.package.assignments(error) if a.target.start_byte < check.start_byte]
+        for assignment in reversed(before):
+            statement = assignment.statement
+            if statement is None or statement.start_byte <= made.start_byte:
+                return True
+            if surely_ran_before(self.file, statement, check):
+                return False
+        return True
 
     def _drains(self, condition: Node) -> bool:
         """`rows.Next()`: when it is false the value released itself."""

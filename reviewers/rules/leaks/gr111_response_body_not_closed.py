@@ -17,7 +17,13 @@ the connection lives as long as the test process.
 
 It is a warning when the body is closed or handed on along some paths, but an exit after
 the error check skips that: a `return` on a bad status code placed before the
-`defer resp.Body.Close()`, a `continue` in a loop that closes at the end of the iteration.
+`defer resp.Body.Close()`, a `continue` in a loop that closes at the end of the iteration,
+a `return` on the error of the `io.ReadAll` that reads the body (once `err` holds that
+error, its check no longer means "there is no response").
+
+A file need not import net/http to hold a response: a `RoundTrip` on a transport field
+declared in another file, or a function of the package that returns a live one, hands it
+one all the same.
 
 ## Why is this bad?
 Until its body is closed, a response holds its connection: the transport can neither reuse
@@ -35,6 +41,18 @@ if resp.StatusCode != http.StatusOK {
     return fmt.Errorf("fetch: %s", resp.Status) // the body is never closed on this path
 }
 defer resp.Body.Close()
+```
+
+```go
+resp, err := p.transport.RoundTrip(req)
+if err != nil {
+    return err
+}
+b, err := io.ReadAll(resp.Body)
+if err != nil {
+    return err // the body stays open
+}
+resp.Body.Close()
 ```
 
 ## Use instead
@@ -200,11 +218,23 @@ def _response_names(package: Package) -> frozenset[str]:
     return package.files[0].package_cached("gr111.response_names", build)
 
 
+def _reaches_without_import(package: Package, file: GoFile, call: Node) -> bool:
+    """In a file that does not import net/http, the calls that can still hand it a response:
+    a `RoundTrip` (the `http.RoundTripper` method, on a field or value declared in another
+    file) and the package's own functions, which the facts follow."""
+    return call_method_name(file, call) == "RoundTrip" or package.facts.callee(file, call) is not None
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    imported = file.imports_path("net/http")
+    if not imported and b"RoundTrip" not in file.source and b".Body" not in file.source:
+        return  # no response can be named here
     package = package_of(file)
     testing = file.path.endswith("_test.go")
     for call in file.nodes("call_expression"):
         if not _may_return_a_response(package, file, call):
+            continue
+        if not imported and not _reaches_without_import(package, file, call):
             continue
         report = _check_call(package, file, call)
         if report is not None and testing and report.severity is None:
@@ -274,5 +304,4 @@ RULE = Rule(
     severity=Severity.ERROR,
     doc=__doc__,
     check=check,
-    imports=("net/http",),
 )

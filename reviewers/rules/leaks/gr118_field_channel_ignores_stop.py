@@ -2,11 +2,13 @@
 
 ## What it does
 In a type that has a stop signal — a channel field that some function of the package
-closes (`close(s.done)`), a `context.Context` field, or a context in scope where the
-operation is written — flags a send or receive on another channel field of the type, in
-one of its methods, or a send on a channel the method is handed as a parameter
-(`errc chan<- error`) when the type has a stop channel or a context field (in a loop with
-a context in scope that send is GR205's), that does not watch it:
+closes (`close(s.done)`), a `context.Context` field, a context in scope where the
+operation is written, or the stop channel of another type it holds that its own code
+watches (`case <-s.life.Halted():`, a method returning a field that some function closes)
+— flags a send or receive on another channel field of the type, in one of its methods, or a
+send on a channel the method is handed as a parameter (`errc chan<- error`) when the type
+has a stop channel or a context field (in a loop with a context in scope that send is
+GR205's), that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
@@ -42,12 +44,35 @@ func (w *Worker) emit(r Result) {
 func (w *Worker) Stop() { close(w.done) }
 ```
 
+```go
+func (s *sampler) run() {
+    for {
+        select {
+        case <-s.life.Halted(): // polled...
+            return
+        default:
+            s.out <- sample() // ...but not while it blocks here
+        }
+    }
+}
+```
+
 ## Use instead
 ```go
 func (w *Worker) emit(r Result) {
     select {
     case w.results <- r:
     case <-w.done:
+    }
+}
+
+func (s *sampler) run() {
+    for {
+        select {
+        case <-s.life.Halted():
+            return
+        case s.out <- sample():
+        }
     }
 }
 ```
@@ -58,7 +83,8 @@ A channel handed in is no better: `func (s *scraper) report(errc chan<- error)` 
 ## Fix safety
 No suggestion: which signal to watch, and what to do when it fires, is the author's call.
 Only channel fields of struct types declared in the package are followed, through a
-method's receiver or a variable of that type.
+method's receiver or a variable of that type. Another type's stop channel counts only
+when the type reaches it through one of its fields and watches it somewhere itself.
 """
 
 from __future__ import annotations
@@ -89,6 +115,7 @@ from ...syntax import (
     is_done_receive,
     qualified_name,
     select_cases,
+    unparen,
 )
 
 REMEDIATION = """\
@@ -115,6 +142,43 @@ class _Type:
             closers = package.facts.users(place, "close")
             if closers:
                 self.stops[place] = closers[0][0]
+        # Stop channels of another type the type holds, that its own code watches: how it
+        # receives from one (`<-t.stopper.ShouldStop()`).
+        self.watched: dict[Place, str] = {}
+        if self.channels:
+            self._watched_elsewhere(package)
+
+    def _watched_elsewhere(self, package: Package) -> None:
+        facts = package.facts
+        for declared in facts.functions:
+            if facts.owner_type(declared) != self.name:
+                continue
+            for op in facts.operations(declared).performed:
+                if op.kind != "receive" or op.place.kind != FIELD or op.place in self.channels:
+                    continue
+                holder = _holder(declared.file, op.node)
+                held = place_of(package, declared.file, holder) if holder is not None else None
+                if held is None or held.kind != FIELD or not held.key.startswith(f"{self.name}."):
+                    continue  # not reached through a field of this type
+                closers = facts.users(op.place, "close")
+                if closers and op.place not in self.stops:
+                    self.stops[op.place] = closers[0][0]
+                    operand = op.node.child_by_field_name("operand")
+                    self.watched[op.place] = declared.file.text(operand) if operand is not None else op.place.label
+
+
+def _holder(file: GoFile, receive: Node) -> Node | None:
+    """What holds the channel received from: `t.stopper` in `<-t.stopper.done` and in
+    `<-t.stopper.ShouldStop()`."""
+    operand = receive.child_by_field_name("operand")
+    operand = unparen(operand) if operand is not None else None
+    if operand is not None and operand.type == "call_expression":
+        operand = operand.child_by_field_name("function")
+    return (
+        operand.child_by_field_name("operand")
+        if operand is not None and operand.type == "selector_expression"
+        else None
+    )
 
 
 def _place(type_name: str, field: Field) -> Place:
@@ -228,7 +292,9 @@ def _watches_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> b
     if is_done_receive(file, communication):
         return True
     return any(
-        node.type == "unary_expression" and place_of(package, file, node.child_by_field_name("operand")) in owner.stops
+        node.type == "unary_expression"
+        and (operand := node.child_by_field_name("operand")) is not None
+        and package.facts.channel_place(file, operand) in owner.stops
         for node in (communication, *communication.named_children)
     )
 
@@ -294,7 +360,7 @@ def _can_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
         return True
     if communication.type != "send_statement" and _exits(case):
         return True
-    place = place_of(package, file, channel)
+    place = package.facts.channel_place(file, channel)
     return place is None or place in owner.stops or place not in owner.channels
 
 
@@ -366,13 +432,14 @@ def _handed_in(package: Package, declared: Declared, op: Operation, owner: _Type
 
 def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
     """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
-    stops = sorted(owner.stops.items(), key=lambda item: item[0].key)
+    stops = sorted(owner.stops.items(), key=lambda item: (item[0] in owner.watched, item[0].key))
     # A stop channel closed by the very function that calls this one is a poor one to name.
     outside = [item for item in stops if declared not in package.facts.reached(item[1], 2)]
     if stops and (outside or not owner.contexts):
         place, closer = (outside or stops)[0]
         where = function_label(closer.file, closer.node)
-        return f"`{spelling(declared.file, declared.node, place)}` is closed in `{where}`"
+        shown = owner.watched.get(place) or spelling(declared.file, declared.node, place)
+        return f"`{shown}` is closed in `{where}`"
     if owner.contexts:
         context = Place(FIELD, f"{owner.name}.{owner.contexts[0]}", owner.contexts[0])
         return f"the type holds a context (`{spelling(declared.file, declared.node, context)}`)"
