@@ -2,8 +2,9 @@
 
 ## What it does
 In a type that has a stop signal — a channel field that some function of the package
-closes (`close(s.done)`), a `context.Context` field, or a context in scope where the
-operation is written — flags a send or receive on another channel field of the type, in
+closes (`close(s.done)`) and none sends on (a stream its producer closes at the end is
+not a signal), a `context.Context` field, or a context in scope where the operation is
+written — flags a send or receive on another channel field of the type, in
 one of its methods, that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
@@ -11,8 +12,10 @@ one of its methods, that does not watch it:
 
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
-Not flagged either: a send on a field made with a buffer (as the package shows it), a
-notification with room; a send by a goroutine counted in a WaitGroup that the receiving
+Not flagged either: a send on a field made with a buffer of a constant size, or of
+empty values (as the package shows it), a notification with room — a stream whose buffer
+is sized at run time (`make(chan Event, size)`) fills up once its reader is gone and is
+flagged; a receive on a field that some function closes; a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
 operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
@@ -66,6 +69,7 @@ from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.package import Declared, Package
 from ...semantics.places import FIELD, Operation, Place, holds, place_of, spelling
 from ...semantics.types import CONTEXT, WAITGROUP, Field
+from ...semantics.values import BUFFERED
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -96,11 +100,13 @@ class _Type:
         fields = package.types_model.fields(name)
         self.channels = {_place(name, f): f for f in fields if f.type is not None and f.type.kind == "chan"}
         self.contexts = [f.name for f in fields if f.type is not None and f.type == CONTEXT]
-        self.stops: dict[Place, Declared] = {}  # a channel field -> a function that closes it
+        self.closed: dict[Place, Declared] = {}  # a channel field -> a function that closes it
         for place in self.channels:
             closers = package.facts.users(place, "close")
             if closers:
-                self.stops[place] = closers[0][0]
+                self.closed[place] = closers[0][0]
+        # closed and never sent on: a stop signal, not a stream its producer closes at the end
+        self.stops = {p: closer for p, closer in self.closed.items() if not package.facts.users(p, "send")}
 
 
 def _place(type_name: str, field: Field) -> Place:
@@ -110,9 +116,9 @@ def _place(type_name: str, field: Field) -> Place:
 def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) -> bool:
     """The shapes that are not a forgotten stop signal."""
     facts, file = package.facts, declared.file
-    if op.place in owner.stops:
-        return True  # the stop channel itself
-    if any(facts.performs(declared, "close", stop, 2) is not None for stop in owner.stops):
+    if op.place in owner.stops or (op.kind == "receive" and op.place in owner.closed):
+        return True  # the stop channel itself, or a receive that a close releases
+    if any(facts.performs(declared, "close", closed, 2) is not None for closed in owner.closed):
         return True  # the owner's own loop: it is the one that stops
     case = communication_case(op.node, file)
     if op.kind == "receive" and case is not None and _exits(case):
@@ -126,8 +132,11 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a token passed back and forth: a channel used as a lock
     if op.kind == "receive" and not facts.users(op.place, "send"):
         return True  # nobody in the package sends: it is released by a close we may not see
-    if _buffered(package, file, op) and (op.kind == "send" or _element_is_empty(owner.channels[op.place])):
-        return True  # a notification with room, or a semaphore
+    capacity = _capacity(package, file, op)
+    if capacity not in (None, 0) and (
+        _element_is_empty(owner.channels[op.place]) or (op.kind == "send" and capacity != BUFFERED)
+    ):
+        return True  # a notification with room, a slot for a known number of values, or a semaphore
     if _made_here(package, declared, op.place):
         return True  # a channel this method made: not a protocol the type keeps
     return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
@@ -150,9 +159,10 @@ def _joined(package: Package, within: list[Operation], channel: Place) -> bool:
     )
 
 
-def _buffered(package: Package, file: GoFile, op: Operation) -> bool:
+def _capacity(package: Package, file: GoFile, op: Operation) -> int | None:
+    """The buffer the channel is made with (values.py: `BUFFERED` for a computed size)."""
     channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
-    return channel is not None and package.facts.buffered(file, channel)
+    return package.values.capacity(file, channel) if channel is not None else None
 
 
 def _element_is_empty(field: Field) -> bool:
@@ -194,7 +204,7 @@ def _watches_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> b
     if is_done_receive(file, communication):
         return True
     return any(
-        node.type == "unary_expression" and place_of(package, file, node.child_by_field_name("operand")) in owner.stops
+        node.type == "unary_expression" and place_of(package, file, node.child_by_field_name("operand")) in owner.closed
         for node in (communication, *communication.named_children)
     )
 
@@ -261,7 +271,7 @@ def _can_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
     if communication.type != "send_statement" and _exits(case):
         return True
     place = place_of(package, file, channel)
-    return place is None or place in owner.stops or place not in owner.channels
+    return place is None or place in owner.closed or place not in owner.channels
 
 
 def _select_of(file: GoFile, operation: Node) -> Node | None:
