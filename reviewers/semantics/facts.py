@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, is_done_receive, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -219,6 +219,33 @@ class Facts:
                 )
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
+
+    def stops_listening(self, place: Place) -> tuple[Declared, Node] | None:
+        """Where the receivers of a channel place give up: when every receive of it in the
+        package is a case of a `select` (without `default`) beside a case that returns on
+        `<-ctx.Done()`, the first such case, with its function. None when some receiver
+        always waits (a bare receive, a `range`) or nothing receives."""
+        from .cfg import statements_of
+
+        receivers = self.users(place, "receive", "range")
+        found: tuple[Declared, Node] | None = None
+        for declared, op in receivers:
+            case = communication_case(op.node, declared.file) if op.kind == "receive" else None
+            select = declared.file.parent(case) if case is not None else None
+            if case is None or select is None:
+                return None
+            exits = [
+                other
+                for other in select.named_children
+                if other.type == "communication_case"
+                and other.id != case.id
+                and is_done_receive(declared.file, other.child_by_field_name("communication") or other)
+                and any(s.type == "return_statement" for s in statements_of(other))
+            ]
+            if not exits:
+                return None
+            found = found or (declared, exits[0])
+        return found
 
     @cached_property
     def _started(self) -> frozenset[int]:

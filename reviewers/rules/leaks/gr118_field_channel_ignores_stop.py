@@ -3,8 +3,10 @@
 ## What it does
 In a type that has a stop signal — a channel field that some function of the package
 closes (`close(s.done)`) and none sends on (a stream its producer closes at the end is
-not a signal), a `context.Context` field, or a context in scope where the operation is
-written — flags a send or receive on another channel field of the type, in
+not a signal), a `context.Context` field, a context in scope where the operation is
+written, or for a send, receivers that give up (every receive of the field in the package
+is a `select` case beside one that returns on `<-ctx.Done()`: once they return, nobody
+takes the value) — flags a send or receive on another channel field of the type, in
 one of its methods, that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
@@ -315,7 +317,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 )
             ):
                 continue
-            signal = _signal(package, declared, op.node, owner)
+            signal = _signal(package, declared, op, owner)
             if signal is None:
                 continue
             shown = file.text(op.node).split("\n", 1)[0]
@@ -327,8 +329,9 @@ def check(file: GoFile) -> Iterator[Report]:
             )
 
 
-def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
-    """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
+def _signal(package: Package, declared: Declared, op: Operation, owner: _Type) -> str | None:
+    """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope, the
+    receivers give up on `ctx.Done()`..."""
     if owner.stops:
         place, closer = sorted(owner.stops.items(), key=lambda item: item[0].key)[0]
         where = function_label(closer.file, closer.node)
@@ -336,9 +339,14 @@ def _signal(package: Package, declared: Declared, operation: Node, owner: _Type)
     if owner.contexts:
         context = Place(FIELD, f"{owner.name}.{owner.contexts[0]}", owner.contexts[0])
         return f"the type holds a context (`{spelling(declared.file, declared.node, context)}`)"
-    in_scope = preferred(cancellable_contexts(package, declared.file, operation))
+    in_scope = preferred(cancellable_contexts(package, declared.file, op.node))
     if in_scope is not None:
         return f"`{in_scope.expression}` is in scope"
+    gives_up = package.facts.stops_listening(op.place) if op.kind == "send" else None
+    if gives_up is not None:
+        receiver, case = gives_up
+        head = receiver.file.text(case).split(":", 1)[0].strip()
+        return f"its receiver in `{function_label(receiver.file, receiver.node)}` stops listening on `{head}`"
     return None
 
 
