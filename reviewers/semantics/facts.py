@@ -247,6 +247,49 @@ class Facts:
             found = found or (declared, exits[0])
         return found
 
+    def never_released(self, place: Place) -> bool:
+        """Whether nothing can ever release a receive from a channel field: the field is
+        unexported, every value the package stores in it is a fresh `make`, nothing in the
+        package sends on it or closes it, and it goes nowhere else — each mention of it is
+        a receive, the `make` stored in it, or the result of a getter that hands it back
+        receive-only (`<-chan T`, which its callers cannot close)."""
+        owner, _, name = place.key.partition(".")
+        if place.kind != FIELD or not name[:1].islower() or self.users(place, "send", "close"):
+            return False
+        stored = self.package.values.field_values(owner, name)
+        if not stored or not all(_is_make(s.file, s.value) for s in stored):
+            return False
+        for file in self.package.files:
+            for selector in file.nodes("selector_expression"):
+                if file.text(selector.child_by_field_name("field") or selector) != name:
+                    continue
+                if place_of(self.package, file, selector) == place and not self._keeps_field(file, selector, stored):
+                    return False
+        return True
+
+    def _keeps_field(self, file: GoFile, selector: Node, stored: list) -> bool:
+        """Whether a mention of a channel field leaves it where it is (see `never_released`)."""
+        holder = file.parent(selector)
+        while holder is not None and holder.type == "parenthesized_expression":
+            holder = file.parent(holder)
+        if holder is None:
+            return False
+        if holder.type == "unary_expression" and file.text(holder).startswith("<-"):
+            return True
+        if holder.type == "expression_list":
+            statement = file.parent(holder)
+            if statement is not None and statement.type == "assignment_statement":
+                right = statement.child_by_field_name("right")
+                return right is not None and any(s.value.parent is not None and s.value.parent == right for s in stored)
+            if statement is not None and statement.type == "return_statement":
+                holder = statement
+        if holder.type == "return_statement":
+            method = next((a for a in file.ancestors(holder) if a.type in FUNCTION_TYPES), None)
+            result = method.child_by_field_name("result") if method is not None else None
+            returned = self.package.types_model.from_node(file, result) if result is not None else None
+            return returned is not None and returned.kind == "chan" and returned.direction == "receive"
+        return False
+
     @cached_property
     def _started(self) -> frozenset[int]:
         found = set()
@@ -401,3 +444,9 @@ def _encloses_place(literal: Declared, place: Place) -> bool:
     return place.key.startswith(f"{literal.file.path}:") and not (
         literal.node.start_byte <= place.declared_at < literal.node.end_byte
     )
+
+
+def _is_make(file: GoFile, value: Node) -> bool:
+    """`make(chan T)` or `make(chan T, n)`."""
+    function = value.child_by_field_name("function") if value.type == "call_expression" else None
+    return function is not None and file.text(function) == "make"

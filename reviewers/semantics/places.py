@@ -7,8 +7,9 @@ its starter share it), a package variable, or a field of one of the package's ty
 
 `operations(file, function)` lists what a function or literal does itself (not its
 closures, which are functions of their own): method calls on places (`s.mu.Lock()`,
-`wg.Done()`), channel sends, receives, ranges and closes, and its calls to functions of the
-package with the places it hands them. `Facts.performs` (facts.py) follows those calls.
+`wg.Done()`), channel sends, receives, ranges and closes (a receive from a getter's result,
+`<-s.stopper.ShouldStop()`, is one from the field the getter returns), and its calls to
+functions of the package with the places it hands them. `Facts.performs` (facts.py) follows those calls.
 """
 
 from __future__ import annotations
@@ -94,6 +95,28 @@ def place_of(package: Package, file: GoFile, expression: Node | None) -> Place |
     return None
 
 
+def returned_field(package: Package, file: GoFile, call: Node) -> Place | None:
+    """The field a call of one of the package's methods hands back on every path that
+    returns something else than `nil`: a getter (`func (b *buf) get() <-chan T { return
+    b.c }`), whose result is that field's value. None for anything else."""
+    callee = package.facts.callee(file, unparen(call)) if call.type == "call_expression" else None
+    if callee is None or callee.node.type != "method_declaration":
+        return None
+    found: set[Place] = set()
+    for statement in own_nodes(callee.file, callee.node, ("return_statement",)):
+        values = [v for v in statement.named_children if v.type != "comment"]
+        values = [v for item in values for v in (item.named_children if item.type == "expression_list" else [item])]
+        if len(values) != 1:
+            return None
+        if callee.file.text(values[0]) == "nil":
+            continue
+        place = place_of(package, callee.file, values[0])
+        if place is None or place.kind != FIELD:
+            return None
+        found.add(place)
+    return found.pop() if len(found) == 1 else None
+
+
 def _promoted(package: Package, file: GoFile, operand: Node, method: Node, place: Place) -> Place:
     """The embedded `sync` field a method call reaches (`s.Lock()` locks `Server.Mutex`),
     else the place the call is made on."""
@@ -143,15 +166,24 @@ def operations(package: Package, file: GoFile, function: Node) -> Operations:
         elif node.type == "unary_expression":
             operator = node.child_by_field_name("operator")
             if operator is not None and file.text(operator) == "<-":
-                _add(found, "receive", place_of(package, file, node.child_by_field_name("operand")), node)
+                _add(found, "receive", _channel_place(package, file, node.child_by_field_name("operand")), node)
         elif node.type == "range_clause":
             ranged = node.child_by_field_name("right")
             ranged_type = package.type_of(file, ranged) if ranged is not None else None
             if ranged_type is not None and ranged_type.kind == "chan":
-                _add(found, "range", place_of(package, file, ranged), node)
+                _add(found, "range", _channel_place(package, file, ranged), node)
         else:
             _call(package, file, node, found)
     return found
+
+
+def _channel_place(package: Package, file: GoFile, channel: Node | None) -> Place | None:
+    """The place a channel is received from: named (`s.c`), or handed back by a getter
+    (`<-s.stopper.ShouldStop()` receives from `Stopper.stopper`)."""
+    place = place_of(package, file, channel)
+    if place is None and channel is not None and unparen(channel).type == "call_expression":
+        return returned_field(package, file, unparen(channel))
+    return place
 
 
 def _add(found: Operations, kind: str, place: Place | None, node: Node) -> None:

@@ -12,6 +12,13 @@ one of its methods, that does not watch it:
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
 
+Also flags, in any function, a receive (alone, or the one case of a `select`) on an
+unexported channel field that nothing can ever release: every value the package stores
+in it is a fresh `make`, nothing in the package sends on it or closes it, and it goes
+nowhere but to receives and to getters that hand it back receive-only (`<-chan T`, which
+callers cannot close) — a receive through such a getter, `<-s.stopper.ShouldQuiesce()`,
+is one on the field. It is the stop signal nobody ever fires.
+
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
 Not flagged either: a send on a field made with a buffer of a constant size, or of
@@ -49,6 +56,8 @@ func (w *Worker) emit(r Result) {
     }
 }
 ```
+and for a signal nobody fires, fire it where its owner stops (`close(q.drained)` once
+the queue is empty), or stop waiting on it.
 
 ## Fix safety
 No suggestion: which signal to watch, and what to do when it fires, is the author's call.
@@ -289,10 +298,9 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     facts = package.facts
     types: dict[str, _Type] = {}
-    functions = functions_in_order(file)
+    functions = [n for n in functions_in_order(file) if file.source.find(b"<-", n.start_byte, n.end_byte) >= 0]
+    yield from _never_released(package, file, functions)
     for node in functions:
-        if file.source.find(b"<-", node.start_byte, node.end_byte) < 0:
-            continue
         declared = Declared(file, node)
         type_name = facts.owner_type(declared)
         if type_name is None:
@@ -326,6 +334,27 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"`{shown}` ignores the stop signal: {signal}, but this {op.kind} does not watch it and blocks forever "
                 f"once its peer is gone. `select` on the stop signal alongside it.",
                 REMEDIATION,
+            )
+
+
+def _never_released(package: Package, file: GoFile, functions: list[Node]) -> Iterator[Report]:
+    """A receive — alone, or the one case of a `select` — on a channel field that nothing in
+    the package sends on or closes (`Facts.never_released`): nothing ever wakes it."""
+    facts = package.facts
+    for node in functions:
+        for op in facts.operations(Declared(file, node)).performed:
+            if op.kind != "receive" or op.place.kind != FIELD:
+                continue
+            select = _select_of(file, op.node)
+            if select is not None and len(select_cases(select)) > 1:
+                continue
+            if facts.users(op.place, "send", "close") or not facts.never_released(op.place):
+                continue
+            yield Report(
+                op.node,
+                f"`{file.text(op.node)}` waits on `{op.place.key}`, which nothing in the package sends on or closes: "
+                "it blocks forever. Close it where its owner stops (or send on it), or do not wait on it.",
+                "close(s.done) // in the method that ends what the receivers wait for",
             )
 
 
