@@ -247,14 +247,16 @@ class Facts:
             found = found or (declared, exits[0])
         return found
 
-    def never_released(self, place: Place) -> bool:
-        """Whether nothing can ever release a receive from a channel field: the field is
-        unexported, every value the package stores in it is a fresh `make`, nothing in the
-        package sends on it or closes it, and it goes nowhere else — each mention of it is
-        a receive, the `make` stored in it, or the result of a getter that hands it back
-        receive-only (`<-chan T`, which its callers cannot close)."""
+    def never_answered(self, place: Place, kind: str) -> bool:
+        """Whether nothing can ever answer a `kind` ("receive" or "send") on a channel field:
+        the field is unexported, every value the package stores in it is a fresh `make`, the
+        package never does the other side to it (sends or closes it, for a receive; receives
+        or ranges over it, for a send), and it goes nowhere else — each mention of it is an
+        operation of that kind, the `make` stored in it, or the result of a getter that hands
+        it back only for that (`<-chan T` for receives, which its callers cannot close)."""
         owner, _, name = place.key.partition(".")
-        if place.kind != FIELD or not name[:1].islower() or self.users(place, "send", "close"):
+        answers = ("send", "close") if kind == "receive" else ("receive", "range", "close")
+        if place.kind != FIELD or not name[:1].islower() or self.users(place, *answers):
             return False
         stored = self.package.values.field_values(owner, name)
         if not stored or not all(_is_make(s.file, s.value) for s in stored):
@@ -263,18 +265,22 @@ class Facts:
             for selector in file.nodes("selector_expression"):
                 if file.text(selector.child_by_field_name("field") or selector) != name:
                     continue
-                if place_of(self.package, file, selector) == place and not self._keeps_field(file, selector, stored):
+                if place_of(self.package, file, selector) == place and not self._keeps_field(
+                    file, selector, stored, kind
+                ):
                     return False
         return True
 
-    def _keeps_field(self, file: GoFile, selector: Node, stored: list) -> bool:
-        """Whether a mention of a channel field leaves it where it is (see `never_released`)."""
+    def _keeps_field(self, file: GoFile, selector: Node, stored: list, kind: str) -> bool:
+        """Whether a mention of a channel field leaves it where it is (see `never_answered`)."""
         holder = file.parent(selector)
         while holder is not None and holder.type == "parenthesized_expression":
             holder = file.parent(holder)
         if holder is None:
             return False
-        if holder.type == "unary_expression" and file.text(holder).startswith("<-"):
+        if kind == "receive" and holder.type == "unary_expression" and file.text(holder).startswith("<-"):
+            return True
+        if kind == "send" and holder.type == "send_statement" and holder.child_by_field_name("channel") == selector:
             return True
         if holder.type == "expression_list":
             statement = file.parent(holder)
@@ -287,7 +293,7 @@ class Facts:
             method = next((a for a in file.ancestors(holder) if a.type in FUNCTION_TYPES), None)
             result = method.child_by_field_name("result") if method is not None else None
             returned = self.package.types_model.from_node(file, result) if result is not None else None
-            return returned is not None and returned.kind == "chan" and returned.direction == "receive"
+            return returned is not None and returned.kind == "chan" and returned.direction == kind
         return False
 
     @cached_property

@@ -17,7 +17,9 @@ unexported channel field that nothing can ever release: every value the package 
 in it is a fresh `make`, nothing in the package sends on it or closes it, and it goes
 nowhere but to receives and to getters that hand it back receive-only (`<-chan T`, which
 callers cannot close) — a receive through such a getter, `<-s.stopper.ShouldQuiesce()`,
-is one on the field. It is the stop signal nobody ever fires.
+is one on the field. It is the stop signal nobody ever fires. Likewise a send on such a
+field, unbuffered or with a buffer sized at run time, that nothing in the package ever
+receives from: it blocks once the buffer is full.
 
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
@@ -299,7 +301,7 @@ def check(file: GoFile) -> Iterator[Report]:
     facts = package.facts
     types: dict[str, _Type] = {}
     functions = [n for n in functions_in_order(file) if file.source.find(b"<-", n.start_byte, n.end_byte) >= 0]
-    yield from _never_released(package, file, functions)
+    yield from _never_answered(package, file, functions)
     for node in functions:
         declared = Declared(file, node)
         type_name = facts.owner_type(declared)
@@ -337,24 +339,37 @@ def check(file: GoFile) -> Iterator[Report]:
             )
 
 
-def _never_released(package: Package, file: GoFile, functions: list[Node]) -> Iterator[Report]:
-    """A receive — alone, or the one case of a `select` — on a channel field that nothing in
-    the package sends on or closes (`Facts.never_released`): nothing ever wakes it."""
+def _never_answered(package: Package, file: GoFile, functions: list[Node]) -> Iterator[Report]:
+    """A receive or send — alone, or the one case of a `select` — on a channel field that
+    nothing in the package can ever answer (`Facts.never_answered`): nothing sends on or
+    closes it, or nothing receives from it (a send on a buffer of a constant size aside:
+    it may never fill)."""
     facts = package.facts
     for node in functions:
         for op in facts.operations(Declared(file, node)).performed:
-            if op.kind != "receive" or op.place.kind != FIELD:
+            if op.kind not in ("receive", "send") or op.place.kind != FIELD:
                 continue
             select = _select_of(file, op.node)
             if select is not None and len(select_cases(select)) > 1:
                 continue
-            if facts.users(op.place, "send", "close") or not facts.never_released(op.place):
+            if op.kind == "send" and _capacity(package, file, op) not in (0, BUFFERED):
                 continue
+            if not facts.never_answered(op.place, op.kind):
+                continue
+            shown = file.text(op.node).split("\n", 1)[0]
             yield Report(
                 op.node,
-                f"`{file.text(op.node)}` waits on `{op.place.key}`, which nothing in the package sends on or closes: "
-                "it blocks forever. Close it where its owner stops (or send on it), or do not wait on it.",
-                "close(s.done) // in the method that ends what the receivers wait for",
+                f"`{shown}` waits on `{op.place.key}`, which nothing in the package "
+                + (
+                    "sends on or closes: it blocks forever."
+                    if op.kind == "receive"
+                    else "receives from: it blocks forever once the buffer, if any, is full."
+                )
+                + " Give the channel its other side (close it where its owner stops, or drain it), or do not wait "
+                "on it.",
+                "close(s.done) // in the method that ends what the receivers wait for"
+                if op.kind == "receive"
+                else "for v := range s.events { // the reader the channel lacks, until its owner closes it\n    handle(v)\n}",
             )
 
 
