@@ -387,11 +387,14 @@ class Facts:
 
     def send_waits(self, file: GoFile, send: Node, place: Place) -> bool:
         """Whether a send may wait for its receiver: its channel is made without a buffer,
-        or is a field or package variable whose `make` the package does not show (a local
+        or with one its maker fills at once (`Values.full_at_birth`, for a field or package
+        variable), or is a field or package variable whose `make` the package does not show (a local
         channel the package cannot follow, a range variable over a slice of them, is
         left alone)."""
         channel = send.child_by_field_name("channel")
         capacity = self.package.values.capacity(file, channel) if channel is not None else None
+        if capacity is not None and capacity > 0 and channel is not None:
+            return place.kind in (FIELD, GLOBAL) and self.package.values.full_at_birth(file, channel)
         return capacity == 0 or (capacity is None and place.kind in (FIELD, GLOBAL))
 
     def place_outside(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
