@@ -150,10 +150,13 @@ def _started_per_value(file: GoFile, channel: Channel, goroutine: Goroutine) -> 
 
 def _paired_in_round(file: GoFile, channel: Channel, goroutine: Goroutine, loop: Node) -> bool:
     """Whether the function receives from the channel in the same round of `loop` that
-    starts the goroutine, after starting it: one sender per receive."""
-    return any(
+    starts the goroutine, after starting it in the same block (not in another branch or
+    `select` case): one sender per receive."""
+    block = file.parent(goroutine.statement)
+    return block is not None and any(
         op.goroutine is None
         and op.node.start_byte > goroutine.statement.end_byte
+        and is_inside(op.node, block)
         and next(iter(enclosing_loops(op.node, within=channel.scope, file=file)), None) == loop
         for op in channel.of("receive")
     )
