@@ -1091,3 +1091,46 @@ def test_call_sites_list_every_call_and_give_up_on_a_value_use():
     (file,) = package(source + "\nfunc (j *job) hand() func() { return j.run }\n")
     literal = next(iter(file.nodes("func_literal")))
     assert package_of(file).facts.call_sites(Declared(file, literal)) is None  # handed on as a value
+
+
+def test_field_channels_nobody_answers_getters_and_receivers_that_give_up():
+    (file,) = package(
+        """
+        package p
+        import "context"
+        type q struct{ idle chan struct{}; fired chan struct{}; open chan int; out chan int; slot chan int }
+        func newQ(n int) *q {
+            first := make(chan int, 1)
+            first <- 1
+            return &q{idle: make(chan struct{}), fired: make(chan struct{}), open: make(chan int), out: make(chan int, n), slot: first}
+        }
+        func (x *q) Idle() <-chan struct{} { if x == nil { return nil }; return x.idle }
+        func (x *q) Open() chan int { return x.open }
+        func (x *q) wait() { <-x.Idle(); <-x.fired; <-x.open; x.out <- 1; x.slot <- 2 }
+        func (x *q) stop() { close(x.fired) }
+        func (x *q) loop(ctx context.Context) {
+            for {
+                select {
+                case <-x.out:
+                case <-ctx.Done():
+                    return
+                }
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    facts = model.facts
+    ops = [op for op in facts.operations(_declared(file, "wait")).performed if op.kind in ("receive", "send")]
+    assert [op.place.key for op in ops] == ["q.idle", "q.fired", "q.open", "q.out", "q.slot"]  # a getter's field
+    idle, fired, opened, out, _ = (op.place for op in ops)
+    assert facts.never_answered(idle, "receive")  # handed out receive-only, never closed
+    assert not facts.never_answered(fired, "receive")  # closed in stop
+    assert not facts.never_answered(opened, "receive")  # handed out two-way: callers may close it
+    assert not facts.never_answered(out, "send")  # loop receives
+    gives_up = facts.stops_listening(out)
+    assert gives_up is not None and file.text(gives_up[1]).startswith("case <-ctx.Done()")
+    assert facts.stops_listening(idle) is None  # wait receives it alone
+    out_send, slot = (s.child_by_field_name("channel") for s in captures("(send_statement) @s", file.root)["s"][1:3])
+    assert file.text(slot) == "x.slot" and model.values.full_at_birth(file, slot)  # type: ignore[arg-type]
+    assert file.text(out_send) == "x.out" and not model.values.full_at_birth(file, out_send)  # type: ignore[arg-type]

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, function_name, own_nodes, receiver_type, unparen
+from ..syntax import (
+    FUNCTION_TYPES,
+    communication_case,
+    function_name,
+    is_done_receive,
+    own_nodes,
+    receiver_type,
+    unparen,
+)
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -355,6 +363,82 @@ class Facts:
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
 
+    def stops_listening(self, place: Place) -> tuple[Declared, Node] | None:
+        """Where the receivers of a channel place give up: when every receive of it in the
+        package is a case of a `select` (without `default`) beside a case that returns on
+        `<-ctx.Done()`, the first such case, with its function. None when some receiver
+        always waits (a bare receive, a `range`) or nothing receives."""
+        from .cfg import statements_of
+
+        receivers = self.users(place, "receive", "range")
+        found: tuple[Declared, Node] | None = None
+        for declared, op in receivers:
+            case = communication_case(op.node, declared.file) if op.kind == "receive" else None
+            select = declared.file.parent(case) if case is not None else None
+            if case is None or select is None:
+                return None
+            exits = [
+                other
+                for other in select.named_children
+                if other.type == "communication_case"
+                and other.id != case.id
+                and is_done_receive(declared.file, other.child_by_field_name("communication") or other)
+                and any(s.type == "return_statement" for s in statements_of(other))
+            ]
+            if not exits:
+                return None
+            found = found or (declared, exits[0])
+        return found
+
+    def never_answered(self, place: Place, kind: str) -> bool:
+        """Whether nothing can ever answer a `kind` ("receive" or "send") on a channel field:
+        the field is unexported, every value the package stores in it is a fresh `make`, the
+        package never does the other side to it (sends or closes it, for a receive; receives
+        or ranges over it, for a send), and it goes nowhere else — each mention of it is an
+        operation of that kind, the `make` stored in it, or the result of a getter that hands
+        it back only for that (`<-chan T` for receives, which its callers cannot close)."""
+        owner, _, name = place.key.partition(".")
+        answers = ("send", "close") if kind == "receive" else ("receive", "range", "close")
+        if place.kind != FIELD or not name[:1].islower() or self.users(place, *answers):
+            return False
+        stored = self.package.values.field_values(owner, name)
+        if not stored or not all(_is_make(s.file, s.value) for s in stored):
+            return False
+        for file in self.package.files:
+            for selector in file.nodes("selector_expression"):
+                if file.text(selector.child_by_field_name("field") or selector) != name:
+                    continue
+                if place_of(self.package, file, selector) == place and not self._keeps_field(
+                    file, selector, stored, kind
+                ):
+                    return False
+        return True
+
+    def _keeps_field(self, file: GoFile, selector: Node, stored: list, kind: str) -> bool:
+        """Whether a mention of a channel field leaves it where it is (see `never_answered`)."""
+        holder = file.parent(selector)
+        while holder is not None and holder.type == "parenthesized_expression":
+            holder = file.parent(holder)
+        if holder is None:
+            return False
+        if kind == "receive" and holder.type == "unary_expression" and file.text(holder).startswith("<-"):
+            return True
+        if kind == "send" and holder.type == "send_statement" and holder.child_by_field_name("channel") == selector:
+            return True
+        if holder.type == "expression_list":
+            statement = file.parent(holder)
+            if statement is not None and statement.type == "assignment_statement":
+                right = statement.child_by_field_name("right")
+                return right is not None and any(s.value.parent is not None and s.value.parent == right for s in stored)
+            if statement is not None and statement.type == "return_statement":
+                holder = statement
+        if holder.type == "return_statement":
+            method = next((a for a in file.ancestors(holder) if a.type in FUNCTION_TYPES), None)
+            result = method.child_by_field_name("result") if method is not None else None
+            returned = self.package.types_model.from_node(file, result) if result is not None else None
+            return returned is not None and returned.kind == "chan" and returned.direction == kind
+        return False
+
     @cached_property
     def _started(self) -> frozenset[int]:
         found = set()
@@ -588,11 +672,14 @@ class Facts:
 
     def send_waits(self, file: GoFile, send: Node, place: Place) -> bool:
         """Whether a send may wait for its receiver: its channel is made without a buffer,
-        or is a field or package variable whose `make` the package does not show (a local
+        or with one its maker fills at once (`Values.full_at_birth`, for a field or package
+        variable), or is a field or package variable whose `make` the package does not show (a local
         channel the package cannot follow, a range variable over a slice of them, is
         left alone)."""
         channel = send.child_by_field_name("channel")
         capacity = self.package.values.capacity(file, channel) if channel is not None else None
+        if capacity is not None and capacity > 0 and channel is not None:
+            return place.kind in (FIELD, GLOBAL) and self.package.values.full_at_birth(file, channel)
         return capacity == 0 or (capacity is None and place.kind in (FIELD, GLOBAL))
 
     def place_outside(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
@@ -685,3 +772,9 @@ def _names_itself(file: GoFile, mention: Node, declared: Declared) -> bool:
         left = statement.child_by_field_name("left") if statement is not None else None
         return left is not None and left.id == parent.id
     return False
+
+
+def _is_make(file: GoFile, value: Node) -> bool:
+    """`make(chan T)` or `make(chan T, n)`."""
+    function = value.child_by_field_name("function") if value.type == "call_expression" else None
+    return function is not None and file.text(function) == "make"

@@ -150,8 +150,8 @@ def operations(package: Package, file: GoFile, function: Node) -> Operations:
         elif node.type == "range_clause":
             ranged = node.child_by_field_name("right")
             ranged_type = package.type_of(file, ranged) if ranged is not None else None
-            if ranged_type is not None and ranged_type.kind == "chan":
-                _add(found, "range", place_of(package, file, ranged), node)
+            if ranged is not None and ranged_type is not None and ranged_type.kind == "chan":
+                _add(found, "range", package.facts.channel_place(file, ranged), node)
         else:
             _call(package, file, node, found)
     return found

@@ -184,6 +184,43 @@ class Values:
             return None
         return capacities.pop()
 
+    def full_at_birth(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
+        """Whether every channel an expression may hold is made with a constant buffer of
+        values (not `struct{}` tokens) that the function making it fills before anything
+        else sees it (`ch := make(chan T, 1); ch <- initial`): until a receiver takes one,
+        the next send waits, as on an unbuffered channel."""
+        expression = unparen(expression)
+        if expression.type == "call_expression":
+            return self._filled(file, expression)
+        stored = self.sources(file, expression) if depth <= 3 else None
+        return bool(stored) and all(self.full_at_birth(s.file, s.value, depth + 1) for s in stored or [])
+
+    def _filled(self, file: GoFile, make: Node) -> bool:
+        capacity = self._made(file, make, 0)
+        items = _arguments(make)
+        element = items[0].child_by_field_name("value") if items and items[0].type == "channel_type" else None
+        if capacity is None or capacity <= 0 or element is None or file.text(element) == "struct{}":
+            return False
+        declaration = file.parent(file.parent(make) or make)
+        if declaration is None or declaration.type != "short_var_declaration":
+            return False
+        names = declaration.child_by_field_name("left")
+        target = names.named_children[0] if names is not None and len(names.named_children) == 1 else None
+        binding = self.package.binding(file, target) if target is not None else None
+        if binding is None or target is None:
+            return False
+        sends = 0
+        for reference in self.package.references(binding):
+            if reference.start_byte <= target.start_byte:
+                continue
+            holder = file.parent(reference)
+            if holder is None or holder.type != "send_statement" or holder.child_by_field_name("channel") != reference:
+                break  # it goes elsewhere: from here on a receiver may see it
+            if file.parent(holder) is None or file.parent(holder) != file.parent(declaration):
+                break  # not a plain statement of the same block (a loop, a branch, a closure)
+            sends += 1
+        return sends >= capacity
+
     def _made(self, file: GoFile, value: Node, depth: int) -> int | None:
         """The capacity of the channel a `make` call, or a package function returning one,
         creates, or that a receive from a channel of channels hands over (the channels sent

@@ -71,7 +71,9 @@ No suggestion: what must stay under the lock is the author's call. Only mutexes,
 and WaitGroups whose type the package shows are followed. Left alone, because what they
 wait for is not shown: a receive on a channel nothing in the package sends on or closes,
 and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
-flagged: a send on a channel made with a buffer, a `select` with `default` or with a way
+flagged: a send on a channel made with a buffer (unless the function making it fills that
+buffer at once with values, `ch := make(chan T, 1); ch <- first`: until the reader takes
+one, the next send waits as on an unbuffered channel), a `select` with `default` or with a way
 out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
 from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
 wait that joins code which never takes the mutex (the function's own literals, or
