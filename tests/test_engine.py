@@ -114,6 +114,19 @@ def test_suppression_comments(repo):
     assert lines == [12, 13]
 
 
+def test_nolint_of_an_equivalent_linter_covers_its_rules():
+    body = (
+        HEADER
+        + "func run(ctx context.Context, start func(context.Context)) {\n"
+        + "\tstart(context.Background()) //nolint:contextcheck // outlives run; Stop ends it\n"
+        + "\tstart(context.Background()) //nolint:errcheck\n"
+        + "\tb, _ := context.WithTimeout(ctx, time.Second) //nolint:contextcheck\n"
+        + "\t_ = b\n}\n"
+    )
+    findings = check_files([("a.go", lambda: body.encode())]).findings
+    assert [(f.rule, f.line) for f in findings] == [("GR207", 10), ("GR203", 11)]
+
+
 def test_configuration_disables_regrades_and_ignores():
     body = (HEADER + LEAKY).encode()
     files = [("a.go", lambda: body), ("gen/b_gen.go", lambda: body)]
