@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -328,6 +328,37 @@ class Facts:
             if parameter is not None and place.binding is parameter and position < len(handed):
                 return handed[position]
         return None
+
+    # -- stand-ins of the tests ------------------------------------------------------------------
+    @cached_property
+    def stubs_transport(self) -> bool:
+        """Whether the package's `_test.go` files declare a stand-in `http.RoundTripper`: a
+        `RoundTrip` method that returns only responses it builds itself
+        (`return &http.Response{StatusCode: 200, Body: http.NoBody}, nil`). Such a response
+        holds no connection, and a test of that package that calls `RoundTrip` exercises a
+        transport wrapped around the stand-in."""
+        for (_, name), method in self.package.methods.items():
+            if name == "RoundTrip" and method.file.path.endswith("_test.go") and self._builds_responses(method):
+                return True
+        return False
+
+    def _builds_responses(self, method: Declared) -> bool:
+        built = False
+        for statement in own_nodes(method.file, method.node, ("return_statement",)):
+            values = statement.named_children[0].named_children if statement.named_children else []
+            value = unparen(values[0]) if values else None
+            if value is None or value.type == "nil":
+                continue
+            literal = value.named_children[0] if value.type == "unary_expression" and value.named_children else value
+            value_type = self.package.type_of(method.file, value)
+            if (
+                literal.type != "composite_literal"
+                or value_type is None
+                or not value_type.is_named("net/http.Response")
+            ):
+                return False
+            built = True
+        return built
 
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
