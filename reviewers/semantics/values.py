@@ -156,6 +156,31 @@ class Values:
                 found.append(Stored(file, items[position]))
         return found or None
 
+    def never_empty(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
+        """Whether a slice expression surely has an element: the whole of an array
+        (`buf[:]` of `var buf [64]byte`; an array of no element is never written so), a
+        `make` of a constant positive length, or a local only ever given those."""
+        expression = unparen(expression)
+        if expression.type == "identifier":
+            binding = self.package.binding(file, expression)
+            stored = self.sources(file, expression) if binding is not None and binding.is_local else None
+            return (
+                depth < 3 and stored is not None and all(self.never_empty(s.file, s.value, depth + 1) for s in stored)
+            )
+        if expression.type == "slice_expression":
+            operand = expression.child_by_field_name("operand")
+            bounds = [expression.child_by_field_name(f) for f in ("start", "end")]
+            operand_type = self.package.type_of(file, operand) if operand is not None else None
+            return all(b is None for b in bounds) and operand_type is not None and operand_type.deref().kind == "array"
+        function = expression.child_by_field_name("function") if expression.type == "call_expression" else None
+        items = _arguments(expression) if function is not None and file.text(function) == "make" else []
+        return len(items) >= 2 and file.text(items[1]).isdigit() and int(file.text(items[1])) > 0
+
+    def never_empty_parameter(self, parameter: Binding) -> bool:
+        """Whether every argument the package passes for a slice parameter is never empty."""
+        handed = self.arguments(parameter)
+        return handed is not None and all(self.never_empty(stored.file, stored.value) for stored in handed)
+
     @staticmethod
     def _position(function: Node, identifier: Node) -> int | None:
         parameter_list = function.child_by_field_name("parameters")
