@@ -23,9 +23,13 @@ from .semantics.package import Declared
 from .semantics.places import Place, place_of
 from .syntax import (
     ancestors,
+    call_method_name,
+    declaration_name,
+    enclosing_declaration,
     field_of,
     is_inside,
     parameters,
+    qualified_name,
     receiver_name,
     scope_nodes,
     unparen,
@@ -151,6 +155,44 @@ def running_goroutine(file: GoFile, node: Node) -> Goroutine | None:
         if node_key(function) in bodies:
             return bodies[node_key(function)]
     return None
+
+
+ONCE_CALLS = frozenset({"sync.OnceFunc", "sync.OnceValue", "sync.OnceValues"})
+
+
+def _run_once(file: GoFile) -> list[Node]:
+    """The function literals of the file that run once for the life of the process: those
+    handed to `sync.OnceFunc` and its kin, or to a `sync.Once`'s `Do`."""
+    package = package_of(file)
+    found = []
+    for call in file.nodes("call_expression"):
+        arguments = call.child_by_field_name("arguments")
+        literal = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        if literal is None or literal.type != "func_literal":
+            continue
+        if qualified_name(file, call) in ONCE_CALLS:
+            found.append(literal)
+            continue
+        function = call.child_by_field_name("function")
+        operand = (
+            function.child_by_field_name("operand") if function and function.type == "selector_expression" else None
+        )
+        receiver = package.type_of(file, operand) if operand is not None else None
+        if call_method_name(file, call) == "Do" and receiver is not None and receiver.is_named("sync.Once"):
+            found.append(literal)
+    return found
+
+
+def started_once(file: GoFile, statement: Node) -> bool:
+    """Whether a `go` statement starts its goroutine once for the life of the process, by
+    construction: in `init` or `main`, in a package-level initializer, or in a function
+    literal that a `sync.Once` runs. Such a goroutine ends with the process."""
+    declaration = enclosing_declaration(statement, file)
+    if declaration is None or declaration.type in ("var_declaration", "const_declaration"):
+        return True
+    if declaration_name(file, declaration) in ("init", "main"):
+        return True
+    return any(is_inside(statement, literal) for literal in file.cached("goroutines.run_once", lambda: _run_once(file)))
 
 
 def body_nodes(goroutine: Goroutine) -> Iterator[Node]:
