@@ -83,6 +83,29 @@ class Facts:
             return self._method_value(file, function)
         return None
 
+    def call_sites(self, declared: Declared) -> list[tuple[GoFile, Node]]:
+        """Every call of a function or method in the package, by its name and then its
+        callee (a function value handed around is not a call site)."""
+        name_node = declared.node.child_by_field_name("name")
+        name = declared.file.text(name_node) if name_node is not None else ""
+        found = []
+        for file in self.package.files:
+            if not name or name.encode() not in file.source:
+                continue
+            for call in file.nodes("call_expression"):
+                function_node = call.child_by_field_name("function")
+                called = (
+                    function_node.child_by_field_name("field")
+                    if function_node is not None and function_node.type == "selector_expression"
+                    else function_node
+                )
+                if called is None or file.text(called) != name:
+                    continue
+                callee = self.callee(file, call)
+                if callee is not None and callee.node.id == declared.node.id:
+                    found.append((file, call))
+        return found
+
     def _method_value(self, file: GoFile, selector: Node) -> Declared | None:
         """The method `x.m` names, when `x` is a value of one of the package's types."""
         operand, field = selector.child_by_field_name("operand"), selector.child_by_field_name("field")

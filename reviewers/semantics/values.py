@@ -17,6 +17,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import unparen
+from .package import Declared
 from .places import place_of
 
 if TYPE_CHECKING:
@@ -137,23 +138,11 @@ class Values:
         if not name or name[0].isupper() or name == "main":
             return None
         found = []
-        for file in self.package.files:
-            for call in file.nodes("call_expression"):
-                function_node = call.child_by_field_name("function")
-                called = (
-                    function_node.child_by_field_name("field")
-                    if function_node is not None and function_node.type == "selector_expression"
-                    else function_node
-                )
-                if called is None or file.text(called) != name:
-                    continue
-                callee = self.package.facts.callee(file, call)
-                if callee is None or callee.node.id != function.id:
-                    continue
-                items = _arguments(call)
-                if position >= len(items):
-                    return None
-                found.append(Stored(file, items[position]))
+        for file, call in self.package.facts.call_sites(Declared(parameter.file, function)):
+            items = _arguments(call)
+            if position >= len(items):
+                return None
+            found.append(Stored(file, items[position]))
         return found or None
 
     def never_empty(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
