@@ -19,9 +19,10 @@ from tree_sitter import Node
 from .gosource import GoFile
 from .semantics import Binding, Package, package_of
 from .semantics.ownership import bound_results
-from .semantics.package import Declared
+from .semantics.package import Declared, package_clause
 from .semantics.places import Place, place_of
 from .syntax import (
+    LOOP_TYPES,
     ancestors,
     call_method_name,
     declaration_name,
@@ -183,16 +184,34 @@ def _run_once(file: GoFile) -> list[Node]:
     return found
 
 
-def started_once(file: GoFile, statement: Node) -> bool:
-    """Whether a `go` statement starts its goroutine once for the life of the process, by
-    construction: in `init` or `main`, in a package-level initializer, or in a function
-    literal that a `sync.Once` runs. Such a goroutine ends with the process."""
+def started_once(file: GoFile, statement: Node, depth: int = 2) -> bool:
+    """Whether a statement (a `go` statement) runs once for the life of the process, by
+    construction: in `init` or `main`, in a package-level initializer, in a function literal
+    that a `sync.Once` runs, or in an unexported function of `package main` that only such
+    code calls, outside loops (`func main() { if err := run(); ... }`). A goroutine started
+    there ends with the process."""
     declaration = enclosing_declaration(statement, file)
     if declaration is None or declaration.type in ("var_declaration", "const_declaration"):
         return True
-    if declaration_name(file, declaration) in ("init", "main"):
+    name = declaration_name(file, declaration)
+    if name in ("init", "main"):
         return True
-    return any(is_inside(statement, literal) for literal in file.cached("goroutines.run_once", lambda: _run_once(file)))
+    if any(is_inside(statement, literal) for literal in file.cached("goroutines.run_once", lambda: _run_once(file))):
+        return True
+    if depth == 0 or not name or not name[0].islower() or package_clause(file) != "main" or _in_loop(statement):
+        return False
+    callers = package_of(file).facts.call_sites(Declared(file, declaration))
+    return bool(callers) and all(not _in_loop(call) and started_once(other, call, depth - 1) for other, call in callers)
+
+
+def _in_loop(node: Node) -> bool:
+    """Inside a loop of its function (a literal's loops count)."""
+    for ancestor in ancestors(node):
+        if ancestor.type in LOOP_TYPES:
+            return True
+        if ancestor.type in ("function_declaration", "method_declaration"):
+            return False
+    return False
 
 
 def body_nodes(goroutine: Goroutine) -> Iterator[Node]:

@@ -7,7 +7,9 @@ of that loop, no `goto`, no `panic`/`os.Exit`/`log.Fatal`, no `<-ctx.Done()` or 
 goroutine may be a literal, a closure started through a variable, or a function or method of
 the same file (`go s.loop()`); the `for` line is reported. Goroutines started once for the
 life of the process by construction are left alone: in `func init` or `func main`, in a
-package-level initializer, or in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs. In
+package-level initializer, in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs, or in
+an unexported function of `package main` that only such code calls, outside loops
+(`func main() { if err := run(); ... }`). In
 `package main` the loop is a warning: a command's background loops usually live as long as
 the process by design, while a library's callers cannot stop them. Also flags
 a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning

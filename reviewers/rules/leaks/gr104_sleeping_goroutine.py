@@ -7,7 +7,8 @@ a case of a `select` that also receives from `ctx.Done()` or a done channel. The
 may be a literal, a closure started through a variable or a function of the same file; the
 sleep line is reported. Outside goroutines, `time.Sleep` with a context in scope is GR208's.
 A goroutine started once for the life of the process (in `main` or `init`, by a package
-initializer or a `sync.Once`) is left alone: when `main`'s context ends, the process does.
+initializer, a `sync.Once` or a function of `package main` only `main` calls, like `run`) is
+left alone: when `main`'s context ends, the process does.
 
 ## Why is this bad?
 The caller has a way to say "stop" and the goroutine does not listen: when the request ends
