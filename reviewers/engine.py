@@ -15,6 +15,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from tree_sitter import Node
 
@@ -175,9 +176,21 @@ def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
     return False
 
 
+def is_vendored(path: str) -> bool:
+    """A copy of another module under a `vendor/` directory (`vendor/github.com/x/y/z.go`):
+    its code is the dependency's, not the change author's to fix. A `vendor` directory is
+    vendoring when the next element is a module path's host (it has a dot)."""
+    directories = path.split("/")[:-1]
+    return any(part == "vendor" and "." in following for part, following in pairwise(directories))
+
+
 def _skipped(path: str, source: bytes, config: Config, notes: list[str]) -> bool:
-    """Files not reviewed: over the size limit, or generated (`// Code generated ... DO NOT EDIT.`)."""
+    """Files not reviewed: over the size limit, vendored (`vendor/github.com/...`), or
+    generated (`// Code generated ... DO NOT EDIT.`)."""
     if _too_big(path, len(source), config, notes):
+        return True
+    if is_vendored(path):
+        notes.append(f"{path}: skipped, a vendored dependency")
         return True
     if is_generated(source):
         notes.append(f"{path}: skipped, generated code (`// Code generated ... DO NOT EDIT.`)")

@@ -257,6 +257,17 @@ def test_generated_files_are_not_reviewed_and_say_so():
     assert check_files([("hand.go", written.encode)]).findings
 
 
+def test_vendored_dependencies_are_not_reviewed_and_say_so():
+    body = (HEADER + LEAKY).encode
+    paths = ["vendor/github.com/acme/retry/retry.go", "tools/vendor/golang.org/x/sync/group.go"]
+    result = check_files([(path, body) for path in paths])
+    assert result.findings == []
+    assert all(any(f"{path}: skipped, a vendored dependency" in note for note in result.notes) for path in paths)
+    # A package of the module's own that is named vendor is the author's code.
+    own = ["internal/vendor/billing.go", "vendor/main.go"]
+    assert {f.path for f in check_files([(path, body) for path in own]).findings} == set(own)
+
+
 def test_test_files_get_only_the_rules_whose_traps_leak_real_resources():
     sleepy = (
         HEADER + "func f(ctx context.Context) {\n\tgo func() {\n\t\ttime.Sleep(time.Second)\n\t\t_ = ctx\n\t}()\n}\n"
