@@ -119,7 +119,13 @@ def _locate(
         )
     else:
         body = bodies[declaration.start_byte]
-    return _Located(finding, key, ordinal, declaration, identity(rule.id, statement_text, declaration_text, body))
+    return _Located(
+        finding,
+        key,
+        ordinal,
+        declaration,
+        identity(rule.id, statement_text, declaration_text, body, file.text(report.node)),
+    )
 
 
 # -- analysing one file -----------------------------------------------------------------------
