@@ -286,9 +286,9 @@ def test_an_unclosed_body_in_a_test_file_is_a_warning():
     assert (in_test.rule, in_test.severity) == ("GR111", "warning")
 
 
-def test_an_endless_goroutine_is_a_warning_in_a_command_and_an_error_in_a_library():
+def test_an_endless_goroutine_is_info_in_a_command_and_an_error_in_a_library():
     body = '\n\nimport "time"\n\nfunc startRenewal(renew func()) {\n\tgo func() {\n\t\tfor {\n\t\t\ttime.Sleep(time.Hour)\n\t\t\trenew()\n\t\t}\n\t}()\n}\n'
     [library] = check_files([("renew/renew.go", lambda: ("package renew" + body).encode())]).findings
     [command] = check_files([("cmd/renewd/main.go", lambda: ("package main" + body).encode())]).findings
     assert (library.rule, library.severity) == ("GR103", "error")
-    assert (command.rule, command.severity) == ("GR103", "warning")
+    assert (command.rule, command.severity) == ("GR103", "info")  # annotated: by design, as a rule

@@ -10,8 +10,9 @@ life of the process by construction are left alone: in `func init` or `func main
 package-level initializer, in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs, or in
 an unexported function of `package main` that only such code calls, outside loops
 (`func main() { if err := run(); ... }`). In
-`package main` the loop is a warning: a command's background loops usually live as long as
-the process by design, while a library's callers cannot stop them. Also flags
+`package main` the loop is info (annotated, not commented): a command's background loops
+usually live as long as the process by design (read on real commits, they were), while a
+library's callers cannot stop them. Also flags
 a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
 elsewhere, where parking the caller for good may be deliberate (a debug flag, a fatal
 state).
@@ -89,8 +90,8 @@ def _top_level_statements(function):
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
     # In a command (`package main`) a background loop usually lives as long as the process
-    # by design: a warning there, an error in a library, whose callers cannot stop it.
-    severity = Severity.WARNING if package_clause(file) == "main" else None
+    # by design: info there, an error in a library, whose callers cannot stop it.
+    severity = Severity.INFO if package_clause(file) == "main" else None
     for goroutine in goroutines(file):
         if goroutine.body is None or started_once(file, goroutine.statement):
             continue
