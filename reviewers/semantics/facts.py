@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, own_nodes, receiver_type, unparen
+from ..syntax import FUNCTION_TYPES, communication_case, is_inside, own_nodes, receiver_type, unparen
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -352,6 +352,36 @@ class Facts:
                 return handed[position]
         return None
 
+    def tolerates_nil(self, declared: Declared, position: int) -> bool:
+        """Whether the function copes with `nil` for its parameter at `position`: every use
+        of it is the test `p != nil` (or `p == nil`) or sits in the branch of an
+        `if p != nil { ... }` (`if ctx != nil { span = tracer.Start(ctx, ...) }`)."""
+        parameters = self.parameters(declared)
+        parameter = parameters[position] if position < len(parameters) else None
+        if parameter is None:
+            return False
+        file = declared.file
+        tested = False
+        for reference in self.package.references(parameter):
+            if not (declared.node.start_byte <= reference.start_byte < declared.node.end_byte):
+                continue
+            if reference == parameter.identifier:
+                continue
+            comparison = file.parent(reference)
+            if comparison is not None and _is_nil_test(file, comparison, parameter.name, ("!=", "==")):
+                tested = True
+                continue
+            if not any(
+                ancestor.type == "if_statement"
+                and _is_nil_test(
+                    file, unparen(ancestor.child_by_field_name("condition") or ancestor), parameter.name, ("!=",)
+                )
+                and is_inside(reference, ancestor.child_by_field_name("consequence") or ancestor)
+                for ancestor in file.ancestors(reference)
+            ):
+                return False
+        return tested
+
     # -- stand-ins of the tests ------------------------------------------------------------------
     @cached_property
     def stubs_transport(self) -> bool:
@@ -420,6 +450,15 @@ class Facts:
 
 # The text an operation of each kind needs: most functions lack it.
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
+
+
+def _is_nil_test(file: GoFile, node: Node, name: str, operators: tuple[str, ...]) -> bool:
+    """`name != nil` (or another of `operators`), either way round."""
+    operator = node.child_by_field_name("operator") if node.type == "binary_expression" else None
+    if operator is None or file.text(operator) not in operators:
+        return False
+    sides = {file.text(node.child_by_field_name(side) or node) for side in ("left", "right")}
+    return sides == {name, "nil"}
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:
