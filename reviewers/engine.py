@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
@@ -28,6 +29,9 @@ from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
 from .syntax import ancestors, declaration_name, enclosing_declaration
+
+if TYPE_CHECKING:
+    from .semantics.names import Binding
 
 # Changed Go files that cannot be reviewed, and the note that says why.
 SKIPPED_STATUSES = {"binary": "binary", "no_patch": "GitHub shows no diff for it (binary or too large)"}
@@ -81,6 +85,7 @@ class _Located:
     ordinal: int
     declaration: Node | None
     identity: Identity
+    context_line: int | None = None  # where the context the finding says is ignored is declared, in its file
 
 
 def _locate(
@@ -125,7 +130,14 @@ def _locate(
         ordinal,
         declaration,
         identity(rule.id, statement_text, declaration_text, body, file.text(report.node)),
+        _declared_line(file, report.context),
     )
+
+
+def _declared_line(file: GoFile, context: Binding | None) -> int | None:
+    if context is None or context.identifier is None or context.file is not file:
+        return None
+    return file.line(context.identifier)
 
 
 # -- analysing one file -----------------------------------------------------------------------
@@ -285,11 +297,15 @@ def _introduced(
     """Findings present at head but not at base, on unedited lines of a function the change
     touched, moved onto the nearest changed line of that function (with the head finding
     each comes from). They are info: read on real commits, such a finding is most often a
-    rule newly able to see old code (a context now in scope), not a trap the edit made."""
+    rule newly able to see old code, not a trap the edit made. Old code that ignores a context
+    the change itself declares (a new parameter, a new `WithCancel` for one part of the work)
+    is left out: it was never written to watch that context."""
     at_base = {(item.key, item.ordinal) for item in base_items}
     for item in head_items:
         finding = item.finding
         if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
+            continue
+        if item.context_line is not None and item.context_line in changed.added_lines:
             continue
         anchor = _nearest_changed_line(changed, item.declaration, finding.line)
         if anchor is None:

@@ -99,6 +99,23 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
 
 
+def test_introduced_mode_leaves_old_code_that_ignores_a_context_the_change_declares(repo):
+    before = (
+        HEADER
+        + "func save(push func(context.Context) error) error {\n"
+        + "\tif push == nil {\n\t\treturn nil\n\t}\n"
+        + "\treturn push(context.Background())\n}\n"
+    )
+    # The change adds a context for tracing only: the old call was never written to take it.
+    after = before.replace("func save(push", "func save(ctx context.Context, push").replace(
+        "\tif push == nil {", '\t_ = ctx.Value("span")\n\tif push == nil {'
+    )
+    diff, head = change(repo, before, after)
+    base = lambda path: before.encode()  # noqa: E731
+    assert [f.rule for f in review(diff, head=head, config=Config(filter="file")).findings] == ["GR207"]
+    assert review(diff, head=head, base=base, config=Config(filter="introduced")).findings == []
+
+
 def test_suppression_comments(repo):
     body = (
         HEADER

@@ -221,6 +221,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"`case <-{context.expression}.Done(): return`."
             ),
             remediation=REMEDIATION,
+            context=context.binding,
         )
 
 

@@ -113,6 +113,7 @@ def check(file: GoFile) -> Iterator[Report]:
                     f"`select {{ case <-time.After(d): case <-{context.expression}.Done(): return }}`."
                 ),
                 remediation=REMEDIATION,
+                context=context.binding,
             )
 
 
