@@ -14,6 +14,8 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
@@ -27,6 +29,9 @@ from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
 from .syntax import ancestors, declaration_name, enclosing_declaration
+
+if TYPE_CHECKING:
+    from .semantics.names import Binding
 
 # Changed Go files that cannot be reviewed, and the note that says why.
 SKIPPED_STATUSES = {
@@ -82,6 +87,7 @@ class _Located:
     ordinal: int
     declaration: Node | None
     identity: Identity
+    context_line: int | None = None  # where the context the finding says is ignored is declared, in its file
 
 
 def _locate(
@@ -120,7 +126,20 @@ def _locate(
         )
     else:
         body = bodies[declaration.start_byte]
-    return _Located(finding, key, ordinal, declaration, identity(rule.id, statement_text, declaration_text, body))
+    return _Located(
+        finding,
+        key,
+        ordinal,
+        declaration,
+        identity(rule.id, statement_text, declaration_text, body, file.text(report.node)),
+        _declared_line(file, report.context),
+    )
+
+
+def _declared_line(file: GoFile, context: Binding | None) -> int | None:
+    if context is None or context.identifier is None or context.file is not file:
+        return None
+    return file.line(context.identifier)
 
 
 # -- analysing one file -----------------------------------------------------------------------
@@ -185,9 +204,21 @@ def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
     return False
 
 
+def is_vendored(path: str) -> bool:
+    """A copy of another module under a `vendor/` directory (`vendor/github.com/x/y/z.go`):
+    its code is the dependency's, not the change author's to fix. A `vendor` directory is
+    vendoring when the next element is a module path's host (it has a dot)."""
+    directories = path.split("/")[:-1]
+    return any(part == "vendor" and "." in following for part, following in pairwise(directories))
+
+
 def _skipped(path: str, source: bytes, config: Config, notes: list[str]) -> bool:
-    """Files not reviewed: over the size limit, or generated (`// Code generated ... DO NOT EDIT.`)."""
+    """Files not reviewed: over the size limit, vendored (`vendor/github.com/...`), or
+    generated (`// Code generated ... DO NOT EDIT.`)."""
     if _too_big(path, len(source), config, notes):
+        return True
+    if is_vendored(path):
+        notes.append(f"{path}: skipped, a vendored dependency")
         return True
     if is_generated(source):
         notes.append(f"{path}: skipped, generated code (`// Code generated ... DO NOT EDIT.`)")
@@ -317,12 +348,16 @@ def _introduced(
     """Findings present at head but not at base, on unedited lines of a function the change
     touched, moved onto the nearest changed line of that function (with the head finding
     each comes from). They are info: read on real commits, such a finding is most often a
-    rule newly able to see old code (a context now in scope), not a trap the edit made."""
+    rule newly able to see old code, not a trap the edit made. Old code that ignores a context
+    the change itself declares (a new parameter, a new `WithCancel` for one part of the work)
+    is left out: it was never written to watch that context."""
     at_base = {(item.key, item.ordinal) for item in base_items}
     changes = changed.changes_at()
     for item in head_items:
         finding = item.finding
         if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
+            continue
+        if item.context_line is not None and item.context_line in changed.added_lines:
             continue
         anchor = _change_that_made_it(changed, changes, item.declaration, item) or _nearest_changed_line(
             changed, item.declaration, finding.line

@@ -128,6 +128,23 @@ def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, mo
     ]
 
 
+def test_introduced_mode_leaves_old_code_that_ignores_a_context_the_change_declares(repo):
+    before = (
+        HEADER
+        + "func save(push func(context.Context) error) error {\n"
+        + "\tif push == nil {\n\t\treturn nil\n\t}\n"
+        + "\treturn push(context.Background())\n}\n"
+    )
+    # The change adds a context for tracing only: the old call was never written to take it.
+    after = before.replace("func save(push", "func save(ctx context.Context, push").replace(
+        "\tif push == nil {", '\t_ = ctx.Value("span")\n\tif push == nil {'
+    )
+    diff, head = change(repo, before, after)
+    base = lambda path: before.encode()  # noqa: E731
+    assert [f.rule for f in review(diff, head=head, config=Config(filter="file")).findings] == ["GR207"]
+    assert review(diff, head=head, base=base, config=Config(filter="introduced")).findings == []
+
+
 def test_suppression_comments(repo):
     body = (
         HEADER
@@ -141,6 +158,19 @@ def test_suppression_comments(repo):
     )
     lines = [f.line for f in check_files([("a.go", lambda: body.encode())]).findings]
     assert lines == [12, 13]
+
+
+def test_nolint_of_an_equivalent_linter_covers_its_rules():
+    body = (
+        HEADER
+        + "func run(ctx context.Context, start func(context.Context)) {\n"
+        + "\tstart(context.Background()) //nolint:contextcheck // outlives run; Stop ends it\n"
+        + "\tstart(context.Background()) //nolint:errcheck\n"
+        + "\tb, _ := context.WithTimeout(ctx, time.Second) //nolint:contextcheck\n"
+        + "\t_ = b\n}\n"
+    )
+    findings = check_files([("a.go", lambda: body.encode())]).findings
+    assert [(f.rule, f.line) for f in findings] == [("GR207", 10), ("GR203", 11)]
 
 
 def test_configuration_disables_regrades_and_ignores():
@@ -293,6 +323,17 @@ def test_generated_files_are_not_reviewed_and_say_so():
     assert check_files([("hand.go", written.encode)]).findings
 
 
+def test_vendored_dependencies_are_not_reviewed_and_say_so():
+    body = (HEADER + LEAKY).encode
+    paths = ["vendor/github.com/acme/retry/retry.go", "tools/vendor/golang.org/x/sync/group.go"]
+    result = check_files([(path, body) for path in paths])
+    assert result.findings == []
+    assert all(any(f"{path}: skipped, a vendored dependency" in note for note in result.notes) for path in paths)
+    # A package of the module's own that is named vendor is the author's code.
+    own = ["internal/vendor/billing.go", "vendor/main.go"]
+    assert {f.path for f in check_files([(path, body) for path in own]).findings} == set(own)
+
+
 def test_test_files_get_only_the_rules_whose_traps_leak_real_resources():
     sleepy = (
         HEADER + "func f(ctx context.Context) {\n\tgo func() {\n\t\ttime.Sleep(time.Second)\n\t\t_ = ctx\n\t}()\n}\n"
@@ -311,9 +352,9 @@ def test_an_unclosed_body_in_a_test_file_is_a_warning():
     assert (in_test.rule, in_test.severity) == ("GR111", "warning")
 
 
-def test_an_endless_goroutine_is_a_warning_in_a_command_and_an_error_in_a_library():
+def test_an_endless_goroutine_is_info_in_a_command_and_an_error_in_a_library():
     body = '\n\nimport "time"\n\nfunc startRenewal(renew func()) {\n\tgo func() {\n\t\tfor {\n\t\t\ttime.Sleep(time.Hour)\n\t\t\trenew()\n\t\t}\n\t}()\n}\n'
     [library] = check_files([("renew/renew.go", lambda: ("package renew" + body).encode())]).findings
     [command] = check_files([("cmd/renewd/main.go", lambda: ("package main" + body).encode())]).findings
     assert (library.rule, library.severity) == ("GR103", "error")
-    assert (command.rule, command.severity) == ("GR103", "warning")
+    assert (command.rule, command.severity) == ("GR103", "info")  # annotated: by design, as a rule

@@ -16,6 +16,7 @@ from ..syntax import (
     communication_case,
     function_name,
     is_done_receive,
+    is_inside,
     own_nodes,
     receiver_type,
     unparen,
@@ -592,11 +593,12 @@ class Facts:
             copied.add(other)
         return [place, *sorted(copied - {place}, key=lambda p: p.key)]
 
-    def call_sites(self, declared: Declared) -> list[tuple[Declared, Node]] | None:
+    def call_sites(self, declared: Declared, *, started: bool = False) -> list[tuple[Declared, Node]] | None:
         """Every call of an unexported function, method or field-held function of the
         package, with the function that makes it; None when it may also run otherwise: its
-        name is exported, it is started as a goroutine or deferred, or it is used as a value
-        (a method value, a function handed on)."""
+        name is exported, it is used as a value (a method value, a function handed on), or it
+        is started as a goroutine or deferred — unless `started`, where those calls are
+        sites too (what matters is what they are handed, not when they run)."""
         name = self._called_name(declared)
         if name is None or not name[:1].islower():
             return None
@@ -619,7 +621,7 @@ class Facts:
                 if called is None or called.node.id != declared.node.id:
                     continue
                 starter = file.parent(call)
-                if starter is not None and starter.type in ("go_statement", "defer_statement"):
+                if starter is not None and starter.type in ("go_statement", "defer_statement") and not started:
                     return None
                 caller = next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None)
                 if caller is None:
@@ -693,6 +695,67 @@ class Facts:
                 return handed[position]
         return None
 
+    def tolerates_nil(self, declared: Declared, position: int) -> bool:
+        """Whether the function copes with `nil` for its parameter at `position`: every use
+        of it is the test `p != nil` (or `p == nil`) or sits in the branch of an
+        `if p != nil { ... }` (`if ctx != nil { span = tracer.Start(ctx, ...) }`)."""
+        parameters = self.parameters(declared)
+        parameter = parameters[position] if position < len(parameters) else None
+        if parameter is None:
+            return False
+        file = declared.file
+        tested = False
+        for reference in self.package.references(parameter):
+            if not (declared.node.start_byte <= reference.start_byte < declared.node.end_byte):
+                continue
+            if reference == parameter.identifier:
+                continue
+            comparison = file.parent(reference)
+            if comparison is not None and _is_nil_test(file, comparison, parameter.name, ("!=", "==")):
+                tested = True
+                continue
+            if not any(
+                ancestor.type == "if_statement"
+                and _is_nil_test(
+                    file, unparen(ancestor.child_by_field_name("condition") or ancestor), parameter.name, ("!=",)
+                )
+                and is_inside(reference, ancestor.child_by_field_name("consequence") or ancestor)
+                for ancestor in file.ancestors(reference)
+            ):
+                return False
+        return tested
+
+    # -- stand-ins of the tests ------------------------------------------------------------------
+    @cached_property
+    def stubs_transport(self) -> bool:
+        """Whether the package's `_test.go` files declare a stand-in `http.RoundTripper`: a
+        `RoundTrip` method that returns only responses it builds itself
+        (`return &http.Response{StatusCode: 200, Body: http.NoBody}, nil`). Such a response
+        holds no connection, and a test of that package that calls `RoundTrip` exercises a
+        transport wrapped around the stand-in."""
+        for (_, name), method in self.package.methods.items():
+            if name == "RoundTrip" and method.file.path.endswith("_test.go") and self._builds_responses(method):
+                return True
+        return False
+
+    def _builds_responses(self, method: Declared) -> bool:
+        built = False
+        for statement in own_nodes(method.file, method.node, ("return_statement",)):
+            values = statement.named_children[0].named_children if statement.named_children else []
+            value = unparen(values[0]) if values else None
+            if value is None or value.type == "nil":
+                continue
+            literal = value.named_children[0] if value.type == "unary_expression" and value.named_children else value
+            value_type = self.package.type_of(method.file, value)
+            if (
+                literal.type != "composite_literal"
+                or value_type is None
+                or not value_type.is_named("net/http.Response")
+            ):
+                return False
+            built = True
+        return built
+
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
         """Whether the function gives its parameter at `position` to a goroutine it starts
@@ -742,6 +805,15 @@ def _assigned(file: GoFile, node: Node) -> bool:
         and statement.child_by_field_name("left") == holder
         and file.text(statement.child_by_field_name("operator") or statement)[:1] == "="
     )
+
+
+def _is_nil_test(file: GoFile, node: Node, name: str, operators: tuple[str, ...]) -> bool:
+    """`name != nil` (or another of `operators`), either way round."""
+    operator = node.child_by_field_name("operator") if node.type == "binary_expression" else None
+    if operator is None or file.text(operator) not in operators:
+        return False
+    sides = {file.text(node.child_by_field_name(side) or node) for side in ("left", "right")}
+    return sides == {name, "nil"}
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:

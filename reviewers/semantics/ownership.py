@@ -30,7 +30,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, surely_ran_before, unparen
-from .cfg import Edge, Escape
+from .cfg import Edge, Escape, never_returns
 from .names import RESULT, VARIABLE, Binding
 from .package import Package
 from .types import LIBRARY, Type
@@ -429,6 +429,36 @@ class Bound:
         ):
             return last.binding
         return None
+
+    def success_ends_path(self, package: Package, file: GoFile) -> bool:
+        """Whether the code expects the call to fail: the statement is the initializer of
+        `if _, err := f(); err == nil { t.Fatal(...) }`, whose branch for a success never
+        returns, so no result of a success is ever used or owed."""
+        error = self.error()
+        if_statement = file.parent(self.statement)
+        if (
+            error is None
+            or if_statement is None
+            or if_statement.type != "if_statement"
+            or if_statement.child_by_field_name("initializer") != self.statement
+        ):
+            return False
+        condition = unparen(if_statement.child_by_field_name("condition") or self.statement)
+        operator = condition.child_by_field_name("operator") if condition.type == "binary_expression" else None
+        if operator is None or file.text(operator) != "==":
+            return False
+        sides = {file.text(condition.child_by_field_name(side) or condition) for side in ("left", "right")}
+        consequence = if_statement.child_by_field_name("consequence")
+        statements = consequence.named_children if consequence is not None else []
+        if statements and statements[0].type == "statement_list":
+            statements = statements[0].named_children
+        return sides == {error.name, "nil"} and any(
+            s.type == "expression_statement"
+            and s.named_children
+            and unparen(s.named_children[0]).type == "call_expression"
+            and never_returns(package, file, unparen(s.named_children[0]))
+            for s in statements
+        )
 
     def owned(self, package: Package, result: Result) -> Owned:
         assert result.binding is not None and result.shape is not None

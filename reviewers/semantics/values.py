@@ -17,6 +17,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import unparen
+from .package import Declared
 from .places import place_of
 
 if TYPE_CHECKING:
@@ -136,25 +137,41 @@ class Values:
         name = parameter.file.text(name_node) if name_node is not None else ""
         if not name or name[0].isupper() or name == "main":
             return None
+        sites = self.package.facts.call_sites(Declared(parameter.file, function), started=True)
+        if sites is None:
+            return None  # handed on as a value: called elsewhere with anything
         found = []
-        for file in self.package.files:
-            for call in file.nodes("call_expression"):
-                function_node = call.child_by_field_name("function")
-                called = (
-                    function_node.child_by_field_name("field")
-                    if function_node is not None and function_node.type == "selector_expression"
-                    else function_node
-                )
-                if called is None or file.text(called) != name:
-                    continue
-                callee = self.package.facts.callee(file, call)
-                if callee is None or callee.node.id != function.id:
-                    continue
-                items = _arguments(call)
-                if position >= len(items):
-                    return None
-                found.append(Stored(file, items[position]))
+        for caller, call in sites:
+            items = _arguments(call)
+            if position >= len(items):
+                return None
+            found.append(Stored(caller.file, items[position]))
         return found or None
+
+    def never_empty(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
+        """Whether a slice expression surely has an element: the whole of an array
+        (`buf[:]` of `var buf [64]byte`; an array of no element is never written so), a
+        `make` of a constant positive length, or a local only ever given those."""
+        expression = unparen(expression)
+        if expression.type == "identifier":
+            binding = self.package.binding(file, expression)
+            stored = self.sources(file, expression) if binding is not None and binding.is_local else None
+            return (
+                depth < 3 and stored is not None and all(self.never_empty(s.file, s.value, depth + 1) for s in stored)
+            )
+        if expression.type == "slice_expression":
+            operand = expression.child_by_field_name("operand")
+            bounds = [expression.child_by_field_name(f) for f in ("start", "end")]
+            operand_type = self.package.type_of(file, operand) if operand is not None else None
+            return all(b is None for b in bounds) and operand_type is not None and operand_type.deref().kind == "array"
+        function = expression.child_by_field_name("function") if expression.type == "call_expression" else None
+        items = _arguments(expression) if function is not None and file.text(function) == "make" else []
+        return len(items) >= 2 and file.text(items[1]).isdigit() and int(file.text(items[1])) > 0
+
+    def never_empty_parameter(self, parameter: Binding) -> bool:
+        """Whether every argument the package passes for a slice parameter is never empty."""
+        handed = self.arguments(parameter)
+        return handed is not None and all(self.never_empty(stored.file, stored.value) for stored in handed)
 
     @staticmethod
     def _position(function: Node, identifier: Node) -> int | None:

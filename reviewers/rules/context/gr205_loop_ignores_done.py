@@ -238,6 +238,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"`case <-{context.expression}.Done(): return`."
             ),
             remediation=REMEDIATION,
+            context=context.binding,
         )
 
 

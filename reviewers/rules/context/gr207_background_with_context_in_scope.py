@@ -143,6 +143,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"hears of its deadline or cancellation. Pass `{context.expression}`."
             ),
             remediation=REMEDIATION,
+            context=context.binding,
             fix=Fix.replace(file, call, context.expression),
         )
 
