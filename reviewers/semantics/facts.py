@@ -18,6 +18,7 @@ from ..syntax import (
     is_done_receive,
     is_inside,
     own_nodes,
+    receiver_name,
     receiver_type,
     unparen,
 )
@@ -730,31 +731,58 @@ class Facts:
     def stubs_transport(self) -> bool:
         """Whether the package's `_test.go` files declare a stand-in `http.RoundTripper`: a
         `RoundTrip` method that returns only responses it builds itself
-        (`return &http.Response{StatusCode: 200, Body: http.NoBody}, nil`). Such a response
-        holds no connection, and a test of that package that calls `RoundTrip` exercises a
-        transport wrapped around the stand-in."""
+        (`return &http.Response{StatusCode: 200, Body: http.NoBody}, nil`, or through a test
+        helper that builds one), or an adapter of a func type (`func (f rtFunc)
+        RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }`) in tests that
+        build such responses. Such a response holds no connection, and a test of that package
+        that calls `RoundTrip` exercises a transport wrapped around the stand-in."""
         for (_, name), method in self.package.methods.items():
-            if name == "RoundTrip" and method.file.path.endswith("_test.go") and self._builds_responses(method):
+            if name != "RoundTrip" or not method.file.path.endswith("_test.go"):
+                continue
+            if self._builds_responses(method) or (self._calls_its_receiver(method) and self._tests_build_responses):
                 return True
         return False
 
-    def _builds_responses(self, method: Declared) -> bool:
+    @cached_property
+    def _tests_build_responses(self) -> bool:
+        """Some function or literal of the package's tests builds the responses it returns."""
+        return any(
+            declared.file.path.endswith("_test.go") and self._builds_responses(declared) for declared in self.functions
+        )
+
+    def _builds_responses(self, function: Declared, depth: int = 1) -> bool:
+        """Every non-nil `return` of the function gives back an `http.Response` it builds,
+        itself or through a function of the package that does."""
         built = False
-        for statement in own_nodes(method.file, method.node, ("return_statement",)):
+        for statement in own_nodes(function.file, function.node, ("return_statement",)):
             values = statement.named_children[0].named_children if statement.named_children else []
             value = unparen(values[0]) if values else None
             if value is None or value.type == "nil":
                 continue
             literal = value.named_children[0] if value.type == "unary_expression" and value.named_children else value
-            value_type = self.package.type_of(method.file, value)
-            if (
-                literal.type != "composite_literal"
-                or value_type is None
-                or not value_type.is_named("net/http.Response")
-            ):
+            value_type = self.package.type_of(function.file, value)
+            if value_type is None or not value_type.is_named("net/http.Response"):
                 return False
+            if literal.type != "composite_literal":
+                helper = self.callee(function.file, value) if value.type == "call_expression" and depth else None
+                if helper is None or not self._builds_responses(helper, depth - 1):
+                    return False
             built = True
         return built
+
+    def _calls_its_receiver(self, method: Declared) -> bool:
+        """`return f(r)` in a method of a func type: an adapter (`http.HandlerFunc`'s kind)."""
+        receiver = receiver_name(method.file, method.node)
+        returns = list(own_nodes(method.file, method.node, ("return_statement",)))
+        for statement in returns:
+            values = statement.named_children[0].named_children if statement.named_children else []
+            call = unparen(values[0]) if len(values) == 1 else None
+            function = (
+                call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+            )
+            if function is None or method.file.text(function) != receiver:
+                return False
+        return bool(returns) and bool(receiver)
 
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:

@@ -16,7 +16,8 @@ from those library calls (or another such function) and is not closed in it: a h
 closes the body on some path (`if o.NoResponse { resp.Body.Close() }`) may hand back a
 closed one, so its callers are not blamed. In a `_test.go` file the finding is a warning:
 the connection lives as long as the test process. A test of a package whose tests declare a
-stand-in transport (a `RoundTrip` that returns `&http.Response{Body: http.NoBody}`) and that
+stand-in transport (a `RoundTrip` that returns `&http.Response{Body: http.NoBody}`, itself
+or through a helper, or a func adapter `return f(req)` in tests that build such responses) and that
 calls `RoundTrip` on anything but an `*http.Transport` is exercising a wrapper around that
 stand-in: its response holds no connection, and it is not flagged.
 
