@@ -41,10 +41,22 @@ class ChangedFile:
     # line of the hunk): a change that only deletes still touches the code there.
     deletion_lines: frozenset[int] = frozenset()
     hunks: tuple[Hunk, ...] = field(default=(), repr=False)
+    # (deletion line, the text removed there) for each removed block.
+    removed: tuple[tuple[int, str], ...] = field(default=(), repr=False)
 
     @property
     def changed_lines(self) -> frozenset[int]:
         return self.added_lines | self.deletion_lines
+
+    def changes_at(self) -> dict[int, str]:
+        """Each changed line with what the change did there: the text it removed before the
+        line, then the line itself when the change added it."""
+        found = dict(self.removed)
+        for hunk in self.hunks:
+            for number, text in hunk.new_lines:
+                if number in self.added_lines:
+                    found[number] = found.get(number, "") + text
+        return found
 
     @property
     def is_go(self) -> bool:
@@ -115,11 +127,12 @@ def _changed_file(patched: unidiff.PatchedFile) -> ChangedFile:
     else:
         status = "modified"
     hunks, added, commentable, deletions = [], set(), set(), set()
+    removed: list[tuple[int, str]] = []
     for hunk in patched:
-        new_lines, old_lines, removed_pending = [], [], False
+        new_lines, old_lines, pending = [], [], []
         for line in hunk:
             if line.is_removed:
-                removed_pending = True
+                pending.append(line.value)
             if line.source_line_no is not None:
                 old_lines.append(line.value)
             if line.target_line_no is None:
@@ -128,14 +141,23 @@ def _changed_file(patched: unidiff.PatchedFile) -> ChangedFile:
             commentable.add(line.target_line_no)
             if line.is_added:
                 added.add(line.target_line_no)
-            if removed_pending:
+            if pending:
                 deletions.add(line.target_line_no)
-                removed_pending = False
-        if removed_pending and new_lines:
+                removed.append((line.target_line_no, "".join(pending)))
+                pending = []
+        if pending and new_lines:
             deletions.add(new_lines[-1][0])
+            removed.append((new_lines[-1][0], "".join(pending)))
         hunks.append(Hunk(tuple(new_lines), tuple(old_lines), hunk.target_start, hunk.target_length))
     return ChangedFile(
-        path, old_path, status, frozenset(added), frozenset(commentable), frozenset(deletions), tuple(hunks)
+        path,
+        old_path,
+        status,
+        frozenset(added),
+        frozenset(commentable),
+        frozenset(deletions),
+        tuple(hunks),
+        tuple(removed),
     )
 
 

@@ -14,6 +14,8 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
@@ -22,11 +24,14 @@ from .diffs import ChangedFile, parse_diff
 from .finding import Finding, Severity
 from .gosource import GoFile, go_version_of, is_generated
 from .locale import translate_finding
-from .preexisting import Identity, digest, identity, preexisting
+from .preexisting import Identity, digest, identity, names_in, preexisting
 from .registry import all_rules
 from .rule import Report, Rule
 from .suppressions import is_suppressed, suppressed_lines
 from .syntax import ancestors, declaration_name, enclosing_declaration
+
+if TYPE_CHECKING:
+    from .semantics.names import Binding
 
 # Changed Go files that cannot be reviewed, and the note that says why.
 SKIPPED_STATUSES = {
@@ -82,6 +87,7 @@ class _Located:
     ordinal: int
     declaration: Node | None
     identity: Identity
+    context_line: int | None = None  # where the context the finding says is ignored is declared, in its file
 
 
 def _locate(
@@ -120,7 +126,20 @@ def _locate(
         )
     else:
         body = bodies[declaration.start_byte]
-    return _Located(finding, key, ordinal, declaration, identity(rule.id, statement_text, declaration_text, body))
+    return _Located(
+        finding,
+        key,
+        ordinal,
+        declaration,
+        identity(rule.id, statement_text, declaration_text, body, file.text(report.node)),
+        _declared_line(file, report.context),
+    )
+
+
+def _declared_line(file: GoFile, context: Binding | None) -> int | None:
+    if context is None or context.identifier is None or context.file is not file:
+        return None
+    return file.line(context.identifier)
 
 
 # -- analysing one file -----------------------------------------------------------------------
@@ -185,9 +204,21 @@ def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
     return False
 
 
+def is_vendored(path: str) -> bool:
+    """A copy of another module under a `vendor/` directory (`vendor/github.com/x/y/z.go`):
+    its code is the dependency's, not the change author's to fix. A `vendor` directory is
+    vendoring when the next element is a module path's host (it has a dot)."""
+    directories = path.split("/")[:-1]
+    return any(part == "vendor" and "." in following for part, following in pairwise(directories))
+
+
 def _skipped(path: str, source: bytes, config: Config, notes: list[str]) -> bool:
-    """Files not reviewed: over the size limit, or generated (`// Code generated ... DO NOT EDIT.`)."""
+    """Files not reviewed: over the size limit, vendored (`vendor/github.com/...`), or
+    generated (`// Code generated ... DO NOT EDIT.`)."""
     if _too_big(path, len(source), config, notes):
+        return True
+    if is_vendored(path):
+        notes.append(f"{path}: skipped, a vendored dependency")
         return True
     if is_generated(source):
         notes.append(f"{path}: skipped, generated code (`// Code generated ... DO NOT EDIT.`)")
@@ -206,28 +237,37 @@ def _in_language(findings: list[Finding], config: Config) -> list[Finding]:
 
 
 class GoModules:
-    """The `go` version of the module a path belongs to (nearest go.mod upwards)."""
+    """The `go` version of the module a path belongs to (nearest go.mod upwards), and whether
+    there is no module at all: a tree that can be read and holds no go.mod up to its root
+    builds in GOPATH mode."""
 
     def __init__(self, read: ReadFile | None, version: tuple[int, int] | None = None):
         self._read = read
         self._fixed = version
-        self._by_directory: dict[str, tuple[int, int] | None] = {}
+        # directory -> (a go.mod was found, its `go` version)
+        self._by_directory: dict[str, tuple[bool, tuple[int, int] | None]] = {}
 
     def version_for(self, path: str) -> tuple[int, int] | None:
         if self._fixed is not None or self._read is None:
             return self._fixed
-        return self._directory_version(posixpath.dirname(path))
+        return self._directory_module(posixpath.dirname(path))[1]
 
-    def _directory_version(self, directory: str) -> tuple[int, int] | None:
+    def without_module(self, path: str) -> bool:
+        """Whether no go.mod encloses the path (and no version was given instead)."""
+        if self._fixed is not None or self._read is None:
+            return False
+        return not self._directory_module(posixpath.dirname(path))[0]
+
+    def _directory_module(self, directory: str) -> tuple[bool, tuple[int, int] | None]:
         if directory not in self._by_directory:
             path = posixpath.join(directory, "go.mod") if directory else "go.mod"
             go_mod = self._read(path) if self._read is not None else None
             if go_mod is not None:
-                self._by_directory[directory] = go_version_of(go_mod)
+                self._by_directory[directory] = (True, go_version_of(go_mod))
             elif directory in ("", "/", "."):
-                self._by_directory[directory] = None
+                self._by_directory[directory] = (False, None)
             else:
-                self._by_directory[directory] = self._directory_version(posixpath.dirname(directory))
+                self._by_directory[directory] = self._directory_module(posixpath.dirname(directory))
         return self._by_directory[directory]
 
 
@@ -258,7 +298,15 @@ def check_files(
             source = load()
             if _skipped(path, source, config, result.notes):
                 continue
-            package.append(GoFile(path, source, modules.version_for(path), package_files=files_of))
+            package.append(
+                GoFile(
+                    path,
+                    source,
+                    modules.version_for(path),
+                    package_files=files_of,
+                    gopath=modules.without_module(path),
+                )
+            )
         for file in package:
             result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
             result.files_reviewed += 1
@@ -276,19 +324,44 @@ def _nearest_changed_line(changed: ChangedFile, declaration: Node, flagged_line:
     return min(touched, key=lambda line: (abs(line - flagged_line), line)) if touched else None
 
 
+def _change_that_made_it(
+    changed: ChangedFile, changes: dict[int, str], declaration: Node, item: _Located
+) -> int | None:
+    """Where, in the function, the change removed or wrote code naming what the finding
+    names (the deleted `defer t.Stop()` of the flagged `t := time.NewTicker(d)`, the
+    `make(chan T)` that lost its buffer): the trap is that change's doing, so it anchors
+    there, the change sharing the most names first, then the nearest."""
+    first, last = declaration.start_point[0] + 1, declaration.end_point[0] + 1
+    flagged = item.finding.line
+    ranked = []
+    for line, text in changes.items():
+        if first <= line <= last and line in changed.commentable_lines:
+            shared = len(item.identity.names & names_in(text))
+            if shared:
+                ranked.append((-shared, abs(line - flagged), line))
+    return min(ranked)[2] if ranked else None
+
+
 def _introduced(
     head_items: list[_Located], base_items: list[_Located], changed: ChangedFile
 ) -> Iterator[tuple[_Located, Finding]]:
     """Findings present at head but not at base, on unedited lines of a function the change
     touched, moved onto the nearest changed line of that function (with the head finding
     each comes from). They are info: read on real commits, such a finding is most often a
-    rule newly able to see old code (a context now in scope), not a trap the edit made."""
+    rule newly able to see old code, not a trap the edit made. Old code that ignores a context
+    the change itself declares (a new parameter, a new `WithCancel` for one part of the work)
+    is left out: it was never written to watch that context."""
     at_base = {(item.key, item.ordinal) for item in base_items}
+    changes = changed.changes_at()
     for item in head_items:
         finding = item.finding
         if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
             continue
-        anchor = _nearest_changed_line(changed, item.declaration, finding.line)
+        if item.context_line is not None and item.context_line in changed.added_lines:
+            continue
+        anchor = _change_that_made_it(changed, changes, item.declaration, item) or _nearest_changed_line(
+            changed, item.declaration, finding.line
+        )
         if anchor is None:
             continue
         yield (
@@ -418,6 +491,7 @@ class _Tree:
                             source,
                             self.modules.version_for(path),
                             package_files=functools.partial(self.package_of, directory),
+                            gopath=self.modules.without_module(path),
                         )
                     )
             self.packages[directory] = files
@@ -435,6 +509,7 @@ class _Tree:
                     self.modules.version_for(path),
                     partial=partial,
                     package_files=functools.partial(self.package_of, posixpath.dirname(path)),
+                    gopath=self.modules.without_module(path),
                 )
             )
         return self.loaded[path]

@@ -19,13 +19,18 @@ from tree_sitter import Node
 from .gosource import GoFile
 from .semantics import Binding, Package, package_of
 from .semantics.ownership import bound_results
-from .semantics.package import Declared
+from .semantics.package import Declared, package_clause
 from .semantics.places import Place, place_of
 from .syntax import (
+    LOOP_TYPES,
     ancestors,
+    call_method_name,
+    declaration_name,
+    enclosing_declaration,
     field_of,
     is_inside,
     parameters,
+    qualified_name,
     receiver_name,
     scope_nodes,
     unparen,
@@ -151,6 +156,64 @@ def running_goroutine(file: GoFile, node: Node) -> Goroutine | None:
         if node_key(function) in bodies:
             return bodies[node_key(function)]
     return None
+
+
+ONCE_CALLS = frozenset({"sync.OnceFunc", "sync.OnceValue", "sync.OnceValues"})
+
+
+def _run_once(file: GoFile) -> list[Node]:
+    """The function literals of the file that run once for the life of the process: those
+    handed to `sync.OnceFunc` and its kin, or to a `sync.Once`'s `Do`."""
+    package = package_of(file)
+    found = []
+    for call in file.nodes("call_expression"):
+        arguments = call.child_by_field_name("arguments")
+        literal = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        if literal is None or literal.type != "func_literal":
+            continue
+        if qualified_name(file, call) in ONCE_CALLS:
+            found.append(literal)
+            continue
+        function = call.child_by_field_name("function")
+        operand = (
+            function.child_by_field_name("operand") if function and function.type == "selector_expression" else None
+        )
+        receiver = package.type_of(file, operand) if operand is not None else None
+        if call_method_name(file, call) == "Do" and receiver is not None and receiver.is_named("sync.Once"):
+            found.append(literal)
+    return found
+
+
+def started_once(file: GoFile, statement: Node, depth: int = 2) -> bool:
+    """Whether a statement (a `go` statement) runs once for the life of the process, by
+    construction: in `init` or `main`, in a package-level initializer, in a function literal
+    that a `sync.Once` runs, or in an unexported function of `package main` that only such
+    code calls, outside loops (`func main() { if err := run(); ... }`). A goroutine started
+    there ends with the process."""
+    declaration = enclosing_declaration(statement, file)
+    if declaration is None or declaration.type in ("var_declaration", "const_declaration"):
+        return True
+    name = declaration_name(file, declaration)
+    if name in ("init", "main"):
+        return True
+    if any(is_inside(statement, literal) for literal in file.cached("goroutines.run_once", lambda: _run_once(file))):
+        return True
+    if depth == 0 or not name or not name[0].islower() or package_clause(file) != "main" or _in_loop(statement):
+        return False
+    callers = package_of(file).facts.call_sites(Declared(file, declaration), started=True)
+    return bool(callers) and all(
+        not _in_loop(call) and started_once(caller.file, call, depth - 1) for caller, call in callers or ()
+    )
+
+
+def _in_loop(node: Node) -> bool:
+    """Inside a loop of its function (a literal's loops count)."""
+    for ancestor in ancestors(node):
+        if ancestor.type in LOOP_TYPES:
+            return True
+        if ancestor.type in ("function_declaration", "method_declaration"):
+            return False
+    return False
 
 
 def body_nodes(goroutine: Goroutine) -> Iterator[Node]:

@@ -139,6 +139,13 @@ def is_generated(source: bytes) -> bool:
 _GO_DIRECTIVE = re.compile(rb"^go\s+(\d+)\.(\d+)", re.MULTILINE)
 
 
+# A tree with no go.mod at all is code of before modules, built in GOPATH mode
+# (GO111MODULE=off), which gets the runtime defaults (GODEBUG) of Go 1.20 whatever the
+# toolchain: cmd/go's defaultGODEBUGGoVersion. (A lone `go run x.go` outside any module gets
+# the toolchain's; a module importing such a package, its own go line's.)
+GOPATH_RUNTIME = (1, 20)
+
+
 def go_version_of(go_mod: bytes | None) -> tuple[int, int] | None:
     """The `go` directive of a go.mod file, e.g. (1, 22); None when absent."""
     if not go_mod:
@@ -155,12 +162,15 @@ class GoFile:
         go_version: tuple[int, int] | None = None,
         partial: bool = False,
         package_files: Callable[[], list[GoFile]] | None = None,
+        gopath: bool = False,
     ):
         self.path = path
         self.source = source
-        self.go_version = go_version
+        self.go_version = go_version  # the `go` line of the module's go.mod
         # partial: rebuilt from diff hunks alone, so imports and other code may be missing.
         self.partial = partial
+        # gopath: the tree around the file was read and holds no go.mod at all.
+        self.gopath = gopath and not partial
         self.tree = parse(source)
         self.root = self.tree.root_node
         self._package_files = package_files
@@ -172,6 +182,22 @@ class GoFile:
 
     def __repr__(self) -> str:
         return f"GoFile({self.path!r})"
+
+    @property
+    def runtime_version(self) -> tuple[int, int] | None:
+        """The Go version whose runtime behaviour the code gets (timers before 1.23 are never
+        collected unstopped): go.mod's `go` line; Go 1.20's defaults in GOPATH mode; None
+        when unknown. The language version (loop variables, `unsafe.Add`) is `go_version`."""
+        if self.go_version is not None:
+            return self.go_version
+        return GOPATH_RUNTIME if self.gopath else None
+
+    def runtime_reason(self) -> str:
+        """Why the runtime is that old, for a message: "with `go 1.21` in go.mod"."""
+        if self.go_version is None and self.gopath:
+            return "in GOPATH mode (no go.mod: Go 1.20's runtime defaults)"
+        version = self.runtime_version or (0, 0)
+        return f"with `go {version[0]}.{version[1]}` in go.mod"
 
     # -- text and positions --------------------------------------------------------------
     def text(self, node: Node) -> str:

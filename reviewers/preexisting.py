@@ -15,7 +15,10 @@ and base findings are paired greedily, closest first:
 2. the same statement in a function with the same body (renamed code);
 3. the same statement in a function of the same name (edited elsewhere in the function);
 4. the same statement anywhere (moved and edited);
-5. a statement with mostly the same names in the same function (re-written around the same
+5. the same flagged expression in the same function, its statement re-written around it
+   (`"Content-Type": fs.MimeType(context.Background(), o),` in a map literal moved into
+   `mimeType = fs.MimeType(context.Background(), o)`);
+6. a statement with mostly the same names in the same function (re-written around the same
    calls: `defer f.Close()` wrapped as `defer func() { _ = f.Close() }()`).
 
 An old trap consumes its counterpart first, so a new trap written beside an identical old
@@ -67,7 +70,7 @@ _KEYWORDS = frozenset(
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Comments, and any layout: what re-formatting and re-commenting change.
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-# How much of two statements' names must be shared for rule 5 (Jaccard similarity), and how
+# How much of two statements' names must be shared for rule 6 (Jaccard similarity), and how
 # much of a statement's text its names are read from (a goroutine's statement holds its body).
 SIMILAR_NAMES = 0.5
 NAMES_FROM = 4096
@@ -82,6 +85,7 @@ class Identity:
     names: frozenset[str]  # the identifiers in it
     function: str  # the enclosing declaration's name
     body: str  # a digest of the enclosing declaration's body, as `code` is made
+    flagged: str = ""  # a digest of the flagged expression's text, as `code` is made
 
 
 def _bare(text: str) -> str:
@@ -94,16 +98,22 @@ def digest(text: str) -> str:
     return hashlib.sha1(_bare(text).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def identity(rule: str, statement: str, function: str, body_digest: str) -> Identity:
-    """`statement` is the flagged statement's text; `body_digest` the `digest` of the body of
-    the declaration around it (a renamed function keeps its body)."""
-    names = _WORD.findall(_COMMENT.sub(" ", statement[:NAMES_FROM]))
+def names_in(text: str) -> frozenset[str]:
+    """The identifiers a piece of Go code names, keywords and comments left out."""
+    return frozenset(name for name in _WORD.findall(_COMMENT.sub(" ", text[:NAMES_FROM])) if name not in _KEYWORDS)
+
+
+def identity(rule: str, statement: str, function: str, body_digest: str, flagged: str = "") -> Identity:
+    """`statement` is the flagged statement's text, `flagged` the flagged expression's;
+    `body_digest` the `digest` of the body of the declaration around it (a renamed function
+    keeps its body)."""
     return Identity(
         rule=rule,
         code=digest(statement),
-        names=frozenset(name for name in names if name not in _KEYWORDS),
+        names=names_in(statement),
         function=function,
         body=body_digest,
+        flagged=digest(flagged) if flagged else "",
     )
 
 
@@ -113,8 +123,8 @@ def _similar_names(head: Identity, base: Identity) -> bool:
     return len(head.names & base.names) / len(head.names | base.names) >= SIMILAR_NAMES
 
 
-# Rules 1 to 5 of the module's docstring, closest first; the first four need the same
-# statement, the fifth the same function.
+# Rules 1 to 4 of the module's docstring, closest first: they need the same
+# statement. Rules 5 and 6 need the same function.
 _SAME_STATEMENT: tuple[Callable[[Identity, Identity], bool], ...] = (
     lambda h, b: h.body == b.body and h.function == b.function,
     lambda h, b: h.body == b.body,
@@ -123,8 +133,12 @@ _SAME_STATEMENT: tuple[Callable[[Identity, Identity], bool], ...] = (
 )
 
 
+def _same_function(head: Identity, base: Identity) -> bool:
+    return head.function == base.function or head.body == base.body
+
+
 def _rewritten(head: Identity, base: Identity) -> bool:
-    return (head.function == base.function or head.body == base.body) and _similar_names(head, base)
+    return _same_function(head, base) and _similar_names(head, base)
 
 
 def preexisting(head: Sequence[Identity], base: Sequence[Identity], untouched: Collection[int] = ()) -> set[int]:
@@ -133,9 +147,12 @@ def preexisting(head: Sequence[Identity], base: Sequence[Identity], untouched: C
     the change did not write) are paired first: they are old code for certain, so a new
     statement identical to one of them is what stays new."""
     by_statement: dict[tuple[str, str], list[int]] = {}
+    by_flagged: dict[tuple[str, str], list[int]] = {}
     by_rule: dict[str, list[int]] = {}
     for index, item in enumerate(base):
         by_statement.setdefault((item.rule, item.code), []).append(index)
+        if item.flagged:
+            by_flagged.setdefault((item.rule, item.flagged), []).append(index)
         by_rule.setdefault(item.rule, []).append(index)
     paired: set[int] = set()  # base indexes
     matched: set[int] = set()  # head indexes
@@ -152,6 +169,9 @@ def preexisting(head: Sequence[Identity], base: Sequence[Identity], untouched: C
         for index in order:
             if index not in matched:
                 pair(index, by_statement.get((head[index].rule, head[index].code), []), fits)
+    for index in order:
+        if index not in matched and head[index].flagged:
+            pair(index, by_flagged.get((head[index].rule, head[index].flagged), []), _same_function)
     for index in order:
         if index not in matched:
             pair(index, by_rule.get(head[index].rule, []), _rewritten)

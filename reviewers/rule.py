@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
 from .finding import Severity
 from .gosource import GoFile
+
+if TYPE_CHECKING:
+    from .semantics.names import Binding
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Report:
     remediation: str
     fix: Fix | None = None
     severity: Severity | None = None  # None: the rule's default
+    context: Binding | None = None  # the context the code is said to ignore, where one is named
 
 
 @dataclass(frozen=True)

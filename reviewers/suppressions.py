@@ -3,7 +3,9 @@
 A suppression comment on a line of its own covers the next line; a comment after code
 covers its own line. `//goreef:ignore` names rule ids (comma or space separated) and should
 give a reason; `//goreef:ignore` with no id, `//nolint:goreef` and a bare `//nolint` cover
-every rule.
+every rule. `//nolint:LINTER` for a golangci-lint linter that checks the same trap as a
+rule covers that rule too (`//nolint:bodyclose` covers GR111): the author already weighed
+that warning and said so in the code.
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ _NOLINT = re.compile(r"^//\s*nolint(?::(?P<linters>[\w,\-]+))?\b")
 _RULE_ID = re.compile(r"\bGR\d{3}\b", re.IGNORECASE)
 ALL = "*"
 
+# golangci-lint linters that flag the same trap as a goreef rule, and those rules.
+EQUIVALENT_LINTERS = {
+    "bodyclose": {"GR111"},
+    "containedctx": {"GR209"},
+    "contextcheck": {"GR201", "GR207"},
+    "noctx": {"GR206"},
+    "sqlclosecheck": {"GR120"},
+}
+
 
 def _rules_of(comment: str) -> set[str] | None:
     ignore = _IGNORE.match(comment)
@@ -26,8 +37,11 @@ def _rules_of(comment: str) -> set[str] | None:
     nolint = _NOLINT.match(comment)
     if nolint:
         linters = nolint.group("linters")
-        if linters is None or "goreef" in linters.split(",") or "all" in linters.split(","):
+        named = linters.split(",") if linters is not None else []
+        if linters is None or "goreef" in named or "all" in named:
             return {ALL}
+        rules = {rule_id for linter in named for rule_id in EQUIVALENT_LINTERS.get(linter, ())}
+        return rules or None
     return None
 
 

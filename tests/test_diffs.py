@@ -67,6 +67,13 @@ def test_deletion_only_change_marks_where_lines_went(repo):
     changed = by_path(repo.diff())["a.go"]
     assert changed.added_lines == frozenset()
     assert changed.deletion_lines == {5}  # the `}` that now follows `x := 1`
+    assert changed.changes_at() == {5: "\t_ = x\n"}  # what went there
+
+
+def test_changes_at_joins_what_was_removed_and_what_was_written(repo):
+    repo.write("a.go", BASE.replace("\t_ = x\n", "\t_ = x + 1\n"))
+    changed = by_path(repo.diff())["a.go"]
+    assert changed.changes_at() == {5: "\t_ = x\n\t_ = x + 1\n"}
 
 
 def test_base_is_rebuilt_exactly_from_head_and_diff(repo):

@@ -99,6 +99,52 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
 
 
+def unclosed_ranges(file):
+    """A stand-in rule: each `range X` of a function that never calls `close(X)`."""
+    for function in file.root.named_children:
+        stack = [function] if function.type == "function_declaration" else []
+        while stack:
+            current = stack.pop()
+            stack.extend(current.named_children)
+            ranged = current.text.decode().split("range ", 1)[-1].split(" ", 1)[0]
+            if current.type == "for_statement" and f"close({ranged})".encode() not in function.text:
+                yield Report(current, f"`{ranged}` is never closed", f"defer close({ranged})")
+
+
+def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, monkeypatch):
+    only_rule(monkeypatch, Rule("GR199", "test-range", Severity.ERROR, "GR199 test-range: test.", unclosed_ranges))
+    before = (
+        "package a\n\nfunc f() {\n\ta := make(chan int)\n\tb := make(chan int)\n\tgo func() {\n"
+        "\t\tdefer close(b)\n\t\ta <- 1\n\t\tclose(a)\n\t\tb <- 2\n\t}()\n"
+        "\tfor v := range b {\n\t\t_ = v\n\t}\n\tfor v := range a {\n\t\t_ = v\n\t}\n}\n"
+    )
+    after = before.replace("\t\tdefer close(b)\n", "").replace("\t\tclose(a)\n", "")
+    diff, head = change(repo, before, after)
+    findings = review(diff, head=head, base=lambda path: before.encode(), config=Config(filter="introduced")).findings
+    # `range b` (line 10) is nearest to where `close(a)` was (line 8), but `defer close(b)` made it.
+    assert sorted((f.line, f.message.split(":")[0]) for f in findings) == [
+        (7, "This change makes line 10 a trap"),
+        (8, "This change makes line 13 a trap"),
+    ]
+
+
+def test_introduced_mode_leaves_old_code_that_ignores_a_context_the_change_declares(repo):
+    before = (
+        HEADER
+        + "func save(push func(context.Context) error) error {\n"
+        + "\tif push == nil {\n\t\treturn nil\n\t}\n"
+        + "\treturn push(context.Background())\n}\n"
+    )
+    # The change adds a context for tracing only: the old call was never written to take it.
+    after = before.replace("func save(push", "func save(ctx context.Context, push").replace(
+        "\tif push == nil {", '\t_ = ctx.Value("span")\n\tif push == nil {'
+    )
+    diff, head = change(repo, before, after)
+    base = lambda path: before.encode()  # noqa: E731
+    assert [f.rule for f in review(diff, head=head, config=Config(filter="file")).findings] == ["GR207"]
+    assert review(diff, head=head, base=base, config=Config(filter="introduced")).findings == []
+
+
 def test_suppression_comments(repo):
     body = (
         HEADER
@@ -112,6 +158,19 @@ def test_suppression_comments(repo):
     )
     lines = [f.line for f in check_files([("a.go", lambda: body.encode())]).findings]
     assert lines == [12, 13]
+
+
+def test_nolint_of_an_equivalent_linter_covers_its_rules():
+    body = (
+        HEADER
+        + "func run(ctx context.Context, start func(context.Context)) {\n"
+        + "\tstart(context.Background()) //nolint:contextcheck // outlives run; Stop ends it\n"
+        + "\tstart(context.Background()) //nolint:errcheck\n"
+        + "\tb, _ := context.WithTimeout(ctx, time.Second) //nolint:contextcheck\n"
+        + "\t_ = b\n}\n"
+    )
+    findings = check_files([("a.go", lambda: body.encode())]).findings
+    assert [(f.rule, f.line) for f in findings] == [("GR207", 10), ("GR203", 11)]
 
 
 def test_configuration_disables_regrades_and_ignores():
@@ -225,6 +284,25 @@ def test_go_version_comes_from_the_nearest_go_mod(monkeypatch):
     assert seen == {"a.go": (1, 21), "sub/deep/b.go": (1, 23)}
 
 
+def test_a_tree_without_go_mod_builds_in_gopath_mode(monkeypatch):
+    seen = {}
+
+    def spy(file):
+        seen[file.path] = (file.go_version, file.gopath, file.runtime_version)
+        return iter(())
+
+    only_rule(monkeypatch, Rule("GR197", "spy", Severity.INFO, "GR197 spy: test.", spy))
+    mods = {"mod/go.mod": b"module y\n"}  # a module without a `go` line is still a module
+    files = [("a.go", lambda: b"package a"), ("mod/b.go", lambda: b"package b")]
+    check_files(files, read=mods.get)
+    # GOPATH mode: no language version to go by, Go 1.20's runtime defaults (cmd/go).
+    assert seen == {"a.go": (None, True, (1, 20)), "mod/b.go": (None, False, None)}
+    check_files(files)  # nothing can be read: unknown, not GOPATH
+    assert seen["a.go"] == (None, False, None)
+    check_files(files, read=mods.get, go_version=(1, 24))  # told the version
+    assert seen["a.go"] == ((1, 24), False, (1, 24))
+
+
 def test_calls_are_followed_into_unchanged_files_of_the_package(repo):
     helper = 'package a\n\nimport "net/http"\n\nfunc loadConfig() {\n\tresp, _ := http.Get("http://config/")\n\t_ = resp\n}\n'
     repo.write("pkg/helper.go", helper)
@@ -245,6 +323,17 @@ def test_generated_files_are_not_reviewed_and_say_so():
     assert check_files([("hand.go", written.encode)]).findings
 
 
+def test_vendored_dependencies_are_not_reviewed_and_say_so():
+    body = (HEADER + LEAKY).encode
+    paths = ["vendor/github.com/acme/retry/retry.go", "tools/vendor/golang.org/x/sync/group.go"]
+    result = check_files([(path, body) for path in paths])
+    assert result.findings == []
+    assert all(any(f"{path}: skipped, a vendored dependency" in note for note in result.notes) for path in paths)
+    # A package of the module's own that is named vendor is the author's code.
+    own = ["internal/vendor/billing.go", "vendor/main.go"]
+    assert {f.path for f in check_files([(path, body) for path in own]).findings} == set(own)
+
+
 def test_test_files_get_only_the_rules_whose_traps_leak_real_resources():
     sleepy = (
         HEADER + "func f(ctx context.Context) {\n\tgo func() {\n\t\ttime.Sleep(time.Second)\n\t\t_ = ctx\n\t}()\n}\n"
@@ -263,9 +352,9 @@ def test_an_unclosed_body_in_a_test_file_is_a_warning():
     assert (in_test.rule, in_test.severity) == ("GR111", "warning")
 
 
-def test_an_endless_goroutine_is_a_warning_in_a_command_and_an_error_in_a_library():
+def test_an_endless_goroutine_is_info_in_a_command_and_an_error_in_a_library():
     body = '\n\nimport "time"\n\nfunc startRenewal(renew func()) {\n\tgo func() {\n\t\tfor {\n\t\t\ttime.Sleep(time.Hour)\n\t\t\trenew()\n\t\t}\n\t}()\n}\n'
     [library] = check_files([("renew/renew.go", lambda: ("package renew" + body).encode())]).findings
     [command] = check_files([("cmd/renewd/main.go", lambda: ("package main" + body).encode())]).findings
     assert (library.rule, library.severity) == ("GR103", "error")
-    assert (command.rule, command.severity) == ("GR103", "warning")
+    assert (command.rule, command.severity) == ("GR103", "info")  # annotated: by design, as a rule

@@ -118,3 +118,25 @@ def test_a_new_copy_of_an_old_statement_in_the_same_edited_function_is_reported(
     )
     result = reviewed(tmp_path, {"a.go": PACKAGE + LEAKY}, {"a.go": PACKAGE + guarded})
     assert rules_and_lines(result) == [("GR203", 13)]
+
+
+def test_an_old_call_moved_into_a_new_statement_of_its_function_keeps_its_old_trap_quiet(tmp_path):
+    before = (
+        "func describe(ctx context.Context, kind func(context.Context) string) map[string]string {\n"
+        '\treturn map[string]string{"name": "a", "kind": kind(context.Background())}\n'
+        "}\n"
+    )
+    after = (
+        "func describe(ctx context.Context, kind func(context.Context) string) map[string]string {\n"
+        '\tk := "unknown"\n'
+        "\tif kind != nil {\n"
+        "\t\tk = kind(context.Background())\n"
+        "\t}\n"
+        '\tif k == "" {\n'
+        "\t\tk = kind(context.TODO())\n"
+        "\t}\n"
+        '\treturn map[string]string{"name": "a", "kind": k}\n'
+        "}\n"
+    )
+    result = reviewed(tmp_path, {"a.go": PACKAGE + before}, {"a.go": PACKAGE + after})
+    assert rules_and_lines(result) == [("GR207", 17)]  # the new `context.TODO()` only

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from reviewers.gosource import GoFile, captures
 from reviewers.semantics import package_of
 from reviewers.semantics.cfg import Escape
+from reviewers.semantics.package import Declared
 
 
 def package(*sources: str) -> list[GoFile]:
@@ -568,6 +569,124 @@ def test_ownership_moves_to_fields_returns_closures_and_helpers_that_keep_it():
     assert leaks_of(source, 'c.Get("u")') == [("return", 16)]
 
 
+def test_a_release_deferred_under_the_error_check_leaks_on_the_returns_that_give_back_nil():
+    source = """
+        package p
+        import "context"
+        type conn struct{ stop context.CancelFunc }
+        func dial(p context.Context) (c *conn, err error) {
+            ctx, cancel := context.WithCancel(p)
+            defer func() {
+                if err != nil {
+                    cancel()
+                }
+            }()
+            if err = ctx.Err(); err != nil {
+                return nil, err
+            }
+            if p == nil {
+                return &conn{stop: cancel}, nil
+            }
+            return &conn{}, nil
+        }
+        """
+    # the failing return is covered by the deferred closure, the one that hands cancel on too
+    assert leaks_of(source, "context.WithCancel(") == [("return", 17)]
+
+
+def test_a_cancel_kept_in_a_struct_made_here_leaks_until_the_struct_is_handed_on():
+    from reviewers.semantics.ownership import bound_results
+
+    (file,) = package(
+        """
+        package p
+        import "context"
+        type call struct{ ctx context.Context; cancel context.CancelFunc }
+        func (c *call) close() { c.cancel() }
+        var live []*call
+        func begin(p context.Context, ok, closed bool) *call {
+            c := &call{}
+            c.ctx, c.cancel = context.WithCancel(p)
+            if !ok {
+                return nil
+            }
+            if closed {
+                c.close()
+                return nil
+            }
+            live = append(live, c)
+            return c
+        }
+        """
+    )
+    model = package_of(file)
+    made = next(c for c in captures("(call_expression) @c", file.root)["c"] if file.text(c).startswith("context."))
+    bound = bound_results(model, file, made)
+    assert bound is not None
+    owned = bound.owned_in_field(model, file, bound.results[1])
+    assert owned is not None
+    assert [(e.kind, file.line(e.node)) for e in owned.leaks()] == [("return", 10)]
+
+
+def test_facts_know_a_field_nothing_reads_and_a_result_that_keeps_the_only_cancel():
+    from reviewers.semantics.package import Declared
+    from reviewers.semantics.places import FIELD, Place
+
+    files = package(
+        """
+        package p
+        import "context"
+        type rows struct{ cancel, stop context.CancelFunc; ctx context.Context }
+        func (r *rows) init(p context.Context) { r.ctx, r.cancel = context.WithCancel(p) }
+        func (r *rows) wait() { <-r.ctx.Done() }
+        func (r *rows) halt() { r.stop() }
+        func open(p context.Context) *rows {
+            ctx, cancel := context.WithCancel(p)
+            r := &rows{ctx: ctx, cancel: cancel}
+            go r.wait()
+            return r
+        }
+        func openHalting(p context.Context) *rows {
+            ctx, stop := context.WithCancel(p)
+            r := &rows{ctx: ctx, stop: stop}
+            r.halt()
+            return r
+        }
+        """
+    )
+    model = package_of(files[0])
+    facts = model.facts
+    assert facts.field_never_read(Place(FIELD, "rows.cancel", "r.cancel"))
+    assert not facts.field_never_read(Place(FIELD, "rows.stop", "r.stop"))
+    assert not facts.field_never_read(Place(FIELD, "rows.ctx", "r.ctx"))
+    opened = facts.result_keeps_cancel(Declared(files[0], model.functions["open"].node))
+    assert opened is not None and opened[1] == "context.WithCancel"
+    assert facts.result_keeps_cancel(Declared(files[0], model.functions["openHalting"].node)) is None
+
+
+def test_a_variable_holding_a_done_channel_is_watching_the_context():
+    from reviewers.semantics.contexts import watches_done
+
+    (file,) = package(
+        """
+        package p
+        import "context"
+        func f(ctx context.Context, in, other chan int) {
+            done := ctx.Done()
+            next := other
+            select {
+            case <-done:
+            case <-next:
+            case <-in:
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    receives = [n for n in captures("(unary_expression) @u", file.root)["u"] if file.text(n).startswith("<-")]
+    assert [watches_done(model, file, r) for r in receives] == [True, False, False]
+
+
 def body_leaks(body: str) -> list[tuple[int, str]]:
     """The leaks of `resp` in `func f() error { <body> }`, `get` returning a response."""
     source = (
@@ -864,3 +983,154 @@ def test_places_map_between_a_goroutine_and_its_starter_and_are_spelled_through_
     done = next(op for d in facts.functions for op in facts.operations(d).of("Done"))
     assert spelling(file, start.node, done.place) == "self.wg"
     assert spelling(file, _declared(file, "worker").node, done.place) == "T.wg"
+
+
+def test_a_receive_from_a_method_that_returns_a_field_receives_from_that_field():
+    (file,) = package(
+        """
+        package p
+
+        type Stopper struct {
+            quit chan struct{}
+            jobs chan int
+        }
+
+        func (s *Stopper) Quit() <-chan struct{} {
+            if s == nil {
+                return nil
+            }
+            return s.quit
+        }
+
+        func (s *Stopper) Either(first bool) chan int {
+            if first {
+                return s.jobs
+            }
+            return make(chan int)
+        }
+
+        func (s *Stopper) Stop() { close(s.quit) }
+
+        type Worker struct{ stopper *Stopper }
+
+        func (w *Worker) wait() {
+            <-w.stopper.Quit()
+            <-w.stopper.Either(true)
+        }
+        """
+    )
+    facts = package_of(file).facts
+    assert facts.returned_place(_declared(file, "Quit")).key == "Stopper.quit"  # `return nil` aside
+    assert facts.returned_place(_declared(file, "Either")) is None  # a field on one path only
+    received = [op.place.key for op in facts.operations(_declared(file, "wait")).of("receive")]
+    assert received == ["Stopper.quit"]
+    assert [facts.owner_type(d) for d, _ in facts.users(facts.returned_place(_declared(file, "Quit")), "close")] == [
+        "Stopper"
+    ]
+
+
+def test_a_function_kept_in_a_field_is_the_callee_and_its_call_sites_are_known():
+    (file,) = package(
+        """
+        package p
+
+        type job struct {
+            run  func()
+            Hook func()
+        }
+
+        type other struct{ run func(int) }
+
+        func plan(n int) []job {
+            ready := make(chan int)
+            var got chan int
+            got = ready
+            jobs := make([]job, n)
+            for i := range jobs {
+                jobs[i].run = func() { <-got }
+            }
+            return jobs
+        }
+
+        func work(j *job, o *other) {
+            j.run()
+            o.run(1)
+        }
+
+        func (j *job) later() { go j.run() }
+        """
+    )
+    facts = package_of(file).facts
+    work = _declared(file, "work")
+    [(_, callee, _)] = [c for c in facts.operations(work).calls if file.text(c[0]) == "j.run()"]
+    assert callee.node.type == "func_literal" and file.line(callee.node) == 16
+    # The only call `go j.run()` is a goroutine: not all calls are plain ones.
+    assert facts.call_sites(callee) is None
+    [receive] = facts.operations(callee).of("receive")
+    assert [p.label for p in facts.channel_aliases(receive.place)] == ["got", "ready"]
+    assert [op.kind for _, op in facts.waiting(callee)] == ["receive"]  # a captured channel is shared
+
+
+def test_call_sites_list_every_call_and_give_up_on_a_value_use():
+    source = """
+        package p
+
+        type job struct{ run func() }
+
+        func (j *job) set() { j.run = func() {} }
+
+        func (j *job) twice() {
+            j.run()
+            j.run()
+        }
+        """
+    (file,) = package(source)
+    facts = package_of(file).facts
+    literal = next(iter(file.nodes("func_literal")))
+    assert [file.line(call) for _, call in facts.call_sites(Declared(file, literal))] == [8, 9]
+    (file,) = package(source + "\nfunc (j *job) hand() func() { return j.run }\n")
+    literal = next(iter(file.nodes("func_literal")))
+    assert package_of(file).facts.call_sites(Declared(file, literal)) is None  # handed on as a value
+
+
+def test_field_channels_nobody_answers_getters_and_receivers_that_give_up():
+    (file,) = package(
+        """
+        package p
+        import "context"
+        type q struct{ idle chan struct{}; fired chan struct{}; open chan int; out chan int; slot chan int }
+        func newQ(n int) *q {
+            first := make(chan int, 1)
+            first <- 1
+            return &q{idle: make(chan struct{}), fired: make(chan struct{}), open: make(chan int), out: make(chan int, n), slot: first}
+        }
+        func (x *q) Idle() <-chan struct{} { if x == nil { return nil }; return x.idle }
+        func (x *q) Open() chan int { return x.open }
+        func (x *q) wait() { <-x.Idle(); <-x.fired; <-x.open; x.out <- 1; x.slot <- 2 }
+        func (x *q) stop() { close(x.fired) }
+        func (x *q) loop(ctx context.Context) {
+            for {
+                select {
+                case <-x.out:
+                case <-ctx.Done():
+                    return
+                }
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    facts = model.facts
+    ops = [op for op in facts.operations(_declared(file, "wait")).performed if op.kind in ("receive", "send")]
+    assert [op.place.key for op in ops] == ["q.idle", "q.fired", "q.open", "q.out", "q.slot"]  # a getter's field
+    idle, fired, opened, out, _ = (op.place for op in ops)
+    assert facts.never_answered(idle, "receive")  # handed out receive-only, never closed
+    assert not facts.never_answered(fired, "receive")  # closed in stop
+    assert not facts.never_answered(opened, "receive")  # handed out two-way: callers may close it
+    assert not facts.never_answered(out, "send")  # loop receives
+    gives_up = facts.stops_listening(out)
+    assert gives_up is not None and file.text(gives_up[1]).startswith("case <-ctx.Done()")
+    assert facts.stops_listening(idle) is None  # wait receives it alone
+    out_send, slot = (s.child_by_field_name("channel") for s in captures("(send_statement) @s", file.root)["s"][1:3])
+    assert file.text(slot) == "x.slot" and model.values.full_at_birth(file, slot)  # type: ignore[arg-type]
+    assert file.text(out_send) == "x.out" and not model.values.full_at_birth(file, out_send)  # type: ignore[arg-type]

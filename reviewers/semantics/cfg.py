@@ -72,6 +72,12 @@ class Escape:
     kind: str  # "return", "end", "continue" or "loop"
     node: Node
 
+    def described(self, file: GoFile) -> str:
+        """How a message names this way out: `the `return` at line 12`."""
+        if self.kind == "return":
+            return f"the `return` at line {file.line(self.node)}"
+        return f"the path that reaches the end of the function at line {file.end_line(self.node)}"
+
 
 class CFG:
     """A function's graph. An *opaque* one (a function nested too deep to follow, as only

@@ -5,7 +5,9 @@ A context in scope is a local binding of type `context.Context` (a parameter, a 
 one a closure sees), or an `*http.Request` parameter (`r.Context()`). It *can be cancelled*
 unless every value it is ever given comes from `context.Background()`/`TODO()` or
 `context.WithoutCancel`, possibly through `WithValue`: such a context never fires `Done()`,
-so telling code to watch it would be wrong. `has_deadline` says whether a context surely
+so telling code to watch it would be wrong. `watches_done` says whether a receive waits on
+a `Done()` channel, called there or kept in a variable first, and `done_before` whether
+every path to a statement has already received from one. `has_deadline` says whether a context surely
 has a deadline, and `request_has_deadline` whether an HTTP request carries one.
 """
 
@@ -17,7 +19,17 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, first_argument, is_goroutine_body, qualified_name, surely_ran_before, unparen
+from ..syntax import (
+    FUNCTION_TYPES,
+    call_method_name,
+    descendants,
+    first_argument,
+    is_done_receive,
+    is_goroutine_body,
+    qualified_name,
+    surely_ran_before,
+    unparen,
+)
 from .names import Binding
 from .package import Assignment, Package
 
@@ -158,6 +170,52 @@ DERIVING = frozenset(
         "WithDeadlineCause",
     )
 )
+
+
+def watches_done(package: Package, file: GoFile, node: Node) -> bool:
+    """`<-ctx.Done()`, or a receive from a local variable every value of which is a `Done()`
+    channel (`done := ctx.Done()` before a loop, then `case <-done:`)."""
+    if is_done_receive(file, node):
+        return True
+    for receive in (node, *descendants(node)):
+        operand = receive.child_by_field_name("operand") if receive.type == "unary_expression" else None
+        if operand is None or operand.type != "identifier" or not file.text(receive).startswith("<-"):
+            continue
+        binding = package.binding(file, operand)
+        if binding is None or not binding.is_local:
+            continue
+        assignments = package.assignments(binding)
+        if assignments and all(
+            a.value is not None
+            and not a.spread
+            and unparen(a.value).type == "call_expression"
+            and call_method_name(binding.file, unparen(a.value)) == "Done"
+            for a in assignments
+        ):
+            return True
+    return False
+
+
+def done_before(package: Package, file: GoFile, node: Node) -> bool:
+    """Whether every path through its function to `node` has already received from a
+    `Done()` channel (`select { case out <- v: return; case <-ctx.Done(): }` then `out <- err`):
+    the context has fired, so watching it again cannot release the operation."""
+    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    if function is None:
+        return False
+    cfg = package.cfg(file, function)
+    element = cfg.element_of(node)
+    if element is None:
+        return False
+
+    def transfer(candidate: Node, state: frozenset) -> frozenset:
+        wait = candidate.named_children[0] if candidate.type == "expression_statement" else candidate
+        receives = wait.type == "receive_statement" or (
+            wait.type == "unary_expression" and file.text(wait).startswith("<-")
+        )
+        return state | {"done"} if receives and watches_done(package, file, wait) else state
+
+    return "done" in cfg.must_before(transfer).get(element.id, frozenset())
 
 
 def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()) -> set[str]:

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, communication_case, receiver_type, unparen
+from ..syntax import (
+    FUNCTION_TYPES,
+    communication_case,
+    function_name,
+    is_done_receive,
+    is_inside,
+    own_nodes,
+    receiver_name,
+    receiver_type,
+    unparen,
+)
 from .names import FUNCTION, Binding
 from .package import Declared
 from .places import (
@@ -42,6 +52,8 @@ class Facts:
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
         self._spelling: dict[bytes, list[Declared]] = {}
         self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
+        self._result_cancels: dict[int, tuple[Node, str] | None] = {}
+        self._returned: dict[int, Place | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -55,7 +67,8 @@ class Facts:
     # -- what a function does with its arguments --------------------------------------------------
     def callee(self, file: GoFile, call: Node) -> Declared | None:
         """The function of the package a call runs: a function by name, a method of one of
-        the package's types, or a function literal held by a local variable."""
+        the package's types, a function literal held by a local variable, or the one function
+        an unexported field is given."""
         function = call.child_by_field_name("function")
         if function is None:
             return None
@@ -80,7 +93,25 @@ class Facts:
                 return Declared(binding.file, value)
             return self._method_value(binding.file, value) if value.type == "selector_expression" else None
         if function.type == "selector_expression":
-            return self._method_value(file, function)
+            return self._method_value(file, function) or self._field_function(file, function)
+        return None
+
+    def _field_function(self, file: GoFile, selector: Node) -> Declared | None:
+        """The function an unexported field of the package's types holds, when the package
+        gives it one function only (`rc.release()` runs the literal of `rcs[i].release =
+        func() {...}`); an exported field may be set outside the package."""
+        field = selector.child_by_field_name("field")
+        if field is None or not file.text(field)[:1].islower():
+            return None
+        stored = self.package.values.sources(file, selector)
+        if not stored or len({(s.file.path, s.value.start_byte) for s in stored}) != 1:
+            return None
+        value = unparen(stored[0].value)
+        if value.type == "func_literal":
+            return Declared(stored[0].file, value)
+        binding = self.package.binding(stored[0].file, value) if value.type == "identifier" else None
+        if binding is not None and binding.kind == FUNCTION and binding.declaration is not None:
+            return Declared(binding.file, binding.declaration)
         return None
 
     def _method_value(self, file: GoFile, selector: Node) -> Declared | None:
@@ -138,6 +169,120 @@ class Facts:
             owned = Owned(self.package, parameter, callee.node, shape.methods, shape.through, shape.call_releases)
             self._keeps[key] = any(owned.use(r) in (RELEASE, MOVE) for r in self.package.references(parameter))
         return self._keeps[key]
+
+    def result_keeps_cancel(self, declared: Declared) -> tuple[Node, str] | None:
+        """The `context.With*` call (and its name) whose cancel function the function gives
+        its caller through its results only: returned itself (`return ctx, cancel`), or kept
+        by a struct it makes and returns (`tx := &Tx{cancel: cancel}; return tx`) whose
+        methods it calls do not touch that field or hand the struct on. A caller that drops
+        the results drops the only way to cancel. None when anything else may call or keep it."""
+        key = declared.node.id
+        if key not in self._result_cancels:
+            self._result_cancels[key] = None
+            self._result_cancels[key] = self._result_keeps_cancel(declared)
+        return self._result_cancels[key]
+
+    def _result_keeps_cancel(self, declared: Declared) -> tuple[Node, str] | None:
+        from .ownership import CANCEL, MOVE, RELEASE, cancel_results
+
+        file, function = declared.file, declared.node
+        for call, constructor, bound in cancel_results(self.package, file):
+            if next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None) != function:
+                continue
+            cancel = next((r for r in bound.results if r.shape is CANCEL and r.binding is not None), None)
+            if cancel is None or cancel.binding is None or not cancel.binding.is_local:
+                continue
+            owned = bound.owned(self.package, cancel)
+            uses = [(r, owned.use(r)) for r in owned.references() if r.start_byte > bound.statement.start_byte]
+            moves = [r for r, kind in uses if kind == MOVE]
+            released = any(kind == RELEASE for _, kind in uses)
+            if moves and not released and all(self._given_back(file, r) for r in moves):
+                return call, constructor
+        return None
+
+    def _given_back(self, file: GoFile, value: Node) -> bool:
+        """Whether `value` only reaches the caller: it is returned, or is an element of a
+        struct literal that is returned, directly or through a variable that is returned
+        and otherwise only read field by field (its methods included)."""
+        holder = file.parent(value)
+        if holder is not None and holder.type == "expression_list":
+            holder = file.parent(holder)
+        if holder is not None and holder.type == "return_statement":
+            return True
+        element = holder if holder is not None and holder.type == "literal_element" else value
+        keyed = file.parent(element)
+        literal_value = file.parent(keyed) if keyed is not None and keyed.type == "keyed_element" else keyed
+        literal = file.parent(literal_value) if literal_value is not None else None
+        if literal is None or literal.type != "composite_literal":
+            return False
+        outer = file.parent(literal)
+        if outer is not None and outer.type == "unary_expression":
+            literal, outer = outer, file.parent(outer)
+        if outer is not None and outer.type == "expression_list":
+            outer = file.parent(outer)
+        if outer is None:
+            return False
+        if outer.type == "return_statement":
+            return True
+        if outer.type != "short_var_declaration":
+            return False
+        left = outer.child_by_field_name("left")
+        names = left.named_children if left is not None else []
+        if len(names) != 1:
+            return False
+        variable = self.package.binding(file, names[0])
+        if variable is None:
+            return False
+        returned = False
+        for reference in self.package.references(variable):
+            if reference.start_byte <= literal.start_byte:
+                continue
+            parent = file.parent(reference)
+            if parent is not None and parent.type == "expression_list":
+                parent = file.parent(parent)
+            if parent is not None and parent.type == "return_statement":
+                returned = True
+            elif not self._read_by_field(file, reference):
+                return False
+        return returned
+
+    def _read_by_field(self, file: GoFile, reference: Node) -> bool:
+        """`tx.id`, or `tx.watch()` where the method only reads fields of its receiver other
+        than function fields (it cannot call a cancel function or hand the struct on)."""
+        selector = file.parent(reference)
+        if selector is None or selector.type != "selector_expression":
+            return False
+        call = file.parent(selector)
+        if call is None or call.type != "call_expression" or call.child_by_field_name("function") != selector:
+            value_type = self.package.type_of(file, selector)
+            return value_type is not None and value_type.kind != "func"
+        method = self._method_value(file, selector)
+        if method is None or method.node.type != "method_declaration":
+            return False
+        receiver = method.node.child_by_field_name("receiver")
+        names = [
+            n
+            for d in (receiver.named_children if receiver is not None else [])
+            for n in d.children_by_field_name("name")
+        ]
+        binding = self.package.binding(method.file, names[0]) if names else None
+        if binding is None:
+            return not names  # `func (*T) m()`: it cannot touch its receiver
+        for use in self.package.references(binding):
+            selected = method.file.parent(use)
+            if selected is None or selected.type != "selector_expression":
+                return False  # the receiver itself is handed on
+            above = method.file.parent(selected)
+            if (
+                above is not None
+                and above.type == "call_expression"
+                and above.child_by_field_name("function") == selected
+            ):
+                return False  # `t.m()`, `t.cancel()`: a call through the receiver
+            value_type = self.package.type_of(method.file, selected)
+            if value_type is None or value_type.kind == "func":
+                return False
+        return True
 
     # -- what a function does to channels, locks, WaitGroups... ---------------------------------
     def operations(self, declared: Declared) -> Operations:
@@ -220,6 +365,82 @@ class Facts:
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
 
+    def stops_listening(self, place: Place) -> tuple[Declared, Node] | None:
+        """Where the receivers of a channel place give up: when every receive of it in the
+        package is a case of a `select` (without `default`) beside a case that returns on
+        `<-ctx.Done()`, the first such case, with its function. None when some receiver
+        always waits (a bare receive, a `range`) or nothing receives."""
+        from .cfg import statements_of
+
+        receivers = self.users(place, "receive", "range")
+        found: tuple[Declared, Node] | None = None
+        for declared, op in receivers:
+            case = communication_case(op.node, declared.file) if op.kind == "receive" else None
+            select = declared.file.parent(case) if case is not None else None
+            if case is None or select is None:
+                return None
+            exits = [
+                other
+                for other in select.named_children
+                if other.type == "communication_case"
+                and other.id != case.id
+                and is_done_receive(declared.file, other.child_by_field_name("communication") or other)
+                and any(s.type == "return_statement" for s in statements_of(other))
+            ]
+            if not exits:
+                return None
+            found = found or (declared, exits[0])
+        return found
+
+    def never_answered(self, place: Place, kind: str) -> bool:
+        """Whether nothing can ever answer a `kind` ("receive" or "send") on a channel field:
+        the field is unexported, every value the package stores in it is a fresh `make`, the
+        package never does the other side to it (sends or closes it, for a receive; receives
+        or ranges over it, for a send), and it goes nowhere else — each mention of it is an
+        operation of that kind, the `make` stored in it, or the result of a getter that hands
+        it back only for that (`<-chan T` for receives, which its callers cannot close)."""
+        owner, _, name = place.key.partition(".")
+        answers = ("send", "close") if kind == "receive" else ("receive", "range", "close")
+        if place.kind != FIELD or not name[:1].islower() or self.users(place, *answers):
+            return False
+        stored = self.package.values.field_values(owner, name)
+        if not stored or not all(_is_make(s.file, s.value) for s in stored):
+            return False
+        for file in self.package.files:
+            for selector in file.nodes("selector_expression"):
+                if file.text(selector.child_by_field_name("field") or selector) != name:
+                    continue
+                if place_of(self.package, file, selector) == place and not self._keeps_field(
+                    file, selector, stored, kind
+                ):
+                    return False
+        return True
+
+    def _keeps_field(self, file: GoFile, selector: Node, stored: list, kind: str) -> bool:
+        """Whether a mention of a channel field leaves it where it is (see `never_answered`)."""
+        holder = file.parent(selector)
+        while holder is not None and holder.type == "parenthesized_expression":
+            holder = file.parent(holder)
+        if holder is None:
+            return False
+        if kind == "receive" and holder.type == "unary_expression" and file.text(holder).startswith("<-"):
+            return True
+        if kind == "send" and holder.type == "send_statement" and holder.child_by_field_name("channel") == selector:
+            return True
+        if holder.type == "expression_list":
+            statement = file.parent(holder)
+            if statement is not None and statement.type == "assignment_statement":
+                right = statement.child_by_field_name("right")
+                return right is not None and any(s.value.parent is not None and s.value.parent == right for s in stored)
+            if statement is not None and statement.type == "return_statement":
+                holder = statement
+        if holder.type == "return_statement":
+            method = next((a for a in file.ancestors(holder) if a.type in FUNCTION_TYPES), None)
+            result = method.child_by_field_name("result") if method is not None else None
+            returned = self.package.types_model.from_node(file, result) if result is not None else None
+            return returned is not None and returned.kind == "chan" and returned.direction == kind
+        return False
+
     @cached_property
     def _started(self) -> frozenset[int]:
         found = set()
@@ -268,8 +489,9 @@ class Facts:
         package's functions it calls (`depth` deep; not in the goroutines or deferred calls it
         starts), each with the function that does it: a receive or a `range` on a channel, a
         send on a channel not made with a buffer (`send_waits`), the cases of a `select`
-        without `default`, a WaitGroup's `Wait` — on a field or a package variable, which
-        other functions share (a channel of its own is its own business)."""
+        without `default`, a WaitGroup's `Wait` — on a field, a package variable or a variable
+        a literal captures, which other functions share (a channel of its own is its own
+        business)."""
         key = declared.node.id
         if key in self._waiting:
             return self._waiting[key]
@@ -283,8 +505,10 @@ class Facts:
         done = self.operations(declared)
         found: list[tuple[Declared, Operation]] = []
         for op in done.performed:
-            if op.place.kind not in (FIELD, GLOBAL):
-                continue
+            if op.place.kind not in (FIELD, GLOBAL) and not (
+                declared.node.type == "func_literal" and _encloses_place(declared, op.place)
+            ):
+                continue  # a channel of its own: a literal's captured ones are shared
             case = communication_case(op.node, file)
             if case is not None:
                 select = file.parent(case)
@@ -303,6 +527,146 @@ class Facts:
                     found.extend(self.waiting(callee, depth - 1))
         return found
 
+    @cached_property
+    def _read_fields(self) -> frozenset[str]:
+        """The names of the fields some code of the package reads, calls or hands on: every
+        selector that is not the target of an assignment."""
+        found = set()
+        for file in self.package.files:
+            for selector in file.nodes("selector_expression"):
+                field_node = selector.child_by_field_name("field")
+                if field_node is not None and not _assigned(file, selector):
+                    found.add(file.text(field_node))
+        return frozenset(found)
+
+    def field_never_read(self, place: Place) -> bool:
+        """Whether the package only ever stores into an unexported field (`Rows.cancel`):
+        nothing calls, reads or hands on what is kept there. Any read of a field of that name,
+        whatever it is reached through, counts; an exported field may be read elsewhere."""
+        if place.kind != FIELD:
+            return False
+        name = place.key.rsplit(".", 1)[-1]
+        return name[:1].islower() and name not in self._read_fields
+
+    def returned_place(self, declared: Declared) -> Place | None:
+        """The field or package variable every non-nil `return` of the function hands back
+        (`func (s *Stopper) ShouldStop() <-chan struct{} { return s.stopper }`): a call of
+        it names that place."""
+        key = declared.node.id
+        if key not in self._returned:
+            found: set[Place | None] = set()
+            for statement in own_nodes(declared.file, declared.node, ("return_statement",)):
+                values = statement.named_children[0].named_children if statement.named_children else []
+                if len(values) != 1:
+                    found.add(None)
+                elif unparen(values[0]).type != "nil":
+                    place = place_of(self.package, declared.file, values[0])
+                    found.add(place if place is not None and place.kind in (FIELD, GLOBAL) else None)
+            self._returned[key] = found.pop() if len(found) == 1 else None
+        return self._returned[key]
+
+    def channel_place(self, file: GoFile, expression: Node) -> Place | None:
+        """The place a channel expression names: `s.done`, or `s.stopper.ShouldStop()` when
+        that method of the package returns a field (`returned_place`)."""
+        expression = unparen(expression)
+        if expression.type != "call_expression":
+            return place_of(self.package, file, expression)
+        arguments = expression.child_by_field_name("arguments")
+        callee = self.callee(file, expression) if arguments is not None and not arguments.named_children else None
+        return self.returned_place(callee) if callee is not None else None
+
+    def channel_aliases(self, place: Place) -> list[Place]:
+        """The place and, for a local variable that only ever copies another channel
+        variable (`rcNextc = nextc`), that one too: the same channel under two names."""
+        binding = place.binding if place.kind == LOCAL else None
+        if binding is None:
+            return [place]
+        copied = set()
+        for assignment in self.package.assignments(binding):
+            value = unparen(assignment.value) if assignment.value is not None else None
+            if value is None:
+                if assignment.statement is not None and assignment.statement.type == "var_spec":
+                    continue  # `var ch chan T`: the zero value, replaced before use
+                return [place]
+            other = place_of(self.package, binding.file, value) if value.type == "identifier" else None
+            if other is None:
+                return [place]
+            copied.add(other)
+        return [place, *sorted(copied - {place}, key=lambda p: p.key)]
+
+    def call_sites(self, declared: Declared, *, started: bool = False) -> list[tuple[Declared, Node]] | None:
+        """Every call of an unexported function, method or field-held function of the
+        package, with the function that makes it; None when it may also run otherwise: its
+        name is exported, it is used as a value (a method value, a function handed on), or it
+        is started as a goroutine or deferred — unless `started`, where those calls are
+        sites too (what matters is what they are handed, not when they run)."""
+        name = self._called_name(declared)
+        if name is None or not name[:1].islower():
+            return None
+        sites: list[tuple[Declared, Node]] = []
+        for file in self.package.files:
+            if name.encode() not in file.source:
+                continue
+            mentions = {
+                n.id: n
+                for kind in ("selector_expression", "identifier")
+                for n in file.nodes(kind)
+                if (n.type == "identifier" and file.text(n) == name)
+                or (n.type == "selector_expression" and _field_text(file, n) == name)
+            }
+            for call in file.nodes("call_expression"):
+                function = call.child_by_field_name("function")
+                if function is None or function.id not in mentions:
+                    continue
+                called = self.callee(file, call)
+                if called is None or called.node.id != declared.node.id:
+                    continue
+                starter = file.parent(call)
+                if starter is not None and starter.type in ("go_statement", "defer_statement") and not started:
+                    return None
+                caller = next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None)
+                if caller is None:
+                    return None
+                sites.append((Declared(file, caller), call))
+                del mentions[function.id]
+            if any(
+                not _names_itself(file, n, declared) and self._may_name(file, n, declared) for n in mentions.values()
+            ):
+                return None  # used as a value somewhere
+        return sites
+
+    def _may_name(self, file: GoFile, mention: Node, declared: Declared) -> bool:
+        """Whether a mention of the function's name may be the function: not when it names
+        a member of another type or another binding."""
+        if mention.type == "identifier":
+            binding = self.package.binding(file, mention)
+            return binding is None or binding.declaration is None or binding.declaration.id == declared.node.id
+        operand = mention.child_by_field_name("operand")
+        if operand is None or self.package.type_of(file, operand) is None:
+            return True  # of a type the package cannot tell
+        found = self._method_value(file, mention) or self._field_function(file, mention)
+        return found is not None and found.node.id == declared.node.id
+
+    def _called_name(self, declared: Declared) -> str | None:
+        """The name calls use: the function's, or the field's that holds a literal."""
+        if declared.node.type != "func_literal":
+            return function_name(declared.file, declared.node)
+        holder = declared.file.parent(declared.node)
+        if holder is not None and holder.type == "expression_list":
+            statement = declared.file.parent(holder)
+            if statement is None or statement.type != "assignment_statement":
+                return None
+            targets = statement.child_by_field_name("left")
+            index = holder.named_children.index(declared.node) if declared.node in holder.named_children else -1
+            items = targets.named_children if targets is not None else []
+            target = items[index] if 0 <= index < len(items) else None
+            return _field_text(declared.file, target) if target is not None else None
+        if holder is not None and holder.type == "literal_element":
+            keyed = declared.file.parent(holder)
+            key = keyed.child_by_field_name("key") if keyed is not None and keyed.type == "keyed_element" else None
+            return declared.file.text(key) if key is not None else None
+        return None
+
     def buffered(self, file: GoFile, channel: Node) -> bool:
         """Whether a channel expression holds a channel made with a buffer, as far as the
         package shows every `make` of it."""
@@ -311,11 +675,14 @@ class Facts:
 
     def send_waits(self, file: GoFile, send: Node, place: Place) -> bool:
         """Whether a send may wait for its receiver: its channel is made without a buffer,
-        or is a field or package variable whose `make` the package does not show (a local
+        or with one its maker fills at once (`Values.full_at_birth`, for a field or package
+        variable), or is a field or package variable whose `make` the package does not show (a local
         channel the package cannot follow, a range variable over a slice of them, is
         left alone)."""
         channel = send.child_by_field_name("channel")
         capacity = self.package.values.capacity(file, channel) if channel is not None else None
+        if capacity is not None and capacity > 0 and channel is not None:
+            return place.kind in (FIELD, GLOBAL) and self.package.values.full_at_birth(file, channel)
         return capacity == 0 or (capacity is None and place.kind in (FIELD, GLOBAL))
 
     def place_outside(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
@@ -328,6 +695,94 @@ class Facts:
             if parameter is not None and place.binding is parameter and position < len(handed):
                 return handed[position]
         return None
+
+    def tolerates_nil(self, declared: Declared, position: int) -> bool:
+        """Whether the function copes with `nil` for its parameter at `position`: every use
+        of it is the test `p != nil` (or `p == nil`) or sits in the branch of an
+        `if p != nil { ... }` (`if ctx != nil { span = tracer.Start(ctx, ...) }`)."""
+        parameters = self.parameters(declared)
+        parameter = parameters[position] if position < len(parameters) else None
+        if parameter is None:
+            return False
+        file = declared.file
+        tested = False
+        for reference in self.package.references(parameter):
+            if not (declared.node.start_byte <= reference.start_byte < declared.node.end_byte):
+                continue
+            if reference == parameter.identifier:
+                continue
+            comparison = file.parent(reference)
+            if comparison is not None and _is_nil_test(file, comparison, parameter.name, ("!=", "==")):
+                tested = True
+                continue
+            if not any(
+                ancestor.type == "if_statement"
+                and _is_nil_test(
+                    file, unparen(ancestor.child_by_field_name("condition") or ancestor), parameter.name, ("!=",)
+                )
+                and is_inside(reference, ancestor.child_by_field_name("consequence") or ancestor)
+                for ancestor in file.ancestors(reference)
+            ):
+                return False
+        return tested
+
+    # -- stand-ins of the tests ------------------------------------------------------------------
+    @cached_property
+    def stubs_transport(self) -> bool:
+        """Whether the package's `_test.go` files declare a stand-in `http.RoundTripper`: a
+        `RoundTrip` method that returns only responses it builds itself
+        (`return &http.Response{StatusCode: 200, Body: http.NoBody}, nil`, or through a test
+        helper that builds one), or an adapter of a func type (`func (f rtFunc)
+        RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }`) in tests that
+        build such responses. Such a response holds no connection, and a test of that package
+        that calls `RoundTrip` exercises a transport wrapped around the stand-in."""
+        for (_, name), method in self.package.methods.items():
+            if name != "RoundTrip" or not method.file.path.endswith("_test.go"):
+                continue
+            if self._builds_responses(method) or (self._calls_its_receiver(method) and self._tests_build_responses):
+                return True
+        return False
+
+    @cached_property
+    def _tests_build_responses(self) -> bool:
+        """Some function or literal of the package's tests builds the responses it returns."""
+        return any(
+            declared.file.path.endswith("_test.go") and self._builds_responses(declared) for declared in self.functions
+        )
+
+    def _builds_responses(self, function: Declared, depth: int = 1) -> bool:
+        """Every non-nil `return` of the function gives back an `http.Response` it builds,
+        itself or through a function of the package that does."""
+        built = False
+        for statement in own_nodes(function.file, function.node, ("return_statement",)):
+            values = statement.named_children[0].named_children if statement.named_children else []
+            value = unparen(values[0]) if values else None
+            if value is None or value.type == "nil":
+                continue
+            literal = value.named_children[0] if value.type == "unary_expression" and value.named_children else value
+            value_type = self.package.type_of(function.file, value)
+            if value_type is None or not value_type.is_named("net/http.Response"):
+                return False
+            if literal.type != "composite_literal":
+                helper = self.callee(function.file, value) if value.type == "call_expression" and depth else None
+                if helper is None or not self._builds_responses(helper, depth - 1):
+                    return False
+            built = True
+        return built
+
+    def _calls_its_receiver(self, method: Declared) -> bool:
+        """`return f(r)` in a method of a func type: an adapter (`http.HandlerFunc`'s kind)."""
+        receiver = receiver_name(method.file, method.node)
+        returns = list(own_nodes(method.file, method.node, ("return_statement",)))
+        for statement in returns:
+            values = statement.named_children[0].named_children if statement.named_children else []
+            call = unparen(values[0]) if len(values) == 1 else None
+            function = (
+                call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+            )
+            if function is None or method.file.text(function) != receiver:
+                return False
+        return bool(returns) and bool(receiver)
 
     # -- what outlives the call ----------------------------------------------------------------------
     def hands_to_goroutine(self, callee: Declared, position: int, depth: int = 2) -> bool:
@@ -368,9 +823,58 @@ class Facts:
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
 
 
+def _assigned(file: GoFile, node: Node) -> bool:
+    """`node` is one of the targets of an assignment (`x.f = v`, `a, x.f = g()`)."""
+    holder = file.parent(node)
+    statement = file.parent(holder) if holder is not None and holder.type == "expression_list" else None
+    return (
+        statement is not None
+        and statement.type == "assignment_statement"
+        and statement.child_by_field_name("left") == holder
+        and file.text(statement.child_by_field_name("operator") or statement)[:1] == "="
+    )
+
+
+def _is_nil_test(file: GoFile, node: Node, name: str, operators: tuple[str, ...]) -> bool:
+    """`name != nil` (or another of `operators`), either way round."""
+    operator = node.child_by_field_name("operator") if node.type == "binary_expression" else None
+    if operator is None or file.text(operator) not in operators:
+        return False
+    sides = {file.text(node.child_by_field_name(side) or node) for side in ("left", "right")}
+    return sides == {name, "nil"}
+
+
 def _encloses_place(literal: Declared, place: Place) -> bool:
     """Whether a local place is declared outside the literal, in its file: the literal then
     captures it rather than declaring its own."""
     return place.key.startswith(f"{literal.file.path}:") and not (
         literal.node.start_byte <= place.declared_at < literal.node.end_byte
     )
+
+
+def _field_text(file: GoFile, selector: Node) -> str | None:
+    """`f` for `x.f`; None for anything but a selector."""
+    field = selector.child_by_field_name("field") if selector.type == "selector_expression" else None
+    return file.text(field) if field is not None else None
+
+
+def _names_itself(file: GoFile, mention: Node, declared: Declared) -> bool:
+    """A mention of a function's name that is not a use of it: its declaration's name, the
+    target that stores the literal, a key of a struct literal, the field of a selector
+    already counted."""
+    parent = file.parent(mention)
+    if parent is None:
+        return False
+    if parent.id == declared.node.id or parent.type in ("keyed_element", "literal_element"):
+        return True
+    if parent.type == "expression_list":
+        statement = file.parent(parent)
+        left = statement.child_by_field_name("left") if statement is not None else None
+        return left is not None and left.id == parent.id
+    return False
+
+
+def _is_make(file: GoFile, value: Node) -> bool:
+    """`make(chan T)` or `make(chan T, n)`."""
+    function = value.child_by_field_name("function") if value.type == "call_expression" else None
+    return function is not None and file.text(function) == "make"

@@ -14,8 +14,12 @@ Each use of a binding is one of:
 
 `Owned.leaks()` then follows the control-flow graph from where the value is made to every
 exit and returns the ways out that meet neither a release nor a move; the branch of an
-error check on the call that made it (`if err != nil`) and of a nil check on it is not
+error check on the call that made it (`if err != nil`, while `err` still holds that call's
+error: not after `b, err := io.ReadAll(resp.Body)`) and of a nil check on it is not
 followed: there is nothing to release there.
+A deferred closure that releases the value only under `if err != nil` (`err` a named
+result of the function) releases it on the returns that set that error only: a `return`
+giving back `nil` there, reached through that `defer`, is a way out.
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, qualified_name, unparen
-from .cfg import Edge, Escape
-from .names import Binding
+from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, surely_ran_before, unparen
+from .cfg import Edge, Escape, never_returns
+from .names import RESULT, VARIABLE, Binding
 from .package import Package
 from .types import LIBRARY, Type
 
@@ -78,6 +82,7 @@ class Owned:
     call_releases: bool = False
     error: Binding | None = None  # the error result of the call that made it
     drained_by: str = ""
+    holder: bool = False  # a struct that keeps the value in a field: its own methods may release it
     _uses: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -131,6 +136,8 @@ class Owned:
             ):
                 if path == self.through and selected in self.methods:
                     return RELEASE
+                if self.holder and not path:
+                    return MOVE  # `s.Close()` may call `s.cancel()`: the struct's business now
                 return READ  # a method call on it, or on a part of it, that is not the release
             path = f"{path}.{selected}" if path else selected
             if not (self.through == path or self.through.startswith(path + ".")):
@@ -211,7 +218,63 @@ class Owned:
             return False
 
         found = cfg.escapes(self.made, stops, self._prunes)
+        guards = {d.id: g for d in cfg.defers if (g := self._released_on_error_only(d, function)) is not None}
+        if guards:
+            # Through such a defer the value is released only when the error result is set:
+            # the returns that give back a nil error are ways out too.
+            seen = {(e.kind, e.node.id) for e in found}
+            through = cfg.escapes(self.made, lambda e: e.id not in guards and stops(e), self._prunes)
+            found += [
+                e
+                for e in through
+                if (e.kind, e.node.id) not in seen
+                and any(_returns_nil(self.file, e.node, function, guard) for guard in guards.values())
+            ]
+        lost = list({e.node.id: e for e in lost}.values())
         return sorted(found + lost, key=lambda e: e.node.start_byte)
+
+    def _released_on_error_only(self, statement: Node, function: Node) -> Binding | None:
+        """`defer func() { if err != nil { cancel() } }()`: a deferred closure that releases
+        the value only under a check that the function's named error result is set; that
+        result's binding."""
+        call = statement.named_children[0] if statement.named_children else None
+        literal = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+        uses = self.uses_in(statement)
+        if literal is None or literal.type != "func_literal" or not uses:
+            return None
+        if any(kind != RELEASE for _, kind in uses if kind != READ) or all(kind != RELEASE for _, kind in uses):
+            return None
+        guards = {self._error_guard(reference, literal, function) for reference, kind in uses if kind == RELEASE}
+        if len(guards) != 1:
+            return None
+        return guards.pop()
+
+    def _error_guard(self, reference: Node, literal: Node, function: Node) -> Binding | None:
+        """The named error result `err` of `function` when `reference` runs only inside an
+        `if err != nil` of the closure `literal`."""
+        for ancestor in self.file.ancestors(reference):
+            if ancestor.id == literal.id:
+                return None
+            parent = self.file.parent(ancestor)
+            if parent is None or parent.type != "if_statement" or parent.child_by_field_name("consequence") != ancestor:
+                continue
+            condition = parent.child_by_field_name("condition")
+            for part in _split(condition, "&&") if condition is not None else []:
+                left, operator = part.child_by_field_name("left"), part.child_by_field_name("operator")
+                right = part.child_by_field_name("right")
+                if part.type != "binary_expression" or left is None or left.type != "identifier":
+                    continue
+                if (
+                    operator is None
+                    or self.file.text(operator) != "!="
+                    or right is None
+                    or self.file.text(right) != "nil"
+                ):
+                    continue
+                binding = self.package.binding(self.file, left)
+                if binding is not None and binding.kind == RESULT and binding.function == function:
+                    return binding
+        return None
 
     def _prunes(self, edge: Edge) -> bool:
         """The edge only taken when there is nothing to release: the error of the call that
@@ -243,10 +306,26 @@ class Owned:
             binding = self.package.binding(self.file, left)
             text = self.file.text(operator)
             if binding is self.error and self.error is not None and text == wanted_operator:
-                return True
+                return self._error_of_made(part)
             if binding is self.binding and text == nil_operator:
                 return True
         return False
+
+    def _error_of_made(self, check: Node) -> bool:
+        """Whether the error variable may still hold the error of the call that made the
+        value where `check` reads it: not when an assignment that surely ran in between gave
+        it another error (`b, err := io.ReadAll(resp.Body)`), whose check says nothing about
+        the value."""
+        error, made = self.error, self.made
+        assert error is not None
+        before = [a for a in self.package.assignments(error) if a.target.start_byte < check.start_byte]
+        for assignment in reversed(before):
+            statement = assignment.statement
+            if statement is None or statement.start_byte <= made.start_byte:
+                return True
+            if surely_ran_before(self.file, statement, check):
+                return False
+        return True
 
     def _drains(self, condition: Node) -> bool:
         """`rows.Next()`: when it is false the value released itself."""
@@ -262,6 +341,21 @@ class Owned:
             and self.file.text(field_node) == self.drained_by
             and self.package.binding(self.file, operand) is self.binding
         )
+
+
+def _returns_nil(file: GoFile, statement: Node, function: Node, result: Binding) -> bool:
+    """`return conn, nil` where `result` is the function's named result given `nil`."""
+    if statement.type != "return_statement" or result.identifier is None:
+        return False
+    names = [
+        name
+        for declaration in (function.child_by_field_name("result") or statement).named_children
+        if declaration.type == "parameter_declaration"
+        for name in (declaration.children_by_field_name("name") or [declaration])
+    ]
+    position = next((i for i, name in enumerate(names) if name.id == result.identifier.id), None)
+    values = expression_items(statement.named_children[0]) if statement.named_children else []
+    return position is not None and len(values) == len(names) and file.text(values[position]) == "nil"
 
 
 def _split(condition: Node, operator: str) -> list[Node]:
@@ -336,12 +430,72 @@ class Bound:
             return last.binding
         return None
 
+    def success_ends_path(self, package: Package, file: GoFile) -> bool:
+        """Whether the code expects the call to fail: the statement is the initializer of
+        `if _, err := f(); err == nil { t.Fatal(...) }`, whose branch for a success never
+        returns, so no result of a success is ever used or owed."""
+        error = self.error()
+        if_statement = file.parent(self.statement)
+        if (
+            error is None
+            or if_statement is None
+            or if_statement.type != "if_statement"
+            or if_statement.child_by_field_name("initializer") != self.statement
+        ):
+            return False
+        condition = unparen(if_statement.child_by_field_name("condition") or self.statement)
+        operator = condition.child_by_field_name("operator") if condition.type == "binary_expression" else None
+        if operator is None or file.text(operator) != "==":
+            return False
+        sides = {file.text(condition.child_by_field_name(side) or condition) for side in ("left", "right")}
+        consequence = if_statement.child_by_field_name("consequence")
+        statements = consequence.named_children if consequence is not None else []
+        if statements and statements[0].type == "statement_list":
+            statements = statements[0].named_children
+        return sides == {error.name, "nil"} and any(
+            s.type == "expression_statement"
+            and s.named_children
+            and unparen(s.named_children[0]).type == "call_expression"
+            and never_returns(package, file, unparen(s.named_children[0]))
+            for s in statements
+        )
+
     def owned(self, package: Package, result: Result) -> Owned:
         assert result.binding is not None and result.shape is not None
         shape = result.shape
         return Owned(
             package, result.binding, self.statement, shape.methods, shape.through, shape.call_releases, self.error()
         )
+
+    def owned_in_field(self, package: Package, file: GoFile, result: Result) -> Owned | None:
+        """A result stored into a field of a struct this function made and has not handed
+        on yet (`s := &stream{...}; s.ctx, s.cancel = context.WithCancel(parent)`): the
+        struct owns it until it is returned, stored or passed on, or one of its methods is
+        called (which may call the field), and calling the field (`s.cancel()`) releases it."""
+        target = result.target
+        operand, field_node = target.child_by_field_name("operand"), target.child_by_field_name("field")
+        if target.type != "selector_expression" or operand is None or field_node is None:
+            return None
+        if operand.type != "identifier" or result.shape is not CANCEL:
+            return None
+        holder = package.binding(file, operand)
+        if holder is None or not holder.is_local or holder.kind != VARIABLE or not _made_here(holder):
+            return None
+        owned = Owned(
+            package, holder, self.statement, frozenset({file.text(field_node)}), error=self.error(), holder=True
+        )
+        before = [r for r in owned.references() if r.start_byte < self.statement.start_byte]
+        if any(owned.use(r) == MOVE for r in before):
+            return None  # handed on before: whoever holds it may cancel
+        return owned
+
+
+def _made_here(binding: Binding) -> bool:
+    """A variable declared with a composite literal (`s := &T{...}`, `var s = T{}`)."""
+    value = unparen(binding.value) if binding.value is not None and not binding.spread else None
+    if value is not None and value.type == "unary_expression" and binding.file.text(value).startswith("&"):
+        value = value.child_by_field_name("operand")
+    return value is not None and value.type == "composite_literal"
 
 
 def bound_results(package: Package, file: GoFile, call: Node) -> Bound | None:

@@ -8,7 +8,9 @@ its starter share it), a package variable, or a field of one of the package's ty
 `operations(file, function)` lists what a function or literal does itself (not its
 closures, which are functions of their own): method calls on places (`s.mu.Lock()`,
 `wg.Done()`), channel sends, receives, ranges and closes, and its calls to functions of the
-package with the places it hands them. `Facts.performs` (facts.py) follows those calls.
+package with the places it hands them. `Facts.performs` (facts.py) follows those calls. A
+receive from a method that returns a field (`<-s.stopper.ShouldStop()`) receives from that
+field (`Facts.channel_place`).
 """
 
 from __future__ import annotations
@@ -142,13 +144,14 @@ def operations(package: Package, file: GoFile, function: Node) -> Operations:
             _add(found, "send", place_of(package, file, node.child_by_field_name("channel")), node)
         elif node.type == "unary_expression":
             operator = node.child_by_field_name("operator")
-            if operator is not None and file.text(operator) == "<-":
-                _add(found, "receive", place_of(package, file, node.child_by_field_name("operand")), node)
+            operand = node.child_by_field_name("operand")
+            if operator is not None and file.text(operator) == "<-" and operand is not None:
+                _add(found, "receive", package.facts.channel_place(file, operand), node)
         elif node.type == "range_clause":
             ranged = node.child_by_field_name("right")
             ranged_type = package.type_of(file, ranged) if ranged is not None else None
-            if ranged_type is not None and ranged_type.kind == "chan":
-                _add(found, "range", place_of(package, file, ranged), node)
+            if ranged is not None and ranged_type is not None and ranged_type.kind == "chan":
+                _add(found, "range", package.facts.channel_place(file, ranged), node)
         else:
             _call(package, file, node, found)
     return found

@@ -592,6 +592,14 @@ class Types:
         method = self.package.method(target.name, name)
         if method is not None:
             return self.signature(method.file, method.node)
+        interface = declared.node.child_by_field_name("type")
+        if interface is not None and interface.type == "interface_type":
+            # A method the interface declares: what every implementation's call gives back.
+            for element in interface.named_children:
+                declared_name = element.child_by_field_name("name") if element.type == "method_elem" else None
+                if declared_name is not None and declared.file.text(declared_name) == name:
+                    return self.signature(declared.file, element)
+            return None
         embedded: list[Type] = []
         for field in self.fields(target.name):
             if field.embedded and field.type is not None:

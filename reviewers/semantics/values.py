@@ -17,6 +17,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import unparen
+from .package import Declared
 from .places import place_of
 
 if TYPE_CHECKING:
@@ -136,25 +137,41 @@ class Values:
         name = parameter.file.text(name_node) if name_node is not None else ""
         if not name or name[0].isupper() or name == "main":
             return None
+        sites = self.package.facts.call_sites(Declared(parameter.file, function), started=True)
+        if sites is None:
+            return None  # handed on as a value: called elsewhere with anything
         found = []
-        for file in self.package.files:
-            for call in file.nodes("call_expression"):
-                function_node = call.child_by_field_name("function")
-                called = (
-                    function_node.child_by_field_name("field")
-                    if function_node is not None and function_node.type == "selector_expression"
-                    else function_node
-                )
-                if called is None or file.text(called) != name:
-                    continue
-                callee = self.package.facts.callee(file, call)
-                if callee is None or callee.node.id != function.id:
-                    continue
-                items = _arguments(call)
-                if position >= len(items):
-                    return None
-                found.append(Stored(file, items[position]))
+        for caller, call in sites:
+            items = _arguments(call)
+            if position >= len(items):
+                return None
+            found.append(Stored(caller.file, items[position]))
         return found or None
+
+    def never_empty(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
+        """Whether a slice expression surely has an element: the whole of an array
+        (`buf[:]` of `var buf [64]byte`; an array of no element is never written so), a
+        `make` of a constant positive length, or a local only ever given those."""
+        expression = unparen(expression)
+        if expression.type == "identifier":
+            binding = self.package.binding(file, expression)
+            stored = self.sources(file, expression) if binding is not None and binding.is_local else None
+            return (
+                depth < 3 and stored is not None and all(self.never_empty(s.file, s.value, depth + 1) for s in stored)
+            )
+        if expression.type == "slice_expression":
+            operand = expression.child_by_field_name("operand")
+            bounds = [expression.child_by_field_name(f) for f in ("start", "end")]
+            operand_type = self.package.type_of(file, operand) if operand is not None else None
+            return all(b is None for b in bounds) and operand_type is not None and operand_type.deref().kind == "array"
+        function = expression.child_by_field_name("function") if expression.type == "call_expression" else None
+        items = _arguments(expression) if function is not None and file.text(function) == "make" else []
+        return len(items) >= 2 and file.text(items[1]).isdigit() and int(file.text(items[1])) > 0
+
+    def never_empty_parameter(self, parameter: Binding) -> bool:
+        """Whether every argument the package passes for a slice parameter is never empty."""
+        handed = self.arguments(parameter)
+        return handed is not None and all(self.never_empty(stored.file, stored.value) for stored in handed)
 
     @staticmethod
     def _position(function: Node, identifier: Node) -> int | None:
@@ -183,6 +200,43 @@ class Values:
                 return BUFFERED  # buffered everywhere, with sizes that differ
             return None
         return capacities.pop()
+
+    def full_at_birth(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
+        """Whether every channel an expression may hold is made with a constant buffer of
+        values (not `struct{}` tokens) that the function making it fills before anything
+        else sees it (`ch := make(chan T, 1); ch <- initial`): until a receiver takes one,
+        the next send waits, as on an unbuffered channel."""
+        expression = unparen(expression)
+        if expression.type == "call_expression":
+            return self._filled(file, expression)
+        stored = self.sources(file, expression) if depth <= 3 else None
+        return bool(stored) and all(self.full_at_birth(s.file, s.value, depth + 1) for s in stored or [])
+
+    def _filled(self, file: GoFile, make: Node) -> bool:
+        capacity = self._made(file, make, 0)
+        items = _arguments(make)
+        element = items[0].child_by_field_name("value") if items and items[0].type == "channel_type" else None
+        if capacity is None or capacity <= 0 or element is None or file.text(element) == "struct{}":
+            return False
+        declaration = file.parent(file.parent(make) or make)
+        if declaration is None or declaration.type != "short_var_declaration":
+            return False
+        names = declaration.child_by_field_name("left")
+        target = names.named_children[0] if names is not None and len(names.named_children) == 1 else None
+        binding = self.package.binding(file, target) if target is not None else None
+        if binding is None or target is None:
+            return False
+        sends = 0
+        for reference in self.package.references(binding):
+            if reference.start_byte <= target.start_byte:
+                continue
+            holder = file.parent(reference)
+            if holder is None or holder.type != "send_statement" or holder.child_by_field_name("channel") != reference:
+                break  # it goes elsewhere: from here on a receiver may see it
+            if file.parent(holder) is None or file.parent(holder) != file.parent(declaration):
+                break  # not a plain statement of the same block (a loop, a branch, a closure)
+            sends += 1
+        return sends >= capacity
 
     def _made(self, file: GoFile, value: Node, depth: int) -> int | None:
         """The capacity of the channel a `make` call, or a package function returning one,

@@ -3,12 +3,15 @@
 ## What it does
 In a function with a context in scope (a `context.Context` parameter or variable, or an
 `*http.Request`), flags inside a `for` loop:
-- a `select` with no `default` and no `.Done()` case (`<-ctx.Done()`, `<-s.ctx.Done()`), and
+- a `select` with no `default` and no `.Done()` case (`<-ctx.Done()`, `<-s.ctx.Done()`, or a
+  variable that holds one: `done := ctx.Done()` then `case <-done:`), and
   no other way out of the loop: a case that returns, `goto`s or breaks to a label, or a
   two-value receive `v, ok := <-ch` that notices a closed channel;
 - a bare channel send or receive statement (`ch <- v`, `v := <-ch`, `<-ch`), unless it
   waits on the function's own work: a send on a channel made with a buffer (a semaphore
-  such as `sem <- token{}`), a receive from a method's result (`<-q.Idle()`), or a receive
+  such as `sem <- token{}`; not a channel parameter that carries values, `out chan Item`:
+  the function then produces for a reader elsewhere, which may leave once the buffer is
+  full), a receive from a method's result (`<-q.Idle()`), or a receive
   from a channel that a goroutine started by the same function was given (collecting its
   result).
 
@@ -62,14 +65,14 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import cancellable_contexts, preferred, watches_done
+from ...semantics.names import PARAMETER
 from ...syntax import (
     FUNCTION_TYPES,
     descendants,
     enclosing_loops,
     field_of,
     has_default,
-    is_done_receive,
     parent_of,
     qualified_name,
     select_cases,
@@ -106,15 +109,16 @@ def _blocking_select(file: GoFile, select: Node) -> bool:
     if has_default(select):
         return False
     cases = select_cases(select)
+    package = package_of(file)
     return not any(
-        is_done_receive(file, case.child_by_field_name("communication") or case) for case in cases
+        watches_done(package, file, case.child_by_field_name("communication") or case) for case in cases
     ) and not any(_leaves_loop(file, case) for case in cases)
 
 
 def _receive_statement(file: GoFile, node: Node) -> bool:
     """`<-ch`, `v := <-ch` or `v = <-ch` as a statement of its own (not `v, ok := <-ch`, which
     notices a closed channel, and not a receive from `.Done()`)."""
-    if not file.text(node).startswith("<-") or is_done_receive(file, node):
+    if not file.text(node).startswith("<-") or watches_done(package_of(file), file, node):
         return False
     parent = parent_of(node)
     if parent.type == "expression_statement":
@@ -141,7 +145,7 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     capacity = package.values.capacity(file, channel)
     buffered = capacity is not None and capacity != 0
     if kind == "send":
-        return buffered
+        return buffered and not _handed_stream(package, file, channel)
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
     if buffered and _released_slot(package, file, node, channel):
@@ -151,6 +155,19 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     if binding is None or not binding.is_local:
         return False
     return any(_in_go_statement(reference) for reference in package.references(binding))
+
+
+def _handed_stream(package: Package, file: GoFile, channel: Node) -> bool:
+    """A channel parameter that carries values (not `chan struct{}` tokens): the function
+    produces for a receiver elsewhere, which may stop receiving whatever the buffer holds."""
+    if channel.type != "identifier":
+        return False
+    binding = package.binding(file, channel)
+    if binding is None or binding.kind != PARAMETER:
+        return False
+    channel_type = package.type_of(file, channel)
+    element = channel_type.elem if channel_type is not None and channel_type.kind == "chan" else None
+    return element is not None and element.kind != "struct"
 
 
 def _released_slot(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
@@ -221,6 +238,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"`case <-{context.expression}.Done(): return`."
             ),
             remediation=REMEDIATION,
+            context=context.binding,
         )
 
 

@@ -156,6 +156,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"Use {instead.replace('(ctx', '(' + context.expression)}."
             ),
             remediation=REMEDIATION,
+            context=context.binding,
             fix=_suggestion(file, call, context.expression),
         )
 

@@ -6,7 +6,8 @@ Flags `nil` given as:
   `WithoutCancel`, their `*Cause` forms and `AfterFunc`;
 - the first argument of a function or method of the package (or a function literal held by
   a variable) whose first parameter is declared a `context.Context` — by its type, whatever
-  the function or the parameter is called;
+  the function or the parameter is called — unless it only uses that context under
+  `if ctx != nil`;
 - the first argument of a function or method outside the package whose name ends in
   `Context` (`QueryContext`, `DialContext`, `http.NewRequestWithContext`, `r.WithContext`...),
   the library's convention for "takes a context first".
@@ -76,7 +77,8 @@ def _expects_context(package: Package, file: GoFile, call: Node) -> bool:
     callee = package.facts.callee(file, call) if _may_be_the_packages(package, file, call) else None
     if callee is not None:
         types = package.facts.parameter_types(callee)
-        return bool(types) and types[0] is not None and types[0].is_named("context.Context")
+        expects = bool(types) and types[0] is not None and types[0].is_named("context.Context")
+        return expects and not package.facts.tolerates_nil(callee, 0)
     name = call_method_name(file, call)
     if name is None or not name.endswith("Context") or name == "Context":
         return False

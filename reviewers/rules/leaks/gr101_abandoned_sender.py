@@ -6,11 +6,15 @@ function may never take the value: nothing receives from the channel, the receiv
 `select` with another way out (`time.After`, `ctx.Done()`, another channel, `default`), or
 the function can `return` between starting the goroutine and receiving. The goroutine may be
 a literal, a closure assigned to a variable and started with `go f()`, or a function or
-method of the same file (`go worker(ch)`); the send is reported where it is written. Also
-flags a send the function itself makes on a channel that no goroutine receives from (it
-waits for a receiver that cannot exist), and, as a warning, the one send of a goroutine on
-an unbuffered channel the function returns to its caller without receiving (a "future":
-a caller that gives up on it leaves the goroutine blocked).
+method of the same file (`go worker(ch)`); every send of the goroutine that waits is
+reported where it is written (an error path's send as well as the result's). A loop whose
+round starts the goroutine and then receives from the channel (start, wait, repeat) has one
+sender per receive even when the channel is made before the loop, and is this rule's too.
+Also flags a send the function itself makes on a channel that no goroutine receives from
+(it waits for a receiver that cannot exist) — including a channel it returns afterwards:
+no caller holds it yet —, and, as a warning, the one send of a goroutine on an unbuffered
+channel the function returns to its caller without receiving (a "future": a caller that
+gives up on it leaves the goroutine blocked).
 
 ## Why is this bad?
 A send on an unbuffered channel completes only when a receiver takes the value. Once the
@@ -55,9 +59,8 @@ or have the sender give up too: `select { case ch <- v: case <-ctx.Done(): }`.
 ## Fix safety
 No suggestion: whether one slot suffices depends on how many values the goroutine sends.
 Goroutines started in a loop that shares one channel, where more sends than receives can
-happen, are GR113's; a channel made in each round of the loop has one sender and is this
-rule's. The
-rule stays silent when the channel is handed to code it cannot see (another function, a
+happen, are GR113's; a channel made in each round of the loop, or received from in the
+round that starts the sender, has one sender and is this rule's. The rule stays silent when the channel is handed to code it cannot see (another function, a
 field, a return), where a receiver may hide, and when any receive elsewhere always waits.
 """
 
@@ -138,9 +141,25 @@ def _abandonment(file: GoFile, channel: Channel, goroutine: Goroutine) -> str | 
 
 def _started_per_value(file: GoFile, channel: Channel, goroutine: Goroutine) -> bool:
     """Started in a loop that does not also make the channel: several senders share it
-    (GR113's). A channel made in each round has one sender, this one."""
+    (GR113's). A channel made in each round has one sender, this one; so has a round that
+    starts the goroutine and then receives from the channel itself (start, wait, repeat)."""
     loops = enclosing_loops(goroutine.statement, within=channel.scope, file=file)
-    return any(not is_inside(channel.make, loop) for loop in loops)
+    shared = [loop for loop in loops if not is_inside(channel.make, loop)]
+    return bool(shared) and not _paired_in_round(file, channel, goroutine, shared[0])
+
+
+def _paired_in_round(file: GoFile, channel: Channel, goroutine: Goroutine, loop: Node) -> bool:
+    """Whether the function receives from the channel in the same round of `loop` that
+    starts the goroutine, after starting it in the same block (not in another branch or
+    `select` case): one sender per receive."""
+    block = file.parent(goroutine.statement)
+    return block is not None and any(
+        op.goroutine is None
+        and op.node.start_byte > goroutine.statement.end_byte
+        and is_inside(op.node, block)
+        and next(iter(enclosing_loops(op.node, within=channel.scope, file=file)), None) == loop
+        for op in channel.of("receive")
+    )
 
 
 def _blocks_in_scope(file: GoFile, channel: Channel) -> Node | None:
@@ -175,14 +194,21 @@ def check(file: GoFile) -> Iterator[Report]:
     for channel in channels(file):
         if channel.buffered:
             continue
-        if channel.returned:
-            yield from _future(file, channel)
-            continue
-        if channel.escapes:
+        if channel.escapes and not channel.returned:
             continue
         send = _blocks_in_scope(file, channel)
         if send is not None:
-            yield _report(file, channel, send, "no goroutine receives from it while the function itself waits to send")
+            yield _report(
+                file,
+                channel,
+                send,
+                "the function returns it only after this send, so no caller can receive yet"
+                if channel.returned
+                else "no goroutine receives from it while the function itself waits to send",
+            )
+            continue
+        if channel.returned:
+            yield from _future(file, channel)
             continue
         for goroutine in scope_goroutines(file, channel.scope):
             if _started_per_value(file, channel, goroutine):
@@ -190,7 +216,8 @@ def check(file: GoFile) -> Iterator[Report]:
             sends = _bare_sends(channel, goroutine)
             reason = _abandonment(file, channel, goroutine) if sends else None
             if reason is not None:
-                yield _report(file, channel, sends[0], reason)
+                for bare in sends:  # each path that sends waits on its own
+                    yield _report(file, channel, bare, reason)
 
 
 def _future(file: GoFile, channel: Channel) -> Iterator[Report]:

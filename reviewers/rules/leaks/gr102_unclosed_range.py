@@ -8,7 +8,11 @@ be a literal, a closure started through a variable or a function of the same fil
 (`go leakyWorker(ch)`); the `range` or receive line is reported, where it is written. Also
 flags a receive that waits (bare, or the only case of a `select`) on such a channel that
 nothing sends on either — say a done channel handed to a goroutine that never signals it:
-whoever receives waits forever. And flags `for range t.C` over a `time.Ticker` or `Timer`
+whoever receives waits forever — and, as a warning, such a done channel (closed, never
+sent on) that the one goroutine closing it closes on some paths only while the function
+waits on it alone: a `return` or the end of the goroutine that skips the `close` (the
+"signal the first success" watcher that never succeeds) leaves the function waiting; the
+`close` is reported. And flags `for range t.C` over a `time.Ticker` or `Timer`
 that the package stops somewhere: `Stop` does not close `C`, so a loop meant to end with the
 ticker waits forever instead.
 
@@ -47,6 +51,8 @@ func run(items []int) {
 }
 ```
 
+For the done channel: `defer close(done)` first in the goroutine, so every path signals.
+
 ## Fix safety
 No suggestion: who owns the close (the sender, after the last send) is a design decision.
 The rule stays silent when the channel is handed to code it cannot see (another function, a
@@ -60,8 +66,8 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
+from ...goroutines import Channel, channels
 from ...goroutines import ChannelOperation as Operation
-from ...goroutines import channels
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
@@ -72,6 +78,7 @@ from ...syntax import (
     enclosing_loops,
     field_of,
     function_name,
+    is_inside,
     parent_of,
     select_cases,
     unparen,
@@ -102,6 +109,58 @@ def _blocking_receive(op: Operation) -> bool:
         return True
     case = communication_case(op.node)
     return case is None or len(select_cases(parent_of(case))) == 1
+
+
+def _closed_on_some_paths(file: GoFile, channel: Channel) -> Iterator[Report]:
+    """A done channel (closed, never sent on) that one goroutine closes while the function
+    waits on it, when a path through that goroutine skips the close."""
+    closes = channel.of("close")
+    goroutine = closes[0].goroutine
+    if goroutine is None or goroutine.body is None or channel.of("send"):
+        return
+    if any(op.goroutine != goroutine for op in closes):
+        return
+    waiting = next(
+        (
+            op
+            for op in channel.of("receive")
+            if op.goroutine is None
+            and _blocking_receive(op)
+            and op.node.start_byte > goroutine.statement.end_byte
+            and enclosing_function(op.node, file) == channel.scope
+        ),
+        None,
+    )
+    if waiting is None:
+        return
+    escapes = (
+        package_of(file)
+        .cfg(file, goroutine.body)
+        .escapes(None, lambda element: any(is_inside(op.node, element) for op in closes))
+    )
+    if not escapes:
+        return
+    name = file.text(channel_expression(closes[0].node))
+    yield Report(
+        node=closes[0].node,
+        message=(
+            f"This goroutine closes `{name}` on some paths only: {escapes[0].described(file)} skips it, and "
+            f"`{file.text(waiting.node)}` (line {file.line(waiting.node)}) waits forever then. Close it in a "
+            f"`defer` first (`defer close({name})`)."
+        ),
+        remediation=SOME_PATHS_REMEDIATION,
+        severity=Severity.WARNING,
+    )
+
+
+SOME_PATHS_REMEDIATION = """\
+go func() {
+    defer close(done) // on every path, the failed ones too
+    if err := connect(); err != nil {
+        return
+    }
+}()
+<-done"""
 
 
 def _stopped_timer_ranges(file: GoFile) -> Iterator[Report]:
@@ -169,7 +228,10 @@ def check(file: GoFile) -> Iterator[Report]:
     if b".C" in file.source:
         yield from _stopped_timer_ranges(file)
     for channel in channels(file):
-        if channel.escapes or channel.of("close"):
+        if channel.escapes:
+            continue
+        if channel.of("close"):
+            yield from _closed_on_some_paths(file, channel)
             continue
         owner = function_name(file, channel.scope) or "the function literal"
         if not channel.of("send"):

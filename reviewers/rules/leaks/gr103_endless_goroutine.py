@@ -7,9 +7,12 @@ of that loop, no `goto`, no `panic`/`os.Exit`/`log.Fatal`, no `<-ctx.Done()` or 
 goroutine may be a literal, a closure started through a variable, or a function or method of
 the same file (`go s.loop()`); the `for` line is reported. Goroutines started once for the
 life of the process by construction are left alone: in `func init` or `func main`, in a
-package-level initializer, or in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs. In
-`package main` the loop is a warning: a command's background loops usually live as long as
-the process by design, while a library's callers cannot stop them. Also flags
+package-level initializer, in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs, or in
+an unexported function of `package main` that only such code calls, outside loops
+(`func main() { if err := run(); ... }`). In
+`package main` the loop is info (annotated, not commented): a command's background loops
+usually live as long as the process by design (read on real commits, they were), while a
+library's callers cannot stop them. Also flags
 a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
 elsewhere, where parking the caller for good may be deliberate (a debug flag, a fatal
 state).
@@ -55,15 +58,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tree_sitter import Node
-
 from ...finding import Severity
-from ...goroutines import goroutines, running_goroutine
+from ...goroutines import goroutines, running_goroutine, started_once
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...semantics import Package, package_of
 from ...semantics.package import package_clause
-from ...syntax import call_method_name, declaration_name, enclosing_declaration, is_inside, qualified_name, select_cases
+from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
 from ._goroutines import has_way_out
 
 REMEDIATION = """\
@@ -87,50 +87,13 @@ def _top_level_statements(function):
     return statements.named_children if statements is not None else []
 
 
-ONCE_CALLS = frozenset({"sync.OnceFunc", "sync.OnceValue", "sync.OnceValues"})
-
-
-def _run_once(package: Package, file: GoFile) -> list[Node]:
-    """The function literals of the file that run once for the life of the process: those
-    handed to `sync.OnceFunc` and its kin, or to a `sync.Once`'s `Do`."""
-    found = []
-    for call in file.nodes("call_expression"):
-        arguments = call.child_by_field_name("arguments")
-        literal = arguments.named_children[0] if arguments is not None and arguments.named_children else None
-        if literal is None or literal.type != "func_literal":
-            continue
-        if qualified_name(file, call) in ONCE_CALLS:
-            found.append(literal)
-            continue
-        function = call.child_by_field_name("function")
-        operand = (
-            function.child_by_field_name("operand") if function and function.type == "selector_expression" else None
-        )
-        receiver = package.type_of(file, operand) if operand is not None else None
-        if call_method_name(file, call) == "Do" and receiver is not None and receiver.is_named("sync.Once"):
-            found.append(literal)
-    return found
-
-
-def _started_once(file: GoFile, statement: Node, run_once: list[Node]) -> bool:
-    """Started once for the life of the process, by construction: in `init` or `main`, in a
-    package-level initializer, or in a function literal that a `sync.Once` runs."""
-    declaration = enclosing_declaration(statement, file)
-    if declaration is None or declaration.type in ("var_declaration", "const_declaration"):
-        return True
-    if declaration_name(file, declaration) in ("init", "main"):
-        return True
-    return any(is_inside(statement, literal) for literal in run_once)
-
-
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
-    run_once = _run_once(package_of(file), file)
     # In a command (`package main`) a background loop usually lives as long as the process
-    # by design: a warning there, an error in a library, whose callers cannot stop it.
-    severity = Severity.WARNING if package_clause(file) == "main" else None
+    # by design: info there, an error in a library, whose callers cannot stop it.
+    severity = Severity.INFO if package_clause(file) == "main" else None
     for goroutine in goroutines(file):
-        if goroutine.body is None or _started_once(file, goroutine.statement, run_once):
+        if goroutine.body is None or started_once(file, goroutine.statement):
             continue
         for statement in _top_level_statements(goroutine.body):
             if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):

@@ -6,6 +6,9 @@ scope (a `context.Context` parameter or variable, or an `*http.Request`), unless
 a case of a `select` that also receives from `ctx.Done()` or a done channel. The goroutine
 may be a literal, a closure started through a variable or a function of the same file; the
 sleep line is reported. Outside goroutines, `time.Sleep` with a context in scope is GR208's.
+A goroutine started once for the life of the process (in `main` or `init`, by a package
+initializer, a `sync.Once` or a function of `package main` only `main` calls, like `run`) is
+left alone: when `main`'s context ends, the process does.
 
 ## Why is this bad?
 The caller has a way to say "stop" and the goroutine does not listen: when the request ends
@@ -51,7 +54,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...goroutines import body_nodes, goroutines
+from ...goroutines import body_nodes, goroutines, started_once
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
@@ -94,7 +97,7 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for goroutine in goroutines(file):
         context = preferred(cancellable_contexts(package, file, goroutine.statement))
-        if goroutine.body is None or context is None:
+        if goroutine.body is None or context is None or started_once(file, goroutine.statement):
             continue
         calls = [node for node in body_nodes(goroutine) if node.type == "call_expression"]
         if any(_cancels(package, file, call) for call in calls):
@@ -110,6 +113,7 @@ def check(file: GoFile) -> Iterator[Report]:
                     f"`select {{ case <-time.After(d): case <-{context.expression}.Done(): return }}`."
                 ),
                 remediation=REMEDIATION,
+                context=context.binding,
             )
 
 

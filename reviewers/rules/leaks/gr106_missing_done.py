@@ -55,7 +55,6 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.cfg import Escape
 from ...semantics.package import Declared
 from ...semantics.places import LOCAL, Place, place_of
 from ._goroutines import preceding_add
@@ -129,12 +128,6 @@ def _holding(nodes: list[Node]) -> Callable[[Node], bool]:
     return lambda element: any(element.start_byte <= n.start_byte and n.end_byte <= element.end_byte for n in nodes)
 
 
-def _skipping(file: GoFile, escape: Escape) -> str:
-    if escape.kind == "return":
-        return f"the `return` at line {file.line(escape.node)}"
-    return f"the path that reaches the end of the function at line {file.end_line(escape.node)}"
-
-
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for statement in file.nodes("go_statement"):
@@ -179,7 +172,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 node=statement,
                 message=(
                     f"This goroutine calls `{inner.label}.Done()` (line {body.file.line(dones[0])}) on some paths only: "
-                    f"{_skipping(body.file, escapes[0])} skips it and `{shown}.Wait()` blocks forever. Use `defer {inner.label}.Done()` first."
+                    f"{escapes[0].described(body.file)} skips it and `{shown}.Wait()` blocks forever. Use `defer {inner.label}.Done()` first."
                 ),
                 remediation=REMEDIATION,
                 severity=Severity.WARNING,

@@ -6,7 +6,8 @@ When the module's `go.mod` says `go 1.22` or older, flags `t := time.NewTicker(d
 function, its closures and goroutines included, and is not returned, stored or handed on
 (any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`, unless
 it drives a `for range` loop that nothing leaves (its ticker lives exactly as long as the loop).
-Silent from Go 1.23, and when the version is unknown.
+Silent from Go 1.23, and when the version is unknown. A tree with no go.mod at all builds
+in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too.
 
 ## Why is this bad?
 Before Go 1.23 the runtime keeps every active timer and ticker until it is stopped: an
@@ -76,9 +77,9 @@ def _ticks_forever(file: GoFile, call: Node) -> bool:
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if file.go_version is None or file.go_version >= (1, 23):
+    if file.runtime_version is None or file.runtime_version >= (1, 23):
         return
-    version = ".".join(map(str, file.go_version))
+    reason = file.runtime_reason()
     package = package_of(file)
     for call in qualified_calls(file, file.root, CONSTRUCTORS | {"time.Tick"}):
         function = call.child_by_field_name("function")
@@ -87,7 +88,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 yield Report(
                     node=call,
                     message=(
-                        f"`{file.text(call)}` makes a ticker that can never be stopped: with `go {version}` in go.mod it "
+                        f"`{file.text(call)}` makes a ticker that can never be stopped: {reason} it "
                         "lives for the rest of the process. Use `time.NewTicker` and `defer t.Stop()`."
                     ),
                     remediation=REMEDIATION,
@@ -104,7 +105,7 @@ def check(file: GoFile) -> Iterator[Report]:
         yield Report(
             node=call,
             message=(
-                f"The {kind} `{name}` is never stopped, returned or stored: with `go {version}` in go.mod the runtime "
+                f"The {kind} `{name}` is never stopped, returned or stored: {reason} the runtime "
                 f"keeps it {'firing ' if kind == 'ticker' else ''}until it is stopped. Add `defer {name}.Stop()`."
             ),
             remediation=REMEDIATION,

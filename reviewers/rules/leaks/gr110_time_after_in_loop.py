@@ -6,7 +6,8 @@ When the module's `go.mod` says `go 1.22` or older, flags `case <-time.After(d):
 `default`) lets the loop go round again before the timer fires. Silent when the timer is
 the only case (the loop then waits for it each time, like a sleep) or when every other case
 leaves the loop (`case <-stop: return`): each timer has fired before the next is made.
-Silent from Go 1.23, and when the version is unknown.
+Silent from Go 1.23, and when the version is unknown. A tree with no go.mod at all builds
+in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too.
 
 ## Why is this bad?
 Each `time.After` call makes a new timer, and before Go 1.23 a timer is not freed until it
@@ -94,9 +95,9 @@ def _iterates_without_firing(package: Package, file: GoFile, case: Node) -> bool
 
 
 def check(file: GoFile) -> Iterator[Report]:
-    if file.go_version is None or file.go_version >= (1, 23):
+    if file.runtime_version is None or file.runtime_version >= (1, 23):
         return
-    version = ".".join(map(str, file.go_version))
+    reason = file.runtime_reason()
     package = package_of(file)
     for call in qualified_calls(file, file.root, {"time.After"}):
         case = communication_case(call)
@@ -107,7 +108,7 @@ def check(file: GoFile) -> Iterator[Report]:
             node=call,
             message=(
                 f"`{file.text(call)}` in a `select` inside the loop at line {file.line(loops[0])} makes a new timer "
-                f"per iteration, and with `go {version}` in go.mod none is freed before it fires. Reuse one "
+                f"per iteration, and {reason} none is freed before it fires. Reuse one "
                 "`time.NewTimer` and `Reset` it each iteration."
             ),
             remediation=REMEDIATION,

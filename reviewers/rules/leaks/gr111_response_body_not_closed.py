@@ -7,17 +7,29 @@ a live one, or any call whose result's `Body` is then read or closed — whose `
 closed in the function and that is not returned, stored or handed to another function.
 Reading the body with `io.ReadAll`, `io.Copy`, `json.NewDecoder` or `bufio.NewReader` is
 not handing it on: they do not close it. A response thrown away (`http.Get(url)` as a
-statement, or `_, err := http.Get(url)`) is flagged too.
+statement, or `_, err := http.Get(url)`) is flagged too, unless the code expects the call
+to fail: `if _, err := http.Get(url); err == nil { t.Fatal("want an error") }` ends the
+only path on which a response exists.
 
 A function of the package returns a live response when every response it returns comes
 from those library calls (or another such function) and is not closed in it: a helper that
 closes the body on some path (`if o.NoResponse { resp.Body.Close() }`) may hand back a
 closed one, so its callers are not blamed. In a `_test.go` file the finding is a warning:
-the connection lives as long as the test process.
+the connection lives as long as the test process. A test of a package whose tests declare a
+stand-in transport (a `RoundTrip` that returns `&http.Response{Body: http.NoBody}`, itself
+or through a helper, or a func adapter `return f(req)` in tests that build such responses) and that
+calls `RoundTrip` on anything but an `*http.Transport` is exercising a wrapper around that
+stand-in: its response holds no connection, and it is not flagged.
 
 It is a warning when the body is closed or handed on along some paths, but an exit after
 the error check skips that: a `return` on a bad status code placed before the
-`defer resp.Body.Close()`, a `continue` in a loop that closes at the end of the iteration.
+`defer resp.Body.Close()`, a `continue` in a loop that closes at the end of the iteration,
+a `return` on the error of the `io.ReadAll` that reads the body (once `err` holds that
+error, its check no longer means "there is no response").
+
+A file need not import net/http to hold a response: a `RoundTrip` on a transport field
+declared in another file, or a function of the package that returns a live one, hands it
+one all the same.
 
 ## Why is this bad?
 Until its body is closed, a response holds its connection: the transport can neither reuse
@@ -35,6 +47,18 @@ if resp.StatusCode != http.StatusOK {
     return fmt.Errorf("fetch: %s", resp.Status) // the body is never closed on this path
 }
 defer resp.Body.Close()
+```
+
+```go
+resp, err := p.transport.RoundTrip(req)
+if err != nil {
+    return err
+}
+b, err := io.ReadAll(resp.Body)
+if err != nil {
+    return err // the body stays open
+}
+resp.Body.Close()
 ```
 
 ## Use instead
@@ -200,17 +224,40 @@ def _response_names(package: Package) -> frozenset[str]:
     return package.files[0].package_cached("gr111.response_names", build)
 
 
+def _reaches_without_import(package: Package, file: GoFile, call: Node) -> bool:
+    """In a file that does not import net/http, the calls that can still hand it a response:
+    a `RoundTrip` (the `http.RoundTripper` method, on a field or value declared in another
+    file) and the package's own functions, which the facts follow."""
+    return call_method_name(file, call) == "RoundTrip" or package.facts.callee(file, call) is not None
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    imported = file.imports_path("net/http")
+    if not imported and b"RoundTrip" not in file.source and b".Body" not in file.source:
+        return  # no response can be named here
     package = package_of(file)
     testing = file.path.endswith("_test.go")
     for call in file.nodes("call_expression"):
-        if not _may_return_a_response(package, file, call):
+        if not _may_return_a_response(package, file, call) or (testing and _reaches_stand_in(package, file, call)):
+            continue
+        if not imported and not _reaches_without_import(package, file, call):
             continue
         report = _check_call(package, file, call)
         if report is not None and testing and report.severity is None:
             report = replace(report, severity=Severity.WARNING)
         if report is not None:
             yield report
+
+
+def _reaches_stand_in(package: Package, file: GoFile, call: Node) -> bool:
+    """Whether a `RoundTrip` of a test reaches the stand-in transport its package's tests
+    declare: called on something not known to be a real `*http.Transport`."""
+    if call_method_name(file, call) != "RoundTrip" or not package.facts.stubs_transport:
+        return False
+    function = call.child_by_field_name("function")
+    operand = function.child_by_field_name("operand") if function is not None else None
+    receiver = package.type_of(file, operand) if operand is not None else None
+    return receiver is None or not receiver.is_named("net/http.Transport")
 
 
 def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
@@ -234,7 +281,7 @@ def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
         return None  # returned, passed on, or part of a larger expression
     response = bound.results[0]
     if response.binding is None:
-        if certain and file.text(response.target) == "_":
+        if certain and file.text(response.target) == "_" and not bound.success_ends_path(package, file):
             return Report(
                 call,
                 f"The response of `{shown}(...)` is assigned to `_`: its Body is never closed, so its connection leaks.",
@@ -274,5 +321,4 @@ RULE = Rule(
     severity=Severity.ERROR,
     doc=__doc__,
     check=check,
-    imports=("net/http",),
 )

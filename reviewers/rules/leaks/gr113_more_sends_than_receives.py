@@ -6,6 +6,9 @@ send that can outnumber the receives:
 - goroutines started in a loop each send, while the function receives once, or receives
   in a loop that returns (or breaks) on the first result or error — the "first answer
   wins" fan-out;
+- several goroutines started one by one (`go serveA()`, `go serveB()`) each send, while
+  the function receives fewer times than there are senders, outside any loop (the first
+  server to stop wins, the others wait forever to report). Reported on the first send;
 - one goroutine sends on two paths (`if err != nil { ch <- err }` then `ch <- result`,
   with the `return` missing) to a function that receives once. Reported on the first send,
   where the `return` is missing.
@@ -44,7 +47,9 @@ for range urls {
     }
 }
 ```
-or `errgroup.Group`, which collects the first error and waits for the rest.
+or `errgroup.Group`, which collects the first error and waits for the rest. Likewise
+`stopped := make(chan error, 2)` for two servers started one by one that report on
+`stopped` while the function returns the first `<-stopped`.
 
 ## Fix safety
 No suggestion: the buffer size depends on how many goroutines the loop starts. The rule
@@ -152,6 +157,25 @@ def _mentions(file: GoFile, statement: Node, names: set[str]) -> bool:
     return False
 
 
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"only {count} times"
+
+
+def _one_shot_senders(file: GoFile, channel: Channel) -> list[Operation]:
+    """The first waiting send of each goroutine started once (not in a loop) by the
+    channel's scope, in the order they are started; none when another goroutine receives."""
+    if any(op.goroutine is not None for op in channel.of("receive", "range")):
+        return []
+    first: dict[int, Operation] = {}
+    for send in channel.of("send"):
+        if send.goroutine is None or not _blocking(send) or enclosing_loops(send.node, file=file):
+            continue
+        if enclosing_loops(send.goroutine.statement, within=channel.scope, file=file):
+            continue
+        first.setdefault(send.goroutine.statement.start_byte, send)
+    return [first[start] for start in sorted(first)]
+
+
 def _double_send(channel: Channel) -> tuple[Operation, Operation] | None:
     """(first, second): a goroutine that sends in an `if` without returning, then again."""
     by_goroutine: dict[int, list[Operation]] = {}
@@ -207,6 +231,20 @@ def check(file: GoFile) -> Iterator[Report]:
             op.kind == "receive" and op.goroutine is None and enclosing_loops(op.node, file=file)
             for op in channel.operations
         ):
+            continue
+        senders = _one_shot_senders(file, channel)
+        own = [op for op in channel.of("receive", "range") if op.goroutine is None]
+        if len(senders) > len(own) and all(op.kind == "receive" for op in own):
+            first, *others = senders
+            lines = ", ".join(str(s.goroutine.statement.start_point[0] + 1) for s in others if s.goroutine)
+            yield Report(
+                first.node,
+                f"`{channel.name}` is unbuffered and {len(senders)} goroutines send on it (this one and those started "
+                f"at lines {lines}), but the function receives {_times(len(own))} (line "
+                f"{receive.start_point[0] + 1}): the senders it does not wait for block forever. Buffer it for every "
+                f"sender (`make(chan {channel.element}, {len(senders)})`) or use errgroup.",
+                REMEDIATION,
+            )
             continue
         pair = _double_send(channel)
         if pair is not None:

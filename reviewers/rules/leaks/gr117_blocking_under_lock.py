@@ -16,6 +16,13 @@ under the lock, of a function of the package that waits on a shared channel or W
 a warning only when the callee sends on a channel that nothing in the package receives
 from by that name (its receiver is out of sight).
 
+It is an error too when what waits — the operation itself, or the function a call under
+the lock runs (a method, a function, or the one function the package keeps in an
+unexported field: a callback) — waits on a receive or a `Wait` whose only ways out (the
+sends and closes of that channel, under any name the package copies it to; the `Done`s of
+that WaitGroup) are in functions that run only under the same lock: every call of them in
+the package holds it. The waiter keeps out the very code that would release it.
+
 ## Why is this bad?
 A blocked channel operation holds the lock for as long as it waits, so every other user
 of the mutex queues behind a peer that may never come. When the peer itself needs the
@@ -39,6 +46,14 @@ func (b *Broker) loop() {
 }
 ```
 
+```go
+func (t *Banquet) Host() {
+    t.mu.Lock()
+    defer t.mu.Unlock()
+    t.awaitGuest() // <-t.seated: only sit() sends, and sit() is only called under t.mu
+}
+```
+
 ## Use instead
 ```go
 func (b *Broker) Publish(e Event) {
@@ -56,13 +71,17 @@ No suggestion: what must stay under the lock is the author's call. Only mutexes,
 and WaitGroups whose type the package shows are followed. Left alone, because what they
 wait for is not shown: a receive on a channel nothing in the package sends on or closes,
 and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
-flagged: a send on a channel made with a buffer, a `select` with `default` or with a way
+flagged: a send on a channel made with a buffer (unless the function making it fills that
+buffer at once with values, `ch := make(chan T, 1); ch <- first`: until the reader takes
+one, the next send waits as on an unbuffered channel), a `select` with `default` or with a way
 out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
 from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
 wait that joins code which never takes the mutex (the function's own literals, or
 goroutines that close the channel or call `Done` as they finish). A lock held on some
 paths only, or released by a function the code calls or handed to a goroutine that
-unlocks it, is taken as not held.
+unlocks it, is taken as not held. A signal counts as reached only under the lock when the
+package shows all its calls: an exported function, one started as a goroutine or deferred,
+or one used as a value is left alone, and so is a callback that signals before it waits.
 """
 
 from __future__ import annotations
@@ -87,6 +106,7 @@ from ...syntax import (
     own_nodes,
     qualified_name,
     select_cases,
+    surely_ran_before,
 )
 
 REMEDIATION = """\
@@ -297,10 +317,65 @@ def check(file: GoFile) -> Iterator[Report]:
                 yield report
 
 
+def _guarded_peer(
+    package: Package, function: _Function, held: Held, waiting: Waiting
+) -> tuple[Declared, Operation, Node] | None:
+    """For a receive that a called function waits on: a function that closes or sends on
+    that channel (under any name the package copies it to) and runs only where the same
+    mutex is held — every call of it in the package is made under the lock — with what it
+    does and the receive it answers. The caller holds the lock its peer needs to get there:
+    neither moves (the callback that waits for the leader, who needs the lock to signal)."""
+    facts, mutex = package.facts, held[0]
+    callers: dict[int, _Function] = {}
+    for waiter, op in waiting:
+        if op.kind not in _SIDES or op.kind == "send":
+            continue
+        for channel in facts.channel_aliases(op.place):
+            for other, side in facts.users(channel, *_SIDES[op.kind]):
+                given = side.node if side.node.type.endswith("_statement") else waiter.file.parent(side.node)
+                if other.node.id == waiter.node.id and surely_ran_before(waiter.file, given, op.node):
+                    continue  # its own signal, given before it waits
+                sites = facts.call_sites(other)
+                if not sites:
+                    continue
+                if all(
+                    any(
+                        h[0] == mutex and "Lock" in (h[1], held[1])
+                        for h in callers.setdefault(caller.node.id, _Function(package, caller)).held_at(call)
+                    )
+                    for caller, call in sites
+                ):
+                    return other, side, op.node
+    return None
+
+
 def _report(
     package: Package, function: _Function, operation: Node, waiting: Waiting, held: list[Held]
 ) -> Report | None:
     file = function.file
+    for mutex, mode, lock in held:
+        guarded = _guarded_peer(package, function, (mutex, mode, lock), waiting)
+        if guarded is None:
+            continue
+        peer, signal, receive = guarded
+        waiter = next(d for d, o in waiting if o.node.id == receive.id)
+        spelled, peer_file = _spelled(file, lock), peer.file
+        shown = "`select`" if operation.type == "select_statement" else f"`{file.text(operation).split(chr(10), 1)[0]}`"
+        if waiter.node.id != function.declared.node.id:
+            shown += (
+                f" waits on `{waiter.file.text(receive).split(chr(10), 1)[0]}` (in "
+                f"`{function_label(waiter.file, waiter.node)}`, line {waiter.file.line(receive)})"
+            )
+        else:
+            shown += " waits"
+        return Report(
+            operation,
+            f"{shown} while `{spelled}` is held (locked on line {file.line(lock)}), and what would end that "
+            f"wait, `{peer_file.text(signal.node).split(chr(10), 1)[0]}` (line {peer_file.line(signal.node)}), is "
+            f"only reached under `{spelled}` too: each waits for the other forever. Release the lock before blocking.",
+            REMEDIATION,
+            severity=Severity.ERROR,
+        )
     contended = [(h, others) for h in held for others in [_contenders(package, function, h)] if others]
     if not contended:
         return None

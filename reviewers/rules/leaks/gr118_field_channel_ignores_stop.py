@@ -2,17 +2,41 @@
 
 ## What it does
 In a type that has a stop signal — a channel field that some function of the package
-closes (`close(s.done)`), a `context.Context` field, or a context in scope where the
-operation is written — flags a send or receive on another channel field of the type, in
-one of its methods, that does not watch it:
+closes (`close(s.done)`) and none sends on (a stream its producer closes at the end is
+not a signal), a `context.Context` field, a context in scope where the operation is
+written, the stop channel of another type it holds that its own code watches
+(`case <-s.life.Halted():`, a method returning a field that some function closes), or for
+a send, receivers that give up (every receive of the field in the package is a `select`
+case beside one that returns on `<-ctx.Done()`: once they return, nobody takes the value)
+— flags a send or receive on another channel field of the type, in one of its methods, or a
+send on a channel the method is handed as a parameter (`errc chan<- error`) when the type
+has a stop channel or a context field (in a loop with a context in scope that send is
+GR205's), that does not watch it:
 - outside any `select` (a case's body counts as outside);
 - or as a case of a `select` without `default` whose other cases cannot stop it (they
   are operations on other non-stop channel fields).
 
+Also flags, in any function, a receive (alone, or the one case of a `select`) on an
+unexported channel field that nothing can ever release: every value the package stores
+in it is a fresh `make`, nothing in the package sends on it or closes it, and it goes
+nowhere but to receives and to getters that hand it back receive-only (`<-chan T`, which
+callers cannot close) — a receive through such a getter, `<-s.stopper.ShouldQuiesce()`,
+is one on the field. It is the stop signal nobody ever fires. Likewise a send on such a
+field, unbuffered or with a buffer sized at run time, that nothing in the package ever
+receives from: it blocks once the buffer is full.
+
 A receive on the stop channel itself is what watching it means, and so is a `select`
 case whose body returns (`case <-s.stopped: return`); timer channels are GR116's business.
-Not flagged either: a send on a field made with a buffer (as the package shows it), a
-notification with room; a send by a goroutine counted in a WaitGroup that the receiving
+An operation in the body of a `select` case is guarded by that `select` when it watches
+the stop signal, unless the body fires the signal itself first (`s.cancel()`,
+`close(s.done)`): the peers that watch it then leave.
+
+Not flagged either: an operation that every path reaches after receiving from a `Done()`
+channel (the context already fired: watching it again cannot help); a send on a field made
+with a buffer of a constant size, or of empty values (as the package shows it), a
+notification with room — a stream whose buffer is sized at run time
+(`make(chan Event, size)`) fills up once its reader is gone and is flagged; a receive on a
+field that some function closes; a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
 operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
@@ -35,6 +59,19 @@ func (w *Worker) emit(r Result) {
 func (w *Worker) Stop() { close(w.done) }
 ```
 
+```go
+func (s *sampler) run() {
+    for {
+        select {
+        case <-s.life.Halted(): // polled...
+            return
+        default:
+            s.out <- sample() // ...but not while it blocks here
+        }
+    }
+}
+```
+
 ## Use instead
 ```go
 func (w *Worker) emit(r Result) {
@@ -43,12 +80,28 @@ func (w *Worker) emit(r Result) {
     case <-w.done:
     }
 }
+
+func (s *sampler) run() {
+    for {
+        select {
+        case <-s.life.Halted():
+            return
+        case s.out <- sample():
+        }
+    }
+}
 ```
+and for a signal nobody fires, fire it where its owner stops (`close(q.drained)` once
+the queue is empty), or stop waiting on it.
+
+A channel handed in is no better: `func (s *scraper) report(errc chan<- error)` that does
+`errc <- err` while `s.ctx` is cancelled waits for a reader that has gone.
 
 ## Fix safety
 No suggestion: which signal to watch, and what to do when it fires, is the author's call.
 Only channel fields of struct types declared in the package are followed, through a
-method's receiver or a variable of that type.
+method's receiver or a variable of that type. Another type's stop channel counts only
+when the type reaches it through one of its fields and watches it somewhere itself.
 """
 
 from __future__ import annotations
@@ -62,10 +115,12 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.cfg import statements_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import cancellable_contexts, done_before, preferred
+from ...semantics.names import PARAMETER
 from ...semantics.package import Declared, Package
-from ...semantics.places import FIELD, Operation, Place, holds, place_of, spelling
-from ...semantics.types import CONTEXT, WAITGROUP, Field
+from ...semantics.places import FIELD, LOCAL, Operation, Place, holds, place_of, spelling
+from ...semantics.types import CANCEL, CONTEXT, WAITGROUP, Field
+from ...semantics.values import BUFFERED
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -78,6 +133,7 @@ from ...syntax import (
     is_done_receive,
     qualified_name,
     select_cases,
+    unparen,
 )
 
 REMEDIATION = """\
@@ -95,12 +151,54 @@ class _Type:
         self.name = name
         fields = package.types_model.fields(name)
         self.channels = {_place(name, f): f for f in fields if f.type is not None and f.type.kind == "chan"}
-        self.contexts = [f.name for f in fields if f.type is not None and f.type == CONTEXT]
-        self.stops: dict[Place, Declared] = {}  # a channel field -> a function that closes it
+        self.contexts = sorted(  # the type's own `ctx` first
+            (f.name for f in fields if f.type is not None and f.type == CONTEXT), key=lambda name: name != "ctx"
+        )
+        self.cancels = {_place(name, f) for f in fields if f.type is not None and f.type == CANCEL}
+        self.closed: dict[Place, Declared] = {}  # a channel field -> a function that closes it
         for place in self.channels:
             closers = package.facts.users(place, "close")
             if closers:
-                self.stops[place] = closers[0][0]
+                self.closed[place] = closers[0][0]
+        # closed and never sent on: a stop signal, not a stream its producer closes at the end
+        self.stops = {p: closer for p, closer in self.closed.items() if not package.facts.users(p, "send")}
+        # Stop channels of another type the type holds, that its own code watches: how it
+        # receives from one (`<-t.stopper.ShouldStop()`).
+        self.watched: dict[Place, str] = {}
+        if self.channels:
+            self._watched_elsewhere(package)
+
+    def _watched_elsewhere(self, package: Package) -> None:
+        facts = package.facts
+        for declared in facts.functions:
+            if facts.owner_type(declared) != self.name:
+                continue
+            for op in facts.operations(declared).performed:
+                if op.kind != "receive" or op.place.kind != FIELD or op.place in self.channels:
+                    continue
+                holder = _holder(declared.file, op.node)
+                held = place_of(package, declared.file, holder) if holder is not None else None
+                if held is None or held.kind != FIELD or not held.key.startswith(f"{self.name}."):
+                    continue  # not reached through a field of this type
+                closers = facts.users(op.place, "close")
+                if closers and op.place not in self.closed:
+                    self.closed[op.place] = self.stops[op.place] = closers[0][0]
+                    operand = op.node.child_by_field_name("operand")
+                    self.watched[op.place] = declared.file.text(operand) if operand is not None else op.place.label
+
+
+def _holder(file: GoFile, receive: Node) -> Node | None:
+    """What holds the channel received from: `t.stopper` in `<-t.stopper.done` and in
+    `<-t.stopper.ShouldStop()`."""
+    operand = receive.child_by_field_name("operand")
+    operand = unparen(operand) if operand is not None else None
+    if operand is not None and operand.type == "call_expression":
+        operand = operand.child_by_field_name("function")
+    return (
+        operand.child_by_field_name("operand")
+        if operand is not None and operand.type == "selector_expression"
+        else None
+    )
 
 
 def _place(type_name: str, field: Field) -> Place:
@@ -110,9 +208,9 @@ def _place(type_name: str, field: Field) -> Place:
 def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) -> bool:
     """The shapes that are not a forgotten stop signal."""
     facts, file = package.facts, declared.file
-    if op.place in owner.stops:
-        return True  # the stop channel itself
-    if any(facts.performs(declared, "close", stop, 2) is not None for stop in owner.stops):
+    if op.place in owner.stops or (op.kind == "receive" and op.place in owner.closed):
+        return True  # the stop channel itself, or a receive that a close releases
+    if any(facts.performs(declared, "close", closed, 2) is not None for closed in owner.closed):
         return True  # the owner's own loop: it is the one that stops
     case = communication_case(op.node, file)
     if op.kind == "receive" and case is not None and _exits(case):
@@ -126,10 +224,15 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a token passed back and forth: a channel used as a lock
     if op.kind == "receive" and not facts.users(op.place, "send"):
         return True  # nobody in the package sends: it is released by a close we may not see
-    if _buffered(package, file, op) and (op.kind == "send" or _element_is_empty(owner.channels[op.place])):
-        return True  # a notification with room, or a semaphore
+    capacity = _capacity(package, file, op)
+    if capacity not in (None, 0) and (
+        _element_is_empty(owner.channels[op.place]) or (op.kind == "send" and capacity != BUFFERED)
+    ):
+        return True  # a notification with room, a slot for a known number of values, or a semaphore
     if _made_here(package, declared, op.place):
         return True  # a channel this method made: not a protocol the type keeps
+    if done_before(package, file, op.node):
+        return True  # the context already fired on every path here: watching it cannot help
     return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
 
 
@@ -150,9 +253,10 @@ def _joined(package: Package, within: list[Operation], channel: Place) -> bool:
     )
 
 
-def _buffered(package: Package, file: GoFile, op: Operation) -> bool:
+def _capacity(package: Package, file: GoFile, op: Operation) -> int | None:
+    """The buffer the channel is made with (values.py: `BUFFERED` for a computed size)."""
     channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
-    return channel is not None and package.facts.buffered(file, channel)
+    return package.values.capacity(file, channel) if channel is not None else None
 
 
 def _element_is_empty(field: Field) -> bool:
@@ -182,7 +286,25 @@ def _inside_watching_select(package: Package, file: GoFile, operation: Node, own
             return False
         select = file.parent(ancestor) if ancestor.type == "communication_case" else None
         if select is not None and any(_watches_stop(package, file, case, owner) for case in select_cases(select)):
+            return not _fires_stop_first(package, file, ancestor, operation, owner)
+    return False
+
+
+def _fires_stop_first(package: Package, file: GoFile, case: Node, operation: Node, owner: _Type) -> bool:
+    """Whether the case body, before the operation, fires the type's own stop signal (calls
+    its cancel field, `s.cancel()`, or closes its stop channel): the peers that watch it leave,
+    and the select no longer guards what follows."""
+    for call in descendants(case, skip=FUNCTION_TYPES):
+        if call.type != "call_expression" or call.start_byte >= operation.start_byte:
+            continue
+        function = call.child_by_field_name("function")
+        if function is not None and place_of(package, file, function) in owner.cancels:
             return True
+        if function is not None and file.text(function) == "close":
+            arguments = call.child_by_field_name("arguments")
+            closed = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+            if place_of(package, file, closed) in owner.stops:
+                return True
     return False
 
 
@@ -194,7 +316,9 @@ def _watches_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> b
     if is_done_receive(file, communication):
         return True
     return any(
-        node.type == "unary_expression" and place_of(package, file, node.child_by_field_name("operand")) in owner.stops
+        node.type == "unary_expression"
+        and (operand := node.child_by_field_name("operand")) is not None
+        and package.facts.channel_place(file, operand) in owner.closed
         for node in (communication, *communication.named_children)
     )
 
@@ -260,8 +384,8 @@ def _can_stop(package: Package, file: GoFile, case: Node, owner: _Type) -> bool:
         return True
     if communication.type != "send_statement" and _exits(case):
         return True
-    place = place_of(package, file, channel)
-    return place is None or place in owner.stops or place not in owner.channels
+    place = package.facts.channel_place(file, channel)
+    return place is None or place in owner.closed or place not in owner.channels
 
 
 def _select_of(file: GoFile, operation: Node) -> Node | None:
@@ -277,10 +401,9 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     facts = package.facts
     types: dict[str, _Type] = {}
-    functions = functions_in_order(file)
+    functions = [n for n in functions_in_order(file) if file.source.find(b"<-", n.start_byte, n.end_byte) >= 0]
+    yield from _never_answered(package, file, functions)
     for node in functions:
-        if file.source.find(b"<-", node.start_byte, node.end_byte) < 0:
-            continue
         declared = Declared(file, node)
         type_name = facts.owner_type(declared)
         if type_name is None:
@@ -288,10 +411,12 @@ def check(file: GoFile) -> Iterator[Report]:
         if type_name not in types:
             types[type_name] = _Type(package, type_name)
         owner = types[type_name]
-        if not owner.channels:
+        if not owner.channels and not owner.contexts:
             continue
         for op in facts.operations(declared).performed:
-            if op.kind not in ("send", "receive") or op.place not in owner.channels:
+            if op.kind not in ("send", "receive"):
+                continue
+            if op.place not in owner.channels and not _handed_in(package, declared, op, owner):
                 continue
             if _skipped(package, declared, op, owner):
                 continue
@@ -305,7 +430,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 )
             ):
                 continue
-            signal = _signal(package, declared, op.node, owner)
+            signal = _signal(package, declared, op, owner)
             if signal is None:
                 continue
             shown = file.text(op.node).split("\n", 1)[0]
@@ -317,18 +442,73 @@ def check(file: GoFile) -> Iterator[Report]:
             )
 
 
-def _signal(package: Package, declared: Declared, operation: Node, owner: _Type) -> str | None:
-    """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope..."""
-    if owner.stops:
-        place, closer = sorted(owner.stops.items(), key=lambda item: item[0].key)[0]
+def _handed_in(package: Package, declared: Declared, op: Operation, owner: _Type) -> bool:
+    """A send on a channel parameter of the method (`errc chan<- error`) in a type whose
+    own stop signal it ignores; in a loop with a context in scope it is GR205's."""
+    binding = op.place.binding
+    if op.kind != "send" or op.place.kind != LOCAL or binding is None or binding.kind != PARAMETER:
+        return False
+    if binding.function != declared.node or not (owner.stops or owner.contexts):
+        return False
+    return not (enclosing_loops(op.node, file=declared.file) and cancellable_contexts(package, declared.file, op.node))
+
+
+def _never_answered(package: Package, file: GoFile, functions: list[Node]) -> Iterator[Report]:
+    """A receive or send — alone, or the one case of a `select` — on a channel field that
+    nothing in the package can ever answer (`Facts.never_answered`): nothing sends on or
+    closes it, or nothing receives from it (a send on a buffer of a constant size aside:
+    it may never fill)."""
+    facts = package.facts
+    for node in functions:
+        for op in facts.operations(Declared(file, node)).performed:
+            if op.kind not in ("receive", "send") or op.place.kind != FIELD:
+                continue
+            select = _select_of(file, op.node)
+            if select is not None and len(select_cases(select)) > 1:
+                continue
+            if op.kind == "send" and _capacity(package, file, op) not in (0, BUFFERED):
+                continue
+            if not facts.never_answered(op.place, op.kind):
+                continue
+            shown = file.text(op.node).split("\n", 1)[0]
+            yield Report(
+                op.node,
+                f"`{shown}` waits on `{op.place.key}`, which nothing in the package "
+                + (
+                    "sends on or closes: it blocks forever."
+                    if op.kind == "receive"
+                    else "receives from: it blocks forever once the buffer, if any, is full."
+                )
+                + " Give the channel its other side (close it where its owner stops, or drain it), or do not wait "
+                "on it.",
+                "close(s.done) // in the method that ends what the receivers wait for"
+                if op.kind == "receive"
+                else "for v := range s.events { // the reader the channel lacks, until its owner closes it\n    handle(v)\n}",
+            )
+
+
+def _signal(package: Package, declared: Declared, op: Operation, owner: _Type) -> str | None:
+    """How the type stops, in words: `s.done` is closed in `Stop`, `ctx` is in scope, the
+    receivers give up on `ctx.Done()`..."""
+    stops = sorted(owner.stops.items(), key=lambda item: (item[0] in owner.watched, item[0].key))
+    # A stop channel closed by the very function that calls this one is a poor one to name.
+    outside = [item for item in stops if declared not in package.facts.reached(item[1], 2)]
+    if stops and (outside or not owner.contexts):
+        place, closer = (outside or stops)[0]
         where = function_label(closer.file, closer.node)
-        return f"`{spelling(declared.file, declared.node, place)}` is closed in `{where}`"
+        shown = owner.watched.get(place) or spelling(declared.file, declared.node, place)
+        return f"`{shown}` is closed in `{where}`"
     if owner.contexts:
         context = Place(FIELD, f"{owner.name}.{owner.contexts[0]}", owner.contexts[0])
         return f"the type holds a context (`{spelling(declared.file, declared.node, context)}`)"
-    in_scope = preferred(cancellable_contexts(package, declared.file, operation))
+    in_scope = preferred(cancellable_contexts(package, declared.file, op.node))
     if in_scope is not None:
         return f"`{in_scope.expression}` is in scope"
+    gives_up = package.facts.stops_listening(op.place) if op.kind == "send" else None
+    if gives_up is not None:
+        receiver, case = gives_up
+        head = receiver.file.text(case).split(":", 1)[0].strip()
+        return f"its receiver in `{function_label(receiver.file, receiver.node)}` stops listening on `{head}`"
     return None
 
 

@@ -10,6 +10,10 @@ that type), or — for a parameter — a call of that function in the package pa
 conversion. The one-expression form `unsafe.Pointer(uintptr(p) + off)` is legal and is
 GR303's (info), never this rule's.
 
+Also flags, as a warning, `uintptr(unsafe.Pointer(u))` where `u` is a uintptr (a variable,
+field or parameter the package types so): an integer converted to a pointer only to be
+converted back, typically an address in another process or in memory the kernel maps.
+
 ## Why is this bad?
 A `uintptr` is an integer: the garbage collector does not see it as a reference. Between
 the conversion to `uintptr` and the conversion back, the object can be freed, or — when it
@@ -17,20 +21,31 @@ lives on a goroutine stack — moved by stack growth, and the new pointer points
 is there now. The `unsafe` documentation allows the round trip only inside one expression
 (`unsafe.Pointer(uintptr(p) + off)`) or for the arguments of a syscall.
 
+The round trip changes no value, but `go vet` reports it, and with `-race` (or
+`-d=checkptr`) the runtime checks every integer made a pointer: when it happens to fall
+inside a Go allocation the program throws ("pointer arithmetic result points to invalid
+allocation").
+
 ## Example
 ```go
 base := uintptr(unsafe.Pointer(&buf[0]))
 next := (*byte)(unsafe.Pointer(base + 1)) // base may be stale
+
+desc := ioDesc{Offs: uintptr(unsafe.Pointer(offs))} // offs is a uintptr already
 ```
 
 ## Use instead
 ```go
 base := unsafe.Pointer(&buf[0])
 next := (*byte)(unsafe.Add(base, 1)) // the GC sees base
+
+desc := ioDesc{Offs: offs}
 ```
 
 ## Fix safety
-No suggestion: the variable must change type, which touches every use. A uintptr whose
+The round trip's suggestion drops it (`offs` for `uintptr(unsafe.Pointer(offs))`), when it
+fits on one line and the file uses unsafe elsewhere (the import stays used). Otherwise no
+suggestion: the variable must change type, which touches every use. A uintptr whose
 origin the code does not show (a syscall result, a parameter no caller in the package
 fills from a pointer, memory the runtime manages by hand) is not reported: such integers
 often address memory the garbage collector does not manage. A parameter of a function
@@ -46,7 +61,7 @@ from tree_sitter import Node
 
 from ...finding import Severity
 from ...gosource import GoFile, captures
-from ...rule import Report, Rule
+from ...rule import Fix, Report, Rule
 from ...semantics import Binding, Package, package_of
 from ...semantics.names import PARAMETER, RESULT, VARIABLE
 from ...semantics.package import Declared
@@ -60,12 +75,16 @@ from ._helpers import (
     left_spine,
     manages_memory_by_hand,
     pointer_to_uintptr,
+    unsafe_local_name,
     unsafe_pointer_calls,
 )
 
 REMEDIATION = """\
 base := unsafe.Pointer(&buf[0]) // keep a pointer: the GC sees it
 next := (*byte)(unsafe.Add(base, 1))"""
+
+ROUND_TRIP_REMEDIATION = """\
+desc.Offs = offs // a uintptr already: no unsafe.Pointer(offs) on the way"""
 
 KEEPALIVE_DIRECTIVES = ("//go:uintptrescapes", "//go:uintptrkeepalive")
 
@@ -223,12 +242,46 @@ def _origin(package: Package, file: GoFile, base: Node) -> tuple[GoFile, Node, s
     return None
 
 
+def _round_trip(package: Package, file: GoFile, call: Node, argument: Node | None) -> Node | None:
+    """`uintptr(unsafe.Pointer(u))` of a value the package types as a uintptr: the outer
+    conversion, for a conversion there and back that only converts an integer to a pointer."""
+    outer = file.parent(file.parent(call) or call)
+    if argument is None or outer is None or not is_uintptr_conversion(file, outer):
+        return None
+    value = unparen(argument)
+    if value.type not in ("identifier", "selector_expression") or package.type_of(file, value) != UINTPTR:
+        return None
+    return outer
+
+
+def _fix_is_safe(file: GoFile, outer: Node) -> bool:
+    """Dropping the round trip keeps the file compiling: it fits on one line and the file
+    uses the unsafe package elsewhere too."""
+    uses = file.source.count(f"{unsafe_local_name(file)}.".encode())
+    return outer.start_point[0] == outer.end_point[0] and uses > 1
+
+
 def check(file: GoFile) -> Iterator[Report]:
     if manages_memory_by_hand(file):
         return
     package = package_of(file)
     for call in unsafe_pointer_calls(file, file.root):
         argument = call_argument(call)
+        outer = _round_trip(package, file, call, argument)
+        if outer is not None and argument is not None:
+            held = file.text(unparen(argument))
+            yield Report(
+                node=outer,
+                message=(
+                    f"`{file.text(outer)}` turns the uintptr `{held}` into a pointer and back: it changes nothing, "
+                    f"but `go vet` reports it as a misuse of unsafe.Pointer, and under `-race` (checkptr) the "
+                    f"runtime throws when `{held}` happens to fall inside a Go allocation. Use `{held}` as it is."
+                ),
+                remediation=ROUND_TRIP_REMEDIATION,
+                fix=Fix.replace(file, outer, held) if _fix_is_safe(file, outer) else None,
+                severity=Severity.WARNING,
+            )
+            continue
         base = _base(package, file, unparen(argument)) if argument is not None else None
         if base is None:
             continue

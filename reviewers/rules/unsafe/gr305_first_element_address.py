@@ -36,7 +36,9 @@ no element for an empty slice, and the code after it must cope with that. Any `l
 `cap(b)` of that parameter in its function counts as a check, wherever it is: the rule
 cannot follow the control flow that makes it one; so does a guard `if n > 0` around the
 conversion, since such a count usually says how much of the slice is used. A function
-marked `//go:nocheckptr` has opted out of pointer checks on purpose and is left alone. Only
+marked `//go:nocheckptr` has opted out of pointer checks on purpose and is left alone, and so
+is an unexported function that the package only ever hands a whole array (`buf[:]`) or a
+`make` of a constant positive length for that parameter. Only
 parameters declared as slices are looked at: a slice made in scope (`make([]byte, n)`) is
 sized by the code beside it, a field or a call result follows invariants the syntax cannot
 see, and an array is never empty.
@@ -107,6 +109,8 @@ def _length_checked(package: Package, file: GoFile, parameter: Binding, at: Node
         return True
     declared = next((a for a in ancestors(at) if a.type in FUNCTION_TYPES[:2]), None)
     if declared is not None and has_directive(file, declared, ("//go:nocheckptr",)):
+        return True
+    if package.values.never_empty_parameter(parameter):
         return True
     return any(_measured(file, reference) for reference in package.references(parameter))
 

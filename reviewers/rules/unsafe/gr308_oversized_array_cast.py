@@ -7,6 +7,10 @@ directly or through the variable it was assigned to. A cast to an array of the p
 own type (`(*[1 << 20]byte)(unsafe.Pointer(&table))` where `table` is a `[1 << 20]byte`) is
 fine and not reported.
 
+Whatever the length, it also flags a pointer into a Go array or slice (`&b[0]`, `&s.path[0]`)
+made a constant-length array and cut with two indexes to a length the code computes:
+`(*[4096]byte)(unsafe.Pointer(&s.path[0]))[0:n]`.
+
 ## Why is this bad?
 The array length is a lie told to the compiler: the memory holds `n` elements, not 2^30.
 Every index and slice bound is checked against the fake length, so an off-by-one reads or
@@ -14,21 +18,34 @@ writes past the real data instead of panicking, and `[:n]` without the third ind
 capacity that lets `append` scribble over whatever follows. On 32-bit platforms the type
 may not even fit in the address space ("type too large").
 
+With `-race` (or `-d=checkptr`) the runtime checks each such conversion: the whole array
+must lie in one allocation. The compiler checks a three-index slice `[lo:n:m]` against its
+capacity `m`, but a two-index one against all the array's elements, so a pointer into a Go
+object shorter than the array throws ("converted pointer straddles multiple allocations").
+
 ## Example
 ```go
 s := (*[1 << 30]C.int)(unsafe.Pointer(p))[:n:n]
 ```
 
+```go
+name := (*[4096]byte)(unsafe.Pointer(&sa.path[0]))[0:n] // sa.path has 108 bytes
+```
+
 ## Use instead
 ```go
 s := unsafe.Slice((*C.int)(unsafe.Pointer(p)), n) // Go 1.17: length and capacity n
+
+name := unsafe.Slice((*byte)(unsafe.Pointer(&sa.path[0])), n)
 ```
 
 ## Fix safety
 The suggestion rewrites `(*[N]T)(p)[:n:n]` (or `[0:n:n]`) to `unsafe.Slice((*T)(p), n)`,
 which gives the same slice. It is offered only for that full slice expression, when the
 module's Go version is 1.17 or later (or unknown), and `p` is visibly an unsafe.Pointer.
-A `[:n]` form changes capacity, so it gets no suggestion. An array length made of names
+A `[:n]` form changes capacity, so it gets no suggestion; nor does a pointer into a Go
+object. A constant cut (`[:]`, `[:4]`) of such a pointer says the code means that many
+elements, and is not reported below 1<<16. An array length made of names
 the package does not declare as constants cannot be evaluated and is not reported.
 """
 
@@ -156,6 +173,45 @@ def _suggestion(file: GoFile, conversion: Node, operand: Node, slicing: Node, el
     )
 
 
+def _element_address(file: GoFile, operand: Node) -> Node | None:
+    """`b` in `unsafe.Pointer(&b[i])`: a pointer into a Go array or slice."""
+    address = call_argument(unparen(operand)) if is_unsafe_pointer_call(file, operand) else None
+    address = unparen(address) if address is not None else None
+    if address is None or address.type != "unary_expression" or not file.text(address).startswith("&"):
+        return None
+    target = address.child_by_field_name("operand")
+    target = unparen(target) if target is not None else None
+    return target.child_by_field_name("operand") if target is not None and target.type == "index_expression" else None
+
+
+def _checked_whole(package: Package, file: GoFile, conversion: Node, operand: Node, length: int) -> Report | None:
+    """`(*[N]T)(unsafe.Pointer(&b[0]))[lo:n]`: a pointer into a Go object made an array of a
+    constant length, cut by a two-index slice to a length the code computes. Under checkptr
+    (`-race`) the conversion is checked against all N elements (a three-index slice is
+    checked against its capacity): past `b`'s allocation the runtime throws."""
+    held = _element_address(file, operand)
+    parent = conversion.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    if held is None or parent is None or parent.type != "slice_expression" or parent.child_by_field_name("capacity"):
+        return None
+    end = parent.child_by_field_name("end")
+    if end is None or constant_value(package, file, end) is not None:
+        return None  # `[:]`, `[:4]`: the code means the whole array
+    shown = file.text(held)
+    return Report(
+        node=conversion,
+        message=(
+            f"`{file.text(conversion)}` views memory inside `{shown}` as {length} elements, then keeps "
+            f"`{file.text(end)}` of them: with `-race` (checkptr) the conversion is checked against all {length}, "
+            f"and the runtime throws when they run past `{shown}`'s allocation. Use "
+            f"`unsafe.Slice({file.text(call_argument(unparen(operand)) or operand)}, {file.text(end)})`, or cut with "
+            "three indexes (`[:n:n]`): only that much is checked."
+        ),
+        remediation=REMEDIATION,
+    )
+
+
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for conversion in file.nodes("type_conversion_expression"):
@@ -164,7 +220,12 @@ def check(file: GoFile) -> Iterator[Report]:
         if array is None or operand is None or not is_pointer_expression(package, file, operand):
             continue
         length = constant_value(package, file, array.child_by_field_name("length"))
-        if length is None or length < THRESHOLD or _own_size(package, file, conversion, operand):
+        if length is None or _own_size(package, file, conversion, operand):
+            continue
+        if length < THRESHOLD:
+            report = _checked_whole(package, file, conversion, operand, length)
+            if report is not None:
+                yield report
             continue
         slicing = _slicing(package, file, conversion)
         element_node = array.child_by_field_name("element")
