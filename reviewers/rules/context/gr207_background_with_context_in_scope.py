@@ -49,7 +49,7 @@ from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, preferred
-from ...semantics.ownership import MOVE, Bound, bound_results
+from ...semantics.ownership import bound_results
 from ...semantics.package import Declared
 from ...syntax import (
     ancestors,
@@ -116,23 +116,7 @@ def _outlives_the_caller(package: Package, file: GoFile, call: Node) -> bool:
         return False
     if derived is not None and package.facts.binding_reaches_goroutine(derived, Declared(file, function)):
         return True
-    return _cancel_kept_elsewhere(package, bound)
-
-
-def _cancel_kept_elsewhere(package: Package, bound: Bound) -> bool:
-    """`cctx, cancel := context.WithCancel(context.Background())` whose `cancel` is stored
-    (`&watch{ctx: cctx, cancel: cancel}` kept in a map, a field) or handed on, or assigned
-    straight to a field (`s.ctx, s.cancel = ...`): a lifetime of its own, ended by whoever
-    holds the cancel, not by this caller's context."""
-    cancel = bound.results[1] if len(bound.results) > 1 else None
-    if cancel is None:
-        return False
-    if cancel.binding is None:
-        return cancel.target.type in ("selector_expression", "index_expression")
-    if cancel.shape is None:
-        return False
-    owned = bound.owned(package, cancel)
-    return any(owned.use(reference) == MOVE for reference in owned.references())
+    return bound.cancel_kept_elsewhere(package)  # kept state with a lifetime of its own
 
 
 def _replaces(file: GoFile, call: Node, name: str) -> bool:
