@@ -344,12 +344,12 @@ def test_test_files_get_only_the_rules_whose_traps_leak_real_resources():
     assert [f.rule for f in check_files([("a_test.go", body.encode)]).findings] == ["GR111"]
 
 
-def test_an_unclosed_body_in_a_test_file_is_a_warning():
+def test_an_unclosed_body_in_a_test_file_is_info():
     source = b'package a\n\nimport "net/http"\n\nfunc fetch(url string) int {\n\tresp, _ := http.Get(url)\n\treturn resp.StatusCode\n}\n'
     [in_code] = check_files([("a.go", lambda: source)]).findings
     [in_test] = check_files([("a_test.go", lambda: source)]).findings
     assert (in_code.rule, in_code.severity) == ("GR111", "error")
-    assert (in_test.rule, in_test.severity) == ("GR111", "warning")
+    assert (in_test.rule, in_test.severity) == ("GR111", "info")
 
 
 def test_an_endless_goroutine_is_info_in_a_command_and_an_error_in_a_library():
@@ -358,3 +358,13 @@ def test_an_endless_goroutine_is_info_in_a_command_and_an_error_in_a_library():
     [command] = check_files([("cmd/renewd/main.go", lambda: ("package main" + body).encode())]).findings
     assert (library.rule, library.severity) == ("GR103", "error")
     assert (command.rule, command.severity) == ("GR103", "info")  # annotated: by design, as a rule
+
+
+def test_an_unstopped_timer_is_info_and_an_unstopped_ticker_a_warning_before_go_1_23():
+    source = (
+        b'package a\n\nimport "time"\n\nfunc wait(d time.Duration) {\n\tt := time.NewTimer(d)\n\t<-t.C\n'
+        b"\tk := time.NewTicker(d)\n\t<-k.C\n}\n"
+    )
+    findings = check_files([("a.go", lambda: source)], go_version=(1, 22)).findings
+    assert [(f.rule, f.line, f.severity) for f in findings] == [("GR109", 6, "info"), ("GR109", 8, "warning")]
+    assert "until it fires" in findings[0].message and "firing until it is stopped" in findings[1].message

@@ -460,6 +460,21 @@ class Bound:
             for s in statements
         )
 
+    def cancel_kept_elsewhere(self, package: Package) -> bool:
+        """For `c, cancel := context.WithCancel(parent)`: whether the cancel is stored
+        (`&sub{ctx: c, cancel: cancel}` kept in a map or a field), handed on, or assigned
+        straight to a field (`s.ctx, s.cancel = ...`) — the context has a lifetime of its own,
+        ended by whoever holds the cancel."""
+        cancel = self.results[1] if len(self.results) > 1 else None
+        if cancel is None:
+            return False
+        if cancel.binding is None:
+            return cancel.target.type in ("selector_expression", "index_expression")
+        if cancel.shape is None:
+            return False
+        owned = self.owned(package, cancel)
+        return any(owned.use(reference) == MOVE for reference in owned.references())
+
     def owned(self, package: Package, result: Result) -> Owned:
         assert result.binding is not None and result.shape is not None
         shape = result.shape

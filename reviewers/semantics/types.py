@@ -594,12 +594,7 @@ class Types:
             return self.signature(method.file, method.node)
         interface = declared.node.child_by_field_name("type")
         if interface is not None and interface.type == "interface_type":
-            # A method the interface declares: what every implementation's call gives back.
-            for element in interface.named_children:
-                declared_name = element.child_by_field_name("name") if element.type == "method_elem" else None
-                if declared_name is not None and declared.file.text(declared_name) == name:
-                    return self.signature(declared.file, element)
-            return None
+            return self._interface_method(declared.file, interface, name, {target.name})
         embedded: list[Type] = []
         for field in self.fields(target.name):
             if field.embedded and field.type is not None:
@@ -615,6 +610,24 @@ class Types:
             member = _member(inner, name)
             if member is not None and member in LIBRARY:
                 return LIBRARY[member]
+        return None
+
+    def _interface_method(self, file: GoFile, interface: Node, name: str, seen: set[str]) -> Type | None:
+        """What a method an interface of the package declares gives back (what every
+        implementation's call does), itself or through an interface of the package it embeds."""
+        for element in interface.named_children:
+            if element.type == "method_elem":
+                declared_name = element.child_by_field_name("name")
+                if declared_name is not None and file.text(declared_name) == name:
+                    return self.signature(file, element)
+            elif element.type == "type_elem" and len(element.named_children) == 1:
+                embedded = file.text(element.named_children[0])
+                inner = self.package.types.get(embedded) if embedded not in seen else None
+                body = inner.node.child_by_field_name("type") if inner is not None else None
+                if inner is not None and body is not None and body.type == "interface_type":
+                    found = self._interface_method(inner.file, body, name, seen | {embedded})
+                    if found is not None:
+                        return found
         return None
 
     def _call(self, file: GoFile, call: Node) -> Type | None:

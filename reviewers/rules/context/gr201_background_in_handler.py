@@ -50,6 +50,7 @@ from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, REQUEST_ORIGIN, origins
+from ...semantics.ownership import bound_results
 from ...syntax import ancestors, enclosing_handler, qualified_calls, qualified_name, request_context
 
 BOUNDING = frozenset(
@@ -68,22 +69,16 @@ def _starts_goroutine(call: Node, handler: Node) -> bool:
     return any(a.type == "go_statement" for a in takewhile(lambda a: a != handler, ancestors(call)))
 
 
-def _roots_stored_state(file: GoFile, call: Node) -> bool:
-    """`s.ctx, s.cancel = context.WithCancel(context.Background())`: the fresh context is the
-    parent of one kept in a field."""
-    arguments = call.parent
-    derived = arguments.parent if arguments is not None else None
-    values = derived.parent if derived is not None else None
-    assignment = values.parent if values is not None else None
-    if derived is None or qualified_name(file, derived) not in DERIVING or assignment is None:
+def _roots_stored_state(package: Package, file: GoFile, call: Node) -> bool:
+    """`h.ctx, h.cancel = context.WithCancel(context.Background())`, or a cancel kept in
+    state stored elsewhere: the fresh context roots state that outlives every request by
+    design, and that its owner cancels."""
+    arguments = file.parent(call)
+    derived = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
+    if derived is None or qualified_name(file, derived) not in DERIVING:
         return False
-    left = assignment.child_by_field_name("left")
-    return (
-        assignment.type == "assignment_statement"
-        and left is not None
-        and bool(left.named_children)
-        and left.named_children[0].type == "selector_expression"
-    )
+    bound = bound_results(package, file, derived)
+    return bound is not None and bound.cancel_kept_elsewhere(package)
 
 
 def _bounded_by_a_deadline(file: GoFile, call: Node) -> bool:
@@ -111,7 +106,7 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         handler = enclosing_handler(file, call)
-        if handler is None or _starts_goroutine(call, handler) or _roots_stored_state(file, call):
+        if handler is None or _starts_goroutine(call, handler) or _roots_stored_state(package, file, call):
             continue
         if _fallback_for_request(package, file, call):
             continue

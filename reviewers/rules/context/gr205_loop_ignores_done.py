@@ -15,7 +15,9 @@ In a function with a context in scope (a `context.Context` parameter or variable
   from a channel that a goroutine started by the same function was given (collecting its
   result).
 
-`for v := range ch` is not flagged: it ends when the channel is closed.
+`for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
+every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
+cancelled): watching the context again cannot release it.
 
 ## Why is this bad?
 When the context is cancelled nothing wakes the loop: it stays blocked on its channel, and
@@ -65,7 +67,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, preferred, watches_done
+from ...semantics.contexts import cancellable_contexts, done_before, preferred, watches_done
 from ...semantics.names import PARAMETER
 from ...syntax import (
     FUNCTION_TYPES,
@@ -225,8 +227,8 @@ def check(file: GoFile) -> Iterator[Report]:
         if kind != "select" and _bounded(file, node, kind):
             continue
         context = preferred(cancellable_contexts(package_of(file), file, node))
-        if context is None:
-            continue
+        if context is None or done_before(package_of(file), file, node):
+            continue  # no context to watch, or it has already fired on every path here
         if kind == "select":
             what = "This `select` in a loop has no `default` and no `.Done()` case"
         else:

@@ -34,7 +34,8 @@ GR202 covers handlers), after the function has waited on `<-ctx.Done()` (a shutd
 a context that is not already cancelled), where the call builds a new value for that very
 context (`if ctx == nil { ctx, cancel = context.WithTimeout(context.Background(), d) }`),
 where it roots a context whose cancel is kept or handed on (`&sub{ctx: c, cancel: cancel}`
-stored in a map: a lifetime of its own, ended by whoever holds the cancel), and in test files.
+stored in a map, `s.ctx, s.cancel = ...`: a lifetime of its own, ended by whoever holds the
+cancel), and in test files.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, preferred
-from ...semantics.ownership import MOVE, Bound, bound_results
+from ...semantics.ownership import bound_results
 from ...semantics.package import Declared
 from ...syntax import (
     ancestors,
@@ -111,22 +112,11 @@ def _outlives_the_caller(package: Package, file: GoFile, call: Node) -> bool:
     bound = bound_results(package, file, receiver)
     derived = bound.results[0].binding if bound is not None and bound.results else None
     function = enclosing_function(call, file)
-    if bound is None or derived is None or function is None:
+    if bound is None or function is None:
         return False
-    if package.facts.binding_reaches_goroutine(derived, Declared(file, function)):
+    if derived is not None and package.facts.binding_reaches_goroutine(derived, Declared(file, function)):
         return True
-    return _cancel_kept_elsewhere(package, bound)
-
-
-def _cancel_kept_elsewhere(package: Package, bound: Bound) -> bool:
-    """`cctx, cancel := context.WithCancel(context.Background())` whose `cancel` is stored
-    (`&watch{ctx: cctx, cancel: cancel}` kept in a map, a field) or handed on: a lifetime of
-    its own, ended by whoever holds the cancel, not by this caller's context."""
-    cancel = next((r for r in bound.results[1:] if r.binding is not None and r.shape is not None), None)
-    if cancel is None:
-        return False
-    owned = bound.owned(package, cancel)
-    return any(owned.use(reference) == MOVE for reference in owned.references())
+    return bound.cancel_kept_elsewhere(package)  # kept state with a lifetime of its own
 
 
 def _replaces(file: GoFile, call: Node, name: str) -> bool:

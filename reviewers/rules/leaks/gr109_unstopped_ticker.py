@@ -7,7 +7,9 @@ function, its closures and goroutines included, and is not returned, stored or h
 (any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`, unless
 it drives a `for range` loop that nothing leaves (its ticker lives exactly as long as the loop).
 Silent from Go 1.23, and when the version is unknown. A tree with no go.mod at all builds
-in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too.
+in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too. A timer is
+info (annotated, not commented): it is freed once it fires, so it holds its memory for one
+delay, where a ticker holds it for good.
 
 ## Why is this bad?
 Before Go 1.23 the runtime keeps every active timer and ticker until it is stopped: an
@@ -102,13 +104,16 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         name = result.binding.name
         kind = "ticker" if function is not None and "Ticker" in file.text(function) else "timer"
+        # A timer is freed once it fires: it holds its memory for one delay, a ticker forever.
+        keeps = "firing until it is stopped" if kind == "ticker" else "until it fires"
         yield Report(
             node=call,
             message=(
                 f"The {kind} `{name}` is never stopped, returned or stored: {reason} the runtime "
-                f"keeps it {'firing ' if kind == 'ticker' else ''}until it is stopped. Add `defer {name}.Stop()`."
+                f"keeps it {keeps}. Add `defer {name}.Stop()`."
             ),
             remediation=REMEDIATION,
+            severity=None if kind == "ticker" else Severity.INFO,
         )
 
 
