@@ -196,6 +196,28 @@ def watches_done(package: Package, file: GoFile, node: Node) -> bool:
     return False
 
 
+def never_done_here(file: GoFile, node: Node, context: str) -> bool:
+    """Whether `node` sits where the code has checked that `context` can never be cancelled:
+    the `else` of `if ctx.Done() != nil`, or the body of `if ctx.Done() == nil` (a
+    `Background()` context has no Done channel: there is nothing to watch)."""
+    done = f"{context}.Done()"
+    child = node
+    for ancestor in file.ancestors(node):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "if_statement":
+            condition = unparen(ancestor.child_by_field_name("condition") or ancestor)
+            operator = condition.child_by_field_name("operator") if condition.type == "binary_expression" else None
+            sides = {file.text(condition.child_by_field_name(side) or condition) for side in ("left", "right")}
+            if operator is not None and sides == {done, "nil"}:
+                branch = "alternative" if file.text(operator) == "!=" else "consequence"
+                taken = ancestor.child_by_field_name(branch)
+                if taken is not None and taken.id == child.id:
+                    return True
+        child = ancestor
+    return False
+
+
 def done_before(package: Package, file: GoFile, node: Node) -> bool:
     """Whether every path through its function to `node` has already received from a
     `Done()` channel (`select { case out <- v: return; case <-ctx.Done(): }` then `out <- err`):

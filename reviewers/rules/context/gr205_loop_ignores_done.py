@@ -17,7 +17,8 @@ In a function with a context in scope (a `context.Context` parameter or variable
 
 `for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
 every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
-cancelled): watching the context again cannot release it.
+cancelled): watching the context again cannot release it; nor one in the branch where the
+code checked that the context has no Done channel (`else` of `if ctx.Done() != nil`).
 
 ## Why is this bad?
 When the context is cancelled nothing wakes the loop: it stays blocked on its channel, and
@@ -67,7 +68,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, done_before, preferred, watches_done
+from ...semantics.contexts import cancellable_contexts, done_before, never_done_here, preferred, watches_done
 from ...semantics.names import PARAMETER
 from ...syntax import (
     FUNCTION_TYPES,
@@ -229,6 +230,8 @@ def check(file: GoFile) -> Iterator[Report]:
         context = preferred(cancellable_contexts(package_of(file), file, node))
         if context is None or done_before(package_of(file), file, node):
             continue  # no context to watch, or it has already fired on every path here
+        if never_done_here(file, node, context.expression):
+            continue  # the code checked that this context has no Done channel
         if kind == "select":
             what = "This `select` in a loop has no `default` and no `.Done()` case"
         else:

@@ -261,7 +261,12 @@ def _returned(package: Package, variable: Binding) -> bool:
 
 def _got(package: Package, file: GoFile, get: Node) -> Binding | None:
     """The variable a Get's result is given to: `b` in `b := pool.Get().(*T)`."""
-    node = get.parent if get.parent is not None and get.parent.type == "type_assertion_expression" else get
+    return _assigned_from(package, file, get)
+
+
+def _assigned_from(package: Package, file: GoFile, value: Node) -> Binding | None:
+    """The variable `value` (or its type assertion, `value.(*T)`) is given to."""
+    node = value.parent if value.parent is not None and value.parent.type == "type_assertion_expression" else value
     statement = node.parent.parent if node.parent is not None and node.parent.type == "expression_list" else None
     if statement is None or statement.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
         return None
@@ -279,8 +284,11 @@ def _reset_after_get(package: Package, key: str) -> bool:
             variable = _got(package, other, call)
             if variable is None or not variable.is_local:
                 return True  # returned or handed on: the receiver may reset it
-            if _resets(package, other, variable) or _returned(package, variable):
-                return True
+            # `if v := pool.Get(); v != nil { e := v.(*Event); e.Reset() }`: the asserted copy
+            asserted = [_assigned_from(package, other, r) for r in package.references(variable)]
+            for held in (variable, *filter(None, asserted)):
+                if _resets(package, other, held) or _returned(package, held):
+                    return True
     return False
 
 
