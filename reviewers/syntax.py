@@ -170,6 +170,15 @@ def top_level_specs(file: GoFile, kinds: tuple[str, ...] = ("var",)) -> list[Nod
     return [spec for spec in specs if spec.type in wanted]
 
 
+def is_nil_comparison(file: GoFile, node: Node, name: str, operators: tuple[str, ...]) -> bool:
+    """`name != nil` (or another of `operators`), either way round."""
+    operator = node.child_by_field_name("operator") if node.type == "binary_expression" else None
+    if operator is None or file.text(operator) not in operators:
+        return False
+    sides = {file.text(node.child_by_field_name(side) or node) for side in ("left", "right")}
+    return sides == {name, "nil"}
+
+
 def unparen(node: Node) -> Node:
     """The expression inside any parentheses around it."""
     while node.type == "parenthesized_expression" and node.named_children:

@@ -26,6 +26,7 @@ from ..syntax import (
     first_argument,
     is_done_receive,
     is_goroutine_body,
+    is_nil_comparison,
     qualified_name,
     surely_ran_before,
     unparen,
@@ -207,12 +208,9 @@ def never_done_here(file: GoFile, node: Node, context: str) -> bool:
             return False
         if ancestor.type == "if_statement":
             condition = unparen(ancestor.child_by_field_name("condition") or ancestor)
-            operator = condition.child_by_field_name("operator") if condition.type == "binary_expression" else None
-            sides = {file.text(condition.child_by_field_name(side) or condition) for side in ("left", "right")}
-            if operator is not None and sides == {done, "nil"}:
-                branch = "alternative" if file.text(operator) == "!=" else "consequence"
+            for operator, branch in (("!=", "alternative"), ("==", "consequence")):
                 taken = ancestor.child_by_field_name(branch)
-                if taken is not None and taken.id == child.id:
+                if is_nil_comparison(file, condition, done, (operator,)) and taken is not None and taken.id == child.id:
                     return True
         child = ancestor
     return False

@@ -17,6 +17,7 @@ from ..syntax import (
     function_name,
     is_done_receive,
     is_inside,
+    is_nil_comparison,
     own_nodes,
     receiver_name,
     receiver_type,
@@ -712,12 +713,12 @@ class Facts:
             if reference == parameter.identifier:
                 continue
             comparison = file.parent(reference)
-            if comparison is not None and _is_nil_test(file, comparison, parameter.name, ("!=", "==")):
+            if comparison is not None and is_nil_comparison(file, comparison, parameter.name, ("!=", "==")):
                 tested = True
                 continue
             if not any(
                 ancestor.type == "if_statement"
-                and _is_nil_test(
+                and is_nil_comparison(
                     file, unparen(ancestor.child_by_field_name("condition") or ancestor), parameter.name, ("!=",)
                 )
                 and is_inside(reference, ancestor.child_by_field_name("consequence") or ancestor)
@@ -833,15 +834,6 @@ def _assigned(file: GoFile, node: Node) -> bool:
         and statement.child_by_field_name("left") == holder
         and file.text(statement.child_by_field_name("operator") or statement)[:1] == "="
     )
-
-
-def _is_nil_test(file: GoFile, node: Node, name: str, operators: tuple[str, ...]) -> bool:
-    """`name != nil` (or another of `operators`), either way round."""
-    operator = node.child_by_field_name("operator") if node.type == "binary_expression" else None
-    if operator is None or file.text(operator) not in operators:
-        return False
-    sides = {file.text(node.child_by_field_name(side) or node) for side in ("left", "right")}
-    return sides == {name, "nil"}
 
 
 def _encloses_place(literal: Declared, place: Place) -> bool:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, expression_items, qualified_name, surely_ran_before, unparen
+from ..syntax import FUNCTION_TYPES, expression_items, is_nil_comparison, qualified_name, surely_ran_before, unparen
 from .cfg import Edge, Escape, never_returns
 from .names import RESULT, VARIABLE, Binding
 from .package import Package
@@ -444,15 +444,13 @@ class Bound:
         ):
             return False
         condition = unparen(if_statement.child_by_field_name("condition") or self.statement)
-        operator = condition.child_by_field_name("operator") if condition.type == "binary_expression" else None
-        if operator is None or file.text(operator) != "==":
+        if not is_nil_comparison(file, condition, error.name, ("==",)):
             return False
-        sides = {file.text(condition.child_by_field_name(side) or condition) for side in ("left", "right")}
         consequence = if_statement.child_by_field_name("consequence")
         statements = consequence.named_children if consequence is not None else []
         if statements and statements[0].type == "statement_list":
             statements = statements[0].named_children
-        return sides == {error.name, "nil"} and any(
+        return any(
             s.type == "expression_statement"
             and s.named_children
             and unparen(s.named_children[0]).type == "call_expression"
