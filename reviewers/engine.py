@@ -39,7 +39,28 @@ SKIPPED_STATUSES = {
     "no_patch": "GitHub's files list gives no patch for it, and its blobs were not read",
 }
 
-ReadFile = Callable[[str], "bytes | None"]
+ReadFile = Callable[[str], "bytes | None"]  # None: there is no such file
+
+
+class FileUnread(Exception):
+    """What a ReadFile raises for a file that may exist but was not read (a deadline passed).
+    Unlike None it does not say the file is absent, which matters for go.mod: a tree with no
+    go.mod builds in GOPATH mode, a tree whose go.mod was not read says nothing."""
+
+
+def _absent_if_unread(read: ReadFile | None) -> ReadFile | None:
+    """`read` for the readers that take an unread file as one they must do without."""
+    if read is None:
+        return None
+
+    def reading(path: str) -> bytes | None:
+        try:
+            return read(path)
+        except FileUnread:
+            return None
+
+    return reading
+
 
 # Set (to anything but 0) by the test suite: a rule that raises fails the run instead of
 # becoming a note, so that no rule can fail quietly on the inputs the tests throw at it.
@@ -261,7 +282,11 @@ class GoModules:
     def _directory_module(self, directory: str) -> tuple[bool, tuple[int, int] | None]:
         if directory not in self._by_directory:
             path = posixpath.join(directory, "go.mod") if directory else "go.mod"
-            go_mod = self._read(path) if self._read is not None else None
+            try:
+                go_mod = self._read(path) if self._read is not None else None
+            except FileUnread:  # a module of unknown version: neither GOPATH mode nor a version
+                self._by_directory[directory] = (True, None)
+                return self._by_directory[directory]
             if go_mod is not None:
                 self._by_directory[directory] = (True, go_version_of(go_mod))
             elif directory in ("", "/", "."):
@@ -545,6 +570,7 @@ def review(
     changed_files = parse_diff(changes) if isinstance(changes, str) else list(changes)
     analyzer = Analyzer(config)
     modules = GoModules(head, go_version)
+    head, base = _absent_if_unread(head), _absent_if_unread(base)
     result = ReviewResult()
     go_files = [c for c in changed_files if c.is_go and c.reviewable and not config.ignores(c.path)]
     for changed in changed_files:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from reviewers import Config, check_files, load_config, review
-from reviewers.engine import STRICT_RULES, Analyzer
+from reviewers.engine import STRICT_RULES, Analyzer, FileUnread
 from reviewers.finding import Severity
 from reviewers.gosource import GoFile
 from reviewers.rule import Report, Rule
@@ -301,6 +301,26 @@ def test_a_tree_without_go_mod_builds_in_gopath_mode(monkeypatch):
     assert seen["a.go"] == (None, False, None)
     check_files(files, read=mods.get, go_version=(1, 24))  # told the version
     assert seen["a.go"] == ((1, 24), False, (1, 24))
+
+
+def test_a_go_mod_that_was_not_read_in_time_is_not_taken_for_gopath_mode(monkeypatch):
+    seen = {}
+
+    def spy(file):
+        seen[file.path] = (file.go_version, file.gopath)
+        return iter(())
+
+    def out_of_time(path):
+        if path == "go.mod":
+            raise FileUnread(path)
+        return {"a.go": b"package a\n"}.get(path)
+
+    only_rule(monkeypatch, Rule("GR197", "spy", Severity.INFO, "GR197 spy: test.", spy))
+    diff = "--- /dev/null\n+++ b/a.go\n@@ -0,0 +1 @@\n+package a\n"
+    review(diff, head=out_of_time)
+    assert seen == {"a.go": (None, False)}
+    review(diff, head={"a.go": b"package a\n"}.get)  # read, and there is none: GOPATH mode
+    assert seen == {"a.go": (None, True)}
 
 
 def test_calls_are_followed_into_unchanged_files_of_the_package(repo):

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from reviewers.engine import FileUnread
 from workers.github_client import RepositoryClient
 
 READ_CONCURRENCY = 8  # requests in flight per review
@@ -83,11 +84,11 @@ class CommitFiles:
                 self._fetching[path] = self._pool.submit(self._fetch, sha)
 
     def read(self, path: str) -> bytes | None:
-        """The file's bytes; None when the commit has no such file, or when it could not be
-        read by the deadline (then it is listed in `unread`)."""
+        """The file's bytes; None when the commit has no such file. FileUnread when it could
+        not be read by the deadline (then it is listed in `unread`)."""
         if self._listing is None and self._tree is None and self._time_left() == 0:
             self.unread.append(path)  # not even listed in time
-            return None
+            raise FileUnread(path)
         sha = self.listing.get(path)
         if sha is None:
             return None
@@ -98,7 +99,7 @@ class CommitFiles:
             data = UNREAD
         if isinstance(data, _Unread):
             self.unread.append(path)
-            return None
+            raise FileUnread(path)
         return data
 
     def _fetch(self, sha: str) -> bytes | _Unread:

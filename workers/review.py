@@ -44,6 +44,7 @@ from reviewers import (
 )
 from reviewers import github_core as core
 from reviewers.config import CONFIG_PATH
+from reviewers.engine import FileUnread
 from reviewers.github_core import ReviewJob
 from reviewers.locale import gettext
 from workers import posting
@@ -450,8 +451,11 @@ def _patched_from_blobs(
     base.prefetch(c.old_path for c in missing if c.old_path and c.path not in added)
     diffed: dict[str, ChangedFile] = {}
     for change in missing:
-        new = head.read(change.path)
-        old = None if change.path in added or change.old_path is None else base.read(change.old_path)
+        try:
+            new = head.read(change.path)
+            old = None if change.path in added or change.old_path is None else base.read(change.old_path)
+        except FileUnread:
+            continue
         if new is not None and len(new) > config.max_file_bytes:  # not diffed: the engine says which limit
             diffed[change.path] = replace(change, status="modified")
         elif new is not None and (old is not None or change.path in added):
