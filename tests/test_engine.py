@@ -54,7 +54,8 @@ def test_diff_context_and_file_modes_widen_the_filter(repo):
     )
     diff, head = change(repo, cancelled, cancelled.replace("\tcancel()\n", "\t_ = cancel\n"))
     base = lambda path: cancelled.encode()  # noqa: E731
-    assert [f.line for f in review(diff, head=head, base=base).findings] == []
+    # `added` puts it on the added line that made it (`_ = cancel`), as info.
+    assert [(f.line, f.severity) for f in review(diff, head=head, base=base).findings] == [(11, "info")]
     assert [
         (f.rule, f.line) for f in review(diff, head=head, base=base, config=Config(filter="diff_context")).findings
     ] == [("GR204", 9)]
@@ -126,6 +127,38 @@ def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, mo
         (7, "This change makes line 10 a trap"),
         (8, "This change makes line 13 a trap"),
     ]
+
+
+def sends_on_unbuffered(file):
+    """A stand-in rule: each send on a channel its function makes without a buffer."""
+    for function in file.root.named_children:
+        stack = [function] if function.type == "function_declaration" else []
+        while stack:
+            current = stack.pop()
+            stack.extend(current.named_children)
+            if current.type == "send_statement":
+                channel = current.child_by_field_name("channel").text.decode()
+                if f"{channel} := make(chan int)".encode() in function.text:
+                    yield Report(current, f"`{channel}` has no buffer", "give it one")
+
+
+def test_added_mode_reports_the_traps_an_added_line_makes_on_that_line(repo, monkeypatch):
+    only_rule(monkeypatch, Rule("GR199", "test-send", Severity.ERROR, "GR199 test-send: test.", sends_on_unbuffered))
+    before = "package a\n\nfunc f() {\n\tch := make(chan int, 2)\n\tgo func() {\n\t\tch <- 1\n\t\tch <- 2\n\t}()\n}\n"
+    after = before.replace("make(chan int, 2)", "make(chan int)")
+    diff, head = change(repo, before, after)
+    [finding] = review(diff, head=head, base=lambda path: before.encode()).findings
+    assert (finding.line, finding.severity) == (4, "info")  # on the `make` that lost its buffer
+    assert finding.message == "This change makes lines 6, 7 traps: `ch` has no buffer"
+    # A trap made by a deletion, beside an added line that does not name it: `introduced`
+    # anchors it on the deletion, `added` says nothing.
+    only_rule(monkeypatch, Rule("GR199", "test-range", Severity.ERROR, "GR199 test-range: test.", unclosed_range))
+    closed = "package a\n\nfunc f() {\n\tch := make(chan int)\n\tgo func() {\n\t\tdefer close(ch)\n\t\tch <- 1\n\t}()\n\tfor v := range ch {\n\t\t_ = v\n\t}\n}\n"
+    unclosed = closed.replace("\t\tdefer close(ch)\n", "").replace("\tgo func", "\tprintln()\n\tgo func")
+    diff, head = change(repo, closed, unclosed)
+    base = lambda path: closed.encode()  # noqa: E731
+    assert review(diff, head=head, base=base).findings == []
+    assert [f.line for f in review(diff, head=head, base=base, config=Config(filter="introduced")).findings] == [7]
 
 
 def test_introduced_mode_leaves_old_code_that_ignores_a_context_the_change_declares(repo):
