@@ -184,6 +184,11 @@ class GoFile:
         return f"GoFile({self.path!r})"
 
     @property
+    def is_test(self) -> bool:
+        """A `_test.go` file: built by `go test` alone."""
+        return self.path.endswith("_test.go")
+
+    @property
     def runtime_version(self) -> tuple[int, int] | None:
         """The Go version whose runtime behaviour the code gets (timers before 1.23 are never
         collected unstopped): go.mod's `go` line; Go 1.20's defaults in GOPATH mode; None

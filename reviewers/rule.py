@@ -83,6 +83,6 @@ class Rule:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
 
     def applies_to(self, file: GoFile) -> bool:
-        if not self.in_tests and file.path.endswith("_test.go"):
+        if not self.in_tests and file.is_test:
             return False
         return not self.imports or any(file.imports_path(path) for path in self.imports)

@@ -397,18 +397,23 @@ def _every_value(
 ) -> bool:
     """Whether every value a local variable can hold where `identifier` reads it `holds`:
     the last value given to it before, in a statement that surely ran (`ctx, cancel :=
-    context.WithTimeout(ctx, d)` overwrites a parameter), else every value it is ever given.
+    context.WithTimeout(ctx, d)` overwrites a parameter), else every value it is ever given,
+    a parameter's being what every call of its (unexported) function in the package passes.
     The first result of a multi-valued call counts as the call."""
     binding = package.binding(file, identifier)
     if binding is None or not binding.is_local or id(binding) in seen:
         return False
+    seen = seen | {id(binding)}
     last = _surely_last(package, binding, identifier)
     assignments = [last] if last is not None else package.assignments(binding)
     if last is None and binding.kind in ("parameter", "receiver"):
-        return False  # the caller's value
-    return bool(assignments) and all(
-        a.value is not None
-        and (not a.spread or a.index == 0)
-        and holds(package, binding.file, a.value, seen | {id(binding)})
+        handed = package.values.arguments(binding) if binding.kind == "parameter" else None
+        if not handed or not all(holds(package, stored.file, stored.value, seen) for stored in handed):
+            return False  # the caller's value, which the package does not show
+        assignments = [a for a in assignments if a.target != binding.identifier]  # not the declaration
+    elif not assignments:
+        return False
+    return all(
+        a.value is not None and (not a.spread or a.index == 0) and holds(package, binding.file, a.value, seen)
         for a in assignments
     )

@@ -237,7 +237,7 @@ def check(file: GoFile) -> Iterator[Report]:
     if not imported and b"RoundTrip" not in file.source and b".Body" not in file.source:
         return  # no response can be named here
     package = package_of(file)
-    testing = file.path.endswith("_test.go")
+    testing = file.is_test
     for call in file.nodes("call_expression"):
         if not _may_return_a_response(package, file, call) or (testing and _reaches_stand_in(package, file, call)):
             continue
