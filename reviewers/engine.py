@@ -138,6 +138,7 @@ def _locate(
         remediation=report.remediation,
         suggestion=report.fix.text if report.fix else None,
         fingerprint=_fingerprint(file.path, key, ordinal),
+        names=tuple(report.names.items()),
     )
     if declaration is None:
         body = ""
@@ -253,7 +254,8 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
 
 def _in_language(findings: list[Finding], config: Config) -> list[Finding]:
     """The findings' messages and remediations in the configured language (the rules write
-    English): the last step, so that nothing before it depends on the wording."""
+    English), the remediations in the code's names: the last step, so that nothing before it
+    depends on the wording."""
     return [translate_finding(finding, config.language) for finding in findings]
 
 
@@ -423,6 +425,7 @@ def _introduced(anchored: list[tuple[_Located, int]], base_items: list[_Located]
                 remediation=finding.remediation,
                 suggestion=None,  # the suggestion replaced other lines than the anchor
                 fingerprint=finding.fingerprint,
+                names=finding.names,
             ),
         )
 

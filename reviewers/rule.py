@@ -10,7 +10,7 @@ applies suppressions and keeps those the diff filter allows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
@@ -61,6 +61,9 @@ class Report:
     fix: Fix | None = None
     severity: Severity | None = None  # None: the rule's default
     context: Binding | None = None  # the context the code is said to ignore, where one is named
+    # The code's own names for the stand-ins of the remediation snippet (`{"ch": "errc",
+    # "int": "error"}`): the fix a reader sees is written in the names of their code.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

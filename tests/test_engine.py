@@ -9,7 +9,7 @@ import pytest
 
 from reviewers import Config, check_files, load_config, review
 from reviewers.engine import STRICT_RULES, Analyzer, FileUnread
-from reviewers.finding import Severity
+from reviewers.finding import Severity, with_names
 from reviewers.gosource import GoFile
 from reviewers.rule import Report, Rule
 from tests.gitrepo import GitRepo
@@ -421,3 +421,25 @@ def test_an_unstopped_timer_is_info_and_an_unstopped_ticker_a_warning_before_go_
     findings = check_files([("a.go", lambda: source)], go_version=(1, 22)).findings
     assert [(f.rule, f.line, f.severity) for f in findings] == [("GR109", 6, "info"), ("GR109", 8, "warning")]
     assert "until it fires" in findings[0].message and "firing until it is stopped" in findings[1].message
+
+
+def test_the_fix_is_written_in_the_names_of_the_code():
+    source = (
+        "package a\n\nimport (\n\t\"context\"\n\t\"errors\"\n)\n\n"
+        "func first(ctx context.Context) error {\n\terrc := make(chan error)\n"
+        "\tgo func() { errc <- errors.New(\"x\") }()\n"
+        "\tselect {\n\tcase err := <-errc:\n\t\treturn err\n\tcase <-ctx.Done():\n\t\treturn ctx.Err()\n\t}\n}\n"
+    )
+    for language, comment in (("en", "// room for the one result"), ("zh-CN", "// ")):
+        [finding] = check_files([("a.go", source.encode)], config=Config(language=language)).findings
+        assert finding.rule == "GR101"
+        assert "errc := make(chan error, 1)" in finding.remediation and comment in finding.remediation
+        assert "chan int" not in finding.remediation and "ch <-" not in finding.remediation
+        assert "names" not in finding.to_dict()
+
+
+def test_stand_in_names_are_replaced_in_code_only():
+    snippet = 'ch := make(chan int, 1) // ch is full\nx.ch <- "ch"\nch <- 1'
+    named = with_names(snippet, (("ch", "errc"), ("int", "error")))
+    assert named == 'errc := make(chan error, 1) // ch is full\nx.ch <- "ch"\nerrc <- 1'
+    assert with_names(snippet, ()) is snippet

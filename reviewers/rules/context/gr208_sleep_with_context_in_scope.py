@@ -105,6 +105,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"cancelled. Select on a timer and `{context.expression}.Done()`."
             ),
             remediation=REMEDIATION,
+            names={"ctx": context.expression},
             context=context.binding,
         )
 

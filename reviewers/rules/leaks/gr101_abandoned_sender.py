@@ -187,6 +187,7 @@ def _report(file: GoFile, channel: Channel, send: Node, reason: str, severity: S
         ),
         remediation=REMEDIATION,
         severity=severity,
+        names={"ch": sent_on, "int": channel.element},
     )
 
 

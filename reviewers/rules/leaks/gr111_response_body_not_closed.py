@@ -306,6 +306,7 @@ def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
             f"leaves it open. Close it right after the error check (`defer {name}.Body.Close()`).",
             REMEDIATION,
             severity=Severity.WARNING,
+            names={"resp": name},
         )
     return Report(
         call,
@@ -313,6 +314,7 @@ def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
         f"Add `defer {name}.Body.Close()` after the error check.",
         REMEDIATION,
         fix=defer_close_fix(file, f"{name}.Body", error.name if error is not None else None, bound.statement),
+        names={"resp": name},
     )
 
 
