@@ -425,9 +425,9 @@ def test_an_unstopped_timer_is_info_and_an_unstopped_ticker_a_warning_before_go_
 
 def test_the_fix_is_written_in_the_names_of_the_code():
     source = (
-        "package a\n\nimport (\n\t\"context\"\n\t\"errors\"\n)\n\n"
+        'package a\n\nimport (\n\t"context"\n\t"errors"\n)\n\n'
         "func first(ctx context.Context) error {\n\terrc := make(chan error)\n"
-        "\tgo func() { errc <- errors.New(\"x\") }()\n"
+        '\tgo func() { errc <- errors.New("x") }()\n'
         "\tselect {\n\tcase err := <-errc:\n\t\treturn err\n\tcase <-ctx.Done():\n\t\treturn ctx.Err()\n\t}\n}\n"
     )
     for language, comment in (("en", "// room for the one result"), ("zh-CN", "// ")):
