@@ -77,7 +77,8 @@ class Rule:
     imports: tuple[str, ...] = ()
     # Why the rule is off unless the configuration turns it on; None: on by default.
     off_by_default: str | None = None
-    # Whether `_test.go` files are reviewed: a test's goroutines, sleeps and fresh contexts
+    # Whether test code (`_test.go` files, `tests/` directories: GoFile.is_test) is reviewed:
+    # a test's goroutines, sleeps and fresh contexts
     # live and die with the test process; what leaks real resources or memory safety does not.
     in_tests: bool = True
 

@@ -443,3 +443,13 @@ def test_stand_in_names_are_replaced_in_code_only():
     named = with_names(snippet, (("ch", "errc"), ("int", "error")))
     assert named == 'errc := make(chan error, 1) // ch is full\nx.ch <- "ch"\nerrc <- 1'
     assert with_names(snippet, ()) is snippet
+
+
+def test_test_code_is_known_by_its_file_name_or_its_directory():
+    leaky = (HEADER + LEAKY).encode
+    reviewed = ["pkg/server.go", "pkg/testsuite/x.go", "integration/slack.go", "/home/me/tests/src/a.go"]
+    skipped = ["pkg/server_test.go", "tests/integration/suite.go", "test/e2e/framework.go", "internal/testutil/x.go"]
+    for path in reviewed + skipped:
+        assert GoFile(path, b"package a").is_test == (path in skipped)
+        found = check_files([(path, leaky)]).findings
+        assert [f.rule for f in found] == ([] if path in skipped else ["GR203"]), path

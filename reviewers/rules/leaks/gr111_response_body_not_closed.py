@@ -14,7 +14,8 @@ only path on which a response exists.
 A function of the package returns a live response when every response it returns comes
 from those library calls (or another such function) and is not closed in it: a helper that
 closes the body on some path (`if o.NoResponse { resp.Body.Close() }`) may hand back a
-closed one, so its callers are not blamed. In a `_test.go` file the finding is info
+closed one, so its callers are not blamed. In test code (a `_test.go` file, a `tests/`
+directory) the finding is info
 (annotated, not commented): the connection lives as long as the test process, and read on
 real commits, a test suite's requests to its own server came by the dozen. A test of a package whose tests declare a
 stand-in transport (a `RoundTrip` that returns `&http.Response{Body: http.NoBody}`, itself
