@@ -69,8 +69,8 @@ func (b *Broker) Publish(e Event) {
 ## Fix safety
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
 and WaitGroups whose type the package shows are followed. Left alone, because what they
-wait for is not shown: a receive on a channel nothing in the package sends on or closes,
-and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
+wait for is not shown: a receive on a channel nothing in the package sends on or closes, a
+`Wait` on a WaitGroup nothing in the package calls `Done` on (or starts with `Go`), and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
 flagged: a send on a channel made with a buffer (unless the function making it fills that
 buffer at once with values, `ch := make(chan T, 1); ch <- first`: until the reader takes
 one, the next send waits as on an unbuffered channel), a `select` with `default` or with a way
@@ -201,8 +201,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
     for op in function.done.performed:
         if not function._now(op.node) or communication_case(op.node, file) is not None or op.place in tokens:
             continue
-        if op.kind in ("receive", "range") and not facts.users(op.place, *_SIDES[op.kind]):
-            continue  # nothing in the package sends or closes: what it waits for is not shown
+        if op.kind in ("receive", "range", "Wait") and not facts.users(op.place, *_SIDES[op.kind], "Go"):
+            continue  # nothing in the package sends, closes or calls Done: what it waits for is not shown
         if (
             op.kind in ("receive", "range")
             or (op.kind == "send" and facts.send_waits(file, op.node, op.place))
