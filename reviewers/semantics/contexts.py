@@ -250,7 +250,9 @@ def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = 
         argument = argument_of(binding) if binding is not None else None
         if argument is not None and binding is not None and id(binding) not in seen:
             return origins(package, binding.file, argument, seen | {id(binding)})
-        if binding is None or not binding.is_local or binding.kind in ("parameter", "receiver") or id(binding) in seen:
+        if id(binding) in seen:
+            return set()  # `ctx = wrap(ctx)`: what the variable held before, counted already
+        if binding is None or not binding.is_local or binding.kind in ("parameter", "receiver"):
             return {UNKNOWN}
         found: set[str] = set()
         for assignment in package.assignments(binding):
@@ -270,7 +272,16 @@ def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = 
         arguments = value.child_by_field_name("arguments")
         parent = arguments.named_children[0] if arguments is not None and arguments.named_children else None
         return origins(package, file, parent, seen) if parent is not None else {UNKNOWN}
-    return {REQUEST_ORIGIN} if is_request_context(package, file, value) else {UNKNOWN}
+    if is_request_context(package, file, value):
+        return {REQUEST_ORIGIN}
+    parent = first_argument(value)
+    if parent is not None and package.facts.callee(file, value) is None:
+        parent_type = package.type_of(file, parent)
+        if parent_type is not None and parent_type.is_named("context.Context"):
+            # A library call handed a context that gives one back derives it
+            # (`metadata.NewOutgoingContext(ctx, md)`, `client.NewClientWithContext(ctx, opts)`).
+            return origins(package, file, parent, seen)
+    return {UNKNOWN}
 
 
 def is_request_context(package: Package, file: GoFile, call: Node) -> bool:
