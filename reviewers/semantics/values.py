@@ -17,7 +17,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import qualified_name, unparen
-from .names import CONSTANT
+from .names import CONSTANT, RANGE, RECEIVED
 from .package import Declared
 from .places import place_of
 
@@ -261,6 +261,30 @@ class Values:
                 return None
             return operate(a, b)
         return None
+
+    def one_of_many(self, file: GoFile, expression: Node) -> bool:
+        """Whether an expression names one element of a collection the code picks from, not
+        one object it holds: an index (`p.workers[n]`), a range variable (`for _, w := range
+        p.workers`), a value received from a channel of them (`w := <-idle`), or a local given
+        nothing but those (`var w *Worker` then `w = idle[n]`). A field or a channel reached
+        through it belongs to whichever element was picked: another goroutine doing the same
+        with its own element does not touch this one."""
+        expression = unparen(expression)
+        if expression.type == "index_expression":
+            return True
+        if expression.type != "identifier":
+            return False
+        binding = self.package.binding(file, expression)
+        if binding is None or not binding.is_local:
+            return False
+        if binding.kind in (RANGE, RECEIVED):
+            return True
+        given = [a.value for a in self.package.assignments(binding) if a.value is not None]
+        return bool(given) and all(
+            unparen(v).type == "index_expression"
+            or (unparen(v).type == "unary_expression" and file.text(v).lstrip("(").startswith("<-"))
+            for v in given
+        )
 
     def full_at_birth(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
         """Whether every channel an expression may hold is made with a constant buffer of
