@@ -28,6 +28,10 @@ the error check skips that: a `return` on a bad status code placed before the
 a `return` on the error of the `io.ReadAll` that reads the body (once `err` holds that
 error, its check no longer means "there is no response").
 
+A response from `http.ReadResponse` (directly or through a variable holding it) is read
+from a reader the code owns, a buffer or a connection it dialed: it holds no transport's
+connection, and is not flagged.
+
 A file need not import net/http to hold a response: a `RoundTrip` on a transport field
 declared in another file, or a function of the package that returns a live one, hands it
 one all the same.
