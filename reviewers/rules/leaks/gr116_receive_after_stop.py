@@ -175,17 +175,22 @@ def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str)
 
 
 def _made_each_round(file: GoFile, loop: Node, guard: Node, timer: str) -> bool:
-    """Whether the loop's body gives the timer a new value before the guard, every round."""
-    body = loop.child_by_field_name("body")
-    statements = body.named_children if body is not None else []
-    if len(statements) == 1 and statements[0].type == "statement_list":
-        statements = statements[0].named_children
-    return any(
-        s.end_byte <= guard.start_byte
-        and s.type in ("short_var_declaration", "assignment_statement")
-        and file.text(s).startswith((f"{timer} :=", f"{timer} ="))
-        for s in statements
-    )
+    """Whether the loop gives the timer a new value each round before the guard: a `t :=` or
+    `t =` statement of a block around the guard, inside the loop's body (`if backoff > 0 {
+    t := time.NewTimer(backoff); select { ... } }`)."""
+    for block in ancestors(guard, file):
+        if block.id == loop.id:
+            return False
+        if block.type not in ("statement_list", "block"):
+            continue
+        for statement in block.named_children:
+            if statement.start_byte >= guard.start_byte:
+                break
+            if statement.type in ("short_var_declaration", "assignment_statement") and file.text(statement).startswith(
+                (f"{timer} :=", f"{timer} =")
+            ):
+                return True
+    return False
 
 
 def _other_case(file: GoFile, node: Node, guard: Node) -> bool:
