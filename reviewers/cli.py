@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import posixpath
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -87,8 +88,12 @@ class _GitFiles:
 
 def _git_directory(repo: Path, revision: str) -> Callable[[str], list[str]]:
     def list_paths(directory: str) -> list[str]:
-        listing = _git(repo, "ls-tree", "--name-only", f"{revision}:{directory}" if directory else revision)
-        return [f"{directory}/{name}" if directory else name for name in listing.splitlines()]
+        """The directory's files at the revision; none when the revision has no such directory
+        (a package the change deleted or moved away, whose old files are read at base)."""
+        # `-z` with a pathspec: a directory the revision lacks lists nothing, not an error.
+        where = ["--", f"{directory}/"] if directory else []
+        listing = _git(repo, "ls-tree", "-z", "--name-only", "--full-tree", revision, *where)
+        return [path for path in listing.split("\0") if path and posixpath.dirname(path) == directory]
 
     return list_paths
 

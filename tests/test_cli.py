@@ -224,6 +224,28 @@ def test_review_base_is_not_stopped_by_a_missing_blob_it_does_not_read(tmp_path)
         assert [(f["path"], f["line"]) for f in json.loads(result.stdout)] == [("main.go", 14)]
 
 
+def test_review_head_of_a_package_moved_to_another_directory(tmp_path):
+    # The old directory is gone at head. Its files, read at base to tell old traps from new
+    # ones, have no package-mates to list there: no rule fails on them, and a trap the move
+    # only touched is still known as old.
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("go.mod", "module demo\n\ngo 1.22\n")
+    trap = 'package store\n\nimport "net/http"\n\nvar page, _ = fetch()\n\nfunc fetch() (*http.Response, error) {\n'
+    trap += '\treturn http.Get("http://localhost/")\n}\n'
+    repo.write("store/helper.go", "package store\n\nfunc load() ([]byte, error) { return nil, nil }\n")
+    repo.write("store/page.go", trap)
+    repo.commit("base")
+    repo.git("mv", "store", "internal")
+    repo.write("internal/page.go", trap.replace("fetch()\n", "fetch() // the front page\n", 1))
+    repo.commit("move")
+
+    result = goreef("review", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", cwd=repo.root)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == [] and "failed" not in result.stderr
+    assert "already in the base" in result.stderr
+
+
 def test_info_findings_are_annotated_not_commented(tmp_path):
     repo = GitRepo(tmp_path / "repo")
     repo.write("go.mod", "module demo\n\ngo 1.22\n")

@@ -415,11 +415,11 @@ def test_an_endless_goroutine_is_info_in_a_command_and_an_error_in_a_library():
 
 def test_an_unstopped_timer_is_info_and_an_unstopped_ticker_a_warning_before_go_1_23():
     source = (
-        b'package a\n\nimport "time"\n\nfunc wait(d time.Duration) {\n\tt := time.NewTimer(d)\n\t<-t.C\n'
-        b"\tk := time.NewTicker(d)\n\t<-k.C\n}\n"
+        b'package a\n\nimport "time"\n\nfunc wait(d time.Duration, done <-chan struct{}) {\n\tt := time.NewTimer(d)\n'
+        b"\tselect {\n\tcase <-t.C:\n\tcase <-done:\n\t}\n\tk := time.NewTicker(d)\n\t<-k.C\n}\n"
     )
     findings = check_files([("a.go", lambda: source)], go_version=(1, 22)).findings
-    assert [(f.rule, f.line, f.severity) for f in findings] == [("GR109", 6, "info"), ("GR109", 8, "warning")]
+    assert [(f.rule, f.line, f.severity) for f in findings] == [("GR109", 6, "info"), ("GR109", 11, "warning")]
     assert "until it fires" in findings[0].message and "firing until it is stopped" in findings[1].message
 
 

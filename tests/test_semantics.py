@@ -304,6 +304,38 @@ def test_a_package_variable_is_given_values_in_any_file():
     assert len(model.assignments(binding)) == 1 and model.references(binding) == []  # those follow locals only
 
 
+def test_channel_buffers_sized_by_constant_expressions():
+    file, _ = package(
+        """
+        package p
+        import "math"
+        const (
+            slots = 8
+            twice = 2 * slots
+        )
+        func f(n int) {
+            a := make(chan int, 0755)
+            b := make(chan int, twice)
+            c := make(chan struct{}, math.MaxInt32)
+            d := make(chan int, 4<<10 + 1_000)
+            e := make(chan int, n*slots)
+            g := make(chan int, slots/0)
+            _, _, _, _, _, _ = a, b, c, d, e, g
+        }
+        """,
+        """
+        package p
+        func h() { x := make(chan int, slots); _ = x }
+        """,
+    )
+    model = package_of(file)
+    sizes = {
+        file.text(call.parent.parent.child_by_field_name("left")): model.values.capacity(file, call)
+        for call in file.nodes("call_expression")
+    }
+    assert sizes == {"a": 0o755, "b": 16, "c": 2**31 - 1, "d": 4096 + 1000, "e": -1, "g": -1}
+
+
 # -- control flow ----------------------------------------------------------------------------
 def function(file: GoFile, name: str) -> Node:
     return next(

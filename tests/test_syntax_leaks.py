@@ -106,3 +106,14 @@ func f(xs []int, ch chan int) {
     rules = (gr108_loop_variable_capture, gr109_unstopped_ticker, gr110_time_after_in_loop)
     assert all(list(rule.check(file(source, None))) == [] for rule in rules)
     assert all(len(list(rule.check(file(source, (1, 21))))) == 1 for rule in rules)
+
+
+def test_a_wait_under_a_lock_on_an_element_picked_from_a_collection_is_info():
+    from tests.fixture_support import FIXTURES, every_rule_on, run_folder
+
+    found = {
+        (f.line, str(f.severity))
+        for f in run_folder(FIXTURES / "GR117", every_rule_on())
+        if f.path.endswith("picked_elements.go") and f.rule == "GR117"
+    }
+    assert found == {(41, "info"), (53, "info"), (83, "error")}

@@ -290,39 +290,46 @@ class Owned:
     def _prunes(self, edge: Edge) -> bool:
         """The edge only taken when there is nothing to release: the error of the call that
         made the value is non-nil, or the value itself (or the part released, `resp.Body`)
-        is nil."""
+        is nil. Taken, a condition holds each part of an `&&`, and one part at least of an
+        `||`; not taken, the reverse: `if err == nil && resp.Body != nil { close }` is left,
+        by its false edge, only when one of them says there is nothing to close."""
         condition = edge.condition
         if condition is None:
             return False
         if self.drained_by and not edge.branch and self._drains(condition):
             return True
-        parts = _split(condition, "&&" if edge.branch else "||")
-        wanted_operator = "!=" if edge.branch else "=="
-        nil_operator = "==" if edge.branch else "!="
-        for part in parts:
-            if self._asserts_error(part, edge.branch):
-                return True
-            if part.type != "binary_expression":
-                continue
-            left, right = part.child_by_field_name("left"), part.child_by_field_name("right")
-            operator = part.child_by_field_name("operator")
-            if left is None or right is None or operator is None or self.file.text(right) != "nil":
-                continue
-            if left.type == "selector_expression" and self.through:
-                # `resp.Body != nil`: a nil Body is nothing to close.
-                operand, field_node = left.child_by_field_name("operand"), left.child_by_field_name("field")
-                if field_node is None or self.file.text(field_node) != self.through or operand is None:
-                    continue
-                left = operand
-            if left.type != "identifier":
-                continue
-            binding = self.package.binding(self.file, left)
-            text = self.file.text(operator)
-            if binding is self.error and self.error is not None and text == wanted_operator:
-                return self._error_of_made(part)
-            if binding is self.binding and text == nil_operator:
-                return True
-        return False
+        each, either = ("&&", "||") if edge.branch else ("||", "&&")
+        if any(self._says_nothing_to_release(part, edge.branch) for part in _split(condition, each)):
+            return True
+        alternatives = _split(condition, either)
+        return len(alternatives) > 1 and all(self._says_nothing_to_release(part, edge.branch) for part in alternatives)
+
+    def _says_nothing_to_release(self, part: Node, holds: bool) -> bool:
+        """Whether a comparison with nil (or a testify assertion on the error), true (`holds`)
+        or false, means there is nothing to release: the error of the call that made the value
+        is set, or the value (or the part released) is nil."""
+        part = unparen(part)
+        if self._asserts_error(part, holds):
+            return True
+        if part.type != "binary_expression":
+            return False
+        left, right = part.child_by_field_name("left"), part.child_by_field_name("right")
+        operator = part.child_by_field_name("operator")
+        if left is None or right is None or operator is None or self.file.text(right) != "nil":
+            return False
+        if left.type == "selector_expression" and self.through:
+            # `resp.Body != nil`: a nil Body is nothing to close.
+            operand, field_node = left.child_by_field_name("operand"), left.child_by_field_name("field")
+            if field_node is None or self.file.text(field_node) != self.through or operand is None:
+                return False
+            left = operand
+        if left.type != "identifier":
+            return False
+        binding = self.package.binding(self.file, left)
+        text = self.file.text(operator)
+        if binding is self.error and self.error is not None and text == ("!=" if holds else "=="):
+            return self._error_of_made(part)
+        return binding is self.binding and text == ("==" if holds else "!=")
 
     def _asserts_error(self, part: Node, value: bool) -> bool:
         """Whether `part` of a condition, being `value` on the edge, says the error of the call

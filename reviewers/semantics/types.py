@@ -159,6 +159,9 @@ LIBRARY: dict[str, Type] = {
     "net/http.NewRequestWithContext": results(pointer(named("net/http.Request")), ERROR),
     "net/http/httptest.NewRecorder": results(pointer(named("net/http/httptest.ResponseRecorder"))),
     "(*net/http/httptest.ResponseRecorder).Result": results(replace(RESPONSE, detached=True)),
+    # Read from a reader its caller owns (a connection it dialed, a buffer): no transport's
+    # connection waits for its Body to be closed.
+    "net/http.ReadResponse": results(replace(RESPONSE, detached=True), ERROR),
     "net/http/httptest.NewRequest": results(pointer(named("net/http.Request"))),
     **{query: results(ROWS, ERROR) for query in _QUERIES},
     **{

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import unparen
-from .names import CONSTANT
+from ..syntax import qualified_name, unparen
+from .names import CONSTANT, RANGE, RECEIVED
 from .package import Declared
 from .places import place_of
 
@@ -31,6 +31,30 @@ BUFFERED = -1
 # A pause this short ends about when a cancellation would be noticed anyway.
 SHORT_PAUSE = 1.0  # seconds
 _UNITS = {"Nanosecond": 1e-9, "Microsecond": 1e-6, "Millisecond": 1e-3, "Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
+
+# The integer limits of package math that size buffers (`make(chan sig, math.MaxInt32)`).
+MATH_LIMITS = {
+    f"math.{name}": value
+    for name, value in {
+        "MaxInt8": 2**7 - 1,
+        "MaxInt16": 2**15 - 1,
+        "MaxInt32": 2**31 - 1,
+        "MaxInt64": 2**63 - 1,
+        "MaxInt": 2**63 - 1,
+        "MaxUint8": 2**8 - 1,
+        "MaxUint16": 2**16 - 1,
+        "MaxUint32": 2**32 - 1,
+    }.items()
+}
+
+_ARITHMETIC = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a // b,
+    "%": lambda a, b: a % b,
+    "<<": lambda a, b: a << min(b, 64),
+}
 
 
 @dataclass(frozen=True)
@@ -230,6 +254,66 @@ class Values:
             return None
         return capacities.pop()
 
+    def constant(self, file: GoFile, expression: Node, depth: int = 0) -> int | None:
+        """The value of an integer constant expression: a literal (`64`, `1_000`, `0x10`), a
+        constant of the package or of the function (`const queueSize = 128`), one of `math`'s
+        limits (`math.MaxInt32`), or arithmetic on them (`4 << 10`, `2 * workers`); None for
+        anything computed at run time (`len(jobs)`, a parameter, a variable) or `iota`."""
+        expression = unparen(expression)
+        if depth > 5:
+            return None
+        if expression.type == "int_literal":
+            digits = file.text(expression).replace("_", "")
+            if len(digits) > 1 and digits.isdigit() and digits.startswith("0"):
+                return int(digits, 8)  # Go's old octal spelling, `0755`
+            try:
+                return int(digits, 0)
+            except ValueError:
+                return None
+        if expression.type == "selector_expression":
+            return MATH_LIMITS.get(qualified_name(file, expression) or "")
+        if expression.type == "identifier":
+            binding = self.package.binding(file, expression) or self.package.variables.get(file.text(expression))
+            if binding is None or binding.kind != CONSTANT or binding.value is None or binding.spread:
+                return None
+            return self.constant(binding.file, binding.value, depth + 1)
+        if expression.type == "binary_expression":
+            left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
+            operator = expression.child_by_field_name("operator")
+            a = self.constant(file, left, depth + 1) if left is not None else None
+            b = self.constant(file, right, depth + 1) if right is not None else None
+            if a is None or b is None or operator is None:
+                return None
+            operate = _ARITHMETIC.get(file.text(operator))
+            if operate is None or (b == 0 and file.text(operator) in ("/", "%")) or not 0 <= b < 2**32:
+                return None
+            return operate(a, b)
+        return None
+
+    def one_of_many(self, file: GoFile, expression: Node) -> bool:
+        """Whether an expression names one element of a collection the code picks from, not
+        one object it holds: an index (`p.workers[n]`), a range variable (`for _, w := range
+        p.workers`), a value received from a channel of them (`w := <-idle`), or a local given
+        nothing but those (`var w *Worker` then `w = idle[n]`). A field or a channel reached
+        through it belongs to whichever element was picked: another goroutine doing the same
+        with its own element does not touch this one."""
+        expression = unparen(expression)
+        if expression.type == "index_expression":
+            return True
+        if expression.type != "identifier":
+            return False
+        binding = self.package.binding(file, expression)
+        if binding is None or not binding.is_local:
+            return False
+        if binding.kind in (RANGE, RECEIVED):
+            return True
+        given = [a.value for a in self.package.assignments(binding) if a.value is not None]
+        return bool(given) and all(
+            unparen(v).type == "index_expression"
+            or (unparen(v).type == "unary_expression" and file.text(v).lstrip("(").startswith("<-"))
+            for v in given
+        )
+
     def full_at_birth(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
         """Whether every channel an expression may hold is made with a constant buffer of
         values (not `struct{}` tokens) that the function making it fills before anything
@@ -283,8 +367,8 @@ class Values:
                 return None
             if len(items) == 1:
                 return 0
-            size = file.text(items[1])
-            return int(size) if size.isdigit() else BUFFERED
+            size = self.constant(file, items[1])
+            return size if size is not None and size >= 0 else BUFFERED
         callee = self.package.facts.callee(file, value)
         if callee is None or depth > 3:
             return None

@@ -30,7 +30,7 @@ The suggestion passes the context in scope: `ctx` when there is one, else anothe
 variable assigned before the call, else `r.Context()`. The rule stays silent where a fresh
 context is usually deliberate: in a `defer` (cleanup that must run after cancellation), in
 the arguments of a `go` statement and inside goroutine bodies (work detached on purpose;
-GR202 covers handlers), after the function has waited on `<-ctx.Done()` (a shutdown needs
+GR202 covers handlers; a literal `time.AfterFunc` runs later is one too), after the function has waited on `<-ctx.Done()` (a shutdown needs
 a context that is not already cancelled), where the call builds a new value for that very
 context (`if ctx == nil { ctx, cancel = context.WithTimeout(context.Background(), d) }`),
 where it roots a context whose cancel is kept or handed on (`&sub{ctx: c, cancel: cancel}`
@@ -89,7 +89,10 @@ def _deliberate(file: GoFile, call: Node) -> bool:
         if (
             starter is not None
             and starter.type == "call_expression"
-            and call_method_name(file, starter) in GOROUTINE_STARTERS
+            and (
+                call_method_name(file, starter) in GOROUTINE_STARTERS
+                or qualified_name(file, starter) == "time.AfterFunc"
+            )
         ):
             return True
     function = enclosing_function(call, file)

@@ -9,7 +9,9 @@ the same file (`go s.loop()`); the `for` line is reported. Goroutines started on
 life of the process by construction are left alone: in `func init` or `func main`, in a
 package-level initializer, in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs, or in
 an unexported function of `package main` that only such code calls, outside loops
-(`func main() { if err := run(); ... }`). In
+(`func main() { if err := run(); ... }`), and a loop that waits on the process's signals (it
+receives from a channel the file hands to `signal.Notify`): the signals are how the process
+ends. In
 `package main` the loop is info (annotated, not commented): a command's background loops
 usually live as long as the process by design (read on real commits, they were), while a
 library's callers cannot stop them. Also flags
@@ -58,12 +60,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ...finding import Severity
 from ...goroutines import goroutines, running_goroutine, started_once
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics.package import package_clause
-from ...syntax import declaration_name, enclosing_declaration, is_inside, select_cases
+from ...syntax import declaration_name, enclosing_declaration, is_inside, qualified_name, select_cases
 from ._goroutines import has_way_out
 
 REMEDIATION = """\
@@ -87,6 +91,27 @@ def _top_level_statements(function):
     return statements.named_children if statements is not None else []
 
 
+def _serves_signals(file: GoFile, loop: Node) -> bool:
+    """Whether the loop waits on the process's signals: it receives from a channel that the
+    file hands to `signal.Notify` (`signal.Notify(srv.sigChan, syscall.SIGTERM)`, then
+    `sig := <-srv.sigChan`). Such a handler lives as long as the process by design: the
+    signals it waits for are how the process ends."""
+    notified = {
+        file.text(arguments.named_children[0])
+        for call in file.nodes("call_expression")
+        if qualified_name(file, call) == "os/signal.Notify"
+        and (arguments := call.child_by_field_name("arguments")) is not None
+        and arguments.named_children
+    }
+    if not notified:
+        return False
+    for receive in file.nodes("unary_expression", within=loop):
+        operator, operand = receive.child_by_field_name("operator"), receive.child_by_field_name("operand")
+        if operator is not None and operator.type == "<-" and operand is not None and file.text(operand) in notified:
+            return True
+    return False
+
+
 def check(file: GoFile) -> Iterator[Report]:
     seen = set()
     # In a command (`package main`) a background loop usually lives as long as the process
@@ -97,6 +122,8 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         for statement in _top_level_statements(goroutine.body):
             if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):
+                continue
+            if _serves_signals(file, statement):
                 continue
             seen.add(statement)
             yield Report(

@@ -9,7 +9,8 @@ it drives a `for range` loop that nothing leaves (its ticker lives exactly as lo
 Silent from Go 1.23, and when the version is unknown. A tree with no go.mod at all builds
 in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too. A timer is
 info (annotated, not commented): it is freed once it fires, so it holds its memory for one
-delay, where a ticker holds it for good.
+delay, where a ticker holds it for good; and a timer whose creation is followed at once by a
+wait for it (`<-t.C`, or a `select` with that one case) is not flagged: it has fired by then.
 
 ## Why is this bad?
 Before Go 1.23 the runtime keeps every active timer and ticker until it is stopped: an
@@ -58,7 +59,7 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.ownership import STOP, bound_results
-from ...syntax import declaration_name, enclosing_declaration, enclosing_function, qualified_calls
+from ...syntax import declaration_name, enclosing_declaration, enclosing_function, qualified_calls, select_cases
 
 CONSTRUCTORS = frozenset({"time.NewTicker", "time.NewTimer"})
 
@@ -76,6 +77,25 @@ def _ticks_forever(file: GoFile, call: Node) -> bool:
     if loop is None or function is None:
         return False
     return not package_of(file).cfg(file, function).can_leave(loop, range_ends=False)
+
+
+def _awaited_at_once(file: GoFile, statement: Node, name: str) -> bool:
+    """Whether the statement after the timer's creation waits for it to fire: a bare
+    `<-t.C`, or a `select` whose one case receives from it. The timer has fired by then,
+    and the runtime holds nothing more."""
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    if following is None:
+        return False
+    wanted = f"<-{name}.C"
+    if following.type == "expression_statement":
+        return file.text(following).strip() == wanted
+    if following.type == "select_statement":
+        cases = select_cases(following)
+        communication = cases[0].child_by_field_name("communication") if len(cases) == 1 else None
+        return communication is not None and file.text(communication).strip() == wanted
+    return False
 
 
 def check(file: GoFile) -> Iterator[Report]:
@@ -104,6 +124,8 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         name = result.binding.name
         kind = "ticker" if function is not None and "Ticker" in file.text(function) else "timer"
+        if kind == "timer" and _awaited_at_once(file, bound.statement, name):
+            continue
         # A timer is freed once it fires: it holds its memory for one delay, a ticker forever.
         keeps = "firing until it is stopped" if kind == "ticker" else "until it fires"
         yield Report(

@@ -6,15 +6,16 @@ same timer or ticker when:
 - the receive does not depend on Stop's result (`t.Stop(); <-t.C`), with no `Reset` between;
 - or it does (`if !t.Stop() { <-t.C }`) but the same `for` loop also receives from `t.C`
   elsewhere, typically in its `select`: when that case took the value, Stop returns false
-  and the channel is empty;
-- or it does, and `go.mod` says `go 1.23` or later: since 1.23 Stop guarantees that no
-  stale value is received after it, so the drain always blocks.
+  and the channel is empty. This holds in any Go version: since 1.23 (timer channels are
+  synchronous) Stop discards a value nobody received and returns true, so it returns false
+  only when the value was taken, as before.
 
 ## Why is this bad?
 `Stop` sends nothing. A receive that waits for a value that will never come parks the
 goroutine forever — in a timer-reset loop, that is the loop itself, and everything behind
 it. The pre-1.23 idiom `if !t.Stop() { <-t.C }` is only right when nothing else can have
-received the value; since Go 1.23 (timer channels are synchronous) it is always wrong.
+received the value; since Go 1.23 it is not needed at all (the drain never runs when nothing
+else received the value).
 
 ## Example
 ```go
@@ -153,17 +154,58 @@ def _ignored_stop(file: GoFile, receive: Node, timer: str) -> Node | None:
 
 
 def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str) -> Node | None:
+    """Another receive from the timer's channel in the loop around the guard that may have
+    taken its value. When the loop makes a new timer each round before the guard
+    (`t := time.NewTimer(backoff)`), only a receive of the same round counts: one before
+    the guard and not in another case of a `select` the guard is in (the select took the
+    guard's case, not that one)."""
     loops = enclosing_loops(guard, file=file)
     if not loops:
         return None
+    fresh = _made_each_round(file, loops[0], guard, timer)
     for match in _timer_receives(file, within=loops[0]):
         if (
             match != receive
             and file.text(match) == f"<-{timer}.C"
             and not (guard.start_byte <= match.start_byte < guard.end_byte)
+            and not (fresh and (match.start_byte > guard.start_byte or _other_case(file, match, guard)))
         ):
             return match
     return None
+
+
+def _made_each_round(file: GoFile, loop: Node, guard: Node, timer: str) -> bool:
+    """Whether the loop gives the timer a new value each round before the guard: a `t :=` or
+    `t =` statement of a block around the guard, inside the loop's body (`if backoff > 0 {
+    t := time.NewTimer(backoff); select { ... } }`)."""
+    for block in ancestors(guard, file):
+        if block.id == loop.id:
+            return False
+        if block.type not in ("statement_list", "block"):
+            continue
+        for statement in block.named_children:
+            if statement.start_byte >= guard.start_byte:
+                break
+            if statement.type in ("short_var_declaration", "assignment_statement") and file.text(statement).startswith(
+                (f"{timer} :=", f"{timer} =")
+            ):
+                return True
+    return False
+
+
+def _other_case(file: GoFile, node: Node, guard: Node) -> bool:
+    """Whether `node` is in a case of a `select` whose other case holds the guard."""
+    for ancestor in ancestors(guard, file):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "select_statement":
+            cases = select_cases(ancestor)
+            own = next((c for c in cases if c.start_byte <= guard.start_byte < c.end_byte), None)
+            return any(
+                c.id != (own.id if own is not None else None) and c.start_byte <= node.start_byte < c.end_byte
+                for c in cases
+            )
+    return False
 
 
 def _drain_fix(file: GoFile, statement: Node, timer: str) -> Fix | None:
@@ -188,19 +230,18 @@ def check(file: GoFile) -> Iterator[Report]:
         shown = f"<-{timer}.C"
         guard = _stop_guard(file, receive, timer)
         if guard is not None:
-            if since_123:
-                message = (
-                    f"Since Go 1.23 `{timer}.Stop()` guarantees no stale value is received after it: `{shown}` in "
-                    f"`if !{timer}.Stop()` blocks forever. Delete the drain."
+            other = _other_receive_in_loop(file, guard, receive, timer)
+            if other is None:
+                continue
+            message = (
+                f"`{shown}` after `!{timer}.Stop()` blocks forever when this loop already received the value "
+                f"(line {file.line(other)}): Stop then returns false with the channel empty. "
+                + (
+                    "Since Go 1.23 Stop and Reset discard a pending value: delete the drain."
+                    if since_123
+                    else "Drain without blocking."
                 )
-            else:
-                other = _other_receive_in_loop(file, guard, receive, timer)
-                if other is None:
-                    continue
-                message = (
-                    f"`{shown}` after `!{timer}.Stop()` blocks forever when this loop already received the value "
-                    f"(line {file.line(other)}): Stop then returns false with the channel empty. Drain without blocking."
-                )
+            )
             yield Report(receive, message, remediation, fix=_drain_fix(file, blocking, timer))
             continue
         stop = _ignored_stop(file, receive, timer)

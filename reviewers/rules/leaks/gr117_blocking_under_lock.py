@@ -14,7 +14,12 @@ that mutex too, directly or one call deep: each waits for the other, for good. A
 under the lock, of a function of the package that waits on a shared channel or WaitGroup
 (the package facts say so) is that error too when such a peer exists; without one, it is
 a warning only when the callee sends on a channel that nothing in the package receives
-from by that name (its receiver is out of sight).
+from by that name (its receiver is out of sight). A channel of one element picked from a
+collection (`for _, w := range p.workers { w.task <- nil }`, a method of `p.workers[n]`)
+is not shown to wait for its peer: the goroutine that takes the lock may be another
+element's (a worker that locks the pool to put itself back among the idle, then waits for
+its next task). The wait under the lock is then info (annotated, not commented): the element
+picked is mostly one known to be ready.
 
 It is an error too when what waits — the operation itself, or the function a call under
 the lock runs (a method, a function, or the one function the package keeps in an
@@ -109,6 +114,7 @@ from ...syntax import (
     qualified_name,
     select_cases,
     surely_ran_before,
+    unparen,
 )
 
 REMEDIATION = """\
@@ -408,7 +414,7 @@ def _report(
             if callee is None or function.unlocks(callee, _handed(function, operation), mutex):
                 continue  # it releases the lock before it waits
         found = _peer(package, function, (mutex, mode, lock), waiting)
-        if found is None:
+        if found is None or _picked(package, file, operation):
             continue
         peer, op = found
         side = "calls Done on it" if op.kind == "Wait" else "uses the same channel"
@@ -459,7 +465,33 @@ def _report(
         f"wait{'s' if len(_names(others)) == 1 else ''} for that lock meanwhile. Release the lock before blocking, or "
         "make the operation non-blocking.",
         REMEDIATION,
+        # One element picked from a collection may well be ready for it (an idle worker at its
+        # receive): read on real commits, those waits were never the hang. Annotated only.
+        severity=Severity.INFO if _picked(package, file, operation) else None,
     )
+
+
+def _picked(package: Package, file: GoFile, operation: Node) -> bool:
+    """Whether the channel waited on, or the object whose method waits, is one element picked
+    from a collection (`for _, w := range p.workers { w.task <- nil }`, `p.workers[n].stop()`):
+    the peer that takes the lock may be another element's goroutine, not the one this waits
+    for (a worker that takes the pool's lock to put itself back among the idle, then waits
+    for its next task), so the two are not shown to wait for each other."""
+    if operation.type == "send_statement":
+        channel = operation.child_by_field_name("channel")
+    elif operation.type == "unary_expression":
+        channel = operation.child_by_field_name("operand")
+    elif operation.type == "call_expression":
+        channel = operation.child_by_field_name("function")
+    else:
+        return False
+    channel = unparen(channel) if channel is not None else None
+    owner = (
+        channel.child_by_field_name("operand")
+        if channel is not None and channel.type == "selector_expression"
+        else None
+    )
+    return owner is not None and package.values.one_of_many(file, owner)
 
 
 def _handed(function: _Function, call: Node) -> list[Place | None]:

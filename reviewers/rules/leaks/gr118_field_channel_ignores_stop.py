@@ -225,8 +225,9 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
     if op.kind == "receive" and not facts.users(op.place, "send"):
         return True  # nobody in the package sends: it is released by a close we may not see
     capacity = _capacity(package, file, op)
+    field = owner.channels.get(op.place)  # None for a channel the method is handed
     if capacity not in (None, 0) and (
-        _element_is_empty(owner.channels[op.place]) or (op.kind == "send" and capacity != BUFFERED)
+        (field is not None and _element_is_empty(field)) or (op.kind == "send" and capacity != BUFFERED)
     ):
         return True  # a notification with room, a slot for a known number of values, or a semaphore
     if _made_here(package, declared, op.place):

@@ -4,7 +4,10 @@
 Flags `reflect.SliceHeader{...}` and `reflect.StringHeader{...}` literals, variables
 declared with those types (`var h reflect.SliceHeader`, `new(reflect.StringHeader)`), and
 conversions of an unsafe.Pointer to a pointer to one
-(`(*reflect.SliceHeader)(unsafe.Pointer(&b))`), each on its own line.
+(`(*reflect.SliceHeader)(unsafe.Pointer(&b))`), each on its own line. The conversion is
+left alone in a module whose `go.mod` says `go 1.19` or older: until 1.20 there is no
+`unsafe.SliceData` or `unsafe.StringData`, and a header seen through a pointer to a real
+slice or string is the legal way to share their memory.
 
 ## Why is this bad?
 The headers' `Data` field is a `uintptr`: a header built or declared by the program does
@@ -102,8 +105,8 @@ def _converted_header(file: GoFile, conversion: Node, type_node: Node) -> str | 
 def _report(file: GoFile, kind: str, node: Node, type_node: Node) -> Report | None:
     if kind == "conversion":
         header = _converted_header(file, node, type_node)
-        if header is None:
-            return None
+        if header is None or (file.go_version is not None and file.go_version < (1, 20)):
+            return None  # before 1.20 the pointer cast is the only way, and a legal one
         arguments = node.child_by_field_name("arguments")
         operand = file.text(
             node.child_by_field_name("operand")
