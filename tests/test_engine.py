@@ -453,3 +453,16 @@ def test_test_code_is_known_by_its_file_name_or_its_directory():
         assert GoFile(path, b"package a").is_test == (path in skipped)
         found = check_files([(path, leaky)]).findings
         assert [f.rule for f in found] == ([] if path in skipped else ["GR203"]), path
+
+
+def test_old_goroutines_of_a_function_that_gains_a_context_are_not_new_traps(repo):
+    before = (
+        'package a\n\nimport "context"\n\nfunc work(context.Context, int) {}\n\n'
+        "func fanOut(items []int) {\n\tfor _, it := range items {\n\t\tgo work(context.TODO(), it)\n\t}\n}\n"
+    )
+    after = before.replace("fanOut(items []int)", "fanOut(ctx context.Context, items []int)")
+    diff, head = change(repo, before, after)
+    base = lambda path: before.encode()  # noqa: E731
+    assert [f.rule for f in review(diff, head=head, config=Config(filter="file")).findings] == ["GR112"]
+    for mode in ("added", "introduced"):  # the change gave the function its context, not its goroutines
+        assert review(diff, head=head, base=base, config=Config(filter=mode)).findings == [], mode

@@ -452,6 +452,11 @@ class Result:
     shape: Shape | None  # how it must be released, if it must
 
 
+def _named_like_an_error(name: str) -> bool:
+    """`err`, `rerr`, `doErr`: what Go code calls the error result it checks."""
+    return name == "err" or name.endswith("Err") or (name.endswith("err") and name != "stderr")
+
+
 @dataclass(frozen=True)
 class Bound:
     statement: Node  # the `:=`, `=` or `var` spec
@@ -466,7 +471,7 @@ class Bound:
         last = self.results[-1] if len(self.results) > 1 else None
         if last is None or last.binding is None or last.type is not None:
             return None
-        if last.binding.name == "err" or (
+        if _named_like_an_error(last.binding.name) or (
             last.binding.type_node is not None and last.binding.file.text(last.binding.type_node) == "error"
         ):
             return last.binding

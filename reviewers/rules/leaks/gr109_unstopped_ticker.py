@@ -5,7 +5,9 @@ When the module's `go.mod` says `go 1.22` or older, flags `t := time.NewTicker(d
 `t := time.NewTimer(d)` whose variable is never stopped (`t.Stop()`, deferred or not) in the
 function, its closures and goroutines included, and is not returned, stored or handed on
 (any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`, unless
-it drives a `for range` loop that nothing leaves (its ticker lives exactly as long as the loop).
+it drives a `for range` loop that nothing leaves, or its function never returns (a
+`for { select { ... } }` poller whose `break` only leaves the `select`): its ticker lives
+exactly as long as the loop.
 Silent from Go 1.23, and when the version is unknown. A tree with no go.mod at all builds
 in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too. A timer is
 info (annotated, not commented): it is freed once it fires, so it holds its memory for one
@@ -69,14 +71,18 @@ defer t.Stop() // before Go 1.23 an unstopped ticker is never freed"""
 
 
 def _ticks_forever(file: GoFile, call: Node) -> bool:
-    """`for range time.Tick(d)` in a loop nothing else leaves: the ticker lives exactly as
-    long as the loop, which is meant to run for the life of the process."""
+    """`for range time.Tick(d)` in a loop nothing else leaves, or a `time.Tick` in a function
+    that never returns (`for { select { case <-tick: ... } }`): the ticker lives exactly as long
+    as the loop, which is meant to run for the life of the process."""
+    function = enclosing_function(call, file)
+    if function is None:
+        return False
+    cfg = package_of(file).cfg(file, function)
+    if not cfg.reaches_exit():
+        return True
     clause = file.parent(call)
     loop = file.parent(clause) if clause is not None and clause.type == "range_clause" else None
-    function = enclosing_function(loop, file) if loop is not None else None
-    if loop is None or function is None:
-        return False
-    return not package_of(file).cfg(file, function).can_leave(loop, range_ends=False)
+    return loop is not None and not cfg.can_leave(loop, range_ends=False)
 
 
 def _awaited_at_once(file: GoFile, statement: Node, name: str) -> bool:

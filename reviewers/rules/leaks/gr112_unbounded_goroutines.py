@@ -51,7 +51,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import package_of
-from ...semantics.contexts import cancellable_contexts
+from ...semantics.contexts import cancellable_contexts, preferred
 from ...syntax import (
     call_method_name,
     calls_in,
@@ -107,19 +107,21 @@ def _per_item(file: GoFile, loop: Node) -> bool:
     return not COUNTS.search(file.text(ranged).rsplit(".", 1)[-1].split("(")[0])
 
 
-def _configured(file: GoFile, ranged: Node) -> bool:
-    """A field of the receiver or a package variable (`s.listeners`, `backends`): the
-    program's configuration, not the request's input, sets how many there are."""
+def _configured(file: GoFile, ranged: Node, depth: int = 0) -> bool:
+    """A field of the receiver or a package variable (`s.listeners`, `backends`), or a local
+    snapshot of one taken without arguments (`snap := s.blocks.Load()`; `snap.walBlocks`):
+    the program's configuration, not the request's input, sets how many there are."""
     package = package_of(file)
     root = ranged
-    while root.type == "selector_expression":
-        operand = root.child_by_field_name("operand")
-        if operand is None:
-            break
-        root = operand
+    while root.type in ("selector_expression", "index_expression", "call_expression"):
+        if root.type == "call_expression" and first_argument(root) is not None:
+            return False  # `s.parse(r)`: what it is given may decide how many
+        root = unparen(field_of(root, "function" if root.type == "call_expression" else "operand"))
     binding = package.binding(file, root) if root.type == "identifier" else None
     if binding is None:
         return False
+    if binding.kind == "variable" and binding.is_local and binding.value is not None and depth < 2:
+        return binding.value.type != "identifier" and _configured(binding.file, binding.value, depth + 1)
     return (binding.kind == "receiver" and root is not ranged) or (binding.kind == "variable" and not binding.is_local)
 
 
@@ -144,7 +146,8 @@ def check(file: GoFile) -> Iterator[Report]:
         if function is None or not loops or not _per_item(file, loops[0]):
             continue
         handler = enclosing_handler(file, go)
-        if handler is None and not cancellable_contexts(package_of(file), file, go):
+        context = preferred(cancellable_contexts(package_of(file), file, go)) if handler is None else None
+        if handler is None and context is None:
             continue
         if _bounded(file, function, loops[0], go):
             continue
@@ -154,6 +157,9 @@ def check(file: GoFile) -> Iterator[Report]:
             f"One goroutine per item of this loop in {where}, with no bound: the input decides how many run at "
             "once. Bound them (errgroup `SetLimit`, a semaphore, a worker pool).",
             REMEDIATION,
+            # What makes it this rule's: a change that only gave the function that context did
+            # not start the goroutines.
+            context=context.binding if context is not None else None,
         )
 
 
