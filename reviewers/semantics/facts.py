@@ -5,6 +5,7 @@ returned and did nothing)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -354,9 +355,7 @@ class Facts:
         found: list[tuple[Declared, Operation]] = []
         for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
             if word not in self._spelling:
-                self._spelling[word] = [
-                    d for d in self.functions if d.file.source.find(word, d.node.start_byte, d.node.end_byte) >= 0
-                ]
+                self._spelling[word] = self._spelling_functions(word)
             for declared in self._spelling[word]:
                 found.extend(
                     (declared, op)
@@ -365,6 +364,23 @@ class Facts:
                 )
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
+
+    def _spelling_functions(self, word: bytes) -> list[Declared]:
+        """The functions (literals included) whose text holds `word`. Each file is searched
+        once and a function is looked up among its matches (by position): searching each
+        function's own text would read a literal's text again for every function around it."""
+        found: list[Declared] = []
+        at: dict[int, list[int]] = {}  # id of the file -> where the word starts in it
+        for declared in self.functions:
+            file = declared.file
+            if id(file) not in at:
+                at[id(file)] = _occurrences(file.source, word)
+            starts = at[id(file)]
+            first = bisect_left(starts, declared.node.start_byte)
+            # The word lies inside the function when it also ends there.
+            if first < len(starts) and starts[first] + len(word) <= declared.node.end_byte:
+                found.append(declared)
+        return found
 
     def stops_listening(self, place: Place) -> tuple[Declared, Node] | None:
         """Where the receivers of a channel place give up: when every receive of it in the
@@ -821,6 +837,16 @@ class Facts:
 
 
 # The text an operation of each kind needs: most functions lack it.
+def _occurrences(source: bytes, word: bytes) -> list[int]:
+    """Where `word` starts in `source`, in order (overlapping ones included, as `find` sees them)."""
+    found: list[int] = []
+    at = source.find(word)
+    while at >= 0:
+        found.append(at)
+        at = source.find(word, at + 1)
+    return found
+
+
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
 
 
