@@ -5,6 +5,7 @@ returned and did nothing)."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -838,7 +839,11 @@ class Facts:
 
 # The text an operation of each kind needs: most functions lack it.
 def _occurrences(source: bytes, word: bytes) -> list[int]:
-    """Where `word` starts in `source`, in order (overlapping ones included, as `find` sees them)."""
+    """Where `word` starts in `source`, in order: as a whole word when it is a name (`close`,
+    `Done`: not inside `closed` or `isDone`, which cannot be the operation), anywhere
+    otherwise (`<-`)."""
+    if word.isalnum():
+        return [match.start() for match in re.finditer(rb"\b" + re.escape(word) + rb"\b", source)]
     found: list[int] = []
     at = source.find(word)
     while at >= 0:
