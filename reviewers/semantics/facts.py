@@ -425,9 +425,7 @@ class Facts:
         if not stored or not all(_is_make(s.file, s.value) for s in stored):
             return False
         for file in self.package.files:
-            for selector in file.nodes("selector_expression"):
-                if file.text(selector.child_by_field_name("field") or selector) != name:
-                    continue
+            for selector in _selectors_by_field(file).get(name, []):
                 if place_of(self.package, file, selector) == place and not self._keeps_field(
                     file, selector, stored, kind
                 ):
@@ -626,11 +624,7 @@ class Facts:
             if name.encode() not in file.source:
                 continue
             mentions = {
-                n.id: n
-                for kind in ("selector_expression", "identifier")
-                for n in file.nodes(kind)
-                if (n.type == "identifier" and file.text(n) == name)
-                or (n.type == "selector_expression" and _field_text(file, n) == name)
+                n.id: n for n in [*_selectors_by_field(file).get(name, []), *_identifiers_by_name(file).get(name, [])]
             }
             for call in file.nodes("call_expression"):
                 function = call.child_by_field_name("function")
@@ -873,6 +867,34 @@ def _encloses_place(literal: Declared, place: Place) -> bool:
     return place.key.startswith(f"{literal.file.path}:") and not (
         literal.node.start_byte <= place.declared_at < literal.node.end_byte
     )
+
+
+def _selectors_by_field(file: GoFile) -> dict[str, list[Node]]:
+    """The file's selectors (`x.f`) by the name they select, in source order: built once per
+    file for the package-wide questions that look at every mention of a field or method
+    (each would otherwise read every selector of the package again)."""
+
+    def build() -> dict[str, list[Node]]:
+        found: dict[str, list[Node]] = {}
+        for selector in file.nodes("selector_expression"):
+            field = selector.child_by_field_name("field")
+            if field is not None:
+                found.setdefault(file.text(field), []).append(selector)
+        return found
+
+    return file.cached("facts.selectors_by_field", build)
+
+
+def _identifiers_by_name(file: GoFile) -> dict[str, list[Node]]:
+    """The file's identifiers by name, in source order (see `_selectors_by_field`)."""
+
+    def build() -> dict[str, list[Node]]:
+        found: dict[str, list[Node]] = {}
+        for identifier in file.nodes("identifier"):
+            found.setdefault(file.text(identifier), []).append(identifier)
+        return found
+
+    return file.cached("facts.identifiers_by_name", build)
 
 
 def _field_text(file: GoFile, selector: Node) -> str | None:
