@@ -57,6 +57,7 @@ class Facts:
         self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
         self._result_cancels: dict[int, tuple[Node, str] | None] = {}
         self._returned: dict[int, Place | None] = {}
+        self._callees: dict[int, Declared | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -71,7 +72,13 @@ class Facts:
     def callee(self, file: GoFile, call: Node) -> Declared | None:
         """The function of the package a call runs: a function by name, a method of one of
         the package's types, a function literal held by a local variable, or the one function
-        an unexported field is given."""
+        an unexported field is given. Kept per call: most rules ask it of the calls they read."""
+        key = call.id
+        if key not in self._callees:
+            self._callees[key] = self._callee(file, call)
+        return self._callees[key]
+
+    def _callee(self, file: GoFile, call: Node) -> Declared | None:
         function = call.child_by_field_name("function")
         if function is None:
             return None
