@@ -8,6 +8,7 @@ configuration. No network, no GitHub: contents come from callables the caller pr
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import os
 import posixpath
@@ -373,10 +374,14 @@ def _check_in_parallel(
         # The biggest packages first, so that no worker is left with a big one at the end.
         order = sorted(range(len(packages)), key=lambda index: -len(packages[index]))
         results: list[_PackageResult | None] = [None] * len(packages)
+        # The objects the workers inherit are left out of their garbage collections: a
+        # collection that visits them writes to their pages, which the worker then copies.
+        gc.freeze()
         with multiprocessing.get_context("fork").Pool(min(jobs, len(packages))) as pool:
             for index, result in pool.imap_unordered(_check_forked_package, order):
                 results[index] = result
     finally:
+        gc.unfreeze()
         _FORKED_WORK.clear()
     return [result for result in results if result is not None]
 
