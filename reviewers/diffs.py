@@ -8,7 +8,7 @@ change wrote. Both use 1-based line numbers of the new (head) file.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -48,14 +48,18 @@ class ChangedFile:
     def changed_lines(self) -> frozenset[int]:
         return self.added_lines | self.deletion_lines
 
+    def new_lines(self) -> Iterator[tuple[int, str]]:
+        """(number, text) of every line the hunks show on the new side."""
+        for hunk in self.hunks:
+            yield from hunk.new_lines
+
     def changes_at(self) -> dict[int, str]:
         """Each changed line with what the change did there: the text it removed before the
         line, then the line itself when the change added it."""
         found = dict(self.removed)
-        for hunk in self.hunks:
-            for number, text in hunk.new_lines:
-                if number in self.added_lines:
-                    found[number] = found.get(number, "") + text
+        for number, text in self.new_lines():
+            if number in self.added_lines:
+                found[number] = found.get(number, "") + text
         return found
 
     @property

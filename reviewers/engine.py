@@ -139,6 +139,7 @@ def _locate(
         remediation=report.remediation,
         suggestion=report.fix.text if report.fix else None,
         fingerprint=_fingerprint(file.path, key, ordinal),
+        names=tuple(report.names.items()),
     )
     if declaration is None:
         body = ""
@@ -254,7 +255,8 @@ def _sorted(findings: list[Finding]) -> list[Finding]:
 
 def _in_language(findings: list[Finding], config: Config) -> list[Finding]:
     """The findings' messages and remediations in the configured language (the rules write
-    English): the last step, so that nothing before it depends on the wording."""
+    English), the remediations in the code's names: the last step, so that nothing before it
+    depends on the wording."""
     return [translate_finding(finding, config.language) for finding in findings]
 
 
@@ -445,40 +447,63 @@ def _change_that_made_it(
     return min(ranked)[2] if ranked else None
 
 
-def _introduced(
-    head_items: list[_Located], base_items: list[_Located], changed: ChangedFile
-) -> Iterator[tuple[_Located, Finding]]:
-    """Findings present at head but not at base, on unedited lines of a function the change
-    touched, moved onto the nearest changed line of that function (with the head finding
-    each comes from). They are info: read on real commits, such a finding is most often a
-    rule newly able to see old code, not a trap the edit made. Old code that ignores a context
-    the change itself declares (a new parameter, a new `WithCancel` for one part of the work)
-    is left out: it was never written to watch that context."""
-    at_base = {(item.key, item.ordinal) for item in base_items}
-    changes = changed.changes_at()
+def _introduced_anchors(head_items: list[_Located], changed: ChangedFile, mode: str) -> list[tuple[_Located, int]]:
+    """Head findings on unedited lines of a function the change touched, each with the changed
+    line it moves onto: for `introduced`, where the change removed or wrote code naming what
+    the finding names, else the nearest changed line of the function; for `added`, only an
+    added line that names it (the `make(chan T)` that lost its buffer, the new `go` statement).
+    Whether the trap is new is for `_introduced` to say, against the base. Old code that ignores
+    a context the change itself declares (a new parameter, a new `WithCancel` for one part of
+    the work) is left out: it was never written to watch that context."""
+    if mode == "added":
+        changes = {number: text for number, text in changed.new_lines() if number in changed.added_lines}
+    else:
+        changes = changed.changes_at()
+    anchored = []
     for item in head_items:
-        finding = item.finding
-        if finding.line in changed.added_lines or (item.key, item.ordinal) in at_base or item.declaration is None:
+        if item.finding.line in changed.added_lines or item.declaration is None:
             continue
         if item.context_line is not None and item.context_line in changed.added_lines:
             continue
-        anchor = _change_that_made_it(changed, changes, item.declaration, item) or _nearest_changed_line(
-            changed, item.declaration, finding.line
-        )
-        if anchor is None:
-            continue
+        anchor = _change_that_made_it(changed, changes, item.declaration, item)
+        if anchor is None and mode == "introduced":
+            anchor = _nearest_changed_line(changed, item.declaration, item.finding.line)
+        if anchor is not None:
+            anchored.append((item, anchor))
+    return anchored
+
+
+def _introduced(anchored: list[tuple[_Located, int]], base_items: list[_Located]) -> Iterator[tuple[_Located, Finding]]:
+    """The anchored findings that were not at base, moved onto their anchor (with the head
+    finding each comes from); the traps one changed line makes for one rule are one finding
+    (a channel that lost its buffer blocks each of its sends). They are info: read on real
+    commits, such a finding is most often a rule newly able to see old code, not a trap the
+    edit made."""
+    at_base = {(item.key, item.ordinal) for item in base_items}
+    by_anchor: dict[tuple[str, int], list[_Located]] = {}
+    for item, anchor in anchored:
+        if (item.key, item.ordinal) not in at_base:
+            by_anchor.setdefault((item.finding.rule, anchor), []).append(item)
+    for (_, anchor), items in by_anchor.items():
+        finding = items[0].finding
+        if len(items) == 1:
+            message = f"This change makes line {finding.line} a trap: {finding.message}"
+        else:
+            lines = ", ".join(str(item.finding.line) for item in items)
+            message = f"This change makes lines {lines} traps: {finding.message}"
         yield (
-            item,
+            items[0],
             Finding(
                 rule=finding.rule,
                 severity=Severity.INFO.value,
                 path=finding.path,
                 line=anchor,
                 end_line=anchor,
-                message=f"This change makes line {finding.line} a trap: {finding.message}",
+                message=message,
                 remediation=finding.remediation,
                 suggestion=None,  # the suggestion replaced other lines than the anchor
                 fingerprint=finding.fingerprint,
+                names=finding.names,
             ),
         )
 
@@ -661,7 +686,8 @@ def review(
     # Every head finding of the changed files, and those the filter keeps (by index into it).
     head_items: list[_Located] = []
     kept: list[tuple[int, Finding]] = []
-    introduced_in: dict[str, tuple[ChangedFile, int, int]] = {}  # path: (change, first, end) in head_items
+    # path: (change, head findings that may be new traps made by the change, with their anchors)
+    introduced_in: dict[str, tuple[ChangedFile, list[tuple[_Located, int]]]] = {}
     for changed in go_files:
         file = head_tree.load(changed.path)
         if file is not None:
@@ -673,8 +699,10 @@ def review(
                 for index in range(first, len(head_items))
                 if _kept_by_filter(head_items[index].finding, changed, config.filter)
             )
-            if config.filter == "introduced" and changed.status != "added":
-                introduced_in[changed.path] = (changed, first, len(head_items))
+            if config.filter in ("added", "introduced") and changed.status != "added":
+                anchored = _introduced_anchors(head_items[first:], changed, config.filter)
+                if anchored:  # else the base need not be analysed for them
+                    introduced_in[changed.path] = (changed, anchored)
         head_tree.done_with(changed.path)
 
     if config.filter != "file" and (kept or introduced_in):
@@ -687,10 +715,10 @@ def review(
             changed_paths,
         )
         base_items = {path: _analyzed(base_tree, path, analyzer) for path in base_tree.sources}
-        for path, (changed, first, end) in introduced_in.items():
-            by_index = {id(item): first + offset for offset, item in enumerate(head_items[first:end])}
-            extra = _introduced(head_items[first:end], base_items.get(changed.old_path or path, []), changed)
-            kept.extend((by_index[id(item)], finding) for item, finding in extra)
+        index_of = {id(item): index for index, item in enumerate(head_items)}
+        for path, (changed, anchored) in introduced_in.items():
+            extra = _introduced(anchored, base_items.get(changed.old_path or path, []))
+            kept.extend((index_of[id(item)], finding) for item, finding in extra)
         written = {index for index, _ in kept}
         old = preexisting(
             [item.identity for item in head_items],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 
 
@@ -43,7 +44,21 @@ class Finding:
     remediation: str
     suggestion: str | None
     fingerprint: str
+    # The code's own names for the remediation snippet's stand-ins (`ch` → `errc`), put in
+    # once the snippet is in the review's language: not part of the JSON contract.
+    names: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         return {key: data[key] for key in FINDING_FIELDS}
+
+
+def with_names(snippet: str, names: tuple[tuple[str, str], ...]) -> str:
+    """A remediation snippet with each stand-in name (a Go identifier or selector: `ch`,
+    `w.results`) replaced by the code's own, in code only: strings and comments stay."""
+    if not names:
+        return snippet
+    own = dict(names)
+    stand_ins = "|".join(re.escape(name) for name in sorted(own, key=len, reverse=True))
+    pattern = re.compile(rf'"(?:\\.|[^"\\\n])*"|`[^`]*`|//[^\n]*|(?<![\w.])({stand_ins})(?![\w])')
+    return pattern.sub(lambda m: own[m.group(1)] if m.group(1) else m.group(0), snippet)

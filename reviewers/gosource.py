@@ -139,6 +139,9 @@ def is_generated(source: bytes) -> bool:
 _GO_DIRECTIVE = re.compile(rb"^go\s+(\d+)\.(\d+)", re.MULTILINE)
 
 
+# Directories whose Go files are tests and their helpers, by the convention of Go projects.
+TEST_DIRECTORIES = frozenset({"test", "tests", "e2e", "testutil", "testutils", "testhelper", "testhelpers", "testing"})
+
 # A tree with no go.mod at all is code of before modules, built in GOPATH mode
 # (GO111MODULE=off), which gets the runtime defaults (GODEBUG) of Go 1.20 whatever the
 # toolchain: cmd/go's defaultGODEBUGGoVersion. (A lone `go run x.go` outside any module gets
@@ -183,6 +186,15 @@ class GoFile:
 
     def __repr__(self) -> str:
         return f"GoFile({self.path!r})"
+
+    @property
+    def is_test(self) -> bool:
+        """Test code: a `_test.go` file (built by `go test` alone), or a file of a directory
+        that by convention holds tests and their helpers (`tests/integration/suite.go`,
+        `test/e2e/framework.go`, `internal/testutil/fake.go`) in a repository-relative path."""
+        if self.path.endswith("_test.go"):
+            return True
+        return not self.path.startswith("/") and any(part in TEST_DIRECTORIES for part in self.path.split("/")[:-1])
 
     @property
     def runtime_version(self) -> tuple[int, int] | None:

@@ -55,6 +55,7 @@ def rule_help(rule: Rule, language: str = ENGLISH) -> str:
     if not rule.in_tests:
         page += gettext(
             language,
-            "\n_test.go files are not reviewed by this rule: a test's goroutines and contexts live and die with the test.",
+            "\nTest code (_test.go files, and test/, tests/, e2e/, testutil/ or testing/ directories) is not "
+            "reviewed by this rule: a test's goroutines and contexts live and die with the test.",
         ).replace("\n", "\n\n", 1)
     return page

@@ -10,7 +10,7 @@ applies suppressions and keeps those the diff filter allows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
@@ -61,6 +61,9 @@ class Report:
     fix: Fix | None = None
     severity: Severity | None = None  # None: the rule's default
     context: Binding | None = None  # the context the code is said to ignore, where one is named
+    # The code's own names for the stand-ins of the remediation snippet (`{"ch": "errc",
+    # "int": "error"}`): the fix a reader sees is written in the names of their code.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ class Rule:
     imports: tuple[str, ...] = ()
     # Why the rule is off unless the configuration turns it on; None: on by default.
     off_by_default: str | None = None
-    # Whether `_test.go` files are reviewed: a test's goroutines, sleeps and fresh contexts
+    # Whether test code (`_test.go` files, `tests/` directories: GoFile.is_test) is reviewed:
+    # a test's goroutines, sleeps and fresh contexts
     # live and die with the test process; what leaks real resources or memory safety does not.
     in_tests: bool = True
 
@@ -83,6 +87,6 @@ class Rule:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
 
     def applies_to(self, file: GoFile) -> bool:
-        if not self.in_tests and file.path.endswith("_test.go"):
+        if not self.in_tests and file.is_test:
             return False
         return not self.imports or any(file.imports_path(path) for path in self.imports)

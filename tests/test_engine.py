@@ -9,7 +9,7 @@ import pytest
 
 from reviewers import Config, check_files, load_config, review
 from reviewers.engine import STRICT_RULES, Analyzer, FileUnread
-from reviewers.finding import Severity
+from reviewers.finding import Severity, with_names
 from reviewers.gosource import GoFile
 from reviewers.rule import Report, Rule
 from tests.gitrepo import GitRepo
@@ -54,7 +54,8 @@ def test_diff_context_and_file_modes_widen_the_filter(repo):
     )
     diff, head = change(repo, cancelled, cancelled.replace("\tcancel()\n", "\t_ = cancel\n"))
     base = lambda path: cancelled.encode()  # noqa: E731
-    assert [f.line for f in review(diff, head=head, base=base).findings] == []
+    # `added` puts it on the added line that made it (`_ = cancel`), as info.
+    assert [(f.line, f.severity) for f in review(diff, head=head, base=base).findings] == [(11, "info")]
     assert [
         (f.rule, f.line) for f in review(diff, head=head, base=base, config=Config(filter="diff_context")).findings
     ] == [("GR204", 9)]
@@ -126,6 +127,38 @@ def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, mo
         (7, "This change makes line 10 a trap"),
         (8, "This change makes line 13 a trap"),
     ]
+
+
+def sends_on_unbuffered(file):
+    """A stand-in rule: each send on a channel its function makes without a buffer."""
+    for function in file.root.named_children:
+        stack = [function] if function.type == "function_declaration" else []
+        while stack:
+            current = stack.pop()
+            stack.extend(current.named_children)
+            if current.type == "send_statement":
+                channel = current.child_by_field_name("channel").text.decode()
+                if f"{channel} := make(chan int)".encode() in function.text:
+                    yield Report(current, f"`{channel}` has no buffer", "give it one")
+
+
+def test_added_mode_reports_the_traps_an_added_line_makes_on_that_line(repo, monkeypatch):
+    only_rule(monkeypatch, Rule("GR199", "test-send", Severity.ERROR, "GR199 test-send: test.", sends_on_unbuffered))
+    before = "package a\n\nfunc f() {\n\tch := make(chan int, 2)\n\tgo func() {\n\t\tch <- 1\n\t\tch <- 2\n\t}()\n}\n"
+    after = before.replace("make(chan int, 2)", "make(chan int)")
+    diff, head = change(repo, before, after)
+    [finding] = review(diff, head=head, base=lambda path: before.encode()).findings
+    assert (finding.line, finding.severity) == (4, "info")  # on the `make` that lost its buffer
+    assert finding.message == "This change makes lines 6, 7 traps: `ch` has no buffer"
+    # A trap made by a deletion, beside an added line that does not name it: `introduced`
+    # anchors it on the deletion, `added` says nothing.
+    only_rule(monkeypatch, Rule("GR199", "test-range", Severity.ERROR, "GR199 test-range: test.", unclosed_range))
+    closed = "package a\n\nfunc f() {\n\tch := make(chan int)\n\tgo func() {\n\t\tdefer close(ch)\n\t\tch <- 1\n\t}()\n\tfor v := range ch {\n\t\t_ = v\n\t}\n}\n"
+    unclosed = closed.replace("\t\tdefer close(ch)\n", "").replace("\tgo func", "\tprintln()\n\tgo func")
+    diff, head = change(repo, closed, unclosed)
+    base = lambda path: closed.encode()  # noqa: E731
+    assert review(diff, head=head, base=base).findings == []
+    assert [f.line for f in review(diff, head=head, base=base, config=Config(filter="introduced")).findings] == [7]
 
 
 def test_introduced_mode_leaves_old_code_that_ignores_a_context_the_change_declares(repo):
@@ -388,6 +421,38 @@ def test_an_unstopped_timer_is_info_and_an_unstopped_ticker_a_warning_before_go_
     findings = check_files([("a.go", lambda: source)], go_version=(1, 22)).findings
     assert [(f.rule, f.line, f.severity) for f in findings] == [("GR109", 6, "info"), ("GR109", 8, "warning")]
     assert "until it fires" in findings[0].message and "firing until it is stopped" in findings[1].message
+
+
+def test_the_fix_is_written_in_the_names_of_the_code():
+    source = (
+        'package a\n\nimport (\n\t"context"\n\t"errors"\n)\n\n'
+        "func first(ctx context.Context) error {\n\terrc := make(chan error)\n"
+        '\tgo func() { errc <- errors.New("x") }()\n'
+        "\tselect {\n\tcase err := <-errc:\n\t\treturn err\n\tcase <-ctx.Done():\n\t\treturn ctx.Err()\n\t}\n}\n"
+    )
+    for language, comment in (("en", "// room for the one result"), ("zh-CN", "// ")):
+        [finding] = check_files([("a.go", source.encode)], config=Config(language=language)).findings
+        assert finding.rule == "GR101"
+        assert "errc := make(chan error, 1)" in finding.remediation and comment in finding.remediation
+        assert "chan int" not in finding.remediation and "ch <-" not in finding.remediation
+        assert "names" not in finding.to_dict()
+
+
+def test_stand_in_names_are_replaced_in_code_only():
+    snippet = 'ch := make(chan int, 1) // ch is full\nx.ch <- "ch"\nch <- 1'
+    named = with_names(snippet, (("ch", "errc"), ("int", "error")))
+    assert named == 'errc := make(chan error, 1) // ch is full\nx.ch <- "ch"\nerrc <- 1'
+    assert with_names(snippet, ()) is snippet
+
+
+def test_test_code_is_known_by_its_file_name_or_its_directory():
+    leaky = (HEADER + LEAKY).encode
+    reviewed = ["pkg/server.go", "pkg/testsuite/x.go", "integration/slack.go", "/home/me/tests/src/a.go"]
+    skipped = ["pkg/server_test.go", "tests/integration/suite.go", "test/e2e/framework.go", "internal/testutil/x.go"]
+    for path in reviewed + skipped:
+        assert GoFile(path, b"package a").is_test == (path in skipped)
+        found = check_files([(path, leaky)]).findings
+        assert [f.rule for f in found] == ([] if path in skipped else ["GR203"]), path
 
 
 def test_packages_analysed_in_several_processes_give_the_same_result(monkeypatch):

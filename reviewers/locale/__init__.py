@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..finding import Finding
+from ..finding import Finding, with_names
 
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "zh-CN")
@@ -223,18 +223,25 @@ def _missing(language: str, what: str, text: str) -> str:
 
 def translate_finding(finding: Finding, language: str) -> Finding:
     """The finding with its message and remediation in `language` (each left in English,
-    and logged, when the catalogue has no translation for it)."""
+    and logged, when the catalogue has no translation for it), the remediation's stand-in
+    names replaced by the code's own (`finding.names`)."""
     book = catalogue(language)
     if book is None:
-        return finding
+        if not finding.names:
+            return finding
+        return replace(finding, remediation=with_names(finding.remediation, finding.names), names=())
     message = book.message(finding.rule, finding.message)
     remediation = book.remediation(finding.rule, finding.remediation)
     return replace(
         finding,
         message=message if message is not None else _missing(language, f"a {finding.rule} message", finding.message),
-        remediation=remediation
-        if remediation is not None
-        else _missing(language, f"a {finding.rule} remediation", finding.remediation),
+        remediation=with_names(
+            remediation
+            if remediation is not None
+            else _missing(language, f"a {finding.rule} remediation", finding.remediation),
+            finding.names,
+        ),
+        names=(),
     )
 
 

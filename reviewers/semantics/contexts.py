@@ -250,7 +250,9 @@ def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = 
         argument = argument_of(binding) if binding is not None else None
         if argument is not None and binding is not None and id(binding) not in seen:
             return origins(package, binding.file, argument, seen | {id(binding)})
-        if binding is None or not binding.is_local or binding.kind in ("parameter", "receiver") or id(binding) in seen:
+        if id(binding) in seen:
+            return set()  # `ctx = wrap(ctx)`: what the variable held before, counted already
+        if binding is None or not binding.is_local or binding.kind in ("parameter", "receiver"):
             return {UNKNOWN}
         found: set[str] = set()
         for assignment in package.assignments(binding):
@@ -270,7 +272,16 @@ def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = 
         arguments = value.child_by_field_name("arguments")
         parent = arguments.named_children[0] if arguments is not None and arguments.named_children else None
         return origins(package, file, parent, seen) if parent is not None else {UNKNOWN}
-    return {REQUEST_ORIGIN} if is_request_context(package, file, value) else {UNKNOWN}
+    if is_request_context(package, file, value):
+        return {REQUEST_ORIGIN}
+    parent = first_argument(value)
+    if parent is not None and package.facts.callee(file, value) is None:
+        parent_type = package.type_of(file, parent)
+        if parent_type is not None and parent_type.is_named("context.Context"):
+            # A library call handed a context that gives one back derives it
+            # (`metadata.NewOutgoingContext(ctx, md)`, `client.NewClientWithContext(ctx, opts)`).
+            return origins(package, file, parent, seen)
+    return {UNKNOWN}
 
 
 def is_request_context(package: Package, file: GoFile, call: Node) -> bool:
@@ -397,18 +408,23 @@ def _every_value(
 ) -> bool:
     """Whether every value a local variable can hold where `identifier` reads it `holds`:
     the last value given to it before, in a statement that surely ran (`ctx, cancel :=
-    context.WithTimeout(ctx, d)` overwrites a parameter), else every value it is ever given.
+    context.WithTimeout(ctx, d)` overwrites a parameter), else every value it is ever given,
+    a parameter's being what every call of its (unexported) function in the package passes.
     The first result of a multi-valued call counts as the call."""
     binding = package.binding(file, identifier)
     if binding is None or not binding.is_local or id(binding) in seen:
         return False
+    seen = seen | {id(binding)}
     last = _surely_last(package, binding, identifier)
     assignments = [last] if last is not None else package.assignments(binding)
     if last is None and binding.kind in ("parameter", "receiver"):
-        return False  # the caller's value
-    return bool(assignments) and all(
-        a.value is not None
-        and (not a.spread or a.index == 0)
-        and holds(package, binding.file, a.value, seen | {id(binding)})
+        handed = package.values.arguments(binding) if binding.kind == "parameter" else None
+        if not handed or not all(holds(package, stored.file, stored.value, seen) for stored in handed):
+            return False  # the caller's value, which the package does not show
+        assignments = [a for a in assignments if a.target != binding.identifier]  # not the declaration
+    elif not assignments:
+        return False
+    return all(
+        a.value is not None and (not a.spread or a.index == 0) and holds(package, binding.file, a.value, seen)
         for a in assignments
     )

@@ -756,7 +756,7 @@ class Facts:
         build such responses. Such a response holds no connection, and a test of that package
         that calls `RoundTrip` exercises a transport wrapped around the stand-in."""
         for (_, name), method in self.package.methods.items():
-            if name != "RoundTrip" or not method.file.path.endswith("_test.go"):
+            if name != "RoundTrip" or not method.file.is_test:
                 continue
             if self._builds_responses(method) or (self._calls_its_receiver(method) and self._tests_build_responses):
                 return True
@@ -765,9 +765,7 @@ class Facts:
     @cached_property
     def _tests_build_responses(self) -> bool:
         """Some function or literal of the package's tests builds the responses it returns."""
-        return any(
-            declared.file.path.endswith("_test.go") and self._builds_responses(declared) for declared in self.functions
-        )
+        return any(declared.file.is_test and self._builds_responses(declared) for declared in self.functions)
 
     def _builds_responses(self, function: Declared, depth: int = 1) -> bool:
         """Every non-nil `return` of the function gives back an `http.Response` it builds,

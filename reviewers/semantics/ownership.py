@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import FUNCTION_TYPES, expression_items, is_nil_comparison, qualified_name, surely_ran_before, unparen
+from ..syntax import (
+    FUNCTION_TYPES,
+    expression_items,
+    field_of,
+    is_nil_comparison,
+    qualified_name,
+    surely_ran_before,
+    unparen,
+)
 from .cfg import Edge, Escape, never_returns
 from .names import RESULT, VARIABLE, Binding
 from .package import Package
@@ -54,6 +62,9 @@ READERS = frozenset(
         "net/http/httputil.DumpResponse",
     }
 )
+# testify's assertions, which report an error check's outcome as a boolean.
+TESTIFY_ASSERT = "github.com/stretchr/testify/assert."
+
 READING_PACKAGES = ("fmt.", "log.", "log/slog.", "errors.", "strings.", "bytes.", "strconv.", "reflect.")
 
 
@@ -289,6 +300,8 @@ class Owned:
         wanted_operator = "!=" if edge.branch else "=="
         nil_operator = "==" if edge.branch else "!="
         for part in parts:
+            if self._asserts_error(part, edge.branch):
+                return True
             if part.type != "binary_expression":
                 continue
             left, right = part.child_by_field_name("left"), part.child_by_field_name("right")
@@ -310,6 +323,28 @@ class Owned:
             if binding is self.binding and text == nil_operator:
                 return True
         return False
+
+    def _asserts_error(self, part: Node, value: bool) -> bool:
+        """Whether `part` of a condition, being `value` on the edge, says the error of the call
+        that made the value is non-nil: testify's `assert.NoError(t, err)` and `assert.Nil(t,
+        err)` are true when it is nil, `assert.Error` and `assert.NotNil` when it is not."""
+        part = unparen(part)
+        if part.type == "unary_expression" and self.file.text(field_of(part, "operator")) == "!":
+            part, value = unparen(field_of(part, "operand")), not value
+        if part.type != "call_expression" or self.error is None:
+            return False
+        name = qualified_name(self.file, part) or ""
+        says_failed = {"NoError": False, "Nil": False, "Error": True, "NotNil": True}.get(name.rsplit(".", 1)[-1])
+        arguments = [a for a in field_of(part, "arguments").named_children if a.type != "comment"]
+        return (
+            name.startswith(TESTIFY_ASSERT)
+            and says_failed is not None
+            and value == says_failed
+            and len(arguments) >= 2
+            and arguments[1].type == "identifier"
+            and self.package.binding(self.file, arguments[1]) is self.error
+            and self._error_of_made(part)
+        )
 
     def _error_of_made(self, check: Node) -> bool:
         """Whether the error variable may still hold the error of the call that made the

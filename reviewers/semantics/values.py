@@ -17,6 +17,7 @@ from tree_sitter import Node
 
 from ..gosource import GoFile
 from ..syntax import unparen
+from .names import CONSTANT
 from .package import Declared
 from .places import place_of
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 # A channel made with a buffer whose size the code computes (`make(chan T, n)`).
 BUFFERED = -1
+
+# A pause this short ends about when a cancellation would be noticed anyway.
+SHORT_PAUSE = 1.0  # seconds
+_UNITS = {"Nanosecond": 1e-9, "Microsecond": 1e-6, "Millisecond": 1e-3, "Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,30 @@ class Values:
                 return None
             found.append(Stored(caller.file, items[position]))
         return found or None
+
+    def seconds(self, file: GoFile, expression: Node, depth: int = 0) -> float | None:
+        """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`, or a
+        constant declared so (`const flushDelay = 100 * time.Millisecond`); None for anything
+        computed."""
+        expression = unparen(expression)
+        if expression.type == "identifier":
+            binding = self.package.binding(file, expression)
+            if binding is None or binding.kind != CONSTANT or binding.value is None or depth > 3:
+                return None
+            return self.seconds(binding.file, binding.value, depth + 1)
+        factor, _, unit = "".join(file.text(expression).split()).rpartition("*")
+        unit = unit.removeprefix("time.")
+        if unit not in _UNITS:
+            return None
+        try:
+            return (float(factor) if factor else 1.0) * _UNITS[unit]
+        except ValueError:
+            return None
+
+    def short_pause(self, file: GoFile, duration: Node | None) -> bool:
+        """A constant pause under a second (`time.Sleep(100 * time.Millisecond)`)."""
+        seconds = self.seconds(file, duration) if duration is not None else None
+        return seconds is not None and seconds < SHORT_PAUSE
 
     def never_empty(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
         """Whether a slice expression surely has an element: the whole of an array

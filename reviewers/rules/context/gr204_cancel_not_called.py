@@ -169,6 +169,7 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         reported.add((name, leaks[0].node.id))
         called = f"{name}(nil)" if constructor.endswith("WithCancelCause") else f"{name}()"
+        own_names = {"cancel": name} if cancel.binding is not None else {}
         # A struct that keeps it outlives the function on the good path: cancel on the others.
         advice = f"`defer {called}` right after the call" if cancel.binding is not None else f"call `{called}` there"
         if not owned.ever_released_or_moved():
@@ -180,6 +181,7 @@ def check(file: GoFile) -> Iterator[Report]:
                     f"is cancelled. {advice[0].upper()}{advice[1:]}."
                 ),
                 remediation=REMEDIATION,
+                names=own_names,
             )
             continue
         yield Report(
@@ -187,6 +189,7 @@ def check(file: GoFile) -> Iterator[Report]:
             message=f"`{name}` from {constructor} is not called on the path to {_where(file, leaks[0])}: {advice}.",
             remediation=REMEDIATION,
             severity=Severity.WARNING,
+            names=own_names,
         )
 
 

@@ -243,6 +243,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"`case <-{context.expression}.Done(): return`."
             ),
             remediation=REMEDIATION,
+            names={"ctx": context.expression},
             context=context.binding,
         )
 

@@ -4,8 +4,8 @@
 Flags `time.Sleep` in a function that has the caller's context in scope: a
 `context.Context` parameter, a context derived from one, or an `*http.Request` parameter
 (not a context the function roots in `Background()` itself). A constant pause shorter than a
-second (`time.Sleep(100 * time.Millisecond)`) is left alone: it ends about when a
-cancellation would be noticed anyway.
+second (`time.Sleep(100 * time.Millisecond)`, or a constant declared so) is left alone: it
+ends about when a cancellation would be noticed anyway.
 
 ## Why is this bad?
 `time.Sleep` cannot be interrupted. A retry back-off or a polling pause keeps its goroutine
@@ -49,8 +49,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tree_sitter import Node
-
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
@@ -67,33 +65,11 @@ case <-ctx.Done():
 }"""
 
 
-# A pause this short ends about when a cancellation would be noticed anyway.
-SHORT = 1.0  # seconds
-UNITS = {"Nanosecond": 1e-9, "Microsecond": 1e-6, "Millisecond": 1e-3, "Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
-
-
-def _constant_seconds(file: GoFile, expression: Node | None) -> float | None:
-    """The value of a constant duration like `100 * time.Millisecond` or `2 * time.Second`;
-    None for anything computed."""
-    if expression is None:
-        return None
-    text = "".join(file.text(expression).split())
-    factor, _, unit = text.rpartition("*")
-    unit = unit.removeprefix("time.")
-    if unit not in UNITS:
-        return None
-    try:
-        return (float(factor) if factor else 1.0) * UNITS[unit]
-    except ValueError:
-        return None
-
-
 def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
         if inside_goroutine(call, file):
             continue
-        seconds = _constant_seconds(file, first_argument(call))
-        if seconds is not None and seconds < SHORT:
+        if package_of(file).values.short_pause(file, first_argument(call)):
             continue
         context = preferred(callers_contexts(package_of(file), file, call))
         if context is None:
@@ -105,6 +81,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"cancelled. Select on a timer and `{context.expression}.Done()`."
             ),
             remediation=REMEDIATION,
+            names={"ctx": context.expression},
             context=context.binding,
         )
 

@@ -10,7 +10,9 @@ Flags `nil` given as:
   `if ctx != nil`;
 - the first argument of a function or method outside the package whose name ends in
   `Context` (`QueryContext`, `DialContext`, `http.NewRequestWithContext`, `r.WithContext`...),
-  the library's convention for "takes a context first".
+  the library's convention for "takes a context first" — but not `New…Context`,
+  `Set…Context` or `…With<Thing>Context` (`RetrieveWithCredContext`): those make, store or
+  take a value of a type named `…Context`.
 
 ## Why is this bad?
 The `context` constructors panic on a nil parent (`cannot create context from nil
@@ -38,6 +40,7 @@ one of the package's types.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -50,6 +53,7 @@ from ...semantics.contexts import DERIVING, DETACHING
 from ...syntax import call_method_name, field_of, first_argument, qualified_name
 
 CONSTRUCTORS = DERIVING | {DETACHING, "context.AfterFunc"}
+_VALUE_OF_A_CONTEXT_TYPE = re.compile(r"With[A-Z]\w*Context$")
 
 REMEDIATION = """\
 rows, err := db.QueryContext(ctx, query) // the caller's context
@@ -82,8 +86,12 @@ def _expects_context(package: Package, file: GoFile, call: Node) -> bool:
     name = call_method_name(file, call)
     if name is None or not name.endswith("Context") or name == "Context":
         return False
-    # `NewEvalContext(...)` makes a thing called a context; `NewRequestWithContext` takes one.
-    return not name.startswith("New") or name.endswith("WithContext")
+    if name.endswith("WithContext"):  # `NewRequestWithContext`, `r.WithContext`
+        return True
+    # `NewEvalContext(...)` makes a thing called a context, `SetSecurityContext(...)` stores
+    # one, `RetrieveWithCredContext(...)` takes a `*CredContext`: a type of that name, not a
+    # context.Context.
+    return not name.startswith(("New", "Set")) and _VALUE_OF_A_CONTEXT_TYPE.search(name) is None
 
 
 def check(file: GoFile) -> Iterator[Report]:

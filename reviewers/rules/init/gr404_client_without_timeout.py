@@ -32,9 +32,10 @@ No suggestion: the right timeout depends on the calls, and `time` may not be imp
 client whose `Timeout` is set elsewhere in the package (`client.Timeout = ...`) is not
 flagged, nor is `http.DefaultClient` in a file that sets `http.DefaultClient.Timeout`, nor a
 client whose `Do` is given a request whose context has a deadline
-(`http.NewRequestWithContext(ctx, ...)` with `ctx` from `context.WithTimeout`), directly or
-kept in a variable (a test hook: `var httpClient = http.DefaultClient`) every use of which
-does so: the deadline bounds each request. Only `init` and package-level initializers are
+(`http.NewRequestWithContext(ctx, ...)` with `ctx` from `context.WithTimeout`, here or in
+every caller in the package that passes it down), directly or kept in a variable (a test
+hook: `var httpClient = http.DefaultClient`) every use of which does so, tests that keep it
+to put it back aside: the deadline bounds each request. Only `init` and package-level initializers are
 looked at, not the functions they call: GR401 follows those.
 """
 
@@ -178,8 +179,12 @@ def _timeout_assigned(package: Package, holder: Binding) -> bool:
 
 def _every_request_bounded(package: Package, holder: Binding) -> bool:
     """Whether the variable is read, and only to send requests whose context has a deadline;
-    what replaces it (a test's fake client) does not count."""
-    reads = [(file, reference) for file, reference in _uses(package, holder) if not package.is_write(file, reference)]
+    what replaces it (a test's fake client) and a test keeping it to put back do not count."""
+    reads = [
+        (file, reference)
+        for file, reference in _uses(package, holder)
+        if not package.is_write(file, reference) and not file.is_test
+    ]
     return bool(reads) and all(_sends_bounded_request(package, file, reference) for file, reference in reads)
 
 

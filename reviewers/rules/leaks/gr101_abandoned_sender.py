@@ -11,7 +11,8 @@ reported where it is written (an error path's send as well as the result's). A l
 round starts the goroutine and then receives from the channel (start, wait, repeat) has one
 sender per receive even when the channel is made before the loop, and is this rule's too.
 Also flags a send the function itself makes on a channel that no goroutine receives from
-(it waits for a receiver that cannot exist) — including a channel it returns afterwards:
+(it waits for a receiver that cannot exist; a receive in a closure handed to other code, a
+callback a framework may run on its own goroutine, counts as one) — including a channel it returns afterwards:
 no caller holds it yet —, and, as a warning, the one send of a goroutine on an unbuffered
 channel the function returns to its caller without receiving (a "future": a caller that
 gives up on it leaves the goroutine blocked).
@@ -164,8 +165,12 @@ def _paired_in_round(file: GoFile, channel: Channel, goroutine: Goroutine, loop:
 
 def _blocks_in_scope(file: GoFile, channel: Channel) -> Node | None:
     """A send the function itself makes, outside a select, on a channel no goroutine
-    receives from: the function waits for a receiver that cannot exist."""
-    if any(op.goroutine is not None for op in channel.of("receive", "range")):
+    receives from: the function waits for a receiver that cannot exist. A receive in a
+    closure handed to other code (a callback a framework runs) may be on another goroutine."""
+    if any(
+        op.goroutine is not None or enclosing_function(op.node, file) != channel.scope
+        for op in channel.of("receive", "range")
+    ):
         return None
     for op in channel.of("send"):
         if op.goroutine is not None or enclosing_function(op.node, file) != channel.scope:
@@ -187,6 +192,7 @@ def _report(file: GoFile, channel: Channel, send: Node, reason: str, severity: S
         ),
         remediation=REMEDIATION,
         severity=severity,
+        names={"ch": sent_on, "int": channel.element},
     )
 
 

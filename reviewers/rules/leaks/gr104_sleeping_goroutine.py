@@ -8,7 +8,9 @@ may be a literal, a closure started through a variable or a function of the same
 sleep line is reported. Outside goroutines, `time.Sleep` with a context in scope is GR208's.
 A goroutine started once for the life of the process (in `main` or `init`, by a package
 initializer, a `sync.Once` or a function of `package main` only `main` calls, like `run`) is
-left alone: when `main`'s context ends, the process does.
+left alone: when `main`'s context ends, the process does. So is a constant pause under a
+second (`time.Sleep(100 * time.Millisecond)`, or a constant declared so): it ends about when
+a cancellation would be noticed anyway.
 
 ## Why is this bad?
 The caller has a way to say "stop" and the goroutine does not listen: when the request ends
@@ -60,7 +62,7 @@ from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.types import CANCEL, CANCEL_CAUSE
-from ...syntax import parent_of, qualified_name, select_cases
+from ...syntax import first_argument, parent_of, qualified_name, select_cases
 from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\
@@ -74,9 +76,12 @@ go func(ctx context.Context) {
 }(ctx)"""
 
 
-def _unwatched_wait(file: GoFile, call: Node) -> bool:
-    """`time.Sleep(d)`, or `<-time.After(d)` not in a select that watches a stop signal."""
+def _unwatched_wait(package: Package, file: GoFile, call: Node) -> bool:
+    """`time.Sleep(d)`, or `<-time.After(d)` not in a select that watches a stop signal, for
+    longer than a short constant pause."""
     name = qualified_name(file, call)
+    if name not in ("time.Sleep", "time.After") or package.values.short_pause(file, first_argument(call)):
+        return False
     if name == "time.Sleep":
         return True
     receive = call.parent
@@ -103,7 +108,7 @@ def check(file: GoFile) -> Iterator[Report]:
         if any(_cancels(package, file, call) for call in calls):
             continue  # the goroutine is the one that cancels: it is not ignoring the context
         for node in calls:
-            if not _unwatched_wait(file, node):
+            if not _unwatched_wait(package, file, node):
                 continue
             yield Report(
                 node=node,

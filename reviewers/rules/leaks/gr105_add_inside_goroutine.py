@@ -108,6 +108,7 @@ def _report(file: GoFile, add: Node, group: str, wait: Node) -> Report:
             f"waits for: Wait can run first and return while the work goes on. Call `{group}.Add` before `go`."
         ),
         remediation=REMEDIATION,
+        names={"wg": group},
     )
 
 

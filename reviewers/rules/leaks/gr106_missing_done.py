@@ -162,6 +162,7 @@ def check(file: GoFile) -> Iterator[Report]:
                     f"`{shown}.Done()`: `{shown}.Wait()` blocks forever. Start it with `defer {inner.label if inner else shown}.Done()`."
                 ),
                 remediation=REMEDIATION,
+                names={"wg": shown},
             )
             continue
         assert inner is not None
@@ -176,6 +177,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 ),
                 remediation=REMEDIATION,
                 severity=Severity.WARNING,
+                names={"wg": shown},
             )
 
 

@@ -114,6 +114,7 @@ def check(file: GoFile) -> Iterator[Report]:
             ),
             remediation=REMEDIATION,
             severity=None if kind == "ticker" else Severity.INFO,
+            names={"t": name},
         )
 
 

@@ -14,7 +14,8 @@ only path on which a response exists.
 A function of the package returns a live response when every response it returns comes
 from those library calls (or another such function) and is not closed in it: a helper that
 closes the body on some path (`if o.NoResponse { resp.Body.Close() }`) may hand back a
-closed one, so its callers are not blamed. In a `_test.go` file the finding is info
+closed one, so its callers are not blamed. In test code (a `_test.go` file, a `tests/`
+directory) the finding is info
 (annotated, not commented): the connection lives as long as the test process, and read on
 real commits, a test suite's requests to its own server came by the dozen. A test of a package whose tests declare a
 stand-in transport (a `RoundTrip` that returns `&http.Response{Body: http.NoBody}`, itself
@@ -237,7 +238,7 @@ def check(file: GoFile) -> Iterator[Report]:
     if not imported and b"RoundTrip" not in file.source and b".Body" not in file.source:
         return  # no response can be named here
     package = package_of(file)
-    testing = file.path.endswith("_test.go")
+    testing = file.is_test
     for call in file.nodes("call_expression"):
         if not _may_return_a_response(package, file, call) or (testing and _reaches_stand_in(package, file, call)):
             continue
@@ -306,6 +307,7 @@ def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
             f"leaves it open. Close it right after the error check (`defer {name}.Body.Close()`).",
             REMEDIATION,
             severity=Severity.WARNING,
+            names={"resp": name},
         )
     return Report(
         call,
@@ -313,6 +315,7 @@ def _check_call(package: Package, file: GoFile, call: Node) -> Report | None:
         f"Add `defer {name}.Body.Close()` after the error check.",
         REMEDIATION,
         fix=defer_close_fix(file, f"{name}.Body", error.name if error is not None else None, bound.statement),
+        names={"resp": name},
     )
 
 

@@ -1,7 +1,8 @@
 """GR112 unbounded-goroutines: a goroutine per item of a loop, with no bound, where a request or context is in play.
 
 ## What it does
-Flags a `go` statement in the body of a `range` loop (one goroutine per item) in an HTTP
+Flags a `go` statement in the body of a loop over items (`for _, item := range items`, or
+`for i := 0; i < len(items); i++`: one goroutine per item) in an HTTP
 handler or a function with a context in scope, when nothing bounds how many run at once:
 no semaphore (a channel send or receive, or an `Acquire`, in the loop before the `go`),
 no `errgroup` `SetLimit`, no worker pool.
@@ -58,6 +59,9 @@ from ...syntax import (
     enclosing_function,
     enclosing_handler,
     enclosing_loops,
+    field_of,
+    first_argument,
+    unparen,
 )
 
 COUNTS = re.compile(r"(?i)(worker|num|count|size|limit|concurren|parallel|procs|cpu|^n$|^\d+$)")
@@ -71,13 +75,30 @@ for _, item := range items {
 return g.Wait()"""
 
 
-def _per_item(file: GoFile, loop: Node) -> bool:
-    """A range over items (a slice, a map, a channel); a range over an integer counts, and
-    so does a range over something named like a count when the package cannot tell."""
-    clause = next((c for c in loop.named_children if c.type == "range_clause"), None)
+def _items_of(file: GoFile, loop: Node) -> Node | None:
+    """What the loop goes through one item at a time: the operand of its `range`, or `items`
+    in `for i := 0; i < len(items); i++` (the same loop, written the older way)."""
+    clause = next((c for c in loop.named_children if c.type in ("range_clause", "for_clause")), None)
     if clause is None:
-        return False
-    ranged = clause.child_by_field_name("right")
+        return None
+    if clause.type == "range_clause":
+        return clause.child_by_field_name("right")
+    condition = clause.child_by_field_name("condition")
+    if condition is None or unparen(condition).type != "binary_expression":
+        return None
+    condition = unparen(condition)
+    if file.text(field_of(condition, "operator")) not in ("<", "<="):
+        return None
+    bound = unparen(field_of(condition, "right"))
+    if bound.type != "call_expression" or file.text(field_of(bound, "function")) != "len":
+        return None
+    return first_argument(bound)
+
+
+def _per_item(file: GoFile, loop: Node) -> bool:
+    """A loop over items (a slice, a map, a channel); a range over an integer counts, and
+    so does a range over something named like a count when the package cannot tell."""
+    ranged = _items_of(file, loop)
     if ranged is None or _configured(file, ranged):
         return False
     ranged_type = package_of(file).type_of(file, ranged)

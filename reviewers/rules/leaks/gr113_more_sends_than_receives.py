@@ -225,6 +225,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"(line {receive.start_point[0] + 1}): every other sender blocks forever. Buffer it for every sender "
                 f"(`make(chan {channel.element}, n)`) or use errgroup.",
                 REMEDIATION,
+                names={"errc": channel.name, "error": channel.element},
             )
             continue
         if any(
@@ -244,6 +245,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"{receive.start_point[0] + 1}): the senders it does not wait for block forever. Buffer it for every "
                 f"sender (`make(chan {channel.element}, {len(senders)})`) or use errgroup.",
                 REMEDIATION,
+                names={"errc": channel.name, "error": channel.element},
             )
             continue
         pair = _double_send(channel)
@@ -255,6 +257,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"the function receives once (line {receive.start_point[0] + 1}): a `return` is missing after this "
                 "send, and the second send blocks forever.",
                 "if err != nil {\n    ch <- result{err: err}\n    return // one send per goroutine\n}\nch <- result{v: v}",
+                names={"ch": channel.name},
             )
 
 

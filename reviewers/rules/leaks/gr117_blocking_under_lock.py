@@ -69,15 +69,16 @@ func (b *Broker) Publish(e Event) {
 ## Fix safety
 No suggestion: what must stay under the lock is the author's call. Only mutexes, channels
 and WaitGroups whose type the package shows are followed. Left alone, because what they
-wait for is not shown: a receive on a channel nothing in the package sends on or closes,
-and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
+wait for is not shown: a receive on a channel nothing in the package sends on or closes, a
+`Wait` on a WaitGroup nothing in the package calls `Done` on (or starts with `Go`), and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
 flagged: a send on a channel made with a buffer (unless the function making it fills that
 buffer at once with values, `ch := make(chan T, 1); ch <- first`: until the reader takes
 one, the next send waits as on an unbuffered channel), a `select` with `default` or with a way
 out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
 from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
 wait that joins code which never takes the mutex (the function's own literals, or
-goroutines that close the channel or call `Done` as they finish). A lock held on some
+goroutines that close the channel or call `Done` as they finish, as those `wg.Go` starts
+do). A lock held on some
 paths only, or released by a function the code calls or handed to a goroutine that
 unlocks it, is taken as not held. A signal counts as reached only under the lock when the
 package shows all its calls: an exported function, one started as a goroutine or deferred,
@@ -99,6 +100,7 @@ from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import MUTEXES, WAITGROUP
 from ...syntax import (
     communication_case,
+    first_argument,
     function_label,
     functions_in_order,
     has_default,
@@ -202,8 +204,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
             continue
         if not function.held_at(op.node):
             continue
-        if op.kind in ("receive", "range") and not facts.users(op.place, *_SIDES[op.kind]):
-            continue  # nothing in the package sends or closes: what it waits for is not shown
+        if op.kind in ("receive", "range", "Wait") and not facts.users(op.place, *_SIDES[op.kind], "Go"):
+            continue  # nothing in the package sends, closes or calls Done: what it waits for is not shown
         if (
             op.kind in ("receive", "range")
             or (op.kind == "send" and facts.send_waits(file, op.node, op.place))
@@ -266,19 +268,36 @@ def _contenders(package: Package, function: _Function, held: Held) -> list[Decla
 def _joins(package: Package, function: _Function, held: Held, waiting: Waiting) -> bool:
     """Whether the wait only joins code that never takes the mutex: everything on its other
     side is a literal the function itself writes, or a goroutine that closes the channel
-    or calls `Done` as it finishes. The wait then ends without the lock."""
+    or calls `Done` as it finishes — a literal started by `wg.Go(...)` does. The wait then
+    ends without the lock."""
     facts, node = package.facts, function.declared.node
     others = [
         (d, side) for _, op in waiting for d, side in facts.users(op.place, *_SIDES[op.kind]) if d.node.id != node.id
     ]
-    return bool(others) and all(
-        not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
-        and (
-            (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
-            or (side.kind in ("close", "Done") and facts.is_goroutine(d))
+    started = [_started_by_go(d, go) for _, op in waiting if op.kind == "Wait" for d, go in facts.users(op.place, "Go")]
+    if None in started:
+        return False  # `wg.Go(run)`: what `run` does is not followed
+    return (
+        bool(others or started)
+        and all(
+            not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
+            and (
+                (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
+                or (side.kind in ("close", "Done") and facts.is_goroutine(d))
+            )
+            for d, side in others
         )
-        for d, side in others
+        and all(
+            literal is not None and not any(facts.performs(literal, lock, held[0], 2) is not None for lock in LOCKS)
+            for literal in started
+        )
     )
+
+
+def _started_by_go(starter: Declared, go: Operation) -> Declared | None:
+    """The literal `wg.Go(func() { ... })` runs as a goroutine that calls `Done` at its end."""
+    argument = first_argument(go.node) if go.node.type == "call_expression" else None
+    return Declared(starter.file, argument) if argument is not None and argument.type == "func_literal" else None
 
 
 # The other side of each waiting operation.

@@ -186,6 +186,7 @@ def _check_call(package: Package, file: GoFile, call: Node, what: str) -> Report
             f"`{name}` from `{shown}(...)` is closed on some paths only: {describe_leak(file, leaks[0])} leaves the "
             f"{what} open and its connection busy. `defer {name}.Close()` right after the error check.",
             REMEDIATION,
+            names={"rows": name},
         )
     error = bound.error()
     return Report(
@@ -194,6 +195,7 @@ def _check_call(package: Package, file: GoFile, call: Node, what: str) -> Report
         f"busy. `defer {name}.Close()` after the error check.",
         REMEDIATION,
         fix=defer_close_fix(file, name, error.name if error is not None else None, bound.statement),
+        names={"rows": name},
     )
 
 
