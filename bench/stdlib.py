@@ -3,9 +3,10 @@
     python bench/stdlib.py               # throughput, parse-only ratio, peak memory, findings
     python bench/stdlib.py --write-docs  # also rewrite docs/false-positives.md
     python bench/stdlib.py --vet         # also time `go vet std`, cold and warm
-    python bench/stdlib.py --process     # also whole processes: `goreef check` against a
-                                         # process that only parses, over net, database,
-                                         # context, os and sync (non-test files)
+    python bench/stdlib.py --process     # also whole processes: `goreef check` (one process
+                                         # a core, and with --jobs 1) against a process that
+                                         # only parses, over net, database, context, os and
+                                         # sync (non-test files)
 
 All figures come from one run, so ratios compare like with like. Whole processes are run
 several times each, alternately; the best wall time of each is compared (the machine's other
@@ -101,7 +102,8 @@ def whole_processes(root: Path, runs: int) -> None:
     check = [sys.executable, "-m", "reviewers.cli", "check", "--format", "json", "--fail-on", "never"]
     commands = {  # name: (command, whether goreef's bytecode is kept)
         "parse only": ([sys.executable, "-c", PARSE_PROCESS, *paths], False),
-        "goreef check": ([*check, *paths], False),
+        "goreef check": ([*check, *paths], False),  # one process a core (`--jobs` by default)
+        "goreef check --jobs 1": ([*check, "--jobs", "1", *paths], False),  # this process alone
         "goreef start-up": ([*check, str(tiny)], False),
     }
     if sys.dont_write_bytecode:
@@ -123,7 +125,7 @@ def whole_processes(root: Path, runs: int) -> None:
             f"CPU {min(cpus):5.2f} s ({statistics.median(cpus):5.2f})"
         )
     parse_wall, parse_cpu = best["parse only"]
-    for name in ("goreef check", "goreef check, bytecode kept"):
+    for name in ("goreef check", "goreef check --jobs 1", "goreef check, bytecode kept"):
         if name in best:
             wall, cpu = best[name]
             print(f"  ratio {name} / parse only: wall {wall / parse_wall:.2f}x, CPU {cpu / parse_cpu:.2f}x")

@@ -4,8 +4,6 @@ No network, no Redis, no GitHub types: the app and the command line both call `r
 (a change) or `check_files` (whole files).
 """
 
-from importlib import metadata
-
 from .config import Config, ConfigError, load_config
 from .diffs import ChangedFile, DiffError, diff_of_contents, from_patches, parse_diff
 from .engine import ReviewResult, check_files, review
@@ -14,6 +12,8 @@ from .finding import Finding, Severity
 
 def goreef_version() -> str:
     """The installed distribution's version (`goreef --version`, SARIF's tool version)."""
+    from importlib import metadata  # here, not at the top: slow to import, and seldom asked
+
     try:
         return metadata.version("goreef")
     except metadata.PackageNotFoundError:  # a source tree that was never installed

@@ -25,7 +25,7 @@ from pathlib import Path
 from . import Config, ConfigError, DiffError, check_files, goreef_version, load_config, review
 from .config import CONFIG_PATH, FAIL_ON, FILTERS
 from .diffs import ChangedFile, parse_diff
-from .engine import ReviewResult
+from .engine import ReviewResult, available_cores
 from .locale import ENGLISH, LANGUAGES, LanguageError, checked_language, gettext, note, rule_summary
 from .registry import all_rules, get_rule, rule_class, rule_help
 from .render import render_json
@@ -309,7 +309,11 @@ def _check(args) -> tuple[ReviewResult, Config, None]:
         return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else absolute.as_posix()
 
     files = [(relative(p), Path(p).read_bytes) for p in _go_files(args.paths)]
-    return check_files(files, config=config, read=read, go_version=_go_version(args.go_version)), config, None
+    if args.jobs < 0:
+        raise UsageError(f"--jobs {args.jobs}: expected 0 (one process a core) or more")
+    jobs = args.jobs or available_cores()
+    result = check_files(files, config=config, read=read, go_version=_go_version(args.go_version), jobs=jobs)
+    return result, config, None
 
 
 def _print_rules(args) -> int:
@@ -377,11 +381,23 @@ def _emit(result: ReviewResult, config: Config, changes: list[ChangedFile] | Non
     return 1 if config.fails(result.findings) else 0
 
 
+class _VersionAction(argparse.Action):
+    """`--version`, with the version read only when asked: reading it (importlib.metadata)
+    is a noticeable part of every run's start-up."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help="show goreef's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"goreef {goreef_version()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="goreef", description="Review Go changes for the traps that cause silent outages."
     )
-    parser.add_argument("--version", action="version", version=f"goreef {goreef_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def output_options(command: argparse.ArgumentParser) -> None:
@@ -410,6 +426,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check_command = commands.add_parser("check", help="every rule over whole Go files or directories")
     check_command.add_argument("paths", nargs="+")
+    check_command.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="processes that analyse packages at once (default 0: one a core; 1: this process only)",
+    )
     output_options(check_command)
 
     rules_command = commands.add_parser("rules", help="list the rules, or show one rule's page")

@@ -8,6 +8,7 @@ configuration. No network, no GitHub: contents come from callables the caller pr
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import os
 import posixpath
@@ -299,48 +300,125 @@ class GoModules:
 
 
 # -- whole files: `goreef check` ----------------------------------------------------------------
+Loader = Callable[[], bytes]
+
+
+@dataclass
+class _PackageResult:
+    """What analysing one package gave: its findings, notes and rule failures, in order."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    files_reviewed: int = 0
+
+
+def _check_package(
+    directory_files: list[tuple[str, Loader]], config: Config, analyzer: Analyzer, modules: GoModules
+) -> _PackageResult:
+    """Load, parse and analyse the files of one package (directory), then let them go."""
+    result = _PackageResult()
+    package: list[GoFile] = []
+
+    def files_of() -> list[GoFile]:
+        return package
+
+    for path, load in directory_files:
+        source = load()
+        if _skipped(path, source, config, result.notes):
+            continue
+        package.append(
+            GoFile(path, source, modules.version_for(path), package_files=files_of, gopath=modules.without_module(path))
+        )
+    failed_before = len(analyzer.failures)
+    for file in package:
+        result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
+        result.files_reviewed += 1
+    result.failures = analyzer.failures[failed_before:]
+    for file in package:
+        file.release()
+    return result
+
+
+# Worth more than one process: below this many files, forking workers costs more than the
+# second core gives back (a one-file check stays as quick to start as before).
+PARALLEL_MIN_FILES = 40
+
+# The work of a parallel check, set before the workers are forked: they inherit it, so the
+# loaders and `read` (closures) need not be pickled. Only the package's index goes to a worker.
+_FORKED_WORK: dict[str, tuple[list[list[tuple[str, Loader]]], Config, Analyzer, GoModules]] = {}
+
+
+def _check_forked_package(index: int) -> tuple[int, _PackageResult]:
+    packages, config, analyzer, modules = _FORKED_WORK["check"]
+    return index, _check_package(packages[index], config, analyzer, modules)
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _check_in_parallel(
+    packages: list[list[tuple[str, Loader]]], config: Config, analyzer: Analyzer, modules: GoModules, jobs: int
+) -> list[_PackageResult] | None:
+    """Each package analysed in one of `jobs` forked worker processes, the results in the
+    packages' order (so the output is the one process's, byte for byte); None where
+    processes cannot be forked (the caller then analyses them itself)."""
+    import multiprocessing  # here, not at the top: a small check never needs it
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _FORKED_WORK["check"] = (packages, config, analyzer, modules)
+    try:
+        # The biggest packages first, so that no worker is left with a big one at the end.
+        order = sorted(range(len(packages)), key=lambda index: -len(packages[index]))
+        results: list[_PackageResult | None] = [None] * len(packages)
+        # The objects the workers inherit are left out of their garbage collections: a
+        # collection that visits them writes to their pages, which the worker then copies.
+        gc.freeze()
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(packages))) as pool:
+            for index, result in pool.imap_unordered(_check_forked_package, order):
+                results[index] = result
+    finally:
+        gc.unfreeze()
+        _FORKED_WORK.clear()
+    return [result for result in results if result is not None]
+
+
 def check_files(
-    files: Iterable[tuple[str, Callable[[], bytes]]],
+    files: Iterable[tuple[str, Loader]],
     config: Config | None = None,
     read: ReadFile | None = None,
     go_version: tuple[int, int] | None = None,
+    jobs: int = 1,
 ) -> ReviewResult:
     """Run every rule over whole files (`file` mode). `files` yields (path, loader) pairs;
-    files are loaded and parsed one package (directory) at a time, so memory stays flat."""
+    files are loaded and parsed one package (directory) at a time, so memory stays flat.
+    With `jobs` above 1 and enough files, packages are analysed in that many processes at
+    once (each holding one package at a time); the result is the same."""
     config = config or Config()
     analyzer = Analyzer(config)
     modules = GoModules(read, go_version)
-    result = ReviewResult()
-    by_directory: dict[str, list[tuple[str, Callable[[], bytes]]]] = {}
+    by_directory: dict[str, list[tuple[str, Loader]]] = {}
     for path, load in files:
         if path.endswith(".go") and not config.ignores(path):
             by_directory.setdefault(posixpath.dirname(path), []).append((path, load))
-    for directory_files in by_directory.values():
-        package: list[GoFile] = []
-
-        def files_of(package: list[GoFile] = package) -> list[GoFile]:
-            return package
-
-        for path, load in directory_files:
-            source = load()
-            if _skipped(path, source, config, result.notes):
-                continue
-            package.append(
-                GoFile(
-                    path,
-                    source,
-                    modules.version_for(path),
-                    package_files=files_of,
-                    gopath=modules.without_module(path),
-                )
-            )
-        for file in package:
-            result.findings.extend(item.finding for item in analyzer.analyze(file, result.notes))
-            result.files_reviewed += 1
-        for file in package:
-            file.release()
+    packages = list(by_directory.values())
+    results = None
+    if jobs > 1 and len(packages) > 1 and sum(map(len, packages)) >= PARALLEL_MIN_FILES:
+        results = _check_in_parallel(packages, config, analyzer, modules, jobs)
+    if results is None:
+        results = [_check_package(package, config, analyzer, modules) for package in packages]
+    result = ReviewResult()
+    for package_result in results:
+        result.findings.extend(package_result.findings)
+        result.notes.extend(package_result.notes)
+        result.rule_failures.extend(package_result.failures)
+        result.files_reviewed += package_result.files_reviewed
     result.findings = _in_language(_sorted(result.findings), config)
-    result.rule_failures = analyzer.failures
     return result
 
 

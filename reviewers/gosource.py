@@ -180,6 +180,7 @@ class GoFile:
         self._cache: dict[str, object] = {}
         self._package_cache: dict[str, object] = {}
         self._starts: dict[str, list[int]] = {}  # start bytes of the indexed nodes, by type
+        self._other: dict[str, list[Node]] = {}  # whole-file nodes of types not indexed
         self._chain: list[Node] = [self.root]  # the last path walked down from the root
         self._parents: dict[int, Node | None] = {self.root.id: None}
 
@@ -305,7 +306,13 @@ class GoFile:
         """Nodes of one type in source order, in the whole file or under `within` (itself
         included, as a query would)."""
         if node_type not in INDEXED_TYPES:
-            return captures(f"({node_type}) @node", within or self.root).get("node", [])
+            if within is not None:
+                return captures(f"({node_type}) @node", within).get("node", [])
+            # A whole-file search of another type is kept: the package-wide facts ask each
+            # file for its selectors or identifiers once per field or function they look at.
+            if node_type not in self._other:
+                self._other[node_type] = captures(f"({node_type}) @node", self.root).get("node", [])
+            return self._other[node_type]
         everywhere = self._index.get(node_type, [])
         if within is None:
             return everywhere
@@ -373,6 +380,7 @@ class GoFile:
         self._cache.clear()
         self._package_cache.clear()
         self._starts.clear()
+        self._other.clear()
         self._package_files = None
         self._chain = [self.root]
         self._parents = {self.root.id: None}

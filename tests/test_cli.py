@@ -108,6 +108,7 @@ def test_bad_input_is_one_line_and_exit_two(repo, tmp_path):
         (("review", "-"), "not a diff at all\n"),
         (("review", str(tmp_path / "missing.diff")), None),
         (("check", "nowhere"), None),
+        (("check", ".", "--jobs", "-1"), None),
     ]:
         result = goreef(*args, cwd=repo.root, stdin=stdin)
         assert result.returncode == 2, args
@@ -122,6 +123,17 @@ def test_check_walks_directories_and_skips_vendor_and_testdata(repo):
     assert paths == ["main.go", "pkg/inner/leak.go"] and result.returncode == 1
     named = goreef("check", "testdata", "--format", "json", cwd=repo.root)
     assert [f["path"] for f in json.loads(named.stdout)] == ["testdata/leak.go"]
+
+
+def test_check_gives_the_same_output_in_one_process_or_several(repo):
+    # Enough packages and files for `check` to fork its workers (engine.PARALLEL_MIN_FILES).
+    for package in range(12):
+        for name in ("a", "b", "c", "d"):
+            repo.write(f"p{package}/{name}.go", BEFORE.replace("package main", f"package p{package}"))
+    alone = goreef("check", ".", "--format", "json", "--jobs", "1", cwd=repo.root)
+    together = goreef("check", ".", "--format", "json", "--jobs", "2", cwd=repo.root)
+    assert len(json.loads(alone.stdout)) > 48 and together.stdout == alone.stdout
+    assert together.returncode == alone.returncode == 1
 
 
 def test_rules_lists_the_catalogue_and_shows_a_page(repo):

@@ -25,7 +25,6 @@ never fails the review.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
@@ -33,15 +32,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..finding import Finding, with_names
 
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "zh-CN")
 CATALOGUES = Path(__file__).parent
-
-log = logging.getLogger(__name__)
 
 
 class LanguageError(ValueError):
@@ -199,6 +194,8 @@ def catalogue(language: str) -> Catalogue | None:
     """The catalogue of a language; None for English, the code's own."""
     if language == ENGLISH:
         return None
+    import yaml  # here, not at the top: a run in English never reads a catalogue
+
     folder = CATALOGUES / checked_language(language).replace("-", "_")
     rules = yaml.safe_load((folder / "messages.yml").read_text(encoding="utf-8")) or {}
     interface = yaml.safe_load((folder / "interface.yml").read_text(encoding="utf-8")) or {}
@@ -218,7 +215,9 @@ def catalogue(language: str) -> Catalogue | None:
 
 # -- what the rest of goreef asks ------------------------------------------------------------
 def _missing(language: str, what: str, text: str) -> str:
-    log.warning("no %s translation for %s: %r (left in English)", language, what, text)
+    import logging  # here, not at the top: only a missing translation needs it (and it is slow to import)
+
+    logging.getLogger(__name__).warning("no %s translation for %s: %r (left in English)", language, what, text)
     return text
 
 

@@ -5,6 +5,8 @@ returned and did nothing)."""
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -55,6 +57,7 @@ class Facts:
         self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
         self._result_cancels: dict[int, tuple[Node, str] | None] = {}
         self._returned: dict[int, Place | None] = {}
+        self._callees: dict[int, Declared | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -69,7 +72,13 @@ class Facts:
     def callee(self, file: GoFile, call: Node) -> Declared | None:
         """The function of the package a call runs: a function by name, a method of one of
         the package's types, a function literal held by a local variable, or the one function
-        an unexported field is given."""
+        an unexported field is given. Kept per call: most rules ask it of the calls they read."""
+        key = call.id
+        if key not in self._callees:
+            self._callees[key] = self._callee(file, call)
+        return self._callees[key]
+
+    def _callee(self, file: GoFile, call: Node) -> Declared | None:
         function = call.child_by_field_name("function")
         if function is None:
             return None
@@ -354,9 +363,7 @@ class Facts:
         found: list[tuple[Declared, Operation]] = []
         for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
             if word not in self._spelling:
-                self._spelling[word] = [
-                    d for d in self.functions if d.file.source.find(word, d.node.start_byte, d.node.end_byte) >= 0
-                ]
+                self._spelling[word] = self._spelling_functions(word)
             for declared in self._spelling[word]:
                 found.extend(
                     (declared, op)
@@ -365,6 +372,23 @@ class Facts:
                 )
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
+
+    def _spelling_functions(self, word: bytes) -> list[Declared]:
+        """The functions (literals included) whose text holds `word`. Each file is searched
+        once and a function is looked up among its matches (by position): searching each
+        function's own text would read a literal's text again for every function around it."""
+        found: list[Declared] = []
+        at: dict[int, list[int]] = {}  # id of the file -> where the word starts in it
+        for declared in self.functions:
+            file = declared.file
+            if id(file) not in at:
+                at[id(file)] = _occurrences(file.source, word)
+            starts = at[id(file)]
+            first = bisect_left(starts, declared.node.start_byte)
+            # The word lies inside the function when it also ends there.
+            if first < len(starts) and starts[first] + len(word) <= declared.node.end_byte:
+                found.append(declared)
+        return found
 
     def stops_listening(self, place: Place) -> tuple[Declared, Node] | None:
         """Where the receivers of a channel place give up: when every receive of it in the
@@ -408,9 +432,7 @@ class Facts:
         if not stored or not all(_is_make(s.file, s.value) for s in stored):
             return False
         for file in self.package.files:
-            for selector in file.nodes("selector_expression"):
-                if file.text(selector.child_by_field_name("field") or selector) != name:
-                    continue
+            for selector in _selectors_by_field(file).get(name, []):
                 if place_of(self.package, file, selector) == place and not self._keeps_field(
                     file, selector, stored, kind
                 ):
@@ -609,11 +631,7 @@ class Facts:
             if name.encode() not in file.source:
                 continue
             mentions = {
-                n.id: n
-                for kind in ("selector_expression", "identifier")
-                for n in file.nodes(kind)
-                if (n.type == "identifier" and file.text(n) == name)
-                or (n.type == "selector_expression" and _field_text(file, n) == name)
+                n.id: n for n in [*_selectors_by_field(file).get(name, []), *_identifiers_by_name(file).get(name, [])]
             }
             for call in file.nodes("call_expression"):
                 function = call.child_by_field_name("function")
@@ -819,6 +837,20 @@ class Facts:
 
 
 # The text an operation of each kind needs: most functions lack it.
+def _occurrences(source: bytes, word: bytes) -> list[int]:
+    """Where `word` starts in `source`, in order: as a whole word when it is a name (`close`,
+    `Done`: not inside `closed` or `isDone`, which cannot be the operation), anywhere
+    otherwise (`<-`)."""
+    if word.isalnum():
+        return [match.start() for match in re.finditer(rb"\b" + re.escape(word) + rb"\b", source)]
+    found: list[int] = []
+    at = source.find(word)
+    while at >= 0:
+        found.append(at)
+        at = source.find(word, at + 1)
+    return found
+
+
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
 
 
@@ -840,6 +872,34 @@ def _encloses_place(literal: Declared, place: Place) -> bool:
     return place.key.startswith(f"{literal.file.path}:") and not (
         literal.node.start_byte <= place.declared_at < literal.node.end_byte
     )
+
+
+def _selectors_by_field(file: GoFile) -> dict[str, list[Node]]:
+    """The file's selectors (`x.f`) by the name they select, in source order: built once per
+    file for the package-wide questions that look at every mention of a field or method
+    (each would otherwise read every selector of the package again)."""
+
+    def build() -> dict[str, list[Node]]:
+        found: dict[str, list[Node]] = {}
+        for selector in file.nodes("selector_expression"):
+            field = selector.child_by_field_name("field")
+            if field is not None:
+                found.setdefault(file.text(field), []).append(selector)
+        return found
+
+    return file.cached("facts.selectors_by_field", build)
+
+
+def _identifiers_by_name(file: GoFile) -> dict[str, list[Node]]:
+    """The file's identifiers by name, in source order (see `_selectors_by_field`)."""
+
+    def build() -> dict[str, list[Node]]:
+        found: dict[str, list[Node]] = {}
+        for identifier in file.nodes("identifier"):
+            found.setdefault(file.text(identifier), []).append(identifier)
+        return found
+
+    return file.cached("facts.identifiers_by_name", build)
 
 
 def _field_text(file: GoFile, selector: Node) -> str | None:

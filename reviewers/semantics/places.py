@@ -50,17 +50,50 @@ class Operation:
     node: Node  # the call, send statement, receive expression or range clause
 
 
-@dataclass
 class Operations:
-    function: Node
-    performed: list[Operation] = field(default_factory=list)
-    # Calls of the package's functions: (the call, the callee, the place handed as each argument)
-    calls: list[tuple[Node, Declared, list[Place | None]]] = field(default_factory=list)
-    # Method calls on a value of one of the package's types: (the call, the method)
-    methods: list[tuple[Node, Declared]] = field(default_factory=list)
+    """What a function does itself: `performed`, found at once, and the calls it makes of
+    the package's functions, found the first time they are asked for: working out each
+    call's callee and the places it is handed costs more than the function's own
+    operations, and most questions (who closes this channel? does it lock?) need only those."""
+
+    def __init__(self, package: Package, file: GoFile, function: Node):
+        self.function = function
+        self.performed: list[Operation] = []
+        self._package, self._file = package, file
+        self._call_nodes: list[Node] = []  # the calls whose callees are not worked out yet
+        self._calls: list[tuple[Node, Declared, list[Place | None]]] = []
+        self._methods: list[tuple[Node, Declared]] = []
+
+    @property
+    def calls(self) -> list[tuple[Node, Declared, list[Place | None]]]:
+        """Calls of the package's functions: (the call, the callee, the place handed as each argument)."""
+        self._follow_calls()
+        return self._calls
+
+    @property
+    def methods(self) -> list[tuple[Node, Declared]]:
+        """Method calls on a value of one of the package's types: (the call, the method)."""
+        self._follow_calls()
+        return self._methods
 
     def of(self, *kinds: str) -> list[Operation]:
         return [op for op in self.performed if op.kind in kinds]
+
+    def follow_later(self, call: Node) -> None:
+        """A call that may run a function of the package: worked out when `calls` is asked."""
+        self._call_nodes.append(call)
+
+    def _follow_calls(self) -> None:
+        pending, self._call_nodes = self._call_nodes, []
+        package, file = self._package, self._file
+        for call in pending:
+            function = call.child_by_field_name("function")
+            callee = package.facts.callee(file, call) if function is not None else None
+            if function is None or callee is None:
+                continue
+            if unparen(function).type == "selector_expression" and callee.node.type == "method_declaration":
+                self._methods.append((call, callee))
+            self._calls.append((call, callee, [place_of(package, file, item) for item in _arguments(call)]))
 
 
 CHANNEL_OPERATIONS = ("send", "receive", "range", "close")
@@ -138,7 +171,7 @@ def holds(package: Package, place: Place, *names: str) -> bool:
 def operations(package: Package, file: GoFile, function: Node) -> Operations:
     """What `function` does itself (see the module docstring)."""
     assert function.type in FUNCTION_TYPES
-    found = Operations(function)
+    found = Operations(package, file, function)
     for node in own_nodes(file, function, _NODE_TYPES):
         if node.type == "send_statement":
             _add(found, "send", place_of(package, file, node.child_by_field_name("channel")), node)
@@ -162,13 +195,17 @@ def _add(found: Operations, kind: str, place: Place | None, node: Node) -> None:
         found.performed.append(Operation(kind, place, node))
 
 
+def _arguments(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+
+
 def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None:
     function = call.child_by_field_name("function")
     if function is None:
         return
     function = unparen(function)
-    arguments = call.child_by_field_name("arguments")
-    items = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+    items = _arguments(call)
     if function.type == "identifier" and file.text(function) == "close" and package.binding(file, function) is None:
         _add(found, "close", place_of(package, file, items[0]) if items else None, call)
         return
@@ -179,9 +216,4 @@ def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None
             found.performed.append(
                 Operation(file.text(field_node), _promoted(package, file, operand, field_node, place), call)
             )
-    callee = package.facts.callee(file, call)
-    if callee is None:
-        return
-    if function.type == "selector_expression" and callee.node.type == "method_declaration":
-        found.methods.append((call, callee))
-    found.calls.append((call, callee, [place_of(package, file, item) for item in items]))
+    found.follow_later(call)

@@ -198,7 +198,8 @@ Waiting = list[tuple[Declared, Operation]]
 def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Waiting, Node]]:
     """(the operation, what in it waits: itself, the cases of a `select`, or what a called
     function of the package waits on, where to read what is held) for each operation of
-    the function that can wait for another goroutine."""
+    the function that can wait for another goroutine while a mutex is held. Where nothing
+    is held, what waits is not worked out (for a call, that means following the callee)."""
     file, facts, declared = function.file, package.facts, function.declared
     within = facts.within(declared)
     tokens = {op.place for op in within if op.kind == "send"} & {
@@ -206,6 +207,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
     }
     for op in function.done.performed:
         if not function._now(op.node) or communication_case(op.node, file) is not None or op.place in tokens:
+            continue
+        if not function.held_at(op.node):
             continue
         if op.kind in ("receive", "range", "Wait") and not facts.users(op.place, *_SIDES[op.kind], "Go"):
             continue  # nothing in the package sends, closes or calls Done: what it waits for is not shown
@@ -225,6 +228,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
             and select.start_byte <= op.node.start_byte < select.end_byte
             and communication_case(op.node, file) is not None
         ]
+        if not cases or not function.held_at(cases[0].node):
+            continue
         waiting = [
             (declared, op)
             for op in cases
@@ -233,7 +238,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
         if waiting:
             yield select, waiting, cases[0].node
     for call, callee, _ in function.done.calls:
-        inner = facts.waiting(callee) if function._now(call) else []
+        inner = facts.waiting(callee) if function._now(call) and function.held_at(call) else []
         if inner:
             yield call, inner, call
 
