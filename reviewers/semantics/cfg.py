@@ -192,6 +192,34 @@ class CFG:
             yield from current.elements
             work.extend(edge.target for edge in current.edges)
 
+    def reaches(self, start: Node, target: Node, avoiding: Callable[[Node], bool]) -> bool:
+        """Whether some path from just after `start`'s element reaches `target`'s element
+        with no element on the way satisfying `avoiding`. An opaque graph may reach anything."""
+        if self.opaque:
+            return True
+        element, goal = self.element_of(start), self.element_of(target)
+        if element is None or goal is None:
+            return True
+        block, index = self._position[element.id]
+        work: list[tuple[Block, int]] = [(block, index + 1)]
+        seen: set[int] = set()
+        while work:
+            current, position = work.pop()
+            blocked = False
+            for candidate in current.elements[position:]:
+                if candidate.id == goal.id:
+                    return True
+                if avoiding(candidate):
+                    blocked = True
+                    break
+            if blocked:
+                continue
+            for edge in current.edges:
+                if edge.target.index not in seen:
+                    seen.add(edge.target.index)
+                    work.append((edge.target, 0))
+        return False
+
     def can_leave(self, loop: Node, range_ends: bool = True) -> bool:
         """Whether some path leaves a `for` loop: to a statement after it, out through a
         `return`, a `goto`, a `panic` or a call that never returns. With `range_ends=False`

@@ -5,8 +5,9 @@ Flags `<-t.C` (a bare receive, or a `select` whose only case it is) after `t.Sto
 same timer or ticker when:
 - the receive does not depend on Stop's result (`t.Stop(); <-t.C`), with no `Reset` between;
 - or it does (`if !t.Stop() { <-t.C }`) but the same `for` loop also receives from `t.C`
-  elsewhere, typically in its `select`: when that case took the value, Stop returns false
-  and the channel is empty. This holds in any Go version: since 1.23 (timer channels are
+  elsewhere, typically in its `select`, and some way from that receive to the drain passes
+  no `t.Reset(...)`: when that case took the value, Stop returns false and the channel is
+  empty (a `Reset` on every way arms the timer again). This holds in any Go version: since 1.23 (timer channels are
   synchronous) Stop discards a value nobody received and returns true, so it returns false
   only when the value was taken, as before.
 
@@ -64,6 +65,7 @@ from tree_sitter import Node
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
+from ...semantics import package_of
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -163,12 +165,16 @@ def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str)
     if not loops:
         return None
     fresh = _made_each_round(file, loops[0], guard, timer)
+    function = enclosing_function(guard, file)
+    cfg = package_of(file).cfg(file, function) if function is not None else None
     for match in _timer_receives(file, within=loops[0]):
         if (
             match != receive
             and file.text(match) == f"<-{timer}.C"
             and not (guard.start_byte <= match.start_byte < guard.end_byte)
             and not (fresh and (match.start_byte > guard.start_byte or _other_case(file, match, guard)))
+            # A `Reset` on every way from that receive to the drain arms the timer again.
+            and (cfg is None or cfg.reaches(match, receive, lambda element: f"{timer}.Reset(" in file.text(element)))
         ):
             return match
     return None
