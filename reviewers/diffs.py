@@ -53,13 +53,16 @@ class ChangedFile:
         for hunk in self.hunks:
             yield from hunk.new_lines
 
+    def added_at(self) -> dict[int, str]:
+        """Each line the change added, with its text."""
+        return {number: text for number, text in self.new_lines() if number in self.added_lines}
+
     def changes_at(self) -> dict[int, str]:
         """Each changed line with what the change did there: the text it removed before the
         line, then the line itself when the change added it."""
         found = dict(self.removed)
-        for number, text in self.new_lines():
-            if number in self.added_lines:
-                found[number] = found.get(number, "") + text
+        for number, text in self.added_at().items():
+            found[number] = found.get(number, "") + text
         return found
 
     @property
@@ -73,7 +76,7 @@ class ChangedFile:
     def text_from_hunks(self) -> bytes:
         """The new file as far as the hunks show it; lines they do not show are left blank
         so that line numbers stay true."""
-        known = {number: text for hunk in self.hunks for number, text in hunk.new_lines}
+        known = dict(self.new_lines())
         if not known:
             return b""
         last = max(known)

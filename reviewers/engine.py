@@ -455,10 +455,7 @@ def _introduced_anchors(head_items: list[_Located], changed: ChangedFile, mode: 
     Whether the trap is new is for `_introduced` to say, against the base. Old code that ignores
     a context the change itself declares (a new parameter, a new `WithCancel` for one part of
     the work) is left out: it was never written to watch that context."""
-    if mode == "added":
-        changes = {number: text for number, text in changed.new_lines() if number in changed.added_lines}
-    else:
-        changes = changed.changes_at()
+    changes = changed.added_at() if mode == "added" else changed.changes_at()
     anchored = []
     for item in head_items:
         if item.finding.line in changed.added_lines or item.declaration is None:

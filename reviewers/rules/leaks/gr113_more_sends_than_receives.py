@@ -211,6 +211,7 @@ def check(file: GoFile) -> Iterator[Report]:
         receive = _receives_fewer(file, channel)
         if receive is None:
             continue
+        snippet_names = {"errc": channel.name, "error": channel.element}
         looped = [
             (s, s.goroutine)
             for s in channel.of("send")
@@ -225,7 +226,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"(line {receive.start_point[0] + 1}): every other sender blocks forever. Buffer it for every sender "
                 f"(`make(chan {channel.element}, n)`) or use errgroup.",
                 REMEDIATION,
-                names={"errc": channel.name, "error": channel.element},
+                names=snippet_names,
             )
             continue
         if any(
@@ -245,7 +246,7 @@ def check(file: GoFile) -> Iterator[Report]:
                 f"{receive.start_point[0] + 1}): the senders it does not wait for block forever. Buffer it for every "
                 f"sender (`make(chan {channel.element}, {len(senders)})`) or use errgroup.",
                 REMEDIATION,
-                names={"errc": channel.name, "error": channel.element},
+                names=snippet_names,
             )
             continue
         pair = _double_send(channel)
