@@ -83,6 +83,7 @@ INDEXED_TYPES = (
     "receive_statement",
     "return_statement",
     "select_statement",
+    "selector_expression",
     "send_statement",
     "short_var_declaration",
     "type_conversion_expression",

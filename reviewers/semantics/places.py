@@ -205,8 +205,8 @@ def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None
     if function is None:
         return
     function = unparen(function)
-    items = _arguments(call)
     if function.type == "identifier" and file.text(function) == "close" and package.binding(file, function) is None:
+        items = _arguments(call)
         _add(found, "close", place_of(package, file, items[0]) if items else None, call)
         return
     if function.type == "selector_expression":

@@ -111,7 +111,7 @@ from ...semantics.contexts import expression_can_be_cancelled
 from ...semantics.ownership import CANCEL, Owned, cancel_results
 from ...semantics.package import Package
 from ...semantics.places import place_of
-from ...syntax import first_argument, function_label, unparen
+from ...syntax import call_method_name, first_argument, function_label, unparen
 
 REMEDIATION = """\
 ctx, cancel := context.WithTimeout(parent, 3*time.Second)
@@ -196,10 +196,16 @@ def check(file: GoFile) -> Iterator[Report]:
 def _dropped_results(package: Package, file: GoFile) -> Iterator[Report]:
     """A call statement that drops the results of a function of the package that gives its
     caller the only way to cancel a context it derived."""
+    makers = package.facts.cancel_deriving_names
+    if makers is not None and not makers:
+        return
     for statement in file.nodes("expression_statement"):
         call = unparen(statement.named_children[0]) if statement.named_children else None
         if call is None or call.type != "call_expression":
             continue
+        called = call_method_name(file, call)
+        if makers is not None and called is not None and called not in makers:
+            continue  # not one of the package's functions that derive a context
         callee = package.facts.callee(file, call)
         kept = package.facts.result_keeps_cancel(callee) if callee is not None else None
         if callee is None or kept is None:
