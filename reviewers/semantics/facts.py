@@ -651,15 +651,20 @@ class Facts:
         for file in self.package.files:
             if name.encode() not in file.source:
                 continue
-            mentions = {
-                n.id: n for n in [*_selectors_by_field(file).get(name, []), *_identifiers_by_name(file).get(name, [])]
-            }
-            for call in file.nodes("call_expression"):
-                function = call.child_by_field_name("function")
-                if function is None or function.id not in mentions:
+            mentions = sorted(
+                [*_selectors_by_field(file).get(name, []), *_identifiers_by_name(file).get(name, [])],
+                key=lambda node: node.start_byte,
+            )
+            others = []  # the mentions that are not a call of the function
+            for mention in mentions:
+                call = file.parent(mention)
+                function = call.child_by_field_name("function") if call is not None else None
+                if call is None or call.type != "call_expression" or function is None or function.id != mention.id:
+                    others.append(mention)
                     continue
                 called = self.callee(file, call)
                 if called is None or called.node.id != declared.node.id:
+                    others.append(mention)
                     continue
                 starter = file.parent(call)
                 if starter is not None and starter.type in ("go_statement", "defer_statement") and not started:
@@ -668,10 +673,7 @@ class Facts:
                 if caller is None:
                     return None
                 sites.append((Declared(file, caller), call))
-                del mentions[function.id]
-            if any(
-                not _names_itself(file, n, declared) and self._may_name(file, n, declared) for n in mentions.values()
-            ):
+            if any(not _names_itself(file, n, declared) and self._may_name(file, n, declared) for n in others):
                 return None  # used as a value somewhere
         return sites
 
