@@ -382,9 +382,7 @@ class Facts:
         are looked at: most of a package's do not."""
         found: list[tuple[Declared, Operation]] = []
         for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
-            if word not in self._spelling:
-                self._spelling[word] = self._spelling_functions(word)
-            for declared in self._spelling[word]:
+            for declared in self.spelling(word):
                 found.extend(
                     (declared, op)
                     for op in self.operations(declared).performed
@@ -393,10 +391,17 @@ class Facts:
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
 
+    def spelling(self, word: bytes) -> list[Declared]:
+        """The functions (literals included) whose text holds `word`: the only ones that can
+        do what it spells (`<-` for a send or receive, `close`, a method's name)."""
+        if word not in self._spelling:
+            self._spelling[word] = self._spelling_functions(word)
+        return self._spelling[word]
+
     def _spelling_functions(self, word: bytes) -> list[Declared]:
-        """The functions (literals included) whose text holds `word`. Each file is searched
-        once and a function is looked up among its matches (by position): searching each
-        function's own text would read a literal's text again for every function around it."""
+        """Each file is searched once and a function is looked up among its matches (by
+        position): searching each function's own text would read a literal's text again for
+        every function around it."""
         found: list[Declared] = []
         at: dict[int, list[int]] = {}  # id of the file -> where the word starts in it
         for declared in self.functions:

@@ -170,7 +170,7 @@ class _Type:
 
     def _watched_elsewhere(self, package: Package) -> None:
         facts = package.facts
-        for declared in facts.functions:
+        for declared in facts.spelling(b"<-"):  # a receive is spelled so
             if facts.owner_type(declared) != self.name:
                 continue
             for op in facts.operations(declared).performed:
