@@ -657,7 +657,7 @@ class Facts:
             if name.encode() not in file.source:
                 continue
             mentions = sorted(
-                [*_selectors_by_field(file).get(name, []), *_identifiers_by_name(file).get(name, [])],
+                [*_selectors_by_field(file).get(name, []), *_identifiers_named(file, name)],
                 key=lambda node: node.start_byte,
             )
             others = []  # the mentions that are not a call of the function
@@ -926,16 +926,20 @@ def _selectors_by_field(file: GoFile) -> dict[str, list[Node]]:
     return file.cached("facts.selectors_by_field", build)
 
 
-def _identifiers_by_name(file: GoFile) -> dict[str, list[Node]]:
-    """The file's identifiers by name, in source order (see `_selectors_by_field`)."""
-
-    def build() -> dict[str, list[Node]]:
-        found: dict[str, list[Node]] = {}
-        for identifier in file.nodes("identifier"):
-            found.setdefault(file.text(identifier), []).append(identifier)
-        return found
-
-    return file.cached("facts.identifiers_by_name", build)
+def _identifiers_named(file: GoFile, name: str) -> list[Node]:
+    """The file's identifiers spelled `name`, in source order: looked up where the name's
+    text lies, not by reading every identifier of the file."""
+    spelled = name.encode()
+    found = []
+    for at in _occurrences(file.source, spelled):
+        node = file.root.named_descendant_for_byte_range(at, at + len(spelled))
+        if (
+            node is not None
+            and node.type == "identifier"
+            and (node.start_byte, node.end_byte) == (at, at + len(spelled))
+        ):
+            found.append(node)
+    return found
 
 
 def _field_text(file: GoFile, selector: Node) -> str | None:
