@@ -168,7 +168,7 @@ def _run_once(file: GoFile) -> list[Node]:
     found = []
     for call in file.nodes("call_expression"):
         arguments = call.child_by_field_name("arguments")
-        literal = arguments.named_children[0] if arguments is not None and arguments.named_children else None
+        literal = arguments.named_child(0) if arguments is not None and arguments.named_child_count else None
         if literal is None or literal.type != "func_literal":
             continue
         if qualified_name(file, call) in ONCE_CALLS:

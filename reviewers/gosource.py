@@ -67,6 +67,7 @@ INDEXED_TYPES = (
     "communication_case",
     "composite_literal",
     "dec_statement",
+    "expression_statement",
     "defer_statement",
     "expression_case",
     "field_declaration",
@@ -188,7 +189,7 @@ class GoFile:
     def __repr__(self) -> str:
         return f"GoFile({self.path!r})"
 
-    @property
+    @cached_property
     def is_test(self) -> bool:
         """Test code: a `_test.go` file (built by `go test` alone), or a file of a directory
         that by convention holds tests and their helpers (`tests/integration/suite.go`,

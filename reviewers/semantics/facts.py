@@ -201,6 +201,8 @@ class Facts:
 
         names = set()
         for file in self.package.files:
+            if not file.imports_path("context"):
+                continue  # it derives none
             for call, _, _ in cancel_results(self.package, file):
                 function = next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None)
                 if function is None:
