@@ -335,8 +335,8 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     functions = functions_in_order(file)
     for node in functions:
-        if file.source.find(b"Lock", node.start_byte, node.end_byte) < 0:
-            continue
+        if not any(file.source.find(call, node.start_byte, node.end_byte) >= 0 for call in (b".Lock(", b".RLock(")):
+            continue  # takes no lock (an `Unlock` alone holds none)
         declared = Declared(file, node)
         if not any(op.kind in LOCKS for op in package.facts.operations(declared).performed):
             continue
