@@ -383,8 +383,16 @@ class Facts:
         `place` itself, with the operation. Only functions whose text spells the operation
         are looked at: most of a package's do not."""
         found: list[tuple[Declared, Operation]] = []
+        naming: set[int] | None = None
+        if set(kinds) <= _NAMING_OPERATIONS:
+            name = (
+                place.key.rpartition(".")[2] if place.kind == FIELD else place.binding.name if place.binding else None
+            )
+            naming = {d.node.id for d in self.spelling(name.encode())} if name else None
         for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
             for declared in self.spelling(word):
+                if naming is not None and declared.node.id not in naming:
+                    continue
                 found.extend(
                     (declared, op)
                     for op in self.operations(declared).performed
@@ -890,6 +898,9 @@ def _is_word_byte(source: bytes, at: int) -> bool:
 
 
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
+# Operations that name their channel themselves (`close(s.done)`, `ch <- v`): only a function
+# that spells the place's name can do them (a receive may go through a method that returns it).
+_NAMING_OPERATIONS = frozenset({"send", "close"})
 
 
 def _assigned(file: GoFile, node: Node) -> bool:
