@@ -349,10 +349,15 @@ class GoFile:
 
     def top_level(self, node: Node) -> Node | None:
         """The top-level declaration holding `node` (found by position, not by walking up)."""
+        top = self.top_level_at(node.start_byte, node.end_byte)
+        return None if top is None or top.id == node.id else top
+
+    def top_level_at(self, start: int, end: int) -> Node | None:
+        """The top-level declaration whose text holds bytes `start` to `end`."""
         tops = self.cached("gosource.tops", lambda: list(self.root.named_children))
         starts = self.cached("gosource.top_starts", lambda: [n.start_byte for n in tops])
-        position = bisect_right(starts, node.start_byte) - 1
-        if position < 0 or tops[position].end_byte < node.end_byte or tops[position].id == node.id:
+        position = bisect_right(starts, start) - 1
+        if position < 0 or tops[position].end_byte < end:
             return None
         return tops[position]
 

@@ -215,7 +215,24 @@ def _may_return_a_response(package: Package, file: GoFile, call: Node) -> bool:
     if name in RESPONSE_CALLS or name in _response_names(package):
         return True
     top = file.top_level(call)
-    return top is not None and file.source.find(b".Body", top.start_byte, top.end_byte) >= 0
+    return top is not None and top.id in _reading_bodies(file)
+
+
+def _reading_bodies(file: GoFile) -> set[int]:
+    """The top-level declarations of the file that read some `.Body`, found once for the
+    file (asking each call's declaration again would read it once per call)."""
+
+    def build() -> set[int]:
+        found = set()
+        at = file.source.find(b".Body")
+        while at >= 0:
+            top = file.top_level_at(at, at + len(b".Body"))
+            if top is not None:
+                found.add(top.id)
+            at = file.source.find(b".Body", at + 1)
+        return found
+
+    return file.cached("gr111.reading_bodies", build)
 
 
 def _response_names(package: Package) -> frozenset[str]:
