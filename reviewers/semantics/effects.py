@@ -29,6 +29,7 @@ from ..gosource import GoFile
 from ..syntax import call_method_name, callee, has_default, qualified_name, surely_ran_before, unparen
 from .package import Declared
 from .places import Place, place_of
+from .types import MUTEXES
 
 if TYPE_CHECKING:
     from .package import Package
@@ -101,7 +102,6 @@ METHODS: dict[tuple[str, str], tuple[str, str]] = {
 }
 # A client's health check, whatever the client: its library is rarely in the package.
 CLIENT_PINGS = frozenset({"Ping", "PingContext"})
-MUTEXES = ("sync.Mutex", "sync.RWMutex")
 
 _STEP_TYPES = ("call_expression", "unary_expression", "send_statement", "select_statement", "range_clause")
 

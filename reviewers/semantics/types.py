@@ -129,6 +129,7 @@ TICKER = pointer(named("time.Ticker"))
 TIMER = pointer(named("time.Timer"))
 TIME_CHANNEL = Type("chan", elem=named("time.Time"), direction="receive")
 MUTEXES = ("sync.Mutex", "sync.RWMutex")
+LOCKS, UNLOCKS = ("Lock", "RLock"), ("Unlock", "RUnlock")  # their methods that take and release
 WAITGROUP = "sync.WaitGroup"
 # The `sync` types that must not be copied, and the method sets a struct that embeds one of
 # them gets from it (`s.Lock()` locks the embedded `s.Mutex`).

@@ -63,9 +63,9 @@ from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
+from ...semantics.types import UNLOCKS
 from ...syntax import call_method_name, calls_in, enclosing_loops, field_of, is_inside, parent_of, root_operand, unparen
 
-UNLOCKS = frozenset({"Unlock", "RUnlock"})
 RELEASES = frozenset({"Stop", "Close", *UNLOCKS})
 CANCEL = re.compile(r"cancel", re.IGNORECASE)
 ENDINGS = ("return_statement", "break_statement")

@@ -102,7 +102,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.package import Declared, Package
 from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
-from ...semantics.types import MUTEXES, WAITGROUP
+from ...semantics.types import LOCKS, MUTEXES, UNLOCKS, WAITGROUP
 from ...syntax import (
     communication_case,
     first_argument,
@@ -124,9 +124,6 @@ b.mu.Unlock()
 if !closed {
     b.events <- e // block without the lock
 }"""
-
-LOCKS = ("Lock", "RLock")
-UNLOCKS = ("Unlock", "RUnlock")
 
 # What holds before an element: (the mutex, "Lock" or "RLock", the lock call).
 Held = tuple[Place, str, Node]
