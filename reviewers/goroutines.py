@@ -20,7 +20,7 @@ from .gosource import GoFile
 from .semantics import Binding, Package, package_of
 from .semantics.ownership import bound_results
 from .semantics.package import Declared, package_clause
-from .semantics.places import Place, place_of
+from .semantics.places import Place, handed_places, place_of
 from .syntax import (
     LOOP_TYPES,
     ancestors,
@@ -29,6 +29,7 @@ from .syntax import (
     enclosing_declaration,
     field_of,
     is_inside,
+    own_nodes,
     parameters,
     qualified_name,
     receiver_name,
@@ -328,12 +329,16 @@ def _collect(
                 node_of = operation.node.parent if operation.kind == "range" else operation.node
                 if node_of is not None:
                     channel.operations.append(ChannelOperation(operation.kind, node_of, runner))
-        for call, callee, handed in done.calls:
-            if place not in handed or callee.node.type == "func_literal":
+        # A plain call of a package function is left to its facts (below): only the
+        # goroutines started with the channel are followed here.
+        for statement in own_nodes(file, node, ("go_statement",)):
+            call = next((c for c in statement.named_children if c.type == "call_expression"), None)
+            callee = package.facts.callee(file, call) if call is not None else None
+            if call is None or callee is None or callee.node.type == "func_literal":
                 continue
-            statement = call.parent
-            if statement is None or statement.type != "go_statement":
-                continue  # a plain call of a package function: its facts speak for it below
+            handed = handed_places(package, file, call)
+            if place not in handed:
+                continue
             inner = package.facts.place_in(callee, place, handed)
             if callee.file is not file or inner is None or depth >= 2:
                 channel.escapes = True

@@ -93,7 +93,7 @@ class Operations:
                 continue
             if unparen(function).type == "selector_expression" and callee.node.type == "method_declaration":
                 self._methods.append((call, callee))
-            self._calls.append((call, callee, [place_of(package, file, item) for item in _arguments(call)]))
+            self._calls.append((call, callee, handed_places(package, file, call)))
 
 
 CHANNEL_OPERATIONS = ("send", "receive", "range", "close")
@@ -193,6 +193,11 @@ def operations(package: Package, file: GoFile, function: Node) -> Operations:
 def _add(found: Operations, kind: str, place: Place | None, node: Node) -> None:
     if place is not None:
         found.performed.append(Operation(kind, place, node))
+
+
+def handed_places(package: Package, file: GoFile, call: Node) -> list[Place | None]:
+    """The place a call hands as each argument (None for an argument that names none)."""
+    return [place_of(package, file, item) for item in _arguments(call)]
 
 
 def _arguments(call: Node) -> list[Node]:
