@@ -390,7 +390,7 @@ def _check_in_parallel(
 def _collected_per_package() -> Iterator[None]:
     """Garbage collected once a package is done rather than all along: analysing one makes
     many small objects (nodes, bindings, places) that live until its end, so the collector's
-    frequent passes over them found little to free and cost a tenth of the run. Its cycles
+    frequent passes over them found little to free and took a fifth of the run. Its cycles
     are collected when its files are let go (`_check_package`); the collector itself runs
     only after 50,000 new objects, and never visits what existed before the check (the
     imports, and what forked workers inherit: a visit would write to pages they share)."""
