@@ -207,7 +207,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
             continue
         if not function.held_at(op.node):
             continue
-        if op.kind in ("receive", "range", "Wait") and not facts.users(op.place, *_SIDES[op.kind], "Go"):
+        answers = (*_SIDES[op.kind], "Go") if op.kind == "Wait" else _SIDES.get(op.kind, ())  # `wg.Go` counts
+        if op.kind in ("receive", "range", "Wait") and not facts.users(op.place, *answers):
             continue  # nothing in the package sends, closes or calls Done: what it waits for is not shown
         if (
             op.kind in ("receive", "range")
