@@ -413,17 +413,23 @@ class Facts:
         position): searching each function's own text would read a literal's text again for
         every function around it."""
         found: list[Declared] = []
-        at: dict[int, list[int]] = {}  # id of the file -> where the word starts in it
-        for declared in self.functions:
-            file = declared.file
-            if id(file) not in at:
-                at[id(file)] = _occurrences(file.source, word)
-            starts = at[id(file)]
-            first = bisect_left(starts, declared.node.start_byte)
-            # The word lies inside the function when it also ends there.
-            if first < len(starts) and starts[first] + len(word) <= declared.node.end_byte:
-                found.append(declared)
+        for file, functions in self._functions_by_file:
+            starts = _occurrences(file.source, word)
+            if not starts:
+                continue  # most words are in few files
+            for declared in functions:
+                first = bisect_left(starts, declared.node.start_byte)
+                # The word lies inside the function when it also ends there.
+                if first < len(starts) and starts[first] + len(word) <= declared.node.end_byte:
+                    found.append(declared)
         return found
+
+    @cached_property
+    def _functions_by_file(self) -> list[tuple[GoFile, list[Declared]]]:
+        by_file: dict[int, tuple[GoFile, list[Declared]]] = {}
+        for declared in self.functions:
+            by_file.setdefault(id(declared.file), (declared.file, []))[1].append(declared)
+        return list(by_file.values())
 
     def stops_listening(self, place: Place) -> tuple[Declared, Node] | None:
         """Where the receivers of a channel place give up: when every receive of it in the
