@@ -30,8 +30,8 @@ the package holds it. The waiter keeps out the very code that would release it.
 
 A send on a channel made with a buffer of one element (a notification) is that error too,
 itself or in a function the call under the lock runs, when the loop that receives from the
-channel takes the same lock, itself or one call deep: the buffer only puts the deadlock
-off. Once one value waits in the slot while the loop is away taking the lock, the next
+channel takes the same lock between its receives (in its body, itself or one call deep):
+the buffer only puts the deadlock off. Once one value waits in the slot while the loop is away taking the lock, the next
 send waits for the loop with the lock held. One call deep includes a callback the loop
 calls through a field, with every function the package's own code may put there: a method
 value (`onTick: s.purge`), or what an exported constructor is handed by the package's own
@@ -359,8 +359,8 @@ def _peer(
     itself or one call deep (a function the package may give the callback it calls
     included), with the operation it answers: each then waits for the other. A channel
     made with a buffer is left out: what its receiver waits for may already be there —
-    unless `filled`: a send whose receiver is a loop, which leaves its receive to take the
-    lock, fills the buffer in time."""
+    unless `filled`: a send whose receiver is a loop that takes the lock between its
+    receives fills the buffer in time."""
     facts = package.facts
     locks = ("Lock",) if held[1] == "RLock" else LOCKS
     for waiter, op in waiting:
@@ -370,14 +370,17 @@ def _peer(
         for other, side in facts.users(op.place, *_SIDES[op.kind]):
             if other.node.id in (function.declared.node.id, waiter.node.id):
                 continue
-            if filled and side.kind != "range" and not enclosing_loops(side.node, file=other.file):
+            loops = enclosing_loops(side.node, file=other.file) if filled else []
+            if filled and not loops:
                 continue  # one receive: a buffer keeps what it is sent
-            if any(facts.performs(other, lock, held[0], 1) is not None for lock in locks) or any(
-                facts.performs(given, lock, held[0], 0) is not None
-                for _, callbacks in facts.callbacks(other)
-                for given in callbacks
-                for lock in locks
-            ):
+            takes = [node for lock in locks for node in facts.performing(other, lock, held[0], 1)] + [
+                call
+                for call, callbacks in facts.callbacks(other)
+                if any(facts.performs(given, lock, held[0], 0) is not None for given in callbacks for lock in locks)
+            ]
+            if filled:  # the loop itself takes the lock between its receives
+                takes = [node for node in takes if loops[0].start_byte <= node.start_byte < loops[0].end_byte]
+            if takes:
                 return other, op
     return None
 
