@@ -1125,6 +1125,57 @@ def test_call_sites_list_every_call_and_give_up_on_a_value_use():
     assert package_of(file).facts.call_sites(Declared(file, literal)) is None  # handed on as a value
 
 
+def test_functions_given_to_a_callback_follow_method_values_constructors_and_factories():
+    (file,) = package(
+        """
+        package p
+
+        type Hub struct{ n int }
+
+        func (h *Hub) tally(k string) { h.n++ }
+
+        type relay struct {
+            onDrop func(string)
+            onSend func(string)
+            onTick func(string)
+        }
+
+        func counting(h *Hub) func(string) {
+            if h == nil {
+                return func(string) {}
+            }
+            return func(k string) { h.n += len(k) }
+        }
+
+        func NewRelay(drop func(string)) *relay {
+            return &relay{onDrop: drop}
+        }
+
+        func wire(h *Hub) *relay {
+            r := NewRelay(counting(h))
+            r.onSend = h.tally
+            return r
+        }
+
+        func (r *relay) fire(k string) {
+            r.onDrop(k)
+            r.onSend(k)
+            r.onTick(k)
+            _ = len(k)
+        }
+        """
+    )
+    facts = package_of(file).facts
+    fire = _declared(file, "fire")
+    # a method value is the one function the field is given: `callee` pins it
+    [send] = [c for c in file.nodes("call_expression") if file.text(c) == "r.onSend(k)"]
+    assert facts.callee(file, send).node.type == "method_declaration"
+    # the exported constructor's parameter may be given more elsewhere: only "may" answers it,
+    # with both literals the package's own factory returns; a field nothing is given, none
+    found = {file.text(call): [file.line(d.node) for d in given] for call, given in facts.callbacks(fire)}
+    assert found == {"r.onDrop(k)": [15, 17]}
+
+
 def test_field_channels_nobody_answers_getters_and_receivers_that_give_up():
     (file,) = package(
         """

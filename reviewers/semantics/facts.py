@@ -24,7 +24,7 @@ from ..syntax import (
     receiver_type,
     unparen,
 )
-from .names import FUNCTION, Binding
+from .names import FUNCTION, PARAMETER, Binding
 from .package import Declared
 from .places import (
     FIELD,
@@ -53,7 +53,7 @@ class Facts:
         self._operations: dict[int, Operations] = {}
         self._performs: dict[tuple[int, str, Place], Node | None] = {}
         self._spelling: dict[bytes, list[Declared]] = {}
-        self._waiting: dict[int, list[tuple[Declared, Operation]]] = {}
+        self._waiting: dict[tuple[int, bool], list[tuple[Declared, Operation]]] = {}
         self._result_cancels: dict[int, tuple[Node, str] | None] = {}
         self._returned: dict[int, Place | None] = {}
         self._callees: dict[int, Declared | None] = {}
@@ -108,7 +108,8 @@ class Facts:
     def _field_function(self, file: GoFile, selector: Node) -> Declared | None:
         """The function an unexported field of the package's types holds, when the package
         gives it one function only (`rc.release()` runs the literal of `rcs[i].release =
-        func() {...}`); an exported field may be set outside the package."""
+        func() {...}`; a function or a method value, `onTick: s.purge`, likewise); an
+        exported field may be set outside the package."""
         field = selector.child_by_field_name("field")
         if field is None or not file.text(field)[:1].islower():
             return None
@@ -118,10 +119,69 @@ class Facts:
         value = unparen(stored[0].value)
         if value.type == "func_literal":
             return Declared(stored[0].file, value)
+        if value.type == "selector_expression":
+            return self._method_value(stored[0].file, value)  # `onTick: s.purge`
         binding = self.package.binding(stored[0].file, value) if value.type == "identifier" else None
         if binding is not None and binding.kind == FUNCTION and binding.declaration is not None:
             return Declared(binding.file, binding.declaration)
         return None
+
+    def functions_given(self, file: GoFile, value: Node, depth: int = 3) -> list[Declared]:
+        """The functions of the package a function value may hold, as the package's own code
+        shows them: a "may" answer, for questions such as "can this callback take that lock?",
+        never "what does it surely run". A literal, a function or a method named
+        (`s.purge`), what a field or a local is given, what the package's own calls hand a
+        parameter (an exported function's too), and the literals a function of the package
+        returns (`newPurger(s)` whose body is `return func(k string) {...}`). Empty when
+        nothing is shown."""
+        value = unparen(value)
+        if depth < 0:
+            return []
+        if value.type == "func_literal":
+            return [Declared(file, value)]
+        if value.type == "call_expression":
+            factory = self.callee(file, value)
+            if factory is None or factory.node.type == "func_literal":
+                return []
+            found: list[Declared] = []
+            for statement in own_nodes(factory.file, factory.node, ("return_statement",)):
+                for returned in statement.named_children:
+                    for item in returned.named_children if returned.type == "expression_list" else [returned]:
+                        if unparen(item).type == "func_literal":
+                            found.append(Declared(factory.file, unparen(item)))
+            return found
+        if value.type == "selector_expression":
+            method = self._method_value(file, value)
+            if method is not None:
+                return [method]
+        if value.type not in ("identifier", "selector_expression"):
+            return []
+        binding = self.package.binding(file, value) if value.type == "identifier" else None
+        if binding is not None and binding.kind == FUNCTION and binding.declaration is not None:
+            return [Declared(binding.file, binding.declaration)]
+        values = self.package.values
+        stored = values.arguments(binding, own=True) if binding is not None and binding.kind == PARAMETER else None
+        if stored is None and (binding is None or binding.kind != PARAMETER):
+            stored = values.sources(file, value)
+        return [d for s in stored or [] for d in self.functions_given(s.file, s.value, depth - 1)]
+
+    def callbacks(self, declared: Declared) -> list[tuple[Node, list[Declared]]]:
+        """The calls the function makes itself of a function value that `callee` cannot pin
+        to one function (a field or a parameter the package gives several functions, or
+        through an exported constructor), each with the functions the package's own code
+        may have put there (`functions_given`): "may", never "does"."""
+        file, found = declared.file, []
+        for call in own_nodes(file, declared.node, ("call_expression",)):
+            function = call.child_by_field_name("function")
+            function = unparen(function) if function is not None else None
+            if function is None or function.type not in ("identifier", "selector_expression"):
+                continue
+            if self.callee(file, call) is not None:
+                continue
+            given = self.functions_given(file, function)
+            if given:
+                found.append((call, given))
+        return found
 
     def _method_value(self, file: GoFile, selector: Node) -> Declared | None:
         """The method `x.m` names, when `x` is a value of one of the package's types."""
@@ -549,23 +609,26 @@ class Facts:
             found.extend(self.operations(Declared(declared.file, literal)).performed)
         return found
 
-    def waiting(self, declared: Declared, depth: int = 2) -> list[tuple[Declared, Operation]]:
+    def waiting(
+        self, declared: Declared, depth: int = 2, *, buffered: bool = False
+    ) -> list[tuple[Declared, Operation]]:
         """The operations the function may wait on for another goroutine, itself or in the
         package's functions it calls (`depth` deep; not in the goroutines or deferred calls it
         starts), each with the function that does it: a receive or a `range` on a channel, a
         send on a channel not made with a buffer (`send_waits`), the cases of a `select`
         without `default`, a WaitGroup's `Wait` — on a field, a package variable or a variable
         a literal captures, which other functions share (a channel of its own is its own
-        business)."""
-        key = declared.node.id
+        business). With `buffered`, a send on a channel made with a buffer too: it waits
+        once the buffer is full."""
+        key = (declared.node.id, buffered)
         if key in self._waiting:
             return self._waiting[key]
         self._waiting[key] = []  # a recursive call meanwhile: not through this one
-        found = self._waiting_now(declared, depth)
+        found = self._waiting_now(declared, depth, buffered)
         self._waiting[key] = found
         return found
 
-    def _waiting_now(self, declared: Declared, depth: int) -> list[tuple[Declared, Operation]]:
+    def _waiting_now(self, declared: Declared, depth: int, buffered: bool) -> list[tuple[Declared, Operation]]:
         file = declared.file
         done = self.operations(declared)
         found: list[tuple[Declared, Operation]] = []
@@ -581,7 +644,7 @@ class Facts:
                     continue
             if (
                 op.kind in ("receive", "range")
-                or (op.kind == "send" and self.send_waits(file, op.node, op.place))
+                or (op.kind == "send" and (buffered or self.send_waits(file, op.node, op.place)))
                 or (op.kind == "Wait" and holds(self.package, op.place, WAITGROUP))
             ):
                 found.append((declared, op))
@@ -589,7 +652,7 @@ class Facts:
             for call, callee, _ in done.calls:
                 statement = file.parent(call)
                 if statement is None or statement.type not in ("go_statement", "defer_statement"):
-                    found.extend(self.waiting(callee, depth - 1))
+                    found.extend(self.waiting(callee, depth - 1, buffered=buffered))
         return found
 
     @cached_property
@@ -659,14 +722,17 @@ class Facts:
             copied.add(other)
         return [place, *sorted(copied - {place}, key=lambda p: p.key)]
 
-    def call_sites(self, declared: Declared, *, started: bool = False) -> list[tuple[Declared, Node]] | None:
+    def call_sites(
+        self, declared: Declared, *, started: bool = False, own: bool = False
+    ) -> list[tuple[Declared, Node]] | None:
         """Every call of an unexported function, method or field-held function of the
         package, with the function that makes it; None when it may also run otherwise: its
         name is exported, it is used as a value (a method value, a function handed on), or it
         is started as a goroutine or deferred — unless `started`, where those calls are
-        sites too (what matters is what they are handed, not when they run)."""
+        sites too (what matters is what they are handed, not when they run). With `own`, an
+        exported one's calls in the package are answered too (other packages may make more)."""
         name = self._called_name(declared)
-        if name is None or not name[:1].islower():
+        if name is None or (not name[:1].islower() and not own):
             return None
         sites: list[tuple[Declared, Node]] = []
         for file in self.package.files:

@@ -146,10 +146,12 @@ class Values:
             return self.field_values(owner.deref().name, file.text(field_node)) or None
         return None
 
-    def arguments(self, parameter: Binding) -> list[Stored] | None:
+    def arguments(self, parameter: Binding, *, own: bool = False) -> list[Stored] | None:
         """What the package passes for a parameter: the argument of a function literal
         called on the spot, or of every call of an unexported function or method (an
-        exported one may be called from other packages); None when it cannot tell."""
+        exported one may be called from other packages, with anything: with `own`, the
+        package's own calls of it are answered, some of what it may be handed); None when
+        it cannot tell."""
         function = parameter.function
         if function is None or parameter.identifier is None:
             return None
@@ -164,9 +166,9 @@ class Values:
             return [Stored(parameter.file, items[position])] if position < len(items) else None
         name_node = function.child_by_field_name("name")
         name = parameter.file.text(name_node) if name_node is not None else ""
-        if not name or name[0].isupper() or name == "main":
+        if not name or (name[0].isupper() and not own) or name == "main":
             return None
-        sites = self.package.facts.call_sites(Declared(parameter.file, function), started=True)
+        sites = self.package.facts.call_sites(Declared(parameter.file, function), started=True, own=own)
         if sites is None:
             return None  # handed on as a value: called elsewhere with anything
         found = []

@@ -28,6 +28,15 @@ sends and closes of that channel, under any name the package copies it to; the `
 that WaitGroup) are in functions that run only under the same lock: every call of them in
 the package holds it. The waiter keeps out the very code that would release it.
 
+A send on a channel made with a buffer of one element (a notification) is that error too,
+itself or in a function the call under the lock runs, when the loop that receives from the
+channel takes the same lock between its receives (in its body, itself or one call deep):
+the buffer only puts the deadlock off. Once one value waits in the slot while the loop is away taking the lock, the next
+send waits for the loop with the lock held. One call deep includes a callback the loop
+calls through a field, with every function the package's own code may put there: a method
+value (`onTick: s.purge`), or what an exported constructor is handed by the package's own
+calls, a literal a function of the package returns included.
+
 ## Why is this bad?
 A blocked channel operation holds the lock for as long as it waits, so every other user
 of the mutex queues behind a peer that may never come. When the peer itself needs the
@@ -59,6 +68,15 @@ func (t *Banquet) Host() {
 }
 ```
 
+```go
+func (r *Registry) Add(name string) {
+    r.mu.Lock()
+    defer r.mu.Unlock()
+    r.names[name] = true
+    r.changed <- struct{}{} // make(chan struct{}, 1): full while the watcher waits for r.mu
+}
+```
+
 ## Use instead
 ```go
 func (b *Broker) Publish(e Event) {
@@ -67,6 +85,16 @@ func (b *Broker) Publish(e Event) {
     b.mu.Unlock()
     if !closed {
         b.events <- e
+    }
+}
+
+func (r *Registry) Add(name string) {
+    r.mu.Lock()
+    defer r.mu.Unlock()
+    r.names[name] = true
+    select {
+    case r.changed <- struct{}{}: // a nudge never waits: one is pending already
+    default:
     }
 }
 ```
@@ -78,7 +106,9 @@ wait for is not shown: a receive on a channel nothing in the package sends on or
 `Wait` on a WaitGroup nothing in the package calls `Done` on (or starts with `Go`), and a call that may wait but has no peer that needs the lock (other than such a send). Not blocking, so not
 flagged: a send on a channel made with a buffer (unless the function making it fills that
 buffer at once with values, `ch := make(chan T, 1); ch <- first`: until the reader takes
-one, the next send waits as on an unbuffered channel), a `select` with `default` or with a way
+one, the next send waits as on an unbuffered channel; or the buffer has one slot and its
+receiving loop takes the lock, as above: a larger buffer is taken as sized for its
+traffic, and one receive is released by the value it finds), a `select` with `default` or with a way
 out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
 from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
 wait that joins code which never takes the mutex (the function's own literals, or
@@ -105,6 +135,7 @@ from ...semantics.places import CHANNEL_OPERATIONS, Operation, Place, holds
 from ...semantics.types import LOCKS, MUTEXES, UNLOCKS, WAITGROUP
 from ...syntax import (
     communication_case,
+    enclosing_loops,
     first_argument,
     function_label,
     functions_in_order,
@@ -212,7 +243,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
             continue  # nothing in the package sends, closes or calls Done: what it waits for is not shown
         if (
             op.kind in ("receive", "range")
-            or (op.kind == "send" and facts.send_waits(file, op.node, op.place))
+            # with a buffer, only a receiving loop that needs the lock makes a send wait (_report)
+            or (op.kind == "send" and (op.node.type == "send_statement" or facts.send_waits(file, op.node, op.place)))
             or (op.kind == "Wait" and holds(package, op.place, WAITGROUP))
         ):
             yield op.node, [(declared, op)], op.node
@@ -236,9 +268,19 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
         if waiting:
             yield select, waiting, cases[0].node
     for call, callee, _ in function.done.calls:
-        inner = facts.waiting(callee) if function._now(call) and function.held_at(call) else []
+        if not function._now(call) or not function.held_at(call):
+            continue
+        inner = facts.waiting(callee) or [
+            (d, op) for d, op in facts.waiting(callee, buffered=True) if _fills(package, d, op)
+        ]
         if inner:
             yield call, inner, call
+
+
+def _fills(package: Package, waiter: Declared, op: Operation) -> bool:
+    """Whether a send waits only once its channel's buffer is full."""
+    channel = op.node.child_by_field_name("channel") if op.node.type == "send_statement" else None
+    return channel is not None and not package.facts.send_waits(waiter.file, op.node, op.place)
 
 
 def _times_out(file: GoFile, select: Node) -> bool:
@@ -308,21 +350,35 @@ def _started_by_go(starter: Declared, go: Operation) -> Declared | None:
 _SIDES = {"receive": ("send", "close"), "range": ("send", "close"), "send": ("receive", "range"), "Wait": ("Done",)}
 
 
-def _peer(package: Package, function: _Function, held: Held, waiting: Waiting) -> tuple[Declared, Operation] | None:
+def _peer(
+    package: Package, function: _Function, held: Held, waiting: Waiting, *, filled: bool = False
+) -> tuple[Declared, Operation] | None:
     """A function on the other side of a waiting operation that takes the same mutex,
-    itself or one call deep, with the operation it answers: each then waits for the other.
-    A channel made with a buffer is left out: what its receiver waits for may already be
-    there."""
+    itself or one call deep (a function the package may give the callback it calls
+    included), with the operation it answers: each then waits for the other. A channel
+    made with a buffer is left out: what its receiver waits for may already be there —
+    unless `filled`: a send whose receiver is a loop that takes the lock between its
+    receives fills the buffer in time."""
     facts = package.facts
     locks = ("Lock",) if held[1] == "RLock" else LOCKS
     for waiter, op in waiting:
         channel = op.node.child_by_field_name("channel" if op.kind == "send" else "operand")
-        if op.kind != "Wait" and (channel is None or facts.buffered(waiter.file, channel)):
+        if op.kind != "Wait" and (channel is None or (facts.buffered(waiter.file, channel) and not filled)):
             continue
-        for other, _ in facts.users(op.place, *_SIDES[op.kind]):
+        for other, side in facts.users(op.place, *_SIDES[op.kind]):
             if other.node.id in (function.declared.node.id, waiter.node.id):
                 continue
-            if any(facts.performs(other, lock, held[0], 1) is not None for lock in locks):
+            loops = enclosing_loops(side.node, file=other.file) if filled else []
+            if filled and not loops:
+                continue  # one receive: a buffer keeps what it is sent
+            takes = [node for lock in locks for node in facts.performing(other, lock, held[0], 1)] + [
+                call
+                for call, callbacks in facts.callbacks(other)
+                if any(facts.performs(given, lock, held[0], 0) is not None for given in callbacks for lock in locks)
+            ]
+            if filled:  # the loop itself takes the lock between its receives
+                takes = [node for node in takes if loops[0].start_byte <= node.start_byte < loops[0].end_byte]
+            if takes:
                 return other, op
     return None
 
@@ -381,6 +437,8 @@ def _report(
     package: Package, function: _Function, operation: Node, waiting: Waiting, held: list[Held]
 ) -> Report | None:
     file = function.file
+    if all(_fills(package, d, op) for d, op in waiting):
+        return _filled_report(package, function, operation, waiting, held)
     for mutex, mode, lock in held:
         guarded = _guarded_peer(package, function, (mutex, mode, lock), waiting)
         if guarded is None:
@@ -472,6 +530,54 @@ def _report(
         # receive): read on real commits, those waits were never the hang. Annotated only.
         severity=Severity.INFO if _picked(package, file, operation) else None,
     )
+
+
+def _filled_report(
+    package: Package, function: _Function, operation: Node, waiting: Waiting, held: list[Held]
+) -> Report | None:
+    """A send on a channel made with a buffer, under the lock, whose receiver — a loop —
+    takes the same lock itself or one call deep (a callback the package gives it included):
+    once the loop is away taking the lock with the buffer full, the send waits for a receive
+    that waits for the lock."""
+    file = function.file
+    waiting = [(d, op) for d, op in waiting if _one_slot(package, d, op)]
+    for mutex, mode, lock in held:
+        if not waiting or not _contenders(package, function, (mutex, mode, lock)):
+            continue
+        found = _peer(package, function, (mutex, mode, lock), waiting, filled=True)
+        if found is None or _picked(package, file, operation):
+            continue
+        if operation.type == "call_expression":
+            callee = package.facts.callee(file, operation)
+            if callee is None or function.unlocks(callee, _handed(function, operation), mutex):
+                continue  # it releases the lock before it waits
+        peer, op = found
+        waiter = next(d for d, o in waiting if o is op)
+        spelled = _spelled(file, lock)
+        shown = f"`{file.text(operation).split(chr(10), 1)[0]}`"
+        if waiter.node.id != function.declared.node.id:
+            shown += (
+                f" sends on `{waiter.file.text(op.node).split(chr(10), 1)[0]}` (in "
+                f"`{function_label(waiter.file, waiter.node)}`, line {waiter.file.line(op.node)})"
+            )
+        return Report(
+            operation,
+            f"{shown} while `{spelled}` is held (locked on line {file.line(lock)}), and the loop that receives "
+            f"from that channel, `{function_label(peer.file, peer.node)}`, takes `{spelled}` too: the buffer only "
+            "puts it off. Once it is full while the loop waits for the lock, the send waits for the loop and the "
+            "loop for the lock, forever. Release the lock before sending, or send without blocking.",
+            REMEDIATION,
+            severity=Severity.ERROR,
+        )
+    return None
+
+
+def _one_slot(package: Package, waiter: Declared, op: Operation) -> bool:
+    """Whether the send's channel is made with a buffer of one element everywhere (a
+    notification): one value the loop has not taken yet fills it. A larger buffer is taken
+    as sized for its traffic (one slot per job, a queue of a million requests)."""
+    channel = op.node.child_by_field_name("channel")
+    return channel is not None and package.values.capacity(waiter.file, channel) == 1
 
 
 def _picked(package: Package, file: GoFile, operation: Node) -> bool:
