@@ -109,9 +109,24 @@ class Template:
                 found = text.find(following, found + 1)
             return ends
 
+        # The slots met again after each part: a way on from a part and a position fails the
+        # same way whatever was bound before, but for those. Failures are remembered, so a
+        # message that no template fits costs the ways there are, not their product.
+        later = [frozenset(p.name for p in parts[index:] if isinstance(p, Slot)) for index in range(len(parts))]
+        failed: set[tuple] = set()
+
         def walk(index: int, position: int, bound: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]] | None:
             if index == len(parts):
                 return bound if position == len(text) else None
+            key = (index, position, tuple(sorted((name, bound[name][0]) for name in later[index] if name in bound)))
+            if key in failed:
+                return None
+            found = _step(index, position, bound)
+            if found is None:
+                failed.add(key)
+            return found
+
+        def _step(index: int, position: int, bound: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]] | None:
             part = parts[index]
             if isinstance(part, str):
                 return walk(index + 1, position + len(part), bound) if text.startswith(part, position) else None
@@ -162,10 +177,23 @@ class Catalogue:
     shared_phrases: tuple[Entry, ...]
     pages: Path
 
-    def translate(self, text: str, entries: tuple[Entry, ...], phrases: tuple[Entry, ...]) -> str | None:
+    def translate(
+        self,
+        text: str,
+        entries: tuple[Entry, ...],
+        phrases: tuple[Entry, ...],
+        translated: dict[str, str | None] | None = None,
+    ) -> str | None:
+        # Each piece of prose is translated once per message: a template's ways of splitting
+        # the message ask for the same pieces again and again (`translated`, shared below).
+        known: dict[str, str | None] = {} if translated is None else translated
+
         def value(raw: str) -> str | None:
-            found = self.translate(raw, phrases, phrases)
-            return raw if found is None and _wordless(raw) else found
+            if raw not in known:
+                known[raw] = None  # a phrase is not made of itself
+                found = self.translate(raw, phrases, phrases, known)
+                known[raw] = raw if found is None and _wordless(raw) else found
+            return known[raw]
 
         for entry in entries:
             values = entry.english.match(text, value)
