@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from reviewers import Config, ConfigError, ReviewResult, check_files, load_config
-from reviewers.locale import CATALOGUES, catalogue, gettext, note, rule_page, translate_finding
+from reviewers.locale import CATALOGUES, Template, catalogue, gettext, note, rule_page, translate_finding
 from reviewers.registry import CLASSES, all_rules, get_rule, rule_help
 from reviewers.render.github import check_run_payload, plan_comments, review_payload
 from reviewers.render.sarif import render_sarif
@@ -136,6 +136,32 @@ def test_a_message_with_no_translation_stays_english_and_is_logged(caplog):
     assert translated.message == changed.message
     assert CJK.search(translated.remediation), "the remediation is still translated"
     assert [r.levelname for r in caplog.records] == ["WARNING"] and finding.rule in caplog.text
+
+
+def test_a_message_no_template_fits_is_given_up_after_few_tries(monkeypatch):
+    """A GR117 message close to several templates but fitting none: each prose piece is
+    translated once, and no way of splitting it is tried twice (without that, this took
+    minutes). The tries are counted, not timed."""
+    book = catalogue(ZH)
+    message = (
+        "`r.sweeper.nudge()` sends on `sw.nudges <- struct{}{}` (in `Sweeper.nudge`, line 42) while `r.mu` is "
+        "held (locked on line 66), and the loop that drains that channel, `Sweeper.loop`, takes `r.mu` too: "
+        "the buffer only delays it. Release the lock before sending."
+    )
+    tries = 0
+    match = Template.match
+
+    def counted(self, text, translate):
+        nonlocal tries
+        tries += 1
+        if tries > 20_000:
+            raise AssertionError("the matcher keeps trying")
+        return match(self, text, translate)
+
+    monkeypatch.setattr(Template, "match", counted)
+
+    assert book.message("GR117", message) is None
+    assert tries < 10_000
 
 
 def test_placeholders_keep_the_code_and_translate_the_prose():
