@@ -124,8 +124,10 @@ def _copies(package: Package, file: GoFile, function: Node) -> Iterator[Report]:
         if node.type == "range_clause":
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
             names = left.named_children if left is not None else []
-            lock = _lock(package, _element(package.type_of(file, right))) if right is not None else None
-            if lock and right is not None and len(names) == 2 and file.text(names[1]) != "_":
+            if right is None or len(names) != 2 or file.text(names[1]) == "_":
+                continue  # no element copied into a variable
+            lock = _lock(package, _element(package.type_of(file, right)))
+            if lock:
                 yield Report(
                     node=file.parent(node) or node,
                     message=(
