@@ -1166,3 +1166,42 @@ def test_field_channels_nobody_answers_getters_and_receivers_that_give_up():
     out_send, slot = (s.child_by_field_name("channel") for s in captures("(send_statement) @s", file.root)["s"][1:3])
     assert file.text(slot) == "x.slot" and model.values.full_at_birth(file, slot)  # type: ignore[arg-type]
     assert file.text(out_send) == "x.out" and not model.values.full_at_birth(file, out_send)  # type: ignore[arg-type]
+
+
+def test_channels_that_fire_once_while_a_loop_runs():
+    (file,) = package(
+        """
+        package p
+        import "time"
+        func f(stop chan struct{}, more func() bool) {
+            once := time.NewTimer(time.Second)
+            guarded := time.NewTimer(time.Second)
+            rearmed := time.NewTimer(time.Second)
+            tick := time.NewTicker(time.Second)
+            deadline := time.After(time.Second)
+            for more() {
+                select {
+                case <-once.C:
+                case <-guarded.C:
+                case <-rearmed.C:
+                case <-tick.C:
+                case <-deadline:
+                case <-stop:
+                }
+                if more() && guarded.Stop() {
+                    guarded.Reset(0)
+                }
+                rearmed.Reset(time.Second)
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    loop = captures("(for_statement) @f", file.root)["f"][0]
+    channels = [
+        r.child_by_field_name("operand")
+        for r in captures("(receive_statement right: (unary_expression) @r)", file.root)["r"]
+    ]
+    # A timer re-armed only where Stop returned true (it had not fired) still fires once; one
+    # re-armed on every pass, a ticker and a plain channel do not.
+    assert [model.values.fires_once(file, c, loop) for c in channels] == [True, True, False, False, True, False]  # type: ignore[arg-type]
