@@ -9,6 +9,7 @@ from tree_sitter import Node
 from reviewers.gosource import GoFile, captures
 from reviewers.semantics import package_of
 from reviewers.semantics.cfg import Escape
+from reviewers.semantics.contexts import logs_only
 from reviewers.semantics.package import Declared
 
 
@@ -1205,3 +1206,30 @@ def test_channels_that_fire_once_while_a_loop_runs():
     # A timer re-armed only where Stop returned true (it had not fired) still fires once; one
     # re-armed on every pass, a ticker and a plain channel do not.
     assert [model.values.fires_once(file, c, loop) for c in channels] == [True, True, False, False, True, False]  # type: ignore[arg-type]
+
+
+def test_calls_that_only_log():
+    (file,) = package(
+        """
+        package p
+        import (
+            "context"
+            "log/slog"
+        )
+        type svc struct{ logger, dialog, auth iface }
+        type iface interface {
+            Debugf(context.Context, string)
+            Error(context.Context, string)
+            LogIn(context.Context, string) error
+        }
+        func f(ctx context.Context, s svc) {
+            slog.WarnContext(ctx, "w")
+            s.logger.Debugf(ctx, "d")
+            s.dialog.Error(ctx, "e")
+            _ = s.auth.LogIn(ctx, "user")
+        }
+        """
+    )
+    calls = [c for c in captures("(call_expression) @c", file.root)["c"]]
+    # A level method counts only on a logger; `LogIn` is not a log level.
+    assert [logs_only(file, c) for c in calls] == [True, True, False, False]

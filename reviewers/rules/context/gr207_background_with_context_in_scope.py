@@ -37,7 +37,10 @@ where it roots a context whose cancel is kept or handed on (`&sub{ctx: c, cancel
 stored in a map, `s.ctx, s.cancel = ...`: a lifetime of its own, ended by whoever holds the
 cancel), where it puts back the default of something lent the caller's context earlier in
 the function through the same one-argument call (`vm.SetContext(ctx)`, then `vm.SetContext(context.Background())` before the
-`vm` returns to its pool: the caller's context must not stay behind), and in test files.
+`vm` returns to its pool: the caller's context must not stay behind), in a call that only
+logs (`slog.InfoContext`, a `Log...` function such as `LogDebug`, a level method of a
+logger such as `s.logger.Debugf`: it reads the context's values and never waits on it), and
+in test files.
 
 It is info (annotated in the check run, not commented): read on real commits, a fresh root
 passed where a context is in scope was most often deliberate (a durable write, a lookup that
@@ -55,7 +58,7 @@ from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, preferred
+from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, logs_only, preferred
 from ...semantics.ownership import bound_results
 from ...semantics.package import Declared
 from ...syntax import (
@@ -172,6 +175,9 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if enclosing_handler(file, call) is not None or _deliberate(file, call) or _restores(file, call):
             continue
+        given = file.parent(call.parent)  # the call the fresh context is passed to
+        if given is not None and logs_only(file, given):
+            continue  # a logger reads the context's values; it never waits on it
         if _outlives_the_caller(package_of(file), file, call):
             continue
         context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))
