@@ -11,11 +11,11 @@ In a function with a context in scope (a `context.Context` parameter or variable
   waits on the function's own work: a send on a channel made with a buffer (a semaphore
   such as `sem <- token{}`; not a channel parameter that carries values, `out chan Item`:
   the function then produces for a reader elsewhere, which may leave once the buffer is
-  full), a send on a reply channel that came in a request the loop received
-  (`case req := <-requests:` then `req.reply <- v`: the requester waits for that answer), a
-  receive from a method's result (`<-q.Idle()`), or a receive
-  from a channel that a goroutine started by the same function was given (collecting its
-  result).
+  full, unless the send is its last word, right before a `return`: one result per call),
+  a send on a reply channel that came in a request the loop received (`case req :=
+  <-requests:` then `req.reply <- v`: the requester waits for that answer), a receive from
+  a method's result (`<-q.Idle()`), or a receive from a channel that a goroutine started by
+  the same function was given (collecting its result).
 
 `for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
 every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
@@ -151,7 +151,10 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     capacity = package.values.capacity(file, channel)
     buffered = capacity is not None and capacity != 0
     if kind == "send":
-        return (buffered and not _handed_stream(package, file, channel)) or _reply(package, file, channel)
+        last_word = _then_returns(node)  # a final result, sent once per call
+        return (buffered and (last_word or not _handed_stream(package, file, channel))) or _reply(
+            package, file, channel
+        )
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
     if buffered and _released_slot(package, file, node, channel):
@@ -161,6 +164,14 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     if binding is None or not binding.is_local:
         return False
     return any(_in_go_statement(reference) for reference in package.references(binding))
+
+
+def _then_returns(statement: Node) -> bool:
+    """The statement right after this one, in its block, is a `return`."""
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    return following is not None and following.type == "return_statement"
 
 
 def _reply(package: Package, file: GoFile, channel: Node) -> bool:
