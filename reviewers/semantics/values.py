@@ -178,7 +178,8 @@ class Values:
         return found or None
 
     def seconds(self, file: GoFile, expression: Node, depth: int = 0) -> float | None:
-        """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`, or a
+        """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`,
+        `time.Millisecond * 500`, or a
         constant declared so (`const flushDelay = 100 * time.Millisecond`); None for anything
         computed."""
         expression = unparen(expression)
@@ -189,6 +190,8 @@ class Values:
             return self.seconds(binding.file, binding.value, depth + 1)
         factor, _, unit = "".join(file.text(expression).split()).rpartition("*")
         unit = unit.removeprefix("time.")
+        if unit not in _UNITS and factor.removeprefix("time.") in _UNITS:
+            factor, unit = unit, factor.removeprefix("time.")  # `time.Millisecond * 500`
         if unit not in _UNITS:
             return None
         try:
