@@ -14,8 +14,10 @@ In a function with a context in scope (a `context.Context` parameter or variable
   full, unless the send is its last word, right before a `return`: one result per call),
   a send on a reply channel that came in a request the loop received (`case req :=
   <-requests:` then `req.reply <- v`: the requester waits for that answer), a receive from
-  a method's result (`<-q.Idle()`), or a receive from a channel that a goroutine started by
-  the same function was given (collecting its result).
+  a method's result (`<-q.Idle()`), a timer's drain (`if !t.Stop() { <-t.C }`: Stop said a
+  value is due; whether another receive took it first is GR116's question), or a receive
+  from a channel that a goroutine started by the same function was given (collecting its
+  result).
 
 `for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
 every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
@@ -74,6 +76,7 @@ from ...semantics.contexts import cancellable_contexts, done_before, never_done_
 from ...semantics.names import PARAMETER, RANGE, RECEIVED
 from ...syntax import (
     FUNCTION_TYPES,
+    ancestors,
     descendants,
     enclosing_loops,
     field_of,
@@ -157,6 +160,8 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
         )
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
+    if _timer_drain(package, file, node, channel):
+        return True
     if buffered and _released_slot(package, file, node, channel):
         return True
     root = _root(channel)
@@ -172,6 +177,22 @@ def _then_returns(statement: Node) -> bool:
     while following is not None and following.type == "comment":
         following = following.next_named_sibling
     return following is not None and following.type == "return_statement"
+
+
+def _timer_drain(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """`if !t.Stop() { <-t.C }`: Stop said a value is due, so the drain takes it at once
+    (whether another receive may have taken it first is GR116's question)."""
+    channel = unparen(channel)
+    if channel.type != "selector_expression" or file.text(field_of(channel, "field")) != "C":
+        return False
+    timer = field_of(channel, "operand")
+    timer_type = package.type_of(file, timer)
+    if timer_type is None or not timer_type.is_named("time.Timer"):
+        return False
+    guard = next((a for a in ancestors(receive, file) if a.type == "if_statement"), None)
+    return (
+        guard is not None and "".join(file.text(field_of(guard, "condition")).split()) == f"!{file.text(timer)}.Stop()"
+    )
 
 
 def _reply(package: Package, file: GoFile, channel: Node) -> bool:
