@@ -57,7 +57,7 @@ from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.ownership import bound_results
-from ...syntax import call_method_name, calls_in, field_of, qualified_name
+from ...syntax import call_method_name, calls_in, field_of, parameters, qualified_name
 
 CONTEXT_FORMS = {
     "net/http.Get": '`http.NewRequestWithContext(ctx, "GET", url, nil)` and `Do`',
@@ -161,10 +161,40 @@ def _never_sent(package: Package, file: GoFile, call: Node) -> bool:
             continue  # the statement that makes it
         if parent.type != "argument_list" or holder.type != "call_expression":
             return False  # returned, stored, assigned: sent elsewhere, maybe
-        callee = package.facts.callee(file, holder)
-        if callee is None or any(call_method_name(callee.file, c) in SENDS for c in calls_in(callee.file, callee.node)):
+        if _may_send(package, file, holder, reference, depth=3):
             return False
     return True
+
+
+def _may_send(package: Package, file: GoFile, call: Node, argument: Node, depth: int) -> bool:
+    """Whether a call given the request may send it: a call outside the package, or a
+    function of it that sends anything, keeps the request (returned, stored) or hands it to
+    a call that may send it, a few calls deep."""
+    callee = package.facts.callee(file, call)
+    if callee is None or depth == 0:
+        return True
+    body = callee.node.child_by_field_name("body")
+    if body is None or any(call_method_name(callee.file, c) in SENDS for c in calls_in(callee.file, body)):
+        return True
+    arguments = [a for a in field_of(call, "arguments").named_children if a.type != "comment"]
+    position = next((i for i, a in enumerate(arguments) if a.id == argument.id), None)
+    names = [p.name for p in parameters(callee.node, callee.file)]
+    if position is None or position >= len(names) or not names[position] or names[position] == "_":
+        return True
+    name = names[position]
+    for use in callee.file.nodes("identifier", within=body):
+        if callee.file.text(use) != name:
+            continue
+        parent = callee.file.parent(use)
+        holder = callee.file.parent(parent) if parent is not None else None
+        if parent is None or holder is None or parent.type in ("selector_expression", "binary_expression"):
+            continue  # a part of it read or filled in, or compared (`req == nil`)
+        if parent.type == "argument_list" and holder.type == "call_expression":
+            if _may_send(package, callee.file, holder, use, depth - 1):
+                return True
+            continue
+        return True  # kept: returned, stored, assigned
+    return False
 
 
 def _takes_a_context(package: Package, file: GoFile, arguments: Node) -> bool:
