@@ -89,6 +89,19 @@ def _flagged_statement(file: GoFile, node: Node) -> Node:
     return next((a for a in ancestors(node, file) if _STATEMENT.search(a.type) and a.type != "source_file"), node)
 
 
+def _flagged_text(file: GoFile, node: Node) -> str:
+    """The flagged node's text for matching it against the base; for a `go` statement that
+    starts a literal, its head alone (`go func(id int) {}(job.ID)`): an edit to the body
+    does not make another goroutine of it."""
+    call = node.named_children[0] if node.type == "go_statement" and node.named_children else None
+    literal = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+    body = literal.child_by_field_name("body") if literal is not None and literal.type == "func_literal" else None
+    if body is None:
+        return file.text(node)
+    head = file.source[node.start_byte : body.start_byte] + b"{}" + file.source[body.end_byte : node.end_byte]
+    return head.decode("utf-8", "replace")
+
+
 def _normalized(text: str) -> str:
     return " ".join(text.split())
 
@@ -155,7 +168,7 @@ def _locate(
         key,
         ordinal,
         declaration,
-        identity(rule.id, statement_text, declaration_text, body, file.text(report.node)),
+        identity(rule.id, statement_text, declaration_text, body, _flagged_text(file, report.node)),
         _declared_line(file, report.context),
     )
 

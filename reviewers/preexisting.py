@@ -17,7 +17,9 @@ and base findings are paired greedily, closest first:
 4. the same statement anywhere (moved and edited);
 5. the same flagged expression in the same function, its statement re-written around it
    (`"Content-Type": fs.MimeType(context.Background(), o),` in a map literal moved into
-   `mimeType = fs.MimeType(context.Background(), o)`);
+   `mimeType = fs.MimeType(context.Background(), o)`; for a `go` statement that starts a
+   literal, its head alone, `go func(user string) {}(u)`: a body the change grew is still
+   that goroutine);
 6. a statement with mostly the same names in the same function (re-written around the same
    calls: `defer f.Close()` wrapped as `defer func() { _ = f.Close() }()`).
 

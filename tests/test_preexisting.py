@@ -140,3 +140,47 @@ def test_an_old_call_moved_into_a_new_statement_of_its_function_keeps_its_old_tr
     )
     result = reviewed(tmp_path, {"a.go": PACKAGE + before}, {"a.go": PACKAGE + after})
     assert rules_and_lines(result) == [("GR207", 17)]  # the new `context.TODO()` only
+
+
+FAN_OUT = (
+    "func notifyAll(ctx context.Context, users []string, send func(context.Context, string) error) {\n"
+    "\tfor _, u := range users {\n"
+    "\t\tgo func(user string) {\n"
+    "\t\t\t_ = send(ctx, user)\n"
+    "\t\t}(u)\n"
+    "\t}\n"
+    "}\n"
+)
+
+
+def test_an_old_goroutine_whose_body_the_change_grows_keeps_its_old_trap_quiet(tmp_path):
+    # The body gains a retry with names the old one never had: the `go` statement that starts
+    # one goroutine per user is the same, and so is its trap.
+    grown = FAN_OUT.replace(
+        "\t\t\t_ = send(ctx, user)\n",
+        "\t\t\tfor attempt := 0; attempt < 3; attempt++ {\n"
+        "\t\t\t\tif err := send(ctx, user); err == nil || ctx.Err() != nil {\n"
+        "\t\t\t\t\treturn\n"
+        "\t\t\t\t}\n"
+        "\t\t\t\tbackoff := time.NewTimer(time.Duration(attempt+1) * time.Second)\n"
+        "\t\t\t\tselect {\n"
+        "\t\t\t\tcase <-backoff.C:\n"
+        "\t\t\t\tcase <-ctx.Done():\n"
+        "\t\t\t\t\tbackoff.Stop()\n"
+        "\t\t\t\t\treturn\n"
+        "\t\t\t\t}\n"
+        "\t\t\t}\n",
+    )
+    for mode in ("added", "introduced"):
+        result = reviewed(tmp_path / mode, {"a.go": PACKAGE + FAN_OUT}, {"a.go": PACKAGE + grown}, mode)
+        assert [rule for rule, _ in rules_and_lines(result)] == [], mode
+
+
+def test_a_new_goroutine_beside_an_old_one_in_the_same_function_is_reported(tmp_path):
+    twice = FAN_OUT.replace(
+        "\t}\n}\n",
+        "\t}\n\tfor i := range users {\n\t\tgo func(index int) {\n\t\t\t_ = send(ctx, users[index])\n\t\t}(i)\n\t}\n}\n",
+    )
+    assert [
+        rule for rule, _ in rules_and_lines(reviewed(tmp_path, {"a.go": PACKAGE + FAN_OUT}, {"a.go": PACKAGE + twice}))
+    ] == ["GR112"]

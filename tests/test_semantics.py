@@ -9,6 +9,7 @@ from tree_sitter import Node
 from reviewers.gosource import GoFile, captures
 from reviewers.semantics import package_of
 from reviewers.semantics.cfg import Escape
+from reviewers.semantics.contexts import logs_only
 from reviewers.semantics.package import Declared
 
 
@@ -1217,3 +1218,69 @@ def test_field_channels_nobody_answers_getters_and_receivers_that_give_up():
     out_send, slot = (s.child_by_field_name("channel") for s in captures("(send_statement) @s", file.root)["s"][1:3])
     assert file.text(slot) == "x.slot" and model.values.full_at_birth(file, slot)  # type: ignore[arg-type]
     assert file.text(out_send) == "x.out" and not model.values.full_at_birth(file, out_send)  # type: ignore[arg-type]
+
+
+def test_channels_that_fire_once_while_a_loop_runs():
+    (file,) = package(
+        """
+        package p
+        import "time"
+        func f(stop chan struct{}, more func() bool) {
+            once := time.NewTimer(time.Second)
+            guarded := time.NewTimer(time.Second)
+            rearmed := time.NewTimer(time.Second)
+            tick := time.NewTicker(time.Second)
+            deadline := time.After(time.Second)
+            for more() {
+                select {
+                case <-once.C:
+                case <-guarded.C:
+                case <-rearmed.C:
+                case <-tick.C:
+                case <-deadline:
+                case <-stop:
+                }
+                if more() && guarded.Stop() {
+                    guarded.Reset(0)
+                }
+                rearmed.Reset(time.Second)
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    loop = captures("(for_statement) @f", file.root)["f"][0]
+    channels = [
+        r.child_by_field_name("operand")
+        for r in captures("(receive_statement right: (unary_expression) @r)", file.root)["r"]
+    ]
+    # A timer re-armed only where Stop returned true (it had not fired) still fires once; one
+    # re-armed on every pass, a ticker and a plain channel do not.
+    assert [model.values.fires_once(file, c, loop) for c in channels] == [True, True, False, False, True, False]  # type: ignore[arg-type]
+
+
+def test_calls_that_only_log():
+    (file,) = package(
+        """
+        package p
+        import (
+            "context"
+            "log/slog"
+        )
+        type svc struct{ logger, dialog, auth iface }
+        type iface interface {
+            Debugf(context.Context, string)
+            Error(context.Context, string)
+            LogIn(context.Context, string) error
+        }
+        func f(ctx context.Context, s svc) {
+            slog.WarnContext(ctx, "w")
+            s.logger.Debugf(ctx, "d")
+            s.dialog.Error(ctx, "e")
+            _ = s.auth.LogIn(ctx, "user")
+        }
+        """
+    )
+    calls = [c for c in captures("(call_expression) @c", file.root)["c"]]
+    # A level method counts only on a logger; `LogIn` is not a log level.
+    assert [logs_only(file, c) for c in calls] == [True, True, False, False]

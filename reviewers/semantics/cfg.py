@@ -192,19 +192,29 @@ class CFG:
             yield from current.elements
             work.extend(edge.target for edge in current.edges)
 
-    def reaches(self, start: Node, target: Node, avoiding: Callable[[Node], bool]) -> bool:
+    def reaches(
+        self,
+        start: Node,
+        target: Node,
+        avoiding: Callable[[Node], bool],
+        infeasible: Callable[[Edge], bool] | None = None,
+        forgets: Callable[[Node], bool] | None = None,
+    ) -> bool:
         """Whether some path from just after `start`'s element reaches `target`'s element
-        with no element on the way satisfying `avoiding`. An opaque graph may reach anything."""
+        with no element on the way satisfying `avoiding`. An opaque graph may reach anything.
+        `infeasible` names edges no path from `start` can take until it passes an element
+        that `forgets` what `start` established (a flag `start`'s branch set to true makes
+        the flag's false branch impossible until the flag is assigned again)."""
         if self.opaque:
             return True
         element, goal = self.element_of(start), self.element_of(target)
         if element is None or goal is None:
             return True
         block, index = self._position[element.id]
-        work: list[tuple[Block, int]] = [(block, index + 1)]
-        seen: set[int] = set()
+        work: list[tuple[Block, int, bool]] = [(block, index + 1, infeasible is not None)]
+        seen: set[tuple[int, bool]] = set()
         while work:
-            current, position = work.pop()
+            current, position, knowing = work.pop()
             blocked = False
             for candidate in current.elements[position:]:
                 if candidate.id == goal.id:
@@ -212,12 +222,16 @@ class CFG:
                 if avoiding(candidate):
                     blocked = True
                     break
+                if knowing and forgets is not None and forgets(candidate):
+                    knowing = False
             if blocked:
                 continue
             for edge in current.edges:
-                if edge.target.index not in seen:
-                    seen.add(edge.target.index)
-                    work.append((edge.target, 0))
+                if knowing and infeasible is not None and infeasible(edge):
+                    continue
+                if (edge.target.index, knowing) not in seen:
+                    seen.add((edge.target.index, knowing))
+                    work.append((edge.target, 0, knowing))
         return False
 
     def can_leave(self, loop: Node, range_ends: bool = True) -> bool:

@@ -13,6 +13,7 @@ has a deadline, and `request_has_deadline` whether an HTTP request carries one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,6 +55,33 @@ class ContextInScope:
     expression: str  # what to pass or watch: `ctx`, `r.Context()`
     binding: Binding
     cancellable: bool
+
+
+# Calls that only log: a context gives them values (a trace id), never a wait. A function or
+# method named `Log`, `Logf` or `Log<Level>...` (`LogAttrs`, `LogDebug`), slog's
+# `<Level>Context`, or a level method or function (`Infof`, `Debug`) of a logger (`log`,
+# `slog`, `klog`, `logrus`, `s.logger`, `requestLogger`).
+_LOGGING = re.compile(r"Log(f|ln|Attrs|(Debug|Info|Warn|Error|Trace|Notice)\w*)?|(Debug|Info|Warn|Error)Context")
+_LEVEL = re.compile(r"(Debug|Info|Warn|Warning|Error|Trace|Notice|Print)(f|w|ln|Context)?")
+_LOGGERS = frozenset({"log", "slog", "klog", "glog", "zlog", "logx", "logr", "logrus", "logging"})
+
+
+def logs_only(file: GoFile, call: Node) -> bool:
+    """Whether a call only logs (`slog.InfoContext(ctx, ...)`, `errors.LogDebug(ctx, ...)`,
+    `s.logger.Debugf(...)`): the context it is given carries values, nothing waits on it."""
+    name = call_method_name(file, call) or ""
+    if _LOGGING.fullmatch(name):
+        return True
+    function = call.child_by_field_name("function")
+    operand = (
+        function.child_by_field_name("operand")
+        if function is not None and function.type == "selector_expression"
+        else None
+    )
+    if operand is None or operand.type not in ("identifier", "selector_expression") or not _LEVEL.fullmatch(name):
+        return False
+    last = file.text(operand).rsplit(".", 1)[-1].lower()
+    return last in _LOGGERS or last.endswith("logger")
 
 
 def contexts_in_scope(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import qualified_name, unparen
+from ..syntax import ancestors, field_of, is_inside, qualified_name, unparen
 from .names import CONSTANT, RANGE, RECEIVED
 from .package import Declared
 from .places import place_of
@@ -180,7 +180,8 @@ class Values:
         return found or None
 
     def seconds(self, file: GoFile, expression: Node, depth: int = 0) -> float | None:
-        """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`, or a
+        """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`,
+        `time.Millisecond * 500`, or a
         constant declared so (`const flushDelay = 100 * time.Millisecond`); None for anything
         computed."""
         expression = unparen(expression)
@@ -191,6 +192,8 @@ class Values:
             return self.seconds(binding.file, binding.value, depth + 1)
         factor, _, unit = "".join(file.text(expression).split()).rpartition("*")
         unit = unit.removeprefix("time.")
+        if unit not in _UNITS and factor.removeprefix("time.") in _UNITS:
+            factor, unit = unit, factor.removeprefix("time.")  # `time.Millisecond * 500`
         if unit not in _UNITS:
             return None
         try:
@@ -255,6 +258,36 @@ class Values:
                 return BUFFERED  # buffered everywhere, with sizes that differ
             return None
         return capacities.pop()
+
+    def fires_once(self, file: GoFile, channel: Node, loop: Node) -> bool:
+        """Whether a channel delivers at most one value however often `loop` goes round: the
+        `C` of a local `*time.Timer`, or a local given only `time.After(d)`, that the loop
+        does not assign again, and that it re-arms (`t.Reset(d)`) only where `t.Stop()`
+        returned true (the timer had not fired: the Reset adds no value)."""
+        channel = unparen(channel)
+        timer = None
+        if channel.type == "selector_expression" and file.text(field_of(channel, "field")) == "C":
+            timer = unparen(field_of(channel, "operand"))
+            timer_type = self.package.type_of(file, timer)
+            if timer_type is None or not timer_type.is_named("time.Timer"):
+                return False
+        variable = timer if timer is not None else channel
+        binding = self.package.binding(file, variable) if variable.type == "identifier" else None
+        if binding is None or not binding.is_local:
+            return False
+        assignments = self.package.assignments(binding)
+        if any(a.statement is None or is_inside(a.statement, loop) for a in assignments):
+            return False
+        if timer is None:
+            return bool(assignments) and all(
+                a.value is not None and qualified_name(file, unparen(a.value)) == "time.After" for a in assignments
+            )
+        name = file.text(timer)
+        return all(
+            _after_stop(file, call, name, loop)
+            for call in file.nodes("call_expression", within=loop)
+            if file.text(field_of(call, "function")) == f"{name}.Reset"
+        )
 
     def constant(self, file: GoFile, expression: Node, depth: int = 0) -> int | None:
         """The value of an integer constant expression: a literal (`64`, `1_000`, `0x10`), a
@@ -404,6 +437,25 @@ class Values:
                 value = send.child_by_field_name("value")
                 capacities.add(self.capacity(other, value, depth + 1) if value is not None else None)
         return capacities.pop() if len(capacities) == 1 else None
+
+
+def _after_stop(file: GoFile, call: Node, timer: str, loop: Node) -> bool:
+    """`call` runs only where `timer.Stop()` returned true: in the body of an `if` whose
+    condition is that call or a `&&` chain holding it."""
+    for ancestor in ancestors(call, file):
+        if ancestor == loop:
+            return False
+        consequence = ancestor.child_by_field_name("consequence") if ancestor.type == "if_statement" else None
+        if consequence is None or not is_inside(call, consequence):
+            continue
+        conjuncts = [field_of(ancestor, "condition")]
+        while conjuncts:
+            condition = unparen(conjuncts.pop())
+            if condition.type == "binary_expression" and file.text(field_of(condition, "operator")) == "&&":
+                conjuncts += [field_of(condition, "left"), field_of(condition, "right")]
+            elif file.text(condition) == f"{timer}.Stop()":
+                return True
+    return False
 
 
 def _received(assignment: Assignment) -> bool:

@@ -35,7 +35,9 @@ fiber v2). Goroutines are GR202's business: neither the body of a goroutine nor 
 arguments of a `go` statement (`go doWork(context.Background())`) are reported here. Nor is
 the root of a context the handler stores in a field with its cancel function
 (`h.ctx, h.cancel = context.WithCancel(context.Background())`): state that outlives every
-request by design, and that its owner cancels.
+request by design, and that its owner cancels. Nor is a fresh context given to a call that
+only logs (`slog.InfoContext`, a `Log...` function, a level method of a logger): it reads
+the context's values and does no work to stop.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, REQUEST_ORIGIN, origins
+from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, REQUEST_ORIGIN, logs_only, origins
 from ...semantics.ownership import bound_results
 from ...syntax import ancestors, enclosing_handler, qualified_calls, qualified_name, request_context
 
@@ -102,13 +104,21 @@ def _fallback_for_request(package: Package, file: GoFile, call: Node) -> bool:
     return binding is not None and REQUEST_ORIGIN in origins(package, file, targets[0])
 
 
+def _logged(file: GoFile, call: Node) -> bool:
+    """`slog.InfoContext(context.Background(), ...)`: a logger reads the context's values and
+    does no work that the client's leaving should stop."""
+    arguments = file.parent(call)
+    given = file.parent(arguments) if arguments is not None and arguments.type == "argument_list" else None
+    return given is not None and logs_only(file, given)
+
+
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         handler = enclosing_handler(file, call)
         if handler is None or _starts_goroutine(call, handler) or _roots_stored_state(package, file, call):
             continue
-        if _fallback_for_request(package, file, call):
+        if _fallback_for_request(package, file, call) or _logged(file, call):
             continue
         replacement = request_context(file, handler)
         instead = f"`{replacement}`" if replacement else "the request's context"

@@ -75,13 +75,14 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         parent = first_argument(call)
         context = _context_name(file, bound.results)
-        held = f"{context} and its timer stay" if "Cancel" not in constructor else f"{context} stays"
+        parent_text = file.text(parent) if parent is not None else "its parent"
+        if "Cancel" in constructor:
+            held = f"{context} stays alive until `{parent_text}` is cancelled"
+        else:
+            held = f"{context} and its timer stay alive until the deadline, or until `{parent_text}` is cancelled"
         yield Report(
             node=call,
-            message=(
-                f"The cancel function of {constructor} is discarded: {held} alive until "
-                f"`{file.text(parent) if parent is not None else 'its parent'}` is cancelled. Keep it and `defer cancel()`."
-            ),
+            message=f"The cancel function of {constructor} is discarded: {held}. Keep it and `defer cancel()`.",
             remediation=REMEDIATION,
             fix=_suggestion(file, bound.statement, cancel.target, constructor),
         )

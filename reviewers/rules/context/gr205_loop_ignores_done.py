@@ -11,7 +11,11 @@ In a function with a context in scope (a `context.Context` parameter or variable
   waits on the function's own work: a send on a channel made with a buffer (a semaphore
   such as `sem <- token{}`; not a channel parameter that carries values, `out chan Item`:
   the function then produces for a reader elsewhere, which may leave once the buffer is
-  full), a receive from a method's result (`<-q.Idle()`), or a receive
+  full, unless the send is its last word, right before a `return`: one result per call),
+  a send on a reply channel that came in a request the loop received (`case req :=
+  <-requests:` then `req.reply <- v`: the requester waits for that answer), a receive from
+  a method's result (`<-q.Idle()`), a timer's drain (`if !t.Stop() { <-t.C }`: Stop said a
+  value is due; whether another receive took it first is GR116's question), or a receive
   from a channel that a goroutine started by the same function was given (collecting its
   result).
 
@@ -69,9 +73,10 @@ from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, done_before, never_done_here, preferred, watches_done
-from ...semantics.names import PARAMETER
+from ...semantics.names import PARAMETER, RANGE, RECEIVED
 from ...syntax import (
     FUNCTION_TYPES,
+    ancestors,
     descendants,
     enclosing_loops,
     field_of,
@@ -79,6 +84,7 @@ from ...syntax import (
     parent_of,
     qualified_name,
     select_cases,
+    unparen,
 )
 
 REMEDIATION = """\
@@ -148,9 +154,14 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     capacity = package.values.capacity(file, channel)
     buffered = capacity is not None and capacity != 0
     if kind == "send":
-        return buffered and not _handed_stream(package, file, channel)
+        last_word = _then_returns(node)  # a final result, sent once per call
+        return (buffered and (last_word or not _handed_stream(package, file, channel))) or _reply(
+            package, file, channel
+        )
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
+    if _timer_drain(package, file, node, channel):
+        return True
     if buffered and _released_slot(package, file, node, channel):
         return True
     root = _root(channel)
@@ -158,6 +169,48 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     if binding is None or not binding.is_local:
         return False
     return any(_in_go_statement(reference) for reference in package.references(binding))
+
+
+def _then_returns(statement: Node) -> bool:
+    """The statement right after this one, in its block, is a `return`."""
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    return following is not None and following.type == "return_statement"
+
+
+def _timer_drain(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """`if !t.Stop() { <-t.C }`: Stop said a value is due, so the drain takes it at once
+    (whether another receive may have taken it first is GR116's question)."""
+    channel = unparen(channel)
+    if channel.type != "selector_expression" or file.text(field_of(channel, "field")) != "C":
+        return False
+    timer = field_of(channel, "operand")
+    timer_type = package.type_of(file, timer)
+    if timer_type is None or not timer_type.is_named("time.Timer"):
+        return False
+    guard = next((a for a in ancestors(receive, file) if a.type == "if_statement"), None)
+    return (
+        guard is not None and "".join(file.text(field_of(guard, "condition")).split()) == f"!{file.text(timer)}.Stop()"
+    )
+
+
+def _reply(package: Package, file: GoFile, channel: Node) -> bool:
+    """A channel that came in a request the loop received (`case req := <-requests:` then
+    `req.reply <- v`, or `case reply := <-waiters:` then `reply <- v`): the requester handed
+    it over to wait for this answer. Whether the requester may stop waiting is its own
+    question (GR101's when it gives up in a `select`), not a stream this loop should watch."""
+    root = _root(channel)
+    binding = package.binding(file, root) if root is not None else None
+    if binding is None or not binding.is_local:
+        return False
+    if binding.kind == RECEIVED:
+        return True
+    if binding.kind == RANGE:
+        ranged = package.type_of(file, binding.value) if binding.value is not None else None
+        return ranged is not None and ranged.kind == "chan"
+    values = [unparen(a.value) for a in package.assignments(binding) if a.value is not None]
+    return bool(values) and all(v.type == "unary_expression" and file.text(v).startswith("<-") for v in values)
 
 
 def _handed_stream(package: Package, file: GoFile, channel: Node) -> bool:

@@ -4,7 +4,10 @@
 Flags `http.Get`, `http.Post`, `http.Head`, `http.PostForm`, `http.NewRequest`, `net.Dial`,
 and `Query`, `Exec`, `QueryRow`, `Ping` on a `database/sql` handle (`*sql.DB`, `*sql.Tx`,
 `*sql.Stmt`, `*sql.Conn`), written where a context is in scope: a `context.Context`
-parameter or variable (not a bare `Background()`), or an `*http.Request` parameter.
+parameter or variable (not a bare `Background()`), or an `*http.Request` parameter. An
+`http.NewRequest` whose request is never sent (only its URL, headers or cookies are read,
+or a function of the package that sends nothing fills them in) is left alone: it describes
+a request for other code, nothing a context could cancel.
 
 ## Why is this bad?
 These forms run on `context.Background()` inside: the caller's deadline and cancellation
@@ -54,7 +57,7 @@ from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import cancellable_contexts, preferred
 from ...semantics.ownership import bound_results
-from ...syntax import call_method_name, field_of, qualified_name
+from ...syntax import call_method_name, calls_in, field_of, parameters, qualified_name
 
 CONTEXT_FORMS = {
     "net/http.Get": '`http.NewRequestWithContext(ctx, "GET", url, nil)` and `Do`',
@@ -131,6 +134,69 @@ def _given_a_context_later(package: Package, file: GoFile, call: Node) -> bool:
     return False
 
 
+# What sends a request: a client's or transport's method, or the request writing itself out.
+SENDS = frozenset({"Do", "RoundTrip", "Send", "Write", "WriteProxy"})
+
+
+def _never_sent(package: Package, file: GoFile, call: Node) -> bool:
+    """`req, err := http.NewRequest(...)` used only to describe a request (its URL, headers
+    and cookies read, or filled in by a function of the package that sends nothing) and never
+    sent: no context could cancel anything."""
+    if qualified_name(file, call) != "net/http.NewRequest":
+        return False
+    bound = bound_results(package, file, call)
+    request = bound.results[0].binding if bound is not None and bound.results else None
+    if bound is None or request is None:
+        return False
+    for reference in package.references(request):
+        parent = file.parent(reference)
+        holder = file.parent(parent) if parent is not None else None
+        if parent is None or holder is None:
+            return False
+        if parent.type == "selector_expression":
+            if file.text(field_of(parent, "field")) in SENDS:
+                return False
+            continue  # a part of it read or filled in: req.URL, req.Header.Set(...)
+        if parent.type == "expression_list" and holder == bound.statement:
+            continue  # the statement that makes it
+        if parent.type != "argument_list" or holder.type != "call_expression":
+            return False  # returned, stored, assigned: sent elsewhere, maybe
+        if _may_send(package, file, holder, reference, depth=3):
+            return False
+    return True
+
+
+def _may_send(package: Package, file: GoFile, call: Node, argument: Node, depth: int) -> bool:
+    """Whether a call given the request may send it: a call outside the package, or a
+    function of it that sends anything, keeps the request (returned, stored) or hands it to
+    a call that may send it, a few calls deep."""
+    callee = package.facts.callee(file, call)
+    if callee is None or depth == 0:
+        return True
+    body = callee.node.child_by_field_name("body")
+    if body is None or any(call_method_name(callee.file, c) in SENDS for c in calls_in(callee.file, body)):
+        return True
+    arguments = [a for a in field_of(call, "arguments").named_children if a.type != "comment"]
+    position = next((i for i, a in enumerate(arguments) if a.id == argument.id), None)
+    names = [p.name for p in parameters(callee.node, callee.file)]
+    if position is None or position >= len(names) or not names[position] or names[position] == "_":
+        return True
+    name = names[position]
+    for use in callee.file.nodes("identifier", within=body):
+        if callee.file.text(use) != name:
+            continue
+        parent = callee.file.parent(use)
+        holder = callee.file.parent(parent) if parent is not None else None
+        if parent is None or holder is None or parent.type in ("selector_expression", "binary_expression"):
+            continue  # a part of it read or filled in, or compared (`req == nil`)
+        if parent.type == "argument_list" and holder.type == "call_expression":
+            if _may_send(package, callee.file, holder, use, depth - 1):
+                return True
+            continue
+        return True  # kept: returned, stored, assigned
+    return False
+
+
 def _takes_a_context(package: Package, file: GoFile, arguments: Node) -> bool:
     for argument in arguments.named_children:
         argument_type = package.type_of(file, argument)
@@ -143,7 +209,7 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for call in file.nodes("call_expression"):
         named = _instead(file, call)
-        if named is None or _given_a_context_later(package, file, call):
+        if named is None or _given_a_context_later(package, file, call) or _never_sent(package, file, call):
             continue
         context = preferred(cancellable_contexts(package, file, call))
         if context is None:

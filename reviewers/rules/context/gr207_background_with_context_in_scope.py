@@ -35,7 +35,12 @@ a context that is not already cancelled), where the call builds a new value for 
 context (`if ctx == nil { ctx, cancel = context.WithTimeout(context.Background(), d) }`),
 where it roots a context whose cancel is kept or handed on (`&sub{ctx: c, cancel: cancel}`
 stored in a map, `s.ctx, s.cancel = ...`: a lifetime of its own, ended by whoever holds the
-cancel), and in test files.
+cancel), where it puts back the default of something lent the caller's context earlier in
+the function through the same one-argument call (`vm.SetContext(ctx)`, then `vm.SetContext(context.Background())` before the
+`vm` returns to its pool: the caller's context must not stay behind), in a call that only
+logs (`slog.InfoContext`, a `Log...` function such as `LogDebug`, a level method of a
+logger such as `s.logger.Debugf`: it reads the context's values and never waits on it), and
+in test files.
 
 It is info (annotated in the check run, not commented): read on real commits, a fresh root
 passed where a context is in scope was most often deliberate (a durable write, a lookup that
@@ -53,7 +58,7 @@ from ...finding import Severity
 from ...gosource import GoFile, captures
 from ...rule import Fix, Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, preferred
+from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, logs_only, preferred
 from ...semantics.ownership import bound_results
 from ...semantics.package import Declared
 from ...syntax import (
@@ -61,6 +66,7 @@ from ...syntax import (
     call_method_name,
     enclosing_function,
     enclosing_handler,
+    field_of,
     is_done_receive,
     qualified_calls,
     qualified_name,
@@ -137,12 +143,41 @@ def _replaces(file: GoFile, call: Node, name: str) -> bool:
     return left is not None and any(file.text(n) == name for n in left.named_children)
 
 
+def _restores(file: GoFile, call: Node) -> bool:
+    """The fresh context puts back the default of something that was lent the caller's
+    context earlier in the function, through the same one-argument setter
+    (`vm.SetContext(ctx)`, run, then
+    `vm.SetContext(context.Background())` before it goes back to its pool): passing the
+    caller's context there would leave it behind."""
+    arguments = file.parent(call)
+    setter = file.parent(arguments) if arguments is not None else None
+    function = enclosing_function(call, file)
+    if setter is None or setter.type != "call_expression" or function is None or len(_arguments(setter)) != 1:
+        return False
+    callee = file.text(field_of(setter, "function"))
+    return any(
+        earlier.end_byte <= setter.start_byte
+        and file.text(field_of(earlier, "function")) == callee
+        and len(_arguments(earlier)) == 1
+        and qualified_name(file, _arguments(earlier)[0]) not in FRESH_CONTEXTS
+        for earlier in file.nodes("call_expression", within=function)
+    )
+
+
+def _arguments(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+
+
 def check(file: GoFile) -> Iterator[Report]:
     for call in qualified_calls(file, file.root, FRESH_CONTEXTS):
         if call.parent is None or call.parent.type != "argument_list":
             continue
-        if enclosing_handler(file, call) is not None or _deliberate(file, call):
+        if enclosing_handler(file, call) is not None or _deliberate(file, call) or _restores(file, call):
             continue
+        given = file.parent(call.parent)  # the call the fresh context is passed to
+        if given is not None and logs_only(file, given):
+            continue  # a logger reads the context's values; it never waits on it
         if _outlives_the_caller(package_of(file), file, call):
             continue
         context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))

@@ -42,7 +42,9 @@ func retry(ctx context.Context, op func(context.Context) error) error {
 
 ## Fix safety
 No suggestion: the code after the wait must handle the cancellation. Inside goroutine
-bodies GR104 reports instead, and this rule stays silent; test files are not checked.
+bodies (a literal started by `go`, or a function of the same file that a `go` statement
+starts where GR104 reports it) GR104 reports instead, and this rule stays silent; test
+files are not checked.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.contexts import callers_contexts, preferred
 from ...syntax import first_argument, qualified_calls
+from ..leaks.gr104_sleeping_goroutine import sleeping_waits
 from ._helpers import inside_goroutine
 
 REMEDIATION = """\
@@ -66,9 +69,10 @@ case <-ctx.Done():
 
 
 def check(file: GoFile) -> Iterator[Report]:
+    goroutine_waits = {wait for wait, _ in sleeping_waits(file)}
     for call in qualified_calls(file, file.root, frozenset({"time.Sleep"})):
-        if inside_goroutine(call, file):
-            continue
+        if inside_goroutine(call, file) or call in goroutine_waits:
+            continue  # a goroutine's: GR104's
         if package_of(file).values.short_pause(file, first_argument(call)):
             continue
         context = preferred(callers_contexts(package_of(file), file, call))

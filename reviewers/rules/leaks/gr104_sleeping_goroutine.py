@@ -60,7 +60,7 @@ from ...goroutines import body_nodes, goroutines, started_once
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, preferred
+from ...semantics.contexts import ContextInScope, cancellable_contexts, preferred
 from ...semantics.types import CANCEL, CANCEL_CAUSE
 from ...syntax import first_argument, parent_of, qualified_name, select_cases
 from ._goroutines import communication_case, is_done_case
@@ -98,28 +98,38 @@ def _cancels(package: Package, file: GoFile, call: Node) -> bool:
     return called in (CANCEL, CANCEL_CAUSE)
 
 
-def check(file: GoFile) -> Iterator[Report]:
-    package = package_of(file)
-    for goroutine in goroutines(file):
-        context = preferred(cancellable_contexts(package, file, goroutine.statement))
-        if goroutine.body is None or context is None or started_once(file, goroutine.statement):
-            continue
-        calls = [node for node in body_nodes(goroutine) if node.type == "call_expression"]
-        if any(_cancels(package, file, call) for call in calls):
-            continue  # the goroutine is the one that cancels: it is not ignoring the context
-        for node in calls:
-            if not _unwatched_wait(package, file, node):
+def sleeping_waits(file: GoFile) -> list[tuple[Node, ContextInScope]]:
+    """The waits this rule reports, with the context each goroutine ignores: GR208 stays
+    quiet on them (a function of this file started by `go` is a goroutine body too)."""
+
+    def build() -> list[tuple[Node, ContextInScope]]:
+        package = package_of(file)
+        found = []
+        for goroutine in goroutines(file):
+            context = preferred(cancellable_contexts(package, file, goroutine.statement))
+            if goroutine.body is None or context is None or started_once(file, goroutine.statement):
                 continue
-            yield Report(
-                node=node,
-                message=(
-                    f"This goroutine waits with `{file.text(node)}` while `{context.expression}` is in scope, without "
-                    "watching it: when the caller is cancelled it waits on. Use "
-                    f"`select {{ case <-time.After(d): case <-{context.expression}.Done(): return }}`."
-                ),
-                remediation=REMEDIATION,
-                context=context.binding,
-            )
+            calls = [node for node in body_nodes(goroutine) if node.type == "call_expression"]
+            if any(_cancels(package, file, call) for call in calls):
+                continue  # the goroutine is the one that cancels: it is not ignoring the context
+            found += [(call, context) for call in calls if _unwatched_wait(package, file, call)]
+        return found
+
+    return file.cached("GR104.waits", build)
+
+
+def check(file: GoFile) -> Iterator[Report]:
+    for node, context in sleeping_waits(file):
+        yield Report(
+            node=node,
+            message=(
+                f"This goroutine waits with `{file.text(node)}` while `{context.expression}` is in scope, without "
+                "watching it: when the caller is cancelled it waits on. Use "
+                f"`select {{ case <-time.After(d): case <-{context.expression}.Done(): return }}`."
+            ),
+            remediation=REMEDIATION,
+            context=context.binding,
+        )
 
 
 RULE = Rule(

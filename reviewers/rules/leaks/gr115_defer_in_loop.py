@@ -64,7 +64,17 @@ from ...gosource import GoFile, captures
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.types import UNLOCKS
-from ...syntax import call_method_name, calls_in, enclosing_loops, field_of, is_inside, parent_of, root_operand, unparen
+from ...syntax import (
+    ancestors,
+    call_method_name,
+    calls_in,
+    enclosing_loops,
+    field_of,
+    is_inside,
+    parent_of,
+    root_operand,
+    unparen,
+)
 
 RELEASES = frozenset({"Stop", "Close", *UNLOCKS})
 CANCEL = re.compile(r"cancel", re.IGNORECASE)
@@ -136,6 +146,27 @@ def _leaves_right_after(defer: Node, loop: Node) -> bool:
     return False
 
 
+def _once_per_loop(package: Package, file: GoFile, defer: Node, loop: Node) -> bool:
+    """The defer sits in a `select` case of the loop that can fire only once while it runs:
+    a receive from a one-shot timer (`case <-t.C:` never re-armed after it fired,
+    `case <-timeout:` of a `time.After` made before the loop)."""
+    for ancestor in ancestors(defer, file):
+        if ancestor == loop:
+            return False
+        if ancestor.type != "communication_case":
+            continue
+        communication = field_of(ancestor, "communication")
+        receive = communication.child_by_field_name("right") if communication.type == "receive_statement" else None
+        operand = receive.child_by_field_name("operand") if receive is not None else None
+        return (
+            operand is not None
+            and receive is not None
+            and receive.type == "unary_expression"
+            and package.values.fires_once(file, operand, loop)
+        )
+    return False
+
+
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     for defer in file.nodes("defer_statement"):
@@ -145,7 +176,7 @@ def check(file: GoFile) -> Iterator[Report]:
         released = _released(file, defer)
         if released is None or _leaves_right_after(defer, loops[0]):
             continue
-        if not _acquired_in(package, file, released, loops[0]):
+        if not _acquired_in(package, file, released, loops[0]) or _once_per_loop(package, file, defer, loops[0]):
             continue
         yield Report(
             defer,

@@ -7,7 +7,9 @@ same timer or ticker when:
 - or it does (`if !t.Stop() { <-t.C }`) but the same `for` loop also receives from `t.C`
   elsewhere, typically in its `select`, and some way from that receive to the drain passes
   no `t.Reset(...)`: when that case took the value, Stop returns false and the channel is
-  empty (a `Reset` on every way arms the timer again). This holds in any Go version: since 1.23 (timer channels are
+  empty (a `Reset` on every way arms the timer again; so does a flag that case sets,
+  `expired = true`, when the drain sits where the flag is false, `if expired { ... } else {
+  drain }`, until the flag is set anew). This holds in any Go version: since 1.23 (timer channels are
   synchronous) Stop discards a value nobody received and returns true, so it returns false
   only when the value was taken, as before.
 
@@ -66,6 +68,7 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Fix, Report, Rule
 from ...semantics import package_of
+from ...semantics.cfg import CFG, Edge
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
@@ -173,11 +176,52 @@ def _other_receive_in_loop(file: GoFile, guard: Node, receive: Node, timer: str)
             and file.text(match) == f"<-{timer}.C"
             and not (guard.start_byte <= match.start_byte < guard.end_byte)
             and not (fresh and (match.start_byte > guard.start_byte or _other_case(file, match, guard)))
-            # A `Reset` on every way from that receive to the drain arms the timer again.
-            and (cfg is None or cfg.reaches(match, receive, lambda element: f"{timer}.Reset(" in file.text(element)))
+            # A `Reset` on every way from that receive to the drain arms the timer again; a
+            # flag that receive's case sets (`expired = true`) rules out the drain's branch
+            # (`if expired { ... } else { drain }`) until the flag is set anew.
+            and (cfg is None or _reaches_drain(file, cfg, match, receive, timer))
         ):
             return match
     return None
+
+
+def _reaches_drain(file: GoFile, cfg: CFG, match: Node, receive: Node, timer: str) -> bool:
+    flags = _flags_set(file, match)
+
+    def infeasible(edge: Edge) -> bool:
+        condition = file.text(edge.condition) if edge.condition is not None else ""
+        return (condition in flags and not edge.branch) or (
+            condition.startswith("!") and condition[1:] in flags and edge.branch
+        )
+
+    def forgets(element: Node) -> bool:
+        text = "".join(file.text(element).split())
+        return any(
+            text.startswith((f"{flag}=", f"{flag}:=", f"var{flag}")) and text != f"{flag}=true" for flag in flags
+        )
+
+    return cfg.reaches(
+        match,
+        receive,
+        lambda element: f"{timer}.Reset(" in file.text(element),
+        infeasible if flags else None,
+        forgets,
+    )
+
+
+def _flags_set(file: GoFile, match: Node) -> frozenset[str]:
+    """The booleans a receive's `select` case sets to true in its body's own statements (so on
+    every path through it): `case <-t.C: expired = true`."""
+    case = next((a for a in ancestors(match, file) if a.type == "communication_case"), None)
+    if case is None:
+        return frozenset()
+    flags = set()
+    for body in (c for c in case.named_children if c.type == "statement_list"):
+        for statement in body.named_children:
+            text = "".join(file.text(statement).split())
+            if statement.type == "assignment_statement" and text.endswith("=true") and text[:-5].isidentifier():
+                flags.add(text[:-5])
+    return frozenset(flags)
 
 
 def _made_each_round(file: GoFile, loop: Node, guard: Node, timer: str) -> bool:
