@@ -37,7 +37,8 @@ err := g.Wait()
 No suggestion. A `range` over an integer (`for range 8`, `for range workers`,
 `runtime.NumCPU()`) is a pool, not a goroutine per item, and is not flagged; nor is a
 `range` over a field of the receiver or a package variable (`s.listeners`): one long-lived
-goroutine per configured resource is bounded by the configuration, not by the input.
+goroutine per configured resource is bounded by the configuration, not by the input; nor a
+`range` over items written in the code (`[]string{"tcp", "udp"}`).
 """
 
 from __future__ import annotations
@@ -108,10 +109,13 @@ def _per_item(file: GoFile, loop: Node) -> bool:
 
 
 def _configured(file: GoFile, ranged: Node, depth: int = 0) -> bool:
-    """A field of the receiver or a package variable (`s.listeners`, `backends`), or a local
-    snapshot of one taken without arguments (`snap := s.blocks.Load()`; `snap.walBlocks`):
-    the program's configuration, not the request's input, sets how many there are."""
+    """A field of the receiver or a package variable (`s.listeners`, `backends`), a local
+    snapshot of one taken without arguments (`snap := s.blocks.Load()`; `snap.walBlocks`),
+    or items written in the code (`[]string{"tcp", "udp"}`, or a variable given only that):
+    the program's configuration or its text, not the request's input, sets how many there are."""
     package = package_of(file)
+    if ranged.type == "composite_literal":
+        return True
     root = ranged
     while root.type in ("selector_expression", "index_expression", "call_expression"):
         if root.type == "call_expression" and first_argument(root) is not None:
@@ -121,6 +125,8 @@ def _configured(file: GoFile, ranged: Node, depth: int = 0) -> bool:
     if binding is None:
         return False
     if binding.kind == "variable" and binding.is_local and binding.value is not None and depth < 2:
+        if binding.value.type == "composite_literal":  # its items, unless something appends or replaces them
+            return len(package.assignments(binding)) == 1
         return binding.value.type != "identifier" and _configured(binding.file, binding.value, depth + 1)
     return (binding.kind == "receiver" and root is not ranged) or (binding.kind == "variable" and not binding.is_local)
 
