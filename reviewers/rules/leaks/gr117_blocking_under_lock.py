@@ -31,11 +31,11 @@ the package holds it. The waiter keeps out the very code that would release it.
 A send on a channel made with a buffer of one element (a notification) is that error too,
 itself or in a function the call under the lock runs, when the loop that receives from the
 channel takes the same lock between its receives (in its body, itself or one call deep):
-the buffer only puts the deadlock off. Once one value waits in the slot while the loop is away taking the lock, the next
-send waits for the loop with the lock held. One call deep includes a callback the loop
-calls through a field, with every function the package's own code may put there: a method
-value (`onTick: s.purge`), or what an exported constructor is handed by the package's own
-calls, a literal a function of the package returns included.
+the buffer only puts the deadlock off. Once one value waits in the slot while the loop is
+away taking the lock, the next send waits for the loop with the lock held. One call deep
+includes a callback the loop calls through a field, with every function the package's own
+code may put there: a method value (`onTick: s.purge`), or what an exported constructor is
+handed by the package's own calls, a literal a function of the package returns included.
 
 ## Why is this bad?
 A blocked channel operation holds the lock for as long as it waits, so every other user
