@@ -181,9 +181,8 @@ class Values:
 
     def seconds(self, file: GoFile, expression: Node, depth: int = 0) -> float | None:
         """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`,
-        `time.Millisecond * 500`, or a
-        constant declared so (`const flushDelay = 100 * time.Millisecond`); None for anything
-        computed."""
+        `time.Millisecond * 500`, or a constant declared so (`const flushDelay = 100 *
+        time.Millisecond`); None for anything computed."""
         expression = unparen(expression)
         if expression.type == "identifier":
             binding = self.package.binding(file, expression)
