@@ -100,16 +100,23 @@ def test_introduced_mode_reports_a_trap_made_by_an_edit_elsewhere(repo, monkeypa
     assert unchanged_trap.findings == []  # already a trap at base: not this change's doing
 
 
-def unclosed_ranges(file):
-    """A stand-in rule: each `range X` of a function that never calls `close(X)`."""
+def nodes_of_functions(file):
+    """(function, node) for every node of each top-level function of the file: what the
+    stand-in rules below read."""
     for function in file.root.named_children:
         stack = [function] if function.type == "function_declaration" else []
         while stack:
             current = stack.pop()
             stack.extend(current.named_children)
-            ranged = current.text.decode().split("range ", 1)[-1].split(" ", 1)[0]
-            if current.type == "for_statement" and f"close({ranged})".encode() not in function.text:
-                yield Report(current, f"`{ranged}` is never closed", f"defer close({ranged})")
+            yield function, current
+
+
+def unclosed_ranges(file):
+    """A stand-in rule: each `range X` of a function that never calls `close(X)`."""
+    for function, current in nodes_of_functions(file):
+        ranged = current.text.decode().split("range ", 1)[-1].split(" ", 1)[0]
+        if current.type == "for_statement" and f"close({ranged})".encode() not in function.text:
+            yield Report(current, f"`{ranged}` is never closed", f"defer close({ranged})")
 
 
 def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, monkeypatch):
@@ -131,15 +138,11 @@ def test_introduced_mode_anchors_each_trap_on_the_deletion_that_made_it(repo, mo
 
 def sends_on_unbuffered(file):
     """A stand-in rule: each send on a channel its function makes without a buffer."""
-    for function in file.root.named_children:
-        stack = [function] if function.type == "function_declaration" else []
-        while stack:
-            current = stack.pop()
-            stack.extend(current.named_children)
-            if current.type == "send_statement":
-                channel = current.child_by_field_name("channel").text.decode()
-                if f"{channel} := make(chan int)".encode() in function.text:
-                    yield Report(current, f"`{channel}` has no buffer", "give it one")
+    for function, current in nodes_of_functions(file):
+        if current.type == "send_statement":
+            channel = current.child_by_field_name("channel").text.decode()
+            if f"{channel} := make(chan int)".encode() in function.text:
+                yield Report(current, f"`{channel}` has no buffer", "give it one")
 
 
 def test_added_mode_reports_the_traps_an_added_line_makes_on_that_line(repo, monkeypatch):
