@@ -15,6 +15,7 @@ from ..gosource import GoFile
 from ..syntax import (
     FUNCTION_TYPES,
     communication_case,
+    enclosing_function,
     function_name,
     is_done_receive,
     is_inside,
@@ -264,7 +265,7 @@ class Facts:
             if not file.imports_path("context"):
                 continue  # it derives none
             for call, _, _ in cancel_results(self.package, file):
-                function = next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None)
+                function = enclosing_function(call, file)
                 if function is None:
                     continue
                 if function.type == "func_literal":
@@ -279,7 +280,7 @@ class Facts:
 
         file, function = declared.file, declared.node
         for call, constructor, bound in cancel_results(self.package, file):
-            if next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None) != function:
+            if enclosing_function(call, file) != function:
                 continue
             cancel = next((r for r in bound.results if r.shape is CANCEL and r.binding is not None), None)
             if cancel is None or cancel.binding is None or not cancel.binding.is_local:
@@ -560,7 +561,7 @@ class Facts:
             if statement is not None and statement.type == "return_statement":
                 holder = statement
         if holder.type == "return_statement":
-            method = next((a for a in file.ancestors(holder) if a.type in FUNCTION_TYPES), None)
+            method = enclosing_function(holder, file)
             result = method.child_by_field_name("result") if method is not None else None
             returned = self.package.types_model.from_node(file, result) if result is not None else None
             return returned is not None and returned.kind == "chan" and returned.direction == kind
@@ -582,7 +583,7 @@ class Facts:
         the function around this literal (`defer func() { close(done) }()` in one)."""
         node: Node | None = declared.node
         while node is not None and node.id not in self._started and node.type == "func_literal":
-            node = next((a for a in declared.file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+            node = enclosing_function(node, declared.file)
         return node is not None and node.id in self._started
 
     def owner_type(self, declared: Declared) -> str | None:
@@ -756,7 +757,7 @@ class Facts:
                 starter = file.parent(call)
                 if starter is not None and starter.type in ("go_statement", "defer_statement") and not started:
                     return None
-                caller = next((a for a in file.ancestors(call) if a.type in FUNCTION_TYPES), None)
+                caller = enclosing_function(call, file)
                 if caller is None:
                     return None
                 sites.append((Declared(file, caller), call))

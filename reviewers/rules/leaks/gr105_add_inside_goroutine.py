@@ -57,7 +57,7 @@ from ...semantics import package_of
 from ...semantics.package import Declared
 from ...semantics.places import holds, place_of
 from ...semantics.types import WAITGROUP
-from ...syntax import FUNCTION_TYPES, call_method_name, go_statements
+from ...syntax import call_method_name, enclosing_function, go_statements
 
 REMEDIATION = """\
 wg.Add(1) // before go: Wait cannot miss it
@@ -74,7 +74,7 @@ def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
     facts = package.facts
     for go in file.nodes("go_statement"):
-        function = next((a for a in file.ancestors(go) if a.type in FUNCTION_TYPES), None)
+        function = enclosing_function(go, file)
         call = go.named_children[0] if go.named_children else None
         started = facts.callee(file, call) if call is not None and call.type == "call_expression" else None
         if function is None or call is None or started is None or started.file is not file:

@@ -59,7 +59,7 @@ from ...semantics import package_of
 from ...semantics.package import Declared, Package
 from ...semantics.places import Place, holds, place_of
 from ...semantics.types import WAITGROUP
-from ...syntax import FUNCTION_TYPES, enclosing_loops, functions_in_order, is_inside
+from ...syntax import enclosing_function, enclosing_loops, functions_in_order, is_inside
 
 REMEDIATION = """\
 for _, item := range items {
@@ -98,7 +98,7 @@ def _works_meanwhile(statements: Node, start: Node, wait: Node) -> bool:
 
 
 def _enclosing_function(file: GoFile, node: Node) -> int | None:
-    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    function = enclosing_function(node, file)
     return function.id if function is not None else None
 
 
