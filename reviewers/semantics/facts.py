@@ -445,11 +445,8 @@ class Facts:
         are looked at: most of a package's do not."""
         found: list[tuple[Declared, Operation]] = []
         naming: set[int] | None = None
-        if set(kinds) <= _NAMING_OPERATIONS:
-            name = (
-                place.key.rpartition(".")[2] if place.kind == FIELD else place.binding.name if place.binding else None
-            )
-            naming = {d.node.id for d in self.spelling(name.encode())} if name else None
+        if set(kinds) <= _NAMING_OPERATIONS and place.name:
+            naming = {d.node.id for d in self.spelling(place.name.encode())}
         for word in sorted({_SPELLED.get(kind, kind.encode()) for kind in kinds}):
             for declared in self.spelling(word):
                 if naming is not None and declared.node.id not in naming:
@@ -674,8 +671,7 @@ class Facts:
         whatever it is reached through, counts; an exported field may be read elsewhere."""
         if place.kind != FIELD:
             return False
-        name = place.key.rsplit(".", 1)[-1]
-        return name[:1].islower() and name not in self._read_fields
+        return place.name[:1].islower() and place.name not in self._read_fields
 
     def returned_place(self, declared: Declared) -> Place | None:
         """The field or package variable every non-nil `return` of the function hands back

@@ -39,6 +39,14 @@ class Place:
     declared_at: int = field(default=-1, compare=False)  # LOCAL: the declaring identifier's offset
     binding: Binding | None = field(default=None, compare=False)  # LOCAL and GLOBAL
 
+    @property
+    def name(self) -> str:
+        """The name code spells to reach the place: a field's own (`wg` for `Server.wg`), a
+        variable's."""
+        if self.kind == FIELD:
+            return self.key.rpartition(".")[2]
+        return self.binding.name if self.binding is not None else self.label
+
 
 @dataclass(frozen=True)
 class Operation:
