@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from ..gosource import GoFile
+from ..gosource import GoFile, occurrences
 from ..syntax import (
     FUNCTION_TYPES,
     communication_case,
@@ -472,7 +472,7 @@ class Facts:
         every function around it."""
         found: list[Declared] = []
         for file, functions in self._functions_by_file:
-            starts = _occurrences(file.source, word)
+            starts = occurrences(file.source, word)
             if not starts:
                 continue  # most words are in few files
             for declared in functions:
@@ -944,28 +944,6 @@ class Facts:
 
 
 # The text an operation of each kind needs: most functions lack it.
-def _occurrences(source: bytes, word: bytes) -> list[int]:
-    """Where `word` starts in `source`, in order: as a whole word when it is a name (`close`,
-    `Done`: not inside `closed` or `isDone`, which cannot be the operation), anywhere
-    otherwise (`<-`)."""
-    whole = word.isalnum()
-    found: list[int] = []
-    at = source.find(word)
-    while at >= 0:
-        end = at + len(word)
-        if not whole or not (_is_word_byte(source, at - 1) or _is_word_byte(source, end)):
-            found.append(at)
-        at = source.find(word, at + 1)
-    return found
-
-
-def _is_word_byte(source: bytes, at: int) -> bool:
-    """Whether the byte at `at` (inside `source`) continues a name: a letter, digit or `_`.
-    A plain search and this test are many times quicker than a `\\b` regular expression."""
-    byte = source[at : at + 1] if at >= 0 else b""
-    return byte == b"_" or byte.isalnum()
-
-
 _SPELLED = {"send": b"<-", "receive": b"<-", "range": b"range", "close": b"close"}
 # Operations that name their channel themselves (`close(s.done)`, `ch <- v`): only a function
 # that spells the place's name can do them (a receive may go through a method that returns it).
@@ -1013,7 +991,7 @@ def _identifiers_named(file: GoFile, name: str) -> list[Node]:
     text lies, not by reading every identifier of the file."""
     spelled = name.encode()
     found = []
-    for at in _occurrences(file.source, spelled):
+    for at in occurrences(file.source, spelled):
         node = file.root.named_descendant_for_byte_range(at, at + len(spelled))
         if (
             node is not None

@@ -100,7 +100,7 @@ from dataclasses import replace
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile
+from ...gosource import GoFile, occurrences
 from ...rule import Report, Rule
 from ...semantics import Binding, Package, package_of
 from ...semantics.ownership import BODY_CLOSE, READERS, Owned, bound_results
@@ -223,14 +223,8 @@ def _reading_bodies(file: GoFile) -> set[int]:
     file (asking each call's declaration again would read it once per call)."""
 
     def build() -> set[int]:
-        found = set()
-        at = file.source.find(b".Body")
-        while at >= 0:
-            top = file.top_level_at(at, at + len(b".Body"))
-            if top is not None:
-                found.add(top.id)
-            at = file.source.find(b".Body", at + 1)
-        return found
+        tops = (file.top_level_at(at, at + len(b".Body")) for at in occurrences(file.source, b".Body"))
+        return {top.id for top in tops if top is not None}
 
     return file.cached("gr111.reading_bodies", build)
 
