@@ -43,7 +43,9 @@ wg.Wait()
 No suggestion: moving the statement changes what the code waits for. A `Wait` under a
 condition (`if i%batch == 0 { wg.Wait() }`), a loop that starts several goroutines per
 iteration before waiting (a batch), and a `Wait` in an outer loop around the loop that
-starts them are deliberate batching, and are not flagged.
+starts them are deliberate batching, and are not flagged. Nor is a loop over no items, a
+bare `for {` or `for retry() {`: it runs one attempt at a time on purpose (the goroutine is
+often there so that the attempt can end with `runtime.Goexit` or `t.FailNow`).
 """
 
 from __future__ import annotations
@@ -150,6 +152,8 @@ def _judge(package: Package, function: Declared, call: Node, group: Place) -> Re
     statements = file.parent(statement)
     if body is None or statements is None or file.parent(statements) != body:
         return None  # under a condition, or in a nested block: deliberate batching
+    if not any(child.type in ("range_clause", "for_clause") for child in loops[0].named_children):
+        return None  # `for attempt()`, `for {`: no items to fan out, one run at a time is the design
     starts, batched = _starts(package, file, function, body, group, statement.start_byte)
     if batched or len(starts) != 1 or not _counted(package, function, body, starts[0], group):
         return None  # a nested loop starting more makes each iteration a batch
