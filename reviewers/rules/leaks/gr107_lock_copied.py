@@ -36,14 +36,13 @@ values whose type the package does not show, are not followed.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ...finding import Severity
-from ...gosource import GoFile
+from ...gosource import GoFile, occurrences
 from ...rule import Report, Rule
 from ...semantics import package_of
 from ...semantics.package import Package
@@ -154,24 +153,21 @@ def _copies(package: Package, file: GoFile, function: Node) -> Iterator[Report]:
                 )
 
 
-def _lock_spellings(package: Package, file: GoFile) -> re.Pattern | None:
+def _lock_spellings(package: Package, file: GoFile) -> list[str]:
     """How this file can write a type that holds a lock: `sync.Mutex` (through the import's
     local name) or the name of a type of the package that holds one. A function whose text
     has none of them declares no lock and copies none."""
     sync_names = [local for local, path in file.imports.items() if path == "sync"]
     if file.partial and not file.imports:
         sync_names.append("sync")
-    locks = [f"{re.escape(local)}\\.{lock.split('.')[1]}" for local in sync_names for lock in CONSEQUENCES]
-    holders = [re.escape(name) for name in package.types_model.lock_holders]
-    words = locks + holders
-    return re.compile(rb"\b(?:" + "|".join(words).encode() + rb")\b") if words else None
+    locks = [f"{local}.{lock.split('.')[1]}" for local in sync_names for lock in CONSEQUENCES]
+    return [*locks, *package.types_model.lock_holders]
 
 
 def check(file: GoFile) -> Iterator[Report]:
     package = package_of(file)
-    spellings = _lock_spellings(package, file)
-    # Where the file spells one, found in one pass: a function is read only when one lies in it.
-    spelled = [match.start() for match in spellings.finditer(file.source)] if spellings is not None else []
+    # Where the file spells one: a function is read only when one lies in it.
+    spelled = sorted(at for word in _lock_spellings(package, file) for at in occurrences(file.source, word.encode()))
     if not spelled:
         return
     for function in functions_in_order(file):
