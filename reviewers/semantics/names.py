@@ -148,10 +148,23 @@ class _Sweep:
         events.sort(key=itemgetter(0, 1, 2))
         visible: dict[str, list[Binding]] = {}
         open_scopes: list[tuple[Node, list[Binding]]] = []
+        # A use, the most frequent event, is resolved inline with what it reads held locally.
+        source, lookup, file = self.file.source, self.package_lookup, self.file
+        declaring, written, result = self.declaring, self.written, self.result
+        bindings, references, writes = result.bindings, result.references, result.writes
         for _, kind, _, item in events:
-            if kind == _USE:  # the most frequent
-                if item.id not in self.declaring:  # type: ignore[attr-defined]
-                    self._use(item, visible)  # type: ignore[arg-type]
+            if kind == _USE:
+                identifier = item.id  # type: ignore[attr-defined]
+                if identifier in declaring:
+                    continue
+                name = source[item.start_byte : item.end_byte].decode("utf-8", "replace")  # type: ignore[attr-defined]
+                stack = visible.get(name)
+                binding = stack[-1] if stack else lookup(file, name)
+                if binding is not None:
+                    bindings[identifier] = binding
+                    references.setdefault(id(binding), []).append(item)  # type: ignore[arg-type]
+                    if identifier in written:
+                        writes.add(identifier)
             elif kind == _OPEN:
                 open_scopes.append((item, []))  # type: ignore[arg-type]
             elif kind == _CLOSE:
@@ -203,17 +216,6 @@ class _Sweep:
         if scope.type == "block" and parent is not None and parent.type in FUNCTION_TYPES and len(open_scopes) > 1:
             candidates += open_scopes[-2][1]
         return next((b for b in reversed(candidates) if b.name == name), None)
-
-    def _use(self, identifier: Node, visible: dict[str, list[Binding]]) -> None:
-        name = self.file.text(identifier)
-        stack = visible.get(name)
-        binding = stack[-1] if stack else self.package_lookup(self.file, name)
-        if binding is None:
-            return
-        self.result.bindings[identifier.id] = binding
-        self.result.references.setdefault(id(binding), []).append(identifier)
-        if identifier.id in self.written:
-            self.result.writes.add(identifier.id)
 
     # -- what each declaration binds, and where the bindings take effect --------------------
     def _bindings_of(self, declaration: Node) -> list[tuple[Binding, int]]:
