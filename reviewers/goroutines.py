@@ -19,7 +19,7 @@ from tree_sitter import Node
 from .gosource import GoFile
 from .semantics import Binding, Package, package_of
 from .semantics.ownership import bound_results
-from .semantics.package import Declared, package_clause
+from .semantics.package import Declared
 from .semantics.places import Place, handed_places, place_of
 from .syntax import (
     LOOP_TYPES,
