@@ -29,7 +29,10 @@ from ..syntax import (
     is_goroutine_body,
     is_nil_comparison,
     qualified_name,
+    receiver_name,
+    receiver_type,
     surely_ran_before,
+    type_is,
     unparen,
 )
 from .names import Binding
@@ -107,6 +110,26 @@ def contexts_in_scope(
             expression = FRAMEWORK_CONTEXTS[declared.deref().name].format(binding.name)
             found.append(ContextInScope(binding.name, expression, binding, True))
     return found
+
+
+def hands_out_context(package: Package, type_name: str, field: str) -> bool:
+    """Whether a method of the type returns the context its field keeps (`func (s
+    *serverStream) Context() context.Context { return s.ctx }`): the type carries a context
+    for its users, as `http.Request` and `grpc.ServerStream` do."""
+    for file in package.files:
+        for method in file.nodes("method_declaration"):
+            result = method.child_by_field_name("result")
+            receiver = receiver_name(file, method)
+            if result is None or receiver is None or receiver_type(file, method) != type_name:
+                continue
+            if not type_is(file, result, "context.Context"):
+                continue
+            for statement in file.nodes("return_statement", within=method):
+                values = [v for v in statement.named_children if v.type == "expression_list"]
+                returned = values[0].named_children if values else []
+                if len(returned) == 1 and file.text(unparen(returned[0])) == f"{receiver}.{field}":
+                    return True
+    return False
 
 
 def cancellable_contexts(
