@@ -242,11 +242,20 @@ def _too_big(path: str, size: int, config: Config, notes: list[str]) -> bool:
 
 
 def is_vendored(path: str) -> bool:
-    """A copy of another module under a `vendor/` directory (`vendor/github.com/x/y/z.go`):
-    its code is the dependency's, not the change author's to fix. A `vendor` directory is
-    vendoring when the next element is a module path's host (it has a dot)."""
+    """A copy of another module under a `vendor/` directory (`vendor/github.com/x/y/z.go`),
+    or under godep's workspace (`Godeps/_workspace/src/github.com/x/y/z.go`, before Go had
+    vendoring): its code is the dependency's, not the change author's to fix. A `vendor` or
+    `_workspace/src` directory is vendoring when the next element is a module path's host (it
+    has a dot)."""
     directories = path.split("/")[:-1]
-    return any(part == "vendor" and "." in following for part, following in pairwise(directories))
+    return any(
+        "." in following
+        and (
+            part == "vendor"
+            or (part == "src" and index >= 2 and directories[index - 2 : index] == ["Godeps", "_workspace"])
+        )
+        for index, (part, following) in enumerate(pairwise(directories))
+    )
 
 
 def _skipped(path: str, source: bytes, config: Config, notes: list[str]) -> bool:

@@ -19,7 +19,7 @@ from tree_sitter import Node
 from .gosource import GoFile
 from .semantics import Binding, Package, package_of
 from .semantics.ownership import bound_results
-from .semantics.package import Declared, package_clause
+from .semantics.package import Declared
 from .semantics.places import Place, handed_places, place_of
 from .syntax import (
     LOOP_TYPES,
@@ -188,9 +188,9 @@ def _run_once(file: GoFile) -> list[Node]:
 def started_once(file: GoFile, statement: Node, depth: int = 2) -> bool:
     """Whether a statement (a `go` statement) runs once for the life of the process, by
     construction: in `init` or `main`, in a package-level initializer, in a function literal
-    that a `sync.Once` runs, or in an unexported function of `package main` that only such
-    code calls, outside loops (`func main() { if err := run(); ... }`). A goroutine started
-    there ends with the process."""
+    that a `sync.Once` runs, or in an unexported function or method that only such code
+    calls, outside loops (`func main() { if err := run(); ... }`, a library's `init` calling
+    `table.startJanitor()`). A goroutine started there ends with the process."""
     declaration = enclosing_declaration(statement, file)
     if declaration is None or declaration.type in ("var_declaration", "const_declaration"):
         return True
@@ -199,7 +199,8 @@ def started_once(file: GoFile, statement: Node, depth: int = 2) -> bool:
         return True
     if any(is_inside(statement, literal) for literal in file.cached("goroutines.run_once", lambda: _run_once(file))):
         return True
-    if depth == 0 or not name or not name[0].islower() or package_clause(file) != "main" or _in_loop(statement):
+    own = declaration.child_by_field_name("name")  # a method's own, without its receiver
+    if depth == 0 or own is None or not file.text(own)[:1].islower() or _in_loop(statement):
         return False
     callers = package_of(file).facts.call_sites(Declared(file, declaration), started=True)
     return bool(callers) and all(

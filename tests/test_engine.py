@@ -381,12 +381,16 @@ def test_generated_files_are_not_reviewed_and_say_so():
 
 def test_vendored_dependencies_are_not_reviewed_and_say_so():
     body = (HEADER + LEAKY).encode
-    paths = ["vendor/github.com/acme/retry/retry.go", "tools/vendor/golang.org/x/sync/group.go"]
+    paths = [
+        "vendor/github.com/acme/retry/retry.go",
+        "tools/vendor/golang.org/x/sync/group.go",
+        "Godeps/_workspace/src/github.com/acme/logs/log.go",  # godep, before Go had vendor/
+    ]
     result = check_files([(path, body) for path in paths])
     assert result.findings == []
     assert all(any(f"{path}: skipped, a vendored dependency" in note for note in result.notes) for path in paths)
     # A package of the module's own that is named vendor is the author's code.
-    own = ["internal/vendor/billing.go", "vendor/main.go"]
+    own = ["internal/vendor/billing.go", "vendor/main.go", "Godeps/_workspace/src/tool.go", "pkg/src/github.go"]
     assert {f.path for f in check_files([(path, body) for path in own]).findings} == set(own)
 
 

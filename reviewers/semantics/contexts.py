@@ -29,7 +29,10 @@ from ..syntax import (
     is_goroutine_body,
     is_nil_comparison,
     qualified_name,
+    receiver_name,
+    receiver_type,
     surely_ran_before,
+    type_is,
     unparen,
 )
 from .names import Binding
@@ -109,6 +112,26 @@ def contexts_in_scope(
     return found
 
 
+def hands_out_context(package: Package, type_name: str, field: str) -> bool:
+    """Whether a method of the type returns the context its field keeps (`func (s
+    *serverStream) Context() context.Context { return s.ctx }`): the type carries a context
+    for its users, as `http.Request` and `grpc.ServerStream` do."""
+    for file in package.files:
+        for method in file.nodes("method_declaration"):
+            result = method.child_by_field_name("result")
+            receiver = receiver_name(file, method)
+            if result is None or receiver is None or receiver_type(file, method) != type_name:
+                continue
+            if not type_is(file, result, "context.Context"):
+                continue
+            for statement in file.nodes("return_statement", within=method):
+                values = [v for v in statement.named_children if v.type == "expression_list"]
+                returned = values[0].named_children if values else []
+                if len(returned) == 1 and file.text(unparen(returned[0])) == f"{receiver}.{field}":
+                    return True
+    return False
+
+
 def cancellable_contexts(
     package: Package, file: GoFile, node: Node, cross_goroutines: bool = True
 ) -> list[ContextInScope]:
@@ -118,7 +141,8 @@ def cancellable_contexts(
 def callers_contexts(package: Package, file: GoFile, node: Node, cross_goroutines: bool = True) -> list[ContextInScope]:
     """The cancellable contexts in scope that come from outside the function: a parameter, the
     request, or one derived from those — not one the function rooted in `Background()` itself
-    (a per-attempt `context.WithTimeout(context.Background(), d)` is its own business)."""
+    (a per-attempt `context.WithTimeout(context.Background(), d)` is its own business), nor
+    one whose cancel function every path has already called (`cancelled_before`)."""
     found = []
     for context in cancellable_contexts(package, file, node, cross_goroutines):
         identifier = context.binding.identifier
@@ -126,6 +150,8 @@ def callers_contexts(package: Package, file: GoFile, node: Node, cross_goroutine
             continue
         if _rooted_here_before(package, context.binding, node):
             continue
+        if cancelled_before(package, context.binding, node):
+            continue  # already done here: nothing left to watch or pass on
         found.append(context)
     return found
 
@@ -264,6 +290,47 @@ def done_before(package: Package, file: GoFile, node: Node) -> bool:
         return state | {"done"} if receives and watches_done(package, file, wait) else state
 
     return "done" in cfg.must_before(transfer).get(element.id, frozenset())
+
+
+def cancelled_before(package: Package, binding: Binding, node: Node) -> bool:
+    """Whether every path through its function to `node` has already called the cancel
+    function of the context the variable holds there (`ctx, cancel := context.WithTimeout(parent,
+    d)`, then `cancel()` before a pause at the end of a loop's iteration): that context is
+    done, so watching it would return at once and passing it would fail the call. A deferred
+    `cancel()` has not run yet; a new value given to the variable starts over."""
+    file = binding.file
+    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    if function is None or not binding.is_local:
+        return False
+    assignments = package.assignments(binding)
+    made = {a.value.id for a in assignments if a.value is not None and a.spread and a.index == 0}
+    if not made:
+        return False
+    rebinds = {a.statement.id for a in assignments if a.statement is not None}
+    cfg = package.cfg(file, function)
+    element = cfg.element_of(node)
+    if element is None:
+        return False
+
+    def cancels(statement: Node) -> bool:
+        call = statement.named_children[0] if statement.type == "expression_statement" else None
+        if call is None or call.type != "call_expression":
+            return False
+        callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+        if callee is None or callee.type != "identifier" or arguments is None or arguments.named_children:
+            return False
+        cancel = package.binding(file, callee)
+        return cancel is not None and any(
+            a.value is not None and a.spread and a.index == 1 and a.value.id in made
+            for a in package.assignments(cancel)
+        )
+
+    def transfer(candidate: Node, state: frozenset) -> frozenset:
+        if candidate.id in rebinds:
+            return frozenset()
+        return state | {"cancelled"} if cancels(candidate) else state
+
+    return "cancelled" in cfg.must_before(transfer).get(element.id, frozenset())
 
 
 def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()) -> set[str]:

@@ -23,6 +23,7 @@ from ..syntax import (
     own_nodes,
     receiver_name,
     receiver_type,
+    surely_ran_before,
     unparen,
 )
 from .names import FUNCTION, PARAMETER, Binding
@@ -616,7 +617,7 @@ class Facts:
         send on a channel not made with a buffer (`send_waits`), the cases of a `select`
         without `default`, a WaitGroup's `Wait` — on a field, a package variable or a variable
         a literal captures, which other functions share (a channel of its own is its own
-        business). With `buffered`, a send on a channel made with a buffer too: it waits
+        business), but not a receive from one it has closed just before. With `buffered`, a send on a channel made with a buffer too: it waits
         once the buffer is full."""
         key = (declared.node.id, buffered)
         if key in self._waiting:
@@ -625,6 +626,20 @@ class Facts:
         found = self._waiting_now(declared, depth, buffered)
         self._waiting[key] = found
         return found
+
+    def closed_before(self, declared: Declared, op: Operation) -> bool:
+        """Whether the function has surely closed the channel before this receive or `range`
+        of it (`close(c.queue)` then `for v := range c.queue`): it takes what is left in the
+        buffer, then sees the close; it never waits for another goroutine."""
+        if op.kind not in ("receive", "range"):
+            return False
+        file = declared.file
+        return any(
+            other.kind == "close"
+            and other.place == op.place
+            and surely_ran_before(file, file.parent(other.node), op.node)
+            for other in self.operations(declared).performed
+        )
 
     def _waiting_now(self, declared: Declared, depth: int, buffered: bool) -> list[tuple[Declared, Operation]]:
         file = declared.file
@@ -640,6 +655,8 @@ class Facts:
                 select = file.parent(case)
                 if select is None or any(c.type == "default_case" for c in select.named_children):
                     continue
+            if self.closed_before(declared, op):
+                continue  # drains a channel it has closed: never waits
             if (
                 op.kind in ("receive", "range")
                 or (op.kind == "send" and (buffered or self.send_waits(file, op.node, op.place)))

@@ -31,6 +31,7 @@ from tree_sitter import Node
 from ..gosource import GoFile
 from ..syntax import (
     FUNCTION_TYPES,
+    LOOP_TYPES,
     expression_items,
     field_of,
     is_nil_comparison,
@@ -122,7 +123,27 @@ class Owned:
         return any(kind in (RELEASE, MOVE) for _, kind in self.uses_in(node))
 
     def ever_released_or_moved(self) -> bool:
-        return any(self.use(r) in (RELEASE, MOVE) for r in self.references() if r.start_byte > self.made.start_byte)
+        """Whether some use after the value is made releases or hands it on: one written
+        later, or one earlier in a loop around `made`, which the next pass reaches (`t.Stop();
+        t = time.NewTicker(d)` at the end of an iteration stops each ticker on the next)."""
+        loop = self._outer_loop()
+
+        def reached(reference: Node) -> bool:
+            if reference.start_byte > self.made.start_byte:
+                return True
+            return loop is not None and loop.start_byte <= reference.start_byte < self.made.start_byte
+
+        return any(self.use(r) in (RELEASE, MOVE) for r in self.references() if reached(r))
+
+    def _outer_loop(self) -> Node | None:
+        """The outermost loop of the function around `made`, if any."""
+        outer = None
+        for ancestor in self.file.ancestors(self.made):
+            if ancestor.type in FUNCTION_TYPES:
+                break
+            if ancestor.type in LOOP_TYPES:
+                outer = ancestor
+        return outer
 
     def _classify(self, identifier: Node) -> str:
         file = self.file

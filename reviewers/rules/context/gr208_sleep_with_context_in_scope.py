@@ -3,9 +3,10 @@
 ## What it does
 Flags `time.Sleep` in a function that has the caller's context in scope: a
 `context.Context` parameter, a context derived from one, or an `*http.Request` parameter
-(not a context the function roots in `Background()` itself). A constant pause shorter than a
-second (`time.Sleep(100 * time.Millisecond)`, or a constant declared so) is left alone: it
-ends about when a cancellation would be noticed anyway.
+(not a context the function roots in `Background()` itself, nor one whose `cancel()` every
+path has already called: a probe's own deadline, done by the pause). A constant pause
+shorter than a second (`time.Sleep(100 * time.Millisecond)`, or a constant declared so) is
+left alone: it ends about when a cancellation would be noticed anyway.
 
 ## Why is this bad?
 `time.Sleep` cannot be interrupted. A retry back-off or a polling pause keeps its goroutine

@@ -4,7 +4,9 @@
 Flags a named struct field whose type is `context.Context`. An embedded `context.Context`
 (a type that wraps a context to be one) is not flagged, nor is a struct that also keeps the
 context's `context.CancelFunc`: it owns that context's lifetime (a server or worker whose
-`Close` cancels its own work).
+`Close` cancels its own work), nor a carrier whose method returns the field as its
+`context.Context` (`func (s *serverStream) Context() context.Context { return s.ctx }`, a
+connection that knows its request's context): keeping it is what the type is for.
 
 ## Why is this bad?
 A context belongs to one call: its deadline and cancellation describe that operation.
@@ -36,8 +38,8 @@ func (w *Worker) Fetch(ctx context.Context, url string) error {
 ```
 
 ## Fix safety
-No suggestion. Information only: request-scoped carriers (`http.Request` keeps its
-context) are legitimate exceptions that syntax cannot tell apart.
+No suggestion. Information only: request-scoped carriers without such a method are
+legitimate exceptions that syntax cannot tell apart.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ from collections.abc import Iterator
 from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
+from ...semantics import package_of
+from ...semantics.contexts import hands_out_context
 from ...syntax import ancestors, field_of, qualified_name, type_is
 
 CANCEL_TYPES = frozenset({"context.CancelFunc", "context.CancelCauseFunc"})
@@ -75,7 +79,10 @@ def check(file: GoFile) -> Iterator[Report]:
         if _owns_cancel(file, field):
             continue
         spec = next((a for a in ancestors(field, file) if a.type == "type_spec"), None)
-        owner = f" of `{file.text(field_of(spec, 'name'))}`" if spec is not None else ""
+        type_name = file.text(field_of(spec, "name")) if spec is not None else None
+        if type_name is not None and any(hands_out_context(package_of(file), type_name, name) for name in names):
+            continue  # a carrier: its Context() hands the stored context to its users
+        owner = f" of `{type_name}`" if type_name is not None else ""
         yield Report(
             node=field,
             message=(

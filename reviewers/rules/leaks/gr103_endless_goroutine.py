@@ -8,11 +8,10 @@ goroutine may be a literal, a closure started through a variable, or a function 
 the same file (`go s.loop()`); the `for` line is reported. Goroutines started once for the
 life of the process by construction are left alone: in `func init` or `func main`, in a
 package-level initializer, in a function a `sync.Once` (`once.Do`, `sync.OnceFunc`) runs, or in
-an unexported function of `package main` that only such code calls, outside loops
-(`func main() { if err := run(); ... }`), and a loop that waits on the process's signals (it
-receives from a channel the file hands to `signal.Notify`): the signals are how the process
-ends. In
-`package main` the loop is info (annotated, not commented): a command's background loops
+an unexported function or method that only such code calls, outside loops
+(`func main() { if err := run(); ... }`, a library's `init` calling `table.startJanitor()`),
+and a loop that waits on the process's signals (it receives from a channel the file hands to
+`signal.Notify`): the signals are how the process ends. In `package main` the loop is info (annotated, not commented): a command's background loops
 usually live as long as the process by design (read on real commits, they were), while a
 library's callers cannot stop them. Also flags
 a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning

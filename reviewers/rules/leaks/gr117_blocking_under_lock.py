@@ -110,7 +110,9 @@ one, the next send waits as on an unbuffered channel; or the buffer has one slot
 receiving loop takes the lock, as above: a larger buffer is taken as sized for its
 traffic, and one receive is released by the value it finds), a `select` with `default` or with a way
 out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
-from and gives back to (a token), a `sync.Cond`'s `Wait` (it releases its lock), and a
+from and gives back to (a token), a receive or `range` of a channel the function has just
+closed (`close(s.idle)` then `for c := range s.idle`: it drains the buffer and ends), a
+`sync.Cond`'s `Wait` (it releases its lock), and a
 wait that joins code which never takes the mutex (the function's own literals, or
 goroutines that close the channel or call `Done` as they finish, as those `wg.Go` starts
 do). A lock held on some
@@ -241,6 +243,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
         answers = (*_SIDES[op.kind], "Go") if op.kind == "Wait" else _SIDES.get(op.kind, ())  # `wg.Go` counts
         if op.kind in ("receive", "range", "Wait") and not facts.users(op.place, *answers):
             continue  # nothing in the package sends, closes or calls Done: what it waits for is not shown
+        if facts.closed_before(declared, op):
+            continue  # drains a channel it has just closed: nothing to wait for
         if (
             op.kind in ("receive", "range")
             # with a buffer, only a receiving loop that needs the lock makes a send wait (_report)

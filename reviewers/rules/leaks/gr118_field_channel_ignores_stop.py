@@ -36,7 +36,9 @@ channel (the context already fired: watching it again cannot help); a send on a 
 with a buffer of a constant size, or of empty values (as the package shows it), a
 notification with room — a stream whose buffer is sized at run time
 (`make(chan Event, size)`) fills up once its reader is gone and is flagged; a receive on a
-field that some function closes; a send by a goroutine counted in a WaitGroup that the receiving
+field that some function closes, and a send on one that the function firing the stop signal
+closes too (`Close` closes `requests` with `stopped`: a blocked sender is released — by a
+panic, another trap); a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
 operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
@@ -224,6 +226,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a token passed back and forth: a channel used as a lock
     if op.kind == "receive" and not facts.users(op.place, "send"):
         return True  # nobody in the package sends: it is released by a close we may not see
+    if op.kind == "send" and _closed_on_stop(package, op.place, owner):
+        return True  # the stop closes this channel too: a blocked sender is released (by a panic)
     capacity = _capacity(package, file, op)
     field = owner.channels.get(op.place)  # None for a channel the method is handed
     if capacity not in (None, 0) and (
@@ -235,6 +239,14 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
     if done_before(package, file, op.node):
         return True  # the context already fired on every path here: watching it cannot help
     return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
+
+
+def _closed_on_stop(package: Package, channel: Place, owner: _Type) -> bool:
+    """Whether a function that fires a stop signal of the type also closes `channel`
+    (`Close` closes `requests` and `stopped` together): once the type stops, a sender blocked
+    on the channel does not stay parked — it panics, which is not this trap."""
+    stoppers = {closer.node.id for closer in owner.stops.values()}
+    return any(closer.node.id in stoppers for closer, _ in package.facts.users(channel, "close"))
 
 
 def _exits(case: Node) -> bool:
