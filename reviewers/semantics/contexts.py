@@ -24,6 +24,7 @@ from ..syntax import (
     FUNCTION_TYPES,
     call_method_name,
     descendants,
+    enclosing_function,
     first_argument,
     is_done_receive,
     is_goroutine_body,
@@ -274,7 +275,7 @@ def done_before(package: Package, file: GoFile, node: Node) -> bool:
     """Whether every path through its function to `node` has already received from a
     `Done()` channel (`select { case out <- v: return; case <-ctx.Done(): }` then `out <- err`):
     the context has fired, so watching it again cannot release the operation."""
-    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    function = enclosing_function(node, file)
     if function is None:
         return False
     cfg = package.cfg(file, function)
@@ -299,7 +300,7 @@ def cancelled_before(package: Package, binding: Binding, node: Node) -> bool:
     done, so watching it would return at once and passing it would fail the call. A deferred
     `cancel()` has not run yet; a new value given to the variable starts over."""
     file = binding.file
-    function = next((a for a in file.ancestors(node) if a.type in FUNCTION_TYPES), None)
+    function = enclosing_function(node, file)
     if function is None or not binding.is_local:
         return False
     assignments = package.assignments(binding)

@@ -617,8 +617,8 @@ class Facts:
         send on a channel not made with a buffer (`send_waits`), the cases of a `select`
         without `default`, a WaitGroup's `Wait` — on a field, a package variable or a variable
         a literal captures, which other functions share (a channel of its own is its own
-        business), but not a receive from one it has closed just before. With `buffered`, a send on a channel made with a buffer too: it waits
-        once the buffer is full."""
+        business), but not a receive from one it has closed just before. With `buffered`, a
+        send on a channel made with a buffer too: it waits once the buffer is full."""
         key = (declared.node.id, buffered)
         if key in self._waiting:
             return self._waiting[key]

@@ -32,6 +32,7 @@ from ..gosource import GoFile
 from ..syntax import (
     FUNCTION_TYPES,
     LOOP_TYPES,
+    enclosing_function,
     expression_items,
     field_of,
     is_nil_comparison,
@@ -234,7 +235,7 @@ class Owned:
     def leaks(self) -> list[Escape]:
         """The ways out from `made` on which the value is neither released nor moved, nor
         overwritten first (an overwrite is a way out too: the value is lost there)."""
-        function = next((a for a in self.file.ancestors(self.made) if a.type in FUNCTION_TYPES), None)
+        function = enclosing_function(self.made, self.file)
         if function is None:
             return []
         cfg = self.package.cfg(self.file, function)

@@ -11,10 +11,10 @@ package-level initializer, in a function a `sync.Once` (`once.Do`, `sync.OnceFun
 an unexported function or method that only such code calls, outside loops
 (`func main() { if err := run(); ... }`, a library's `init` calling `table.startJanitor()`),
 and a loop that waits on the process's signals (it receives from a channel the file hands to
-`signal.Notify`): the signals are how the process ends. In `package main` the loop is info (annotated, not commented): a command's background loops
-usually live as long as the process by design (read on real commits, they were), while a
-library's callers cannot stop them. Also flags
-a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
+`signal.Notify`): the signals are how the process ends. In `package main` the loop is info
+(annotated, not commented): a command's background loops usually live as long as the
+process by design (read on real commits, they were), while a library's callers cannot stop
+them. Also flags a bare `select {}` anywhere but in `func main`: an error in a goroutine's body, a warning
 elsewhere, where parking the caller for good may be deliberate (a debug flag, a fatal
 state).
 
