@@ -61,6 +61,7 @@ _ARITHMETIC = {
 class Stored:
     file: GoFile
     value: Node
+    index: int = 0  # which of a call's results: `ch, err := newQueue()` stores the first
 
 
 class Values:
@@ -114,9 +115,11 @@ class Values:
                 found.append(Stored(file, value))
         return found
 
-    def sources(self, file: GoFile, expression: Node) -> list[Stored] | None:
+    def sources(self, file: GoFile, expression: Node, *, results: bool = False) -> list[Stored] | None:
         """The values a variable or field expression may hold, as far as the package shows
-        them; None when it cannot tell (a parameter, a field of another package's type)."""
+        them; None when it cannot tell (a parameter, a field of another package's type).
+        What the package's tests store in a field counts only for a test. With `results`, one of several results a call gives (`ch, err := newQueue()`) is
+        answered too, as the call and the result's index."""
         expression = unparen(expression)
         if expression.type == "identifier":
             binding = self.package.binding(file, expression)
@@ -133,9 +136,14 @@ class Values:
                 for a in assignments
                 if not (a.value is None and a.statement is not None and a.statement.type == "var_spec")
             ]
-            if not given or any(a.value is None or (a.spread and not _received(a)) for a in given):
+            if not given or any(
+                a.value is None or (a.spread and not _received(a) and not (results and _a_call_result(a)))
+                for a in given
+            ):
                 return None
-            return [Stored(binding.file, a.value) for a in given if a.value is not None]
+            return [
+                Stored(binding.file, a.value, a.index if _a_call_result(a) else 0) for a in given if a.value is not None
+            ]
         if expression.type == "selector_expression":
             operand, field_node = expression.child_by_field_name("operand"), expression.child_by_field_name("field")
             owner = self.package.type_of(file, operand) if operand is not None else None
@@ -143,7 +151,10 @@ class Values:
                 return None
             if owner.deref().name not in self.package.types:
                 return None
-            return self.field_values(owner.deref().name, file.text(field_node)) or None
+            stored = self.field_values(owner.deref().name, file.text(field_node))
+            if not file.is_test:  # a test stores what its user would: not what the code does itself
+                stored = [s for s in stored if not s.file.is_test]
+            return stored or None
         return None
 
     def arguments(self, parameter: Binding, *, own: bool = False) -> list[Stored] | None:
@@ -240,18 +251,18 @@ class Values:
         )
         return next((i for i, n in enumerate(names) if n.id == identifier.id), None)
 
-    def capacity(self, file: GoFile, expression: Node, depth: int = 0) -> int | None:
+    def capacity(self, file: GoFile, expression: Node, depth: int = 0, index: int = 0) -> int | None:
         """The buffer of the channel an expression holds: 0 unbuffered, n > 0 a constant
         size, `BUFFERED` a computed size; None when the package does not show every `make`
         that could have made it, or they disagree."""
         expression = unparen(expression)
-        made = self._made(file, expression, depth)
-        if made is not None or depth > 3:
+        made = self._made(file, expression, depth, index)
+        if made is not None or depth > 3 or index:
             return made
-        stored = self.sources(file, expression)
+        stored = self.sources(file, expression, results=True)
         if not stored:
             return None
-        capacities = {self.capacity(s.file, s.value, depth + 1) for s in stored}
+        capacities = {self.capacity(s.file, s.value, depth + 1, s.index) for s in stored}
         if None in capacities or len(capacities) != 1:
             if capacities and None not in capacities and all(c != 0 for c in capacities):
                 return BUFFERED  # buffered everywhere, with sizes that differ
@@ -385,18 +396,19 @@ class Values:
             sends += 1
         return sends >= capacity
 
-    def _made(self, file: GoFile, value: Node, depth: int) -> int | None:
-        """The capacity of the channel a `make` call, or a package function returning one,
-        creates, or that a receive from a channel of channels hands over (the channels sent
-        on it anywhere in the package); None for anything else."""
-        if value.type == "unary_expression" and file.text(value).startswith("<-"):
+    def _made(self, file: GoFile, value: Node, depth: int, index: int = 0) -> int | None:
+        """The capacity of the channel a `make` call, or a package function returning one
+        (as its result `index`), creates, or that a receive from a channel of channels hands
+        over (the channels sent on it anywhere in the package); None for anything else. A
+        `nil` returned beside an error is no channel anyone uses."""
+        if value.type == "unary_expression" and file.text(value).startswith("<-") and not index:
             return self._handed_over(file, value, depth)
         if value.type != "call_expression":
             return None
         function = value.child_by_field_name("function")
         arguments = value.child_by_field_name("arguments")
         items = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-        if function is not None and function.type == "identifier" and file.text(function) == "make":
+        if function is not None and function.type == "identifier" and file.text(function) == "make" and not index:
             if not items or items[0].type != "channel_type":
                 return None
             if len(items) == 1:
@@ -414,12 +426,11 @@ class Values:
         capacities = set()
         for statement in returned:
             results = [c for c in statement.named_children if c.type != "comment"]
-            first = (
-                results[0].named_children[0]
-                if results and results[0].type == "expression_list"
-                else (results[0] if results else None)
-            )
-            capacities.add(self.capacity(callee.file, first, depth + 1) if first is not None else None)
+            listed = results[0].named_children if results and results[0].type == "expression_list" else results
+            result = listed[index] if index < len(listed) and (index == 0 or len(listed) > 1) else None
+            if result is not None and result.type == "nil":
+                continue
+            capacities.add(self.capacity(callee.file, result, depth + 1) if result is not None else None)
         return capacities.pop() if len(capacities) == 1 else None
 
     def _handed_over(self, file: GoFile, receive: Node, depth: int) -> int | None:
@@ -455,6 +466,11 @@ def _after_stop(file: GoFile, call: Node, timer: str, loop: Node) -> bool:
             elif file.text(condition) == f"{timer}.Stop()":
                 return True
     return False
+
+
+def _a_call_result(assignment: Assignment) -> bool:
+    """`ch` of `ch, err := newQueue()`: one of the results a call gives."""
+    return assignment.spread and assignment.value is not None and unparen(assignment.value).type == "call_expression"
 
 
 def _received(assignment: Assignment) -> bool:
