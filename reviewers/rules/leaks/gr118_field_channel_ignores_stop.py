@@ -38,7 +38,9 @@ notification with room — a stream whose buffer is sized at run time
 (`make(chan Event, size)`) fills up once its reader is gone and is flagged; a receive on a
 field that some function closes, and a send on one that the function firing the stop signal
 closes too (`Close` closes `requests` with `stopped`: a blocked sender is released — by a
-panic, another trap); a send by a goroutine counted in a WaitGroup that the receiving
+panic, another trap), or on one that some function drains after it waits for the stop
+signal (`<-c.flushed`, then a loop receiving `c.acks`: a cleanup takes what senders still
+hold); a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
 operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
@@ -135,6 +137,7 @@ from ...syntax import (
     is_done_receive,
     qualified_name,
     select_cases,
+    surely_ran_before,
     unparen,
 )
 
@@ -228,6 +231,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # nobody in the package sends: it is released by a close we may not see
     if op.kind == "send" and _closed_on_stop(package, op.place, owner):
         return True  # the stop closes this channel too: a blocked sender is released (by a panic)
+    if op.kind == "send" and _drained_after_stop(package, op.place, owner):
+        return True  # once the type stops, a cleanup takes what senders still hold
     capacity = _capacity(package, file, op)
     field = owner.channels.get(op.place)  # None for a channel the method is handed
     if capacity not in (None, 0) and (
@@ -247,6 +252,26 @@ def _closed_on_stop(package: Package, channel: Place, owner: _Type) -> bool:
     on the channel does not stay parked — it panics, which is not this trap."""
     stoppers = {closer.node.id for closer in owner.stops.values()}
     return any(closer.node.id in stoppers for closer, _ in package.facts.users(channel, "close"))
+
+
+def _drained_after_stop(package: Package, channel: Place, owner: _Type) -> bool:
+    """Whether a function of the package receives from `channel` after it has waited for a
+    stop signal of the type (`<-c.flushed`, then a loop on `<-c.acks`): a cleanup that
+    drains what senders still hold once the type stops."""
+    facts = package.facts
+    for drainer, receive in facts.users(channel, "receive", "range"):
+        file = drainer.file
+        for stop in facts.operations(drainer).performed:
+            waited = file.parent(stop.node)
+            if (
+                stop.kind == "receive"
+                and stop.place in owner.stops
+                and waited is not None
+                and waited.type == "expression_statement"
+                and surely_ran_before(file, waited, receive.node)
+            ):
+                return True
+    return False
 
 
 def _exits(case: Node) -> bool:
