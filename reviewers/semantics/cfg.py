@@ -234,10 +234,11 @@ class CFG:
                     work.append((edge.target, 0, knowing))
         return False
 
-    def can_leave(self, loop: Node, range_ends: bool = True) -> bool:
+    def can_leave(self, loop: Node, range_ends: bool = True, unless: Node | None = None) -> bool:
         """Whether some path leaves a `for` loop: to a statement after it, out through a
         `return`, a `goto`, a `panic` or a call that never returns. With `range_ends=False`
-        a range loop's range is taken never to end (a channel nobody closes, `time.Tick`)."""
+        a range loop's range is taken never to end (a channel nobody closes, `time.Tick`);
+        paths through `unless` (a branch taken once a channel is closed) are not counted."""
         head = self._loop_heads.get(loop.id)
         if head is None or self.opaque:
             return True  # not a loop of this function: nothing to say
@@ -246,6 +247,10 @@ class CFG:
         work = [head]
         while work:
             block = work.pop()
+            if unless is not None and any(
+                unless.start_byte <= e.start_byte and e.end_byte <= unless.end_byte for e in block.elements
+            ):
+                continue
             if block is self.exit or block is self.abort:
                 return True
             if any(not (loop.start_byte <= e.start_byte and e.end_byte <= loop.end_byte) for e in block.elements):

@@ -16,6 +16,7 @@ from ..syntax import (
     FUNCTION_TYPES,
     communication_case,
     enclosing_function,
+    enclosing_loops,
     function_name,
     is_done_receive,
     is_inside,
@@ -641,6 +642,29 @@ class Facts:
             for other in self.operations(declared).performed
         )
 
+    def received_until_closed(self, channel: Place) -> bool:
+        """Whether the package closes the channel and every receive of it is in a loop that
+        only that close ends: a range over it, or `v, ok := <-ch` whose `if !ok` branch is the
+        loop's one way out. While the channel is open its receivers stay, so their leaving
+        never strands a sender (after the close a send panics: another trap)."""
+        if not self.users(channel, "close"):
+            return False  # never closed: its receivers never end (GR102's business)
+        receivers = self.users(channel, "receive", "range")
+        for declared, op in receivers:
+            file = declared.file
+            loops = enclosing_loops(op.node, file=file)
+            if not loops:
+                return False
+            cfg = self.package.cfg(file, declared.node)
+            if op.kind == "range":
+                if file.parent(op.node) != loops[0] or cfg.can_leave(loops[0], range_ends=False):
+                    return False
+                continue
+            closed = _closed_branch(file, op.node)
+            if closed is None or cfg.can_leave(loops[0], unless=closed):
+                return False
+        return bool(receivers)
+
     def _waiting_now(self, declared: Declared, depth: int, buffered: bool) -> list[tuple[Declared, Operation]]:
         file = declared.file
         done = self.operations(declared)
@@ -1001,6 +1025,26 @@ def _selectors_by_field(file: GoFile) -> dict[str, list[Node]]:
         return found
 
     return file.cached("facts.selectors_by_field", build)
+
+
+def _closed_branch(file: GoFile, receive: Node) -> Node | None:
+    """The body of the `if !ok` right after `v, ok := <-ch` (or `=`): where the code goes
+    once the channel is closed."""
+    values = file.parent(receive)
+    statement = file.parent(values) if values is not None and values.type == "expression_list" else None
+    left = statement.child_by_field_name("left") if statement is not None else None
+    if statement is None or left is None or statement.type not in ("short_var_declaration", "assignment_statement"):
+        return None
+    names = left.named_children
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    if len(names) != 2 or following is None or following.type != "if_statement":
+        return None
+    condition = following.child_by_field_name("condition")
+    if condition is None or file.text(condition).replace(" ", "") != f"!{file.text(names[1])}":
+        return None
+    return following.child_by_field_name("consequence")
 
 
 def _identifiers_named(file: GoFile, name: str) -> list[Node]:

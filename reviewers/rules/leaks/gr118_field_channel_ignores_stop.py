@@ -40,7 +40,9 @@ field that some function closes, and a send on one that the function firing the 
 closes too (`Close` closes `requests` with `stopped`: a blocked sender is released — by a
 panic, another trap), or on one that some function drains after it waits for the stop
 signal (`<-c.flushed`, then a loop receiving `c.acks`: a cleanup takes what senders still
-hold); a send by a goroutine counted in a WaitGroup that the receiving
+hold), or whose every receiver is a loop that only the channel's close ends (a range over
+it, or `v, ok := <-c.jobs` with `if !ok` its one way out: they stay while senders can
+send); a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
 operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
@@ -233,6 +235,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # the stop closes this channel too: a blocked sender is released (by a panic)
     if op.kind == "send" and _drained_after_stop(package, op.place, owner):
         return True  # once the type stops, a cleanup takes what senders still hold
+    if op.kind == "send" and facts.received_until_closed(op.place):
+        return True  # its receivers stay until the channel is closed: none leaves a sender waiting
     capacity = _capacity(package, file, op)
     field = owner.channels.get(op.place)  # None for a channel the method is handed
     if capacity not in (None, 0) and (
