@@ -127,6 +127,7 @@ class _Sweep:
         # position of the innermost one around it (-1: none): see `_function`.
         self.functions: list[Node] = []
         self.function_starts: list[int] = []
+        self.bodies: set[int] = set()  # the blocks that are a function's body
         self.outer: list[int] = []
 
     def run(self) -> Resolution:
@@ -212,8 +213,7 @@ class _Sweep:
         the function's parameters and results."""
         scope, bindings = open_scopes[-1]
         candidates = list(bindings)
-        parent = self.file.parent(scope)
-        if scope.type == "block" and parent is not None and parent.type in FUNCTION_TYPES and len(open_scopes) > 1:
+        if scope.id in self.bodies and len(open_scopes) > 1:
             candidates += open_scopes[-2][1]
         return next((b for b in reversed(candidates) if b.name == name), None)
 
@@ -238,6 +238,7 @@ class _Sweep:
     def _nest_functions(self, literals: list[Node]) -> None:
         self.functions = [self.top, *literals] if self.top.type in FUNCTION_TYPES[:2] else literals
         self.function_starts = [f.start_byte for f in self.functions]
+        self.bodies = {body.id for f in self.functions if (body := f.child_by_field_name("body")) is not None}
         around: list[int] = []
         for position, function in enumerate(self.functions):
             while around and self.functions[around[-1]].end_byte <= function.start_byte:
