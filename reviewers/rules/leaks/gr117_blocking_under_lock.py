@@ -10,7 +10,8 @@ A read lock contends only with functions that take the write lock.
 
 It is an error when a function on the other side of that operation — one that sends on,
 receives from or closes the same channel, or calls `Done` on the same WaitGroup — takes
-that mutex too, directly or one call deep: each waits for the other, for good. A call,
+that mutex too, directly or one call deep, other than after it has answered (`close(m.shutdown)`
+then `m.mu.Lock()` releases the waiter first): each waits for the other, for good. A call,
 under the lock, of a function of the package that waits on a shared channel or WaitGroup
 (the package facts say so) is that error too when such a peer exists; without one, it is
 a warning only when the callee sends on a channel that nothing in the package receives
@@ -382,6 +383,11 @@ def _peer(
             ]
             if filled:  # the loop itself takes the lock between its receives
                 takes = [node for node in takes if loops[0].start_byte <= node.start_byte < loops[0].end_byte]
+            # A lock taken only after the peer has answered (`close(m.shutdown)`, then
+            # `m.mu.Lock()`) does not keep it from answering; a deferred answer comes last.
+            answered = side.node if side.node.type.endswith("_statement") else other.file.parent(side.node)
+            if answered is not None and answered.type != "defer_statement":
+                takes = [node for node in takes if not surely_ran_before(other.file, answered, node)]
             if takes:
                 return other, op
     return None
