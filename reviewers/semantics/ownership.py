@@ -125,16 +125,29 @@ class Owned:
 
     def ever_released_or_moved(self) -> bool:
         """Whether some use after the value is made releases or hands it on: one written
-        later, or one earlier in a loop around `made`, which the next pass reaches (`t.Stop();
-        t = time.NewTicker(d)` at the end of an iteration stops each ticker on the next)."""
+        later, one earlier in a loop around `made`, which the next pass reaches (`t.Stop();
+        t = time.NewTicker(d)` at the end of an iteration stops each ticker on the next), or
+        one in a `defer` the function registered before, which runs when it returns."""
         loop = self._outer_loop()
+        deferred = self._deferred_before()
 
         def reached(reference: Node) -> bool:
             if reference.start_byte > self.made.start_byte:
                 return True
+            if any(d.start_byte <= reference.start_byte < d.end_byte for d in deferred):
+                return True
             return loop is not None and loop.start_byte <= reference.start_byte < self.made.start_byte
 
         return any(self.use(r) in (RELEASE, MOVE) for r in self.references() if reached(r))
+
+    def _deferred_before(self) -> list[Node]:
+        """The `defer` statements of the function around `made` that surely ran before it:
+        what they defer runs at every return after `made`."""
+        function = enclosing_function(self.made, self.file)
+        if function is None:
+            return []
+        cfg = self.package.cfg(self.file, function)
+        return [d for d in cfg.defers if surely_ran_before(self.file, d, self.made)]
 
     def _outer_loop(self) -> Node | None:
         """The outermost loop of the function around `made`, if any."""
@@ -251,6 +264,12 @@ class Owned:
             return False
 
         found = cfg.escapes(self.made, stops, self._prunes)
+        if any(
+            RELEASE in (kind for _, kind in self.uses_in(d)) and self._released_on_error_only(d, function) is None
+            for d in self._deferred_before()
+        ):
+            # A release deferred before the value was made runs at every return after it.
+            found = [e for e in found if e.kind not in ("return", "end")]
         guards = {d.id: g for d in cfg.defers if (g := self._released_on_error_only(d, function)) is not None}
         if guards:
             # Through such a defer the value is released only when the error result is set:
