@@ -665,6 +665,29 @@ class Facts:
                 return False
         return bool(receivers)
 
+    def answered_on_exit(self, channel: Place) -> bool:
+        """Whether every send on the channel in the package is a goroutine's last word: a
+        statement of its own of a closure the goroutine defers (`defer func() { ...;
+        u.outcome <- err }()`), not under an `if`, a loop or a `select`. Whoever started it
+        is answered however it ends, so a receive of the channel never outlives its peer."""
+        senders = self.users(channel, "send")
+        for declared, op in senders:
+            file, literal = declared.file, declared.node
+            call = file.parent(literal)
+            if literal.type != "func_literal" or call is None or call.type != "call_expression":
+                return False
+            deferred = file.parent(call)
+            if deferred is None or deferred.type != "defer_statement" or not self.is_goroutine(declared):
+                return False
+            body = literal.child_by_field_name("body")
+            statement = file.parent(op.node) if op.node.type != "send_statement" else op.node
+            holder = file.parent(statement) if statement is not None else None
+            if holder is not None and holder.type == "statement_list":
+                holder = file.parent(holder)
+            if body is None or holder is None or holder.id != body.id:
+                return False
+        return bool(senders)
+
     def _waiting_now(self, declared: Declared, depth: int, buffered: bool) -> list[tuple[Declared, Operation]]:
         file = declared.file
         done = self.operations(declared)

@@ -42,7 +42,9 @@ panic, another trap), or on one that some function drains after it waits for the
 signal (`<-c.flushed`, then a loop receiving `c.acks`: a cleanup takes what senders still
 hold), or whose every receiver is a loop that only the channel's close ends (a range over
 it, or `v, ok := <-c.jobs` with `if !ok` its one way out: they stay while senders can
-send); a send by a goroutine counted in a WaitGroup that the receiving
+send); a receive on a field whose every send is a goroutine's last word, a statement of
+the closure it defers (`defer func() { u.outcome <- err }()`: it answers however it ends);
+a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
 owner's own loop (a function that closes the stop channel, itself or through a call); an
 operation in a loop that polls a stop flag each round (a `bool` or `sync/atomic` field,
@@ -231,6 +233,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a token passed back and forth: a channel used as a lock
     if op.kind == "receive" and not facts.users(op.place, "send"):
         return True  # nobody in the package sends: it is released by a close we may not see
+    if op.kind == "receive" and facts.answered_on_exit(op.place):
+        return True  # every sender is a goroutine that sends as it ends, however it ends
     if op.kind == "send" and _closed_on_stop(package, op.place, owner):
         return True  # the stop closes this channel too: a blocked sender is released (by a panic)
     if op.kind == "send" and _drained_after_stop(package, op.place, owner):
