@@ -237,10 +237,6 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # every sender is a goroutine that sends as it ends, however it ends
     if op.kind == "send" and _closed_on_stop(package, op.place, owner):
         return True  # the stop closes this channel too: a blocked sender is released (by a panic)
-    if op.kind == "send" and _drained_after_stop(package, op.place, owner):
-        return True  # once the type stops, a cleanup takes what senders still hold
-    if op.kind == "send" and facts.received_until_closed(op.place):
-        return True  # its receivers stay until the channel is closed: none leaves a sender waiting
     capacity = _capacity(package, file, op)
     field = owner.channels.get(op.place)  # None for a channel the method is handed
     if capacity not in (None, 0) and (
@@ -251,7 +247,12 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
         return True  # a channel this method made: not a protocol the type keeps
     if done_before(package, file, op.node):
         return True  # the context already fired on every path here: watching it cannot help
-    return _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node)
+    if _inside_watching_select(package, file, op.node, owner) or _polls_flag(package, file, op.node):
+        return True
+    # Package-wide questions about the channel's receivers, asked last.
+    if op.kind == "send" and _drained_after_stop(package, op.place, owner):
+        return True  # once the type stops, a cleanup takes what senders still hold
+    return op.kind == "send" and facts.received_until_closed(op.place)  # its receivers stay until it is closed
 
 
 def _closed_on_stop(package: Package, channel: Place, owner: _Type) -> bool:
