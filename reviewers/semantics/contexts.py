@@ -117,20 +117,27 @@ def hands_out_context(package: Package, type_name: str, field: str) -> bool:
     """Whether a method of the type returns the context its field keeps (`func (s
     *serverStream) Context() context.Context { return s.ctx }`): the type carries a context
     for its users, as `http.Request` and `grpc.ServerStream` do."""
+    return (type_name, field) in package.files[0].package_cached("contexts.carriers", lambda: _carriers(package))
+
+
+def _carriers(package: Package) -> set[tuple[str, str]]:
+    """(type, field) for each method of the package that returns `receiver.field` as its
+    `context.Context`, found in one pass over the package's methods."""
+    found = set()
     for file in package.files:
         for method in file.nodes("method_declaration"):
             result = method.child_by_field_name("result")
             receiver = receiver_name(file, method)
-            if result is None or receiver is None or receiver_type(file, method) != type_name:
+            if result is None or receiver is None or not type_is(file, result, "context.Context"):
                 continue
-            if not type_is(file, result, "context.Context"):
-                continue
+            owner = receiver_type(file, method)
             for statement in file.nodes("return_statement", within=method):
                 values = [v for v in statement.named_children if v.type == "expression_list"]
                 returned = values[0].named_children if values else []
-                if len(returned) == 1 and file.text(unparen(returned[0])) == f"{receiver}.{field}":
-                    return True
-    return False
+                text = file.text(unparen(returned[0])) if len(returned) == 1 else ""
+                if owner is not None and text.startswith(f"{receiver}."):
+                    found.add((owner, text.removeprefix(f"{receiver}.")))
+    return found
 
 
 def cancellable_contexts(
