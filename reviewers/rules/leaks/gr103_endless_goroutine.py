@@ -117,13 +117,19 @@ def check(file: GoFile) -> Iterator[Report]:
     # by design: info there, an error in a library, whose callers cannot stop it.
     severity = Severity.INFO if package_clause(file) == "main" else None
     for goroutine in goroutines(file):
-        if goroutine.body is None or started_once(file, goroutine.statement):
+        if goroutine.body is None:
             continue
-        for statement in _top_level_statements(goroutine.body):
-            if statement.type != "for_statement" or statement in seen or has_way_out(file, statement):
-                continue
-            if _serves_signals(file, statement):
-                continue
+        endless = [
+            statement
+            for statement in _top_level_statements(goroutine.body)
+            if statement.type == "for_statement"
+            and statement not in seen
+            and not has_way_out(file, statement)
+            and not _serves_signals(file, statement)
+        ]
+        if not endless or started_once(file, goroutine.statement):  # asked last: it reads the package
+            continue
+        for statement in endless:
             seen.add(statement)
             yield Report(
                 node=statement,

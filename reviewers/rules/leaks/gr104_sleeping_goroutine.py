@@ -107,12 +107,14 @@ def sleeping_waits(file: GoFile) -> list[tuple[Node, ContextInScope]]:
         found = []
         for goroutine in goroutines(file):
             context = preferred(cancellable_contexts(package, file, goroutine.statement))
-            if goroutine.body is None or context is None or started_once(file, goroutine.statement):
+            if goroutine.body is None or context is None:
                 continue
             calls = [node for node in body_nodes(goroutine) if node.type == "call_expression"]
             if any(_cancels(package, file, call) for call in calls):
                 continue  # the goroutine is the one that cancels: it is not ignoring the context
-            found += [(call, context) for call in calls if _unwatched_wait(package, file, call)]
+            waits = [(call, context) for call in calls if _unwatched_wait(package, file, call)]
+            if waits and not started_once(file, goroutine.statement):  # asked last: it reads the package
+                found += waits
         return found
 
     return file.cached("GR104.waits", build)
