@@ -200,22 +200,33 @@ def started_once(file: GoFile, statement: Node, depth: int = 2) -> bool:
     if any(is_inside(statement, literal) for literal in file.cached("goroutines.run_once", lambda: _run_once(file))):
         return True
     own = declaration.child_by_field_name("name")  # a method's own, without its receiver
-    if depth == 0 or own is None or not file.text(own)[:1].islower() or _in_loop(statement):
+    if depth == 0 or own is None or not file.text(own)[:1].islower() or _in_loop(statement, file):
         return False
     callers = package_of(file).facts.call_sites(Declared(file, declaration), started=True)
     return bool(callers) and all(
-        not _in_loop(call) and started_once(caller.file, call, depth - 1) for caller, call in callers or ()
+        not _in_loop(call, caller.file) and started_once(caller.file, call, depth - 1) for caller, call in callers or ()
     )
 
 
-def _in_loop(node: Node) -> bool:
-    """Inside a loop of its function (a literal's loops count)."""
-    for ancestor in ancestors(node):
+def _in_loop(node: Node, file: GoFile) -> bool:
+    """Inside a loop of its function (a literal's loops count). The answer is kept for each
+    node on the way up, so that code nested thousands deep costs its size."""
+    known: dict[int, bool] = file.cached("goroutines.in_loop", dict)
+    passed = []
+    found = False
+    for ancestor in ancestors(node, file):
+        if ancestor.id in known:
+            found = known[ancestor.id]
+            break
         if ancestor.type in LOOP_TYPES:
-            return True
+            found = True
+            break
         if ancestor.type in ("function_declaration", "method_declaration"):
-            return False
-    return False
+            break
+        passed.append(ancestor.id)
+    for passed_id in passed:
+        known[passed_id] = found
+    return found
 
 
 def body_nodes(goroutine: Goroutine) -> Iterator[Node]:

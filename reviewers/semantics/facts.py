@@ -60,6 +60,7 @@ class Facts:
         self._result_cancels: dict[int, tuple[Node, str] | None] = {}
         self._returned: dict[int, Place | None] = {}
         self._callees: dict[int, Declared | None] = {}
+        self._call_sites: dict[tuple[int, bool, bool], list[tuple[Declared, Node]] | None] = {}
 
     def never_returns(self, file: GoFile, function: Node) -> bool:
         """Whether no path through the function returns (it always panics, exits or loops
@@ -792,6 +793,12 @@ class Facts:
         is started as a goroutine or deferred — unless `started`, where those calls are
         sites too (what matters is what they are handed, not when they run). With `own`, an
         exported one's calls in the package are answered too (other packages may make more)."""
+        key = (declared.node.id, started, own)
+        if key not in self._call_sites:
+            self._call_sites[key] = self._find_call_sites(declared, started, own)
+        return self._call_sites[key]
+
+    def _find_call_sites(self, declared: Declared, started: bool, own: bool) -> list[tuple[Declared, Node]] | None:
         name = self._called_name(declared)
         if name is None or (not name[:1].islower() and not own):
             return None
