@@ -118,8 +118,9 @@ class Values:
     def sources(self, file: GoFile, expression: Node, *, results: bool = False) -> list[Stored] | None:
         """The values a variable or field expression may hold, as far as the package shows
         them; None when it cannot tell (a parameter, a field of another package's type).
-        What the package's tests store in a field counts only for a test. With `results`, one of several results a call gives (`ch, err := newQueue()`) is
-        answered too, as the call and the result's index."""
+        What the package's tests store in a field counts only for a test. With `results`,
+        one of several results a call gives (`ch, err := newQueue()`) is answered too, as
+        the call and the result's index."""
         expression = unparen(expression)
         if expression.type == "identifier":
             binding = self.package.binding(file, expression)
