@@ -510,6 +510,19 @@ def guarded_once(file: GoFile, node: Node, within: Node) -> bool:
     return False
 
 
+def receive_with_ok(receive: Node, file: GoFile | None = None) -> Node | None:
+    """The statement `v, ok := <-ch` (or `=`, or a select case's `case v, ok := <-ch:`)
+    around a receive, which sees the channel's close; None for a receive without `ok`."""
+    around = ancestors(receive, file)
+    holder = next(around, None)
+    if holder is not None and holder.type == "expression_list":
+        holder = next(around, None)
+    if holder is None or holder.type not in ("receive_statement", "short_var_declaration", "assignment_statement"):
+        return None
+    left = holder.child_by_field_name("left")
+    return holder if left is not None and len(left.named_children) == 2 else None
+
+
 def enclosing_loops(node: Node, within: Node | None = None, file: GoFile | None = None) -> list[Node]:
     """The `for` statements around `node`, innermost first, stopping at `within` or at a
     function boundary."""

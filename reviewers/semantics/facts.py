@@ -17,11 +17,13 @@ from ..syntax import (
     communication_case,
     enclosing_function,
     enclosing_loops,
+    field_of,
     function_name,
     is_done_receive,
     is_inside,
     is_nil_comparison,
     own_nodes,
+    receive_with_ok,
     receiver_name,
     receiver_type,
     surely_ran_before,
@@ -639,7 +641,7 @@ class Facts:
         return any(
             other.kind == "close"
             and other.place == op.place
-            and surely_ran_before(file, file.parent(other.node), op.node)
+            and surely_ran_before(file, other.statement(file), op.node)
             for other in self.operations(declared).performed
         )
 
@@ -681,7 +683,7 @@ class Facts:
             if deferred is None or deferred.type != "defer_statement" or not self.is_goroutine(declared):
                 return False
             body = literal.child_by_field_name("body")
-            statement = file.parent(op.node) if op.node.type != "send_statement" else op.node
+            statement = op.statement(file)
             holder = file.parent(statement) if statement is not None else None
             if holder is not None and holder.type == "statement_list":
                 holder = file.parent(holder)
@@ -1060,16 +1062,14 @@ def _selectors_by_field(file: GoFile) -> dict[str, list[Node]]:
 def _closed_branch(file: GoFile, receive: Node) -> Node | None:
     """The body of the `if !ok` right after `v, ok := <-ch` (or `=`): where the code goes
     once the channel is closed."""
-    values = file.parent(receive)
-    statement = file.parent(values) if values is not None and values.type == "expression_list" else None
-    left = statement.child_by_field_name("left") if statement is not None else None
-    if statement is None or left is None or statement.type not in ("short_var_declaration", "assignment_statement"):
-        return None
-    names = left.named_children
+    statement = receive_with_ok(receive, file)
+    if statement is None or statement.type == "receive_statement":
+        return None  # none, or a select case's: its body is what follows
+    names = field_of(statement, "left").named_children
     following = statement.next_named_sibling
     while following is not None and following.type == "comment":
         following = following.next_named_sibling
-    if len(names) != 2 or following is None or following.type != "if_statement":
+    if following is None or following.type != "if_statement":
         return None
     condition = following.child_by_field_name("condition")
     if condition is None or file.text(condition).replace(" ", "") != f"!{file.text(names[1])}":

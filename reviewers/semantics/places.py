@@ -57,6 +57,11 @@ class Operation:
     place: Place
     node: Node  # the call, send statement, receive expression or range clause
 
+    def statement(self, file: GoFile) -> Node | None:
+        """The send statement itself, else the node around the operation: the expression
+        statement of `close(ch)` or `<-done` written on their own, a `defer`'s, a `for`'s."""
+        return self.node if self.node.type == "send_statement" else file.parent(self.node)
+
 
 class Operations:
     """What a function does itself: `performed`, found at once, and the calls it makes of

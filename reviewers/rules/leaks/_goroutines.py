@@ -24,6 +24,7 @@ from ...syntax import (
     descendants,
     enclosing_function,
     field_of,
+    receive_with_ok,
     scope_nodes,
 )
 from ...syntax import communication_case as communication_case  # the select helper lives in syntax.py
@@ -75,17 +76,6 @@ def is_done_case(file: GoFile, case: Node) -> bool:
     return communication is not None and is_stop_receive(file, communication)
 
 
-def sees_close(receive: Node) -> bool:
-    """`v, ok := <-ch` (or `=`, or a select case's `case v, ok := <-ch:`)."""
-    holder = receive.parent
-    if holder is not None and holder.type == "expression_list":
-        holder = holder.parent
-    if holder is None or holder.type not in ("receive_statement", "short_var_declaration", "assignment_statement"):
-        return False
-    left = holder.child_by_field_name("left")
-    return left is not None and len(left.named_children) == 2
-
-
 def has_way_out(file: GoFile, loop: Node) -> bool:
     """Whether a `for` loop can end: a path of the control-flow graph leaves it (a condition
     or range that ends, a `break` of it, a `return`, a `goto`, a `panic` or a call that never
@@ -100,7 +90,7 @@ def has_way_out(file: GoFile, loop: Node) -> bool:
         for n in descendants(loop, skip=("func_literal",))
         if n.type == "unary_expression" and file.text(n).startswith("<-")
     )
-    return any(is_stop_receive(file, n) or sees_close(n) for n in receives)
+    return any(is_stop_receive(file, n) or receive_with_ok(n) is not None for n in receives)
 
 
 def returns_between(function: Node, start: int, end: int) -> list[Node]:

@@ -80,10 +80,11 @@ from ...syntax import (
     function_name,
     is_inside,
     parent_of,
+    receive_with_ok,
     select_cases,
     unparen,
 )
-from ._goroutines import channel_expression, communication_case, sees_close
+from ._goroutines import channel_expression, communication_case
 
 REMEDIATION = """\
 ch := make(chan int)
@@ -100,7 +101,7 @@ def _waits_for_close(op: Operation) -> bool:
         return True
     case = communication_case(op.node)
     alone = case is None or len(select_cases(parent_of(case))) == 1
-    return sees_close(op.node) and alone and bool(enclosing_loops(op.node))
+    return receive_with_ok(op.node) is not None and alone and bool(enclosing_loops(op.node))
 
 
 def _blocking_receive(op: Operation) -> bool:

@@ -385,7 +385,7 @@ def _peer(
                 takes = [node for node in takes if loops[0].start_byte <= node.start_byte < loops[0].end_byte]
             # A lock taken only after the peer has answered (`close(m.shutdown)`, then
             # `m.mu.Lock()`) does not keep it from answering; a deferred answer comes last.
-            answered = side.node if side.node.type.endswith("_statement") else other.file.parent(side.node)
+            answered = side.statement(other.file)
             if answered is not None and answered.type != "defer_statement":
                 takes = [node for node in takes if not surely_ran_before(other.file, answered, node)]
             if takes:
@@ -426,7 +426,7 @@ def _guarded_peer(
             continue
         for channel in facts.channel_aliases(op.place):
             for other, side in facts.users(channel, *_SIDES[op.kind]):
-                given = side.node if side.node.type.endswith("_statement") else waiter.file.parent(side.node)
+                given = side.statement(waiter.file)
                 if other.node.id == waiter.node.id and surely_ran_before(waiter.file, given, op.node):
                     continue  # its own signal, given before it waits
                 sites = facts.call_sites(other)

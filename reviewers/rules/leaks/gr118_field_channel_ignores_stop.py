@@ -271,7 +271,7 @@ def _drained_after_stop(package: Package, channel: Place, owner: _Type) -> bool:
     for drainer, receive in facts.users(channel, "receive", "range"):
         file = drainer.file
         for stop in facts.operations(drainer).performed:
-            waited = file.parent(stop.node)
+            waited = stop.statement(file)
             if (
                 stop.kind == "receive"
                 and stop.place in owner.stops
