@@ -263,6 +263,23 @@ class CFG:
                     work.append(edge.target)
         return False
 
+    def surely_after(
+        self, node: Node, happens: Callable[[Node], bool], resets: Callable[[Node], bool] = lambda _: False
+    ) -> bool:
+        """Whether every path from the entry to `node`'s element passes an element where
+        `happens`, with no element where `resets` after it (a new value given to what
+        happened to)."""
+        element = self.element_of(node)
+        if element is None:
+            return False
+
+        def transfer(candidate: Node, state: frozenset) -> frozenset:
+            if resets(candidate):
+                return frozenset()
+            return state | {True} if happens(candidate) else state
+
+        return True in self.must_before(transfer).get(element.id, frozenset())
+
     def must_before(self, transfer: Callable[[Node, frozenset], frozenset]) -> dict[int, frozenset]:
         """What holds on every path from the entry to each element (by element id): facts
         start empty, each element turns the set before it into the set after it

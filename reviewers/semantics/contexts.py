@@ -285,19 +285,15 @@ def done_before(package: Package, file: GoFile, node: Node) -> bool:
     function = enclosing_function(node, file)
     if function is None:
         return False
-    cfg = package.cfg(file, function)
-    element = cfg.element_of(node)
-    if element is None:
-        return False
 
-    def transfer(candidate: Node, state: frozenset) -> frozenset:
+    def receives_done(candidate: Node) -> bool:
         wait = candidate.named_children[0] if candidate.type == "expression_statement" else candidate
         receives = wait.type == "receive_statement" or (
             wait.type == "unary_expression" and file.text(wait).startswith("<-")
         )
-        return state | {"done"} if receives and watches_done(package, file, wait) else state
+        return receives and watches_done(package, file, wait)
 
-    return "done" in cfg.must_before(transfer).get(element.id, frozenset())
+    return package.cfg(file, function).surely_after(node, receives_done)
 
 
 def cancelled_before(package: Package, binding: Binding, node: Node) -> bool:
@@ -315,10 +311,6 @@ def cancelled_before(package: Package, binding: Binding, node: Node) -> bool:
     if not made:
         return False
     rebinds = {a.statement.id for a in assignments if a.statement is not None}
-    cfg = package.cfg(file, function)
-    element = cfg.element_of(node)
-    if element is None:
-        return False
 
     def cancels(statement: Node) -> bool:
         call = statement.named_children[0] if statement.type == "expression_statement" else None
@@ -333,12 +325,7 @@ def cancelled_before(package: Package, binding: Binding, node: Node) -> bool:
             for a in package.assignments(cancel)
         )
 
-    def transfer(candidate: Node, state: frozenset) -> frozenset:
-        if candidate.id in rebinds:
-            return frozenset()
-        return state | {"cancelled"} if cancels(candidate) else state
-
-    return "cancelled" in cfg.must_before(transfer).get(element.id, frozenset())
+    return package.cfg(file, function).surely_after(node, cancels, lambda candidate: candidate.id in rebinds)
 
 
 def origins(package: Package, file: GoFile, value: Node, seen: frozenset[int] = frozenset()) -> set[str]:
