@@ -373,9 +373,9 @@ PARALLEL_MIN_FILES = 40
 _FORKED_WORK: dict[str, tuple[list[list[tuple[str, Loader]]], Config, Analyzer, GoModules]] = {}
 
 
-def _check_forked_package(index: int) -> tuple[int, _PackageResult]:
+def _check_forked_package(index: int) -> _PackageResult:
     packages, config, analyzer, modules = _FORKED_WORK["check"]
-    return index, _check_package(packages[index], config, analyzer, modules)
+    return _check_package(packages[index], config, analyzer, modules)
 
 
 def available_cores() -> int:
@@ -391,18 +391,17 @@ def _check_in_parallel(
     """Each package analysed in one of `jobs` forked worker processes, the results in the
     packages' order (so the output is the one process's, byte for byte); None where
     processes cannot be forked (the caller then analyses them itself)."""
-    import multiprocessing  # here, not at the top: a small check never needs it
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not hasattr(os, "fork"):
         return None
+    from .forked import forked_map  # here, not at the top: a small check never needs it
+
     _FORKED_WORK["check"] = (packages, config, analyzer, modules)
     try:
         # The biggest packages first, so that no worker is left with a big one at the end.
         order = sorted(range(len(packages)), key=lambda index: -len(packages[index]))
         results: list[_PackageResult | None] = [None] * len(packages)
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(packages))) as pool:
-            for index, result in pool.imap_unordered(_check_forked_package, order):
-                results[index] = result
+        for index, result in forked_map(_check_forked_package, order, jobs):
+            results[index] = result
     finally:
         _FORKED_WORK.clear()
     return [result for result in results if result is not None]
