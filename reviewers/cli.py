@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from . import Config, ConfigError, DiffError, check_files, goreef_version, load_config, review
 from .config import CONFIG_PATH, FAIL_ON, FILTERS
@@ -507,5 +508,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def run() -> NoReturn:
+    """The `goreef` command. After `check` and `review` the process ends without freeing
+    the run's objects one by one (as mypy's does): nothing is left to clean up once the
+    output is flushed, and the freeing takes tens of milliseconds after a large check.
+    `serve` and `replay` end as Python does (their children and handlers clean up then)."""
+    argv = sys.argv[1:]
+    status = main(argv)
+    if argv[:1] not in (["check"], ["review"]):
+        sys.exit(status)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left, as `main` allows
+        pass
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
