@@ -135,7 +135,13 @@ def _report(file: GoFile, kind: str, node: Node, type_node: Node) -> Report | No
     return Report(node=node, message=message, remediation=REMEDIATION)
 
 
+def _names_a_header(file: GoFile) -> bool:
+    return b"SliceHeader" in file.source or b"StringHeader" in file.source
+
+
 def check(file: GoFile) -> Iterator[Report]:
+    if not file.package_cached("gr302.names_a_header", lambda: any(map(_names_a_header, file.package_files))):
+        return  # none built, declared or converted to
     for match in matches(CANDIDATES, file.root):
         kind = next(k for k in ("literal", "declaration", "conversion", "allocation") if k in match)
         report = _report(file, kind, match[kind], match["type"])
