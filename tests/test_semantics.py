@@ -845,6 +845,41 @@ def test_receivers_typed_by_parameters_locals_package_variables_fields_and_const
     ]
 
 
+def test_a_loop_left_only_by_a_panic_is_left_unless_aborts_are_set_aside():
+    (file,) = package(
+        """
+        package p
+        import "log"
+        func f(items chan int, stop bool) {
+            for v := range items {
+                if v < 0 {
+                    panic(v)
+                }
+                if v == 0 {
+                    log.Fatal("zero")
+                }
+            }
+        }
+        func g(items chan int) {
+            for v := range items {
+                if v < 0 {
+                    panic(v)
+                }
+                if v == 0 {
+                    return
+                }
+            }
+        }
+        """
+    )
+    model = package_of(file)
+    loops = captures("(for_statement) @l", file.root)["l"]
+    f, g = model.cfg(file, function(file, "f")), model.cfg(file, function(file, "g"))
+    assert f.can_leave(loops[0], range_ends=False)  # a panic leaves it
+    assert not f.can_leave(loops[0], range_ends=False, aborts=False)  # ...by ending the process
+    assert g.can_leave(loops[1], range_ends=False, aborts=False)  # a return leaves it all the same
+
+
 def test_a_function_nested_deeper_than_any_written_by_hand_gets_a_silent_graph():
     depth = 400
     body = "".join(f"if x > {n} {{\n" for n in range(depth)) + "return\n" + "}\n" * depth

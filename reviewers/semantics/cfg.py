@@ -234,11 +234,13 @@ class CFG:
                     work.append((edge.target, 0, knowing))
         return False
 
-    def can_leave(self, loop: Node, range_ends: bool = True, unless: Node | None = None) -> bool:
+    def can_leave(self, loop: Node, range_ends: bool = True, unless: Node | None = None, aborts: bool = True) -> bool:
         """Whether some path leaves a `for` loop: to a statement after it, out through a
         `return`, a `goto`, a `panic` or a call that never returns. With `range_ends=False`
         a range loop's range is taken never to end (a channel nobody closes, `time.Tick`);
-        paths through `unless` (a branch taken once a channel is closed) are not counted."""
+        paths through `unless` (a branch taken once a channel is closed) are not counted;
+        with `aborts=False` neither are a `panic`'s and an `os.Exit`'s, which end the
+        process rather than the loop (what the loop holds is needed as long as it runs)."""
         head = self._loop_heads.get(loop.id)
         if head is None or self.opaque:
             return True  # not a loop of this function: nothing to say
@@ -251,7 +253,7 @@ class CFG:
                 unless.start_byte <= e.start_byte and e.end_byte <= unless.end_byte for e in block.elements
             ):
                 continue
-            if block is self.exit or block is self.abort:
+            if block is self.exit or (block is self.abort and aborts):
                 return True
             if any(not (loop.start_byte <= e.start_byte and e.end_byte <= loop.end_byte) for e in block.elements):
                 return True

@@ -16,7 +16,9 @@ Each use of a binding is one of:
 exit and returns the ways out that meet neither a release nor a move; the branch of an
 error check on the call that made it (`if err != nil`, while `err` still holds that call's
 error: not after `b, err := io.ReadAll(resp.Body)`) and of a nil check on it is not
-followed: there is nothing to release there.
+followed: there is nothing to release there. Nor is the way on from a test's assertion,
+as a statement of its own, that this error is set (`require.Error(t, err)`): the test
+expects the call to fail.
 A deferred closure that releases the value only under `if err != nil` (`err` a named
 result of the function) releases it on the returns that set that error only: a `return`
 giving back `nil` there, reached through that `defer`, is a way out.
@@ -66,6 +68,14 @@ READERS = frozenset(
 )
 # testify's assertions, which report an error check's outcome as a boolean.
 TESTIFY_ASSERT = "github.com/stretchr/testify/assert."
+TESTIFY_REQUIRE = "github.com/stretchr/testify/require."
+# testify's assertions, as statements of their own, that an error is set: a test that makes
+# them expects the call to fail (`resp, err := c.Do(req); require.Error(t, err)`).
+ASSERTS_FAILURE = frozenset(
+    name + suffix
+    for name in ("Error", "NotNil", "ErrorIs", "ErrorAs", "ErrorContains", "EqualError")
+    for suffix in ("", "f")
+)
 
 READING_PACKAGES = ("fmt.", "log.", "log/slog.", "errors.", "strings.", "bytes.", "strconv.", "reflect.")
 
@@ -256,7 +266,7 @@ class Owned:
 
         def stops(element: Node) -> bool:
             uses = [kind for _, kind in self.uses_in(element)]
-            if RELEASE in uses or MOVE in uses:
+            if RELEASE in uses or MOVE in uses or self._asserts_failed(element):
                 return True
             if OVERWRITE in uses and element.id != self.made.id:
                 lost.append(Escape("overwrite", element))
@@ -392,6 +402,27 @@ class Owned:
             and arguments[1].type == "identifier"
             and self.package.binding(self.file, arguments[1]) is self.error
             and self._error_of_made(part)
+        )
+
+    def _asserts_failed(self, element: Node) -> bool:
+        """Whether `element` is a statement of its own asserting that the call which made the
+        value failed (`assert.Error(t, err)`, `require.ErrorIs(t, err, target)`): the test
+        expects no value, and a call that fails hands back none to release — past the
+        assertion a value exists only in a test that has already failed."""
+        if self.error is None or element.type != "expression_statement" or not element.named_children:
+            return False
+        call = unparen(element.named_children[0])
+        if call.type != "call_expression":
+            return False
+        name = qualified_name(self.file, call) or ""
+        if not name.startswith((TESTIFY_ASSERT, TESTIFY_REQUIRE)) or name.rsplit(".", 1)[-1] not in ASSERTS_FAILURE:
+            return False
+        arguments = [a for a in field_of(call, "arguments").named_children if a.type != "comment"]
+        return (
+            len(arguments) >= 2
+            and arguments[1].type == "identifier"
+            and self.package.binding(self.file, arguments[1]) is self.error
+            and self._error_of_made(call)
         )
 
     def _error_of_made(self, check: Node) -> bool:

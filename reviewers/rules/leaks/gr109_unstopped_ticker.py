@@ -5,9 +5,9 @@ When the module's `go.mod` says `go 1.22` or older, flags `t := time.NewTicker(d
 `t := time.NewTimer(d)` whose variable is never stopped (`t.Stop()`, deferred or not) in the
 function, its closures and goroutines included, and is not returned, stored or handed on
 (any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`, unless
-it drives a `for range` loop that nothing leaves, or its function never returns (a
-`for { select { ... } }` poller whose `break` only leaves the `select`): its ticker lives
-exactly as long as the loop.
+it drives a `for range` loop that nothing leaves (a `panic` or `log.Fatal` in it ends the
+process, not the loop), or its function never returns (a `for { select { ... } }` poller
+whose `break` only leaves the `select`): its ticker lives exactly as long as the loop.
 Silent from Go 1.23, and when the version is unknown. A tree with no go.mod at all builds
 in GOPATH mode, which keeps Go 1.20's runtime defaults: the rule speaks there too. A timer is
 info (annotated, not commented): it is freed once it fires, so it holds its memory for one
@@ -71,9 +71,10 @@ defer t.Stop() // before Go 1.23 an unstopped ticker is never freed"""
 
 
 def _ticks_forever(file: GoFile, call: Node) -> bool:
-    """`for range time.Tick(d)` in a loop nothing else leaves, or a `time.Tick` in a function
-    that never returns (`for { select { case <-tick: ... } }`): the ticker lives exactly as long
-    as the loop, which is meant to run for the life of the process."""
+    """`for range time.Tick(d)` in a loop nothing else leaves (a `panic` or `log.Fatal` in it
+    ends the process, not the loop), or a `time.Tick` in a function that never returns
+    (`for { select { case <-tick: ... } }`): the ticker lives exactly as long as the loop,
+    which is meant to run for the life of the process."""
     function = enclosing_function(call, file)
     if function is None:
         return False
@@ -82,7 +83,7 @@ def _ticks_forever(file: GoFile, call: Node) -> bool:
         return True
     clause = file.parent(call)
     loop = file.parent(clause) if clause is not None and clause.type == "range_clause" else None
-    return loop is not None and not cfg.can_leave(loop, range_ends=False)
+    return loop is not None and not cfg.can_leave(loop, range_ends=False, aborts=False)
 
 
 def _awaited_at_once(file: GoFile, statement: Node, name: str) -> bool:

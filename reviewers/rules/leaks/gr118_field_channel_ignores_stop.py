@@ -42,7 +42,8 @@ panic, another trap), or on one that some function drains after it waits for the
 signal (`<-c.flushed`, then a loop receiving `c.acks`: a cleanup takes what senders still
 hold), or whose every receiver is a loop that only the channel's close ends (a range over
 it, or `v, ok := <-c.jobs` with `if !ok` its one way out: they stay while senders can
-send); a receive on a field whose every send is a goroutine's last word, a statement of
+send; a test that reads a value straight from the field, as a user of its getter would,
+is not one of the package's receivers); a receive on a field whose every send is a goroutine's last word, a statement of
 the closure it defers (`defer func() { u.outcome <- err }()`: it answers however it ends);
 a send by a goroutine counted in a WaitGroup that the receiving
 side waits on (it drains the channel, then joins the senders); an operation in the
@@ -252,7 +253,8 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
     # Package-wide questions about the channel's receivers, asked last.
     if op.kind == "send" and _drained_after_stop(package, op.place, owner):
         return True  # once the type stops, a cleanup takes what senders still hold
-    return op.kind == "send" and facts.received_until_closed(op.place)  # its receivers stay until it is closed
+    # its receivers stay until it is closed
+    return op.kind == "send" and facts.received_until_closed(op.place, in_test=file.is_test)
 
 
 def _closed_on_stop(package: Package, channel: Place, owner: _Type) -> bool:
