@@ -58,20 +58,22 @@ def captures(pattern: str, node: Node) -> dict[str, list[Node]]:
     return {name: sorted(nodes, key=_START) for name, nodes in found.items()}
 
 
-def occurrences(source: bytes, word: bytes) -> list[int]:
-    """Where `word` starts in `source`, in order, not inside a longer name: at each end of
-    `word` that is a letter, digit or `_`, the byte beyond is not one (`close` is not in
-    `closed`, `sync.Mutex` is not in `async.MutexSet`; `<-` and `.Body` start anywhere).
-    Those are the ends a `\\b` regular expression tests, many times quicker."""
+def occurrences(source: bytes, word: bytes, start: int = 0, end: int | None = None) -> list[int]:
+    """Where `word` starts in `source` (from byte `start`, ending by byte `end`), in order,
+    not inside a longer name: at each end of `word` that is a letter, digit or `_`, the byte
+    beyond is not one (`close` is not in `closed`, `sync.Mutex` is not in `async.MutexSet`;
+    `<-` and `.Body` start anywhere). Those are the ends a `\\b` regular expression tests,
+    many times quicker."""
     open_start, open_end = _is_word_byte(word, 0), _is_word_byte(word, len(word) - 1)
+    end = len(source) if end is None else end
     found: list[int] = []
-    at = source.find(word)
+    at = source.find(word, start, end)
     while at >= 0:
         if not (open_start and _is_word_byte(source, at - 1)) and not (
             open_end and _is_word_byte(source, at + len(word))
         ):
             found.append(at)
-        at = source.find(word, at + 1)
+        at = source.find(word, at + 1, end)
     return found
 
 

@@ -8,20 +8,24 @@ case clauses, function literals (a closure sees its starter's names), shadowing,
 that a `:=` declares only the names new in its scope (`v, err := ...` reuses an `err`
 declared before in the same block).
 
-Each top-level function or method is resolved in one sweep over its identifiers and scopes,
-in source order with a stack of bindings per name, the first time a rule asks about it: the
-cost is linear in the function's size, whatever its nesting.
+Each top-level function or method is swept once, the first time a rule asks about it: its
+scopes and declarations in source order, each binding taking effect in the scope open where
+it is declared. An identifier is resolved when first asked (most never are): to the binding
+of its name that took effect last before it in a scope still open there, as a stack of
+bindings per name would have it, else to the package's. The uses of a binding are its
+name's occurrences in its scope that resolve to it. The cost is linear in the function's
+size, whatever its nesting.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
 
 from tree_sitter import Node
 
-from ..gosource import GoFile, captures
+from ..gosource import GoFile, captures, occurrences
 from ..syntax import FUNCTION_TYPES, expression_items
 
 # What a binding was declared as.
@@ -60,16 +64,80 @@ class Binding:
         return f"Binding({self.kind} {self.name})"
 
 
-@dataclass
-class Resolution:
-    """The names of one top-level declaration: each identifier's binding, and the references
-    (uses, declaring identifiers excepted) of each local binding, in source order."""
+_UNRESOLVED = object()
 
-    bindings: dict[int, Binding] = field(default_factory=dict)  # identifier id -> binding
-    references: dict[int, list[Node]] = field(default_factory=dict)  # id(binding) -> identifiers
-    locals: list[Binding] = field(default_factory=list)  # every local binding, in source order
-    writes: set[int] = field(default_factory=set)  # identifier ids assigned to (`x = ...`, `x++`, `x, err := ...`)
-    field_keys: set[int] = field(default_factory=set)  # identifier ids of struct field keys (`T{name: v}`)
+
+class Resolution:
+    """The names of one top-level declaration: its local bindings (`locals`, in the order
+    they take effect), and what each of its identifiers refers to, worked out when asked."""
+
+    def __init__(self, file: GoFile, top: Node, package_lookup):
+        self.file, self.top, self.package_lookup = file, top, package_lookup
+        self.locals: list[Binding] = []
+        self.field_keys: set[int] = set()  # identifier ids of struct field keys (`T{name: v}`)
+        # Declaring identifiers, with the binding each declares, or reuses (`v, err := ...`
+        # with `err` declared before in the same block: an assignment to it).
+        self.declaring: dict[int, Binding | None] = {}
+        self.reused: list[tuple[int, Node, Binding]] = []  # (where it takes effect, identifier, binding)
+        self.written: set[int] = set()  # identifier ids assignments write (`x = ...`, `x++`)
+        self._by_name: dict[str, list[Binding]] = {}
+        self._resolved: dict[int, Binding | None] = {}
+        self._references: dict[int, list[Node]] = {}
+
+    def took_effect(self, binding: Binding) -> None:
+        self.locals.append(binding)
+        self._by_name.setdefault(binding.name, []).append(binding)
+
+    def binding(self, identifier: Node) -> Binding | None:
+        """What an identifier of the declaration refers to (or declares)."""
+        known = self._resolved.get(identifier.id, _UNRESOLVED)
+        if known is not _UNRESOLVED:
+            return known  # type: ignore[return-value]
+        if identifier.id in self.declaring:
+            found = self.declaring[identifier.id]
+        else:
+            name = self.file.text(identifier)
+            at = identifier.start_byte
+            found = None
+            for binding in self._by_name.get(name, ()):
+                assert binding.scope is not None
+                if binding.start <= at < binding.scope.end_byte:
+                    found = binding  # the latest to take effect of those visible: the innermost
+            if found is None:
+                found = self.package_lookup(self.file, name)
+        self._resolved[identifier.id] = found
+        return found
+
+    def references(self, binding: Binding) -> list[Node]:
+        """The identifiers of the declaration that refer to `binding` (uses, writes and the
+        names a `:=` reuses; the declaring identifier not), in the order they take effect."""
+        known = self._references.get(id(binding))
+        if known is not None:
+            return known
+        if binding.function is not None and binding.scope is not None:  # a local: uses lie in its scope
+            start, end = binding.start, binding.scope.end_byte
+        else:
+            start, end = self.top.start_byte, self.top.end_byte
+        word = binding.name.encode()
+        found = []
+        for at in occurrences(self.file.source, word, start, end):
+            node = self.top.descendant_for_byte_range(at, at + len(word))
+            if (
+                node is not None
+                and node.type == "identifier"
+                and node.id not in self.declaring
+                and self.binding(node) is binding
+            ):
+                found.append((at, _USE, node))
+        found += [(at, _ACTIVATE, node) for at, node, reused in self.reused if reused is binding]
+        self._references[id(binding)] = [node for _, _, node in sorted(found, key=itemgetter(0, 1))]
+        return self._references[id(binding)]
+
+    def is_write(self, identifier: Node) -> bool:
+        """Whether an assignment (or a `:=` reusing the name) writes the identifier."""
+        if identifier.id in self.declaring:
+            return any(node.id == identifier.id for _, node, _ in self.reused)
+        return identifier.id in self.written and self.binding(identifier) is not None
 
 
 _SCOPES = (
@@ -102,7 +170,6 @@ _PATTERN = (
     " ".join(f"({t}) @scope" for t in _SCOPES)
     + " "
     + " ".join(f"({t}) @declaration" for t in _DECLARATIONS)
-    + " (identifier) @identifier"
     + " (literal_element (identifier) @element)"
 )
 
@@ -117,12 +184,7 @@ class _Sweep:
     def __init__(self, file: GoFile, top: Node, package_lookup):
         self.file = file
         self.top = top
-        self.package_lookup = package_lookup
-        self.result = Resolution()
-        # Declaring identifiers (resolved when their binding takes effect), and identifiers
-        # that assignments write.
-        self.declaring: dict[int, Binding] = {}
-        self.written: set[int] = set()
+        self.result = Resolution(file, top, package_lookup)
         # The functions and literals of the declaration in source order, each with the
         # position of the innermost one around it (-1: none): see `_function`.
         self.functions: list[Node] = []
@@ -143,57 +205,33 @@ class _Sweep:
         for declaration in found.get("declaration", []):
             for binding, start in self._bindings_of(declaration):
                 events.append((start, _ACTIVATE, 0, binding))
-        for identifier in found.get("identifier", []):
-            events.append((identifier.start_byte, _USE, 0, identifier))
         self.result.field_keys = {i.id for i in found.get("element", []) if is_field_key(self.file, i)}
         events.sort(key=itemgetter(0, 1, 2))
-        visible: dict[str, list[Binding]] = {}
         open_scopes: list[tuple[Node, list[Binding]]] = []
-        # A use, the most frequent event, is resolved inline with what it reads held locally.
-        source, lookup, file = self.file.source, self.package_lookup, self.file
-        declaring, written, result = self.declaring, self.written, self.result
-        bindings, references, writes = result.bindings, result.references, result.writes
-        for _, kind, _, item in events:
-            if kind == _USE:
-                identifier = item.id  # type: ignore[attr-defined]
-                if identifier in declaring:
-                    continue
-                name = source[item.start_byte : item.end_byte].decode("utf-8", "replace")  # type: ignore[attr-defined]
-                stack = visible.get(name)
-                binding = stack[-1] if stack else lookup(file, name)
-                if binding is not None:
-                    bindings[identifier] = binding
-                    references.setdefault(id(binding), []).append(item)  # type: ignore[arg-type]
-                    if identifier in written:
-                        writes.add(identifier)
-            elif kind == _OPEN:
+        for at, kind, _, item in events:
+            if kind == _OPEN:
                 open_scopes.append((item, []))  # type: ignore[arg-type]
             elif kind == _CLOSE:
                 if open_scopes and open_scopes[-1][0].id == item.id:  # type: ignore[attr-defined]
-                    for binding in open_scopes.pop()[1]:
-                        visible[binding.name].pop()
+                    open_scopes.pop()
             elif open_scopes:  # _ACTIVATE
-                self._activate(item, open_scopes, visible)  # type: ignore[arg-type]
+                self._activate(item, at, open_scopes)  # type: ignore[arg-type]
         return self.result
 
-    def _activate(
-        self, binding: Binding, open_scopes: list[tuple[Node, list[Binding]]], visible: dict[str, list[Binding]]
-    ) -> None:
+    def _activate(self, binding: Binding, at: int, open_scopes: list[tuple[Node, list[Binding]]]) -> None:
         identifier = binding.identifier
         assert identifier is not None
         if binding.declaration is not None and binding.declaration.type == "short_var_declaration":
             reused = self._declared_in_current_scope(binding.name, open_scopes)
             if reused is not None:  # `v, err := ...` with `err` already in this block: an assignment
-                self.result.bindings[identifier.id] = reused
-                self.result.references.setdefault(id(reused), []).append(identifier)
-                self.result.writes.add(identifier.id)
+                self.result.declaring[identifier.id] = reused
+                self.result.reused.append((at, identifier, reused))
                 return
-        self.result.bindings[identifier.id] = binding
+        self.result.declaring[identifier.id] = binding
         binding.scope = open_scopes[-1][0]
         binding.start = self._start_of(binding)
-        visible.setdefault(binding.name, []).append(binding)
         open_scopes[-1][1].append(binding)
-        self.result.locals.append(binding)
+        self.result.took_effect(binding)
 
     @staticmethod
     def _start_of(binding: Binding) -> int:
@@ -271,7 +309,7 @@ class _Sweep:
     def _declare(self, identifier: Node, binding: Binding, start: int) -> tuple[Binding, int] | None:
         if self.file.text(identifier) == "_":
             return None
-        self.declaring[identifier.id] = binding
+        self.result.declaring[identifier.id] = None  # until it takes effect
         return binding, start
 
     def _parameters(self, declaration: Node) -> list[tuple[Binding, int]]:
@@ -385,7 +423,7 @@ class _Sweep:
             targets = left.named_children if left is not None else []
         for target in targets:
             if target.type == "identifier":
-                self.written.add(target.id)
+                self.result.written.add(target.id)
 
 
 def resolve_declaration(file: GoFile, top: Node, package_lookup) -> Resolution:

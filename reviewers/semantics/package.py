@@ -210,7 +210,7 @@ class Package:
         resolution = self.resolution(file, identifier)
         if resolution is None or identifier.id in resolution.field_keys:
             return None
-        return resolution.bindings.get(identifier.id)
+        return resolution.binding(identifier)
 
     def references(self, binding: Binding) -> list[Node]:
         """Uses of a local binding in its function (closures included), in source order;
@@ -220,7 +220,7 @@ class Package:
         resolution = self.resolution(binding.file, binding.identifier)
         if resolution is None:
             return []
-        return [n for n in resolution.references.get(id(binding), []) if n.id not in resolution.field_keys]
+        return [n for n in resolution.references(binding) if n.id not in resolution.field_keys]
 
     def assignments(self, binding: Binding) -> list[Assignment]:
         """What a local binding is given: its declaration's value, then every `=` to it, in
@@ -266,7 +266,7 @@ class Package:
                 resolution = self.resolution(file, top)
                 if resolution is None:
                     continue
-                for identifier in resolution.references.get(id(binding), []):
+                for identifier in resolution.references(binding):
                     if binding.identifier is None or identifier.id != binding.identifier.id:
                         found.append((file, identifier))
         return found
@@ -292,7 +292,7 @@ class Package:
 
     def is_write(self, file: GoFile, identifier: Node) -> bool:
         resolution = self.resolution(file, identifier)
-        return resolution is not None and identifier.id in resolution.writes
+        return resolution is not None and resolution.is_write(identifier)
 
     # -- the other parts of the model -----------------------------------------------------------
     @cached_property
