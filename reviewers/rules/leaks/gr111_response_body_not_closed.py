@@ -210,15 +210,29 @@ def _body_is_read(owned: Owned) -> bool:
 RESPONSE_CALLS = frozenset({"Get", "Post", "Head", "PostForm", "Do", "RoundTrip"})
 
 
-def _may_return_a_response(package: Package, file: GoFile, call: Node) -> bool:
-    """A cheap test before typing the call: a name of the library that returns a response,
-    a function or method of the package whose results spell one, or a call in a declaration
-    that reads some `Body` (the way a call of unknown type shows it returned a response)."""
-    name = call_method_name(file, call)
-    if name in RESPONSE_CALLS or name in _response_names(package):
-        return True
-    top = file.top_level(call)
-    return top is not None and top.id in _reading_bodies(file)
+def _response_candidates(package: Package, file: GoFile) -> list[Node]:
+    """The file's calls worth typing, in source order: those of a name of the library that
+    returns a response or of a function or method of the package whose results spell one,
+    and every call in a declaration that reads some `Body` (the way a call of unknown type
+    shows it returned a response). A name is found by its text: a call of it is one whose
+    callee (`Get` or `c.Get`) ends where the name does."""
+    names = RESPONSE_CALLS | _response_names(package)
+    ends = {at + len(name) for name in names for at in occurrences(file.source, name.encode())}
+    reading = _reading_bodies(file)
+
+    def named(call: Node) -> bool:
+        function = call.child_by_field_name("function")
+        return function is not None and function.end_byte in ends and function.type in _NAMED_CALLEES
+
+    def in_reading(call: Node) -> bool:
+        top = file.top_level(call) if reading else None
+        return top is not None and top.id in reading
+
+    return [call for call in file.nodes("call_expression") if named(call) or in_reading(call)]
+
+
+# The callees whose last name `call_method_name` gives: `Get`, `c.Get`.
+_NAMED_CALLEES = ("identifier", "selector_expression")
 
 
 def _reading_bodies(file: GoFile) -> set[int]:
@@ -260,8 +274,8 @@ def check(file: GoFile) -> Iterator[Report]:
         return  # no response can be named here
     package = package_of(file)
     testing = file.is_test
-    for call in file.nodes("call_expression"):
-        if not _may_return_a_response(package, file, call) or (testing and _reaches_stand_in(package, file, call)):
+    for call in _response_candidates(package, file):
+        if testing and _reaches_stand_in(package, file, call):
             continue
         if not imported and not _reaches_without_import(package, file, call):
             continue
