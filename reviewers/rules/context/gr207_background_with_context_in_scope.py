@@ -178,11 +178,11 @@ def check(file: GoFile) -> Iterator[Report]:
         given = file.parent(call.parent)  # the call the fresh context is passed to
         if given is not None and logs_only(file, given):
             continue  # a logger reads the context's values; it never waits on it
-        if _outlives_the_caller(package_of(file), file, call):
-            continue
         context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))
         if context is None or _replaces(file, call, context.name):
             continue
+        if _outlives_the_caller(package_of(file), file, call):
+            continue  # asked last: it reads the package's facts
         yield Report(
             node=call,
             message=(
