@@ -402,8 +402,11 @@ def check(file: GoFile) -> Iterator[Report]:
         if not any(file.source.find(call, node.start_byte, node.end_byte) >= 0 for call in (b".Lock(", b".RLock(")):
             continue  # takes no lock (an `Unlock` alone holds none)
         declared = Declared(file, node)
-        if not any(op.kind in LOCKS for op in package.facts.operations(declared).performed):
+        done = package.facts.operations(declared)
+        if not any(op.kind in LOCKS for op in done.performed):
             continue
+        if not any(op.kind in _SIDES for op in done.performed) and not done.calls:
+            continue  # nothing in it waits for another goroutine: what it holds is not worked out
         function = _Function(package, declared)
         for operation, waiting, where in _blocking(package, function):
             report = _report(package, function, operation, waiting, function.held_at(where))
