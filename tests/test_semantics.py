@@ -1294,6 +1294,67 @@ def test_channels_that_fire_once_while_a_loop_runs():
     assert [model.values.fires_once(file, c, loop) for c in channels] == [True, True, False, False, True, False]  # type: ignore[arg-type]
 
 
+def test_a_snapshot_holds_copies_of_what_it_was_filled_from():
+    (file,) = package(
+        """
+        package p
+        import ("maps"; "slices")
+        type reg struct{ peers map[string]int; list []int }
+        func fill(map[string]int) {}
+        func (r *reg) f(names []string, extra []int) {
+            a := make(map[string]int)
+            maps.Copy(a, r.peers)
+            b := make([]int, 0, len(r.list))
+            for _, v := range r.list {
+                b = append(b, v)
+            }
+            c := slices.Clone(r.list)
+            var d []int
+            d = append(d, extra...)
+            e := map[string]int{}
+            for _, n := range names {
+                e[n] = len(n)
+            }
+            g := make([]int, len(r.list))
+            copy(g, r.list)
+            h := make(map[string]int)
+            fill(h)
+            k := []int{}
+            for _, v := range r.list {
+                for range names {
+                    k = append(k, v)
+                }
+            }
+            for range a { for range b { for range c { for range d { for range e { for range g { for range h { for range k {
+            } } } } } } } }
+        }
+        """
+    )
+    model = package_of(file)
+    ranged = [
+        r.child_by_field_name("right")
+        for r in captures("(range_clause) @r", file.root)["r"]
+        if file.text(r.child_by_field_name("right")) in "abcdeghk"
+    ]
+
+    def sources(node):
+        copied = model.values.copied_from(file, node)
+        return None if copied is None else [file.text(s.value) for s in copied]
+
+    # Filled by copying (maps.Copy, copy, a Clone, an append a pass of a range, nested ranges
+    # multiplying): what it copies. Handed to a call that may fill it: it cannot tell.
+    assert [sources(r) for r in ranged] == [
+        ["r.peers"],
+        ["r.list"],
+        ["r.list"],
+        ["extra"],
+        ["names"],
+        ["r.list", "r.list"],
+        None,
+        ["names", "r.list"],
+    ]
+
+
 def test_calls_that_only_log():
     (file,) = package(
         """

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from ..gosource import GoFile
-from ..syntax import ancestors, field_of, is_inside, qualified_name, unparen
-from .names import CONSTANT, RANGE, RECEIVED
+from ..syntax import ancestors, enclosing_loops, field_of, first_argument, is_inside, qualified_name, unparen
+from .names import CONSTANT, RANGE, RECEIVED, VARIABLE
 from .package import Declared
 from .places import place_of
 
@@ -55,6 +55,18 @@ _ARITHMETIC = {
     "%": lambda a, b: a % b,
     "<<": lambda a, b: a << min(b, 64),
 }
+
+
+# Calls that give the items of their first argument and nothing else: a copy (`maps.Clone`,
+# `slices.Clone`), or its keys or values (`slices.Collect(maps.Keys(m))`).
+COPIES = frozenset(
+    f"{package}.{name}"
+    for package in ("maps", "slices", "golang.org/x/exp/maps", "golang.org/x/exp/slices")
+    for name in ("Clone", "Keys", "Values", "All", "Collect", "Sorted", "SortedFunc", "SortedStableFunc")
+)
+# Calls that read a collection without adding to it, and the expressions that read it.
+_READS = frozenset({"len", "cap", "delete", "clear"})
+_READ_BY = frozenset({"range_clause", "slice_expression", "binary_expression", "variadic_argument"})
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,103 @@ class Values:
                 return None
             found.append(Stored(caller.file, items[position]))
         return found or None
+
+    def copied_from(self, file: GoFile, expression: Node) -> list[Stored] | None:
+        """The collections a slice or map holds copies of, when it holds nothing else (a
+        snapshot, typically taken under a lock to work on the items without it): the
+        argument of a copying call (`maps.Clone(s.peers)`, `slices.Clone`, `maps.Keys`), or
+        what a local made empty or written in the code (`make(map[K]V)`, `make([]T, 0,
+        n)`, `[]T{}`, `var snap []T`) is given by `maps.Copy(snap, src)`, `copy(snap,
+        src)`, `snap = append(snap, src...)`, or one item a pass of a `for ... range src`
+        loop (`snap = append(snap, v)`, `snap[k] = v`). None when anything else may put
+        items in it: another value, a call it is handed to, its address taken."""
+        expression = unparen(expression)
+        if expression.type == "call_expression":
+            source = first_argument(expression)
+            return [Stored(file, source)] if source is not None and qualified_name(file, expression) in COPIES else None
+        binding = self.package.binding(file, expression) if expression.type == "identifier" else None
+        if binding is None or not binding.is_local or binding.kind != VARIABLE:
+            return None
+        found: list[Stored] = []
+        for assignment in self.package.assignments(binding):
+            value = unparen(assignment.value) if assignment.value is not None and not assignment.spread else None
+            if value is None:
+                if assignment.statement is not None and assignment.statement.type == "var_spec":
+                    continue  # `var snap []T`: empty
+                return None
+            given = self._copied_into(file, value, binding, assignment.statement)
+            if given is None:
+                return None
+            found += given
+        for reference in self.package.references(binding):
+            if self.package.is_write(file, reference):
+                continue  # an assignment, read above
+            holder = file.parent(reference)
+            if holder is None:
+                return None
+            if holder.type == "index_expression" and holder.child_by_field_name("operand") == reference:
+                statement = _written_by(file, holder)
+                if statement is None:
+                    continue  # `snap[k]` read
+                sources = _ranged_once(file, statement, binding)
+                if sources is None:
+                    return None
+                found += [Stored(file, source) for source in sources]
+                continue
+            if holder.type in _READ_BY:
+                continue  # ranged, sliced, compared, appended elsewhere
+            call = file.parent(holder) if holder.type == "argument_list" else None
+            if call is None:
+                return None  # kept elsewhere (`alias := snap`), a method called on it, its address taken
+            arguments = _arguments(call)
+            name = qualified_name(file, call) or file.text(field_of(call, "function"))
+            if name in _READS or name in COPIES or (name == "append" and arguments[0] != reference):
+                continue  # `len(snap)`, `maps.Clone(snap)`, `append(other, snap...)`
+            if name in ("maps.Copy", "copy") and len(arguments) == 2:
+                if arguments[1] == reference:
+                    continue  # copied from
+                found.append(Stored(file, arguments[1]))
+                continue
+            if name == "append" and _assigned_to(file, call, binding):
+                continue  # `snap = append(snap, ...)`, read with the assignment
+            return None  # handed to a call that may fill it
+        return found
+
+    def _copied_into(self, file: GoFile, value: Node, binding: Binding, statement: Node | None) -> list[Stored] | None:
+        """What one value given to a snapshot brings into it (see `copied_from`)."""
+        if value.type == "nil" or value.type == "composite_literal":
+            return []  # nothing, or items written in the code
+        if value.type != "call_expression":
+            return None
+        if qualified_name(file, value) in COPIES:
+            source = first_argument(value)
+            return [Stored(file, source)] if source is not None else None
+        function = file.text(field_of(value, "function"))
+        arguments = _arguments(value)
+        if function == "make" and arguments:
+            if len(arguments) == 1 or arguments[0].type == "map_type" or self.constant(file, arguments[1]) is not None:
+                return []
+            length = unparen(arguments[1])
+            if length.type == "call_expression" and file.text(field_of(length, "function")) == "len":
+                source = first_argument(length)
+                return [Stored(file, source)] if source is not None else None  # `copy` fills it
+            return None
+        if function != "append" or not arguments or statement is None:
+            return None
+        base = unparen(arguments[0])
+        if not (
+            (base.type == "identifier" and self.package.binding(file, base) is binding)
+            or base.type in ("nil", "composite_literal")
+            or (base.type == "type_conversion_expression" and unparen(field_of(base, "operand")).type == "nil")
+        ):
+            return None
+        items = arguments[1:]
+        if items and items[-1].type == "variadic_argument":  # `append(snap, src...)`
+            return [Stored(file, items[-1].named_children[0])] if len(items) == 1 else None
+        if not items:
+            return []
+        sources = _ranged_once(file, statement, binding)
+        return [Stored(file, source) for source in sources] if sources is not None and len(items) == 1 else None
 
     def seconds(self, file: GoFile, expression: Node, depth: int = 0) -> float | None:
         """The value of a constant duration: `100 * time.Millisecond`, `2 * time.Second`,
@@ -467,6 +576,48 @@ def _after_stop(file: GoFile, call: Node, timer: str, loop: Node) -> bool:
             elif file.text(condition) == f"{timer}.Stop()":
                 return True
     return False
+
+
+def _ranged_once(file: GoFile, statement: Node, binding: Binding) -> list[Node] | None:
+    """The collections whose `range` loops run `statement` once a pass: the operands of
+    the loops around it inside the binding's scope (nested ones multiply); None when one
+    of them is not a `range`, or none is."""
+    loops = [
+        loop
+        for loop in enclosing_loops(statement, file=file)
+        if binding.scope is None or is_inside(loop, binding.scope)
+    ]
+    clauses = [next((c for c in loop.named_children if c.type == "range_clause"), None) for loop in loops]
+    operands = [clause.child_by_field_name("right") if clause is not None else None for clause in clauses]
+    if not operands or any(operand is None for operand in operands):
+        return None
+    return [operand for operand in operands if operand is not None]
+
+
+def _written_by(file: GoFile, target: Node) -> Node | None:
+    """The statement that writes `target` (`snap[k] = v`, `snap[k]++`); None where it is read."""
+    holder = file.parent(target)
+    if holder is not None and holder.type in ("inc_statement", "dec_statement"):
+        return holder
+    statement = file.parent(holder) if holder is not None and holder.type == "expression_list" else None
+    if statement is None or statement.type != "assignment_statement" or statement.child_by_field_name("left") != holder:
+        return None
+    return statement
+
+
+def _assigned_to(file: GoFile, call: Node, binding: Binding) -> bool:
+    """`call` is the whole value of an assignment to `binding` (`snap = append(snap, v)`)."""
+    side = file.parent(call)
+    statement = file.parent(side) if side is not None and side.type == "expression_list" else side
+    left = statement.child_by_field_name("left") if statement is not None else None
+    targets = left.named_children if left is not None else []
+    return (
+        statement is not None
+        and statement.type in ("assignment_statement", "short_var_declaration")
+        and len(targets) == 1
+        and targets[0].type == "identifier"
+        and targets[0].text == binding.name.encode()
+    )
 
 
 def _a_call_result(assignment: Assignment) -> bool:

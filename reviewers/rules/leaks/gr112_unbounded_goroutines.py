@@ -36,9 +36,13 @@ err := g.Wait()
 ## Fix safety
 No suggestion. A `range` over an integer (`for range 8`, `for range workers`,
 `runtime.NumCPU()`) is a pool, not a goroutine per item, and is not flagged; nor is a
-`range` over a field of the receiver or a package variable (`s.listeners`): one long-lived
-goroutine per configured resource is bounded by the configuration, not by the input; nor a
-`range` over items written in the code (`[]string{"tcp", "udp"}`).
+`range` over a field of the receiver or a package variable (`s.listeners`), or over a copy
+of one taken to start the goroutines outside its lock (`maps.Clone(s.peers)`, or a local
+made empty and filled only by `maps.Copy(snap, s.peers)`, `copy` or an `append` for each
+of its items): one long-lived goroutine per configured resource is bounded by the
+configuration, not by the input; nor a `range` over items written in the code
+(`[]string{"tcp", "udp"}`). A copy that also takes the caller's items, or is handed to a
+call that may add to it, is the input's and is flagged.
 """
 
 from __future__ import annotations
@@ -110,12 +114,19 @@ def _per_item(file: GoFile, loop: Node) -> bool:
 
 def _configured(file: GoFile, ranged: Node, depth: int = 0) -> bool:
     """A field of the receiver or a package variable (`s.listeners`, `backends`), a local
-    snapshot of one taken without arguments (`snap := s.blocks.Load()`; `snap.walBlocks`),
-    or items written in the code (`[]string{"tcp", "udp"}`, or a variable given only that):
-    the program's configuration or its text, not the request's input, sets how many there are."""
+    snapshot of one taken without arguments (`snap := s.blocks.Load()`; `snap.walBlocks`)
+    or copied out of it (`maps.Clone(s.peers)`, `maps.Copy(snap, s.peers)`, an `append` a
+    pass of `range s.peers`: see `Values.copied_from`), or items written in the code
+    (`[]string{"tcp", "udp"}`, or a variable given only that): the program's configuration
+    or its text, not the request's input, sets how many there are."""
     package = package_of(file)
     if ranged.type == "composite_literal":
         return True
+    if depth > 3:
+        return False
+    copied = package.values.copied_from(file, ranged)
+    if copied is not None:  # a copy holds as many as what it was copied from
+        return all(_configured(stored.file, unparen(stored.value), depth + 1) for stored in copied)
     root = ranged
     while root.type in ("selector_expression", "index_expression", "call_expression"):
         if root.type == "call_expression" and first_argument(root) is not None:
