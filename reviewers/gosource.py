@@ -410,6 +410,9 @@ class GoFile:
         refer back to the files, so without this only the cycle collector would free the
         trees, and their memory (tree-sitter's) does not hasten it."""
         self._cache.clear()
+        for shared in self._package_cache.values():
+            if hasattr(shared, "release"):
+                shared.release()  # the package's model, whose parts refer back to it
         self._package_cache.clear()
         self._starts.clear()
         self._other.clear()

@@ -329,6 +329,12 @@ class Package:
 
         return Effects(self)
 
+    def release(self) -> None:
+        """Let go of the model once the package is analysed: its parts (facts, types,
+        graphs) refer back to it, so without this only the cycle collector would free
+        them, walking every one of them first."""
+        self.__dict__.clear()
+
 
 def package_of(file: GoFile) -> Package:
     """The model of `file`'s package, built once and shared by every file of it."""
