@@ -335,8 +335,8 @@ def _collect(
         if runner is None or not is_inside(runner.statement, function.node):
             runner = goroutine
         done = package.facts.operations(Declared(file, node))
-        for operation in done.performed:
-            if operation.kind in _FOLLOWED and operation.place == place:
+        for operation in done.of(*_FOLLOWED):
+            if operation.place == place:
                 # A range is known by its loop.
                 node_of = operation.node.parent if operation.kind == "range" else operation.node
                 if node_of is not None:

@@ -411,7 +411,7 @@ class Facts:
         """Every node of the function itself that does `kind` on `place`: the operation, or
         the call of a function (a closure called on the spot included) that does it."""
         done = self.operations(declared)
-        found = [op.node for op in done.performed if op.kind == kind and op.place == place]
+        found = [op.node for op in done.of(kind) if op.place == place]
         if depth > 0:
             for call, callee, handed in done.calls:
                 inner = self.place_in(callee, place, handed)
@@ -456,11 +456,7 @@ class Facts:
             for declared in self.spelling(word):
                 if naming is not None and declared.node.id not in naming:
                     continue
-                found.extend(
-                    (declared, op)
-                    for op in self.operations(declared).performed
-                    if op.kind in kinds and op.place == place
-                )
+                found.extend((declared, op) for op in self.operations(declared).of(*kinds) if op.place == place)
         unique = {(d.node.id, op.node.id, op.kind): (d, op) for d, op in found}
         return sorted(unique.values(), key=lambda pair: (pair[0].file.path, pair[1].node.start_byte))
 
@@ -604,12 +600,13 @@ class Facts:
                 found.extend(self.reached(callee, depth - 1))
         return found
 
-    def within(self, declared: Declared) -> list[Operation]:
-        """What the function and the literals written in it do, each itself."""
+    def within(self, declared: Declared, *kinds: str) -> list[Operation]:
+        """What the function and the literals written in it do, each itself: the operations
+        of these kinds."""
         literals = [n for n in declared.file.nodes("func_literal", within=declared.node) if n.id != declared.node.id]
-        found = list(self.operations(declared).performed)
+        found = self.operations(declared).of(*kinds)
         for literal in literals:
-            found.extend(self.operations(Declared(declared.file, literal)).performed)
+            found.extend(self.operations(Declared(declared.file, literal)).of(*kinds))
         return found
 
     def waiting(
@@ -639,10 +636,8 @@ class Facts:
             return False
         file = declared.file
         return any(
-            other.kind == "close"
-            and other.place == op.place
-            and surely_ran_before(file, other.statement(file), op.node)
-            for other in self.operations(declared).performed
+            other.place == op.place and surely_ran_before(file, other.statement(file), op.node)
+            for other in self.operations(declared).of("close")
         )
 
     def received_until_closed(self, channel: Place, in_test: bool = False) -> bool:
@@ -702,7 +697,7 @@ class Facts:
         file = declared.file
         done = self.operations(declared)
         found: list[tuple[Declared, Operation]] = []
-        for op in done.performed:
+        for op in done.of("receive", "range", "send", "Wait"):
             if op.place.kind not in (FIELD, GLOBAL) and not (
                 declared.node.type == "func_literal" and _encloses_place(declared, op.place)
             ):

@@ -63,19 +63,54 @@ class Operation:
         return self.node if self.node.type == "send_statement" else file.parent(self.node)
 
 
+class _MethodCall:
+    """A method called on something (`x.f.Lock()`) whose place is not worked out yet: the
+    place of the operand costs the most of a function's operations, and is needed only for
+    the names a question asks about (`Lock`, `Done`...), a few of all the methods called."""
+
+    __slots__ = ("call", "method", "name", "operand")
+
+    def __init__(self, name: str, operand: Node, method: Node, call: Node):
+        self.name, self.operand, self.method, self.call = name, operand, method, call
+
+    def operation(self, package: Package, file: GoFile) -> Operation | None:
+        place = place_of(package, file, self.operand)
+        if place is None:
+            return None
+        return Operation(self.name, _promoted(package, file, self.operand, self.method, place), self.call)
+
+
 class Operations:
-    """What a function does itself: `performed`, found at once, and the calls it makes of
-    the package's functions, found the first time they are asked for: working out each
-    call's callee and the places it is handed costs more than the function's own
-    operations, and most questions (who closes this channel? does it lock?) need only those."""
+    """What a function does itself, in source order (`of` the kinds asked, or everything it
+    `performed`), and the calls it makes of the package's functions, found the first time
+    they are asked for: working out each call's callee and the places it is handed costs
+    more than the function's own operations, and most questions (who closes this channel?
+    does it lock?) need only those. A method call's place is worked out the first time its
+    method's name is asked for."""
 
     def __init__(self, package: Package, file: GoFile, function: Node):
         self.function = function
-        self.performed: list[Operation] = []
+        self._done: list[Operation | _MethodCall | None] = []  # None: a method call on no place
         self._package, self._file = package, file
         self._call_nodes: list[Node] = []  # the calls whose callees are not worked out yet
         self._calls: list[tuple[Node, Declared, list[Place | None]]] = []
         self._methods: list[tuple[Node, Declared]] = []
+
+    def of(self, *kinds: str) -> list[Operation]:
+        """The operations of these kinds (send, receive, range, close, or a method's name)."""
+        found = []
+        for index, done in enumerate(self._done):
+            if isinstance(done, _MethodCall) and done.name in kinds:
+                done = self._done[index] = done.operation(self._package, self._file)
+            if isinstance(done, Operation) and done.kind in kinds:
+                found.append(done)
+        return found
+
+    @property
+    def performed(self) -> list[Operation]:
+        """Every operation, each method call's place worked out."""
+        kinds = {done.name if isinstance(done, _MethodCall) else done.kind for done in self._done if done is not None}
+        return self.of(*kinds)
 
     @property
     def calls(self) -> list[tuple[Node, Declared, list[Place | None]]]:
@@ -88,9 +123,6 @@ class Operations:
         """Method calls on a value of one of the package's types: (the call, the method)."""
         self._follow_calls()
         return self._methods
-
-    def of(self, *kinds: str) -> list[Operation]:
-        return [op for op in self.performed if op.kind in kinds]
 
     def follow_later(self, call: Node) -> None:
         """A call that may run a function of the package: worked out when `calls` is asked."""
@@ -205,7 +237,7 @@ def operations(package: Package, file: GoFile, function: Node) -> Operations:
 
 def _add(found: Operations, kind: str, place: Place | None, node: Node) -> None:
     if place is not None:
-        found.performed.append(Operation(kind, place, node))
+        found._done.append(Operation(kind, place, node))
 
 
 def handed_places(package: Package, file: GoFile, call: Node) -> list[Place | None]:
@@ -229,9 +261,6 @@ def _call(package: Package, file: GoFile, call: Node, found: Operations) -> None
         return
     if function.type == "selector_expression":
         operand, field_node = function.child_by_field_name("operand"), function.child_by_field_name("field")
-        place = place_of(package, file, operand)
-        if place is not None and operand is not None and field_node is not None:
-            found.performed.append(
-                Operation(file.text(field_node), _promoted(package, file, operand, field_node, place), call)
-            )
+        if operand is not None and field_node is not None:
+            found._done.append(_MethodCall(file.text(field_node), operand, field_node, call))
     found.follow_later(call)

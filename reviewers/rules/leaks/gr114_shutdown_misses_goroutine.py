@@ -117,15 +117,14 @@ def _done_by_shutdown(package: Package, waited: _Waited, *kinds: str) -> set[Pla
         op.place
         for shutdown in waited.shutdowns
         for function in package.facts.reached(shutdown)
-        for op in package.facts.operations(function).performed
-        if op.kind in kinds
+        for op in package.facts.operations(function).of(*kinds)
     }
 
 
 def _covered(package: Package, starter: Declared, go: Node, started: Declared | None, waited: _Waited) -> bool:
     facts, file, group = package.facts, starter.file, waited.group
     added = facts.performing(starter, "Add", group) + [
-        op.node for op in facts.within(starter) if op.kind == "Add" and op.place == group
+        op.node for op in facts.within(starter, "Add") if op.place == group
     ]
     if any(node.start_byte < go.start_byte for node in added):
         return True  # counted before it starts
@@ -157,14 +156,14 @@ def _joined(package: Package, started: Declared, waited: _Waited) -> bool:
         return True  # counted by the caller's Add, or the waiter itself
     if any(s.node.id == f.node.id for s in waited.shutdowns for f in package.facts.reached(started, 2)):
         return True  # the watcher that shuts the type down
-    done = facts.within(started)
+    done = facts.within(started, "Done", "close", "send")
     if any(op.kind == "Done" and op.place != group and holds(package, op.place, WAITGROUP) for op in done):
         return True  # joined by another WaitGroup
     conditions = {p for p in _done_by_shutdown(package, waited, "Wait") if holds(package, p, "sync.Cond")}
     if any(
-        op.kind in ("Signal", "Broadcast") and op.place in conditions
+        op.place in conditions
         for function in facts.reached(started, 2)
-        for op in facts.operations(function).performed
+        for op in facts.operations(function).of("Signal", "Broadcast")
     ):
         return True  # it signals a condition the shutdown waits on (`for len(s.conns) > 0 { s.cv.Wait() }`)
     awaited = _done_by_shutdown(package, waited, "receive", "range")
@@ -178,9 +177,7 @@ def _ends_on_close(package: Package, started: Declared) -> bool:
     p.jobs`, `<-s.quit`) or for a context's `Done()`: the shutdown's close or cancel is what
     ends it, so its lifetime is tied to the shutdown already."""
     facts, file = package.facts, started.file
-    if any(
-        op.kind in ("receive", "range") and facts.users(op.place, "close") for op in facts.operations(started).performed
-    ):
+    if any(facts.users(op.place, "close") for op in facts.operations(started).of("receive", "range")):
         return True
     return any(
         is_done_receive(file, node)

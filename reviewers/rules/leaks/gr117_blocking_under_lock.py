@@ -182,8 +182,8 @@ class _Function:
         self.done = facts.operations(declared)
         self.cfg = package.cfg(declared.file, declared.node)
         self.changes: dict[int, list[Operation]] = {}
-        for op in self.done.performed:
-            if op.kind in LOCKS + UNLOCKS and self._now(op.node) and holds(package, op.place, *MUTEXES):
+        for op in self.done.of(*LOCKS, *UNLOCKS):
+            if self._now(op.node) and holds(package, op.place, *MUTEXES):
                 element = self.cfg.element_of(op.node)
                 if element is not None:
                     self.changes.setdefault(element.id, []).append(op)
@@ -232,11 +232,11 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
     the function that can wait for another goroutine while a mutex is held. Where nothing
     is held, what waits is not worked out (for a call, that means following the callee)."""
     file, facts, declared = function.file, package.facts, function.declared
-    within = facts.within(declared)
+    within = facts.within(declared, "send", "receive", "range")
     tokens = {op.place for op in within if op.kind == "send"} & {
         op.place for op in within if op.kind in ("receive", "range")
     }
-    for op in function.done.performed:
+    for op in function.done.of(*_SIDES):
         if not function._now(op.node) or communication_case(op.node, file) is not None or op.place in tokens:
             continue
         if not function.held_at(op.node):
@@ -258,9 +258,8 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
             continue
         cases = [
             op
-            for op in function.done.performed
-            if op.kind in CHANNEL_OPERATIONS
-            and select.start_byte <= op.node.start_byte < select.end_byte
+            for op in function.done.of(*CHANNEL_OPERATIONS)
+            if select.start_byte <= op.node.start_byte < select.end_byte
             and communication_case(op.node, file) is not None
         ]
         if not cases or not function.held_at(cases[0].node):
@@ -403,9 +402,9 @@ def check(file: GoFile) -> Iterator[Report]:
             continue  # takes no lock (an `Unlock` alone holds none)
         declared = Declared(file, node)
         done = package.facts.operations(declared)
-        if not any(op.kind in LOCKS for op in done.performed):
+        if not done.of(*LOCKS):
             continue
-        if not any(op.kind in _SIDES for op in done.performed) and not done.calls:
+        if not done.of(*_SIDES) and not done.calls:
             continue  # nothing in it waits for another goroutine: what it holds is not worked out
         function = _Function(package, declared)
         for operation, waiting, where in _blocking(package, function):

@@ -183,8 +183,8 @@ class _Type:
         for declared in facts.spelling(b"<-"):  # a receive is spelled so
             if facts.owner_type(declared) != self.name:
                 continue
-            for op in facts.operations(declared).performed:
-                if op.kind != "receive" or op.place.kind != FIELD or op.place in self.channels:
+            for op in facts.operations(declared).of("receive"):
+                if op.place.kind != FIELD or op.place in self.channels:
                     continue
                 holder = _holder(declared.file, op.node)
                 held = place_of(package, declared.file, holder) if holder is not None else None
@@ -225,7 +225,7 @@ def _skipped(package: Package, declared: Declared, op: Operation, owner: _Type) 
     case = communication_case(op.node, file)
     if op.kind == "receive" and case is not None and _exits(case):
         return True  # a way out itself: its case returns
-    within = facts.within(declared)
+    within = facts.within(declared, "send", "receive", "Done")
     if op.kind == "send" and _joined(package, within, op.place):
         return True
     if any(o.kind == "send" and o.place == op.place for o in within) and any(
@@ -272,11 +272,10 @@ def _drained_after_stop(package: Package, channel: Place, owner: _Type) -> bool:
     facts = package.facts
     for drainer, receive in facts.users(channel, "receive", "range"):
         file = drainer.file
-        for stop in facts.operations(drainer).performed:
+        for stop in facts.operations(drainer).of("receive"):
             waited = stop.statement(file)
             if (
-                stop.kind == "receive"
-                and stop.place in owner.stops
+                stop.place in owner.stops
                 and waited is not None
                 and waited.type == "expression_statement"
                 and surely_ran_before(file, waited, receive.node)
@@ -462,9 +461,7 @@ def check(file: GoFile) -> Iterator[Report]:
         owner = types[type_name]
         if not owner.channels and not owner.contexts:
             continue
-        for op in facts.operations(declared).performed:
-            if op.kind not in ("send", "receive"):
-                continue
+        for op in facts.operations(declared).of("send", "receive"):
             if op.place not in owner.channels and not _handed_in(package, declared, op, owner):
                 continue
             if _skipped(package, declared, op, owner):
@@ -509,8 +506,8 @@ def _never_answered(package: Package, file: GoFile, functions: list[Node]) -> It
     it may never fill)."""
     facts = package.facts
     for node in functions:
-        for op in facts.operations(Declared(file, node)).performed:
-            if op.kind not in ("receive", "send") or op.place.kind != FIELD:
+        for op in facts.operations(Declared(file, node)).of("receive", "send"):
+            if op.place.kind != FIELD:
                 continue
             select = _select_of(file, op.node)
             if select is not None and len(select_cases(select)) > 1:
