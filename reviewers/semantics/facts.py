@@ -192,8 +192,10 @@ class Facts:
     def _method_value(self, file: GoFile, selector: Node) -> Declared | None:
         """The method `x.m` names, when `x` is a value of one of the package's types."""
         operand, field = selector.child_by_field_name("operand"), selector.child_by_field_name("field")
+        if field is None or file.text(field) not in self.package.method_names:
+            return None  # no type of the package has the method: `x` need not be typed
         owner = self.package.type_of(file, operand) if operand is not None else None
-        if owner is None or field is None:
+        if owner is None:
             return None
         target = owner.deref()
         return self.package.method(target.name, file.text(field)) if target.kind == "named" else None
