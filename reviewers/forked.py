@@ -1,7 +1,7 @@
 """Tasks spread over forked worker processes, one task at a time each.
 
 `multiprocessing.Pool` costs about 50 ms before its first task runs (its imports, its
-threads), a sixth of a whole check of 400 files; these workers cost a fork each. A worker
+threads), 7% of a whole check of 420 files; these workers cost a fork each. A worker
 inherits everything the parent had (the tasks need not be pickled, only their results),
 asks for nothing, and is given its next task as soon as it answers, so the big tasks given
 first do not leave one worker busy at the end. A worker that dies (killed, out of memory,
