@@ -15,9 +15,11 @@ In a function with a context in scope (a `context.Context` parameter or variable
   a send on a reply channel that came in a request the loop received (`case req :=
   <-requests:` then `req.reply <- v`: the requester waits for that answer), a receive from
   a method's result (`<-q.Idle()`), a timer's drain (`if !t.Stop() { <-t.C }`: Stop said a
-  value is due; whether another receive took it first is GR116's question), or a receive
+  value is due; whether another receive took it first is GR116's question), a receive
   from a channel that a goroutine started by the same function was given (collecting its
-  result).
+  result), or a token given back: `<-slots` on its own, on a channel of empty structs, in
+  the body of the case that took the pass's work from a `select` that also watches the
+  context (the work's sender took the slot before handing it over, as a limiter does).
 
 `for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
 every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
@@ -164,6 +166,8 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
         return True
     if buffered and _released_slot(package, file, node, channel):
         return True
+    if _token_given_back(package, file, node, channel):
+        return True
     root = _root(channel)
     binding = package.binding(file, root) if root is not None else None
     if binding is None or not binding.is_local:
@@ -236,6 +240,31 @@ def _released_slot(package: Package, file: GoFile, receive: Node, channel: Node)
         if sent_on is not None and _same_place(package, file, sent_on, channel):
             return True
     return False
+
+
+def _token_given_back(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """`<-slots` on its own, in the body of the case that took this pass's work from a
+    `select` that also watches the context, on a channel of empty-struct tokens: the work's
+    sender took a slot before handing it over (`case l.slots <- struct{}{}: l.tasks <- t`),
+    and this gives it back. The loop waits for its work and its context together; the
+    token it returns was put there for it."""
+    if parent_of(receive).type != "expression_statement":
+        return False  # its value is read: a result, not a token
+    channel_type = package.type_of(file, channel)
+    element = channel_type.elem if channel_type is not None and channel_type.kind == "chan" else None
+    if element is None or element.kind != "struct":
+        return False
+    case = next(
+        (a for a in ancestors(receive, file) if a.type == "communication_case" or a.type in FUNCTION_TYPES), None
+    )
+    taken = case.child_by_field_name("communication") if case is not None else None
+    if case is None or taken is None or watches_done(package, file, taken):
+        return False
+    return any(
+        watches_done(package, file, other.child_by_field_name("communication") or other)
+        for other in select_cases(parent_of(case))
+        if other.id != case.id
+    )
 
 
 def _same_place(package: Package, file: GoFile, first: Node, second: Node) -> bool:
