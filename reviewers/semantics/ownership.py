@@ -551,21 +551,27 @@ class Bound:
 
     def success_ends_path(self, package: Package, file: GoFile) -> bool:
         """Whether the code expects the call to fail: the statement is the initializer of
-        `if _, err := f(); err == nil { t.Fatal(...) }`, whose branch for a success never
-        returns, so no result of a success is ever used or owed."""
+        `if _, err := f(); err == nil { t.Fatal(...) }`, or is followed right away by `if
+        err == nil { t.Fatal(...) }`, whose branch for a success never returns, so no result
+        of a success is ever used or owed."""
         error = self.error()
-        if_statement = file.parent(self.statement)
-        if (
-            error is None
-            or if_statement is None
-            or if_statement.type != "if_statement"
-            or if_statement.child_by_field_name("initializer") != self.statement
-        ):
+        if error is None:
             return False
-        condition = unparen(if_statement.child_by_field_name("condition") or self.statement)
+        around = file.parent(self.statement)
+        if around is not None and around.type == "if_statement":
+            check = around if around.child_by_field_name("initializer") == self.statement else None
+        else:
+            check = self.statement.next_named_sibling
+            while check is not None and check.type == "comment":
+                check = check.next_named_sibling
+            if check is not None and (check.type != "if_statement" or check.child_by_field_name("initializer")):
+                check = None
+        if check is None:
+            return False
+        condition = unparen(check.child_by_field_name("condition") or self.statement)
         if not is_nil_comparison(file, condition, error.name, ("==",)):
             return False
-        consequence = if_statement.child_by_field_name("consequence")
+        consequence = check.child_by_field_name("consequence")
         statements = consequence.named_children if consequence is not None else []
         if statements and statements[0].type == "statement_list":
             statements = statements[0].named_children

@@ -8,8 +8,8 @@ closed in the function and that is not returned, stored or handed to another fun
 Reading the body with `io.ReadAll`, `io.Copy`, `json.NewDecoder` or `bufio.NewReader` is
 not handing it on: they do not close it. A response thrown away (`http.Get(url)` as a
 statement, or `_, err := http.Get(url)`) is flagged too, unless the code expects the call
-to fail: `if _, err := http.Get(url); err == nil { t.Fatal("want an error") }` ends the
-only path on which a response exists. So does a test's assertion, as a statement of its
+to fail: `if _, err := http.Get(url); err == nil { t.Fatal("want an error") }`, or the same
+check as the statement right after the call, ends the only path on which a response exists. So does a test's assertion, as a statement of its
 own, that the call's error is set (`resp, err := c.Do(req)`, then `require.Error(t, err)`
 or `assert.ErrorIs(t, err, context.DeadlineExceeded)`): a call that fails hands back no
 response to close, and past the assertion one exists only in a test that has failed.
