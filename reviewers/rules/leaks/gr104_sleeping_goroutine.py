@@ -10,7 +10,10 @@ A goroutine started once for the life of the process (in `main` or `init`, by a 
 initializer, a `sync.Once` or a function of `package main` only `main` calls, like `run`) is
 left alone: when `main`'s context ends, the process does. So is a constant pause under a
 second (`time.Sleep(100 * time.Millisecond)`, or a constant declared so): it ends about when
-a cancellation would be noticed anyway.
+a cancellation would be noticed anyway; and a wait after the goroutine closed a channel on
+every path before it (`close(finished)`): it has told its starter it is done, so the
+request may end first, and the pause is its own teardown (a grace period before it hangs
+up), which the context's end would cut short.
 
 ## Why is this bad?
 The caller has a way to say "stop" and the goroutine does not listen: when the request ends
@@ -62,7 +65,7 @@ from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.contexts import ContextInScope, cancellable_contexts, preferred
 from ...semantics.types import CANCEL, CANCEL_CAUSE
-from ...syntax import first_argument, parent_of, qualified_name, select_cases
+from ...syntax import field_of, first_argument, parent_of, qualified_name, select_cases, surely_ran_before
 from ._goroutines import communication_case, is_done_case
 
 REMEDIATION = """\
@@ -98,6 +101,17 @@ def _cancels(package: Package, file: GoFile, call: Node) -> bool:
     return called in (CANCEL, CANCEL_CAUSE)
 
 
+def _after_saying_done(file: GoFile, calls: list[Node], wait: Node) -> bool:
+    """The goroutine closed a channel (`close(finished)`) on every path before the wait: it
+    has told whoever waits for it that it is done, so its starter, and the request, may end
+    first. What follows is its own teardown (a grace period before it hangs up), which the
+    context's end would cut short."""
+    return any(
+        file.text(field_of(call, "function")) == "close" and surely_ran_before(file, parent_of(call), wait)
+        for call in calls
+    )
+
+
 def sleeping_waits(file: GoFile) -> list[tuple[Node, ContextInScope]]:
     """The waits this rule reports, with the context each goroutine ignores: GR208 stays
     quiet on them (a function of this file started by `go` is a goroutine body too)."""
@@ -112,7 +126,11 @@ def sleeping_waits(file: GoFile) -> list[tuple[Node, ContextInScope]]:
             calls = [node for node in body_nodes(goroutine) if node.type == "call_expression"]
             if any(_cancels(package, file, call) for call in calls):
                 continue  # the goroutine is the one that cancels: it is not ignoring the context
-            waits = [(call, context) for call in calls if _unwatched_wait(package, file, call)]
+            waits = [
+                (call, context)
+                for call in calls
+                if _unwatched_wait(package, file, call) and not _after_saying_done(file, calls, call)
+            ]
             if waits and not started_once(file, goroutine.statement):  # asked last: it reads the package
                 found += waits
         return found
