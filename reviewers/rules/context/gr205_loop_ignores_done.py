@@ -22,7 +22,10 @@ In a function with a context in scope (a `context.Context` parameter or variable
 `for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
 every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
 cancelled): watching the context again cannot release it; nor one in the branch where the
-code checked that the context has no Done channel (`else` of `if ctx.Done() != nil`).
+code checked that the context has no Done channel (`else` of `if ctx.Done() != nil`). A
+context whose cancel function every path to the wait has already called (a per-attempt
+`ctx, cancel := newContext()`, cancelled once its call returned) is not one to watch:
+another context in scope is, if there is one.
 
 ## Why is this bad?
 When the context is cancelled nothing wakes the loop: it stays blocked on its channel, and
@@ -72,7 +75,14 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, done_before, never_done_here, preferred, watches_done
+from ...semantics.contexts import (
+    cancellable_contexts,
+    cancelled_before,
+    done_before,
+    never_done_here,
+    preferred,
+    watches_done,
+)
 from ...semantics.names import PARAMETER, RANGE, RECEIVED
 from ...syntax import (
     FUNCTION_TYPES,
@@ -280,7 +290,10 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if kind != "select" and _bounded(file, node, kind):
             continue
-        context = preferred(cancellable_contexts(package_of(file), file, node))
+        package = package_of(file)
+        context = preferred(
+            [c for c in cancellable_contexts(package, file, node) if not cancelled_before(package, c.binding, node)]
+        )
         if context is None or done_before(package_of(file), file, node):
             continue  # no context to watch, or it has already fired on every path here
         if never_done_here(file, node, context.expression):
