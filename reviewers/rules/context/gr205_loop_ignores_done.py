@@ -17,7 +17,8 @@ In a function with a context in scope (a `context.Context` parameter or variable
   a method's result (`<-q.Idle()`), a timer's drain (`if !t.Stop() { <-t.C }`: Stop said a
   value is due; whether another receive took it first is GR116's question), or a receive
   from a channel that a goroutine started by the same function was given (collecting its
-  result). Nor, on a channel the function makes and keeps to itself (every mention a
+  result), or a receive from a channel carried by the value just sent (`case tasks <- t:`
+  then `<-t.done`: the peer that took it owes that answer). Nor, on a channel the function makes and keeps to itself (every mention a
   send, a receive, a range, a `close`, `len` or `cap`), a send whose every receiver is a
   loop of the function (its body or its goroutines) that runs to its end with no way out
   of its own (a worker ranging over its jobs until they are closed, a collector taking one
@@ -204,7 +205,7 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
         return True
     if buffered and _released_slot(package, file, node, channel):
         return True
-    if _collects(package, file, node, channel):
+    if _collects(package, file, node, channel) or _answer_to_handoff(package, file, node, channel):
         return True
     root = _root(channel)
     binding = package.binding(file, root) if root is not None else None
@@ -294,8 +295,12 @@ def _drained(package: Package, file: GoFile, send: Node, channel: Node) -> bool:
             return False
         case = node if kind == RANGE_OVER else _case_of(file, node)
         select = parent_of(case) if case is not None else None
-        if select is not None and select.type == "select_statement" and any(
-            watches_done(package, file, c.child_by_field_name("communication") or c) for c in select_cases(select)
+        if (
+            select is not None
+            and select.type == "select_statement"
+            and any(
+                watches_done(package, file, c.child_by_field_name("communication") or c) for c in select_cases(select)
+            )
         ):
             return False
     return True
@@ -336,6 +341,38 @@ def _case_of(file: GoFile, node: Node) -> Node | None:
         if ancestor.type not in ("expression_list", "receive_statement", "unary_expression"):
             return None
     return None
+
+
+def _answer_to_handoff(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """A receive from a channel carried by the value the function has just sent
+    (`case pickers <- o:` then `<-o.filled`, or `pickers <- o` as the statement before): the
+    peer that took the value owes it that answer, as a request's reply channel is owed one."""
+    root = _root(channel)
+    binding = package.binding(file, root) if root is not None and root is not channel else None
+    if binding is None:
+        return False
+    statement = receive
+    while statement.parent is not None and statement.parent.type not in ("statement_list", "communication_case"):
+        statement = statement.parent
+    holder = statement.parent
+    if holder is None:
+        return False
+    previous = statement.prev_named_sibling
+    while previous is not None and previous.type == "comment":
+        previous = previous.prev_named_sibling
+    if previous is None and holder.type == "statement_list":
+        case = holder.parent
+        previous = (
+            case.child_by_field_name("communication")
+            if case is not None and case.type == "communication_case"
+            else None
+        )
+    elif holder.type == "communication_case":
+        previous = holder.child_by_field_name("communication") if previous is not None else None
+    if previous is None or previous.type != "send_statement":
+        return False
+    value = unparen(field_of(previous, "value"))
+    return value.type == "identifier" and package.binding(file, value) is binding
 
 
 def _then_returns(statement: Node) -> bool:
