@@ -193,9 +193,9 @@ def _known_nil(file: GoFile, call: Node, name: str) -> bool:
 
 
 def _given_too(file: GoFile, given: Node | None, name: str) -> bool:
-    """The call the fresh context goes to is given the context in scope as well
-    (`copyValues(context.TODO(), ctx)`): it hears of it, and the fresh root is chosen to
-    outlive its cancellation."""
+    """The call the fresh context goes to is given the context variable in scope as well
+    (`copyValues(context.TODO(), ctx)`; not a request it might read one from): it hears of
+    it, and the fresh root is chosen to outlive its cancellation."""
     if given is None or given.type != "call_expression":
         return False
     return any(file.text(argument) == name for argument in _arguments(given))
@@ -218,7 +218,9 @@ def check(file: GoFile) -> Iterator[Report]:
         context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))
         if context is None or _replaces(file, call, context.name):
             continue
-        if _known_nil(file, call, context.name) or _given_too(file, given, context.name):
+        if _known_nil(file, call, context.name) or (
+            context.expression == context.name and _given_too(file, given, context.name)
+        ):
             continue  # no context to pass, or the call hears of it anyway
         if _outlives_the_caller(package_of(file), file, call):
             continue  # asked last: it reads the package's facts
