@@ -41,7 +41,7 @@ the function through the same one-argument call (`vm.SetContext(ctx)`, then `vm.
 logs (`slog.InfoContext`, a `Log...` function such as `LogDebug`, a level method of a
 logger such as `s.logger.Debugf`: it reads the context's values and never waits on it),
 where the code found the context nil (`if parent == nil { return context.WithTimeout(
-context.Background(), d) }`: there is none to pass), in a call that is given the context
+context.Background(), d) }`: there is none to pass), in a call that is given the context variable
 in scope as well (`copyValues(context.TODO(), ctx)`: it hears of it, and the fresh root is
 chosen to outlive its cancellation), and in test files.
 
