@@ -122,13 +122,13 @@ def _last_one(file: GoFile, send: Operation) -> bool:
 
 def _conjuncts(condition: Node) -> list[Node]:
     condition = unparen(condition)
-    if condition.type == "binary_expression" and condition.child_by_field_name("operator").type == "&&":
+    if condition.type == "binary_expression" and field_of(condition, "operator").type == "&&":
         return _conjuncts(field_of(condition, "left")) + _conjuncts(field_of(condition, "right"))
     return [condition]
 
 
 def _counts_down_to_zero(file: GoFile, comparison: Node) -> bool:
-    if comparison.type != "binary_expression" or comparison.child_by_field_name("operator").type != "==":
+    if comparison.type != "binary_expression" or field_of(comparison, "operator").type != "==":
         return False
     sides = [unparen(field_of(comparison, "left")), unparen(field_of(comparison, "right"))]
     if not any(file.text(side) == "0" for side in sides):

@@ -155,9 +155,9 @@ def _kept_past_iteration(package: Package, file: GoFile, release: Node, loop: No
                 and parent.type in ("argument_list", "call_expression")
             ):
                 call = parent if parent.type == "call_expression" else file.parent(parent)
+                starter = file.parent(call) if call is not None else None
                 if call is not None and (
-                    parent.type == "argument_list"
-                    or (file.parent(call) is not None and file.parent(call).type == "go_statement")
+                    parent.type == "argument_list" or (starter is not None and starter.type == "go_statement")
                 ):
                     return True
             if (
