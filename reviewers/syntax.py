@@ -487,7 +487,8 @@ def request_context(file: GoFile, handler: Node) -> str | None:
 # -- loops, goroutines, select ----------------------------------------------------------------
 def guarded_once(file: GoFile, node: Node, within: Node) -> bool:
     """Whether `node` runs at most once however often the code around it does: it sits in an
-    `if !started { started = true; ... }` (a flag the block itself sets) inside `within`."""
+    `if !started { started = true; ... }` (a flag the block itself sets), or an `if first {
+    first = false; ... }` (a flag the block itself clears), inside `within`."""
     for ancestor in ancestors(node, file):
         if ancestor.id == within.id:
             return False
@@ -502,10 +503,10 @@ def guarded_once(file: GoFile, node: Node, within: Node) -> bool:
             for n in descendants(condition)
             if n.type == "unary_expression" and file.text(n).startswith("!")
         ]
+        plain = [file.text(unparen(condition))] if unparen(condition).type == "identifier" else []
+        once = {f"{flag}=true" for flag in negated} | {f"{flag}=false" for flag in plain}
         for assignment in consequence.named_children[0].named_children if consequence.named_children else []:
-            if assignment.type == "assignment_statement" and file.text(assignment).replace(" ", "") in {
-                f"{flag}=true" for flag in negated
-            }:
+            if assignment.type == "assignment_statement" and file.text(assignment).replace(" ", "") in once:
                 return True
     return False
 

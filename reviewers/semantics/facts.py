@@ -424,10 +424,15 @@ class Facts:
     def place_in(self, callee: Declared, place: Place, handed: list[Place | None]) -> Place | None:
         """How `callee` names `place`: the same place when it can see it (a field, a package
         variable, a local its literal captures), its parameter when it is handed as an
-        argument; None when it cannot reach it."""
-        if place.kind != LOCAL or (callee.node.type == "func_literal" and _encloses_place(callee, place)):
-            return place
+        argument; None when it cannot reach it. A literal's parameter of the place's own name
+        (`go func(name string, wg *sync.WaitGroup) {...}(name, &wg)`) hides the captured one."""
         parameters = self.parameters(callee)
+        if place.kind != LOCAL or (
+            callee.node.type == "func_literal"
+            and _encloses_place(callee, place)
+            and not any(p is not None and p.name == place.name for p in parameters)
+        ):
+            return place
         for position, argument in enumerate(handed):
             if argument == place and position < len(parameters):
                 parameter = parameters[min(position, len(parameters) - 1)]

@@ -17,14 +17,28 @@ In a function with a context in scope (a `context.Context` parameter or variable
   a method's result (`<-q.Idle()`), a timer's drain (`if !t.Stop() { <-t.C }`: Stop said a
   value is due; whether another receive took it first is GR116's question), a receive
   from a channel that a goroutine started by the same function was given (collecting its
-  result), or a token given back: `<-slots` on its own, on a channel of empty structs, in
-  the body of the case that took the pass's work from a `select` that also watches the
-  context (the work's sender took the slot before handing it over, as a limiter does).
+  result), a receive from a channel carried by the value just sent (`case tasks <- t:`
+  then `<-t.done`: the peer that took it owes that answer), or a token given back:
+  `<-slots` on its own, on a channel of empty structs, in the body of the case that took
+  the pass's work from a `select` that also watches the context (the work's sender took
+  the slot before handing it over, as a limiter does). Nor, on a channel the function makes and keeps to itself (every mention a
+  send, a receive, a range, a `close`, `len` or `cap`), a send whose every receiver is a
+  loop of the function (its body or its goroutines) that runs to its end with no way out
+  of its own (a worker ranging over its jobs until they are closed, a collector taking one
+  answer per item), nor a receive, or a `select` all of whose cases receive, in a loop over
+  a fixed number of rounds that runs to its end (`for range items`, `for i := 0; i < n;
+  i++`) from such a channel that only the function's literals send on (the goroutines it
+  starts, the callbacks it hands to a helper): the function collecting the work it
+  started. No one there stops listening whatever the context does; whether as many are
+  taken as are sent is GR113's question.
 
 `for v := range ch` is not flagged: it ends when the channel is closed. Nor is a wait that
 every path reaches after `<-ctx.Done()` fired (a case body that waits for cleanup once
 cancelled): watching the context again cannot release it; nor one in the branch where the
-code checked that the context has no Done channel (`else` of `if ctx.Done() != nil`).
+code checked that the context has no Done channel (`else` of `if ctx.Done() != nil`). A
+context whose cancel function every path to the wait has already called (a per-attempt
+`ctx, cancel := newContext()`, cancelled once its call returned) is not one to watch:
+another context in scope is, if there is one.
 
 ## Why is this bad?
 When the context is cancelled nothing wakes the loop: it stays blocked on its channel, and
@@ -74,12 +88,20 @@ from ...finding import Severity
 from ...gosource import GoFile
 from ...rule import Report, Rule
 from ...semantics import Package, package_of
-from ...semantics.contexts import cancellable_contexts, done_before, never_done_here, preferred, watches_done
+from ...semantics.contexts import (
+    cancellable_contexts,
+    cancelled_before,
+    done_before,
+    never_done_here,
+    preferred,
+    watches_done,
+)
 from ...semantics.names import PARAMETER, RANGE, RECEIVED
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
     descendants,
+    enclosing_function,
     enclosing_loops,
     field_of,
     has_default,
@@ -121,9 +143,27 @@ def _blocking_select(file: GoFile, select: Node) -> bool:
         return False
     cases = select_cases(select)
     package = package_of(file)
-    return not any(
-        watches_done(package, file, case.child_by_field_name("communication") or case) for case in cases
-    ) and not any(_leaves_loop(file, case) for case in cases)
+    return (
+        not any(watches_done(package, file, case.child_by_field_name("communication") or case) for case in cases)
+        and not any(_leaves_loop(file, case) for case in cases)
+        and not all(_collecting_case(package, file, case) for case in cases)
+    )
+
+
+def _collecting_case(package: Package, file: GoFile, case: Node) -> bool:
+    """A case that receives from a channel the function's own literals send on, in a loop
+    that collects a fixed number of results (`_collects`)."""
+    communication = case.child_by_field_name("communication")
+    if communication is None:
+        return False
+    receive = communication
+    if communication.type == "receive_statement":
+        receive = communication.child_by_field_name("right") or communication
+    receive = unparen(receive)
+    if receive.type != "unary_expression" or not file.text(receive).startswith("<-"):
+        return False
+    operand = receive.child_by_field_name("operand")
+    return operand is not None and _collects(package, file, receive, operand)
 
 
 def _receive_statement(file: GoFile, node: Node) -> bool:
@@ -157,8 +197,10 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
     buffered = capacity is not None and capacity != 0
     if kind == "send":
         last_word = _then_returns(node)  # a final result, sent once per call
-        return (buffered and (last_word or not _handed_stream(package, file, channel))) or _reply(
-            package, file, channel
+        return (
+            (buffered and (last_word or not _handed_stream(package, file, channel)))
+            or _reply(package, file, channel)
+            or _drained(package, file, node, channel)
         )
     if channel.type == "call_expression":
         return qualified_name(file, channel) is None
@@ -168,11 +210,174 @@ def _bounded(file: GoFile, node: Node, kind: str) -> bool:
         return True
     if _token_given_back(package, file, node, channel):
         return True
+    if _collects(package, file, node, channel) or _answer_to_handoff(package, file, node, channel):
+        return True
     root = _root(channel)
     binding = package.binding(file, root) if root is not None else None
     if binding is None or not binding.is_local:
         return False
     return any(_in_go_statement(reference) for reference in package.references(binding))
+
+
+# -- a channel the function keeps to itself ---------------------------------------------------
+SEND, RECEIVE, RANGE_OVER = "send", "receive", "range"
+
+
+def _own_channel(package: Package, file: GoFile, channel: Node) -> list[tuple[str, Node]] | None:
+    """The sends, receives and ranges of a channel the function makes (`ch := make(chan T)`)
+    and keeps to itself: every mention of it, in its own body or its literals, is one of
+    those, a `close`, a `len` or a `cap`. Each with the node that waits (the send statement,
+    the receive, the `for` of a range). None when it may be handed on or given another value."""
+    channel = unparen(channel)
+    binding = package.binding(file, channel) if channel.type == "identifier" else None
+    if binding is None or not binding.is_local or binding.value is None or binding.spread:
+        return None
+    made = unparen(binding.value)
+    if made.type != "call_expression" or not file.text(made).startswith("make(chan"):
+        return None
+    if len(package.assignments(binding)) != 1:
+        return None
+    sites: list[tuple[str, Node]] = []
+    for reference in package.references(binding):
+        if reference.id == (binding.identifier.id if binding.identifier is not None else -1):
+            continue
+        parent = parent_of(reference)
+        if parent.type == "send_statement" and parent.child_by_field_name("channel") == reference:
+            sites.append((SEND, parent))
+        elif parent.type == "unary_expression" and file.text(parent).startswith("<-"):
+            sites.append((RECEIVE, parent))
+        elif parent.type == "range_clause" and parent.child_by_field_name("right") == reference:
+            sites.append((RANGE_OVER, parent_of(parent)))
+        elif parent.type == "argument_list" and file.text(field_of(parent_of(parent), "function")) in (
+            "close",
+            "len",
+            "cap",
+        ):
+            continue
+        else:
+            return None
+    return sites
+
+
+def _runs_to_the_end(file: GoFile, loop: Node) -> bool:
+    """A loop with no way out of its own: no `return`, `goto` or labelled `break` in its body,
+    and no `break` of it (its literals aside). It stops only when its range or its condition
+    does."""
+    body = loop.child_by_field_name("body")
+    for node in descendants(body, skip=FUNCTION_TYPES) if body is not None else []:
+        if node.type in ("return_statement", "goto_statement"):
+            return False
+        if node.type == "break_statement":
+            if node.named_children:
+                return False
+            target = next(
+                (a for a in ancestors(node, file) if a.type in ("for_statement", *BREAKABLE)),
+                None,
+            )
+            if target is None or target.id == loop.id:
+                return False
+    return True
+
+
+BREAKABLE = ("select_statement", "expression_switch_statement", "type_switch_statement")
+
+
+def _drained(package: Package, file: GoFile, send: Node, channel: Node) -> bool:
+    """A send on a channel the function keeps to itself, received only by loops of its own
+    (its body or the goroutines it starts) that run to their end without leaving early: a
+    worker ranging over its jobs until they are closed, a collector taking one result per
+    item. They never stop listening, whatever the context does; whether they take as many
+    as are sent is GR113's question."""
+    sites = _own_channel(package, file, channel)
+    if sites is None:
+        return False
+    receivers = [(kind, node) for kind, node in sites if kind != SEND]
+    if not receivers:
+        return False
+    for kind, node in receivers:
+        loop = node if kind == RANGE_OVER else next(iter(enclosing_loops(node, file=file)), None)
+        if loop is None or not _runs_to_the_end(file, loop):
+            return False
+        case = node if kind == RANGE_OVER else _case_of(file, node)
+        select = parent_of(case) if case is not None else None
+        if (
+            select is not None
+            and select.type == "select_statement"
+            and any(
+                watches_done(package, file, c.child_by_field_name("communication") or c) for c in select_cases(select)
+            )
+        ):
+            return False
+    return True
+
+
+def _collects(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """A receive, in a loop over a fixed number of rounds that runs to its end (`for range
+    jobs`, `for i := 0; i < n; i++`), from a channel the function keeps to itself and that
+    only its literals (the goroutines it starts, the callbacks it hands out) send on:
+    collecting one result per piece of work it started."""
+    sites = _own_channel(package, file, channel)
+    function = enclosing_function(receive, file)
+    if sites is None or function is None:
+        return False
+    sends = [node for kind, node in sites if kind == SEND]
+    if not sends or any(enclosing_function(send, file) == function for send in sends):
+        return False
+    loop = next(iter(enclosing_loops(receive, file=file)), None)
+    return loop is not None and _counted(file, loop) and _runs_to_the_end(file, loop)
+
+
+def _counted(file: GoFile, loop: Node) -> bool:
+    """`for range items`, `for range n`, `for i := 0; i < n; i++`: not a channel's range, not
+    `for {}`."""
+    clause = next((c for c in loop.named_children if c.type in ("range_clause", "for_clause")), None)
+    if clause is None:
+        return False
+    if clause.type == "for_clause":
+        return clause.child_by_field_name("condition") is not None
+    ranged = package_of(file).type_of(file, field_of(clause, "right"))
+    return ranged is not None and ranged.kind != "chan"
+
+
+def _case_of(file: GoFile, node: Node) -> Node | None:
+    for ancestor in ancestors(node, file):
+        if ancestor.type == "communication_case":
+            return ancestor
+        if ancestor.type not in ("expression_list", "receive_statement", "unary_expression"):
+            return None
+    return None
+
+
+def _answer_to_handoff(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
+    """A receive from a channel carried by the value the function has just sent
+    (`case pickers <- o:` then `<-o.filled`, or `pickers <- o` as the statement before): the
+    peer that took the value owes it that answer, as a request's reply channel is owed one."""
+    root = _root(channel)
+    binding = package.binding(file, root) if root is not None and root is not channel else None
+    if binding is None:
+        return False
+    statement = receive
+    while statement.parent is not None and statement.parent.type not in ("statement_list", "communication_case"):
+        statement = statement.parent
+    holder = statement.parent
+    if holder is None:
+        return False
+    previous = statement.prev_named_sibling
+    while previous is not None and previous.type == "comment":
+        previous = previous.prev_named_sibling
+    if previous is None and holder.type == "statement_list":
+        case = holder.parent
+        previous = (
+            case.child_by_field_name("communication")
+            if case is not None and case.type == "communication_case"
+            else None
+        )
+    elif holder.type == "communication_case":
+        previous = holder.child_by_field_name("communication") if previous is not None else None
+    if previous is None or previous.type != "send_statement":
+        return False
+    value = unparen(field_of(previous, "value"))
+    return value.type == "identifier" and package.binding(file, value) is binding
 
 
 def _then_returns(statement: Node) -> bool:
@@ -309,7 +514,10 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if kind != "select" and _bounded(file, node, kind):
             continue
-        context = preferred(cancellable_contexts(package_of(file), file, node))
+        package = package_of(file)
+        context = preferred(
+            [c for c in cancellable_contexts(package, file, node) if not cancelled_before(package, c.binding, node)]
+        )
         if context is None or done_before(package_of(file), file, node):
             continue  # no context to watch, or it has already fired on every path here
         if never_done_here(file, node, context.expression):

@@ -39,8 +39,11 @@ cancel), where it puts back the default of something lent the caller's context e
 the function through the same one-argument call (`vm.SetContext(ctx)`, then `vm.SetContext(context.Background())` before the
 `vm` returns to its pool: the caller's context must not stay behind), in a call that only
 logs (`slog.InfoContext`, a `Log...` function such as `LogDebug`, a level method of a
-logger such as `s.logger.Debugf`: it reads the context's values and never waits on it), and
-in test files.
+logger such as `s.logger.Debugf`: it reads the context's values and never waits on it),
+where the code found the context nil (`if parent == nil { return context.WithTimeout(
+context.Background(), d) }`: there is none to pass), in a call that is given the context variable
+in scope as well (`copyValues(context.TODO(), ctx)`: it hears of it, and the fresh root is
+chosen to outlive its cancellation), and in test files.
 
 It is info (annotated in the check run, not commented): read on real commits, a fresh root
 passed where a context is in scope was most often deliberate (a durable write, a lookup that
@@ -62,14 +65,17 @@ from ...semantics.contexts import DERIVING, FRESH_CONTEXTS, callers_contexts, lo
 from ...semantics.ownership import bound_results
 from ...semantics.package import Declared
 from ...syntax import (
+    FUNCTION_TYPES,
     ancestors,
     call_method_name,
     enclosing_function,
     enclosing_handler,
     field_of,
     is_done_receive,
+    is_nil_comparison,
     qualified_calls,
     qualified_name,
+    unparen,
 )
 
 REMEDIATION = """\
@@ -164,6 +170,37 @@ def _restores(file: GoFile, call: Node) -> bool:
     )
 
 
+def _known_nil(file: GoFile, call: Node, name: str) -> bool:
+    """The call sits where the code found the context nil (`if parent == nil { ... }`, the
+    `else` of `if parent != nil`): there is no context to pass."""
+    child = call
+    for ancestor in ancestors(call, file):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type == "if_statement":
+            condition = ancestor.child_by_field_name("condition")
+            for operator, branch in (("==", "consequence"), ("!=", "alternative")):
+                taken = ancestor.child_by_field_name(branch)
+                if (
+                    condition is not None
+                    and taken is not None
+                    and taken.id == child.id
+                    and is_nil_comparison(file, unparen(condition), name, (operator,))
+                ):
+                    return True
+        child = ancestor
+    return False
+
+
+def _given_too(file: GoFile, given: Node | None, name: str) -> bool:
+    """The call the fresh context goes to is given the context variable in scope as well
+    (`copyValues(context.TODO(), ctx)`; not a request it might read one from): it hears of
+    it, and the fresh root is chosen to outlive its cancellation."""
+    if given is None or given.type != "call_expression":
+        return False
+    return any(file.text(argument) == name for argument in _arguments(given))
+
+
 def _arguments(call: Node) -> list[Node]:
     arguments = call.child_by_field_name("arguments")
     return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
@@ -181,6 +218,10 @@ def check(file: GoFile) -> Iterator[Report]:
         context = preferred(callers_contexts(package_of(file), file, call, cross_goroutines=False))
         if context is None or _replaces(file, call, context.name):
             continue
+        if _known_nil(file, call, context.name) or (
+            context.expression == context.name and _given_too(file, given, context.name)
+        ):
+            continue  # no context to pass, or the call hears of it anyway
         if _outlives_the_caller(package_of(file), file, call):
             continue  # asked last: it reads the package's facts
         yield Report(

@@ -42,7 +42,11 @@ wg.Wait()
 ## Fix safety
 No suggestion. When the goroutine hands the WaitGroup to a function outside the package,
 stores it, runs a function the package does not show, or is itself the one that waits on
-it, the rule stays silent: the `Done` may be there.
+it, the rule stays silent: the `Done` may be there. Nor is a goroutine reported whose
+`Done` the starting function calls itself, or in a goroutine it starts that no `Add`
+counts: a collector that takes each worker's result and calls `Done` once for it. A
+literal's parameter named like the WaitGroup (`go func(name string, wg *sync.WaitGroup)
+{...}(name, &wg)`) is the WaitGroup it is handed.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from ...rule import Report, Rule
 from ...semantics import Package, package_of
 from ...semantics.package import Declared
 from ...semantics.places import LOCAL, Place, place_of
+from ...syntax import ancestors, call_method_name, enclosing_function
 from ._goroutines import preceding_add
 
 REMEDIATION = """\
@@ -123,6 +128,25 @@ def _done_in_callback(package: Package, file: GoFile, arguments: Node | None, pl
     return False
 
 
+def _counted_off_elsewhere(package: Package, file: GoFile, statement: Node, place: Place) -> bool:
+    """Whether the function that starts the goroutine calls `Done` on the WaitGroup itself, or
+    in a goroutine it starts that no `Add` counts: a collector that takes each worker's result
+    and calls `Done` once for it (`for range jobs { <-results; wg.Done() }`)."""
+    function = enclosing_function(statement, file)
+    if function is None:
+        return False
+    for call in file.nodes("call_expression", within=function):
+        receiver = _receiver(call)
+        if receiver is None or call_method_name(file, call) != "Done":
+            continue
+        if place_of(package, file, receiver) != place:
+            continue
+        starter = next((a for a in ancestors(call, file) if a.type == "go_statement"), None)
+        if starter is None or (starter.start_byte >= function.start_byte and preceding_add(file, starter) is None):
+            return True
+    return False
+
+
 def _holding(nodes: list[Node]) -> Callable[[Node], bool]:
     """Whether an element of the graph holds one of `nodes`."""
     return lambda element: any(element.start_byte <= n.start_byte and n.end_byte <= element.end_byte for n in nodes)
@@ -154,6 +178,8 @@ def check(file: GoFile) -> Iterator[Report]:
             continue  # shadowed by the literal's own names, or reachable another way
         else:
             dones = []
+        if not dones and _counted_off_elsewhere(package, file, statement, place):
+            continue  # a collector of the function calls Done for it
         if not dones:
             yield Report(
                 node=statement,

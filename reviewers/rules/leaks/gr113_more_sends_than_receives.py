@@ -14,7 +14,9 @@ send that can outnumber the receives:
   where the `return` is missing.
 
 A send inside a `select` that has another way out (a `ctx.Done()` case, a `default`) is
-not counted: that sender can give up.
+not counted: that sender can give up. Nor is a send made only by the goroutine that counts
+the last one down (under `if pending.Add(-1) == 0`, or `atomic.AddInt32(&n, -1) == 0`):
+one goroutine sends, however many are started.
 
 ## Why is this bad?
 Every send without a matching receive blocks its goroutine forever on an unbuffered
@@ -70,7 +72,19 @@ from ...goroutines import Channel, Goroutine, channels
 from ...goroutines import ChannelOperation as Operation
 from ...gosource import GoFile
 from ...rule import Report, Rule
-from ...syntax import ancestors, descendants, enclosing_loops, guarded_once, has_default, is_inside, parent_of
+from ...syntax import (
+    FUNCTION_TYPES,
+    ancestors,
+    call_method_name,
+    descendants,
+    enclosing_loops,
+    field_of,
+    guarded_once,
+    has_default,
+    is_inside,
+    parent_of,
+    unparen,
+)
 from ._goroutines import communication_case
 
 REMEDIATION = """\
@@ -87,6 +101,47 @@ def _blocking(send: Operation) -> bool:
         return True
     select = parent_of(case)
     return not has_default(select) and len([c for c in select.named_children if c.type.endswith("_case")]) == 1
+
+
+COUNTDOWNS = ("Add", "AddInt32", "AddInt64", "AddUint32", "AddUint64")
+
+
+def _last_one(file: GoFile, send: Operation) -> bool:
+    """The send is made only by the goroutine that counts the last one down: under `if
+    n.Add(-1) == 0` or `if atomic.AddInt32(&n, -1) == 0` (a condition of its `if` joined by
+    `&&`). One goroutine sends, whatever the number started."""
+    for ancestor in ancestors(send.node, file):
+        if ancestor.type in FUNCTION_TYPES:
+            return False
+        if ancestor.type != "if_statement" or not is_inside(send.node, field_of(ancestor, "consequence")):
+            continue
+        if any(_counts_down_to_zero(file, part) for part in _conjuncts(field_of(ancestor, "condition"))):
+            return True
+    return False
+
+
+def _conjuncts(condition: Node) -> list[Node]:
+    condition = unparen(condition)
+    if condition.type == "binary_expression" and field_of(condition, "operator").type == "&&":
+        return _conjuncts(field_of(condition, "left")) + _conjuncts(field_of(condition, "right"))
+    return [condition]
+
+
+def _counts_down_to_zero(file: GoFile, comparison: Node) -> bool:
+    if comparison.type != "binary_expression" or field_of(comparison, "operator").type != "==":
+        return False
+    sides = [unparen(field_of(comparison, "left")), unparen(field_of(comparison, "right"))]
+    if not any(file.text(side) == "0" for side in sides):
+        return False
+    call = next((side for side in sides if side.type == "call_expression"), None)
+    arguments = call.child_by_field_name("arguments") if call is not None else None
+    return (
+        call is not None
+        and arguments is not None
+        and call_method_name(file, call) in COUNTDOWNS
+        and bool(arguments.named_children)
+        and "".join(file.text(arguments.named_children[-1]).split()) == "-1"
+    )
 
 
 def _started_in_loop(file: GoFile, channel: Channel, goroutine: Goroutine) -> bool:
@@ -215,7 +270,10 @@ def check(file: GoFile) -> Iterator[Report]:
         looped = [
             (s, s.goroutine)
             for s in channel.of("send")
-            if s.goroutine is not None and _started_in_loop(file, channel, s.goroutine) and _blocking(s)
+            if s.goroutine is not None
+            and _started_in_loop(file, channel, s.goroutine)
+            and _blocking(s)
+            and not _last_one(file, s)
         ]
         if looped:
             send, goroutine = looped[0]

@@ -49,7 +49,12 @@ func processFile(name string) error {
 No suggestion: the body has to move into a function (or the call to the end of each
 iteration, on every path), which is a change of structure. A `defer` in a function literal
 called inside the loop runs at the end of that call and is not flagged, nor is one followed
-by nothing but a `return` or a `break`: that loop runs it once.
+by nothing but a `return` or a `break`: that loop runs it once; nor is one behind a flag
+its block clears or sets (`if first { first = false; ...; defer t.Stop() }`), which runs on
+one round only. Nor is the release of what the loop keeps past its iteration on purpose:
+appended to a collection (`open = append(open, s)`, read after the loop) or handed to a
+function literal that may run later (a goroutine, `g.Go(func() error { ... })`): closing
+it at the end of the iteration would close it while still in use.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from ...syntax import (
     calls_in,
     enclosing_loops,
     field_of,
+    guarded_once,
     is_inside,
     parent_of,
     root_operand,
@@ -126,6 +132,45 @@ def _acquired_in(package: Package, file: GoFile, release: Node, loop: Node) -> b
     )
 
 
+def _kept_past_iteration(package: Package, file: GoFile, release: Node, loop: Node) -> bool:
+    """What is released outlives its iteration on purpose: the loop appends it to a
+    collection (`open = append(open, s)`, read after the loop), or hands it to a function
+    literal that may run later (a goroutine, `g.Go(func() error { ... })`). Closing it at the
+    end of the iteration would close it while still in use."""
+    root = root_operand(field_of(release, "function"))
+    binding = package.binding(file, root) if root.type == "identifier" else None
+    body = loop.child_by_field_name("body")
+    if binding is None or body is None:
+        return False
+    for reference in package.references(binding):
+        if not is_inside(reference, body) or package.is_write(file, reference):
+            continue
+        for ancestor in ancestors(reference, file):
+            if ancestor == body:
+                break
+            parent = file.parent(ancestor)
+            if (
+                ancestor.type == "func_literal"
+                and parent is not None
+                and parent.type in ("argument_list", "call_expression")
+            ):
+                call = parent if parent.type == "call_expression" else file.parent(parent)
+                starter = file.parent(call) if call is not None else None
+                if call is not None and (
+                    parent.type == "argument_list" or (starter is not None and starter.type == "go_statement")
+                ):
+                    return True
+            if (
+                ancestor.type == "argument_list"
+                and parent is not None
+                and file.text(field_of(parent, "function")) == "append"
+            ):
+                arguments = ancestor.named_children
+                if arguments and not is_inside(reference, arguments[0]):
+                    return True
+    return False
+
+
 def _leaves_right_after(defer: Node, loop: Node) -> bool:
     """Whether every block from the defer up to the loop body ends with a `return` (or a
     `break` of the loop) after it, with no `continue` on the way: the loop runs it once."""
@@ -178,6 +223,8 @@ def check(file: GoFile) -> Iterator[Report]:
             continue
         if not _acquired_in(package, file, released, loops[0]) or _once_per_loop(package, file, defer, loops[0]):
             continue
+        if guarded_once(file, defer, loops[0]) or _kept_past_iteration(package, file, released, loops[0]):
+            continue  # armed on one round only, or kept open past its iteration on purpose
         yield Report(
             defer,
             f"`defer {file.text(released)}` inside a loop runs only when the function returns: one more piles up on every "

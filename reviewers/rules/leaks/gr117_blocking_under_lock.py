@@ -116,7 +116,10 @@ closed (`close(s.idle)` then `for c := range s.idle`: it drains the buffer and e
 `sync.Cond`'s `Wait` (it releases its lock), and a
 wait that joins code which never takes the mutex (the function's own literals, or
 goroutines that close the channel or call `Done` as they finish, as those `wg.Go` starts
-do). A lock held on some
+do), nor a goroutine that holds the lock for the function that starts it and waits on a
+channel that function closes in a `defer` (a lock taken with a timeout: the helper holds it
+until the call returns) when that function takes the lock only through the goroutines it
+starts. A goroutine a peer starts does not make the peer take the lock. A lock held on some
 paths only, or released by a function the code calls or handed to a goroutine that
 unlocks it, is taken as not held. A signal counts as reached only under the lock when the
 package shows all its calls: an exported function, one started as a goroutine or deferred,
@@ -330,11 +333,14 @@ def _joins(package: Package, function: _Function, held: Held, waiting: Waiting) 
     return (
         bool(others or started)
         and all(
-            not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
-            and (
-                (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
-                or (side.kind in ("close", "Done") and facts.is_goroutine(d))
+            (
+                not any(facts.performs(d, lock, held[0], 2) is not None for lock in LOCKS)
+                and (
+                    (d.node.type == "func_literal" and node.start_byte < d.node.start_byte < node.end_byte)
+                    or (side.kind in ("close", "Done") and facts.is_goroutine(d))
+                )
             )
+            or _releases_on_return(package, function, held, d, side)
             for d, side in others
         )
         and all(
@@ -342,6 +348,27 @@ def _joins(package: Package, function: _Function, held: Held, waiting: Waiting) 
             for literal in started
         )
     )
+
+
+def _releases_on_return(package: Package, function: _Function, held: Held, starter: Declared, side: Operation) -> bool:
+    """The goroutine holding the lock was started by `starter`, which closes the channel in a
+    `defer` (on every return) and takes the lock nowhere but through the goroutines it starts:
+    a helper that holds the lock for the starter's call (`go func() { mu.Lock(); defer
+    mu.Unlock(); <-release }()`, then `defer close(release)`), so that the call can give up
+    waiting for it. The wait lasts as long as that call, like any lock it held itself."""
+    node, facts = function.declared.node, package.facts
+    if side.kind != "close" or not (starter.node.start_byte < node.start_byte < starter.node.end_byte):
+        return False
+    statement = side.statement(starter.file)
+    if statement is None or statement.type != "defer_statement":
+        return False
+    takes = [n for lock in LOCKS for n in facts.performing(starter, lock, held[0], 2)]
+    return all(_starts_goroutine(starter.file, n) for n in takes)
+
+
+def _starts_goroutine(file: GoFile, node: Node) -> bool:
+    parent = file.parent(node)
+    return parent is not None and parent.type == "go_statement"
 
 
 def _started_by_go(starter: Declared, go: Operation) -> Declared | None:
@@ -380,6 +407,9 @@ def _peer(
                 for call, callbacks in facts.callbacks(other)
                 if any(facts.performs(given, lock, held[0], 0) is not None for given in callbacks for lock in locks)
             ]
+            # A goroutine the peer starts takes the lock on its own time (it may be the very
+            # waiter, a helper holding the lock for the call): the peer goes on to answer.
+            takes = [node for node in takes if not _starts_goroutine(other.file, node)]
             if filled:  # the loop itself takes the lock between its receives
                 takes = [node for node in takes if loops[0].start_byte <= node.start_byte < loops[0].end_byte]
             # A lock taken only after the peer has answered (`close(m.shutdown)`, then
