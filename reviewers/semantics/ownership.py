@@ -8,7 +8,9 @@ Each use of a binding is one of:
   returned, stored (a field, a package variable, a map, a slice, a struct literal, another
   variable, a channel), passed to a function that is not known to leave it alone (a function
   of the package whose facts show it releases or keeps the argument, or any function outside
-  the package), captured by a closure that is itself handed on;
+  the package), handed to a goroutine it starts (`go e.sweep(ctx, t)`: that goroutine owns
+  it now, and releasing it here would pull it from under it), captured by a closure that is
+  itself handed on;
 - *read*: anything else (`resp.StatusCode`, `io.ReadAll(resp.Body)`, `err != nil`, a log
   line, `_ = cancel`).
 
@@ -240,6 +242,9 @@ class Owned:
         call = self.file.parent(arguments)
         if call is None or call.type != "call_expression":
             return MOVE
+        started = self.file.parent(call)
+        if started is not None and started.type == "go_statement":
+            return MOVE  # handed to a goroutine of its own: releasing it here would pull it from under it
         name = qualified_name(self.file, call)
         if name is not None and (name in READERS or name.startswith(READING_PACKAGES)):
             return READ

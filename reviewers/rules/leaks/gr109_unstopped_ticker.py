@@ -4,7 +4,8 @@
 When the module's `go.mod` says `go 1.22` or older, flags `t := time.NewTicker(d)` and
 `t := time.NewTimer(d)` whose variable is never stopped (`t.Stop()`, deferred or not) in the
 function, its closures and goroutines included, and is not returned, stored or handed on
-(any use other than `t.C`, `t.Reset`...). Also flags `time.Tick` outside `func main`, unless
+(any use other than `t.C`, `t.Reset`...; handed to a goroutine the function starts, `go
+e.sweep(ctx, t)`, it is that goroutine's to stop). Also flags `time.Tick` outside `func main`, unless
 it drives a `for range` loop that nothing leaves (a `panic` or `log.Fatal` in it ends the
 process, not the loop), or its function never returns (a `for { select { ... } }` poller
 whose `break` only leaves the `select`): its ticker lives exactly as long as the loop.
