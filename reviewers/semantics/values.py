@@ -379,6 +379,25 @@ class Values:
             return None
         return capacities.pop()
 
+    def timer_channel(self, file: GoFile, expression: Node, depth: int = 0) -> bool:
+        """Whether a channel is one a timer fills: `time.After(d)` or `time.Tick(d)` itself,
+        the `C` of a `*time.Timer` or `*time.Ticker`, or a local given only those
+        (`deadline := time.After(limit)`). A receive from it waits for the timer, not for
+        another goroutine."""
+        expression = unparen(expression)
+        if expression.type == "call_expression":
+            return qualified_name(file, expression) in ("time.After", "time.Tick")
+        if expression.type == "selector_expression" and file.text(field_of(expression, "field")) == "C":
+            holder = self.package.type_of(file, field_of(expression, "operand"))
+            return holder is not None and holder.is_named("time.Timer", "time.Ticker")
+        binding = self.package.binding(file, expression) if expression.type == "identifier" else None
+        if binding is None or not binding.is_local or depth > 3:
+            return False
+        assignments = self.package.assignments(binding)
+        return bool(assignments) and all(
+            a.value is not None and not a.spread and self.timer_channel(file, a.value, depth + 1) for a in assignments
+        )
+
     def fires_once(self, file: GoFile, channel: Node, loop: Node) -> bool:
         """Whether a channel delivers at most one value however often `loop` goes round: the
         `C` of a local `*time.Timer`, or a local given only `time.After(d)`, that the loop

@@ -110,7 +110,8 @@ buffer at once with values, `ch := make(chan T, 1); ch <- first`: until the read
 one, the next send waits as on an unbuffered channel; or the buffer has one slot and its
 receiving loop takes the lock, as above: a larger buffer is taken as sized for its
 traffic, and one receive is released by the value it finds), a `select` with `default` or with a way
-out of its own (`<-ctx.Done()`, `<-time.After(d)`), a channel the function both takes
+out of its own (`<-ctx.Done()`, `<-time.After(d)`, a ticker's `C`, or a deadline kept in
+a variable, `deadline := time.After(limit)`), a channel the function both takes
 from and gives back to (a token), a receive or `range` of a channel the function has just
 closed (`close(s.idle)` then `for c := range s.idle`: it drains the buffer and ends), a
 `sync.Cond`'s `Wait` (it releases its lock), and a
@@ -142,13 +143,13 @@ from ...semantics.types import LOCKS, MUTEXES, UNLOCKS, WAITGROUP
 from ...syntax import (
     communication_case,
     enclosing_loops,
+    field_of,
     first_argument,
     function_label,
     functions_in_order,
     has_default,
     is_done_receive,
     own_nodes,
-    qualified_name,
     select_cases,
     surely_ran_before,
     unparen,
@@ -257,7 +258,7 @@ def _blocking(package: Package, function: _Function) -> Iterator[tuple[Node, Wai
         ):
             yield op.node, [(declared, op)], op.node
     for select in own_nodes(file, declared.node, ("select_statement",)):
-        if has_default(select) or _times_out(file, select) or not function._now(select):
+        if has_default(select) or _times_out(package, file, select) or not function._now(select):
             continue
         cases = [
             op
@@ -290,16 +291,18 @@ def _fills(package: Package, waiter: Declared, op: Operation) -> bool:
     return channel is not None and not package.facts.send_waits(waiter.file, op.node, op.place)
 
 
-def _times_out(file: GoFile, select: Node) -> bool:
+def _times_out(package: Package, file: GoFile, select: Node) -> bool:
     """Whether a `select` has a way out that no peer has to give: a context's `Done()`, a
-    timer (`time.After`)."""
+    timer (`time.After(d)`, a ticker's `C`, or a deadline kept in a variable)."""
     for case in select_cases(select):
         communication = case.child_by_field_name("communication")
         if communication is None:
             continue
         if is_done_receive(file, communication) or any(
-            n.type == "call_expression" and qualified_name(file, n) in ("time.After", "time.Tick")
-            for n in file.nodes("call_expression", within=communication)
+            n.type == "unary_expression"
+            and file.text(n).startswith("<-")
+            and package.values.timer_channel(file, field_of(n, "operand"))
+            for n in file.nodes("unary_expression", within=communication)
         ):
             return True
     return False
