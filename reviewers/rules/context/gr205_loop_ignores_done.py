@@ -100,6 +100,7 @@ from ...semantics.names import PARAMETER, RANGE, RECEIVED
 from ...syntax import (
     FUNCTION_TYPES,
     ancestors,
+    communication_case,
     descendants,
     enclosing_function,
     enclosing_loops,
@@ -298,7 +299,7 @@ def _drained(package: Package, file: GoFile, send: Node, channel: Node) -> bool:
         loop = node if kind == RANGE_OVER else next(iter(enclosing_loops(node, file=file)), None)
         if loop is None or not _runs_to_the_end(file, loop):
             return False
-        case = node if kind == RANGE_OVER else _case_of(file, node)
+        case = node if kind == RANGE_OVER else communication_case(node, file)
         select = parent_of(case) if case is not None else None
         if (
             select is not None
@@ -337,15 +338,6 @@ def _counted(file: GoFile, loop: Node) -> bool:
         return clause.child_by_field_name("condition") is not None
     ranged = package_of(file).type_of(file, field_of(clause, "right"))
     return ranged is not None and ranged.kind != "chan"
-
-
-def _case_of(file: GoFile, node: Node) -> Node | None:
-    for ancestor in ancestors(node, file):
-        if ancestor.type == "communication_case":
-            return ancestor
-        if ancestor.type not in ("expression_list", "receive_statement", "unary_expression"):
-            return None
-    return None
 
 
 def _answer_to_handoff(package: Package, file: GoFile, receive: Node, channel: Node) -> bool:
